@@ -17,6 +17,7 @@ from .._memory_format import c_strides, odd_units, relaid
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
+from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import NESTED_IDX, op as _op
@@ -1438,27 +1439,26 @@ def _draw(self, draw):
     return values.transpose(tuple(np.argsort(order)))
 
 
-def _uniform(self, a=0.0, b=1.0, *, generator=None):
+def _uniform_values(self, a=0.0, b=1.0, *, generator=None):
     _float_kernel("check_uniform_bounds", self.arr.dtype)
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={_cnum(a)} > to={_cnum(b)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_UNIFORM, self,
-                    _draw(self, lambda shape: rng.uniform(shape, self.arr.dtype, a, b)))
+    return _draw(self, lambda shape: rng.uniform(shape, self.arr.dtype, a, b))
 
 
-def _normal(self, mean=0.0, std=1.0, *, generator=None):
+def _normal_values(self, mean=0.0, std=1.0, *, generator=None):
     _float_kernel("normal_kernel_cpu", self.arr.dtype)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     rng = _rng_for(generator, self.be)
     contiguous = bool(self.arr.flags.c_contiguous)
-    return _sampled(_NORMAL, self, _draw(self, lambda shape: rng.normal(
-        shape, self.arr.dtype, mean, std, contiguous)))
+    return _draw(self, lambda shape: rng.normal(shape, self.arr.dtype, mean, std, contiguous))
 
 
-def _bernoulli(self, p=0.5, *, generator=None):
+def _bernoulli_values(self, p=0.5, *, generator=None):
+    """bernoulli_'s values: (values, p) where p is a tensor (recorded as an input)."""
     dt = self.arr.dtype
     if dt.kind == "c" or dt.num in _dtype.FEW_KERNELS:
         raise _dtype_not_implemented("bernoulli_tensor_cpu_self_" if isinstance(p, Tensor) else
@@ -1468,13 +1468,13 @@ def _bernoulli(self, p=0.5, *, generator=None):
         if not ((p.arr >= 0) & (p.arr <= 1)).all():
             raise RuntimeError(_P_IN)
         probs = self.be.xp.broadcast_to(p.arr, self.shape)
-        return _sampled(_BERNOULLI_P, self, rng.bernoulli_tensor(probs), p)
+        return rng.bernoulli_tensor(probs), p
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
-    return _sampled(_BERNOULLI, self, _draw(self, lambda shape: rng.bernoulli(shape, p)))
+    return _draw(self, lambda shape: rng.bernoulli(shape, p)), None
 
 
-def _random_(self, from_=None, to=None, *, generator=None):
+def _random_values(self, from_=None, to=None, *, generator=None):
     """Integers from [from, to); random_(to) is [0, to); random_() spans the dtype (for floats
     the integers exactly representable: [0, 2^mantissa])."""
     dt = self.arr.dtype
@@ -1482,8 +1482,7 @@ def _random_(self, from_=None, to=None, *, generator=None):
     if from_ is None and to is None:
         if dt.kind == "c" or dt.num in _dtype.FEW_KERNELS:
             raise _dtype_not_implemented("random_kernel_cpu", dt)
-        return _sampled(_RANDOM, self,
-                        _draw(self, lambda shape: rng.full_range(shape, self.arr.dtype)))
+        return _draw(self, lambda shape: rng.full_range(shape, self.arr.dtype)), _RANDOM
     o = _RANDOM_FROM_TO
     if to is None:
         from_, to, o = 0, from_, _RANDOM_TO
@@ -1493,7 +1492,7 @@ def _random_(self, from_=None, to=None, *, generator=None):
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
                            f">= to={to}")
     _random_bounds(dt, from_, to)
-    return _sampled(o, self, _draw(self, lambda shape: rng.integers(from_, to, shape)))
+    return _draw(self, lambda shape: rng.integers(from_, to, shape)), o
 
 
 def _continuous(self, name, kernel, spell):
@@ -1508,43 +1507,101 @@ def _continuous(self, name, kernel, spell):
                        f"must be a floating point but you specified {spell(dt)}")
 
 
-def _exponential(self, lambd=1.0, *, generator=None):
+def _exponential_values(self, lambd=1.0, *, generator=None):
     _continuous(self, "Exponential", "exponential_cpu", _tname)
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_cnum(lambd)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_EXPONENTIAL, self, _draw(self, lambda shape: rng.exponential(
-        shape, lambd, self.arr.dtype == np.float64)))
+    return _draw(self, lambda shape: rng.exponential(shape, lambd,
+                                                     self.arr.dtype == np.float64))
 
 
-def _geometric(self, p, *, generator=None):
+def _geometric_values(self, p, *, generator=None):
     dt = self.arr.dtype
     if dt.kind in "bc" or dt.num in _dtype.FEW_KERNELS:
         raise _dtype_not_implemented("geometric_cpu", dt)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_cnum(p)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_GEOMETRIC, self, _draw(self, lambda shape: rng.geometric(shape, p)))
+    return _draw(self, lambda shape: rng.geometric(shape, p))
 
 
-def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
+def _log_normal_values(self, mean=1.0, std=2.0, *, generator=None):
     if not _is_float(self.arr.dtype):        # torch's kernel is for floating dtypes only
         raise _dtype_not_implemented("log_normal_cpu", self.arr.dtype)
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_cnum(std)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_LOG_NORMAL, self,
-                    _draw(self, lambda shape: rng.lognormal(
-                        shape, mean, std, self.arr.dtype == np.float64)))
+    return _draw(self, lambda shape: rng.lognormal(shape, mean, std,
+                                                   self.arr.dtype == np.float64))
 
 
-def _cauchy(self, median=0.0, sigma=1.0, *, generator=None):
+def _cauchy_values(self, median=0.0, sigma=1.0, *, generator=None):
     _continuous(self, "Cauchy", "cauchy_cpu", _cname)
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_cnum(sigma)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_CAUCHY, self, _draw(self, lambda shape: rng.cauchy(
-        shape, median, sigma, self.arr.dtype == np.float64)))
+    return _draw(self, lambda shape: rng.cauchy(shape, median, sigma,
+                                                self.arr.dtype == np.float64))
+
+
+def _sampling(o, values):
+    """A random fill's out-of-place function: `values(self, ...)` through overwrite op `o`."""
+    def fn(self, *args, **kwargs):
+        return _sampled(o, self, values(self, *args, **kwargs))
+    return fn
+
+
+def _bernoulli(self, *args, **kwargs):
+    values, p = _bernoulli_values(self, *args, **kwargs)
+    return _sampled(_BERNOULLI, self, values) if p is None else \
+        _sampled(_BERNOULLI_P, self, values, p)
+
+
+def _random_(self, *args, **kwargs):
+    values, o = _random_values(self, *args, **kwargs)
+    return _sampled(o, self, values)
+
+
+_uniform = _sampling(_UNIFORM, _uniform_values)
+_normal = _sampling(_NORMAL, _normal_values)
+_exponential = _sampling(_EXPONENTIAL, _exponential_values)
+_geometric = _sampling(_GEOMETRIC, _geometric_values)
+_log_normal = _sampling(_LOG_NORMAL, _log_normal_values)
+_cauchy = _sampling(_CAUCHY, _cauchy_values)
+
+
+def _random_fill(fn, name, values, pick=None):
+    """Tensor.<name>_ of a random fill: `fn` through `inplace`, or, where nothing is recorded
+    (no grad to track, no forward AD, no autocast), on a plain writable CPU array with numbers
+    for arguments, `values(self, ...)` (`pick` takes them from its result) written straight
+    into self's memory, as zero_ writes: the same draws, values and version bump, without
+    building an op."""
+    general = _inplace(fn, name, reads_self=False)
+
+    def method(self, *args, **kwargs):
+        try:
+            direct = self.be is CPU and not (_grad.enabled and self._rg) and \
+                _fw.level is None and not _amp.enabled and self.arr.flags.writeable
+        except AttributeError:
+            direct = False
+        if direct:
+            for a in chain(args, kwargs.values()):
+                if type(a) not in _NUMBER_ARGS and a is not kwargs.get("generator"):
+                    direct = False
+                    break
+        if not direct:
+            return general(self, *args, **kwargs)
+        v = values(self, *args, **kwargs)
+        a = self.arr
+        a[...] = (v if pick is None else v[0]).astype(a.dtype, copy=False)    # (as _sampled)
+        _bump_version(self)
+        return self
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+_NUMBER_ARGS = (float, int)
 
 
 def _zero(self):
@@ -1629,14 +1686,14 @@ def _fill(self, value):
     return _apply(_FILL_, (self,), (value,))
 
 
-uniform_ = _inplace(_uniform, "uniform", reads_self=False)
-normal_ = _inplace(_normal, "normal", reads_self=False)
-bernoulli_ = _inplace(_bernoulli, "bernoulli", reads_self=False)
-random_ = _inplace(_random_, "random", reads_self=False)
-exponential_ = _inplace(_exponential, "exponential", reads_self=False)
-geometric_ = _inplace(_geometric, "geometric", reads_self=False)
-log_normal_ = _inplace(_log_normal, "log_normal", reads_self=False)
-cauchy_ = _inplace(_cauchy, "cauchy", reads_self=False)
+uniform_ = _random_fill(_uniform, "uniform", _uniform_values)
+normal_ = _random_fill(_normal, "normal", _normal_values)
+bernoulli_ = _random_fill(_bernoulli, "bernoulli", _bernoulli_values, pick=0)
+random_ = _random_fill(_random_, "random", _random_values, pick=0)
+exponential_ = _random_fill(_exponential, "exponential", _exponential_values)
+geometric_ = _random_fill(_geometric, "geometric", _geometric_values)
+log_normal_ = _random_fill(_log_normal, "log_normal", _log_normal_values)
+cauchy_ = _random_fill(_cauchy, "cauchy", _cauchy_values)
 _zero_recorded = _inplace(_zero, "zero", reads_self=False)
 _fill_recorded = _inplace(_fill, "fill", reads_self=False)
 
