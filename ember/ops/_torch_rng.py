@@ -293,8 +293,11 @@ class TorchCPU:
         return np.array(perm, np.int64)
 
     def bernoulli(self, shape, p):
-        """bernoulli_(p) with a number p: a double uniform below p."""
-        return (self._unit(_size(shape), np.float64) < p).reshape(shape)
+        """bernoulli_(p) with a number p: a double uniform below p, that is k * 2**-53 < p for
+        the 53 bits k, or k < p * 2**53 (exact: a power of two), without the floats."""
+        v = self.u64(_size(shape))
+        v &= _LOW53
+        return (v < p * 2.0 ** 53).reshape(shape)
 
     def bernoulli_tensor(self, p):
         """bernoulli(probs): one uniform per element, in the precision of p (double or float)."""

@@ -1168,7 +1168,8 @@ def _random_bounds(d, low, high):
     if d.num in _dtype.FEW_KERNELS and d.kind in "fV":      # (the float8s)
         raise _dtype_not_implemented("random_update_from_to", d)
     if d.kind in "biu":
-        lo, hi = (0, 1) if d.kind == "b" else (int(np.iinfo(d).min), int(np.iinfo(d).max))
+        lo, hi = (0, 1) if d.kind == "b" else _IBOUNDS.get(d.num) or (
+            int(np.iinfo(d).min), int(np.iinfo(d).max))
         name = _cname(d)
         if low < lo:
             raise RuntimeError(f"from is out of bounds for {name}")
@@ -1292,11 +1293,15 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     rows = rows.astype(dt)
     if replacement and num_samples > 1:     # torch: a double uniform per sample, searched in
         # the row's cumsum (a single sample takes the exponential path below, as in torch)
+        # (its binary search finds the first entry >= u: the count of those below u)
         cum = np.cumsum(rows, axis=1)
         cum /= cum[:, -1:]
-        out = np.stack([np.searchsorted(c.astype(np.float64), r.uniform((num_samples,),
-                                                                         np.float64))
-                        for c in cum]).astype(np.int64)
+        cum = cum.astype(np.float64, copy=False)
+        u = r.uniform((len(rows), num_samples), np.float64)     # row by row, as torch draws
+        if cum.size * num_samples <= 1 << 16:
+            out = (cum[:, None, :] < u[:, :, None]).sum(2, dtype=np.int64)
+        else:
+            out = np.stack([np.searchsorted(c, v) for c, v in zip(cum, u)]).astype(np.int64)
     else:               # torch: the top num_samples of p / q with q ~ Exp(1)
         keys = rows / r.exponential(rows.shape, 1.0, dt == np.float64).astype(dt)
         out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
@@ -1306,6 +1311,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 def _multinomial_checks(rows, scan):
     """torch's: its fast path (sampling once, or without replacement) checks the whole tensor;
     the with-replacement kernel (`scan`) each row in turn, entry by entry, then its sum."""
+    if rows.size and rows.min() >= 0 and rows.max() < np.inf and rows.sum(1).min() > 0:
+        return          # (the common case in four passes: no NaN, inf, negative or zero row)
     bad = ~(rows >= 0) | ~np.isfinite(rows)
     if not scan:
         if not rows.size:
