@@ -34,6 +34,7 @@ _PERM_LOOP = 256                        # randperm's swaps in a Python loop up t
 # arithmetic and C library functions as NumPy's float64 passes, without their per-call cost):
 # normals and scaled uniforms, double scaled uniforms (fma64: 20 passes) and integers
 _SMALL, _SMALL_FMA, _SMALL_INT = 16, 24, 8
+_CHUNK = 1 << 15        # values drawn and transformed at a time (see TorchCPU._chunked)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
@@ -79,10 +80,24 @@ class TorchCPU:
         hi |= r[1::2]
         return hi
 
+    def _chunked(self, n, dtype, draw):
+        """draw(m) for n values of `dtype`, _CHUNK at a time into one array past _CHUNK (the
+        temporaries of a pass stay in the cache, and in memory the allocator reuses: a whole
+        array's temporaries cost their page faults each time)."""
+        if n <= _CHUNK:
+            return draw(n)
+        out = np.empty(n, dtype)
+        for i in range(0, n, _CHUNK):
+            out[i:i + _CHUNK] = draw(min(_CHUNK, n - i))
+        return out
+
     def _unit(self, n, dtype):
         """uniform_real_distribution(0, 1): the low 53 bits of a 64-bit draw for double, the
         low 24 of a 32-bit draw for float (half and bfloat16 too: their accumulate type)."""
-        if dtype is np.float64 or np.dtype(dtype) == np.float64:
+        double = dtype is np.float64 or np.dtype(dtype) == np.float64
+        if n > _CHUNK:
+            return self._chunked(n, _F64 if double else _F32, lambda m: self._unit(m, dtype))
+        if double:
             v = self.u64(n)
             v &= _LOW53
             u = v.astype(np.float64)
@@ -114,19 +129,28 @@ class TorchCPU:
         if (lo != 0.0 or hi != 1.0) and n <= (_SMALL_FMA if dtype == _F64 else _SMALL) and \
                 type(lo) in _NUMBERS and type(hi) in _NUMBERS:
             return self._uniform_small(n, dtype, lo, hi).reshape(shape)
-        x = self._unit(n, dtype)
-        if lo != 0.0 or hi != 1.0:
-            if x.dtype == np.float32:
-                f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
-                x = (x.astype(np.float64) * float(span) + float(f)).astype(np.float32)
-            else:           # (double: the compiled kernel's fma too)
-                x = fma64(np, x, np.float64(hi - lo), np.float64(lo))
-        x = x.astype(dtype, copy=False)
-        if dtype.itemsize == 2 or lo != 0.0 or hi != 1.0:     # (else x < 1 exactly)
-            top = x == dtype.type(hi)
-            if top.any():
-                x = np.where(top, dtype.type(lo), x)
-        return x.reshape(shape)
+        return self._chunked(n, dtype, lambda m: self._uniform_flat(m, dtype, lo, hi)).reshape(
+            shape)
+
+    def _uniform_flat(self, n, dtype, lo, hi):
+        if lo == 0.0 and hi == 1.0:
+            x = self._unit(n, dtype).astype(dtype, copy=False)
+            if dtype.itemsize != 2:         # (x < 1 exactly)
+                return x
+        elif dtype == _F64:                 # (double: the compiled kernel's fma too)
+            x = fma64(np, self._unit(n, dtype), np.float64(hi - lo), np.float64(lo))
+        else:   # float: (k * 2**-24) * span + from with the 24 bits k, as k * (span * 2**-24)
+            f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
+            v = self.u32(n)
+            v &= _LOW24
+            x = v.view(np.int64).astype(np.float64)     # (the exact float64 product, then
+            x *= float(span) * 2.0 ** -24               # one rounding of the sum)
+            x += float(f)
+            x = x.astype(np.float32).astype(dtype, copy=False)
+        top = x == dtype.type(hi)
+        if top.any():
+            x = np.where(top, dtype.type(lo), x)
+        return x
 
     def _uniform_small(self, n, dtype, lo, hi):
         """uniform(from, to) of a few values, on Python floats: the same roundings (a float is
@@ -176,29 +200,34 @@ class TorchCPU:
 
     def _normal_fill(self, n, dtype, mean, std):
         acc = np.float64 if dtype == np.float64 else np.float32
-        whole = n // 16 * 16
-        # float and double draw every uniform first; half and bfloat16 only the whole blocks';
-        # a partial last block is redrawn (16 more uniforms) and written over the end
-        rows = self._unit(n if dtype.itemsize >= 4 else whole, dtype)[:whole].reshape(-1, 16)
-        if n % 16:
-            rows = np.concatenate([rows, self._unit(16, dtype).reshape(1, 16)])
-        rows = rows.astype(acc, copy=False)
-        z = np.empty(rows.shape, acc)
-        affine = mean != 0.0 or std != 1.0
-        for i in range(0, rows.shape[0], _BLOCK_ROWS):     # blocks that stay in the cache
-            zi = z[i:i + _BLOCK_ROWS]
-            _box_muller16(rows[i:i + _BLOCK_ROWS], acc, zi)
-            if affine and acc is np.float32:    # torch's AVX2 kernel: one fused multiply-add
-                _add_rounded(zi.astype(_D) * float(np.float32(std)), float(np.float32(mean)), zi)
-            elif affine:
-                zi *= std
-                zi += mean
-        if not n % 16:
-            return z.reshape(-1)
+        rows = n // 16
         out = np.empty(n, acc)
-        out[:whole] = z[:-1].reshape(-1)
-        out[n - 16:] = z[-1]
+        # float and double draw every uniform first; half and bfloat16 only the whole blocks';
+        # a partial last block is redrawn (16 more uniforms) and written over the end. The
+        # draws go in order, so rows of them are drawn and transformed a cacheful at a time
+        for i in range(0, rows, _BLOCK_ROWS):
+            k = min(_BLOCK_ROWS, rows - i)
+            block = self._unit(16 * k, dtype).astype(acc, copy=False).reshape(k, 16)
+            self._box_muller_rows(block, acc, mean, std, out[16 * i:16 * (i + k)].reshape(k, 16))
+        if n % 16:
+            if dtype.itemsize >= 4:
+                self.bits.random_raw(n % 16 * (2 if acc is np.float64 else 1))  # (unused)
+            tail = np.empty((1, 16), acc)
+            self._box_muller_rows(self._unit(16, dtype).astype(acc, copy=False).reshape(1, 16),
+                                  acc, mean, std, tail)
+            out[n - 16:] = tail[0]
         return out
+
+    @staticmethod
+    def _box_muller_rows(block, acc, mean, std, out):
+        _box_muller16(block, acc, out)
+        if mean == 0.0 and std == 1.0:
+            return
+        if acc is np.float32:       # torch's AVX2 kernel: one fused multiply-add
+            _add_rounded(out.astype(_D) * float(np.float32(std)), float(np.float32(mean)), out)
+        else:
+            out *= std
+            out += mean
 
     def _normal_double(self):
         return self._normal_list(1)[0]
@@ -295,9 +324,13 @@ class TorchCPU:
     def bernoulli(self, shape, p):
         """bernoulli_(p) with a number p: a double uniform below p, that is k * 2**-53 < p for
         the 53 bits k, or k < p * 2**53 (exact: a power of two), without the floats."""
-        v = self.u64(_size(shape))
+        return self._chunked(_size(shape), np.bool_,
+                             lambda m: self._bernoulli_flat(m, p * 2.0 ** 53)).reshape(shape)
+
+    def _bernoulli_flat(self, n, top):
+        v = self.u64(n)
         v &= _LOW53
-        return (v < p * 2.0 ** 53).reshape(shape)
+        return v < top
 
     def bernoulli_tensor(self, p):
         """bernoulli(probs): one uniform per element, in the precision of p (double or float)."""
