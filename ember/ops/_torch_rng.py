@@ -94,7 +94,7 @@ class TorchCPU:
     def _unit(self, n, dtype):
         """uniform_real_distribution(0, 1): the low 53 bits of a 64-bit draw for double, the
         low 24 of a 32-bit draw for float (half and bfloat16 too: their accumulate type)."""
-        double = dtype is np.float64 or np.dtype(dtype) == np.float64
+        double = _F64 == dtype
         if n > _CHUNK:
             return self._chunked(n, _F64 if double else _F32, lambda m: self._unit(m, dtype))
         if double:
@@ -103,7 +103,7 @@ class TorchCPU:
             u = v.astype(np.float64)
             u *= _ULP53
             return u
-        v = self.u32(n)
+        v = self.bits.random_raw(n)
         v &= _LOW24
         u = v.astype(np.float32)
         u *= _ULP24
@@ -126,9 +126,14 @@ class TorchCPU:
             real = self.uniform(shape + (2,), dtype.type(0).real.dtype, lo, hi)
             return real.view(dtype).reshape(shape)
         n = _size(shape)
-        if (lo != 0.0 or hi != 1.0) and n <= (_SMALL_FMA if dtype == _F64 else _SMALL) and \
-                type(lo) in _NUMBERS and type(hi) in _NUMBERS:
+        if lo == 0.0 and hi == 1.0:
+            if n <= _CHUNK and dtype.itemsize > 2:      # (x < 1 exactly)
+                return self._unit(n, dtype).astype(dtype, copy=False).reshape(shape)
+        elif n <= (_SMALL_FMA if dtype == _F64 else _SMALL) and type(lo) in _NUMBERS and \
+                type(hi) in _NUMBERS:
             return self._uniform_small(n, dtype, lo, hi).reshape(shape)
+        if n <= _CHUNK:
+            return self._uniform_flat(n, dtype, lo, hi).reshape(shape)
         return self._chunked(n, dtype, lambda m: self._uniform_flat(m, dtype, lo, hi)).reshape(
             shape)
 
@@ -187,7 +192,10 @@ class TorchCPU:
             out = self._normal_fill(n, dtype, mean, std)
         elif n <= _SMALL and type(mean) in _NUMBERS and type(std) in _NUMBERS:
             mean, std = float(mean), float(std)      # (x * 1.0 is x; + 0.0 turns -0.0 into +0.0)
-            out = np.array([z * std + mean for z in self._normal_list(n)], _F64)
+            # (a float32 array of Python floats rounds them as astype rounds float64 values)
+            return np.array([z * std + mean for z in self._normal_list(n)],
+                            _F32 if dtype == _F32 else _F64).astype(dtype, copy=False).reshape(
+                                shape)
         else:
             out = self._normal_doubles(n, dtype.char == "d")
             if type(std) is not float or type(mean) is not float:
@@ -240,12 +248,11 @@ class TorchCPU:
         if n and self.cached_normal is not None:
             out.append(float(self.cached_normal))
             self.cached_normal = None
-        u = self._units((n - len(out) + 1) // 2 * 2, True)
-        for u1, u2 in zip(u[::2], u[1::2]):
-            r = _sqrt(-2.0 * _log1p(-u2))
-            theta = _TWO_PI * u1
-            out.append(r * _cos(theta))
-            out.append(r * _sin(theta))
+        w = iter(self.bits.random_raw((n - len(out) + 1) // 2 * 4).tolist())
+        for h1, l1, h2, l2 in zip(w, w, w, w):      # (_units' two doubles)
+            r = _sqrt(-2.0 * _log1p(-(((h2 & 0x1F_FFFF) << 32 | l2) * 2.0 ** -53)))
+            theta = _TWO_PI * (((h1 & 0x1F_FFFF) << 32 | l1) * 2.0 ** -53)
+            out += (r * _cos(theta), r * _sin(theta))
         if len(out) > n:
             self.cached_normal = out.pop()
         return out
