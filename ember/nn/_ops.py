@@ -893,7 +893,7 @@ def dropout_raw(x, p, mask_shape, rng):
     else:               # torch's noise is empty_like(x): drawn in x's memory order
         keep = rng.bernoulli(tuple(mask_shape[d] for d in order), 1 - p).transpose(
             np.argsort(order))
-    noise = keep.astype(acc) / acc(1 - p)
+    noise = np.where(keep, acc(1) / acc(1 - p), acc(0))     # (keep / (1 - p) in one pass)
     return x * _new(noise.astype(dt, copy=False), x.be)
 
 

@@ -82,8 +82,7 @@ class TorchCPU:
 
     def _chunked(self, n, dtype, draw):
         """draw(m) for n values of `dtype`, _CHUNK at a time into one array past _CHUNK (the
-        temporaries of a pass stay in the cache, and in memory the allocator reuses: a whole
-        array's temporaries cost their page faults each time)."""
+        temporaries of each pass stay in the cache; draws in order, so the same values)."""
         if n <= _CHUNK:
             return draw(n)
         out = np.empty(n, dtype)
