@@ -22,6 +22,7 @@ _U64_32, _LOW53, _LOW24 = (np.array(v, _U64) for v in (32, (1 << 53) - 1, (1 << 
 _ULP53, _MINUS_TWO_D, _TWO_PI_D = (np.array(v, np.float64) for v in (2.0 ** -53, -2.0,
                                                                        2.0 * np.pi))
 _ULP24 = np.array(2.0 ** -24, np.float32)
+_LOW24_INT = (1 << 24) - 1
 _F0331 = float(np.float32(0.0331))          # torch's 0.0331f in sample_gamma
 _F_THIRD = np.float32(1) / np.float32(3)    # and its 1.0f / 3.0f
 _MT_N = 624
@@ -145,12 +146,16 @@ class TorchCPU:
             x = fma64(np, self._unit(n, dtype), np.float64(hi - lo), np.float64(lo))
         else:   # float: (k * 2**-24) * span + from with the 24 bits k, as k * (span * 2**-24)
             f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
+            f, step = float(f), float(span) * 2.0 ** -24
             v = self.u32(n)
             v &= _LOW24
             x = v.view(np.int64).astype(np.float64)     # (the exact float64 product, then
-            x *= float(span) * 2.0 ** -24               # one rounding of the sum)
-            x += float(f)
+            x *= step                                   # one rounding of the sum)
+            x += f
             x = x.astype(np.float32).astype(dtype, copy=False)
+            # (each step rounds monotonically: the largest k gives the largest value)
+            if dtype.itemsize == 4 and np.float32(_LOW24_INT * step + f) < np.float32(hi):
+                return x
         top = x == dtype.type(hi)
         if top.any():
             x = np.where(top, dtype.type(lo), x)
