@@ -302,8 +302,13 @@ class TorchCPU:
             if span >= 2 ** 28:
                 w = [h << 32 | lo for h, lo in zip(w[::2], w[1::2])]
             return np.array([v % span + low for v in w], np.int64).reshape(shape)
-        v = self.u64(n) if span >= 2 ** 28 else self.u32(n)
-        return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
+        if span >= 2 ** 28 or type(span) is not int:
+            v = self.u64(n) if span >= 2 ** 28 else self.u32(n)
+            return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
+        v = self.u32(n).view(np.int64) % span       # (32-bit draws: signed division is faster)
+        if low:
+            v += low
+        return v.reshape(shape)
 
     def full_range(self, shape, dtype):
         """random_() without bounds: [0, 2**mantissa] for floats, [0, max] for integers."""
