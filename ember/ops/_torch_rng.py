@@ -95,8 +95,8 @@ class TorchCPU:
         """uniform_real_distribution(0, 1): the low 53 bits of a 64-bit draw for double, the
         low 24 of a 32-bit draw for float (half and bfloat16 too: their accumulate type)."""
         double = _F64 == dtype
-        if n > _CHUNK:
-            return self._chunked(n, _F64 if double else _F32, lambda m: self._unit(m, dtype))
+        if double and n > _CHUNK:      # (the 64-bit draws' temporaries; a float's are fewer)
+            return self._chunked(n, _F64, lambda m: self._unit(m, dtype))
         if double:
             v = self.u64(n)
             v &= _LOW53
@@ -127,7 +127,7 @@ class TorchCPU:
             return real.view(dtype).reshape(shape)
         n = _size(shape)
         if lo == 0.0 and hi == 1.0:
-            if n <= _CHUNK and dtype.itemsize > 2:      # (x < 1 exactly)
+            if dtype.itemsize > 2:      # (x < 1 exactly)
                 return self._unit(n, dtype).astype(dtype, copy=False).reshape(shape)
         elif n <= (_SMALL_FMA if dtype == _F64 else _SMALL) and type(lo) in _NUMBERS and \
                 type(hi) in _NUMBERS:
