@@ -72,6 +72,9 @@ CASES = [
     "t.multinomial(t.rand(5, 8, dtype=t.float64), 64, replacement=True)",
     "t.multinomial(t.rand(3, 3000) ** 4, 100, replacement=True)",
     "t.multinomial(t.tensor([[0., 1e-30, 1.], [3., 0., 0.]]), 20, replacement=True)",
+    # without replacement: the top keys from a partition where few are asked for
+    "t.multinomial(t.rand(3, 500), 5)", "t.multinomial(t.softmax(t.randn(2, 3000), 1), 1)",
+    "t.multinomial(t.tensor([0., 0., 1., 0., 0., 0., 0., 0., 0., 2.]), 1)",
     # a few values on Python floats: normals with int mean and std, scaled uniforms, integers
     "t.empty(9).normal_(2, 3)", "t.normal(1, 2, (5,))", "t.empty(12).uniform_(-1, 1)",
     "t.empty(3, dtype=t.float16).uniform_(0.5, 0.5001)", "t.randint(-2 ** 62, 2 ** 62, (3,))",

@@ -1304,8 +1304,21 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
             out = np.stack([np.searchsorted(c, v) for c, v in zip(cum, u)]).astype(np.int64)
     else:               # torch: the top num_samples of p / q with q ~ Exp(1)
         keys = rows / r.exponential(rows.shape, 1.0, dt == np.float64).astype(dt)
-        out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+        out = _top_stable(-keys, num_samples)
     return _new(be.from_host(out.reshape(p.shape[:-1] + (num_samples,))), be)
+
+
+def _top_stable(neg, k):
+    """The first k of each row of a stable argsort of `neg` (ties in index order, NaN last):
+    where k is small, from the entries at most each row's k-th smallest (a partition), sorted,
+    when every row has exactly k of them (no tie at the k-th) and no NaN."""
+    if k * 8 < neg.shape[1] and not np.isnan(neg).any():
+        mask = neg <= np.partition(neg, k - 1, axis=1)[:, k - 1:k]
+        if (np.count_nonzero(mask, axis=1) == k).all():
+            cand = np.nonzero(mask)[1].reshape(-1, k)
+            order = np.argsort(np.take_along_axis(neg, cand, 1), axis=1, kind="stable")
+            return np.take_along_axis(cand, order, 1)
+    return np.argsort(neg, axis=1, kind="stable")[:, :k]
 
 
 def _multinomial_checks(rows, scan):
