@@ -72,7 +72,8 @@ def main(argv=None):
         theirs = bench_lib(torch, keep)
     print(HEADER)
     for k, v in mine.items():
-        print(row(f"random {k}", v, theirs.get(k)))
+        unit, scale = ("ms", 1e3) if v > 0.01 else ("us", 1e6)
+        print(row(f"random {k}", v, theirs.get(k), unit, scale))
 
 
 if __name__ == "__main__":
