@@ -175,8 +175,9 @@ class TorchCPU:
         double = dtype == _F64
         x = self._units(n, double)
         if double:
-            bh, bl = _split_py(float(hi - lo))
-            x = [_fma64_py(v, bh, bl, float(lo)) for v in x]
+            b = float(hi - lo)
+            bh, bl = _split_py(b)
+            x = [_fma64_py(v, b, bh, bl, float(lo)) for v in x]
         else:
             f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
             f, span = float(f), float(span)
@@ -603,9 +604,9 @@ def _split_py(a):
     return hi, a - hi
 
 
-def _fma64_py(a, bh, bl, c):
-    """fma64(a, b, c) of Python floats, b given split (bh, bl)."""
-    p = a * (bh + bl)
+def _fma64_py(a, b, bh, bl, c):
+    """fma64(a, b, c) of Python floats, b also given split (bh, bl)."""
+    p = a * b
     t = 134217729.0 * a
     ah = t - (t - a)
     al = a - ah
