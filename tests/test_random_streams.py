@@ -66,8 +66,8 @@ CASES = [
     "t.distributions.Gamma(t.tensor([2.0], dtype=t.float64), 1.0).rsample((3,))",
     # randperm's Fisher-Yates in array passes above 256 values (swaps resolved by pointer
     # doubling), the Python loop below
-    "t.randperm(257)", "t.randperm(3000)", "[t.randperm(300, generator=t.Generator().manual_seed(5)),"
-    " t.randperm(256)]",
+    "t.randperm(257)", "t.randperm(3000)",
+    "[t.randperm(300, generator=t.Generator().manual_seed(5)), t.randperm(256)]",
     # multinomial with replacement: every sample against every row at once, or row by row
     "t.multinomial(t.rand(5, 8, dtype=t.float64), 64, replacement=True)",
     "t.multinomial(t.rand(3, 3000) ** 4, 100, replacement=True)",
