@@ -893,7 +893,8 @@ def dropout_raw(x, p, mask_shape, rng):
     else:               # torch's noise is empty_like(x): drawn in x's memory order
         keep = rng.bernoulli(tuple(mask_shape[d] for d in order), 1 - p).transpose(
             np.argsort(order))
-    noise = keep.astype(acc) / acc(1 - p)
+    noise = keep.astype(acc)            # keep / (1 - p): 1 / (1 - p) once, times 1 or 0
+    noise *= acc(1) / acc(1 - p)
     return x * _new(noise.astype(dt, copy=False), x.be)
 
 

@@ -9,7 +9,15 @@ random_split and shuffling DataLoaders give torch's numbers: bit for bit for int
 uniforms, within an ulp of torch's vectorised log/sin/cos for normals.
 
 Distributions without a torch-identical path here draw from a
-NumPy Generator seeded by one 64-bit draw of the stream."""
+NumPy Generator seeded by one 64-bit draw of the stream.
+
+Where the time goes (2026-11, min CPU time against torch's): the raw words come from NumPy's
+MT19937 (random_raw, about 3.3 ns a word: most of rand(1M), and near torch's own per-value
+cost); a few values (normals, scaled uniforms, integers) compute on Python floats, cheaper than
+NumPy passes at that size; float normals of 16 or more go through the float32 emulation of
+torch's AVX2 Box-Muller below, about 110 NumPy passes per block of rows, which bounds randn of
+2048 floats (~0.14 ms, torch 0.01 ms) and of 1M (~24 ms, torch 4 ms): its fused multiply-adds
+need float64 and a float32 rounding per step, and no NumPy call fuses those."""
 import math
 import struct
 
@@ -22,6 +30,7 @@ _U64_32, _LOW53, _LOW24 = (np.array(v, _U64) for v in (32, (1 << 53) - 1, (1 << 
 _ULP53, _MINUS_TWO_D, _TWO_PI_D = (np.array(v, np.float64) for v in (2.0 ** -53, -2.0,
                                                                        2.0 * np.pi))
 _ULP24 = np.array(2.0 ** -24, np.float32)
+_LOW24_INT = (1 << 24) - 1
 _F0331 = float(np.float32(0.0331))          # torch's 0.0331f in sample_gamma
 _F_THIRD = np.float32(1) / np.float32(3)    # and its 1.0f / 3.0f
 _MT_N = 624
@@ -29,6 +38,14 @@ _NORMAL_AT = 24 + 8 * _MT_N                # after seed, left, seeded, next and 
 _STATE_BYTES = _NORMAL_AT + 40
 _BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}   # mantissa digits
 _PERM_U32_MAX = (2 ** 32 - 1) // 20     # torch's randperm switches to 64-bit draws above this
+_PERM_LOOP = 256                        # randperm's swaps in a Python loop up to this size
+# up to this many values a distribution computes on Python numbers (the same IEEE double
+# arithmetic and C library functions as NumPy's float64 passes, without their per-call cost):
+# normals and scaled uniforms, double scaled uniforms (fma64: 20 passes) and integers
+_SMALL, _SMALL_FMA, _SMALL_INT = 16, 24, 8
+_CHUNK = 1 << 15        # values drawn and transformed at a time (see TorchCPU._chunked)
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 
 _TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
@@ -72,20 +89,40 @@ class TorchCPU:
         hi |= r[1::2]
         return hi
 
+    def _chunked(self, n, dtype, draw):
+        """draw(m) for n values of `dtype`, _CHUNK at a time into one array past _CHUNK (the
+        temporaries of each pass stay in the cache; draws in order, so the same values)."""
+        if n <= _CHUNK:
+            return draw(n)
+        out = np.empty(n, dtype)
+        for i in range(0, n, _CHUNK):
+            out[i:i + _CHUNK] = draw(min(_CHUNK, n - i))
+        return out
+
     def _unit(self, n, dtype):
         """uniform_real_distribution(0, 1): the low 53 bits of a 64-bit draw for double, the
         low 24 of a 32-bit draw for float (half and bfloat16 too: their accumulate type)."""
-        if dtype is np.float64 or np.dtype(dtype) == np.float64:
+        double = _F64 == dtype
+        if double and n > _CHUNK:      # (the 64-bit draws' temporaries; a float's are fewer)
+            return self._chunked(n, _F64, lambda m: self._unit(m, dtype))
+        if double:
             v = self.u64(n)
             v &= _LOW53
             u = v.astype(np.float64)
             u *= _ULP53
             return u
-        v = self.u32(n)
+        v = self.bits.random_raw(n)
         v &= _LOW24
         u = v.astype(np.float32)
         u *= _ULP24
         return u
+
+    def _units(self, n, double):
+        """_unit(n) as a list of Python floats (the small-size path)."""
+        w = self.bits.random_raw(2 * n if double else n).tolist()
+        if double:      # the low 53 bits of hi:lo, the low 21 of hi above the 32 of lo
+            return [((h & 0x1F_FFFF) << 32 | lo) * 2.0 ** -53 for h, lo in zip(w[::2], w[1::2])]
+        return [(v & 0xFF_FFFF) * 2.0 ** -24 for v in w]
 
     # ---- torch's distributions ------------------------------------------------------------
     def uniform(self, shape, dtype, lo=0.0, hi=1.0):
@@ -96,19 +133,63 @@ class TorchCPU:
         if dtype.kind == "c":
             real = self.uniform(shape + (2,), dtype.type(0).real.dtype, lo, hi)
             return real.view(dtype).reshape(shape)
-        x = self._unit(_size(shape), dtype)
-        if lo != 0.0 or hi != 1.0:
-            if x.dtype == np.float32:
-                f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
-                x = (x.astype(np.float64) * float(span) + float(f)).astype(np.float32)
-            else:           # (double: the compiled kernel's fma too)
-                x = fma64(np, x, np.float64(hi - lo), np.float64(lo))
-        x = x.astype(dtype, copy=False)
-        if dtype.itemsize == 2 or lo != 0.0 or hi != 1.0:     # (else x < 1 exactly)
+        n = _size(shape)
+        if lo == 0.0 and hi == 1.0:
+            if dtype.itemsize > 2:      # (x < 1 exactly)
+                return self._unit(n, dtype).astype(dtype, copy=False).reshape(shape)
+        elif n <= (_SMALL_FMA if dtype == _F64 else _SMALL) and type(lo) in _NUMBERS and \
+                type(hi) in _NUMBERS:
+            return self._uniform_small(n, dtype, lo, hi).reshape(shape)
+        if n <= _CHUNK:
+            return self._uniform_flat(n, dtype, lo, hi).reshape(shape)
+        return self._chunked(n, dtype, lambda m: self._uniform_flat(m, dtype, lo, hi)).reshape(
+            shape)
+
+    def _uniform_flat(self, n, dtype, lo, hi):
+        if lo == 0.0 and hi == 1.0:
+            x = self._unit(n, dtype).astype(dtype, copy=False)
+            if dtype.itemsize != 2:         # (x < 1 exactly)
+                return x
+        elif dtype == _F64:                 # (double: the compiled kernel's fma too)
+            x = fma64(np, self._unit(n, dtype), np.float64(hi - lo), np.float64(lo))
+        else:   # float: (k * 2**-24) * span + from with the 24 bits k, as k * (span * 2**-24)
+            f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
+            f, step = float(f), float(span) * 2.0 ** -24
+            v = self.u32(n)
+            v &= _LOW24
+            x = v.view(np.int64).astype(np.float64)     # (the exact float64 product, then
+            x *= step                                   # one rounding of the sum)
+            x += f
+            x = x.astype(np.float32).astype(dtype, copy=False)
+            # (each step rounds monotonically: the largest k gives the largest value)
+            if dtype.itemsize == 4 and np.float32(_LOW24_INT * step + f) < np.float32(hi):
+                return x
+        top = x == dtype.type(hi)
+        if top.any():
+            x = np.where(top, dtype.type(lo), x)
+        return x
+
+    def _uniform_small(self, n, dtype, lo, hi):
+        """uniform(from, to) of a few values, on Python floats: the same roundings (a float is
+        its float64 value; np.array(..., float32) rounds as astype does)."""
+        double = dtype == _F64
+        x = self._units(n, double)
+        if double:
+            b = float(hi - lo)
+            bh, bl = _split_py(b)
+            x = [_fma64_py(v, b, bh, bl, float(lo)) for v in x]
+        else:
+            f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
+            f, span = float(f), float(span)
+            x = [v * span + f for v in x]
+        top = max(x, default=lo)
+        x = np.array(x, _F64 if double else _F32)
+        if dtype.itemsize == 2 or x.dtype.type(top) == x.dtype.type(hi):
+            x = x.astype(dtype, copy=False)
             top = x == dtype.type(hi)
             if top.any():
                 x = np.where(top, dtype.type(lo), x)
-        return x.reshape(shape)
+        return x.astype(dtype, copy=False)
 
     def normal(self, shape, dtype, mean=0.0, std=1.0, contiguous=True):
         """randn / normal_: 16 or more contiguous values take torch's normal_fill (all the
@@ -122,6 +203,12 @@ class TorchCPU:
         n = _size(shape)
         if n >= 16 and contiguous:
             out = self._normal_fill(n, dtype, mean, std)
+        elif n <= _SMALL and type(mean) in _NUMBERS and type(std) in _NUMBERS:
+            mean, std = float(mean), float(std)      # (x * 1.0 is x; + 0.0 turns -0.0 into +0.0)
+            # (a float32 array of Python floats rounds them as astype rounds float64 values)
+            return np.array([z * std + mean for z in self._normal_list(n)],
+                            _F32 if dtype == _F32 else _F64).astype(dtype, copy=False).reshape(
+                                shape)
         else:
             out = self._normal_doubles(n, dtype.char == "d")
             if type(std) is not float or type(mean) is not float:
@@ -134,44 +221,61 @@ class TorchCPU:
 
     def _normal_fill(self, n, dtype, mean, std):
         acc = np.float64 if dtype == np.float64 else np.float32
-        whole = n // 16 * 16
-        # float and double draw every uniform first; half and bfloat16 only the whole blocks';
-        # a partial last block is redrawn (16 more uniforms) and written over the end
-        rows = self._unit(n if dtype.itemsize >= 4 else whole, dtype)[:whole].reshape(-1, 16)
-        if n % 16:
-            rows = np.concatenate([rows, self._unit(16, dtype).reshape(1, 16)])
-        rows = rows.astype(acc, copy=False)
-        z = np.empty(rows.shape, acc)
-        affine = mean != 0.0 or std != 1.0
-        for i in range(0, rows.shape[0], _BLOCK_ROWS):     # blocks that stay in the cache
-            zi = z[i:i + _BLOCK_ROWS]
-            _box_muller16(rows[i:i + _BLOCK_ROWS], acc, zi)
-            if affine and acc is np.float32:    # torch's AVX2 kernel: one fused multiply-add
-                _add_rounded(zi.astype(_D) * float(np.float32(std)), float(np.float32(mean)), zi)
-            elif affine:
-                zi *= std
-                zi += mean
-        if not n % 16:
-            return z.reshape(-1)
+        rows = n // 16
         out = np.empty(n, acc)
-        out[:whole] = z[:-1].reshape(-1)
-        out[n - 16:] = z[-1]
+        # float and double draw every uniform first; half and bfloat16 only the whole blocks';
+        # a partial last block is redrawn (16 more uniforms) and written over the end. The
+        # draws go in order, so rows of them are drawn and transformed a cacheful at a time
+        for i in range(0, rows, _BLOCK_ROWS):
+            k = min(_BLOCK_ROWS, rows - i)
+            block = self._unit(16 * k, dtype).astype(acc, copy=False).reshape(k, 16)
+            self._box_muller_rows(block, acc, mean, std, out[16 * i:16 * (i + k)].reshape(k, 16))
+        if n % 16:
+            if dtype.itemsize >= 4:
+                self.bits.random_raw(n % 16 * (2 if acc is np.float64 else 1))  # (unused)
+            tail = np.empty((1, 16), acc)
+            self._box_muller_rows(self._unit(16, dtype).astype(acc, copy=False).reshape(1, 16),
+                                  acc, mean, std, tail)
+            out[n - 16:] = tail[0]
         return out
 
+    @staticmethod
+    def _box_muller_rows(block, acc, mean, std, out):
+        _box_muller16(block, acc, out)
+        if mean == 0.0 and std == 1.0:
+            return
+        if acc is np.float32:       # torch's AVX2 kernel: one fused multiply-add
+            _add_rounded(out.astype(_D) * float(np.float32(std)), float(np.float32(mean)), out)
+        else:
+            out *= std
+            out += mean
+
     def _normal_double(self):
-        if self.cached_normal is not None:
-            z, self.cached_normal = self.cached_normal, None
-            return z
-        u1, u2 = self._unit(2, np.float64)
-        r = math.sqrt(-2.0 * math.log1p(-u2))
-        theta = 2.0 * np.pi * u1
-        self.cached_normal = r * np.sin(theta)
-        return r * np.cos(theta)
+        return self._normal_list(1)[0]
+
+    def _normal_list(self, n):
+        """n draws of torch's normal_distribution<double>, as Python floats: the cached value
+        first, then Box-Muller on pairs of draws (cos, then sin), the last sin cached when n
+        runs out on it (the C library's log1p, sin and cos: Python's math)."""
+        out = []
+        if n and self.cached_normal is not None:
+            out.append(float(self.cached_normal))
+            self.cached_normal = None
+        w = iter(self.bits.random_raw((n - len(out) + 1) // 2 * 4).tolist())
+        for h1, l1, h2, l2 in zip(w, w, w, w):      # (_units' two doubles)
+            r = _sqrt(-2.0 * _log1p(-(((h2 & 0x1F_FFFF) << 32 | l2) * 2.0 ** -53)))
+            theta = _TWO_PI * (((h1 & 0x1F_FFFF) << 32 | l1) * 2.0 ** -53)
+            out += (r * _cos(theta), r * _sin(theta))
+        if len(out) > n:
+            self.cached_normal = out.pop()
+        return out
 
     def _normal_doubles(self, n, double=True):
         """n calls of _normal_double at once: the cached value first, then Box-Muller on
         pairs of draws (cos, then sin), the last sin cached when n runs out on it (`double`:
         the C library's log1p, see below)."""
+        if n <= _SMALL:
+            return np.array(self._normal_list(n), _F64)
         cached = self.cached_normal
         start = 1 if n and cached is not None else 0
         pairs = (n - start + 1) // 2
@@ -201,9 +305,19 @@ class TorchCPU:
     def integers(self, low, high, shape):
         """randint / random_(from, to): (draw % range) + from, 64-bit draws for ranges of
         2**28 and more (torch's threshold against modulo bias)."""
-        span = high - low
-        v = self.u64(_size(shape)) if span >= 2 ** 28 else self.u32(_size(shape))
-        return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
+        span, n = high - low, _size(shape)
+        if n <= _SMALL_INT and type(span) is int and type(low) is int:
+            w = self.bits.random_raw(2 * n if span >= 2 ** 28 else n).tolist()
+            if span >= 2 ** 28:
+                w = [h << 32 | lo for h, lo in zip(w[::2], w[1::2])]
+            return np.array([v % span + low for v in w], np.int64).reshape(shape)
+        if span >= 2 ** 28 or type(span) is not int:
+            v = self.u64(n) if span >= 2 ** 28 else self.u32(n)
+            return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
+        v = self.u32(n).view(np.int64) % span       # (32-bit draws: signed division is faster)
+        if low:
+            v += low
+        return v.reshape(shape)
 
     def full_range(self, shape, dtype):
         """random_() without bounds: [0, 2**mantissa] for floats, [0, max] for integers."""
@@ -219,19 +333,29 @@ class TorchCPU:
         return (v % _U64(int(np.iinfo(dtype).max) + 1)).astype(dtype).reshape(shape)
 
     def permutation(self, n):
-        """randperm: torch's Fisher-Yates, swapping i with i + draw % (n - i)."""
-        perm = list(range(n))
+        """randperm: torch's Fisher-Yates, swapping i with i + draw % (n - i) (in Python for
+        a few values, else all the swaps at once: _swapped)."""
         if n < 2:
-            return np.array(perm, np.int64)
-        draws = (self.u32(n - 1) if n < _PERM_U32_MAX else self.u64(n - 1)).tolist()
-        for i, d in enumerate(draws):
+            return np.arange(n, dtype=np.int64)
+        draws = self.u32(n - 1) if n < _PERM_U32_MAX else self.u64(n - 1)
+        if n > _PERM_LOOP:
+            return _swapped(draws, n)
+        perm = list(range(n))
+        for i, d in enumerate(draws.tolist()):
             j = i + d % (n - i)
             perm[i], perm[j] = perm[j], perm[i]
         return np.array(perm, np.int64)
 
     def bernoulli(self, shape, p):
-        """bernoulli_(p) with a number p: a double uniform below p."""
-        return (self._unit(_size(shape), np.float64) < p).reshape(shape)
+        """bernoulli_(p) with a number p: a double uniform below p, that is k * 2**-53 < p for
+        the 53 bits k, or k < p * 2**53 (exact: a power of two), without the floats."""
+        return self._chunked(_size(shape), np.bool_,
+                             lambda m: self._bernoulli_flat(m, p * 2.0 ** 53)).reshape(shape)
+
+    def _bernoulli_flat(self, n, top):
+        v = self.u64(n)
+        v &= _LOW53
+        return v < top
 
     def bernoulli_tensor(self, p):
         """bernoulli(probs): one uniform per element, in the precision of p (double or float)."""
@@ -270,7 +394,7 @@ class TorchCPU:
             a = -0.059 + 0.02483 * b
             invalpha, vr = 1.1239 + 1.1328 / (b - 3.4), 0.9277 - 3.6224 / (b - 2)
             while True:
-                u, v = self._unit(2, np.float64)
+                u, v = self._units(2, True)
                 u -= 0.5
                 us = 0.5 - abs(u)
                 k = math.floor((2 * a / us + b) * u + lam + 0.43)
@@ -285,7 +409,7 @@ class TorchCPU:
             return 0
         x, prod, enlam = 0, 1.0, math.exp(-lam)
         while True:
-            prod *= float(self._unit(1, np.float64)[0])
+            prod *= self._units(1, True)[0]
             if prod <= enlam:
                 return x
             x += 1
@@ -316,7 +440,7 @@ class TorchCPU:
             logq = float(np.log1p(-q))          # in the input's dtype, as torch's compat_log1p
             k, total, n = 0.0, 0.0, float(count)
             while True:
-                total += math.ceil(math.log(float(self._unit(1, np.float64)[0])) / logq)
+                total += math.ceil(math.log(self._units(1, True)[0]) / logq)
                 if total > n:
                     break
                 k += 1
@@ -332,7 +456,7 @@ class TorchCPU:
         alpha = (2.83 + 5.1 / b) * stddev
         m = math.floor((n + 1) * p)
         while True:
-            u, v = self._unit(2, np.float64)
+            u, v = self._units(2, True)
             u, v = float(u) - 0.5, float(v)
             us = 0.5 - abs(u)
             k = math.floor((2 * a / us + b) * u + c)
@@ -363,7 +487,7 @@ class TorchCPU:
         if alpha < 1:
             if alpha == 0:
                 return 0.0
-            u = float(self._unit(1, np.float64)[0])
+            u = self._units(1, True)[0]
             scale *= (1 - u) ** float(low(1.0) / alpha)
             alpha = low(alpha + low(1.0))
         d = float(alpha - _F_THIRD)     # torch's 1.0f / 3.0f: a float, then alpha's type
@@ -375,7 +499,7 @@ class TorchCPU:
                 if y > 0:
                     break
             v = y * y * y
-            u = 1 - float(self._unit(1, np.float64)[0])
+            u = 1 - self._units(1, True)[0]
             xx = x * x
             if u < 1.0 - _F0331 * xx * xx or math.log(u) < 0.5 * xx + d * (1.0 - v +
                                                                           math.log(v)):
@@ -419,6 +543,78 @@ class TorchCPU:
         _, normal_y, _, valid = struct.unpack_from("<dddi", raw, _NORMAL_AT)
         stream.cached_normal = normal_y if valid else None
         return seed, stream
+
+
+def _swapped(draws, n):
+    """The permutation torch's Fisher-Yates makes of `draws` (consumed; step i swaps positions
+    i and j_i = i + draws[i] % (n - i) >= i), in array passes. Position i is final after step
+    i, which moves there what position j_i then holds. A position is written only by the steps
+    that target it and by its own step, so what position p holds before step i is what the
+    last earlier step targeting p moved out of its own position k (what k held before step
+    k), or p itself where no earlier step targeted it: following "the last earlier step that
+    targeted me" from each position i leads to the original value position i holds before
+    its step (pointer doubling), and step i takes that of the last earlier step with the same
+    target (or the target's own value, or its own where j_i = i)."""
+    m = n - 1
+    steps = np.arange(m, dtype=np.int64)
+    j = np.remainder(draws, np.arange(n, 1, -1, dtype=np.uint64), out=draws).view(np.int64)
+    j += steps
+    # the steps grouped by target, in step order within a group
+    shift = m.bit_length()
+    if 2 * shift + 1 < 63:
+        ks = j << shift
+        ks |= steps
+        ks.sort()
+        js = ks >> shift
+        ks &= (1 << shift) - 1
+    else:
+        ks = np.lexsort((steps, j))
+        js = j[ks]
+    same = js[1:] == js[:-1]
+    prev = np.empty(m, np.int64)            # the last earlier step with step i's target
+    prev[ks[0]] = -1
+    prev[ks[1:]] = np.where(same, ks[:-1], -1)
+    parent = np.full(n, -1, np.int64)       # the last step before i that targeted i
+    ends = np.append(~same, True)
+    parent[js[ends]] = ks[ends]
+    own = np.flatnonzero(j == steps)        # (there the last one targeting i is i itself)
+    parent[own] = prev[own]
+    linked = np.flatnonzero(parent >= 0)
+    root = np.arange(n)
+    root[linked] = parent[linked]
+    while linked.size:                      # (a position whose root is final drops out)
+        r = root[linked]
+        up = root[r]
+        root[linked] = up
+        linked = linked[up != r]
+    out = np.where(prev < 0, j, root[prev])     # root[i]: what position i holds before step i
+    out[own] = root[own]
+    return np.append(out, root[m])
+
+
+_NUMBERS = (float, int)
+_sqrt, _log1p, _cos, _sin = math.sqrt, math.log1p, math.cos, math.sin
+_TWO_PI = 2.0 * math.pi
+
+
+def _split_py(a):
+    """Dekker's split of a Python float (fma64's _split)."""
+    t = 134217729.0 * a
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _fma64_py(a, b, bh, bl, c):
+    """fma64(a, b, c) of Python floats, b also given split (bh, bl)."""
+    p = a * b
+    t = 134217729.0 * a
+    ah = t - (t - a)
+    al = a - ah
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    v = s - p
+    r = s + (((p - (s - v)) + (c - v)) + e)
+    return r if r - r == 0.0 else s         # (fma64's where(isfinite(r), r, s))
 
 
 def _size(shape):

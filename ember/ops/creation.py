@@ -17,6 +17,7 @@ from .._memory_format import c_strides, odd_units, relaid
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
+from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import NESTED_IDX, op as _op
@@ -1167,7 +1168,8 @@ def _random_bounds(d, low, high):
     if d.num in _dtype.FEW_KERNELS and d.kind in "fV":      # (the float8s)
         raise _dtype_not_implemented("random_update_from_to", d)
     if d.kind in "biu":
-        lo, hi = (0, 1) if d.kind == "b" else (int(np.iinfo(d).min), int(np.iinfo(d).max))
+        lo, hi = (0, 1) if d.kind == "b" else _IBOUNDS.get(d.num) or (
+            int(np.iinfo(d).min), int(np.iinfo(d).max))
         name = _cname(d)
         if low < lo:
             raise RuntimeError(f"from is out of bounds for {name}")
@@ -1291,20 +1293,39 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     rows = rows.astype(dt)
     if replacement and num_samples > 1:     # torch: a double uniform per sample, searched in
         # the row's cumsum (a single sample takes the exponential path below, as in torch)
+        # (its binary search finds the first entry >= u: the count of those below u)
         cum = np.cumsum(rows, axis=1)
         cum /= cum[:, -1:]
-        out = np.stack([np.searchsorted(c.astype(np.float64), r.uniform((num_samples,),
-                                                                         np.float64))
-                        for c in cum]).astype(np.int64)
+        cum = cum.astype(np.float64, copy=False)
+        u = r.uniform((len(rows), num_samples), np.float64)     # row by row, as torch draws
+        if cum.size * num_samples <= 1 << 16:
+            out = (cum[:, None, :] < u[:, :, None]).sum(2, dtype=np.int64)
+        else:
+            out = np.stack([np.searchsorted(c, v) for c, v in zip(cum, u)]).astype(np.int64)
     else:               # torch: the top num_samples of p / q with q ~ Exp(1)
         keys = rows / r.exponential(rows.shape, 1.0, dt == np.float64).astype(dt)
-        out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+        out = _top_stable(-keys, num_samples)
     return _new(be.from_host(out.reshape(p.shape[:-1] + (num_samples,))), be)
+
+
+def _top_stable(neg, k):
+    """The first k of each row of a stable argsort of `neg` (ties in index order, NaN last):
+    where k is small, from the entries at most each row's k-th smallest (a partition), sorted,
+    when every row has exactly k of them (no tie at the k-th) and no NaN."""
+    if k * 8 < neg.shape[1] and not np.isnan(neg).any():
+        mask = neg <= np.partition(neg, k - 1, axis=1)[:, k - 1:k]
+        if (np.count_nonzero(mask, axis=1) == k).all():
+            cand = np.nonzero(mask)[1].reshape(-1, k)
+            order = np.argsort(np.take_along_axis(neg, cand, 1), axis=1, kind="stable")
+            return np.take_along_axis(cand, order, 1)
+    return np.argsort(neg, axis=1, kind="stable")[:, :k]
 
 
 def _multinomial_checks(rows, scan):
     """torch's: its fast path (sampling once, or without replacement) checks the whole tensor;
     the with-replacement kernel (`scan`) each row in turn, entry by entry, then its sum."""
+    if rows.size and rows.min() >= 0 and rows.max() < np.inf and rows.sum(1).min() > 0:
+        return          # (the common case in four passes: no NaN, inf, negative or zero row)
     bad = ~(rows >= 0) | ~np.isfinite(rows)
     if not scan:
         if not rows.size:
@@ -1438,27 +1459,26 @@ def _draw(self, draw):
     return values.transpose(tuple(np.argsort(order)))
 
 
-def _uniform(self, a=0.0, b=1.0, *, generator=None):
+def _uniform_values(self, a=0.0, b=1.0, *, generator=None):
     _float_kernel("check_uniform_bounds", self.arr.dtype)
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={_cnum(a)} > to={_cnum(b)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_UNIFORM, self,
-                    _draw(self, lambda shape: rng.uniform(shape, self.arr.dtype, a, b)))
+    return _draw(self, lambda shape: rng.uniform(shape, self.arr.dtype, a, b))
 
 
-def _normal(self, mean=0.0, std=1.0, *, generator=None):
+def _normal_values(self, mean=0.0, std=1.0, *, generator=None):
     _float_kernel("normal_kernel_cpu", self.arr.dtype)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     rng = _rng_for(generator, self.be)
     contiguous = bool(self.arr.flags.c_contiguous)
-    return _sampled(_NORMAL, self, _draw(self, lambda shape: rng.normal(
-        shape, self.arr.dtype, mean, std, contiguous)))
+    return _draw(self, lambda shape: rng.normal(shape, self.arr.dtype, mean, std, contiguous))
 
 
-def _bernoulli(self, p=0.5, *, generator=None):
+def _bernoulli_values(self, p=0.5, *, generator=None):
+    """bernoulli_'s values: (values, p) where p is a tensor (recorded as an input)."""
     dt = self.arr.dtype
     if dt.kind == "c" or dt.num in _dtype.FEW_KERNELS:
         raise _dtype_not_implemented("bernoulli_tensor_cpu_self_" if isinstance(p, Tensor) else
@@ -1468,13 +1488,13 @@ def _bernoulli(self, p=0.5, *, generator=None):
         if not ((p.arr >= 0) & (p.arr <= 1)).all():
             raise RuntimeError(_P_IN)
         probs = self.be.xp.broadcast_to(p.arr, self.shape)
-        return _sampled(_BERNOULLI_P, self, rng.bernoulli_tensor(probs), p)
+        return rng.bernoulli_tensor(probs), p
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
-    return _sampled(_BERNOULLI, self, _draw(self, lambda shape: rng.bernoulli(shape, p)))
+    return _draw(self, lambda shape: rng.bernoulli(shape, p)), None
 
 
-def _random_(self, from_=None, to=None, *, generator=None):
+def _random_values(self, from_=None, to=None, *, generator=None):
     """Integers from [from, to); random_(to) is [0, to); random_() spans the dtype (for floats
     the integers exactly representable: [0, 2^mantissa])."""
     dt = self.arr.dtype
@@ -1482,8 +1502,7 @@ def _random_(self, from_=None, to=None, *, generator=None):
     if from_ is None and to is None:
         if dt.kind == "c" or dt.num in _dtype.FEW_KERNELS:
             raise _dtype_not_implemented("random_kernel_cpu", dt)
-        return _sampled(_RANDOM, self,
-                        _draw(self, lambda shape: rng.full_range(shape, self.arr.dtype)))
+        return _draw(self, lambda shape: rng.full_range(shape, self.arr.dtype)), _RANDOM
     o = _RANDOM_FROM_TO
     if to is None:
         from_, to, o = 0, from_, _RANDOM_TO
@@ -1493,7 +1512,7 @@ def _random_(self, from_=None, to=None, *, generator=None):
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
                            f">= to={to}")
     _random_bounds(dt, from_, to)
-    return _sampled(o, self, _draw(self, lambda shape: rng.integers(from_, to, shape)))
+    return _draw(self, lambda shape: rng.integers(from_, to, shape)), o
 
 
 def _continuous(self, name, kernel, spell):
@@ -1508,43 +1527,101 @@ def _continuous(self, name, kernel, spell):
                        f"must be a floating point but you specified {spell(dt)}")
 
 
-def _exponential(self, lambd=1.0, *, generator=None):
+def _exponential_values(self, lambd=1.0, *, generator=None):
     _continuous(self, "Exponential", "exponential_cpu", _tname)
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_cnum(lambd)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_EXPONENTIAL, self, _draw(self, lambda shape: rng.exponential(
-        shape, lambd, self.arr.dtype == np.float64)))
+    return _draw(self, lambda shape: rng.exponential(shape, lambd,
+                                                     self.arr.dtype == np.float64))
 
 
-def _geometric(self, p, *, generator=None):
+def _geometric_values(self, p, *, generator=None):
     dt = self.arr.dtype
     if dt.kind in "bc" or dt.num in _dtype.FEW_KERNELS:
         raise _dtype_not_implemented("geometric_cpu", dt)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_cnum(p)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_GEOMETRIC, self, _draw(self, lambda shape: rng.geometric(shape, p)))
+    return _draw(self, lambda shape: rng.geometric(shape, p))
 
 
-def _log_normal(self, mean=1.0, std=2.0, *, generator=None):
+def _log_normal_values(self, mean=1.0, std=2.0, *, generator=None):
     if not _is_float(self.arr.dtype):        # torch's kernel is for floating dtypes only
         raise _dtype_not_implemented("log_normal_cpu", self.arr.dtype)
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_cnum(std)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_LOG_NORMAL, self,
-                    _draw(self, lambda shape: rng.lognormal(
-                        shape, mean, std, self.arr.dtype == np.float64)))
+    return _draw(self, lambda shape: rng.lognormal(shape, mean, std,
+                                                   self.arr.dtype == np.float64))
 
 
-def _cauchy(self, median=0.0, sigma=1.0, *, generator=None):
+def _cauchy_values(self, median=0.0, sigma=1.0, *, generator=None):
     _continuous(self, "Cauchy", "cauchy_cpu", _cname)
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_cnum(sigma)}")
     rng = _rng_for(generator, self.be)
-    return _sampled(_CAUCHY, self, _draw(self, lambda shape: rng.cauchy(
-        shape, median, sigma, self.arr.dtype == np.float64)))
+    return _draw(self, lambda shape: rng.cauchy(shape, median, sigma,
+                                                self.arr.dtype == np.float64))
+
+
+def _sampling(o, values):
+    """A random fill's out-of-place function: `values(self, ...)` through overwrite op `o`."""
+    def fn(self, *args, **kwargs):
+        return _sampled(o, self, values(self, *args, **kwargs))
+    return fn
+
+
+def _bernoulli(self, *args, **kwargs):
+    values, p = _bernoulli_values(self, *args, **kwargs)
+    return _sampled(_BERNOULLI, self, values) if p is None else \
+        _sampled(_BERNOULLI_P, self, values, p)
+
+
+def _random_(self, *args, **kwargs):
+    values, o = _random_values(self, *args, **kwargs)
+    return _sampled(o, self, values)
+
+
+_uniform = _sampling(_UNIFORM, _uniform_values)
+_normal = _sampling(_NORMAL, _normal_values)
+_exponential = _sampling(_EXPONENTIAL, _exponential_values)
+_geometric = _sampling(_GEOMETRIC, _geometric_values)
+_log_normal = _sampling(_LOG_NORMAL, _log_normal_values)
+_cauchy = _sampling(_CAUCHY, _cauchy_values)
+
+
+def _random_fill(fn, name, values, pick=None):
+    """Tensor.<name>_ of a random fill: `fn` through `inplace`, or, where nothing is recorded
+    (no grad to track, no forward AD, no autocast), on a plain writable CPU array with numbers
+    for arguments, `values(self, ...)` (`pick` takes them from its result) written straight
+    into self's memory, as zero_ writes: the same draws, values and version bump, without
+    building an op."""
+    general = _inplace(fn, name, reads_self=False)
+
+    def method(self, *args, **kwargs):
+        try:
+            direct = self.be is CPU and not (_grad.enabled and self._rg) and \
+                _fw.level is None and not _amp.enabled and self.arr.flags.writeable
+        except AttributeError:
+            direct = False
+        if direct:
+            for a in chain(args, kwargs.values()):
+                if type(a) not in _NUMBER_ARGS and a is not kwargs.get("generator"):
+                    direct = False
+                    break
+        if not direct:
+            return general(self, *args, **kwargs)
+        v = values(self, *args, **kwargs)
+        a = self.arr
+        a[...] = (v if pick is None else v[0]).astype(a.dtype, copy=False)    # (as _sampled)
+        _bump_version(self)
+        return self
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+_NUMBER_ARGS = (float, int)
 
 
 def _zero(self):
@@ -1629,14 +1706,14 @@ def _fill(self, value):
     return _apply(_FILL_, (self,), (value,))
 
 
-uniform_ = _inplace(_uniform, "uniform", reads_self=False)
-normal_ = _inplace(_normal, "normal", reads_self=False)
-bernoulli_ = _inplace(_bernoulli, "bernoulli", reads_self=False)
-random_ = _inplace(_random_, "random", reads_self=False)
-exponential_ = _inplace(_exponential, "exponential", reads_self=False)
-geometric_ = _inplace(_geometric, "geometric", reads_self=False)
-log_normal_ = _inplace(_log_normal, "log_normal", reads_self=False)
-cauchy_ = _inplace(_cauchy, "cauchy", reads_self=False)
+uniform_ = _random_fill(_uniform, "uniform", _uniform_values)
+normal_ = _random_fill(_normal, "normal", _normal_values)
+bernoulli_ = _random_fill(_bernoulli, "bernoulli", _bernoulli_values, pick=0)
+random_ = _random_fill(_random_, "random", _random_values, pick=0)
+exponential_ = _random_fill(_exponential, "exponential", _exponential_values)
+geometric_ = _random_fill(_geometric, "geometric", _geometric_values)
+log_normal_ = _random_fill(_log_normal, "log_normal", _log_normal_values)
+cauchy_ = _random_fill(_cauchy, "cauchy", _cauchy_values)
 _zero_recorded = _inplace(_zero, "zero", reads_self=False)
 _fill_recorded = _inplace(_fill, "fill", reads_self=False)
 
