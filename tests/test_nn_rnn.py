@@ -434,3 +434,58 @@ def test_rnn_functions_errors_match_torch(case):
         return info
     e, t = run(ember), run(torch)
     assert (e.type, str(e.value)) == (t.type, str(t.value))
+
+
+# ---- the time loops' products on one BLAS thread ----------------------------------------------
+def _blas_threads():
+    from ember import _threads
+    fns = _threads._openblas_fns()
+    if not fns:
+        pytest.skip("NumPy's BLAS here is not OpenBLAS: serial_blas changes nothing")
+    return fns
+
+
+def test_serial_blas_brackets_nest_and_restore():
+    from ember._threads import serial_blas
+    set_threads, get_threads = _blas_threads()
+    before = get_threads()
+    set_threads(2)
+    try:
+        with serial_blas():
+            assert get_threads() == 1
+            with serial_blas():
+                assert get_threads() == 1
+            assert get_threads() == 1
+        assert get_threads() == 2
+        with pytest.raises(ZeroDivisionError):
+            with serial_blas():
+                1 / 0
+        assert get_threads() == 2
+    finally:
+        set_threads(before)
+
+
+@pytest.mark.parametrize("cls_name", ["LSTM", "GRU", "RNN"])
+def test_time_loops_run_one_blas_thread_and_match_torch(cls_name, monkeypatch):
+    """Every step of the forward and backward time loops runs on one BLAS thread (OpenBLAS
+    splitting a (4H, H) @ (H, B) product over two threads made the LSTM benchmark's layer
+    slower, by 5x on a busy machine); the pool's count is back after each. Values as torch's."""
+    from ember.nn import _rnn_ops
+    set_threads, get_threads = _blas_threads()
+    before = get_threads()
+    seen = []
+    active = _rnn_ops._active
+    monkeypatch.setattr(_rnn_ops, "_active", lambda *a: (seen.append(get_threads()), active(*a))[1])
+    set_threads(2)
+    try:
+        e, t = _pair(cls_name, "float32", 5, 7, batch_first=True)
+        xe, xt = _inputs((3, 6, 5), "float32")
+        ye, yt = e(xe)[0], t(xt)[0]
+        assert get_threads() == 2 and len(seen) == 6 and set(seen) == {1}, seen
+        (ye * ye).sum().backward()
+        (yt * yt).sum().backward()
+        assert get_threads() == 2 and len(seen) == 12 and set(seen) == {1}, seen
+        assert_close(ye, yt, **TOL["float32"])
+        _check_grads(e, t, [xe], [xt], TOL["float32"])
+    finally:
+        set_threads(before)
