@@ -65,3 +65,21 @@ def test_repeat_gradient_sums_in_torch_order(dtype):
             (y * L.tensor(w)).sum().backward()
             outs.append(xt.grad.numpy())
         np.testing.assert_array_equal(*outs, err_msg=f"{shape} {reps}")
+
+
+def test_aminmax_gradient_of_one_output_keeps_negative_zeros():
+    """Only the output that received a gradient contributes (torch hands the other's as
+    undefined): a negative gradient of max alone leaves -0.0 where it does not reach; with
+    create_graph too."""
+    outs = []
+    for L in (ember, torch):
+        r = []
+        for pick in ("max", "min", "both"):
+            for create in (False, True):
+                x = L.tensor([[1.0, 2.0, 3.0], [5.0, -4.0, 0.5]], requires_grad=True)
+                lo, hi = L.aminmax(x, dim=1, keepdim=True)
+                loss = {"max": hi * -1.0, "min": lo * -2.0, "both": hi * -1.0 + lo * -2.0}[pick]
+                g, = L.autograd.grad(loss.sum(), x, create_graph=create)
+                r.append((g.detach().numpy().tolist(), np.signbit(g.detach().numpy()).tolist()))
+        outs.append(r)
+    assert outs[0] == outs[1]

@@ -1216,7 +1216,7 @@ def differentiable_vjp(node, g, static_constants=False):
         elif op.name in _FWD or _has_values(saved):
             _, saved = fwd(TXP, *_forward_args(node), *node.static)
             _check_saved(node, saved)
-        gg = tuple(_w(x) for x in g) if type(g) is tuple else _w(g)
+        gg = tuple(None if x is None else _w(x) for x in g) if type(g) is tuple else _w(g)
         _CTX.reads.clear()                  # what the backward reads, not the forward re-run
         if op.needs_mask:
             gins = bwd(TXP, gg, *saved, tuple(n is not None for n in node.next))

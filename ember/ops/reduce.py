@@ -695,9 +695,15 @@ def _aminmax(xp, x, dims, keepdim, whole):
 
 @_aminmax.vjp
 def _(xp, g, x, lo, hi, dims, keepdim):
-    """amin's rule for the minimum's gradient plus amax's for the maximum's."""
-    return (_amax_grad(xp, g[0], x, lo, dims, keepdim)[0] +
-            _amax_grad(xp, g[1], x, hi, dims, keepdim)[0],)
+    """amin's rule for the minimum's gradient plus amax's for the maximum's, each only where
+    that output received a gradient, as torch's: the engine hands None for the other (a
+    materialised +0.0 turned the other term's -0.0 into +0.0)."""
+    terms = [_amax_grad(xp, gi, x, y, dims, keepdim)[0]
+             for gi, y in ((g[0], lo), (g[1], hi)) if gi is not None]
+    return (terms[0] + terms[1] if len(terms) == 2 else terms[0],)
+
+
+_aminmax.node_cls.materialize_grads = False
 
 
 def aminmax(input, *, dim=None, keepdim=False, out=None):
