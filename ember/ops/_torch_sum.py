@@ -119,10 +119,36 @@ def _inner_rows(x2, lanes):
     if n < lanes:
         return _seq1(x2[:, [0, *range(4, n), 1, 2, 3]] if n > 4 else x2)
     nv = n // lanes
+    if nv < 64:
+        return _short_rows(x2, lanes, nv)
     v = _row_sum1(x2[:, :nv * lanes].reshape(o, nv, lanes))
     if nv * lanes == n:
         return _seq1(v)
     return _seq1(np.concatenate((x2[:, nv * lanes:], v), axis=1))
+
+
+def _short_rows(x2, lanes, nv):
+    """_inner_rows of rows of 1 to 63 vectors (whose row_sum cascades no block: its four
+    accumulators add their s = nv // 4 vectors in order) in three or four NumPy calls: the
+    accumulators by one einsum over s, the leftover vectors into the first and the four into
+    one by another (written lanes first), then the leftover elements and the lanes in order
+    down that transposed layout (the reduced axes never innermost: NumPy adds them in order)."""
+    o, n = x2.shape
+    w = 4 * lanes
+    s = nv >> 2
+    cut = nv * lanes
+    if s > 1:
+        p = np.einsum("osw->ow", x2[:, :s * w].reshape(o, s, w)).reshape(o, 4, lanes)
+    else:       # (one vector an accumulator, or fewer than 4 vectors: added in order)
+        p = x2[:, :(w if s else cut)].reshape(o, -1, lanes)
+    if s and nv > 4 * s:
+        p = np.concatenate((p[:, :1], x2[:, s * w:cut].reshape(o, -1, lanes), p[:, 1:]), axis=1)
+    v = np.einsum("oal->lo", p, order="C")
+    if cut < n:
+        v = np.concatenate((x2[:, cut:].T, v))
+    if o == 1:          # (one column: NumPy would add it pairwise)
+        return np.add.accumulate(v.reshape(-1))[-1:]
+    return np.add.reduce(v, 0)
 
 
 def _outer(a, lanes):
