@@ -440,3 +440,29 @@ def test_topk_random_shapes_ties_and_nan_match_torch():
             e = ember.tensor(a).topk(k, d, largest)
             np.testing.assert_array_equal(e.values.numpy(), t.values.numpy())
             np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_topk_small_sorted_by_float_keys_match_torch(dtype):
+    """Small sorted topk (ops/index._topk_by_sort: positions in the keys' spare mantissa bits,
+    one float sort): values, indices and C-contiguous outputs as torch's along every dim,
+    with signed zeros and infinities (which take the other paths), float16 too."""
+    rng = np.random.default_rng(3)
+    for trial in range(120):
+        shape = tuple(int(s) for s in rng.integers(1, 20, rng.integers(1, 4)))
+        a = rng.standard_normal(shape)
+        if trial % 4 == 1:
+            a[rng.random(shape) < 0.1] = -0.0
+            a[rng.random(shape) < 0.1] = 0.0
+        if trial % 4 == 2:
+            a[rng.random(shape) < 0.1] = -np.inf
+        a = a.astype(dtype)
+        d = int(rng.integers(0, len(shape)))
+        k = int(rng.integers(0, shape[d] // 4 + 1))
+        for largest in (True, False):
+            t = torch.from_numpy(a).topk(k, d, largest)
+            e = ember.tensor(a).topk(k, d, largest)
+            np.testing.assert_array_equal(e.values.numpy().view(f"u{a.itemsize}"),
+                                          t.values.numpy().view(f"u{a.itemsize}"))
+            np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())
+            assert e.values.is_contiguous() and e.indices.is_contiguous()
