@@ -40,11 +40,12 @@ def _seq(a):
     return np.add.reduce(a, axis=0)
 
 
-def _groups(a, step):
-    """(full groups of `step` rows summed in order, the leftover rows summed in order)."""
+def _groups(a, step, rest=True):
+    """(full groups of `step` rows summed in order, the leftover rows summed in order); the
+    first alone where not `rest`."""
     g = a.shape[0] // step
     full = np.add.reduce(a[:g * step].reshape((g, step) + a.shape[1:]), axis=1) if g else a[:0]
-    return full, _seq(a[g * step:])
+    return (full, _seq(a[g * step:])) if rest else full
 
 
 def _cascade(a, axis=0):
@@ -56,6 +57,10 @@ def _cascade(a, axis=0):
     step = 1 << power
     if size < step:
         return seq(a)
+    if size < step * step and size % step == 0:     # (acc[0] as well stays zeros)
+        r = seq(groups(a, step, False))
+        r += 0
+        return r
     chunks, acc0 = groups(a, step)            # acc[0]: the rows after the last full block
     if chunks.shape[axis] < step:             # (acc[2] and acc[3] stay zeros: + 0 once)
         r = acc0 + seq(chunks)
@@ -92,11 +97,11 @@ def _seq1(a):
     return np.einsum("om...->o...", a)
 
 
-def _groups1(a, step):
+def _groups1(a, step, rest=True):
     g = a.shape[1] // step
     full = np.einsum("ogt...->og...", a[:, :g * step].reshape(
         (a.shape[0], g, step) + a.shape[2:])) if g else a[:, :0]
-    return full, _seq1(a[:, g * step:])
+    return (full, _seq1(a[:, g * step:])) if rest else full
 
 
 def _row_sum1(v):
