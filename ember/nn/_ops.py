@@ -57,14 +57,21 @@ def _rowsum(xp, a, dim):
     return a.sum(axis=dim, keepdims=True)
 
 
+_ROW_STARTS = {}        # (size, n) -> the row starts _rowmax's reduceat takes (a few shapes)
+
+
 def _rowmax(xp, a):
     """a.max(-1, keepdims=True). Short rows of a C-contiguous NumPy array are reduced in one
     reduceat call over the flat array: 2x faster than NumPy's reduction row by row (a
     maximum is exact, so the order is free)."""
     n = a.shape[-1]
     if xp is np and 1 < n <= 2048 and a.flags.c_contiguous and a.size:
-        return np.maximum.reduceat(a.reshape(-1), np.arange(0, a.size, n)) \
-            .reshape(a.shape[:-1] + (1,))
+        starts = _ROW_STARTS.get((a.size, n))
+        if starts is None:
+            if len(_ROW_STARTS) >= 64:
+                _ROW_STARTS.clear()
+            starts = _ROW_STARTS[a.size, n] = np.arange(0, a.size, n)
+        return np.maximum.reduceat(a.reshape(-1), starts).reshape(a.shape[:-1] + (1,))
     return a.max(axis=-1, keepdims=True)
 
 
@@ -231,8 +238,8 @@ def _(xp, g, y, dim):
         return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
     if _lastdim_f32(xp, y, dim) and g.dtype == np.float32:
         # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract
-        ey = np.exp(y, dtype=np.float64).astype(np.float32).astype(np.float64)
-        ey *= _lane_rowsum(g)
+        ey = np.multiply(np.exp(y, dtype=np.float64).astype(np.float32), _lane_rowsum(g),
+                         dtype=np.float64)      # (two floats' product: exact in double)
         return (np.subtract(g, ey, dtype=np.float64).astype(np.float32),)
     return (g - xp.exp(y) * _rowsum(xp, g, dim),)
 
