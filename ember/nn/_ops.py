@@ -341,7 +341,10 @@ def _nll_sums(xp, loss, w, mask, weighted):
     keep = np.flatnonzero(mask)
     if keep.size <= 100:        # few samples: torch's loop itself, on NumPy scalars
         return _cascade8_loop(loss[keep], w[keep] if weighted else None, keep.tolist(), power)
-    sums = [_cascade8(v[keep], keep, power) for v in ((loss, w) if weighted else (loss,))]
+    if keep.size == n:          # every sample kept: groups of 2^p, laid out by a reshape
+        sums = [_cascade8_every(v, power) for v in ((loss, w) if weighted else (loss,))]
+    else:
+        sums = [_cascade8(v[keep], keep, power) for v in ((loss, w) if weighted else (loss,))]
     if sums[0] is None or weighted and sums[1] is None:
         return None
     return sums[0], (sums[1] if weighted else loss.dtype.type(keep.size))
@@ -394,6 +397,31 @@ def _cascade8(vals, pos, power):
             return None
         pos = pos[:last][ends[:last]]
     levels.append(_in_order(vals[None])[0] if vals.size else t(0))
+    total = t(0)
+    for part in levels:
+        total = total + part
+    return total
+
+
+def _cascade8_every(vals, power):
+    """_cascade8 of every sample (at 0, 1, ..., n - 1: each level's positions are multiples of
+    a power of 2^power, so its groups are the first value alone, then runs of s = 2^power):
+    _group_sums' rows (the first one zero-padded: + 0) by a reshape."""
+    t = vals.dtype.type
+    s = 1 << power
+    levels = []
+    for lvl in range(7):
+        m = vals.size
+        if m == 1:                  # sample 0 alone: carried to the top level
+            levels += [t(0)] * (7 - lvl)
+            break
+        last = (m - 1) // s * s + 1         # after the last group's end
+        levels.append(_in_order(vals[last:][None])[0] if last < m else t(0))
+        if last == 1:
+            vals = vals[:1]
+        else:
+            vals = np.concatenate((vals[:1] + t(0), _in_order(vals[1:last].reshape(-1, s))))
+    levels.append(_in_order(vals[None])[0])
     total = t(0)
     for part in levels:
         total = total + part
