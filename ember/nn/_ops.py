@@ -443,8 +443,9 @@ def _group_sums(vals, ends):
 
 
 def _in_order(a):
-    """Sums of the rows of a (K, m) array, each added left to right."""
-    return np.cumsum(a, axis=1)[:, -1] if a.shape[1] else np.zeros(len(a), a.dtype)
+    """Sums of the rows of a (K, m) array, each added left to right (ndarray.cumsum: no
+    np.cumsum Python wrapper)."""
+    return a.cumsum(axis=1)[:, -1] if a.shape[1] else np.zeros(len(a), a.dtype)
 
 
 def _nll_reduce(xp, loss, w, mask, weighted, reduction):
@@ -499,7 +500,8 @@ def _(xp, g, t, wm, mask, denom, reduction, shape):
 def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, unbatched=False):
     n_classes = x.shape[1]
     mask, t = _targets(xp, target, ignore_index, n_classes)
-    s = x - x.max(axis=1, keepdims=True)
+    flat = x.ndim == 2 and xp is np     # (a batch of rows: reduceat's max, direct indexing)
+    s = x - (_rowmax(xp, x) if flat else x.max(axis=1, keepdims=True))
     if _lastdim_f32(xp, x, 1):      # torch's log_softmax kernel (see _log_softmax)
         p = np.exp(s, dtype=np.float64).astype(np.float32)
         z = _lane_rowsum(p)
@@ -509,8 +511,8 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, un
         z = p.sum(axis=1, keepdims=True)
         lz = xp.log(z)[:, 0]
     p /= z
-    t1 = xp.expand_dims(t, 1)
-    log_pt = xp.take_along_axis(s, t1, axis=1)[:, 0] - lz
+    t1 = t[:, None]
+    log_pt = (s[np.arange(len(t)), t] if flat else xp.take_along_axis(s, t1, axis=1)[:, 0]) - lz
     w_t = mask.astype(x.dtype) if weight is None else weight[t] * mask
     loss = -log_pt * w_t
     if smoothing > 0:
@@ -542,9 +544,13 @@ def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
         coef = on_target + gi * ((smoothing / n_classes) * total_w)
     else:
         coef = on_target
-    dx = p * xp.expand_dims(coef, 1)
-    cur = xp.take_along_axis(dx, t1, axis=1)
-    xp.put_along_axis(dx, t1, cur - xp.expand_dims(on_target, 1), axis=1)
+    dx = p * coef[:, None]
+    if dx.ndim == 2 and xp is np:       # (the target column of each row, indexed directly)
+        at = (np.arange(len(dx)), t1[:, 0])
+        dx[at] = dx[at] - on_target
+    else:
+        cur = xp.take_along_axis(dx, t1, axis=1)
+        xp.put_along_axis(dx, t1, cur - xp.expand_dims(on_target, 1), axis=1)
     if smoothing > 0:
         w = xp.ones(n_classes, p.dtype) if weight is None else weight
         dx -= xp.expand_dims(gi * (smoothing / n_classes), 1) * \
