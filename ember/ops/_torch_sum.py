@@ -172,6 +172,8 @@ def _full(flat, lanes):
     chunk a thread (at most one per _GRAIN elements), sums each as a whole and adds the chunk
     sums in order onto zero."""
     n = flat.size
+    if n <= _GRAIN:                 # (one chunk whatever the thread count)
+        return _flat_sum(flat, lanes)
     tasks = min(intra_op_threads(), -(-n // _GRAIN))
     if tasks <= 1:
         return _flat_sum(flat, lanes)
