@@ -2241,8 +2241,8 @@ _COLUMNS = np.arange(4096, dtype=np.int64)
 
 def _topk_by_sort(x, k, dim, largest):
     """(values, indices) of a sorted topk of a small finite float32/float16 NumPy x in one
-    float sort, where the first k + 1 values along dim are distinct (any sort then puts the
-    same positions first); None otherwise. The values as doubles keep 29 low mantissa bits
+    float sort, where the first k + 1 values along dim (all of them for k = n) are distinct (any
+    sort then puts the same positions first); None otherwise. The values as doubles keep 29 low mantissa bits
     zero: each element's position written there orders no two distinct values differently,
     and comes back out of the sorted keys with the value (NumPy's float sort is vectorised,
     its argsort and the gather after it cost 5 times more)."""
@@ -2304,8 +2304,7 @@ def _topk_partitioned(xp, x, k, dim, largest):
 def _topk(xp, x, k, dim, largest, sorted_):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
-    if sorted_ and xp is np and x.size <= 4096 and x.dtype.char in "ef" and \
-            0 < k <= x.shape[dim] // 4:
+    if sorted_ and xp is np and x.size <= 4096 and x.dtype.char in "ef" and k:
         r = _topk_by_sort(x, k, dim, largest)
         if r is not None:
             return r, (x.shape, r[1], dim)
