@@ -2241,11 +2241,11 @@ _COLUMNS = np.arange(4096, dtype=np.int64)
 
 def _topk_by_sort(x, k, dim, largest):
     """(values, indices) of a sorted topk of a small finite float32/float16 NumPy x in one
-    float sort, where the first k + 1 values along dim (all of them for k = n) are distinct (any
-    sort then puts the same positions first); None otherwise. The values as doubles keep 29 low mantissa bits
-    zero: each element's position written there orders no two distinct values differently,
-    and comes back out of the sorted keys with the value (NumPy's float sort is vectorised,
-    its argsort and the gather after it cost 5 times more)."""
+    float sort, where the first k + 1 values along dim (all of them for k = n) are distinct
+    (any sort then puts the same positions first); None otherwise. The values as doubles keep
+    29 low mantissa bits zero: each element's position written there orders no two distinct
+    values differently, and comes back out of the sorted keys with the value (NumPy's float
+    sort is vectorised, its argsort and the gather after it cost 5 times more)."""
     if not np.isfinite(x).all():
         return None
     last = dim == x.ndim - 1
