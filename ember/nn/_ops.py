@@ -142,6 +142,14 @@ def _transposed(a, out_rows_major):
     return out
 
 
+def _exp32(a, in_place=False):
+    """exp of the float32 array a computed in double and rounded once to float32 (torch's
+    float32 exp is nearly correctly rounded, NumPy's float32 one is not), written into a itself
+    where in_place (a temporary), else into a new array laid out as a: NumPy casts the double
+    results buffer by buffer (no whole double copy)."""
+    return np.exp(a, dtype=np.float64, out=a if in_place else np.empty_like(a))
+
+
 def _softmax_lastdim_f32(x):
     """float32 softmax over the last dim as torch's CPU kernel computes it: row max, exp of the
     difference (nearly correctly rounded there: here in float64, then rounded), the lane-wise
@@ -150,12 +158,12 @@ def _softmax_lastdim_f32(x):
     contiguous ones: 2x faster, the two transposing copies included."""
     n = x.shape[-1]
     if n >= 256 or x.size < 64 * n:     # long rows, or few: NumPy's row reductions do well
-        e = np.exp(x - _rowmax(np, x), dtype=np.float64).astype(np.float32)
+        e = _exp32(x - _rowmax(np, x), True)
         e *= np.float32(1) / _lane_rowsum(e)
         return e
     xt = _transposed(x.reshape(-1, n), True)
     xt -= np.maximum.reduce(xt, axis=0)
-    e = np.exp(xt, dtype=np.float64).astype(np.float32)
+    e = _exp32(xt, True)
     e *= np.float32(1) / _lane_sum(e)
     return _transposed(e, False).reshape(x.shape)
 
@@ -169,7 +177,7 @@ def _softmax_arrays(xp, x, dim, masked=False):
         # order and a divide
         if dim in (-1, x.ndim - 1):
             return _softmax_lastdim_f32(x)
-        e = np.exp(x - x.max(axis=dim, keepdims=True), dtype=np.float64).astype(np.float32)
+        e = _exp32(x - x.max(axis=dim, keepdims=True), True)
         e /= np.add.reduce(e, axis=dim, keepdims=True)
         return e
     m = x.max(axis=dim, keepdims=True)
@@ -212,7 +220,7 @@ def _log_softmax(xp, x, dim):
     a = x.astype(np.float32) if _half(x) else x     # torch's kernel: in float32, rounded once
     s = a - (_rowmax(xp, a) if dim in (-1, a.ndim - 1) else a.max(axis=dim, keepdims=True))
     if _lastdim_f32(xp, a, dim):    # torch's last-dim kernel: see _softmax_lastdim_f32
-        e = np.exp(s, dtype=np.float64).astype(np.float32)
+        e = _exp32(s)
         z = _lane_rowsum(e)
         if a is x:
             s -= np.log(z, dtype=np.float64).astype(np.float32)
@@ -238,7 +246,7 @@ def _(xp, g, y, dim):
         return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
     if _lastdim_f32(xp, y, dim) and g.dtype == np.float32:
         # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract
-        ey = np.multiply(np.exp(y, dtype=np.float64).astype(np.float32), _lane_rowsum(g),
+        ey = np.multiply(_exp32(y), _lane_rowsum(g),
                          dtype=np.float64)      # (two floats' product: exact in double)
         return (np.subtract(g, ey, dtype=np.float64).astype(np.float32),)
     return (g - xp.exp(y) * _rowsum(xp, g, dim),)
@@ -503,7 +511,7 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, un
     flat = x.ndim == 2 and xp is np     # (a batch of rows: reduceat's max, direct indexing)
     s = x - (_rowmax(xp, x) if flat else x.max(axis=1, keepdims=True))
     if _lastdim_f32(xp, x, 1):      # torch's log_softmax kernel (see _log_softmax)
-        p = np.exp(s, dtype=np.float64).astype(np.float32)
+        p = _exp32(s)
         z = _lane_rowsum(p)
         lz = np.log(z, dtype=np.float64).astype(np.float32)[:, 0]
     else:
