@@ -517,7 +517,7 @@ def test_linspace_is_torchs_bits(dtype):
 _SUMS = [((1000, 64), (0,)), ((4096, 256), (0,)), ((8, 1000, 64), (1,)), ((64, 32, 26, 26), (1,)),
          ((64, 32, 26, 26), (0,)), ((512, 512), (0,)), ((100, 3, 1000), (0,)), ((64, 500), (1,)),
          ((16, 64, 128), (0, 1)), ((4, 8, 50, 32), (1, 2)), ((6, 7, 40), (0, 1, 2)),
-         ((300,), (0,))]
+         ((300,), (0,)), ((32, 64), (0,)), ((48, 33), (0,)), ((160, 40), (0,))]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -538,6 +538,22 @@ def test_sums_are_torchs_bits(shape, dims, dtype):
                 assert _same_bits(ember.tensor(x).mean(dims).numpy(), t)
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_short_row_sums_are_torchs_bits(dtype):
+    """Rows of fewer than 64 vectors (_torch_sum._short_rows: the accumulators by einsum, the
+    lanes down a transposed copy), with and without leftover vectors and elements, one row
+    and several, magnitudes spread so that another order would show."""
+    rng = np.random.default_rng(14)
+    for n in [*range(1, 70), 95, 127, 128, 129, 200, 255, 256, 257, 300, 511, 512, 513]:
+        for rows in (1, 3, 32):
+            x = (rng.standard_normal((rows, n)) * 10.0 ** rng.integers(-6, 7, (rows, n))) \
+                .astype(dtype)
+            t = torch.from_numpy(x).sum(1).numpy()
+            e = ember.tensor(x).sum(1)
+            assert e.is_contiguous() and _same_bits(e.numpy(), t), (n, rows)
+            assert _same_bits(ember.tensor(x).mean(1).numpy(), torch.from_numpy(x).mean(1).numpy())
 
 
 @pytest.mark.parametrize("shape", [(256, 1024), (16, 64, 384), (64, 128)])

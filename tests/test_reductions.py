@@ -346,6 +346,54 @@ def test_variance_bits_as_torch(fn, dtype):
                     assert_close(x, y, rtol=1e-14, atol=0)
 
 
+def _hard_rows(rng, n):
+    """Rows of n elements that stress a variance's rounding: ordinary ones, a large mean over
+    a small spread, neighbours a float32 ulp apart, small integers (ties), equal elements and
+    signed zeros, mixed magnitudes, tiny numbers, and rows with an infinity or a NaN."""
+    one = np.float32(1.5)
+    up = np.nextafter(one, np.float32(2))
+    return np.stack([
+        rng.standard_normal(n), rng.standard_normal(n) * 1e-3 + 1e4,
+        np.where(rng.random(n) < 0.5, one, up), rng.integers(-3, 4, n).astype(float),
+        np.full(n, 2.5), np.where(rng.random(n) < 0.5, 0.0, -0.0),
+        rng.standard_normal(n) * 10.0 ** rng.integers(-20, 20, n), rng.standard_normal(n) * 1e-40,
+        np.where(np.arange(n) == n // 2, np.inf, 1.0), np.where(np.arange(n) == 0, np.nan, 2.0)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_variance_of_hard_rows_bits_as_torch(dtype, monkeypatch):
+    """var/std (and _mean) over up to 64 elements a result skip Welford's Python steps where a
+    two-pass result rounds to the same bits (ops/reduce._welford_checked): every row kind,
+    bit for bit (NaN as NaN) as torch; ordinary rows take no steps but near a boundary."""
+    from ember.ops import reduce as red
+    steps = []
+    welford = red._welford_np
+    monkeypatch.setattr(red, "_welford_np", lambda rows, n: steps.append(
+        rows.reshape(-1, n).shape[0]) or welford(rows, n))
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 7, 33, 64):
+        a = _hard_rows(rng, n)
+        tt = torch.tensor(a, dtype=getattr(torch, dtype))
+        ee = ember.tensor(tt.float().numpy(), dtype=getattr(ember, dtype))
+        for fn in ("var", "std", "var_mean", "std_mean"):
+            for corr in (0, 1):
+                t = getattr(torch, fn)(tt, 1, correction=corr)
+                e = getattr(ember, fn)(ee, 1, correction=corr)
+                for x, y in zip(e if isinstance(e, tuple) else (e,),
+                                t if isinstance(t, tuple) else (t,)):
+                    x, y = x.float().numpy(), y.float().numpy()
+                    nan = np.isnan(x) & np.isnan(y)
+                    np.testing.assert_array_equal(np.where(nan, 0, x).view(np.uint32),
+                                                  np.where(nan, 0, y).view(np.uint32))
+    steps.clear()
+    x = rng.standard_normal((32, 64)).astype(np.float32)
+    for fn in ("var", "std", "var_mean", "std_mean"):
+        getattr(ember, fn)(ember.tensor(x), 1)
+    # (one row's mean, -0.00116445165, lies within 2.5e-13 of a float32 rounding boundary:
+    # var_mean and std_mean take Welford's steps for it, one row each of 128 results)
+    assert sum(steps) <= 2
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
 def test_var_mean_of_infinities_as_torch(dtype):
     """Welford's mean turns NaN once an infinity is followed by another element."""
@@ -392,3 +440,29 @@ def test_topk_random_shapes_ties_and_nan_match_torch():
             e = ember.tensor(a).topk(k, d, largest)
             np.testing.assert_array_equal(e.values.numpy(), t.values.numpy())
             np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_topk_small_sorted_by_float_keys_match_torch(dtype):
+    """Small sorted topk (ops/index._topk_by_sort: positions in the keys' spare mantissa bits,
+    one float sort): values, indices and C-contiguous outputs as torch's along every dim,
+    with signed zeros and infinities (which take the other paths), float16 too."""
+    rng = np.random.default_rng(3)
+    for trial in range(120):
+        shape = tuple(int(s) for s in rng.integers(1, 20, rng.integers(1, 4)))
+        a = rng.standard_normal(shape)
+        if trial % 4 == 1:
+            a[rng.random(shape) < 0.1] = -0.0
+            a[rng.random(shape) < 0.1] = 0.0
+        if trial % 4 == 2:
+            a[rng.random(shape) < 0.1] = -np.inf
+        a = a.astype(dtype)
+        d = int(rng.integers(0, len(shape)))
+        k = int(rng.integers(0, shape[d] + 1))
+        for largest in (True, False):
+            t = torch.from_numpy(a).topk(k, d, largest)
+            e = ember.tensor(a).topk(k, d, largest)
+            np.testing.assert_array_equal(e.values.numpy().view(f"u{a.itemsize}"),
+                                          t.values.numpy().view(f"u{a.itemsize}"))
+            np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())
+            assert e.values.is_contiguous() and e.indices.is_contiguous()

@@ -57,14 +57,21 @@ def _rowsum(xp, a, dim):
     return a.sum(axis=dim, keepdims=True)
 
 
+_ROW_STARTS = {}        # (size, n) -> the row starts _rowmax's reduceat takes (a few shapes)
+
+
 def _rowmax(xp, a):
     """a.max(-1, keepdims=True). Short rows of a C-contiguous NumPy array are reduced in one
     reduceat call over the flat array: 2x faster than NumPy's reduction row by row (a
     maximum is exact, so the order is free)."""
     n = a.shape[-1]
     if xp is np and 1 < n <= 2048 and a.flags.c_contiguous and a.size:
-        return np.maximum.reduceat(a.reshape(-1), np.arange(0, a.size, n)) \
-            .reshape(a.shape[:-1] + (1,))
+        starts = _ROW_STARTS.get((a.size, n))
+        if starts is None:
+            if len(_ROW_STARTS) >= 64:
+                _ROW_STARTS.clear()
+            starts = _ROW_STARTS[a.size, n] = np.arange(0, a.size, n)
+        return np.maximum.reduceat(a.reshape(-1), starts).reshape(a.shape[:-1] + (1,))
     return a.max(axis=-1, keepdims=True)
 
 
@@ -135,6 +142,14 @@ def _transposed(a, out_rows_major):
     return out
 
 
+def _exp32(a, in_place=False):
+    """exp of the float32 array a computed in double and rounded once to float32 (torch's
+    float32 exp is nearly correctly rounded, NumPy's float32 one is not), written into a itself
+    where in_place (a temporary), else into a new array laid out as a: NumPy casts the double
+    results buffer by buffer (no whole double copy)."""
+    return np.exp(a, dtype=np.float64, out=a if in_place else np.empty_like(a))
+
+
 def _softmax_lastdim_f32(x):
     """float32 softmax over the last dim as torch's CPU kernel computes it: row max, exp of the
     difference (nearly correctly rounded there: here in float64, then rounded), the lane-wise
@@ -143,12 +158,12 @@ def _softmax_lastdim_f32(x):
     contiguous ones: 2x faster, the two transposing copies included."""
     n = x.shape[-1]
     if n >= 256 or x.size < 64 * n:     # long rows, or few: NumPy's row reductions do well
-        e = np.exp(x - _rowmax(np, x), dtype=np.float64).astype(np.float32)
+        e = _exp32(x - _rowmax(np, x), True)
         e *= np.float32(1) / _lane_rowsum(e)
         return e
     xt = _transposed(x.reshape(-1, n), True)
     xt -= np.maximum.reduce(xt, axis=0)
-    e = np.exp(xt, dtype=np.float64).astype(np.float32)
+    e = _exp32(xt, True)
     e *= np.float32(1) / _lane_sum(e)
     return _transposed(e, False).reshape(x.shape)
 
@@ -162,7 +177,7 @@ def _softmax_arrays(xp, x, dim, masked=False):
         # order and a divide
         if dim in (-1, x.ndim - 1):
             return _softmax_lastdim_f32(x)
-        e = np.exp(x - x.max(axis=dim, keepdims=True), dtype=np.float64).astype(np.float32)
+        e = _exp32(x - x.max(axis=dim, keepdims=True), True)
         e /= np.add.reduce(e, axis=dim, keepdims=True)
         return e
     m = x.max(axis=dim, keepdims=True)
@@ -205,7 +220,7 @@ def _log_softmax(xp, x, dim):
     a = x.astype(np.float32) if _half(x) else x     # torch's kernel: in float32, rounded once
     s = a - (_rowmax(xp, a) if dim in (-1, a.ndim - 1) else a.max(axis=dim, keepdims=True))
     if _lastdim_f32(xp, a, dim):    # torch's last-dim kernel: see _softmax_lastdim_f32
-        e = np.exp(s, dtype=np.float64).astype(np.float32)
+        e = _exp32(s)
         z = _lane_rowsum(e)
         if a is x:
             s -= np.log(z, dtype=np.float64).astype(np.float32)
@@ -231,8 +246,8 @@ def _(xp, g, y, dim):
         return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
     if _lastdim_f32(xp, y, dim) and g.dtype == np.float32:
         # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract
-        ey = np.exp(y, dtype=np.float64).astype(np.float32).astype(np.float64)
-        ey *= _lane_rowsum(g)
+        ey = np.multiply(_exp32(y), _lane_rowsum(g),
+                         dtype=np.float64)      # (two floats' product: exact in double)
         return (np.subtract(g, ey, dtype=np.float64).astype(np.float32),)
     return (g - xp.exp(y) * _rowsum(xp, g, dim),)
 
@@ -334,7 +349,10 @@ def _nll_sums(xp, loss, w, mask, weighted):
     keep = np.flatnonzero(mask)
     if keep.size <= 100:        # few samples: torch's loop itself, on NumPy scalars
         return _cascade8_loop(loss[keep], w[keep] if weighted else None, keep.tolist(), power)
-    sums = [_cascade8(v[keep], keep, power) for v in ((loss, w) if weighted else (loss,))]
+    if keep.size == n:          # every sample kept: groups of 2^p, laid out by a reshape
+        sums = [_cascade8_every(v, power) for v in ((loss, w) if weighted else (loss,))]
+    else:
+        sums = [_cascade8(v[keep], keep, power) for v in ((loss, w) if weighted else (loss,))]
     if sums[0] is None or weighted and sums[1] is None:
         return None
     return sums[0], (sums[1] if weighted else loss.dtype.type(keep.size))
@@ -393,6 +411,31 @@ def _cascade8(vals, pos, power):
     return total
 
 
+def _cascade8_every(vals, power):
+    """_cascade8 of every sample (at 0, 1, ..., n - 1: each level's positions are multiples of
+    a power of 2^power, so its groups are the first value alone, then runs of s = 2^power):
+    _group_sums' rows (the first one zero-padded: + 0) by a reshape."""
+    t = vals.dtype.type
+    s = 1 << power
+    levels = []
+    for lvl in range(7):
+        m = vals.size
+        if m == 1:                  # sample 0 alone: carried to the top level
+            levels += [t(0)] * (7 - lvl)
+            break
+        last = (m - 1) // s * s + 1         # after the last group's end
+        levels.append(_in_order(vals[last:][None])[0] if last < m else t(0))
+        if last == 1:
+            vals = vals[:1]
+        else:
+            vals = np.concatenate((vals[:1] + t(0), _in_order(vals[1:last].reshape(-1, s))))
+    levels.append(_in_order(vals[None])[0])
+    total = t(0)
+    for part in levels:
+        total = total + part
+    return total
+
+
 def _group_sums(vals, ends):
     """The in-order sums of the groups of `vals` that end where `ends` is True (the last
     element ends one): the groups laid out as zero-padded rows; None past 4096 a row."""
@@ -408,8 +451,9 @@ def _group_sums(vals, ends):
 
 
 def _in_order(a):
-    """Sums of the rows of a (K, m) array, each added left to right."""
-    return np.cumsum(a, axis=1)[:, -1] if a.shape[1] else np.zeros(len(a), a.dtype)
+    """Sums of the rows of a (K, m) array, each added left to right (ndarray.cumsum: no
+    np.cumsum Python wrapper)."""
+    return a.cumsum(axis=1)[:, -1] if a.shape[1] else np.zeros(len(a), a.dtype)
 
 
 def _nll_reduce(xp, loss, w, mask, weighted, reduction):
@@ -464,9 +508,10 @@ def _(xp, g, t, wm, mask, denom, reduction, shape):
 def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, unbatched=False):
     n_classes = x.shape[1]
     mask, t = _targets(xp, target, ignore_index, n_classes)
-    s = x - x.max(axis=1, keepdims=True)
+    flat = x.ndim == 2 and xp is np     # (a batch of rows: reduceat's max, direct indexing)
+    s = x - (_rowmax(xp, x) if flat else x.max(axis=1, keepdims=True))
     if _lastdim_f32(xp, x, 1):      # torch's log_softmax kernel (see _log_softmax)
-        p = np.exp(s, dtype=np.float64).astype(np.float32)
+        p = _exp32(s)
         z = _lane_rowsum(p)
         lz = np.log(z, dtype=np.float64).astype(np.float32)[:, 0]
     else:
@@ -474,8 +519,8 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, un
         z = p.sum(axis=1, keepdims=True)
         lz = xp.log(z)[:, 0]
     p /= z
-    t1 = xp.expand_dims(t, 1)
-    log_pt = xp.take_along_axis(s, t1, axis=1)[:, 0] - lz
+    t1 = t[:, None]
+    log_pt = (s[np.arange(len(t)), t] if flat else xp.take_along_axis(s, t1, axis=1)[:, 0]) - lz
     w_t = mask.astype(x.dtype) if weight is None else weight[t] * mask
     loss = -log_pt * w_t
     if smoothing > 0:
@@ -507,9 +552,13 @@ def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
         coef = on_target + gi * ((smoothing / n_classes) * total_w)
     else:
         coef = on_target
-    dx = p * xp.expand_dims(coef, 1)
-    cur = xp.take_along_axis(dx, t1, axis=1)
-    xp.put_along_axis(dx, t1, cur - xp.expand_dims(on_target, 1), axis=1)
+    dx = p * coef[:, None]
+    if dx.ndim == 2 and xp is np:       # (the target column of each row, indexed directly)
+        at = (np.arange(len(dx)), t1[:, 0])
+        dx[at] = dx[at] - on_target
+    else:
+        cur = xp.take_along_axis(dx, t1, axis=1)
+        xp.put_along_axis(dx, t1, cur - xp.expand_dims(on_target, 1), axis=1)
     if smoothing > 0:
         w = xp.ones(n_classes, p.dtype) if weight is None else weight
         dx -= xp.expand_dims(gi * (smoothing / n_classes), 1) * \

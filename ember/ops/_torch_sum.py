@@ -40,11 +40,12 @@ def _seq(a):
     return np.add.reduce(a, axis=0)
 
 
-def _groups(a, step):
-    """(full groups of `step` rows summed in order, the leftover rows summed in order)."""
+def _groups(a, step, rest=True):
+    """(full groups of `step` rows summed in order, the leftover rows summed in order); the
+    first alone where not `rest`."""
     g = a.shape[0] // step
     full = np.add.reduce(a[:g * step].reshape((g, step) + a.shape[1:]), axis=1) if g else a[:0]
-    return full, _seq(a[g * step:])
+    return (full, _seq(a[g * step:])) if rest else full
 
 
 def _cascade(a, axis=0):
@@ -56,6 +57,10 @@ def _cascade(a, axis=0):
     step = 1 << power
     if size < step:
         return seq(a)
+    if size < step * step and size % step == 0:     # (acc[0] as well stays zeros)
+        r = seq(groups(a, step, False))
+        r += 0
+        return r
     chunks, acc0 = groups(a, step)            # acc[0]: the rows after the last full block
     if chunks.shape[axis] < step:             # (acc[2] and acc[3] stay zeros: + 0 once)
         r = acc0 + seq(chunks)
@@ -92,11 +97,11 @@ def _seq1(a):
     return np.einsum("om...->o...", a)
 
 
-def _groups1(a, step):
+def _groups1(a, step, rest=True):
     g = a.shape[1] // step
     full = np.einsum("ogt...->og...", a[:, :g * step].reshape(
         (a.shape[0], g, step) + a.shape[2:])) if g else a[:, :0]
-    return full, _seq1(a[:, g * step:])
+    return (full, _seq1(a[:, g * step:])) if rest else full
 
 
 def _row_sum1(v):
@@ -119,10 +124,36 @@ def _inner_rows(x2, lanes):
     if n < lanes:
         return _seq1(x2[:, [0, *range(4, n), 1, 2, 3]] if n > 4 else x2)
     nv = n // lanes
+    if nv < 64:
+        return _short_rows(x2, lanes, nv)
     v = _row_sum1(x2[:, :nv * lanes].reshape(o, nv, lanes))
     if nv * lanes == n:
         return _seq1(v)
     return _seq1(np.concatenate((x2[:, nv * lanes:], v), axis=1))
+
+
+def _short_rows(x2, lanes, nv):
+    """_inner_rows of rows of 1 to 63 vectors (whose row_sum cascades no block: its four
+    accumulators add their s = nv // 4 vectors in order) in three or four NumPy calls: the
+    accumulators by one einsum over s, the leftover vectors into the first and the four into
+    one by another (written lanes first), then the leftover elements and the lanes in order
+    down that transposed layout (the reduced axes never innermost: NumPy adds them in order)."""
+    o, n = x2.shape
+    w = 4 * lanes
+    s = nv >> 2
+    cut = nv * lanes
+    if s > 1:
+        p = np.einsum("osw->ow", x2[:, :s * w].reshape(o, s, w)).reshape(o, 4, lanes)
+    else:       # (one vector an accumulator, or fewer than 4 vectors: added in order)
+        p = x2[:, :(w if s else cut)].reshape(o, -1, lanes)
+    if s and nv > 4 * s:
+        p = np.concatenate((p[:, :1], x2[:, s * w:cut].reshape(o, -1, lanes), p[:, 1:]), axis=1)
+    v = np.einsum("oal->lo", p, order="C")
+    if cut < n:
+        v = np.concatenate((x2[:, cut:].T, v))
+    if o == 1:          # (one column: NumPy would add it pairwise)
+        return np.add.accumulate(v.reshape(-1))[-1:]
+    return np.add.reduce(v, 0)
 
 
 def _outer(a, lanes):
@@ -141,6 +172,8 @@ def _full(flat, lanes):
     chunk a thread (at most one per _GRAIN elements), sums each as a whole and adds the chunk
     sums in order onto zero."""
     n = flat.size
+    if n <= _GRAIN:                 # (one chunk whatever the thread count)
+        return _flat_sum(flat, lanes)
     tasks = min(intra_op_threads(), -(-n // _GRAIN))
     if tasks <= 1:
         return _flat_sum(flat, lanes)

@@ -746,14 +746,19 @@ def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps=None):
     return y, (x, y, dims, keepdim, div)
 
 
-def _welford(xp, x, dims):
+def _welford(xp, x, dims, final=None):
     """torch's Welford pass in double over the reduced elements, step by step: (mean, m2) per
-    result, or None past 64 elements a result (too many Python steps; see _var_real)."""
+    result, or None past 64 elements a result (too many Python steps; see _var_real).
+    `final`: (div, take_sqrt, want_mean) where the caller only rounds the results to x's dtype
+    (m2 / div, its root where take_sqrt; the mean where want_mean): NumPy's float32 and 2-byte
+    inputs then take _welford_checked's shortcut, whose _Rounded results are those."""
     n = _numel(x.shape, dims)
     if n > 64:
         return None
     rows = _reduced_last(xp, x, dims)
     if xp is np:
+        if final is not None and n > 1 and x.dtype.itemsize < 8 and final[0]:
+            return _welford_checked(rows, n, x.dtype, *final)
         return _welford_np(rows, n)
     mean = xp.zeros(rows.shape[:-1], np.float64)
     m2 = xp.zeros(rows.shape[:-1], np.float64)
@@ -773,6 +778,8 @@ def _welford_np(rows, n):
     step), then every m2 term delta * (v - new mean) at once, added in order onto +0 (m2 +=
     term, step by step, as before)."""
     lead = rows.shape[:-1]
+    if rows.size <= 8 * n:      # a few results: Python's floats (doubles) step faster
+        return _welford_py(rows.reshape(-1, n), lead)
     v = rows.reshape(-1, n).T.astype(np.float64, order="C")     # (n, results): a step a row
     means = np.zeros((n + 1,) + v.shape[1:], np.float64)        # the running means, in place
     step = np.empty(v.shape[1:], np.float64)
@@ -791,11 +798,114 @@ def _welford_np(rows, n):
     return means[n].reshape(lead), _seq(v).reshape(lead)
 
 
+def _welford_py(rows, lead):
+    """_welford_np's steps (the same roundings) on Python floats, a result at a time (up to 8
+    results: 64 steps of a result take a sixth of the time of 64 steps of NumPy calls)."""
+    means, m2s = [], []
+    for row in rows.astype(np.float64).tolist():
+        mean = m2 = 0.0
+        for k, v in enumerate(row, 1):
+            delta = v - mean
+            mean += delta / k
+            m2 += delta * (v - mean)
+        means.append(mean)
+        m2s.append(m2)
+    return np.array(means).reshape(lead), np.array(m2s).reshape(lead)
+
+
+_U = 2.0 ** -53         # double's unit roundoff
+_PLUS_MINUS = np.array([[-1.0], [1.0]])
+
+
+def _round_as(r, dtype):
+    """What _rounded makes of the NumPy double r, as unsigned integers of dtype's bits."""
+    if dtype.itemsize == 2:
+        r = r.astype(np.float32)
+    return r.astype(dtype).view(f"u{dtype.itemsize}")
+
+
+class _Rounded(tuple):
+    """_welford's (mean, result) already rounded to the input's dtype: the mean (None where
+    not asked for) and m2 / div (its root where asked for)."""
+    __slots__ = ()
+
+
+def _welford_checked(rows, n, dtype, div, take_sqrt, want_mean):
+    """_Rounded results of _welford_np as the caller rounds them (to float32 or a 2-byte dtype,
+    whose values double holds exactly), without its 3 n Python steps where that rounding is
+    certain:
+    the two-pass mean and m2 (vectorised over every result) stand in for Welford's where an
+    interval around them holds both Welford's result and the exact one, and its two ends round
+    to the same bits (the rounding, m2 / div and its root are monotone). Results of equal
+    elements (two-pass m2 +0: their double sum is exact) are exact: mean x0 + 0, m2 +0. The
+    others (a bound too wide, non-finite elements) take Welford's steps.
+
+    The bounds, u = 2**-53, for n <= 64 elements within W of each other, at most X in size,
+    and S their exact m2: Welford's running mean after k steps is off the exact one by at most
+    (0.6 k + 5) u X (each step shrinks the error by (k - 1) / k and adds at most
+    4.1 u X / k + 1.02 u X); each m2 term d (x - mean) then by 2 W e + e**2 + 3.01 u (W + e)**2
+    with e = (n + 8) u X, and the ordered sum of n terms, each at most (W + e)**2, by
+    1.02 n**2 u (W + e)**2. The two-pass mean is off by at most (1.01 n + 1) u X =: d, its m2
+    by n d**2 + 1.02 (n + 4) n u (W + d)**2 (the deviations sum to zero: no first-order term).
+    With K = (2.1 n + 10) u X (>= e, d) and Z = W + K both differences together are at most
+    n Z (2 K + (2.04 n + 7.1) u Z); taken here 1.25 times, plus 4 u m2 for the rounding of the
+    interval's ends. W <= sqrt(2 S) (two deviations' squares are in S), and X <= |mean| + W,
+    each taken from the two-pass results, 2**-40 larger (their errors are below 100 u). The
+    mean's interval: (2.02 n + 9) u X, taken as (3 n + 24) u X."""
+    lead = rows.shape[:-1]
+    x = rows.reshape(-1, n).astype(np.float64)
+    with np.errstate(all="ignore"):
+        mean = np.add.reduce(x, 1)
+        mean /= n
+        dev = x - mean[:, None]
+        m2 = np.einsum("ij,ij->i", dev, dev)
+        w = np.sqrt(m2 * (2 + 2.0 ** -39))
+        big = np.abs(mean)
+        big += w                                        # (X, 2**-40 short: in the factors)
+        z = big * ((2.1 * n + 10) * (1 + 2.0 ** -40) * _U)     # (K)
+        z += w                                          # (Z)
+        err = z * ((2.04 * n + 7.1) * 1.25 * n * _U)
+        err += big * ((2.1 * n + 10) * (1 + 2.0 ** -40) * 2.5 * n * _U)
+        err *= z
+        err += m2 * (4 * _U)
+        ends = m2 + err * _PLUS_MINUS
+        r = ends / div
+        if take_sqrt:
+            np.sqrt(r, out=r)
+        var = _round_as(r, dtype)
+        ok = var[0] == var[1]
+        ok &= ends[0] > 0
+        var = var[0]
+        if want_mean:
+            m = _round_as(mean + (big * ((3 * n + 24) * (1 + 2.0 ** -40) * _U)) * _PLUS_MINUS,
+                          dtype)
+            ok &= m[0] == m[1]
+            m = m[0]
+        same = m2 == 0
+        if same.any():
+            ok |= same
+            var[same] = 0                               # (+0.0's bits)
+            if want_mean:
+                m[same] = _round_as(mean[same] + 0.0, dtype)
+        if not ok.all():
+            bad = ~ok
+            mean, m2 = _welford_np(x[bad], n)
+            r = m2 / div
+            var[bad] = _round_as(np.sqrt(r) if take_sqrt else r, dtype)
+            if want_mean:
+                m[bad] = _round_as(mean, dtype)
+    return _Rounded((m.view(dtype).reshape(lead) if want_mean else None,
+                     var.view(dtype).reshape(lead)))
+
+
 def _reduced_last(xp, x, dims):
     """x with the reduced dims moved last and flattened into one, in torch's reduction order."""
     reduced = tuple(range(x.ndim)) if dims is None else dims
-    rows = xp.moveaxis(x, reduced, tuple(range(x.ndim - len(reduced), x.ndim)))
-    return rows.reshape(rows.shape[:x.ndim - len(reduced)] + (_numel(x.shape, dims),))
+    k = x.ndim - len(reduced)
+    if reduced == tuple(range(k, x.ndim)):      # (already last: no moveaxis)
+        return x.reshape(x.shape[:k] + (_numel(x.shape, dims),))
+    rows = x.transpose([i for i in range(x.ndim) if i not in reduced] + list(reduced))
+    return rows.reshape(rows.shape[:k] + (_numel(x.shape, dims),))
 
 
 def _rounded(xp, r, dtype):
@@ -813,7 +923,9 @@ def _var_real(xp, x, dims, keepdim, div, take_sqrt, steps=None):
     beyond: the same result once rounded for inputs narrower than double, within an ulp or two
     for double. `steps`: _welford's result where the caller has it."""
     if steps is None and dims is not None:
-        steps = _welford(xp, x, dims)
+        steps = _welford(xp, x, dims, (div, take_sqrt, False))
+    if type(steps) is _Rounded:
+        return steps[1].reshape(_reduced_shape(x.shape, dims, keepdim))
     if steps is not None:
         r = (steps[1] / div).reshape(_reduced_shape(x.shape, dims, keepdim))
     else:
@@ -902,10 +1014,13 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 def _var_mean_fwd(xp, x, dims, correction, keepdim, take_sqrt):
     """var (or std) and mean as one op of two outputs (torch's VarMeanBackward0 node). torch
     runs its Welford pass here over all dims too, and returns its mean."""
-    steps = _welford(xp, x, dims) if x.dtype.kind in "fV" and x.size else None   # V: bfloat16
-    y, saved = _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps)
     n = _numel(x.shape, dims)
-    if steps is not None:
+    steps = _welford(xp, x, dims, (builtins.max(n - correction, 0), take_sqrt, True)) \
+        if x.dtype.kind in "fV" and x.size else None   # V: bfloat16
+    y, saved = _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps)
+    if type(steps) is _Rounded:
+        m = steps[0].reshape(_reduced_shape(x.shape, dims, keepdim))
+    elif steps is not None:
         m = _rounded(xp, steps[0].reshape(_reduced_shape(x.shape, dims, keepdim)), x.dtype)
     elif x.dtype.kind in "fV" and n:
         m = _long_welford_mean(xp, x, dims, keepdim)
