@@ -466,3 +466,23 @@ def test_topk_small_sorted_by_float_keys_match_torch(dtype):
                                           t.values.numpy().view(f"u{a.itemsize}"))
             np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())
             assert e.values.is_contiguous() and e.indices.is_contiguous()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_var_std_to_one_element_as_torchs_all_reduce(dtype):
+    """A var/std with one output element is torch's std_var_all_cpu: the mean in the input's
+    dtype, then the squared deviations summed in double one by one (per thread's chunk above
+    32768 elements): bit for bit, whole tensors and single-row dims, transposed too (ember took
+    Welford's steps or NumPy's pairwise sums: an ulp off in some)."""
+    rng = np.random.default_rng(0)
+    for n in (2, 5, 17, 64, 65, 300, 5000, 40000, 70001):
+        for shape in ((n,), (n, 1), (2, n)):
+            a = (rng.standard_normal(shape) * 1e3 + 1e4).astype(dtype)
+            for x in (a, a.T):
+                calls = [("var", {}), ("std", {}), ("var", dict(correction=0))]
+                if x.shape[-1] == 1 or x.ndim == 1:
+                    calls += [("var", dict(dim=0)), ("std", dict(dim=0, unbiased=False))]
+                for name, kw in calls:
+                    want = getattr(torch, name)(torch.tensor(x), **kw).numpy()
+                    got = getattr(ember, name)(ember.tensor(x), **kw).numpy()
+                    np.testing.assert_array_equal(got, want, err_msg=f"{name} {x.shape} {kw}")

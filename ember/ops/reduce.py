@@ -22,6 +22,7 @@ from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
 from .elementwise import maximum, minimum
 from ._torch_sum import _seq, torch_sum
+from .._threads import intra_op_threads
 from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
     no_complex_grad as _no_complex_grad, op as _op
 
@@ -921,7 +922,13 @@ def _var_real(xp, x, dims, keepdim, div, take_sqrt, steps=None):
     """torch's kernel reduces over given dims with Welford's steps in double (over all dims, in
     two passes in double). ember takes the same steps up to 64 elements a result and two passes
     beyond: the same result once rounded for inputs narrower than double, within an ulp or two
-    for double. `steps`: _welford's result where the caller has it."""
+    for double. `steps`: _welford's result where the caller has it. A float32/float64 var or
+    std with one output element is torch's std_var_all_cpu (see _var_all)."""
+    if steps is None and xp is np and x.dtype.char in "fd" and x.size and \
+            _numel(x.shape, dims) == x.size:
+        r = _var_all(x, div, take_sqrt)
+        if r is not None:
+            return r.reshape(_reduced_shape(x.shape, dims, keepdim))
     if steps is None and dims is not None:
         steps = _welford(xp, x, dims, (div, take_sqrt, False))
     if type(steps) is _Rounded:
@@ -936,6 +943,31 @@ def _var_real(xp, x, dims, keepdim, div, take_sqrt, steps=None):
     if take_sqrt:
         r = xp.sqrt(r)
     return _rounded(xp, r, x.dtype)
+
+
+def _var_all(x, div, take_sqrt):
+    """torch's std_var_all_cpu: x's mean in its dtype (the torch-order sum, divided) taken to
+    double, the squared deviations summed in double one by one in memory order (above 32768
+    elements one run per thread's even chunk, the runs' sums added onto zero), divided by
+    `div`, rooted for std, rounded to x's dtype. None where torch's runs would split inside
+    rows of a non-dense x (large and strided)."""
+    n = x.size
+    dense = x.flags.c_contiguous or x.flags.f_contiguous or x.ndim <= 1
+    tasks = builtins.min(intra_op_threads(), -(-n // 32768)) if n > 32768 else 1
+    if tasks > 1 and not dense:
+        return None
+    flat = np.ravel(x, order="K")
+    mean = float(_mean_fwd(np, flat, None, False, None)[0])
+    d = flat.astype(np.float64)
+    d -= mean
+    d *= d
+    chunk = -(-n // tasks)
+    total = 0.0
+    for i in range(0, n, chunk):
+        total += float(np.add.accumulate(d[i:i + chunk])[-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.float64(total) / np.float64(div)
+        return np.asarray(np.sqrt(var) if take_sqrt else var).astype(x.dtype)
 
 
 def _var_bwd(xp, g, x, y, dims, keepdim, div):
