@@ -302,7 +302,7 @@ def test_keepdim_must_be_a_bool(name, keepdim):
             r = _KEEPDIM_CALLS[name](x, keepdim)
             outcomes.append(tuple((r[0] if isinstance(r, tuple) else r).shape))
         except TypeError as e:
-            assert f"argument 'keepdim'" in str(e) or "invalid combination" in str(e)
+            assert "argument 'keepdim'" in str(e) or "invalid combination" in str(e)
             outcomes.append("TypeError")
     assert outcomes[0] == outcomes[1]
 
