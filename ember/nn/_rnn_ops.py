@@ -18,7 +18,6 @@ MkldnnRnnLayerBackward0, the cells' TanhBackward0 / AddBackward0 / ...)."""
 import numpy as np
 
 from .._dtype import OF_NP, PROMOTE
-from .._threads import serial_blas
 from ..ops._apply import apply, make_view
 from ..ops._registry import op
 from ..ops.shape import _swap_bwd, _swap_fwd
@@ -41,26 +40,6 @@ def _sig(xp, x):
     return xp.reciprocal(y, out=y)
 
 
-class _Parallel:
-    """A no-op context: CuPy's products (no host BLAS pool to narrow)."""
-    __slots__ = ()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_PARALLEL = _Parallel()
-
-
-def _step_blas(xp):
-    """The context a time loop runs in: one BLAS thread for NumPy's small per-step products
-    (see _threads.serial_blas), nothing to change for CuPy's."""
-    return serial_blas() if xp is np else _PARALLEL
-
-
 def _steps(T, reverse):
     return range(T - 1, -1, -1) if reverse else range(T)
 
@@ -77,22 +56,14 @@ def rnn_layer(xp, xw, h0, w_hh, b_hh, mode, batch_sizes, reverse):
     autocast)."""
     od = xw.dtype if mode != "GRU" else _promote(xw.dtype, h0.dtype)
     xw, h0, w_hh, b_hh = _opmath(xw, h0, w_hh, b_hh)
-    T = xw.shape[0]
+    T, B = xw.shape[0], xw.shape[1]
     h = h0.copy()
-    out = xp.zeros((T, xw.shape[1], h0.shape[1]), xw.dtype)
+    out = xp.zeros((T, B, h0.shape[1]), xw.dtype)
     saved_steps = [None] * T
     w_hh_t = xp.ascontiguousarray(w_hh.T)     # reused every step: BLAS is faster on C order
     has_b = b_hh is not None
     if mode != "GRU" and has_b:               # GRU needs W_hn h + b_hn apart (r scales it)
         xw, b_hh = xw + b_hh, None
-    with _step_blas(xp):
-        _rnn_steps(xp, xw, h, out, saved_steps, w_hh_t, b_hh, mode, batch_sizes, reverse)
-    return (out.astype(od, copy=False), h.astype(od, copy=False)), \
-        (saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw.shape)
-
-
-def _rnn_steps(xp, xw, h, out, saved_steps, w_hh_t, b_hh, mode, batch_sizes, reverse):
-    T, B = xw.shape[0], xw.shape[1]
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
         hp = h[:b].copy()        # h is updated in place below; backward needs the old rows
@@ -113,27 +84,18 @@ def _rnn_steps(xp, xw, h, out, saved_steps, w_hh_t, b_hh, mode, batch_sizes, rev
             h[:b] = xp.tanh(pre) if mode == "RNN_TANH" else xp.maximum(pre, 0)
             saved_steps[t] = (hp, h[:b].copy())
         out[t, :b] = h[:b]
+    return (out.astype(od, copy=False), h.astype(od, copy=False)), \
+        (saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw.shape)
 
 
 @rnn_layer.vjp
 def _(xp, grads, saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape, needs):
     g_out, g_h = (g.astype(w_hh.dtype, copy=False) for g in grads)
+    T, B = xw_shape[0], xw_shape[1]
     dxw = xp.zeros(xw_shape, g_out.dtype)
     dghs = xp.zeros(xw_shape, g_out.dtype)            # d(h_prev @ W_hh.T + b_hh) per step
     hps = xp.zeros(xw_shape[:2] + (w_hh.shape[1],), g_out.dtype)
     dh = g_h.copy()
-    with _step_blas(xp):
-        _rnn_back_steps(xp, g_out, dh, dxw, dghs, hps, saved_steps, w_hh, mode, batch_sizes,
-                        reverse, needs[1])
-    flat = dghs.reshape(-1, dghs.shape[-1])
-    dw_hh = flat.T @ hps.reshape(-1, hps.shape[-1]) if needs[2] else None
-    db_hh = flat.sum(0) if has_b and needs[3] else None
-    return dxw, dh if needs[1] else None, dw_hh, db_hh
-
-
-def _rnn_back_steps(xp, g_out, dh, dxw, dghs, hps, saved_steps, w_hh, mode, batch_sizes,
-                    reverse, need_h0):
-    T, B = dxw.shape[0], dxw.shape[1]
     first = T - 1 if reverse else 0     # the step that reads the initial state (the last here)
     for t in _steps(T, not reverse):
         b = _active(batch_sizes, t, B)
@@ -154,8 +116,12 @@ def _rnn_back_steps(xp, g_out, dh, dxw, dghs, hps, saved_steps, w_hh, mode, batc
         dxw[t, :b] = dgates
         dghs[t, :b] = dgh
         hps[t, :b] = hp
-        if t != first or need_h0:       # (torch's product for the initial state's gradient)
+        if t != first or needs[1]:      # (torch's product for the initial state's gradient)
             dh[:b] = dh_direct + dgh @ w_hh
+    flat = dghs.reshape(-1, dghs.shape[-1])
+    dw_hh = flat.T @ hps.reshape(-1, hps.shape[-1]) if needs[2] else None
+    db_hh = flat.sum(0) if has_b and needs[3] else None
+    return dxw, dh if needs[1] else None, dw_hh, db_hh
 
 
 # ---- LSTM --------------------------------------------------------------------------------------
@@ -217,7 +183,7 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
     cs, tcs, acts = new((T, H, B), xw.dtype), new((T, H, B), xw.dtype), new((T, G, B), xw.dtype)
     ms = None if w_hr is None else new((T, H, B), xw.dtype)
     ig = xp.empty((H, B), xw.dtype)                           # i * g, step after step
-    with np.errstate(over="ignore"), _step_blas(xp):    # (exp(-z) of a saturated gate: inf)
+    with np.errstate(over="ignore"):        # exp(-z) of a saturated gate: inf, sigmoid 0
         _lstm_steps(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse, hs, cs, tcs, acts, ms, ig)
     return hs, cs, tcs, acts, ms
 
@@ -286,33 +252,6 @@ def _prev_stack(xp, stack, init, batch_sizes, reverse):
     return prev
 
 
-def _lstm_back_steps(xp, g_out, dh, dc, dgates, column, do_dm, dc_dm, coef, f, ms, w_hh_t, w_hr,
-                     dw_hr, batch_sizes, reverse):
-    """The backward time loop of the LSTM layer (its vjp below): every step's gate gradients
-    into `dgates`, the state gradients carried in `dh` and `dc`."""
-    T, B = g_out.shape[0], g_out.shape[2]
-    G = dgates.shape[0] * dgates.shape[1]
-    w_hr_t = None if w_hr is None else w_hr.T
-    for t in _steps(T, not reverse):
-        b = _active(batch_sizes, t, B)
-        dm = dh[:, :b]
-        dm += g_out[t, :, :b]
-        if w_hr is not None:
-            dw_hr += dm @ ms[t, :, :b].T
-            dm = w_hr_t @ dm
-        dct = dm * dc_dm[t, :, :b]
-        dct += dc[:, :b]
-        dg = dgates[:, :, t, :b]
-        xp.multiply(dm, do_dm[t, :, :b], out=dg[0])
-        xp.multiply(dct, coef[t, :, :, :b], out=dg[1:])
-        xp.multiply(dct, f[t, :, :b], out=dc[:, :b])
-        dg = dg.reshape(G, b)
-        if b == 1:      # a single column goes to BLAS with the (G, B) row stride: NumPy's
-            column[:, :1] = dg      # matrix-vector product rounds by the vector's stride
-            dg = column[:, :1]
-        _matmul_into(xp, w_hh_t, dg, dh[:, :b])
-
-
 @lstm_layer.vjp
 def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_sizes, reverse,
       needs):
@@ -350,11 +289,26 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
     column = xp.empty((G, B), acts.dtype)
     g_out = xp.ascontiguousarray(g_out.transpose(0, 2, 1))
     dh, dc = g_h.T.copy(), g_c.T.copy()
-    w_hh_t = w_hh_p.T
+    w_hh_t, w_hr_t = w_hh_p.T, None if w_hr is None else w_hr.T
     dw_hr = None if w_hr is None else xp.zeros_like(w_hr)
-    with _step_blas(xp):
-        _lstm_back_steps(xp, g_out, dh, dc, dgates, column, do_dm, dc_dm, coef, f, ms, w_hh_t,
-                         w_hr, dw_hr, batch_sizes, reverse)
+    for t in _steps(T, not reverse):
+        b = _active(batch_sizes, t, B)
+        dm = dh[:, :b]
+        dm += g_out[t, :, :b]
+        if w_hr is not None:
+            dw_hr += dm @ ms[t, :, :b].T
+            dm = w_hr_t @ dm
+        dct = dm * dc_dm[t, :, :b]
+        dct += dc[:, :b]
+        dg = dgates[:, :, t, :b]
+        xp.multiply(dm, do_dm[t, :, :b], out=dg[0])
+        xp.multiply(dct, coef[t, :, :, :b], out=dg[1:])
+        xp.multiply(dct, f[t, :, :b], out=dc[:, :b])
+        dg = dg.reshape(G, b)
+        if b == 1:      # a single column goes to BLAS with the (G, B) row stride: NumPy's
+            column[:, :1] = dg      # matrix-vector product rounds by the vector's stride
+            dg = column[:, :1]
+        _matmul_into(xp, w_hh_t, dg, dh[:, :b])
     flat = dgates.reshape(G, T * B)
 
     def unroll(a):                                     # back to torch's gate order
