@@ -9,7 +9,7 @@ from ._kernel_dtypes import cname, tname
 from .autograd.grad_mode import STATE as _GRAD, TRANSFORMS as _TRANSFORMS
 from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version, refresh_init
 from ._layout import sparse_coo, sparse_csr, strided
-from ._sparse_coo import SparseCOO
+from ._sparse_coo import SparseCOO, _FLAGS as _SPARSE_FLAGS
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
 from ._typenames import tp_name
@@ -34,6 +34,14 @@ def dense_strides(a):
             step *= max(n, 1)
         return tuple(reversed(st))
     return tuple(s // a.itemsize for s in a.strides)
+
+
+def _sparse_no_strides(a, what):
+    """A COO array's ndim (torch: zero strides, never contiguous); torch's error for the
+    compressed layouts (CSR, CSC, BSR, BSC), which have no strides."""
+    if type(a) is SparseCOO:
+        return a.ndim
+    raise RuntimeError(f"Sparse {a.kind.upper()} tensors do not have {what}")
 
 
 class Size(tuple):
@@ -288,6 +296,8 @@ class Tensor(TensorBase):
             st = dense_strides(a)
         except AttributeError:          # a nested tensor's array: no flat size
             st = a.stride()
+        except NotImplementedError:     # a sparse array: a COO tensor's strides are zeros
+            st = (0,) * _sparse_no_strides(a, "strides")
         if dim is None:
             return st
         try:
@@ -352,8 +362,12 @@ class Tensor(TensorBase):
         raise RuntimeError(_REINFORCE_REMOVED)
 
     def is_contiguous(self, memory_format=None):
-        if memory_format is None:
-            return bool(self.arr.flags.c_contiguous)
+        flags = self.arr.flags
+        if flags is not _SPARSE_FLAGS:  # (sparse arrays' flags read as contiguous)
+            if memory_format is None:
+                return bool(flags.c_contiguous)
+        else:
+            return _sparse_no_strides(self.arr, "is_contiguous") and False
         from ._memory_format import is_contiguous_as
         return is_contiguous_as(self.arr, memory_format)
 

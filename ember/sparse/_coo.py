@@ -276,6 +276,11 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
                                "not supported")
         raise NotImplementedError(f"to_sparse: layout {layout} is not supported by ember")
     if type(self.arr) in (SparseCSR, SparseCompressed):
+        if sparse_dim is not None and sparse_dim != 2:
+            from ._compressed import layout_name
+            raise RuntimeError(f"sparse_compressed_to_sparse: conversion from "
+                               f"{layout_name(self)} to Sparse with sparse_dim argument !=2 is "
+                               "not supported")
         return _new(self.arr.to_coo(), self.be)
     if isinstance(self.arr, SparseCOO):
         if sparse_dim is not None and sparse_dim != self.arr.sparse_dim:
@@ -289,8 +294,8 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
         raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when "
                            "self.dim()>0")
     if not 0 <= sparse_dim <= nd:
-        raise RuntimeError(f"sparse_dim argument must be in [0, {nd}] range, but {sparse_dim} "
-                           "is given")
+        raise RuntimeError(f"dense_to_sparse: sparse_dim argument must be in [0,{nd}] range, "
+                           f"but {sparse_dim} is given")
     return apply(_to_sparse_op, (self,), (sparse_dim,))
 
 
