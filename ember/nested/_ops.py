@@ -1357,9 +1357,12 @@ def to_padded(nt, padding, output_size=None):
             raise RuntimeError("Value in output_size is less than NestedTensor padded size. "
                                "Truncation is not supported.")
         shape = tuple(output_size)
-    elif output_size is not None:   # a jagged tensor's: the ragged dim's size (cut or padded)
-        r = a.meta.ragged
-        shape = shape[:r] + (output_size[r],) + shape[r + 1:]
+    elif a.meta.layout == "jagged":     # the ragged dim's size (cut or padded): output_size's,
+        r = a.meta.ragged               # else the max length cached, else torch's values.size(0)
+        n = output_size[r] if output_size is not None else a.meta.seqlens[1]
+        if n is None:
+            n = sum(p.shape[0] for p in a.parts) if r == 1 else a.parts[0].shape[0]
+        shape = shape[:r] + (n,) + shape[r + 1:]
     out = _new(a.padded(padding, shape), CPU)
 
     def bwd(xp, g):
