@@ -507,7 +507,7 @@ class Tensor(TensorBase):
         return self.arr.shape[0]
 
     def __iter__(self):
-        if self.arr.ndim == 0:
+        if self.dim() == 0:             # (a subclass's __torch_function__ sees dim and unbind)
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 

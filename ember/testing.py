@@ -5,12 +5,13 @@ compared pairwise; a failure raises AssertionError with torch's text, naming the
 nested input where it occurred."""
 import collections.abc
 import math
+import warnings
 
 import numpy as np
 
 from ._tensor import Tensor
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_close", "make_tensor"]   # (assert_allclose: deprecated, as torch's)
 
 # dtype -> (rtol, atol), torch.testing's defaults (complex as their real parts)
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
@@ -37,6 +38,31 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
     except _Mismatch as m:
         text = m.msg if msg is None else (msg(m.msg) if callable(msg) else msg)
         raise m.exc_type(text) from None
+
+
+# torch.testing.assert_allclose's own (rtol, atol) by dtype (others: exact)
+_ALLCLOSE_TOLERANCES = {"float16": (1e-3, 1e-3), "float32": (1e-4, 1e-5),
+                        "float64": (1e-5, 1e-8)}
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
+    """torch's deprecated assert_allclose: assert_close without the dtype check, NaNs equal,
+    its own default tolerances (the loosest of the two dtypes')."""
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be "
+                  "removed in a future release. Please use `torch.testing.assert_close()` "
+                  "instead. You can find detailed upgrade instructions in "
+                  "https://github.com/pytorch/pytorch/issues/61844.", FutureWarning,
+                  stacklevel=2)
+    from .ops.creation import tensor
+    if not isinstance(actual, Tensor):
+        actual = tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        rtol, atol = (max(t) for t in zip(*(_ALLCLOSE_TOLERANCES.get(
+            str(x.dtype)[6:], (0.0, 0.0)) for x in (actual, expected))))
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True,
+                 check_dtype=False, check_stride=False, msg=msg or None)
 
 
 def _where(path):

@@ -12,6 +12,7 @@ import warnings
 import pytest
 
 from probe_registry import Programs, log_outcome as _err
+from test_probe17_programs import _module
 from test_probe18_programs import _check
 
 PROGRAMS = Programs()
@@ -356,6 +357,436 @@ def fx_control_flow_errors(torch, log):
     gm = torch.fx.symbolic_trace(concrete, concrete_args={"flag": True})
     log(gm(torch.tensor([1.0, 2.0]), True))
     print(gm.code)
+
+
+
+# ---- nn.utils -----------------------------------------------------------------------------
+
+@program(tol=_ULP)
+def parametrize_orthogonal_and_custom(torch, log):
+    nn, P = torch.nn, torch.nn.utils.parametrize
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(0, 1)
+
+        def right_inverse(self, A):
+            return A.triu()
+
+    lin = nn.Linear(3, 3)
+    P.register_parametrization(lin, "weight", Symmetric())
+    log(P.is_parametrized(lin), P.is_parametrized(lin, "weight"), P.is_parametrized(lin, "bias"),
+        torch.allclose(lin.weight, lin.weight.T), type(lin).__name__,
+        sorted(n for n, _ in lin.named_parameters()), list(lin.state_dict()))
+    lin.weight = torch.arange(9.0).reshape(3, 3)
+    log(lin.weight, lin.parametrizations.weight.original)
+    with P.cached():
+        w1 = lin.weight
+        log(w1 is lin.weight)
+    log(lin.weight is lin.weight)
+    P.remove_parametrizations(lin, "weight", leave_parametrized=True)
+    log(P.is_parametrized(lin), type(lin).__name__, lin.weight)
+    q = nn.utils.parametrizations.orthogonal(nn.Linear(4, 4))
+    w = q.weight
+    log((w @ w.T - torch.eye(4)).abs().max() < 1e-5, sorted(n for n, _ in q.named_parameters()))
+    _err(log, lambda: P.remove_parametrizations(lin, "weight"))
+    _err(log, lambda: P.register_parametrization(nn.Linear(2, 2), "nope", Symmetric()))
+
+
+@program(tol=_ULP)
+def pruning_methods(torch, log):
+    nn, prune = torch.nn, _module(torch, "nn.utils.prune")
+    lin = nn.Linear(4, 3)
+    prune.l1_unstructured(lin, "weight", amount=0.5)
+    log(sorted(n for n, _ in lin.named_parameters()), sorted(n for n, _ in lin.named_buffers()),
+        lin.weight_mask, (lin.weight == 0).sum(), type(lin._forward_pre_hooks[
+            next(iter(lin._forward_pre_hooks))]).__name__)
+    prune.random_unstructured(lin, "bias", amount=1)
+    prune.ln_structured(lin, "weight", amount=1, n=2, dim=0)
+    log(lin.weight_mask, lin.bias_mask, prune.is_pruned(lin))
+    prune.remove(lin, "weight")
+    log(sorted(n for n, _ in lin.named_parameters()), prune.is_pruned(lin))
+    convs = [nn.Conv2d(1, 2, 2), nn.Conv2d(2, 2, 2)]
+    prune.global_unstructured([(c, "weight") for c in convs], prune.L1Unstructured, amount=5)
+    log([c.weight_mask.sum() for c in convs])
+    lin2 = nn.Linear(3, 2)
+    prune.custom_from_mask(lin2, "weight", torch.tensor([[1, 0, 1], [0, 1, 1]]))
+    prune.identity(lin2, "bias")
+    log(lin2.weight_mask, lin2.bias_mask)
+    _err(log, lambda: prune.l1_unstructured(nn.Linear(2, 2), "weight", amount=1.5))
+    _err(log, lambda: prune.l1_unstructured(nn.Linear(2, 2), "weight", amount=10))
+    _err(log, lambda: prune.remove(nn.Linear(2, 2), "weight"))
+
+
+@program(tol=1e-5)
+def spectral_and_weight_norm(torch, log):
+    nn = torch.nn
+    sn = nn.utils.spectral_norm(nn.Linear(5, 4))
+    x = torch.randn(2, 5)
+    sn.train()
+    y1 = sn(x)
+    sn.eval()
+    y2 = sn(x)
+    log(y1, y2, sorted(n for n, _ in sn.named_parameters()), sorted(n for n, _ in
+                                                                   sn.named_buffers()))
+    sn2 = nn.utils.parametrizations.spectral_norm(nn.Linear(5, 4), n_power_iterations=3)
+    log(torch.linalg.matrix_norm(sn2.weight, 2) < 1.01, sorted(sn2.state_dict()))
+    wn = nn.utils.parametrizations.weight_norm(nn.Linear(3, 2), dim=0)
+    log(wn.parametrizations.weight.original0.shape, wn.parametrizations.weight.original1.shape,
+        wn(torch.ones(1, 3)))
+    old = nn.utils.weight_norm(nn.Linear(3, 2), dim=None)
+    log(old.weight_g.shape, old.weight_v.shape, old(torch.ones(1, 3)))
+    nn.utils.remove_weight_norm(old)
+    log(sorted(n for n, _ in old.named_parameters()))
+    _err(log, lambda: nn.utils.remove_spectral_norm(nn.Linear(2, 2)))
+    _err(log, lambda: nn.utils.spectral_norm(nn.Linear(2, 2), name="nope"))
+
+
+@program(tol=_ULP)
+def clip_grad_and_vector_utils(torch, log):
+    nn = torch.nn
+    ps = [nn.Parameter(torch.randn(3, 2)), nn.Parameter(torch.randn(4))]
+    for p in ps:
+        p.grad = torch.randn_like(p) * 10
+    n1 = nn.utils.clip_grad_norm_(ps, 1.0, foreach=True)
+    log(n1, [p.grad for p in ps])
+    n2 = nn.utils.clip_grad_norm_(ps, 0.5, norm_type="inf", foreach=False)
+    log(n2, [p.grad for p in ps])
+    nn.utils.clip_grad_value_(ps, 0.1, foreach=True)
+    log([p.grad for p in ps], nn.utils.get_total_norm([p.grad for p in ps], 3.0),
+        nn.utils.clip_grad_norm_([], 1.0), nn.utils.clip_grad_norm_(ps[0], 1e9))
+    v = nn.utils.parameters_to_vector(ps)
+    nn.utils.vector_to_parameters(torch.arange(10.0), ps)
+    log(v.shape, ps[0], ps[1], ps[0].requires_grad)
+    ps[1].grad = torch.tensor([float("nan"), 1.0, 2.0, 3.0])
+    _err(log, lambda: nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True))
+    log(nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=False), ps[0].grad)
+    _err(log, lambda: nn.utils.vector_to_parameters(torch.ones(3), ps))
+    _err(log, lambda: nn.utils.parameters_to_vector([torch.ones(2, 2).t()]))
+
+
+@program(tol=_ULP)
+def functional_call_and_stateless(torch, log):
+    nn = torch.nn
+    functional_call = torch.func.functional_call
+    m = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    x = torch.randn(4, 2)
+    params = {k: torch.ones_like(v) for k, v in m.named_parameters()}
+    out = functional_call(m, params, (x,))
+    log(out, m[1].running_mean, m[1].num_batches_tracked)
+    out2 = functional_call(m, (params, {"1.running_mean": torch.zeros(2)}), x, strict=False)
+    log(out2, m[0].weight.sum() != 4)
+    tied = {"0.weight": torch.eye(2)}
+    log(functional_call(m.eval(), tied, (x,)), nn.utils.stateless.functional_call(
+        m, tied, (x,)))
+    _err(log, lambda: functional_call(m, {"0.weight": torch.eye(2)}, (x,), strict=True))
+    _err(log, lambda: functional_call(m, ({"0.weight": torch.eye(2)}, {"0.weight": torch.eye(2)}),
+                                      (x,)))
+    _err(log, lambda: functional_call(m, {"bogus": torch.eye(2)}, (x,), strict=True))
+
+
+@program(tol=_ULP)
+def rnn_packing_edges(torch, log):
+    U = torch.nn.utils.rnn
+    seqs = [torch.tensor([1.0, 2.0, 3.0]), torch.tensor([4.0]), torch.tensor([5.0, 6.0])]
+    padded = U.pad_sequence(seqs, batch_first=True, padding_value=-1.0)
+    log(padded, U.pad_sequence(seqs), U.pad_sequence(seqs, padding_side="left", batch_first=True))
+    packed = U.pack_sequence(seqs, enforce_sorted=False)
+    log(packed.data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+    out, lens = U.pad_packed_sequence(packed, batch_first=True, total_length=5)
+    log(out, lens)
+    p2 = U.pack_padded_sequence(padded, torch.tensor([3, 1, 2]), batch_first=True,
+                                enforce_sorted=False)
+    log(p2.data, p2.batch_sizes, U.unpack_sequence(p2), U.unpad_sequence(
+        padded, torch.tensor([3, 1, 2]), batch_first=True))
+    one = U.pack_sequence([torch.ones(2, 3)])
+    log(one.data.shape, one.batch_sizes, one.is_cuda, type(one).__name__, one._fields)
+    _err(log, lambda: U.pack_padded_sequence(padded, torch.tensor([3, 1, 2]), batch_first=True))
+    _err(log, lambda: U.pack_padded_sequence(padded, torch.tensor([3, 0, 2]), batch_first=True,
+                                             enforce_sorted=False))
+    _err(log, lambda: U.pad_packed_sequence(packed, total_length=2))
+    _err(log, lambda: U.pack_sequence([]))
+    _err(log, lambda: U.pad_sequence([torch.ones(2, 3), torch.ones(2, 4)]))
+
+
+# ---- windows ------------------------------------------------------------------------------
+
+@program(tol=_ULP)
+def window_functions(torch, log):
+    for n in (0, 1, 2, 5, 8):
+        for periodic in (True, False):
+            log(n, periodic, torch.hann_window(n, periodic), torch.hamming_window(n, periodic),
+                torch.blackman_window(n, periodic), torch.bartlett_window(n, periodic),
+                torch.kaiser_window(n, periodic, beta=8.0))
+    log(torch.hamming_window(6, True, 0.5, 0.5), torch.hann_window(4, dtype=torch.float64),
+        torch.kaiser_window(5, dtype=torch.float64), torch.bartlett_window(3).dtype)
+    _err(log, lambda: torch.hann_window(-1))
+    _err(log, lambda: torch.hann_window(4, dtype=torch.int64))
+
+
+@program(tol=_ULP)
+def signal_windows(torch, log):
+    W = torch.signal.windows
+    for n in (1, 4, 7):
+        log(n, W.gaussian(n), W.gaussian(n, std=0.5, sym=False), W.exponential(n),
+            W.exponential(n, tau=2.0, sym=False), W.cosine(n), W.cosine(n, sym=False),
+            W.hann(n), W.hamming(n, sym=False), W.blackman(n), W.bartlett(n), W.kaiser(n, beta=4.0),
+            W.nuttall(n), W.general_hamming(n, alpha=0.6), W.general_cosine(n, a=[0.5, 0.3, 0.2]))
+    log(W.gaussian(0), W.hann(5, dtype=torch.float64), W.kaiser(3, sym=False))
+    _err(log, lambda: W.gaussian(4, std=-1.0))
+    _err(log, lambda: W.exponential(4, center=1.0))
+    _err(log, lambda: W.hann(-2))
+    _err(log, lambda: W.kaiser(4, beta=-1.0))
+    _err(log, lambda: W.hann(3, dtype=torch.int32))
+
+
+# ---- checkpointing ------------------------------------------------------------------------
+
+@program(tol=_ULP)
+def checkpoint_reentrant_and_not(torch, log):
+    cp = _module(torch, "utils.checkpoint")
+    checkpoint, checkpoint_sequential = cp.checkpoint, cp.checkpoint_sequential
+    nn = torch.nn
+    block = nn.Sequential(nn.Linear(3, 3), nn.Tanh(), nn.Linear(3, 1))
+    x = torch.randn(4, 3, requires_grad=True)
+    calls = []
+
+    def fn(t):
+        calls.append(1)
+        return block(t)
+
+    for reentrant in (True, False):
+        calls.clear()
+        block.zero_grad()
+        x.grad = None
+        y = checkpoint(fn, x, use_reentrant=reentrant)
+        y.sum().backward()
+        log(reentrant, y, x.grad, block[0].weight.grad, len(calls))
+    y = checkpoint(fn, x)                 # no use_reentrant: warns, reentrant
+    log(y.requires_grad)
+    z = checkpoint_sequential(block, 2, x, use_reentrant=False)
+    log(z)
+    with torch.no_grad():
+        log(checkpoint(fn, x, use_reentrant=False).requires_grad)
+    plain = torch.randn(2, 3)
+    log(checkpoint(block, plain, use_reentrant=True).requires_grad)
+    _err(log, lambda: checkpoint(fn, x, use_reentrant=False, bogus=1))
+
+
+
+@program(tol=_ULP)
+def checkpoint_errors_and_warnings(torch, log):
+    cp = _module(torch, "utils.checkpoint")
+    lin = torch.nn.Linear(2, 2)
+    x = torch.randn(3, 2, requires_grad=True)
+    y = cp.checkpoint(lin, x, use_reentrant=True)
+    _err(log, lambda: torch.autograd.grad(y.sum(), x))
+    y2 = cp.checkpoint(lambda t: (t * 2, 5), x, use_reentrant=False)
+    log(y2[1], y2[0].grad_fn is not None)
+    _err(log, lambda: cp.checkpoint(lin, x, use_reentrant=True, context_fn=cp.noop_context_fn,
+                                    debug=True))
+    _err(log, lambda: cp.checkpoint(lin, x, use_reentrant=False, determinism_check="bogus"))
+    _err(log, lambda: cp.checkpoint_sequential(torch.nn.Sequential(lin, lin), 2, x,
+                                               use_reentrant=True, bogus=1))
+    z = cp.checkpoint_sequential(torch.nn.Sequential(lin, torch.nn.ReLU(), lin), 2, x)
+    log(z.shape)
+
+
+# ---- torch.testing.assert_close -----------------------------------------------------------
+
+@program()
+def assert_close_messages(torch, log):
+    T = torch.testing
+    a = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    _err(log, lambda: T.assert_close(a, a + torch.tensor([0.0, 0.0, 1e-3, 0.5])))
+    _err(log, lambda: T.assert_close(a, a.double()))
+    _err(log, lambda: T.assert_close(a, a, check_dtype=False) or "same")
+    _err(log, lambda: T.assert_close(a, a.reshape(2, 2)))
+    _err(log, lambda: T.assert_close(torch.tensor([1, 2]), torch.tensor([1, 3])))
+    _err(log, lambda: T.assert_close(torch.tensor([float("nan")]), torch.tensor([float("nan")])))
+    _err(log, lambda: T.assert_close(torch.tensor([float("nan")]), torch.tensor([float("nan")]),
+                                     equal_nan=True))
+    _err(log, lambda: T.assert_close(a, a + 1, rtol=0.0, atol=0.5, msg="custom message"))
+    _err(log, lambda: T.assert_close(a, a + 1, rtol=0.0, atol=0.5, msg=lambda m: m.upper()))
+    _err(log, lambda: T.assert_close(a, a, rtol=1e-3))
+    _err(log, lambda: T.assert_close(1.0, 1.1))
+    _err(log, lambda: T.assert_close([a, a], [a, a * 2]))
+    _err(log, lambda: T.assert_close({"x": a}, {"y": a}))
+    _err(log, lambda: T.assert_close(a, a.tolist()))
+    _err(log, lambda: T.assert_close(torch.tensor([True, False]), torch.tensor([True, True])))
+    _err(log, lambda: T.assert_close(torch.tensor([1 + 1j]), torch.tensor([1 + 2j])))
+    _err(log, lambda: T.assert_close(a.requires_grad_(), a.detach(), check_layout=True))
+    _err(log, lambda: T.assert_close(torch.ones(2, 3).t(), torch.ones(3, 2), check_stride=True))
+    _err(log, lambda: T.assert_close(torch.ones(3, 3) * 1e6, torch.ones(3, 3) * 1e6 + 1.0))
+    _err(log, lambda: T.assert_allclose(a, a + 1))
+
+
+# ---- Tensor subclasses --------------------------------------------------------------------
+
+@program()
+def tensor_subclass_torch_function(torch, log):
+    seen = []
+
+    class Logged(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append(getattr(func, "__name__", str(func)))
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    x = torch.tensor([1.0, -2.0, 3.0]).as_subclass(Logged)
+    y = x * 2 + 1
+    z = torch.relu(y)
+    log(type(y).__name__, type(z).__name__, type(z.sum()).__name__, z, type(x[0]).__name__,
+        type(x.detach()).__name__, type(x.clone()).__name__, isinstance(y, torch.Tensor),
+        type(torch.cat([x, x])).__name__, type(x.tolist()).__name__, type(x.shape).__name__)
+    log(seen[:12])
+    seen.clear()
+    w = torch.tensor([1.0]).as_subclass(Logged)
+    w.requires_grad_()
+    (w * 3).sum().backward()
+    log(type(w.grad).__name__, w.grad, seen[:6])
+
+
+@program()
+def tensor_subclass_unwrap_and_handled(torch, log):
+    HANDLED = {}
+
+    class Scalar:
+        def __init__(self, n, v):
+            self.n, self.v = n, v
+
+        def __repr__(self):
+            return f"Scalar(n={self.n}, v={self.v})"
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if func not in HANDLED:
+                return NotImplemented
+            return HANDLED[func](*args, **kwargs)
+
+    def mean(s):
+        return float(s.v)
+
+    HANDLED[torch.mean] = mean
+    s = Scalar(5, 2)
+    log(torch.mean(s))
+    _err(log, lambda: torch.sum(s))
+    _err(log, lambda: torch.add(s, 1))
+
+    class Meters(torch.Tensor):
+        pass
+
+    m = Meters(torch.ones(2)) if False else torch.ones(2).as_subclass(Meters)
+    log(type(m + 1).__name__, type(torch.add(m, torch.ones(2))).__name__,
+        type(torch.ones(2) + m).__name__, type(m.float()).__name__, type(m.numpy()).__name__,
+        type(m.sum().item()).__name__, type(torch.stack([m, m])).__name__,
+        type(torch.Tensor._make_subclass(Meters, torch.zeros(1))).__name__,
+        torch.overrides.has_torch_function((m,)), torch.overrides.is_tensor_like(s))
+    log(type(torch.nn.functional.relu(m)).__name__, type(torch.nn.Parameter(torch.ones(1))).__name__,
+        type(m.new_ones(2)).__name__, type(m.to(torch.float64)).__name__)
+
+
+# ---- type promotion of in-place ops and out= ----------------------------------------------
+
+@program()
+def inplace_promotion(torch, log):
+    i = torch.tensor([1, 2, 3])
+    f = torch.tensor([0.5, 1.5, 2.5])
+    b = torch.tensor([True, False, True])
+    h = torch.tensor([1.0, 2.0], dtype=torch.float16)
+    _err(log, lambda: i.add_(f))
+    _err(log, lambda: i.mul_(1.5))
+    _err(log, lambda: b.add_(1))
+    _err(log, lambda: i.div_(2))
+    _err(log, lambda: i.sqrt_())
+    log(f.add_(i), f.mul_(2), i.add_(torch.tensor(2.7).long()), i.floor_divide_(2),
+        h.add_(torch.tensor([1.0, 1.0])), h.dtype, h.mul_(100000.0), torch.tensor(
+            [1, 2], dtype=torch.int8).add_(300), torch.tensor([1.0]).add_(torch.tensor(
+                [1 + 1j]).real), b.logical_not_(), b.mul_(True))
+    _err(log, lambda: torch.tensor([1.0]).add_(torch.tensor([1 + 1j])))
+    u = torch.tensor([250], dtype=torch.uint8)
+    log(u.add_(10), u.sub_(20), torch.tensor([3], dtype=torch.int16).pow_(2),
+        torch.tensor([7], dtype=torch.int32).remainder_(-3), torch.tensor([5]).bitwise_left_shift_(
+            2), torch.tensor([1.0, 2.0]).clamp_(min=torch.tensor([1.5, 1.0])))
+    _err(log, lambda: torch.tensor([5]).clamp_(min=1.5))
+    _err(log, lambda: torch.tensor([5]).true_divide_(2))
+    _err(log, lambda: torch.tensor([1, 2]).lerp_(torch.tensor([3, 4]), 0.5))
+
+
+@program()
+def out_argument_promotion(torch, log):
+    a = torch.tensor([1, 2, 3])
+    f = torch.tensor([0.5, 1.5, 2.5])
+    o64 = torch.empty(3, dtype=torch.float64)
+    log(torch.add(a, f, out=o64), o64.dtype, torch.mul(a, 2, out=torch.empty(3)),
+        torch.sum(a, 0, out=torch.empty((), dtype=torch.float32)))
+    oi = torch.empty(3, dtype=torch.int64)
+    _err(log, lambda: torch.add(a, f, out=oi))
+    _err(log, lambda: torch.div(a, 2, out=oi))
+    log(torch.div(a, 2, rounding_mode="floor", out=oi), oi)
+    ob = torch.empty(3, dtype=torch.bool)
+    log(torch.gt(f, 1.0, out=ob), torch.gt(f, 1.0, out=torch.empty(3)),
+        torch.eq(a, 2, out=torch.empty(3, dtype=torch.int32)))
+    _err(log, lambda: torch.isnan(f, out=torch.empty(3)) if False else torch.abs(
+        f, out=torch.empty(3, dtype=torch.int64)))
+    small = torch.empty(1)
+    log(torch.add(f, 1, out=small), small.shape)
+    _err(log, lambda: torch.mm(torch.ones(2, 2), torch.ones(2, 2),
+                               out=torch.empty(2, 2, dtype=torch.float64)))
+    log(torch.cat([a, a], out=torch.empty(6, dtype=torch.float32)), torch.where(
+        a > 1, a, 0, out=torch.empty(3, dtype=torch.float64)) if False else torch.clamp(
+            a, 0, 2, out=torch.empty(3, dtype=torch.float32)))
+    _err(log, lambda: torch.cat([a, f], out=torch.empty(6, dtype=torch.int64)))
+    _err(log, lambda: torch.exp(a, out=torch.empty(3, dtype=torch.int64)))
+    _err(log, lambda: torch.add(a, a, out=a[:2]))
+
+
+# ---- printing under set_printoptions ------------------------------------------------------
+
+@program()
+def printoptions_profiles_and_modes(torch, log):
+    x = torch.tensor([[1e-5, 123.456, -7.0], [0.1, 2.5e8, float("nan")]])
+    try:
+        for profile in ("short", "full", "default"):
+            torch.set_printoptions(profile=profile)
+            print(x)
+            print(torch.arange(2000.0))
+        torch.set_printoptions(sci_mode=False)
+        print(x)
+        torch.set_printoptions(sci_mode=True, precision=2)
+        print(x, torch.tensor([1.0, 2.0]))
+        torch.set_printoptions(sci_mode=None, precision=4, linewidth=30)
+        print(torch.arange(12.0) / 7)
+        torch.set_printoptions(threshold=5, edgeitems=1)
+        print(torch.arange(100).reshape(10, 10))
+        print(torch.arange(10.0).reshape(2, 5).to_sparse())
+    finally:
+        torch.set_printoptions(profile="default")
+        torch.set_printoptions(sci_mode=None)
+    print(x)
+
+
+@program(prototype=True)
+def printing_complex_bool_half(torch, log):
+    try:
+        print(torch.tensor([1 + 2j, -0.5 - 1e-4j, float("inf") + 0j]))
+        print(torch.tensor([[1 + 1j, 2.25 - 3j]], dtype=torch.complex128))
+        print(torch.tensor([True, False]), torch.tensor([], dtype=torch.bool))
+        print(torch.tensor([1.5, 65504.0, 1e-4], dtype=torch.float16))
+        print(torch.tensor([1.5, 3e38, 1e-4], dtype=torch.bfloat16))
+        torch.set_printoptions(precision=2, sci_mode=False)
+        print(torch.tensor([1 / 3 + 2j / 3]), torch.tensor([1.0, 1e-8], dtype=torch.float16))
+        torch.set_printoptions(linewidth=20)
+        print(torch.tensor([True] * 12))
+        print(torch.tensor([1 + 1j] * 6))
+        torch.set_printoptions(precision=3, sci_mode=True)
+        print(torch.tensor([1 + 1j, 1e10 - 2j]), torch.tensor([0.5, 2.0], dtype=torch.float16))
+        print(torch.tensor([[1, 0], [0, 2]]).to_sparse_csr().to(torch.float16))
+        print(torch.zeros(2, 0, dtype=torch.complex64), torch.tensor(1 + 0j), torch.tensor(True))
+    finally:
+        torch.set_printoptions(profile="default")
+        torch.set_printoptions(sci_mode=None)
 
 
 def _names():
