@@ -183,6 +183,61 @@ def sparse_errors_users_hit(torch, log):
     log(s.is_sparse, s.to_dense().is_sparse, s.to_sparse_csr().is_sparse_csr, s.is_sparse_csr)
 
 
+
+@program(tol=_ULP, prototype=True)
+def sparse_softmax_mask_and_select(torch, log):
+    i = torch.tensor([[0, 0, 1, 2], [0, 2, 1, 2]])
+    s = torch.sparse_coo_tensor(i, torch.tensor([1.0, 2.0, 3.0, -1.0]), (3, 3)).coalesce()
+    log(torch.sparse.softmax(s, 1).to_dense(), torch.sparse.log_softmax(s, 0).to_dense(),
+        torch.ones(3, 3).sparse_mask(s).to_dense(), s.index_select(0, torch.tensor([2, 0])).to_dense(),
+        s.index_select(1, torch.tensor([1])).to_dense(), s.narrow_copy(0, 1, 2).to_dense(),
+        torch.cat([s, s], 1).to_dense().shape, torch.stack([s, s]).shape,
+        s.to_dense().to_sparse().indices(), s.double().dtype, s.float().is_sparse,
+        torch.sparse.spdiags(torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([0]), (3, 3)).to_dense())
+    _err(log, lambda: torch.sparse.softmax(s, 2))
+    _err(log, lambda: torch.ones(2, 2).sparse_mask(s))
+
+
+@program(tol=_ULP, prototype=True)
+def sparse_values_autograd_and_zero_grad(torch, log):
+    i = torch.tensor([[0, 1, 1], [1, 0, 0]])
+    v = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    s = torch.sparse_coo_tensor(i, v, (2, 2))
+    d = s.to_dense()
+    (d * torch.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    log(v.grad, d, s.grad_fn is not None, d.grad_fn is not None)
+    c = s.coalesce()
+    log(c.values(), c.values().grad_fn is not None)
+    w = torch.randn(2, 3, requires_grad=True)
+    out = torch.sparse.mm(s, w)
+    out.pow(2).sum().backward()
+    log(w.grad, v.grad)
+    x = torch.tensor([[0.0, 2.0], [3.0, 0.0]], requires_grad=True)
+    y = x.to_sparse()
+    y.to_dense().sum().backward()
+    log(x.grad)
+    z = torch.sparse.sum(torch.sparse_coo_tensor(i, v * 2, (2, 2)))
+    z.backward()
+    log(z, v.grad)
+
+
+@program(prototype=True)
+def sparse_bsr_and_compressed(torch, log):
+    d = torch.tensor([[1.0, 2.0, 0.0, 0.0], [3.0, 4.0, 0.0, 0.0], [0.0, 0.0, 5.0, 6.0],
+                      [0.0, 0.0, 7.0, 8.0]])
+    b = d.to_sparse_bsr((2, 2))
+    log(str(b.layout), b.crow_indices(), b.col_indices(), b.values().shape, b.to_dense(),
+        d.to_sparse_bsc((2, 2)).ccol_indices(), d.to_sparse_bsc((2, 2)).row_indices())
+    print(b)
+    c = torch.sparse_compressed_tensor(torch.tensor([0, 1, 2]), torch.tensor([1, 0]),
+                                       torch.tensor([5.0, 6.0]), (2, 2), layout=torch.sparse_csc)
+    log(c.to_dense(), str(c.layout), c.to_sparse_csr().to_dense(), c.values(), c.dtype)
+    _err(log, lambda: d.to_sparse_bsr((3, 3)))
+    _err(log, lambda: d.to_sparse_bsr(2))
+    _err(log, lambda: torch.sparse_compressed_tensor(torch.tensor([0, 1]), torch.tensor([0]),
+                                                     torch.tensor([1.0]), (1, 1)))
+
+
 # ---- nested tensors -----------------------------------------------------------------------
 
 @program(prototype=True)
@@ -245,6 +300,37 @@ def nested_jagged_layout(torch, log):
     print(j.offsets(), j.values().dtype)
 
 
+
+@program(tol=_ULP, prototype=True)
+def nested_strided_ops(torch, log):
+    nt = torch.nested.nested_tensor([torch.randn(2, 4), torch.randn(3, 4)])
+    lin = torch.nn.Linear(4, 2)
+    out = lin(nt)
+    log([t.shape for t in out.unbind()], out.unbind()[1], torch.nn.functional.softmax(nt, -1)
+        .unbind()[0], nt.transpose(1, 2).unbind()[0].shape, (nt @ torch.ones(4, 1)).unbind()[1],
+        torch.matmul(nt, nt.transpose(1, 2)).unbind()[0], nt.relu().unbind()[1], nt.to(
+            torch.float64).dtype, nt.size(2), nt.dim(),
+        torch.nested.nested_tensor([[1, 2], [3]]).unbind(), nt.clone().unbind()[0].shape,
+        (nt * torch.tensor(2.0)).unbind()[0])
+    _err(log, lambda: nt.size(1))
+    _err(log, lambda: nt.view(-1))
+    _err(log, lambda: nt + torch.nested.nested_tensor([torch.ones(2, 4)]))
+    _err(log, lambda: nt.unbind(1))
+    _err(log, lambda: torch.nested.nested_tensor([torch.ones(2), torch.ones(2, dtype=torch.int64)]))
+
+
+@program(prototype=True)
+def nested_printing(torch, log):
+    print(torch.nested.nested_tensor([torch.tensor([1, 2]), torch.tensor([3])]))
+    print(torch.nested.nested_tensor([torch.ones(2, 2), torch.zeros(1, 2)], dtype=torch.float64))
+    print(torch.nested.nested_tensor([torch.tensor([1.5])], requires_grad=True))
+    print(torch.nested.nested_tensor([]))
+    j = torch.nested.nested_tensor([torch.ones(2, 3), torch.ones(1, 3)], layout=torch.jagged)
+    print(j.size(0), j.size(2), j.dim())
+    print(torch.nested.nested_tensor([torch.tensor([True]), torch.tensor([False, True])]))
+    log(repr(torch.nested.nested_tensor([torch.tensor(1.0), torch.tensor(2.0)])))
+
+
 # ---- torch.masked -------------------------------------------------------------------------
 
 @program(tol=_ULP)
@@ -283,6 +369,25 @@ def masked_tensor_objects(torch, log):
 def nested_jagged_offsets_short_of_the_values(torch, log):
     _err(log, lambda: torch.nested.nested_tensor_from_jagged(torch.ones(4),
                                                              torch.tensor([0, 1, 2])).unbind())
+
+
+
+@program(tol=_ULP)
+def masked_reductions_edges(torch, log):
+    M = torch.masked
+    x = torch.tensor([[1.0, float("nan"), 3.0], [4.0, 5.0, 6.0]])
+    m = torch.tensor([[True, False, True], [False, False, False]])
+    row = torch.tensor([True, False, True])          # broadcast over the rows
+    log(M.sum(x, 1, mask=m), M.mean(x, 1, mask=m), M.amax(x, 1, mask=m), M.amin(x, 1, mask=m),
+        M.var(x, 1, mask=m), M.std(x, 1, mask=m), M.median(x, 1, mask=m),
+        M.prod(x, 1, mask=m), M.logsumexp(x, 1, mask=m), M.norm(x, float("inf"), 1, mask=m),
+        M.sum(x, 1, mask=row), M.softmax(x, 1, mask=row), M.argmax(x, 1, mask=row),
+        M.logaddexp(x[0], x[1], input_mask=m[0], other_mask=row))
+    xi = torch.tensor([[1, 2, 3], [4, 5, 6]], dtype=torch.int32)
+    log(M.sum(xi, 1, mask=m), M.sum(xi, 1, mask=m).dtype, M.prod(xi, mask=m), M.amax(xi, 1, mask=m),
+        M.mean(xi.float(), mask=m), M.cumsum(xi, 1, mask=m).dtype)
+    _err(log, lambda: M.sum(x, 1, mask=torch.tensor([True, False])))
+    _err(log, lambda: M.sum(x, 5, mask=m))
 
 
 # ---- torch.fx -----------------------------------------------------------------------------
@@ -358,6 +463,83 @@ def fx_control_flow_errors(torch, log):
     log(gm(torch.tensor([1.0, 2.0]), True))
     print(gm.code)
 
+
+
+
+@program(tol=_ULP)
+def fx_graph_surgery(torch, log):
+    fx = torch.fx
+    nn = torch.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Linear(3, 3)
+            self.register_buffer("offset", torch.tensor([1.0, 2.0, 3.0]))
+
+        def forward(self, x):
+            a = self.conv(x)
+            a * 100                 # dead code
+            b = a.relu() + self.offset
+            return torch.add(b, 1).sum(dim=-1, keepdim=True)
+
+    gm = fx.symbolic_trace(M())
+    log([(n.op, n.name, [u.name for u in n.users]) for n in gm.graph.nodes])
+    log(gm.graph.eliminate_dead_code(), len(list(gm.graph.nodes)))
+    for n in list(gm.graph.nodes):
+        if n.op == "call_method" and n.target == "relu":
+            with gm.graph.inserting_after(n):
+                new = gm.graph.call_function(torch.sigmoid, (n.args[0],))
+            n.replace_all_uses_with(new)
+            gm.graph.erase_node(n)
+    gm.recompile()
+    x = torch.randn(2, 3)
+    log(gm(x), torch.add(torch.sigmoid(gm.conv(x)) + gm.offset, 1).sum(-1, keepdim=True),
+        sorted(gm.state_dict()), str(gm.graph).count("sigmoid"))
+    print(gm.code)
+    print(gm)
+
+
+@program(tol=_ULP)
+def fx_tracer_leaf_modules_and_replace_pattern(torch, log):
+    fx, nn = torch.fx, torch.nn
+
+    class Block(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.block(x) - 1)
+
+    class Leafy(fx.Tracer):
+        def is_leaf_module(self, m, qualname):
+            return isinstance(m, Block) or super().is_leaf_module(m, qualname)
+
+    net = Net()
+    g = Leafy().trace(net)
+    log([(n.op, str(n.target)) for n in g.nodes])
+    g2 = fx.symbolic_trace(net).graph
+    log([(n.op, str(n.target)) for n in g2.nodes])
+
+    def pattern(x):
+        return torch.sub(x, 1)
+
+    def replacement(x):
+        return torch.add(x, 10)
+
+    def f(x):
+        return torch.sub(x, 1) * torch.sub(x + 1, 1)
+
+    gm = fx.symbolic_trace(f)
+    matches = fx.subgraph_rewriter.replace_pattern(gm, pattern, replacement)
+    log(len(matches), gm(torch.tensor([1.0, 2.0])))
+    print(gm.code)
 
 
 # ---- nn.utils -----------------------------------------------------------------------------
@@ -677,7 +859,7 @@ def tensor_subclass_unwrap_and_handled(torch, log):
     class Meters(torch.Tensor):
         pass
 
-    m = Meters(torch.ones(2)) if False else torch.ones(2).as_subclass(Meters)
+    m = torch.ones(2).as_subclass(Meters)
     log(type(m + 1).__name__, type(torch.add(m, torch.ones(2))).__name__,
         type(torch.ones(2) + m).__name__, type(m.float()).__name__, type(m.numpy()).__name__,
         type(m.sum().item()).__name__, type(torch.stack([m, m])).__name__,
@@ -728,15 +910,13 @@ def out_argument_promotion(torch, log):
     ob = torch.empty(3, dtype=torch.bool)
     log(torch.gt(f, 1.0, out=ob), torch.gt(f, 1.0, out=torch.empty(3)),
         torch.eq(a, 2, out=torch.empty(3, dtype=torch.int32)))
-    _err(log, lambda: torch.isnan(f, out=torch.empty(3)) if False else torch.abs(
-        f, out=torch.empty(3, dtype=torch.int64)))
+    _err(log, lambda: torch.abs(f, out=torch.empty(3, dtype=torch.int64)))
     small = torch.empty(1)
     log(torch.add(f, 1, out=small), small.shape)
     _err(log, lambda: torch.mm(torch.ones(2, 2), torch.ones(2, 2),
                                out=torch.empty(2, 2, dtype=torch.float64)))
-    log(torch.cat([a, a], out=torch.empty(6, dtype=torch.float32)), torch.where(
-        a > 1, a, 0, out=torch.empty(3, dtype=torch.float64)) if False else torch.clamp(
-            a, 0, 2, out=torch.empty(3, dtype=torch.float32)))
+    log(torch.cat([a, a], out=torch.empty(6, dtype=torch.float32)),
+        torch.clamp(a, 0, 2, out=torch.empty(3, dtype=torch.float32)))
     _err(log, lambda: torch.cat([a, f], out=torch.empty(6, dtype=torch.int64)))
     _err(log, lambda: torch.exp(a, out=torch.empty(3, dtype=torch.int64)))
     _err(log, lambda: torch.add(a, a, out=a[:2]))

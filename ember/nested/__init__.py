@@ -72,7 +72,8 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
         dtype = parts[0].dtype
     parts = [t.to(device=device, dtype=dtype, copy=True) for t in parts]
     refuse_cuda(parts)
-    out = _new(NestedArray([t.arr for t in parts], meta), NESTED)
+    out = _new(NestedArray([t.arr for t in parts], meta, None if dtype is None or parts else
+                           dtype.np), NESTED)
     if layout is jagged:
         out.arr.view = weakref.ref(out)
     return out.requires_grad_(requires_grad)
@@ -94,7 +95,10 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
         raise TypeError("as_nested_tensor(): Expected first argument to be a tensor or a list / "
                         "tuple of tensors ")
     parts = [t.to(device=device, dtype=dtype) for t in ts]
-    return from_parts(parts, _meta(layout, parts))
+    out = from_parts(parts, _meta(layout, parts))
+    if not parts and dtype is not None:     # (no components: the dtype given)
+        out.arr.dtype = dtype.np
+    return out
 
 
 def to_padded_tensor(input, padding, output_size=None):

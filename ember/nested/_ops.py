@@ -152,6 +152,8 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
         kinds = tuple([a.meta, [p.shape for p in a.parts]] if type(a) is NestedArray else
                       a.shape if isinstance(a, np.ndarray) else
                       a if type(a) is _Batched else None for a in args)
+        if not outs:                    # (no components: the input's dtype)
+            return NestedArray(outs, m, x.dtype), (saves, kinds)
         if type(outs[0]) is tuple:      # a multi-output op: a nested tensor per output
             return tuple(NestedArray(ys, m) for ys in zip(*outs)), (saves, kinds)
         return NestedArray(outs, m), (saves, kinds)

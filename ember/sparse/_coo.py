@@ -396,6 +396,9 @@ def sparse_mask(self, mask):
     """self's entries at each of mask's indices (as they are), as a sparse tensor (no
     autograd)."""
     m = _need_coo(mask, "sparse_mask")
+    if tuple(self.shape) != m.shape:
+        raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has size "
+                           f"{list(self.shape)} but mask has size {list(m.shape)}")
     if isinstance(self.arr, SparseCOO):
         vals = m.lookup(self.arr)[0]
     else:
