@@ -238,6 +238,29 @@ def sparse_bsr_and_compressed(torch, log):
                                                      torch.tensor([1.0]), (1, 1)))
 
 
+
+@program(prototype=True)
+def sparse_comparisons_and_coo_to_csr_grad(torch, log):
+    c = torch.tensor([[0.0, 1.0, 0.0], [2.0, 0.0, 3.0]]).to_sparse().requires_grad_()
+    _kind_msg = []
+    for f in (lambda: c > 1, lambda: 1 < c, lambda: c != 0, lambda: c.detach() == c.detach(),
+              lambda: torch.ones(2, 3) < c.detach(), lambda: c.detach().le(torch.tensor(2.0)),
+              lambda: torch.ge(c.detach(), 1.5)):
+        try:
+            f()
+        except NotImplementedError as e:        # (torch's message goes on to list backends)
+            _kind_msg.append(str(e).split(" with arguments")[0])
+    log(_kind_msg)
+    r = c.to_sparse_csr()
+    log(r.grad_fn.name(), r.requires_grad, c.detach().to_sparse_csr().requires_grad)
+    (r.to_dense() * torch.tensor([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]])).sum().backward()
+    log(str(c.grad.layout), c.grad.coalesce().indices(), c.grad.coalesce().values())
+    c.grad = None
+    r2 = c.to_sparse(layout=torch.sparse_csr)
+    torch.sparse.mm(r2, torch.ones(3, 2)).sum().backward()
+    log(r2.grad_fn.name(), c.grad.coalesce().values())
+
+
 # ---- nested tensors -----------------------------------------------------------------------
 
 @program(prototype=True)
