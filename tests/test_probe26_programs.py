@@ -745,6 +745,22 @@ def signal_windows(torch, log):
     _err(log, lambda: W.hann(3, dtype=torch.int32))
 
 
+
+@program()
+def window_functions_in_2_byte_floats(torch, log):
+    # torch computes each step in float32 and rounds it (and each scalar) to the dtype
+    for dt in (torch.float16, torch.bfloat16):
+        for n in (2, 5, 7, 12, 33):
+            for periodic in (True, False):
+                log(n, periodic, torch.hann_window(n, periodic, dtype=dt),
+                    torch.hamming_window(n, periodic, dtype=dt),
+                    torch.hamming_window(n, periodic, 0.6, 0.3, dtype=dt),
+                    torch.blackman_window(n, periodic, dtype=dt),
+                    torch.bartlett_window(n, periodic, dtype=dt),
+                    torch.kaiser_window(n, periodic, 5.0, dtype=dt))
+    log(torch.hann_window(6, dtype=torch.float64), torch.bartlett_window(9, dtype=torch.float64))
+
+
 # ---- checkpointing ------------------------------------------------------------------------
 
 @program(tol=_ULP)
