@@ -354,6 +354,23 @@ def nested_printing(torch, log):
     log(repr(torch.nested.nested_tensor([torch.tensor(1.0), torch.tensor(2.0)])))
 
 
+
+@program(prototype=True)
+def nested_component_indexing_grads(torch, log):
+    nt = torch.nested.nested_tensor([torch.arange(6.0).reshape(2, 3), torch.ones(1, 3)],
+                                    requires_grad=True)
+    j = torch.nested.nested_tensor([torch.arange(6.0).reshape(2, 3), torch.ones(1, 3)],
+                                   layout=torch.jagged, requires_grad=True)
+    log(nt[0], nt[-1].grad_fn.name(), nt[1, 0], j[0], j[-1].grad_fn.name(), j[0, 1],
+        [t.grad_fn.name() for t in nt.unbind()])
+    (nt[1] * 2).sum().backward()
+    (j[0] * 3).sum().backward()
+    log(nt.grad.unbind(), j.grad.values())
+    _err(log, lambda: nt[2])
+    _err(log, lambda: j[2])
+    _err(log, lambda: j[-3])
+
+
 # ---- torch.masked -------------------------------------------------------------------------
 
 @program(tol=_ULP)

@@ -953,6 +953,8 @@ _AS_NESTED = {"strided": op("nested_from_list", saves=None,
                            node="NestedViewFromJaggedBackward0")(None)}
 _UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0",
              n_out=-1)(None)
+_SELECT_COMPONENT = op("nested_select_component", saves=None,
+                       node="SelectBackwardAutogradNestedTensor0")(None)
 _VALUES = {"jagged": op("nested_values", saves=None, node="NestedGetValuesBackward0")(None),
            "strided": op("nested_buffer", saves=None,
                          node="ValuesBackwardAutogradNestedTensor0")(None)}
@@ -1110,7 +1112,7 @@ def getitem(nt, idx):
     idx = idx if type(idx) is tuple else (idx,)
     first = idx[0] if idx else None
     if type(first) is int:
-        return nt.unbind()[first][idx[1:]]
+        return select_component(nt, first)[idx[1:]]
     if type(first) is not slice and any(isinstance(i, _Tensor) for i in idx):
         raise _missing(a, "index.Tensor", "index.Tensor")   # (no nested advanced indexing)
     if first is Ellipsis and len(idx) > 1 and a.meta.layout == "jagged":
@@ -1291,6 +1293,17 @@ def _transposed_contiguous(a):
     r = a.meta.ragged
     return NestedArray([p.swapaxes(0, 1) for p in a.parts],
                        a.meta.with_ragged(3 - r if r < 3 else r)).flags.c_contiguous
+
+
+def select_component(nt, i):
+    """nt[i]: component i (in range), its gradient the nested one of zeros but there."""
+    a = nt.arr
+    i = i + len(a.parts) if i < 0 else i
+    out = _new(a.parts[i], CPU)
+
+    def bwd(xp, g):
+        return (a.like([g if k == i else np.zeros_like(p) for k, p in enumerate(a.parts)]),)
+    return _node(_SELECT_COMPONENT, bwd, (), (nt,), out)
 
 
 def unbind(nt, dim=0, given=None):
