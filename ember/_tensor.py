@@ -36,6 +36,27 @@ def dense_strides(a):
     return tuple(s // a.itemsize for s in a.strides)
 
 
+def _subclass_deepcopy_check(t):
+    """torch's refusal to deepcopy a subclass instance whose new_empty() (clone() for a sparse
+    or empty one: a wrapper subclass's) gives another type, as it does (the subclass's dispatch
+    off) unless the subclass overrides it."""
+    from ._torch_function import DisableTorchFunctionSubclass
+    wrapper = t.layout is not strided or t.arr.size == 0       # (torch: data_ptr() == 0)
+    with DisableTorchFunctionSubclass():
+        made = t.clone() if wrapper else t.new_empty([])
+    if type(made) is not type(t):
+        raise RuntimeError(
+            f"The default implementation of __deepcopy__() for "
+            f"{'wrapper' if wrapper else 'non-wrapper'} subclasses only works for subclass types "
+            f"that implement {'clone' if wrapper else 'new_empty'}() and for which "
+            f"{'cloning returns' if wrapper else 'that function returns'} another instance of "
+            f"the same subclass. You should either properly implement "
+            f"{'clone' if wrapper else 'new_empty'}() for your subclass or override "
+            f"__deepcopy__() if it is intended behavior for "
+            f"{'clone' if wrapper else 'new_empty'}() to return an instance of a different "
+            f"type.")
+
+
 def _sparse_no_strides(a, what):
     """A COO array's ndim (torch: zero strides, never contiguous); torch's error for the
     compressed layouts (CSR, CSC, BSR, BSC), which have no strides."""
@@ -643,6 +664,8 @@ class Tensor(TensorBase):
             from .nested._ops import deepcopy_nested
             memo[id(self)] = t = deepcopy_nested(self)
             return t
+        if type(self) is not Tensor:
+            _subclass_deepcopy_check(self)
         t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
         _init_from(t, _layout_copy(self.arr, self.be.xp, memo), self.be)
         t._rg = self._rg

@@ -925,6 +925,31 @@ def tensor_subclass_unwrap_and_handled(torch, log):
         type(m.new_ones(2)).__name__, type(m.to(torch.float64)).__name__)
 
 
+
+@program()
+def subclass_deepcopy(torch, log):
+    import copy
+
+    class Plain(torch.Tensor):
+        pass
+
+    class OwnNewEmpty(torch.Tensor):
+        def new_empty(self, *args, **kwargs):
+            return super().new_empty(*args, **kwargs).as_subclass(OwnNewEmpty)
+
+    class OwnClone(torch.Tensor):
+        def clone(self, *args, **kwargs):
+            return super().clone(*args, **kwargs).as_subclass(OwnClone)
+
+    for cls in (Plain, OwnNewEmpty, OwnClone):
+        for x in (torch.ones(2).as_subclass(cls), torch.ones(0).as_subclass(cls)):
+            _err(log, lambda: type(copy.deepcopy(x)).__name__)
+    m = torch.nn.Module()
+    m.register_buffer("b", torch.ones(2).as_subclass(Plain))
+    _err(log, lambda: copy.deepcopy(m))
+    log(type(copy.deepcopy(torch.nn.Parameter(torch.ones(2)))).__name__)
+
+
 # ---- type promotion of in-place ops and out= ----------------------------------------------
 
 @program()
