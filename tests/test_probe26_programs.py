@@ -859,6 +859,36 @@ def assert_close_messages(torch, log):
     _err(log, lambda: T.assert_allclose(a, a + 1))
 
 
+
+@program(prototype=True)
+def assert_close_sparse_mixed_and_infinities(torch, log):
+    import numpy as np
+    T = torch.testing
+    a = torch.tensor([[1.0, 0.0], [3.0, 4.0]])
+    for f in (lambda: T.assert_close(a.to_sparse(), a.to_sparse()),
+              lambda: T.assert_close(a.to_sparse(), a),
+              lambda: T.assert_close(a.to_sparse(), a, check_layout=False),
+              lambda: T.assert_close(a.to_sparse(), (a * 2).to_sparse()),
+              lambda: T.assert_close(a.to_sparse(), torch.eye(2).to_sparse()),
+              lambda: T.assert_close(a.to_sparse_csr(), a.to_sparse_csr()),
+              lambda: T.assert_close(a.to_sparse_csr(), (a + 1).to_sparse_csr()),
+              lambda: T.assert_close(a.to_sparse_csr(), torch.eye(2).to_sparse_csr()),
+              lambda: T.assert_close(a, a.numpy()),
+              lambda: T.assert_close(a.numpy(), a.numpy() + 1),
+              lambda: T.assert_close(1, 1.0),
+              lambda: T.assert_close(1, 1.0, check_dtype=False),
+              lambda: T.assert_close(np.float32(1.0), 1.0),
+              lambda: T.assert_close(torch.tensor(float("inf")), torch.tensor(float("-inf"))),
+              lambda: T.assert_close(torch.tensor([float("inf"), 1.0]),
+                                     torch.tensor([float("-inf"), 1.5])),
+              lambda: T.assert_close(torch.tensor([1, 2], dtype=torch.uint8),
+                                     torch.tensor([3, 2], dtype=torch.uint8)),
+              lambda: T.assert_close(a, a + 1, rtol=0, atol=0),
+              lambda: T.assert_close(a.half(), a.float() + 1e-4, check_dtype=False),
+              lambda: T.assert_close(torch.ones(2), torch.ones(2), allow_subclasses=False)):
+        _err(log, f)
+
+
 # ---- Tensor subclasses --------------------------------------------------------------------
 
 @program()
