@@ -660,6 +660,10 @@ def spectral_and_weight_norm(torch, log):
     log(old.weight_g.shape, old.weight_v.shape, old(torch.ones(1, 3)))
     nn.utils.remove_weight_norm(old)
     log(sorted(n for n, _ in old.named_parameters()))
+    _err(log, lambda: nn.utils.parametrizations.weight_norm(nn.Linear(3, 2), dim=3))
+    _err(log, lambda: nn.utils.weight_norm(nn.Linear(3, 2), dim=-3))
+    log(torch.norm_except_dim(torch.arange(6.0).reshape(2, 3), 2, -2),
+        torch.norm_except_dim(torch.arange(6.0).reshape(2, 3), 3, 1))
     _err(log, lambda: nn.utils.remove_spectral_norm(nn.Linear(2, 2)))
     _err(log, lambda: nn.utils.spectral_norm(nn.Linear(2, 2), name="nope"))
 
