@@ -1035,6 +1035,8 @@ def out_argument_promotion(torch, log):
     _err(log, lambda: torch.cat([a, f], out=torch.empty(6, dtype=torch.int64)))
     _err(log, lambda: torch.exp(a, out=torch.empty(3, dtype=torch.int64)))
     _err(log, lambda: torch.add(a, a, out=a[:2]))
+    log(torch.arange(5, out=torch.empty(2, 3)), torch.arange(0, 1, 0.25, out=torch.empty(3)),
+        torch.arange(3, out=torch.empty(3, 1)), torch.arange(3, out=torch.empty(0)))
 
 
 # ---- printing under set_printoptions ------------------------------------------------------

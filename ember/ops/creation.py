@@ -839,6 +839,15 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
             a = (be.xp.arange(n, dtype=np.float64) * step + start).astype(d.np)
     else:
         a = be.xp.asarray(_int_arange(start, end, step, d)).astype(d.np)
+    if out is not None and out.numel() not in (0, a.size):
+        from .._warnings import outside_stacklevel
+        warnings.warn(f"The number of elements in the out tensor of shape {list(out.shape)} is "
+                      f"{out.numel()} which does not match the computed number of elements "
+                      f"{a.size}. Note that this may occur as a result of rounding error. The out "
+                      f"tensor will be resized to a tensor of shape ({a.size},).", UserWarning,
+                      stacklevel=outside_stacklevel())
+    elif out is not None and out.numel() and tuple(out.shape) != a.shape:
+        a = a.reshape(tuple(out.shape))     # (torch fills an out= of as many elements as is)
     return _into(_finish(a, be, requires_grad), out)
 
 
