@@ -1036,7 +1036,10 @@ def out_argument_promotion(torch, log):
     _err(log, lambda: torch.exp(a, out=torch.empty(3, dtype=torch.int64)))
     _err(log, lambda: torch.add(a, a, out=a[:2]))
     log(torch.arange(5, out=torch.empty(2, 3)), torch.arange(0, 1, 0.25, out=torch.empty(3)),
-        torch.arange(3, out=torch.empty(3, 1)), torch.arange(3, out=torch.empty(0)))
+        torch.arange(3, out=torch.empty(3, 1)), torch.arange(3, out=torch.empty(0)),
+        torch.linspace(0, 1, 4, out=torch.empty(2, 2)), torch.logspace(0, 1, 4,
+                                                                    out=torch.empty(4, 1)),
+        torch.linspace(0, 1, 5, out=torch.empty(2)))
 
 
 # ---- printing under set_printoptions ------------------------------------------------------
