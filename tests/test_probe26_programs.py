@@ -1417,12 +1417,14 @@ def fx_shape_prop_and_functional_names(torch, log):
 
 
 
-@program(xfail="ember's nn modules' forward methods carry no type annotations (torch's: input: "
-         "Tensor -> Tensor), so a traced nn.Linear's code reads `def forward(self, input):` "
-         "where torch's reads `def forward(self, input : torch.Tensor) -> torch.Tensor:`")
-def fx_trace_annotated_builtin_module(torch, log):
-    g = torch.fx.symbolic_trace(torch.nn.Linear(2, 2))
-    print(g.code)
+@program()
+def fx_trace_annotated_builtin_modules(torch, log):
+    import inspect
+    nn = torch.nn
+    for m in (nn.Linear(2, 2), nn.MSELoss(), nn.MaxPool1d(2), nn.CosineSimilarity(),
+              nn.TripletMarginLoss(), nn.RMSNorm(2)):
+        print(torch.fx.symbolic_trace(m).code)
+        log(str(inspect.signature(type(m).forward)))
 
 
 def _names():
