@@ -76,6 +76,8 @@ def coo_creation_coalesce_and_accessors(torch, log):
         torch.sparse_coo_tensor(i, v, (3, 3), dtype=torch.float64).coalesce().values())
     _err(log, lambda: s.indices())
     _err(log, lambda: s.values())
+    for ii in (i.int(), i.float() + 0.7, i.to(torch.int16), i.double() - 0.2, i.bool().long()):
+        log(torch.sparse_coo_tensor(ii, v, (3, 3)).coalesce().indices())
     _err(log, lambda: torch.sparse_coo_tensor(i, v, (2, 2), check_invariants=True))
     _err(log, lambda: torch.sparse_coo_tensor(i - 1, v, check_invariants=True))
     _err(log, lambda: torch.sparse_coo_tensor(i, v[:4], (3, 3)))

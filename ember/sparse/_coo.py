@@ -125,13 +125,15 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
     if device is not None and str(values.device) != str(device):
         values = values.to(device)
     be = values.be
-    if indices.arr.dtype.kind not in "iu":
-        raise RuntimeError("indices must be an int64 tensor")
     if indices.ndim > 2:
         raise RuntimeError(f"indices must be sparse_dim x nnz, but got: "
                            f"{list(indices.shape)}")
-    idx = be.xp.asarray(indices.be.to_host(indices.arr) if indices.be is not be
-                        else indices.arr).astype(np.int64)
+    ia = indices.arr        # torch converts indices of any dtype to int64 (truncating floats)
+    if ia.dtype.kind == "c":
+        ia = ia.real
+    elif ia.dtype.kind == "V":          # (bfloat16)
+        ia = ia.astype(np.float32)
+    idx = be.xp.asarray(indices.be.to_host(ia) if indices.be is not be else ia).astype(np.int64)
     if idx.ndim == 1:                   # torch reads a vector as one index column
         idx = idx.reshape(-1, 1)
     sd, nnz = idx.shape
