@@ -248,6 +248,9 @@ _KEEP = {"__new__", "__init__", "__init_subclass__", "__getattr__", "__getattrib
          "__iter__"}        # (torch's skips the protocol: handlers see its dim() and unbind())
 
 
+_C_PREFIXED = ("torch.linalg", "torch.fft", "torch.special")
+
+
 def _wrap_module(mod, prefix, dispatchers):
     for name, fn in list(vars(mod).items()):
         if name.startswith("_") or isinstance(fn, (type, types.ModuleType)) or \
@@ -256,6 +259,8 @@ def _wrap_module(mod, prefix, dispatchers):
         if not (getattr(fn, "__module__", "") or "").startswith("ember"):
             continue
         d = _dispatcher(fn, f"{prefix}.{name}")
+        if prefix in _C_PREFIXED:       # (torch's are C builtins named linalg_norm, fft_fft, ...)
+            d.__name__ = f"{prefix[6:]}_{name}"
         dispatchers.setdefault(id(fn), d)       # F.sigmoid is torch.sigmoid: the first name
         _replace(mod, name, d)
 

@@ -986,6 +986,32 @@ def subclass_deepcopy(torch, log):
     log(type(copy.deepcopy(torch.nn.Parameter(torch.ones(2)))).__name__)
 
 
+
+@program()
+def torch_function_names_of_namespaced_functions(torch, log):
+    class Sub(torch.Tensor):        # (ember dispatches to plain classes once one is defined)
+        pass
+
+    class Seen:
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return func.__name__
+
+    log(torch.linalg.norm(Seen()), torch.linalg.svd(Seen()), torch.fft.fft(Seen()),
+        torch.fft.rfft2(Seen()), torch.add(Seen(), 1), torch.nn.functional.relu(Seen()),
+        type(torch.ones(1).as_subclass(Sub)).__name__)
+
+
+@program(xfail="fx names torch.linalg/torch.fft/torch.special calls as torch's C builtins "
+         "(torch._C._linalg.linalg_norm, node linalg_norm; torch._C._special.special_erf) where "
+         "ember prints torch.linalg.norm (node norm) and torch.erf for torch.special.erf (ember's "
+         "special.erf is its erf)")
+def fx_namespaced_function_names(torch, log):
+    g = torch.fx.symbolic_trace(lambda x: torch.linalg.norm(x) + torch.fft.fft(x).real.sum() +
+                                torch.special.erf(x).sum())
+    print(g.code)
+
+
 # ---- type promotion of in-place ops and out= ----------------------------------------------
 
 @program()
