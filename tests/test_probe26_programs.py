@@ -91,7 +91,8 @@ def coo_hybrid_and_dense_conversion(torch, log):
     h = torch.arange(12.0).reshape(3, 4) * torch.tensor([[1.0], [0.0], [1.0]])
     hs = h.to_sparse(1)
     log(hs.sparse_dim(), hs.dense_dim(), hs.indices(), hs.values(), hs.to_dense())
-    log(d.to_sparse_coo().values(), s.coalesce().to_dense().sum(), torch.zeros(2, 3).to_sparse()._nnz())
+    log(d.to_sparse_coo().values(), s.coalesce().to_dense().sum(),
+        torch.zeros(2, 3).to_sparse()._nnz())
     _err(log, lambda: d.to_sparse(3))
 
 
@@ -191,7 +192,8 @@ def sparse_softmax_mask_and_select(torch, log):
     i = torch.tensor([[0, 0, 1, 2], [0, 2, 1, 2]])
     s = torch.sparse_coo_tensor(i, torch.tensor([1.0, 2.0, 3.0, -1.0]), (3, 3)).coalesce()
     log(torch.sparse.softmax(s, 1).to_dense(), torch.sparse.log_softmax(s, 0).to_dense(),
-        torch.ones(3, 3).sparse_mask(s).to_dense(), s.index_select(0, torch.tensor([2, 0])).to_dense(),
+        torch.ones(3, 3).sparse_mask(s).to_dense(),
+        s.index_select(0, torch.tensor([2, 0])).to_dense(),
         s.index_select(1, torch.tensor([1])).to_dense(), s.narrow_copy(0, 1, 2).to_dense(),
         torch.cat([s, s], 1).to_dense().shape, torch.stack([s, s]).shape,
         s.to_dense().to_sparse().indices(), s.double().dtype, s.float().is_sparse,
@@ -957,7 +959,8 @@ def tensor_subclass_unwrap_and_handled(torch, log):
         type(m.sum().item()).__name__, type(torch.stack([m, m])).__name__,
         type(torch.Tensor._make_subclass(Meters, torch.zeros(1))).__name__,
         torch.overrides.has_torch_function((m,)), torch.overrides.is_tensor_like(s))
-    log(type(torch.nn.functional.relu(m)).__name__, type(torch.nn.Parameter(torch.ones(1))).__name__,
+    log(type(torch.nn.functional.relu(m)).__name__,
+        type(torch.nn.Parameter(torch.ones(1))).__name__,
         type(m.new_ones(2)).__name__, type(m.to(torch.float64)).__name__)
 
 
