@@ -33,3 +33,25 @@ def _log_api_usage_once(*args):
                         f"({len(args)} given)")
     if not isinstance(args[0], str):
         raise TypeError("bad argument type for built-in operation")
+
+
+def __getattr__(name):
+    if name == "_nn":       # (built on first use: nn.functional imports this module)
+        global _nn
+        _nn = _make_nn()
+        return _nn
+    raise AttributeError(f"module 'ember._C' has no attribute '{name}'")
+
+
+def _make_nn():
+    """torch._C._nn: the builtins torch.nn.functional hands out as they are (F.linear is
+    torch._C._nn.linear), which fx-generated code calls by that name."""
+    import types
+    from .nn import functional as F
+    nn = types.ModuleType("ember._C._nn")
+    for name in ("avg_pool2d", "avg_pool3d", "elu_", "gelu", "hardtanh_", "leaky_relu_",
+                 "linear", "one_hot", "scaled_dot_product_attention", "softplus",
+                 "softshrink"):
+        setattr(nn, name, getattr(F, name))
+    nn.log_sigmoid = F.logsigmoid
+    return nn

@@ -18,7 +18,8 @@ from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, b
                      float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz,
                      float8_e8m0fnu, float4_e2m1fn_x2, dtype, finfo, iinfo,
                      quint8, qint8, qint32, quint4x2, quint2x4,
-                     promote_types, can_cast, set_default_dtype, get_default_dtype)
+                     public_promote_types as promote_types, public_can_cast as can_cast,
+                     set_default_dtype, get_default_dtype)
 from ._tensor import Tensor, Size
 from .backends import device
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,

@@ -348,6 +348,33 @@ PROMOTE.update({p: _quantized_pair(*p) for q in QUANTIZED for d in ALL + list(QU
                 for p in ((q, d), (d, q))})
 
 
+def _dtype_arg(name, x, arg, pos):
+    """torch's argument parser's TypeError for a dtype argument that is none (Python's float,
+    int, bool and complex types pass, as in torch)."""
+    if not isinstance(x, dtype) and x not in (float, int, bool, complex):
+        from ._typenames import tp_name
+        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be torch.dtype, not "
+                        f"{tp_name(x)}")
+
+
+def public_promote_types(type1, type2):
+    """torch.promote_types: dtypes only (ember's own calls pass NumPy dtypes too)."""
+    _dtype_arg("promote_types", type1, "type1", 1)
+    _dtype_arg("promote_types", type2, "type2", 2)
+    return promote_types(type1, type2)
+
+
+def public_can_cast(from_, to):
+    """torch.can_cast: dtypes only."""
+    _dtype_arg("can_cast", from_, "from_", 1)
+    _dtype_arg("can_cast", to, "to", 2)
+    return can_cast(from_, to)
+
+
+public_promote_types.__name__ = public_promote_types.__qualname__ = "promote_types"
+public_can_cast.__name__ = public_can_cast.__qualname__ = "can_cast"
+
+
 def promote_types(a, b):
     out = PROMOTE[a if isinstance(a, _Quantized) else to_dtype(a),
                   b if isinstance(b, _Quantized) else to_dtype(b)]
@@ -423,8 +450,46 @@ def _dims_zero_scalars(args):
     return dims, zeros, scalars
 
 
+_RESULT_TYPE_OVERLOADS = (("Tensor tensor", "Tensor other"), ("Number scalar", "Tensor tensor"),
+                          ("Tensor tensor", "Number other"), ("Number scalar1", "Number scalar2"))
+
+
+def _arg_desc(x):
+    """torch's argument parser's name of an argument's type (a list's and tuple's items too)."""
+    from ._tensor import Tensor
+    from ._typenames import tp_name
+    if isinstance(x, Tensor):
+        return "Tensor"
+    if type(x) is list:
+        return "list of [" + ", ".join(_arg_desc(v) for v in x) + "]"
+    if type(x) is tuple:
+        return "tuple of (" + ", ".join(_arg_desc(v) for v in x) + ")"
+    return tp_name(x)
+
+
+def _no_result_type(args):
+    """torch's TypeError for result_type arguments that match none of its overloads."""
+    from ._tensor import Tensor
+    number = (bool, int, float, complex, np.number, np.bool_)
+    descs = [_arg_desc(a) for a in args]
+    lines = []
+    for sig in _RESULT_TYPE_OVERLOADS:
+        marked = [d if (isinstance(a, Tensor) if kind.startswith("Tensor") else
+                        isinstance(a, number)) else f"!{d}!"
+                  for a, d, kind in zip(args, descs, sig)]
+        lines.append(f" * ({', '.join(sig)})\n      didn't match because some of the arguments "
+                     f"have invalid types: ({', '.join(marked)})")
+    got = ", ".join(d.partition(" of ")[0] for d in descs)
+    return TypeError(f"result_type() received an invalid combination of arguments - got "
+                     f"({got}), but expected one of:\n" + "\n".join(lines) + "\n")
+
+
 def result_type(tensor1, tensor2):
-    out = result_type_of(*_dims_zero_scalars((tensor1, tensor2)))
+    try:
+        kinds = _dims_zero_scalars((tensor1, tensor2))
+        out = result_type_of(*kinds)
+    except TypeError:
+        raise _no_result_type((tensor1, tensor2)) from None
     if type(out) is _Unpromotable:
         raise RuntimeError(out.error)
     return out

@@ -179,7 +179,10 @@ class NestedArray:
 
     def __init__(self, parts, meta, dtype=None):
         self.parts, self.meta, self.view, self.buffer = list(parts), meta, None, None
-        self.dtype = self.parts[0].dtype if dtype is None else dtype
+        if dtype is None:       # (no components: the default dtype's, as torch's)
+            from ._dtype import get_default_dtype
+            dtype = self.parts[0].dtype if self.parts else get_default_dtype().np
+        self.dtype = dtype
 
     @classmethod
     def over(cls, buffer, meta):
@@ -197,7 +200,7 @@ class NestedArray:
         """Whether tensor t over this array is a view in torch (of its values)."""
         return self.view is not None and self.view() is t
 
-    ndim = property(lambda self: self.parts[0].ndim + 1)
+    ndim = property(lambda self: self.parts[0].ndim + 1 if self.parts else 1)
     shape = property(NestedShape)
     # no flat `size`: code that reshapes by it (view, reshape) fails over to the nested path
     numel = property(lambda self: sum(p.size for p in self.parts))

@@ -50,6 +50,10 @@ _ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
          "logical_not": "logical_not.out", "isfinite": "ne.Scalar"}
 
 
+_COMPARISONS = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le",
+                "greater": "gt", "greater_equal": "ge"}
+
+
 # the zero-preserving unary ops torch has sparse COO kernels for: out of place on the coalesced
 # values, in place on a coalesced tensor only
 UNARY_OPS = frozenset((
@@ -454,10 +458,15 @@ class SparseCOO:
             return
         raise not_implemented("fill_.Scalar", self.xp)
 
-    def _compare(self, other):
-        raise not_implemented("eq.Tensor", self.xp)
+    def _compare(op):
+        def compare(self, other):       # torch's overload: .Tensor, or .Scalar for a number
+            raise not_implemented(f"{op}.{'Tensor' if hasattr(other, 'shape') else 'Scalar'}",
+                                  self.xp)
+        return compare
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare
+    __eq__, __ne__, __lt__, __le__, __gt__, __ge__ = map(_compare, ("eq", "ne", "lt", "le",
+                                                                    "gt", "ge"))
+    del _compare
     __hash__ = object.__hash__
 
     def __rtruediv__(self, other):         # 1 / sparse (reciprocal): a dense result
@@ -505,6 +514,9 @@ class SparseCOO:
                 return SparseCOO(c.indices, a.xp.sign(c.values), a.shape, True, a.xp)
             if ufunc is np.conjugate:
                 return a.conj()
+        if method == "__call__" and ufunc.__name__ in _COMPARISONS and len(inputs) == 2 and \
+                all(hasattr(x, "shape") for x in inputs):      # (a dense tensor op sparse)
+            raise not_implemented(_COMPARISONS[ufunc.__name__] + ".Tensor", self.xp)
         raise not_implemented(_ATEN.get(ufunc.__name__, ufunc.__name__), self.xp)
 
     def __array_function__(self, func, types, args, kwargs):

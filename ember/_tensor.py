@@ -9,7 +9,7 @@ from ._kernel_dtypes import cname, tname
 from .autograd.grad_mode import STATE as _GRAD, TRANSFORMS as _TRANSFORMS
 from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version, refresh_init
 from ._layout import sparse_coo, sparse_csr, strided
-from ._sparse_coo import SparseCOO
+from ._sparse_coo import SparseCOO, _FLAGS as _SPARSE_FLAGS
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
 from ._typenames import tp_name
@@ -34,6 +34,35 @@ def dense_strides(a):
             step *= max(n, 1)
         return tuple(reversed(st))
     return tuple(s // a.itemsize for s in a.strides)
+
+
+def _subclass_deepcopy_check(t):
+    """torch's refusal to deepcopy a subclass instance whose new_empty() (clone() for a sparse
+    or empty one: a wrapper subclass's) gives another type, as it does (the subclass's dispatch
+    off) unless the subclass overrides it."""
+    from ._torch_function import DisableTorchFunctionSubclass
+    wrapper = t.layout is not strided or t.arr.size == 0       # (torch: data_ptr() == 0)
+    with DisableTorchFunctionSubclass():
+        made = t.clone() if wrapper else t.new_empty([])
+    if type(made) is not type(t):
+        raise RuntimeError(
+            f"The default implementation of __deepcopy__() for "
+            f"{'wrapper' if wrapper else 'non-wrapper'} subclasses only works for subclass types "
+            f"that implement {'clone' if wrapper else 'new_empty'}() and for which "
+            f"{'cloning returns' if wrapper else 'that function returns'} another instance of "
+            f"the same subclass. You should either properly implement "
+            f"{'clone' if wrapper else 'new_empty'}() for your subclass or override "
+            f"__deepcopy__() if it is intended behavior for "
+            f"{'clone' if wrapper else 'new_empty'}() to return an instance of a different "
+            f"type.")
+
+
+def _sparse_no_strides(a, what):
+    """A COO array's ndim (torch: zero strides, never contiguous); torch's error for the
+    compressed layouts (CSR, CSC, BSR, BSC), which have no strides."""
+    if type(a) is SparseCOO:
+        return a.ndim
+    raise RuntimeError(f"Sparse {a.kind.upper()} tensors do not have {what}")
 
 
 class Size(tuple):
@@ -288,6 +317,8 @@ class Tensor(TensorBase):
             st = dense_strides(a)
         except AttributeError:          # a nested tensor's array: no flat size
             st = a.stride()
+        except NotImplementedError:     # a sparse array: a COO tensor's strides are zeros
+            st = (0,) * _sparse_no_strides(a, "strides")
         if dim is None:
             return st
         try:
@@ -352,8 +383,12 @@ class Tensor(TensorBase):
         raise RuntimeError(_REINFORCE_REMOVED)
 
     def is_contiguous(self, memory_format=None):
-        if memory_format is None:
-            return bool(self.arr.flags.c_contiguous)
+        flags = self.arr.flags
+        if flags is not _SPARSE_FLAGS:  # (sparse arrays' flags read as contiguous)
+            if memory_format is None:
+                return bool(flags.c_contiguous)
+        else:
+            return _sparse_no_strides(self.arr, "is_contiguous") and False
         from ._memory_format import is_contiguous_as
         return is_contiguous_as(self.arr, memory_format)
 
@@ -493,7 +528,7 @@ class Tensor(TensorBase):
         return self.arr.shape[0]
 
     def __iter__(self):
-        if self.arr.ndim == 0:
+        if self.dim() == 0:             # (a subclass's __torch_function__ sees dim and unbind)
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
@@ -629,6 +664,8 @@ class Tensor(TensorBase):
             from .nested._ops import deepcopy_nested
             memo[id(self)] = t = deepcopy_nested(self)
             return t
+        if type(self) is not Tensor:
+            _subclass_deepcopy_check(self)
         t = object.__new__(type(self))      # not a subclass's own __new__ (it may want data)
         _init_from(t, _layout_copy(self.arr, self.be.xp, memo), self.be)
         t._rg = self._rg

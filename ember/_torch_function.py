@@ -174,9 +174,7 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     if name.startswith("torch.nn.functional") or not name.startswith("torch."):
         raise TypeError(f"no implementation found for '{name}' on types that implement "
                         f"__torch_function__: {list(kinds)}")
-    from ._tensor import Tensor
-    lines = "".join(f"\n  - {'tensor subclass' if issubclass(k, Tensor) else 'object'} {k}"
-                    for k in kinds)
+    lines = "".join(f"\n  - tensor subclass {k}" for k in kinds)     # (objects too)
     raise TypeError(f"Multiple dispatch failed for '{name}'; all __torch_function__ handlers "
                     f"returned NotImplemented:\n{lines}\n\nFor more information, try "
                     "re-running with TORCH_LOGS=not_implemented")
@@ -246,7 +244,11 @@ _KEEP = {"__new__", "__init__", "__init_subclass__", "__getattr__", "__getattrib
          "__reduce_ex__", "__getstate__", "__setstate__", "__torch_function__", "as_subclass",
          "_make_subclass", "__sizeof__", "__subclasshook__", "__weakref__", "__slots__",
          "__array_priority__", "__array_ufunc__", "__doc__", "__module__", "__dict__",
-         "__class_getitem__", "grad_fn"}
+         "__class_getitem__", "grad_fn",
+         "__iter__"}        # (torch's skips the protocol: handlers see its dim() and unbind())
+
+
+_C_PREFIXED = ("torch.linalg", "torch.fft", "torch.special")
 
 
 def _wrap_module(mod, prefix, dispatchers):
@@ -257,6 +259,8 @@ def _wrap_module(mod, prefix, dispatchers):
         if not (getattr(fn, "__module__", "") or "").startswith("ember"):
             continue
         d = _dispatcher(fn, f"{prefix}.{name}")
+        if prefix in _C_PREFIXED:       # (torch's are C builtins named linalg_norm, fft_fft, ...)
+            d.__name__ = f"{prefix[6:]}_{name}"
         dispatchers.setdefault(id(fn), d)       # F.sigmoid is torch.sigmoid: the first name
         _replace(mod, name, d)
 
@@ -293,7 +297,9 @@ def _wrap_tensor(cls):
         if isinstance(attr, property) and attr.fget is not None:
             _replace(cls, name, _dispatching_property(attr, name))
         elif isinstance(attr, types.FunctionType):
-            _replace(cls, name, _dispatcher(attr, f"torch.Tensor.{name}"))
+            d = _dispatcher(attr, f"torch.Tensor.{name}")
+            d.__name__ = name       # (handlers see Tensor.__getitem__ named so, not `getitem`)
+            _replace(cls, name, d)
     for name, method in _OPERATOR_FUNCS.items():
         attr = plain.get(name)
         if isinstance(attr, types.FunctionType):

@@ -25,6 +25,7 @@ def warn_once(message, key=None, category=UserWarning, stacklevel=None, always=T
     which set_warn_always does not reach."""
     key = message if key is None else key
     if key not in GIVEN or always and ALWAYS[0]:
-        GIVEN.add(key)
+        if not (always and ALWAYS[0]):  # (torch's: a warning given under warn_always leaves
+            GIVEN.add(key)              # its once-a-process flag unset)
         warnings.warn(message, category, stacklevel=outside_stacklevel() if stacklevel is None
                       else stacklevel + 1)

@@ -5,12 +5,13 @@ compared pairwise; a failure raises AssertionError with torch's text, naming the
 nested input where it occurred."""
 import collections.abc
 import math
+import warnings
 
 import numpy as np
 
 from ._tensor import Tensor
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_close", "make_tensor"]   # (assert_allclose: deprecated, as torch's)
 
 # dtype -> (rtol, atol), torch.testing's defaults (complex as their real parts)
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
@@ -33,10 +34,36 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
     try:
         _compare(actual, expected, (), dict(rtol=rtol, atol=atol, equal_nan=equal_nan,
                                             check_device=check_device, check_dtype=check_dtype,
-                                            check_stride=check_stride))
+                                            check_stride=check_stride, check_layout=check_layout,
+                                            allow_subclasses=allow_subclasses))
     except _Mismatch as m:
         text = m.msg if msg is None else (msg(m.msg) if callable(msg) else msg)
         raise m.exc_type(text) from None
+
+
+# torch.testing.assert_allclose's own (rtol, atol) by dtype (others: exact)
+_ALLCLOSE_TOLERANCES = {"float16": (1e-3, 1e-3), "float32": (1e-4, 1e-5),
+                        "float64": (1e-5, 1e-8)}
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
+    """torch's deprecated assert_allclose: assert_close without the dtype check, NaNs equal,
+    its own default tolerances (the loosest of the two dtypes')."""
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be "
+                  "removed in a future release. Please use `torch.testing.assert_close()` "
+                  "instead. You can find detailed upgrade instructions in "
+                  "https://github.com/pytorch/pytorch/issues/61844.", FutureWarning,
+                  stacklevel=2)
+    from .ops.creation import tensor
+    if not isinstance(actual, Tensor):
+        actual = tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        rtol, atol = (max(t) for t in zip(*(_ALLCLOSE_TOLERANCES.get(
+            str(x.dtype)[6:], (0.0, 0.0)) for x in (actual, expected))))
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True,
+                 check_dtype=False, check_stride=False, msg=msg or None)
 
 
 def _where(path):
@@ -48,9 +75,20 @@ def _is_array(x):
     return isinstance(x, (Tensor, np.ndarray))
 
 
+def _no_pair(actual, expected):
+    return _Mismatch(TypeError, f"No comparison pair was able to handle inputs of type "
+                                f"{type(actual)} and {type(expected)}.")
+
+
 def _compare(actual, expected, path, opts):
     if _is_array(actual) and _is_array(expected):
-        return _compare_arrays(actual, expected, path, opts)
+        # torch's TensorLikePair: types one of the other's (not a tensor and an ndarray)
+        if not (isinstance(actual, type(expected)) or isinstance(expected, type(actual))) or \
+                not opts["allow_subclasses"] and type(actual) is not type(expected):
+            raise _no_pair(actual, expected)
+        from .ops.creation import as_tensor
+        return _compare_arrays(*(x if isinstance(x, Tensor) else as_tensor(x)
+                                 for x in (actual, expected)), path, opts)
     numbers = (bool, int, float, complex, np.number, np.bool_)
     if isinstance(actual, numbers) and isinstance(expected, numbers):
         return _compare_scalars(actual, expected, path, opts)
@@ -76,8 +114,7 @@ def _compare(actual, expected, path, opts):
         return
     if actual is None and expected is None:
         return
-    raise _Mismatch(TypeError, f"No comparison pair was able to handle inputs of type "
-                               f"{type(actual)} and {type(expected)}.")
+    raise _no_pair(actual, expected)
 
 
 def _attribute(name, a, e, path):
@@ -86,27 +123,70 @@ def _attribute(name, a, e, path):
 
 
 def _compare_arrays(actual, expected, path, opts):
+    """torch's TensorLikePair: attributes (shape, layout or stride, device, dtype), then the
+    values in a common dtype and layout (sparse ones: their indices equal, values close)."""
+    from ._layout import sparse_coo, strided
     if tuple(actual.shape) != tuple(expected.shape):
         _attribute("shape", actual.shape, expected.shape, path)
-    if opts["check_device"] and isinstance(actual, Tensor) and isinstance(expected, Tensor) \
-            and actual.device != expected.device:
+    if actual.layout is not expected.layout:
+        if opts["check_layout"]:
+            _attribute("layout", actual.layout, expected.layout, path)
+    elif actual.layout is strided and opts["check_stride"] and \
+            actual.stride() != expected.stride():
+        _attribute("stride()", actual.stride(), expected.stride(), path)
+    if opts["check_device"] and actual.device != expected.device:
         _attribute("device", actual.device, expected.device, path)
     if opts["check_dtype"] and actual.dtype != expected.dtype:
         _attribute("dtype", actual.dtype, expected.dtype, path)
-    if opts["check_stride"] and isinstance(actual, Tensor) and isinstance(expected, Tensor) \
-            and actual.stride() != expected.stride():
-        _attribute("stride()", actual.stride(), expected.stride(), path)
-    a, e = (x._host() if isinstance(x, Tensor) else np.asarray(x) for x in (actual, expected))
-    if a.dtype != e.dtype:
+    rtol, atol = (max(t) for t in zip(*(_tolerances(str(x.dtype)[6:], opts)
+                                        for x in (actual, expected))))
+    if actual.dtype != expected.dtype:
+        from . import _dtype as D
+        wide = [D.int64 if x.dtype in (D.uint16, D.uint32, D.uint64) else x.dtype
+                for x in (actual, expected)]
+        common = D.promote_types(*wide)
+        actual, expected = actual.to(common), expected.to(common)
+    if actual.layout is not expected.layout:
+        actual, expected = (x if x.layout is strided else x.to_dense()
+                            for x in (actual, expected))
+    eq = dict(rtol=0, atol=0, equal_nan=False, path=path)
+    close = dict(rtol=rtol, atol=atol, equal_nan=opts["equal_nan"], path=path)
+    if actual.layout is sparse_coo:
+        if actual.sparse_dim() != expected.sparse_dim():
+            raise _Mismatch(AssertionError, f"The number of sparse dimensions in sparse COO "
+                            f"tensors does not match: {actual.sparse_dim()} != "
+                            f"{expected.sparse_dim()}" + _where(path))
+        _same_nnz(actual, expected, "COO", path)
+        _check_tensors(actual._indices(), expected._indices(), "Sparse COO indices", **eq)
+        _check_tensors(actual._values(), expected._values(), "Sparse COO values", **close)
+    elif actual.layout is not strided:
+        name = actual.layout.name.split("_")[1].upper()
+        cname, pname = (("crow_indices", "col_indices") if name in ("CSR", "BSR") else
+                        ("ccol_indices", "row_indices"))
+        _same_nnz(actual, expected, name, path)
+        for accessor in (cname, pname):
+            _check_tensors(getattr(actual, accessor)(), getattr(expected, accessor)(),
+                           f"Sparse {name} {accessor}", **eq)
+        _check_tensors(actual.values(), expected.values(), f"Sparse {name} values", **close)
+    else:
+        _check_tensors(actual, expected, None, **close)
+
+
+def _same_nnz(actual, expected, name, path):
+    if actual._nnz() != expected._nnz():
+        raise _Mismatch(AssertionError, f"The number of specified values in sparse {name} "
+                        f"tensors does not match: {actual._nnz()} != {expected._nnz()}"
+                        + _where(path))
+
+
+def _check_tensors(actual, expected, identifier, rtol, atol, equal_nan, path):
+    a, e = actual._host(), expected._host()
+    if a.dtype != e.dtype:          # (sparse indices of two dtypes)
         common = np.promote_types(a.dtype, e.dtype)
         a, e = a.astype(common), e.astype(common)
     if a.dtype.kind == "V":                          # bfloat16: compare in float32
-        name, a, e = "bfloat16", a.astype(np.float32), e.astype(np.float32)
-    else:
-        name = a.dtype.name
-    rtol, atol = _tolerances(name, opts)
-    scalar = a.ndim == 0
-    _check_values(a, e, rtol, atol, opts["equal_nan"], scalar, path)
+        a, e = a.astype(np.float32), e.astype(np.float32)
+    _check_values(a, e, rtol, atol, equal_nan, a.ndim == 0, path, identifier)
 
 
 def _tolerances(dtype_name, opts):
@@ -121,25 +201,34 @@ def _compare_scalars(actual, expected, path, opts):
             raise _Mismatch(AssertionError, f"Booleans mismatch: {actual} is not {expected}"
                             + _where(path))
         return
+    actual, expected = (x.item() if isinstance(x, np.number) else x
+                        for x in (actual, expected))
+    if opts["check_dtype"] and type(actual) is not type(expected):
+        raise _Mismatch(AssertionError, f"The (d)types do not match: {type(actual)} != "
+                                        f"{type(expected)}." + _where(path))
     kind = {bool: "bool", int: "int64", float: "float64", complex: "complex128"}
-    name = kind.get(type(expected), np.asarray(expected).dtype.name)
-    rtol, atol = _tolerances(name, opts)
+    rtol, atol = (max(t) for t in zip(*(_tolerances(kind.get(type(x), "int64"), opts)
+                                        for x in (actual, expected))))
     _check_values(np.asarray(actual), np.asarray(expected), rtol, atol, opts["equal_nan"],
                   True, path)
 
 
-def _check_values(a, e, rtol, atol, equal_nan, scalar, path):
-    exact = a.dtype.kind in "biu" and e.dtype.kind in "biu" and rtol == 0 and atol == 0
+def _check_values(a, e, rtol, atol, equal_nan, scalar, path, identifier=None):
+    """torch.isclose's test (equal, or a finite difference within atol + rtol * |e|; NaNs
+    equal if asked), and torch's message of the mismatches."""
     if a.dtype.kind == "b":
         a, e = a.astype(np.int64), e.astype(np.int64)
+    exact = rtol == 0 and atol == 0
     with np.errstate(all="ignore"):
-        if exact:
-            ok = a == e
-        else:
-            ok = np.abs(a - e) <= atol + rtol * np.abs(e)
-            ok |= a == e                              # infinities of the same sign
-            if equal_nan:
-                ok |= np.isnan(a) & np.isnan(e)
+        ok = a == e
+        if not exact:
+            if a.dtype.kind in "fc":
+                diff = np.abs(a - e)
+            else:
+                diff = np.abs(a.astype(np.int64) - e.astype(np.int64))
+            ok |= np.isfinite(diff) & (diff <= atol + rtol * np.abs(e))
+        if equal_nan and a.dtype.kind in "fc":
+            ok |= np.isnan(a) & np.isnan(e)
     if ok.all():
         return
     what = "equal" if exact else "close"
@@ -148,19 +237,21 @@ def _check_values(a, e, rtol, atol, equal_nan, scalar, path):
     if scalar:                          # torch computes these with Python numbers
         av, ev = a.item(), e.item()
         diff = abs(av - ev)
-        rel = diff / abs(ev) if ev != 0 else (math.inf if diff else math.nan)
-        text = (f"Scalars are not {what}!\n\nExpected {ev} but got {av}.\n"
+        rel = math.inf if ev == 0 else diff / abs(ev)
+        text = (f"{identifier or 'Scalars'} are not {what}!\n\nExpected {ev} but got {av}.\n"
                 f"Absolute difference: {diff}{tol_a}\nRelative difference: {rel}{tol_r}")
         raise _Mismatch(AssertionError, text + _where(path))
+    if a.dtype.kind not in "fc":        # (torch: in int64, the ratio in float32)
+        a, e = a.astype(np.int64), e.astype(np.int64)
     with np.errstate(all="ignore"):     # only the mismatches count, as in torch
         abs_diff = np.abs(a - e)
         abs_diff[ok] = 0
-        rel_diff = (abs_diff.astype(np.float32) / np.abs(e).astype(np.float32)) if exact else \
-            abs_diff / np.abs(e)
+        rel_diff = (abs_diff.astype(np.float32) / np.abs(e).astype(np.float32)) \
+            if a.dtype.kind not in "fc" else abs_diff / np.abs(e)
         rel_diff[ok] = 0
     bad, total = int((~ok).sum()), ok.size
     ia, ir = _argmax(abs_diff), _argmax(rel_diff)
-    text = (f"Tensor-likes are not {what}!\n\n"
+    text = (f"{identifier or 'Tensor-likes'} are not {what}!\n\n"
             f"Mismatched elements: {bad} / {total} ({bad / total:.1%})\n"
             f"Greatest absolute difference: {abs_diff[ia].item()} at index {ia}{tol_a}\n"
             f"Greatest relative difference: {rel_diff[ir].item()} at index {ir}{tol_r}")

@@ -17,14 +17,14 @@ ember.relu` holds, as in torch; defining a Tensor subclass later switches dispat
 and replaces the published functions, so compare targets recorded before that by name.
 
 Differences from torch:
-- torch prints its C functionals by their C home (`torch._C._nn.gelu`, `torch.conv2d`); ember
-  says `torch.nn.functional.gelu`, `torch.nn.functional.conv2d`. F.sigmoid/F.tanh are recorded as functions, not as methods.
+- F.sigmoid/F.tanh are recorded as functions, not as methods. (torch's C functionals are
+  named by their C home, `torch._C._nn.gelu`, `torch.conv2d`, as torch names them.)
 - A function imported by name from ember (`from ember import relu`) before tracing is not
   recorded: call it as `ember.relu`/`F.relu` in traced code.
 - Not supported: torch.fx.experimental (make_fx, symbolic shapes, proxy_tensor), dynamo/export
   graphs and their codegens, pytree inputs in concrete_args, Tracer.trace_asserts,
   param_shapes_constant, stack traces and verbose annotations, pickling a GraphModule, and the
-  passes (torch.fx.passes) beyond replace_pattern.
+  passes (torch.fx.passes) beyond replace_pattern and ShapeProp (no fake_mode).
 """
 from ._symbolic_trace import PH, Tracer, is_fx_tracing, symbolic_trace, wrap
 from .graph import Graph
@@ -33,6 +33,7 @@ from .interpreter import Interpreter, Transformer
 from .node import Node, map_arg
 from .proxy import Proxy
 from .subgraph_rewriter import replace_pattern
+from . import passes  # noqa: F401  (torch.fx.passes is there once torch.fx is imported)
 
 __all__ = ["symbolic_trace", "Tracer", "wrap", "Graph", "GraphModule", "Interpreter",
            "Transformer", "Node", "Proxy", "map_arg", "PH", "is_fx_tracing", "replace_pattern"]

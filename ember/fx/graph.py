@@ -224,6 +224,8 @@ class Graph:
     def _target_to_str(self, target):
         if callable(target):
             op = target.__name__
+            if op == "logsigmoid" and _qualified_name(target) == "torch._C._nn.log_sigmoid":
+                op = "log_sigmoid"          # (torch's F.logsigmoid is that builtin, so named)
         else:
             op = target[2:-2] if _is_magic(target) else target
         return _snake_case(op)

@@ -18,11 +18,33 @@ def _ember_namespaces():
     return (ember, ember.nn.functional, ember.linalg, ember.fft, ember.special)
 
 
+# torch.nn.functional's functions that are C builtins of torch._C._nn or torch (F.linear is
+# torch._C._nn.linear, F.conv2d torch.conv2d): the names torch's printouts and code give them
+_F_BUILTINS = {
+    **{n: "torch._C._nn." + n for n in (
+        "avg_pool2d", "avg_pool3d", "elu_", "gelu", "hardtanh_", "leaky_relu_", "linear",
+        "one_hot", "scaled_dot_product_attention", "softplus", "softshrink")},
+    "logsigmoid": "torch._C._nn.log_sigmoid",
+    **{n: "torch." + n for n in (
+        "adaptive_avg_pool1d", "avg_pool1d", "bilinear", "celu_", "channel_shuffle", "conv1d",
+        "conv2d", "conv3d", "conv_tbc", "conv_transpose1d", "conv_transpose2d",
+        "conv_transpose3d", "cosine_similarity", "hardshrink", "native_channel_shuffle",
+        "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu_",
+        "rrelu_", "selu_", "threshold_")}}
+
+
 def _qualified_name(func):
     """The name torch gives `func` in printouts and generated code ("torch.relu",
-    "torch.nn.functional.gelu", "torch.Tensor.add", "operator.add" is handled by the callers).
-    ember's public functions get torch's names: generated code runs with `torch` bound to
-    ember."""
+    "torch.nn.functional.gelu", "torch._C._nn.linear", "torch.Tensor.add"; "operator.add" is
+    handled by the callers). ember's public functions get torch's names: generated code runs
+    with `torch` bound to ember (whose _C._nn has torch's builtins of F)."""
+    q = _ember_qualified_name(func)
+    if q.startswith("torch.nn.functional."):
+        return _F_BUILTINS.get(q[20:], q)
+    return q
+
+
+def _ember_qualified_name(func):
     name = func.__name__
     if getattr(builtins, name, None) is func:
         return name
@@ -232,11 +254,14 @@ class Node:
 
 def map_aggregate(a, fn):
     """Apply `fn` to every value inside `a` (tuples, namedtuples, lists, dicts and slices
-    keep their structure)."""
+    keep their structure; torch.return_types' structseqs, no namedtuples in torch, become
+    tuples)."""
     t = type(a)
     if t is tuple or isinstance(a, tuple):
         items = [map_aggregate(e, fn) for e in a]
-        return t(*items) if hasattr(a, "_fields") else t(items)
+        if hasattr(a, "_fields"):
+            return tuple(items) if t.__module__ == "torch.return_types" else t(*items)
+        return t(items)
     if isinstance(a, list):
         return [map_aggregate(e, fn) for e in a]
     if isinstance(a, dict):

@@ -233,6 +233,8 @@ class Proxy:
             return tracer.create_proxy("call_method", short, args, kwargs)
         if name.startswith("torch.nn.functional.") and short in _PY_FUNCTIONALS:
             args, kwargs = _as_torch_passes(orig_method, args, kwargs)
+        if name == "torch.nn.functional.logsigmoid":
+            short = "log_sigmoid"       # (torch's F.logsigmoid is torch._C._nn.log_sigmoid)
         return tracer.create_proxy("call_function", _public(orig_method), args, kwargs,
                                    name=tracer.graph._target_to_str(short))
 

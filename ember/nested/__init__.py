@@ -52,9 +52,10 @@ def _meta(layout, parts):
                            "layout. Note that the jagged layout only allows for a single ragged "
                            "dimension. For example: (B, *, D_0, D_1, ..., D_N), with ragged * "
                            "dim.")
-    offsets = _new(np.concatenate([[0], np.cumsum([p.shape[0] for p in parts])]).astype(np.int64),
-                   parts[0].be)
-    return Meta("jagged", offsets, None, nested_int(offsets.arr))
+    lens = [p.shape[0] for p in parts]
+    offsets = _new(np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), parts[0].be)
+    # (torch caches the min and max lengths of a tensor built from a list)
+    return Meta("jagged", offsets, None, nested_int(offsets.arr), 1, (min(lens), max(lens)))
 
 
 def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -71,7 +72,8 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
         dtype = parts[0].dtype
     parts = [t.to(device=device, dtype=dtype, copy=True) for t in parts]
     refuse_cuda(parts)
-    out = _new(NestedArray([t.arr for t in parts], meta), NESTED)
+    out = _new(NestedArray([t.arr for t in parts], meta, None if dtype is None or parts else
+                           dtype.np), NESTED)
     if layout is jagged:
         out.arr.view = weakref.ref(out)
     return out.requires_grad_(requires_grad)
@@ -93,7 +95,10 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
         raise TypeError("as_nested_tensor(): Expected first argument to be a tensor or a list / "
                         "tuple of tensors ")
     parts = [t.to(device=device, dtype=dtype) for t in ts]
-    return from_parts(parts, _meta(layout, parts))
+    out = from_parts(parts, _meta(layout, parts))
+    if not parts and dtype is not None:     # (no components: the dtype given)
+        out.arr.dtype = dtype.np
+    return out
 
 
 def to_padded_tensor(input, padding, output_size=None):
@@ -190,10 +195,23 @@ Tensor.offsets = _JaggedOnly("offsets", lambda a: lambda: a.meta.offsets)
 Tensor.lengths = _JaggedOnly("lengths", lambda a: lambda: a.meta.lengths)
 Tensor._size = _JaggedOnly("_size", lambda a: tuple(a.shape))     # (B, j1, ...)
 Tensor._ragged_idx = _JaggedOnly("_ragged_idx", lambda a: a.meta.ragged)
-Tensor._max_seqlen = _JaggedOnly("_max_seqlen", lambda a: max(_seqlens(a)) if a.meta.seqlens[
-    1] is None else a.meta.seqlens[1])
-Tensor._min_seqlen = _JaggedOnly("_min_seqlen", lambda a: min(_seqlens(a)) if a.meta.seqlens[
-    0] is None else a.meta.seqlens[0])
+
+
+def _cached_seqlen(i, f):
+    """torch's _min_seqlen (i 0) / _max_seqlen (1): the one cached, else f of the lengths,
+    cached then in this tensor's metadata (to_padded_tensor pads to the max once known)."""
+    def get(a):
+        m = a.meta
+        if m.seqlens[i] is None:
+            seqlens = list(m.seqlens)
+            seqlens[i] = f(_seqlens(a))
+            a.meta = Meta(m.layout, m.offsets, m.lengths, m.nid, m.ragged, tuple(seqlens))
+        return a.meta.seqlens[i]
+    return get
+
+
+Tensor._max_seqlen = _JaggedOnly("_max_seqlen", _cached_seqlen(1, max))
+Tensor._min_seqlen = _JaggedOnly("_min_seqlen", _cached_seqlen(0, min))
 
 
 def _per_component(name, get):

@@ -152,6 +152,8 @@ def lift(name, per_part=None, meta=None, kernel=None, pointwise=None, strided=Tr
         kinds = tuple([a.meta, [p.shape for p in a.parts]] if type(a) is NestedArray else
                       a.shape if isinstance(a, np.ndarray) else
                       a if type(a) is _Batched else None for a in args)
+        if not outs:                    # (no components: the input's dtype)
+            return NestedArray(outs, m, x.dtype), (saves, kinds)
         if type(outs[0]) is tuple:      # a multi-output op: a nested tensor per output
             return tuple(NestedArray(ys, m) for ys in zip(*outs)), (saves, kinds)
         return NestedArray(outs, m), (saves, kinds)
@@ -951,6 +953,8 @@ _AS_NESTED = {"strided": op("nested_from_list", saves=None,
                            node="NestedViewFromJaggedBackward0")(None)}
 _UNBIND = op("nested_unbind", saves=None, node="UnbindBackwardAutogradNestedTensor0",
              n_out=-1)(None)
+_SELECT_COMPONENT = op("nested_select_component", saves=None,
+                       node="SelectBackwardAutogradNestedTensor0")(None)
 _VALUES = {"jagged": op("nested_values", saves=None, node="NestedGetValuesBackward0")(None),
            "strided": op("nested_buffer", saves=None,
                          node="ValuesBackwardAutogradNestedTensor0")(None)}
@@ -1108,7 +1112,7 @@ def getitem(nt, idx):
     idx = idx if type(idx) is tuple else (idx,)
     first = idx[0] if idx else None
     if type(first) is int:
-        return nt.unbind()[first][idx[1:]]
+        return select_component(nt, first)[idx[1:]]
     if type(first) is not slice and any(isinstance(i, _Tensor) for i in idx):
         raise _missing(a, "index.Tensor", "index.Tensor")   # (no nested advanced indexing)
     if first is Ellipsis and len(idx) > 1 and a.meta.layout == "jagged":
@@ -1291,6 +1295,17 @@ def _transposed_contiguous(a):
                        a.meta.with_ragged(3 - r if r < 3 else r)).flags.c_contiguous
 
 
+def select_component(nt, i):
+    """nt[i]: component i (in range), its gradient the nested one of zeros but there."""
+    a = nt.arr
+    i = i + len(a.parts) if i < 0 else i
+    out = _new(a.parts[i], CPU)
+
+    def bwd(xp, g):
+        return (a.like([g if k == i else np.zeros_like(p) for k, p in enumerate(a.parts)]),)
+    return _node(_SELECT_COMPONENT, bwd, (), (nt,), out)
+
+
 def unbind(nt, dim=0, given=None):
     """The components, as dense tensors (dim: wrapped; torch's message names the dim given)."""
     a = nt.arr
@@ -1357,9 +1372,12 @@ def to_padded(nt, padding, output_size=None):
             raise RuntimeError("Value in output_size is less than NestedTensor padded size. "
                                "Truncation is not supported.")
         shape = tuple(output_size)
-    elif output_size is not None:   # a jagged tensor's: the ragged dim's size (cut or padded)
-        r = a.meta.ragged
-        shape = shape[:r] + (output_size[r],) + shape[r + 1:]
+    elif a.meta.layout == "jagged":     # the ragged dim's size (cut or padded): output_size's,
+        r = a.meta.ragged               # else the max length cached, else torch's values.size(0)
+        n = output_size[r] if output_size is not None else a.meta.seqlens[1]
+        if n is None:
+            n = sum(p.shape[0] for p in a.parts) if r == 1 else a.parts[0].shape[0]
+        shape = shape[:r] + (n,) + shape[r + 1:]
     out = _new(a.padded(padding, shape), CPU)
 
     def bwd(xp, g):

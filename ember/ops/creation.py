@@ -581,6 +581,14 @@ def _into(t, out):
     return out
 
 
+def _into_range(t, out):
+    """_into for the range factories (arange, range, linspace, logspace): an out= of as many
+    elements keeps its shape (torch resizes it only to another number of elements)."""
+    if out is not None and out.numel() == t.numel() and tuple(out.shape) != tuple(t.shape):
+        t = _new(t.arr.reshape(tuple(out.shape)), t.be)
+    return _into(t, out)
+
+
 def _out_dtype_check(out, dtype):
     if out is not None and dtype is not None and _to_dtype(dtype) is not out.dtype:
         raise RuntimeError(f"dtype {_tname(_to_dtype(dtype).np)} does not match dtype of out "
@@ -840,7 +848,14 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
             a = (be.xp.arange(n, dtype=np.float64) * step + start).astype(d.np)
     else:
         a = be.xp.asarray(_int_arange(start, end, step, d)).astype(d.np)
-    return _into(_finish(a, be, requires_grad), out)
+    if out is not None and out.numel() not in (0, a.size):
+        from .._warnings import outside_stacklevel
+        warnings.warn(f"The number of elements in the out tensor of shape {list(out.shape)} is "
+                      f"{out.numel()} which does not match the computed number of elements "
+                      f"{a.size}. Note that this may occur as a result of rounding error. The out "
+                      f"tensor will be resized to a tensor of shape ({a.size},).", UserWarning,
+                      stacklevel=outside_stacklevel())
+    return _into_range(_finish(a, be, requires_grad), out)
 
 
 def _check_range_bounds(start, end, step):
@@ -899,8 +914,8 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
         if st == 0:
             raise ValueError("step must be nonzero")
         a = lo + st * np.arange(builtins.max(_trunc_div(hi - lo, st) + 1, 0), dtype=np.int64)
-    return _into(_finish(_get_backend(device).xp.asarray(a.astype(d.np)), _get_backend(device),
-                         requires_grad), out)
+    return _into_range(_finish(_get_backend(device).xp.asarray(a.astype(d.np)),
+                               _get_backend(device), requires_grad), out)
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
@@ -917,7 +932,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         a = be.xp.asarray(_values_array([start][:steps], (steps,), d))
     else:
         a = _linspace_values(be.xp, start, end, steps, d)
-    return _into(_finish(a, be, requires_grad), out)
+    return _into_range(_finish(a, be, requires_grad), out)
 
 
 def _space_dtype(name, start, end, dtype, steps):
@@ -1037,9 +1052,9 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
             a = _to_int(float(base) ** np.where(i < half, s0 + step * i,
                                                 e0 - step * (steps - 1 - i)), d.np)
         be = _get_backend(device)
-        return _into(_finish(be.xp.asarray(a), be, requires_grad), out)
+        return _into_range(_finish(be.xp.asarray(a), be, requires_grad), out)
     lin = linspace(start, end, steps, dtype=_dtype.float64, device=device)
-    return _into(_finish((base ** lin.arr).astype(d.np), lin.be, requires_grad), out)
+    return _into_range(_finish((base ** lin.arr).astype(d.np), lin.be, requires_grad), out)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,

@@ -505,13 +505,16 @@ def getitem(self, idx):
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         n = a.shape[0]
         if not -n <= idx < n:
+            if self.is_nested and a.meta.layout == "jagged":    # (torch's: its unbind()[i])
+                raise IndexError("tuple index out of range")
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
         try:
             return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
         except NotImplementedError:     # a nested tensor (no select kernel): its component
             if not self.is_nested:
                 raise
-            return self.unbind()[idx]
+            from ..nested._ops import select_component
+            return select_component(self, idx)
     if idx is None and type(self.arr) is np.ndarray:    # fast path: x[None]
         return _unsqueeze_idx_fn(self, _NONE_KEY)
     if type(idx) is slice and type(self.arr) is np.ndarray and self.arr.ndim:

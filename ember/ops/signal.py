@@ -51,9 +51,14 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, values)
         w = np.ones(1)
     else:
         n_pts = window_length + 1 if periodic else window_length
-        ct = np.float32 if d.np.itemsize < 4 else d.np.type    # torch: arange in the dtype
+        if d.np.itemsize < 4:       # torch: each op in float32, rounded to the 2-byte dtype
+            def r(x):
+                return x.astype(d.np).astype(np.float32)
+            ct = np.float32
+        else:                       # torch: arange in the dtype, each op in it
+            r, ct = _same, d.np.type
         with np.errstate(all="ignore"):
-            w = values(np.arange(n_pts, dtype=ct), n_pts)[:window_length]
+            w = values(r(np.arange(n_pts, dtype=ct)), n_pts, r)[:window_length]
     t = _new(xp.asarray(w.astype(d.np)), be)
     if requires_grad:
         t.requires_grad_(True)
@@ -65,26 +70,34 @@ def _cos(x):
     return np.cos(x.astype(np.float64)).astype(x.dtype)
 
 
+def _same(x):
+    return x
+
+
+# values(n, N, r): the window at n = arange(N) in the window's dtype (2-byte ones: in float32,
+# `r` rounding each op's result, and each scalar, to the dtype, as torch's kernels compute them)
 def _hamming(alpha, beta):
     """torch's hamming_window (hann: alpha = beta = 0.5), in the window's dtype and torch's order
     of operations: arange * (2 pi / (N - 1)), cos, * -beta, + alpha."""
-    def values(n, N):
+    def values(n, N, r):
         t = n.dtype.type
-        return _cos(n * t(2 * math.pi / (N - 1))) * t(-beta) + t(alpha)
+        w = r(_cos(r(n * r(t(2 * math.pi / (N - 1))))))
+        return r(r(w * r(t(-beta))) + r(t(alpha)))
     return values
 
 
-def _blackman(n, N):
+def _blackman(n, N, r):
     t = n.dtype.type
-    w = n * t(math.pi / (N - 1))
-    return _cos(w * t(4)) * t(0.08) - _cos(w * t(2)) * t(0.5) + t(0.42)
+    w = r(n * r(t(math.pi / (N - 1))))
+    return r(r(r(r(_cos(r(w * t(4)))) * r(t(0.08))) - r(r(_cos(r(w * t(2)))) * t(0.5))) +
+             r(t(0.42)))
 
 
-def _bartlett(n, N):
+def _bartlett(n, N, r):
     t = n.dtype.type
-    w = n * t(2.0 / (N - 1))
+    w = r(n * r(t(2.0 / (N - 1))))
     half = ((N - 1) >> 1) + 1
-    w[half:] = w[half:] * t(-1) + t(2)
+    w[half:] = r(r(w[half:] * t(-1)) + t(2))
     return w
 
 
@@ -135,8 +148,8 @@ def kaiser_window(window_length, periodic=None, beta=None, *, dtype=None, layout
         periodic = True
     if beta is None:
         beta = 12.0
-    def values(n, N):
-        t = n.dtype.type          # torch: the argument in the window's opmath type
+    def values(n, N, r):
+        t = n.dtype.type          # torch: the argument in the window's opmath type, rounded once
         a, b = t((N - 1) / 2.0), t(beta)
         r = b * np.sqrt(np.abs(t(1) - ((n - a) / a) ** t(2)))
         return np.i0(r.astype(np.float64)) / np.i0(float(b))

@@ -125,13 +125,15 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
     if device is not None and str(values.device) != str(device):
         values = values.to(device)
     be = values.be
-    if indices.arr.dtype.kind not in "iu":
-        raise RuntimeError("indices must be an int64 tensor")
     if indices.ndim > 2:
         raise RuntimeError(f"indices must be sparse_dim x nnz, but got: "
                            f"{list(indices.shape)}")
-    idx = be.xp.asarray(indices.be.to_host(indices.arr) if indices.be is not be
-                        else indices.arr).astype(np.int64)
+    ia = indices.arr        # torch converts indices of any dtype to int64 (truncating floats)
+    if ia.dtype.kind == "c":
+        ia = ia.real
+    elif ia.dtype.kind == "V":          # (bfloat16)
+        ia = ia.astype(np.float32)
+    idx = be.xp.asarray(indices.be.to_host(ia) if indices.be is not be else ia).astype(np.int64)
     if idx.ndim == 1:                   # torch reads a vector as one index column
         idx = idx.reshape(-1, 1)
     sd, nnz = idx.shape
@@ -276,6 +278,11 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
                                "not supported")
         raise NotImplementedError(f"to_sparse: layout {layout} is not supported by ember")
     if type(self.arr) in (SparseCSR, SparseCompressed):
+        if sparse_dim is not None and sparse_dim != 2:
+            from ._compressed import layout_name
+            raise RuntimeError(f"sparse_compressed_to_sparse: conversion from "
+                               f"{layout_name(self)} to Sparse with sparse_dim argument !=2 is "
+                               "not supported")
         return _new(self.arr.to_coo(), self.be)
     if isinstance(self.arr, SparseCOO):
         if sparse_dim is not None and sparse_dim != self.arr.sparse_dim:
@@ -289,8 +296,8 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
         raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when "
                            "self.dim()>0")
     if not 0 <= sparse_dim <= nd:
-        raise RuntimeError(f"sparse_dim argument must be in [0, {nd}] range, but {sparse_dim} "
-                           "is given")
+        raise RuntimeError(f"dense_to_sparse: sparse_dim argument must be in [0,{nd}] range, "
+                           f"but {sparse_dim} is given")
     return apply(_to_sparse_op, (self,), (sparse_dim,))
 
 
@@ -391,6 +398,9 @@ def sparse_mask(self, mask):
     """self's entries at each of mask's indices (as they are), as a sparse tensor (no
     autograd)."""
     m = _need_coo(mask, "sparse_mask")
+    if tuple(self.shape) != m.shape:
+        raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has size "
+                           f"{list(self.shape)} but mask has size {list(m.shape)}")
     if isinstance(self.arr, SparseCOO):
         vals = m.lookup(self.arr)[0]
     else:

@@ -54,6 +54,27 @@ _to_csr_layout_op = op("to_sparse_csr_layout", saves=None, node="ToSparseBackwar
 _to_csr_layout_op.vjp(_to_dense_grad)
 
 
+def _coo_grad(xp, g):
+    """A COO input's gradient through a conversion to CSR: the CSR one's entries as they are
+    (explicit zeros too), a dense one's nonzero entries (torch: the grad in the input's
+    layout)."""
+    if type(g) is SparseCSR:
+        return (g.to_coo(),)
+    return (_to_sparse_op.impl[0][0](xp, g, 2)[0],)
+
+
+def _coo_to_csr(xp, a):
+    return SparseCSR.from_coo(a.coalesce()), ()
+
+
+# from a COO tensor: torch's same node names, the gradient back in COO
+_COO_TO_CSR = {}
+for _node, _dense_op in (("ToSparseCsrBackward0", _to_csr_op),
+                         ("ToSparseBackward1", _to_csr_layout_op)):
+    _COO_TO_CSR[_dense_op] = op("coo_" + _dense_op.name, saves=None, node=_node)(_coo_to_csr)
+    _COO_TO_CSR[_dense_op].vjp(_coo_grad)
+
+
 def to_sparse_csr(self, dense_dim=None, _op=_to_csr_op):
     """torch.Tensor.to_sparse_csr for a 2-D dense or COO tensor (differentiable from a dense
     one; `_op` picks torch's node name for to_sparse(layout=...))."""
@@ -71,6 +92,8 @@ def to_sparse_csr(self, dense_dim=None, _op=_to_csr_op):
                                   "dims only")
     _warn_beta("sparse_csr")
     if isinstance(a, SparseCOO):
+        if a is self.arr:
+            return apply(_COO_TO_CSR[_op], (self,))
         return _new(SparseCSR.from_coo(a.coalesce()), self.be)
     return apply(_op, (self,))
 

@@ -30,3 +30,6 @@ __all__ = ["Module", "LazyModuleMixin"] + [
                      flatten, fold, linear, loss, normalization, padding, pixelshuffle, pooling,
                      rnn, sparse, transformer, upsampling)
     for name in sub.__all__]
+
+from ._annotations import annotate as _annotate     # noqa: E402
+_annotate(globals())
