@@ -66,7 +66,6 @@ KNOWN = {
     # features ember lacks
     "torch.set_default_dtype": "complex32 tensors (default float16 -> complex32 inference)",
     "torch.set_flush_denormal": "NumPy cannot flush denormals: True -> False",
-    "torch.sparse_coo_tensor": "float empty indices: RuntimeError where torch accepts",
     "Tensor.to_sparse": "hybrid CSR (dense_dim=1): NotImplementedError",
     "Tensor.to_sparse_bsc": "blocked compressed layouts: NotImplementedError",
     "Tensor.to_sparse_bsr": "blocked compressed layouts: NotImplementedError",

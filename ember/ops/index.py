@@ -2254,7 +2254,9 @@ def _topk_by_sort(x, k, dim, largest):
     last = dim == x.ndim - 1
     key = x if last else x.swapaxes(dim, -1)
     n = key.shape[-1]
-    p = np.negative(key, dtype=np.float64) if largest else key.astype(np.float64)
+    # (C order: a ufunc keeps a transposed key's layout, and the results are sliced from p)
+    p = np.negative(key, dtype=np.float64, order="C") if largest else \
+        key.astype(np.float64, order="C")
     bits = p.view(np.int64)
     bits |= _COLUMNS[:n]
     p.sort(axis=-1)
