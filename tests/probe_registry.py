@@ -20,6 +20,15 @@ class Programs(dict):
         return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=self[n][2]))
                 if self[n][2] else n for n in sorted(self)]
 
+    def test(self, check):
+        """The file's test: check(program, tol) for each registered program, parametrised by
+        name (assign it to a module-level `test_program`)."""
+        @pytest.mark.parametrize("name", self.params())
+        def test_program(name):
+            fn, tol, _ = self[name]
+            check(fn, tol)
+        return test_program
+
 
 def log_outcome(log, fn):
     """Runs fn, logging the class and message of what it raised (or what it returned): a

@@ -4,7 +4,6 @@ counting, cumulative and windowed ops, pairwise distances and products, floating
 complex views, integer division and shifts, in-place ops on expanded or overlapping inputs and
 the errors users hit) run under ember and torch from the same seed: everything they record must
 agree (the harness is rounds 17 and 18's)."""
-import pytest
 
 from probe_registry import Programs, log_outcome as _err
 from test_probe18_programs import _check
@@ -536,11 +535,4 @@ def module_copies_and_state(torch, log):
     _err(log, lambda: model.get_submodule("5"))
 
 
-def _names():
-    return PROGRAMS.params()
-
-
-@pytest.mark.parametrize("name", _names())
-def test_program(name):
-    fn, tol, _ = PROGRAMS[name]
-    _check(fn, tol)
+test_program = PROGRAMS.test(_check)

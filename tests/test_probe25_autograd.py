@@ -6,8 +6,6 @@ backward through nn functions, complex grads and the layout of leaf grads) run u
 torch from the same seed: everything they record must agree (the harness is rounds 17 and 18's)."""
 import warnings
 
-import pytest
-
 from probe_registry import Programs, log_outcome as _err
 from test_probe18_programs import _check
 
@@ -1460,11 +1458,4 @@ def func_transforms_nested_structures(torch, log):
     _err(log, lambda: F.hessian(lambda t: t.sum())(torch.tensor([1, 2])))
 
 
-def _names():
-    return PROGRAMS.params()
-
-
-@pytest.mark.parametrize("name", _names())
-def test_program(name):
-    fn, tol, _ = PROGRAMS[name]
-    _check(fn, tol)
+test_program = PROGRAMS.test(_check)

@@ -8,8 +8,6 @@ parametrizations and gradient clipping, with gradients through all of it) run un
 torch from the same seed: everything they record must agree (the harness is rounds 17 and 18's)."""
 import math
 
-import pytest
-
 from probe_registry import Programs, log_outcome as _err
 from test_probe18_programs import _check
 
@@ -972,12 +970,5 @@ def packed_lstm_hidden_batch_mismatch(torch, log):
     _err(log, lambda: lstm(p, (torch.zeros(1, 2, 3), torch.zeros(1, 3, 3))))
 
 
-def _names():
-    return PROGRAMS.params()
-
-
-@pytest.mark.parametrize("name", _names())
-def test_program(name):
-    fn, tol, _ = PROGRAMS[name]
-    _check(fn, tol)
+test_program = PROGRAMS.test(_check)
 

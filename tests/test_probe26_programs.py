@@ -6,10 +6,7 @@ under set_printoptions) run under ember and torch from the same seed: everything
 must agree (the harness is rounds 17 and 18's)."""
 import contextlib
 import functools
-
 import warnings
-
-import pytest
 
 from probe_registry import Programs, log_outcome as _err
 from test_probe17_programs import _module
@@ -1458,11 +1455,4 @@ def fx_trace_annotated_builtin_modules(torch, log):
         log(str(inspect.signature(type(m).forward)))
 
 
-def _names():
-    return PROGRAMS.params()
-
-
-@pytest.mark.parametrize("name", _names())
-def test_program(name):
-    fn, tol, _ = PROGRAMS[name]
-    _check(fn, tol)
+test_program = PROGRAMS.test(_check)
