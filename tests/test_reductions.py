@@ -486,3 +486,24 @@ def test_var_std_to_one_element_as_torchs_all_reduce(dtype):
                     want = getattr(torch, name)(torch.tensor(x), **kw).numpy()
                     got = getattr(ember, name)(ember.tensor(x), **kw).numpy()
                     np.testing.assert_array_equal(got, want, err_msg=f"{name} {x.shape} {kw}")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sum_over_non_adjacent_dims_in_torchs_order(dtype):
+    """Several non-adjacent reduced dims: torch's iterator sums the rows of the innermost
+    reduced run and adds them onto the zeroed output one after another (the next reduced run
+    fastest); a reduction whose kept dims are all 1 is its reduction to one number (chunked
+    per thread above 32768 elements). Bit for bit, sum and mean, keepdim or not."""
+    rng = np.random.default_rng(0)
+    cases = [((2, 3, 4), (0, 2)), ((5, 1, 9, 2, 17), (0, 2, 4)), ((3, 8, 2, 33), (1, 3)),
+             ((9, 2, 3, 5), (0, 2)), ((17, 4, 3, 9), (0, 1, 3)), ((1, 33, 17, 17, 9), (1, 2, 3, 4)),
+             ((2, 2, 2, 2, 2, 2), (0, 2, 5)), ((4, 5, 6), (0, 1, 2))]
+    for shape, dims in cases:
+        a = (rng.standard_normal(shape) * 10).astype(dtype)
+        for keep in (False, True):
+            np.testing.assert_array_equal(ember.tensor(a).sum(dims, keepdim=keep).numpy(),
+                                          torch.tensor(a).sum(dims, keepdim=keep).numpy(),
+                                          err_msg=f"sum {shape} {dims}")
+            np.testing.assert_array_equal(ember.tensor(a).mean(dims, keepdim=keep).numpy(),
+                                          torch.tensor(a).mean(dims, keepdim=keep).numpy(),
+                                          err_msg=f"mean {shape} {dims}")

@@ -12,9 +12,10 @@ torch's kernel, for one reduced dim of a contiguous tensor:
   carried upward, which keeps long sums accurate.
 Above 32768 elements torch splits a reduction to one number into a chunk a thread, which is
 followed here with torch's thread count (set_num_threads, else torch's default); reductions to
-several numbers are split by output, which keeps each output's order. Left to NumPy: non-adjacent
-reduced dims, non-contiguous inputs and outer reductions of 4 to 7 float32 columns (another
-kernel path)."""
+several numbers are split by output, which keeps each output's order. Several non-adjacent
+reduced dims: see _several. Left to NumPy: non-contiguous inputs torch's iterator cannot lay out
+as a contiguous one, a strided innermost reduced run of a vector or more, and outer reductions of
+4 to 7 float32 columns (another kernel path)."""
 import numpy as np
 
 from .._threads import intra_op_threads
@@ -219,6 +220,38 @@ def _flat_sum(x, lanes):
     return np.add.accumulate(acc)[-1:].reshape(())     # (ndarray.cumsum's loop, called directly)
 
 
+def _several(x, dims, lanes):
+    """Non-adjacent reduced dims of a C-contiguous x, as torch's iterator runs them: dims of
+    size 1 dropped, adjacent dims of one kind merged, the reduced runs innermost; its 2-D loop
+    sums each row of the innermost reduced run (one reduced dim's inner rows) and adds the rows
+    onto the zeroed output one after another, the next reduced run fastest. The sums flat in
+    kept-dim order, or None where the innermost run is strided and a vector long or more
+    (torch's strided row sums are not followed there)."""
+    runs = []
+    for i, n in enumerate(x.shape):
+        if n != 1:
+            if runs and runs[-1][1] == (i in dims):
+                runs[-1][0] *= n
+            else:
+                runs.append([n, i in dims])
+    reduced = [k for k, (_, red) in enumerate(runs) if red]
+    shape = [n for n, _ in runs]
+    xr = x.reshape(shape)
+    if len(reduced) < 2:        # (size-1 dims apart: one reduced run)
+        return torch_sum(xr, tuple(reduced), False) if reduced else xr + 0.0
+    inner = reduced[-1]
+    if inner != len(shape) - 1:
+        if shape[inner] >= lanes:
+            return None
+        xr = np.ascontiguousarray(np.moveaxis(xr, inner, -1))
+    rows = torch_sum(xr, (xr.ndim - 1,), False)
+    # the outer reduced runs keep their axes (all before the inner run), slowest first
+    outer = reduced[:-1]
+    kept = [k for k in range(rows.ndim) if k not in outer]
+    seq = rows.transpose(kept + outer).reshape(-1, int(np.prod([shape[k] for k in outer])))
+    return np.add.accumulate(seq, axis=1)[:, -1] + 0.0     # (+0.0: torch's zeroed output)
+
+
 def _in_memory_order(x, dims):
     """A dense non-contiguous x (a permutation of a contiguous tensor: x.T, x.mT...) as its
     C-contiguous view in memory order with dims renumbered, where torch's iterator adds in the
@@ -254,13 +287,21 @@ def torch_sum(x, dims, keepdim):
             [1 if dims is None or i in dims else n for i, n in enumerate(x.shape)] if keepdim
             else [n for i, n in enumerate(x.shape) if dims is not None and i not in dims])
     lanes = 32 // x.dtype.itemsize
-    if dims is None or len(dims) == x.ndim:
+    if dims is None or len(dims) == x.ndim or all(x.shape[i] == 1 for i in range(x.ndim)
+                                                  if i not in dims):
+        # (one output element: the reduction to one number, whatever dims are named)
         r = _full(x.reshape(-1), lanes)
-        return r.reshape((1,) * x.ndim) if keepdim else r
+        if dims is None:
+            return r.reshape((1,) * x.ndim) if keepdim else r
+        return r.reshape([1 for i in range(x.ndim) if keepdim or i not in dims])
     if len(dims) != 1:
         d = min(dims)
         if sorted(dims) != list(range(d, d + len(dims))):
-            return None
+            r = _several(x, dims, lanes)
+            if r is None:
+                return None
+            return r.reshape([1 if i in dims else n for i, n in enumerate(x.shape)] if keepdim
+                             else [n for i, n in enumerate(x.shape) if i not in dims])
         # adjacent reduced dims of a contiguous tensor coalesce into one in torch's iterator
         merged = x.reshape(x.shape[:d] + (-1,) + x.shape[d + len(dims):])
         r = torch_sum(merged, (d,), keepdim)
