@@ -497,7 +497,8 @@ def test_sum_over_non_adjacent_dims_in_torchs_order(dtype):
     rng = np.random.default_rng(0)
     cases = [((2, 3, 4), (0, 2)), ((5, 1, 9, 2, 17), (0, 2, 4)), ((3, 8, 2, 33), (1, 3)),
              ((9, 2, 3, 5), (0, 2)), ((17, 4, 3, 9), (0, 1, 3)), ((1, 33, 17, 17, 9), (1, 2, 3, 4)),
-             ((2, 2, 2, 2, 2, 2), (0, 2, 5)), ((4, 5, 6), (0, 1, 2))]
+             ((2, 2, 2, 2, 2, 2), (0, 2, 5)), ((4, 5, 6), (0, 1, 2)), ((5, 2, 17, 3), (0, 2)),
+             ((3, 4, 70, 2), (0, 2))]
     for shape, dims in cases:
         a = (rng.standard_normal(shape) * 10).astype(dtype)
         for keep in (False, True):

@@ -14,8 +14,7 @@ Above 32768 elements torch splits a reduction to one number into a chunk a threa
 followed here with torch's thread count (set_num_threads, else torch's default); reductions to
 several numbers are split by output, which keeps each output's order. Several non-adjacent
 reduced dims: see _several. Left to NumPy: non-contiguous inputs torch's iterator cannot lay out
-as a contiguous one, a strided innermost reduced run of a vector or more, and outer reductions of
-4 to 7 float32 columns (another kernel path)."""
+as a contiguous one and outer reductions of 4 to 7 float32 columns (another kernel path)."""
 import numpy as np
 
 from .._threads import intra_op_threads
@@ -225,8 +224,7 @@ def _several(x, dims, lanes):
     size 1 dropped, adjacent dims of one kind merged, the reduced runs innermost; its 2-D loop
     sums each row of the innermost reduced run (one reduced dim's inner rows) and adds the rows
     onto the zeroed output one after another, the next reduced run fastest. The sums flat in
-    kept-dim order, or None where the innermost run is strided and a vector long or more
-    (torch's strided row sums are not followed there)."""
+    kept-dim order."""
     runs = []
     for i, n in enumerate(x.shape):
         if n != 1:
@@ -240,11 +238,10 @@ def _several(x, dims, lanes):
     if len(reduced) < 2:        # (size-1 dims apart: one reduced run)
         return torch_sum(xr, tuple(reduced), False) if reduced else xr + 0.0
     inner = reduced[-1]
-    if inner != len(shape) - 1:
-        if shape[inner] >= lanes:
-            return None
-        xr = np.ascontiguousarray(np.moveaxis(xr, inner, -1))
-    rows = torch_sum(xr, (xr.ndim - 1,), False)
+    if inner == len(shape) - 1:
+        rows = torch_sum(xr, (inner,), False)
+    else:       # a strided run (kept dims closer in memory): torch's scalar row sums
+        rows = _row_sum(np.moveaxis(xr, inner, 0))
     # the outer reduced runs keep their axes (all before the inner run), slowest first
     outer = reduced[:-1]
     kept = [k for k in range(rows.ndim) if k not in outer]
