@@ -14,7 +14,7 @@ Above 32768 elements torch splits a reduction to one number into a chunk a threa
 followed here with torch's thread count (set_num_threads, else torch's default); reductions to
 several numbers are split by output, which keeps each output's order. Several non-adjacent
 reduced dims: see _several. Left to NumPy: non-contiguous inputs torch's iterator cannot lay out
-as a contiguous one and outer reductions of 4 to 7 float32 columns (another kernel path)."""
+as a contiguous one."""
 import numpy as np
 
 from .._threads import intra_op_threads
@@ -158,8 +158,10 @@ def _short_rows(x2, lanes, nv):
 
 def _outer(a, lanes):
     """Sum over axis 0 of an (n, B, C) array: the B batches' C columns are not reduced; within
-    each batch the columns in whole blocks of 4 vectors cascade and the rest use row_sum."""
-    cut = a.shape[2] // (4 * lanes) * (4 * lanes)
+    each batch the columns in whole blocks of 4 vectors cascade and the rest use row_sum (fewer
+    columns than a vector: torch's scalar_outer_sum, blocks of 4 columns)."""
+    block = 4 * lanes if a.shape[2] >= lanes else 4
+    cut = a.shape[2] // block * block
     if cut == a.shape[2]:
         return _cascade(a)
     if cut == 0:
@@ -311,8 +313,6 @@ def torch_sum(x, dims, keepdim):
     for s in x.shape[d + 1:]:
         inner *= s
     outer = x.size // max(n * inner, 1)
-    if 4 <= inner < lanes:      # torch takes another path for these few columns (not followed)
-        return None
     if inner == 1:
         r = _inner_rows(x.reshape(outer, n), lanes)
     else:   # the reduced dim moved first: a view where the passes over it run along long rows,
