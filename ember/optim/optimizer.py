@@ -58,9 +58,11 @@ def register_optimizer_step_post_hook(hook):
 
 
 def _hooked(step):
-    """Wrap a subclass's `step` with the global and per-instance pre/post hooks."""
+    """Wrap a subclass's `step` with the global and per-instance pre/post hooks; as torch's,
+    the hooks' `args` hold the optimizer itself (a pre-hook's new args replace it too)."""
     @functools.wraps(step)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(*args, **kwargs):
+        self = args[0]
         for pre_hook in chain(_global_optimizer_pre_hooks.values(),
                               self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)
@@ -70,7 +72,7 @@ def _hooked(step):
                 else:
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, "
                                        f"new_kwargs), but got {result}.")
-        out = step(self, *args, **kwargs)
+        out = step(*args, **kwargs)
         for post_hook in chain(self._optimizer_step_post_hooks.values(),
                                _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
