@@ -629,6 +629,216 @@ def iterable_dataset_batch_size_none(torch, log):
     _err(log, lambda: DataLoader(range(4), batch_sampler=[[0, 1]], batch_size=2))
 
 
+
+# ---- round 27, second batch ---------------------------------------------------------------
+
+@program(tol=_ULP)
+def named_parameters_optimizer_state_dict(torch, log):
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 1))
+    opt = torch.optim.Adam(m.named_parameters(), lr=0.01)
+    m(torch.ones(4, 2)).sum().backward()
+    opt.step()
+    sd = opt.state_dict()
+    log(sd["param_groups"], sorted(sd["state"]))
+    opt2 = torch.optim.Adam(m.parameters(), lr=0.01)
+    _err(log, lambda: opt2.load_state_dict(sd))
+    log(opt2.state_dict()["param_groups"])
+    opt3 = torch.optim.SGD([{"params": [p for _, p in m.named_parameters()][:2]},
+                            {"params": m[1].named_parameters(), "lr": 0.5}], lr=0.1)
+    log(opt3.state_dict()["param_groups"])
+    _err(log, lambda: torch.optim.SGD([{"params": m[0].named_parameters()},
+                                       {"params": m[1].parameters()}], lr=0.1))
+    print(opt)
+
+
+@program()
+def load_state_dict_mismatch_errors(torch, log):
+    a, b, c = _params(torch, 3)
+    opt = torch.optim.SGD([a, b], lr=0.1, momentum=0.9)
+    _steps(torch, opt, [a, b], 1)
+    sd = opt.state_dict()
+    _err(log, lambda: torch.optim.SGD([a], lr=0.1).load_state_dict(sd))
+    _err(log, lambda: torch.optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1)
+         .load_state_dict(sd))
+    o = torch.optim.SGD([a, c], lr=0.3, momentum=0.1)
+    o.load_state_dict(sd)
+    log(o.param_groups[0]["lr"], o.state[c]["momentum_buffer"], sorted(o.state_dict()))
+    _err(log, lambda: o.load_state_dict({"state": {}}))
+    o2 = torch.optim.Adam([a.double()], lr=0.1)
+    ad = torch.optim.Adam([a], lr=0.1)
+    _steps(torch, ad, [a], 1)
+    o2.load_state_dict(ad.state_dict())
+    st = o2.state[o2.param_groups[0]["params"][0]]
+    log(st["exp_avg"].dtype, st["step"].dtype, st["step"])
+
+
+@program()
+def tensor_lr_and_hyperparameter_types(torch, log):
+    ps = _params(torch)
+    opt = torch.optim.Adam(ps, lr=torch.tensor(0.01))
+    _steps(torch, opt, ps, 2)
+    log(ps, type(opt.param_groups[0]["lr"]).__name__)
+    S = torch.optim.lr_scheduler
+    s = S.StepLR(opt, 1, gamma=0.5)
+    opt.step()
+    s.step()
+    log(opt.param_groups[0]["lr"], s.get_last_lr())
+    _err(log, lambda: torch.optim.SGD(ps, lr=-0.1))
+    _err(log, lambda: torch.optim.Adam(ps, betas=(1.0, 0.9)))
+    _err(log, lambda: torch.optim.Adam(ps, eps=-1))
+    _err(log, lambda: torch.optim.Adam(ps, lr=torch.tensor([0.1, 0.2])))
+    _err(log, lambda: torch.optim.SGD(ps, lr=0.1, nesterov=True))
+    _err(log, lambda: torch.optim.RMSprop(ps, alpha=-1))
+
+
+@program(tol=_ULP)
+def swa_averaged_model_and_swalr(torch, log):
+    from_swa = torch.optim.swa_utils
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    swa = from_swa.AveragedModel(m)
+    ema = from_swa.AveragedModel(m, multi_avg_fn=from_swa.get_ema_multi_avg_fn(0.9))
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    sch = from_swa.SWALR(opt, swa_lr=0.05, anneal_epochs=3, anneal_strategy="linear")
+    lrs = []
+    for i in range(5):
+        opt.zero_grad()
+        (m(torch.randn(4, 2)) - 1).pow(2).mean().backward()
+        opt.step()
+        sch.step()
+        swa.update_parameters(m)
+        ema.update_parameters(m)
+        lrs.append(sch.get_last_lr())
+    log(lrs, list(swa.parameters()), list(ema.parameters()), swa.n_averaged)
+    loader = [torch.randn(4, 2) for _ in range(3)]
+    from_swa.update_bn(loader, swa)
+    log(swa.module[1].running_mean, swa.module[1].running_var,
+        swa.module[1].num_batches_tracked, swa.module[1].momentum)
+    _err(log, lambda: from_swa.SWALR(opt, swa_lr=0.1, anneal_strategy="x"))
+    _err(log, lambda: from_swa.SWALR(opt, swa_lr=0.1, anneal_epochs=-1))
+    log(sorted(swa.state_dict()))
+
+
+@program()
+def scheduler_get_lr_outside_step_and_printing(torch, log):
+    S = torch.optim.lr_scheduler
+    opt = _opt(torch)
+    for s in (S.StepLR(opt, 2), S.MultiplicativeLR(opt, lambda e: 0.9),
+              S.ConstantLR(opt), S.LinearLR(opt), S.CosineAnnealingLR(opt, 3)):
+        log(type(s).__name__, s.get_lr(), s.get_last_lr(), s.last_epoch, s.base_lrs)
+    opt = _opt(torch)
+    s = S.MultiplicativeLR(opt, lambda e: 0.9)
+    opt.step()
+    s.step()
+    log(s.get_last_lr(), sorted(s.state_dict()), opt.param_groups[0]["initial_lr"])
+    _err(log, lambda: S.StepLR(opt, 1, last_epoch=5) and None)
+    opt = _opt(torch)
+    s = S.CosineAnnealingLR(opt, T_max=4, eta_min=0.01)
+    out = []
+    for _ in range(10):
+        opt.step()
+        s.step()
+        out.append(s.get_last_lr()[0])
+    log(out)
+
+
+@program()
+def backward_twice_and_saved_tensor_version_errors(torch, log):
+    x = torch.ones(3, requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    _err(log, y.backward)
+    a = x.clone()
+    b = a.sin()
+    a.mul_(2)
+    _err(log, lambda: b.sum().backward())
+    c = x * 2
+    d = c.exp()
+    d.add_(1)
+    _err(log, lambda: d.sum().backward())
+    h = torch.ones(2)
+    _err(log, lambda: h.register_hook(print))
+    e = x.detach()
+    _err(log, lambda: e.sum().backward())
+    log(x.grad)
+    w = torch.zeros(3, requires_grad=True)
+    _err(log, lambda: w.add_(1))
+    with torch.no_grad():
+        w.add_(1)
+    log(w, w._version)
+
+
+@program()
+def saved_tensor_raw_and_gradient_edges(torch, log):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.pow(3)
+    log(y.grad_fn._saved_self, y.grad_fn._saved_exponent)
+    z = x * y
+    log(z.grad_fn._saved_other, z.grad_fn._saved_self)
+    r = z.grad_fn._raw_saved_other
+    r.register_hooks(lambda t: t * 1, lambda t: t * 10)
+    z.sum().backward()
+    log(x.grad)
+    _err(log, lambda: r.register_hooks(lambda t: t, lambda t: t))
+    G = torch.autograd.graph
+    x2 = torch.tensor([1.0, 2.0], requires_grad=True)
+    mid = x2 * 3
+    out = (mid ** 2).sum()
+    edge = G.get_gradient_edge(mid)
+    log(torch.autograd.grad(out, edge, retain_graph=True), type(edge).__name__,
+        edge.output_nr)
+    log(torch.autograd.grad(out, (x2, edge)))
+
+
+@program()
+def dataloader_sampler_batch_and_collate_options(torch, log):
+    D = torch.utils.data
+    ds = D.TensorDataset(torch.arange(10.0), torch.arange(10) % 3)
+    dl = D.DataLoader(ds, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(5))
+    log(list(dl), len(dl))
+    dl = D.DataLoader(ds, batch_sampler=D.BatchSampler(D.SequentialSampler(ds), 3, True))
+    log(list(dl), len(dl))
+    dl = D.DataLoader(ds, batch_size=3, sampler=[9, 8, 7, 1], collate_fn=lambda b: len(b))
+    log(list(dl), len(dl))
+    _err(log, lambda: D.DataLoader(ds, sampler=[0], shuffle=True))
+    _err(log, lambda: D.DataLoader(ds, batch_sampler=[[0]], shuffle=True))
+    _err(log, lambda: D.DataLoader(ds, batch_size=2, num_workers=-1))
+    _err(log, lambda: D.DataLoader(ds, timeout=-1))
+    dl = D.DataLoader(ds, batch_size=3)
+    log(dl.batch_size, dl.drop_last, type(dl.sampler).__name__,
+        type(dl.batch_sampler).__name__, dl.num_workers)
+    it = iter(dl)
+    log(next(it), len(it) if hasattr(it, "__len__") else None)
+
+
+@program()
+def stack_chain_datasets(torch, log):
+    D = torch.utils.data
+    a = D.TensorDataset(torch.arange(3))
+    b = D.TensorDataset(torch.arange(3) * 2)
+    st = D.StackDataset(a, b)
+    log(len(st), st[1])
+    st2 = D.StackDataset(x=a, y=b)
+    log(st2[2], list(D.DataLoader(st2, batch_size=2)))
+    _err(log, lambda: D.StackDataset(a, D.TensorDataset(torch.arange(4))))
+    _err(log, lambda: D.StackDataset(a, y=b))
+    _err(log, lambda: D.StackDataset())
+
+    class It(D.IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(self.n))
+    ch = D.ChainDataset([It(2), It(3)])
+    log(list(ch), len(ch))
+    _err(log, lambda: len(D.ChainDataset([It(2), a])))
+    _err(log, lambda: list(D.ChainDataset([a])))
+    log(list(It(2) + It(1)))
+    _err(log, lambda: D.ConcatDataset([It(2)]))
+
+
 def _names():
     return PROGRAMS.params()
 
