@@ -839,6 +839,199 @@ def stack_chain_datasets(torch, log):
     _err(log, lambda: D.ConcatDataset([It(2)]))
 
 
+
+# ---- round 27, third batch ----------------------------------------------------------------
+
+@program(tol=_ULP)
+def optimizer_repr_deepcopy_and_save(torch, log):
+    import copy
+    import io
+    ps = _params(torch)
+    for opt in (torch.optim.Adam(ps, lr=torch.tensor(0.01), amsgrad=True),
+                torch.optim.SGD([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.2}], lr=0.1,
+                                momentum=0.5),
+                torch.optim.RMSprop(ps, betas=None) if False else torch.optim.Rprop(ps),
+                torch.optim.NAdam(ps, decoupled_weight_decay=True)):
+        _steps(torch, opt, ps, 1)
+        print(opt)
+        c = copy.deepcopy(opt)
+        log(type(c).__name__, c.state_dict()["param_groups"])
+        buf = io.BytesIO()
+        torch.save(opt.state_dict(), buf)
+        buf.seek(0)
+        sd = torch.load(buf)
+        log(sorted(sd), sd["param_groups"], list(sd["state"]))
+
+
+@program(tol=_ULP)
+def user_optimizer_subclass(torch, log):
+    class SignSGD(torch.optim.Optimizer):
+        def __init__(self, params, lr=0.01, decay=0.0):
+            super().__init__(params, dict(lr=lr, decay=decay))
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            for g in self.param_groups:
+                for p in g["params"]:
+                    if p.grad is None:
+                        continue
+                    st = self.state[p]
+                    st["n"] = st.get("n", 0) + 1
+                    p.add_(p.grad.sign(), alpha=-g["lr"] / st["n"])
+                    p.mul_(1 - g["decay"])
+            return loss
+    ps = _params(torch)
+    opt = SignSGD(ps, lr=0.1, decay=0.01)
+    _steps(torch, opt, ps, 3)
+    _steps(torch, opt, ps, 2, closure=True)
+    log(ps, opt.state_dict(), opt.defaults)
+    print(opt)
+    seen = []
+    opt.register_step_post_hook(lambda o, a, k: seen.append(len(a)))
+    opt.step()
+    log(seen)
+    _err(log, lambda: SignSGD(ps, lr=0.1).add_param_group({"params": ps[:1]}))
+
+    class NoDefaults(torch.optim.Optimizer):
+        pass
+    _err(log, lambda: NoDefaults(ps, {}).step())
+
+
+@program()
+def one_cycle_adam_betas_and_state_round_trip(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([p], lr=0.1, betas=(0.9, 0.99))
+    s = S.OneCycleLR(opt, max_lr=0.5, total_steps=8, base_momentum=0.8, max_momentum=0.95)
+    out = []
+    for _ in range(4):
+        opt.step()
+        s.step()
+        out.append((s.get_last_lr(), opt.param_groups[0]["betas"]))
+    sd = s.state_dict()
+    log(out, sorted(sd), sd["last_epoch"], sd["_step_count"])
+    opt2 = torch.optim.Adam([p], lr=0.1)
+    s2 = S.OneCycleLR(opt2, max_lr=0.5, total_steps=8)
+    s2.load_state_dict(sd)
+    for _ in range(3):
+        opt2.step()
+        s2.step()
+    log(s2.get_last_lr(), opt2.param_groups[0]["betas"], s2.last_epoch)
+    opt3 = torch.optim.Adagrad([p])
+    _err(log, lambda: S.OneCycleLR(opt3, max_lr=0.5, total_steps=3))
+    s3 = S.OneCycleLR(opt3, max_lr=0.5, total_steps=3, cycle_momentum=False)
+    log(s3.get_last_lr(), sorted(opt3.param_groups[0]))
+
+
+@program()
+def reduce_on_plateau_groups_and_state_dict(torch, log):
+    S = torch.optim.lr_scheduler
+    a, b = _params(torch)
+    opt = torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.05}], lr=0.1)
+    s = S.ReduceLROnPlateau(opt, patience=0, factor=0.5, min_lr=[0.02, 0.04])
+    for m in (1.0, 2.0, 3.0, 0.5, 0.6, 0.7):
+        s.step(m)
+    log([g["lr"] for g in opt.param_groups], s.min_lrs, s.get_last_lr())
+    sd = s.state_dict()
+    log(sorted(sd), sd["best"], sd["num_bad_epochs"], sd["mode_worse"])
+    s2 = S.ReduceLROnPlateau(torch.optim.SGD([a, b], lr=1.0))
+    s2.load_state_dict(sd)
+    log(s2.patience, s2.factor, s2.min_lrs, s2.best)
+    _err(log, lambda: S.ReduceLROnPlateau(opt, min_lr=[0.1]))
+    s3 = S.ReduceLROnPlateau(opt)
+    _err(log, lambda: s3.step("x"))
+    s3.step(float("nan"))
+    log(s3.best, s3.num_bad_epochs)
+
+
+@program()
+def custom_function_saved_tensors_under_hooks(torch, log):
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x)
+            ctx.k = k
+            y = x ** 3 * k
+            idx = torch.argmax(x)
+            ctx.mark_non_differentiable(idx)
+            return y, idx
+
+        @staticmethod
+        def backward(ctx, gy, gidx):
+            (x,) = ctx.saved_tensors
+            return gy * 3 * x ** 2 * ctx.k, None
+    seen = []
+    x = torch.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: (seen.append("p"), t)[1],
+                                                  lambda t: (seen.append("u"), t * 2)[1]):
+        y, idx = Cube.apply(x, 2.0)
+    y.sum().backward()
+    log(x.grad, idx, idx.requires_grad, seen, y.grad_fn.name() if hasattr(
+        y.grad_fn, "name") else None)
+    _err(log, lambda: Cube.apply(x, 1.0)[1].sum().backward())
+
+    class Bad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+    _err(log, lambda: Bad.apply(x).sum().backward())
+
+    class Leak(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x * 1)
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+    _err(log, lambda: Leak.apply(x).sum().backward())
+
+
+@program()
+def collate_numbers_dtypes_and_convert(torch, log):
+    import numpy as np
+    D = torch.utils.data
+    log(D.default_collate([1.5, 2.5]), D.default_collate([1, 2]),
+        D.default_collate([np.int32(1), np.int32(2)]),
+        D.default_collate([np.float16(1), np.float16(2)]))
+    log(D.default_collate([torch.ones(2, dtype=torch.int8), torch.zeros(2, dtype=torch.int8)]))
+    log(D.default_collate([{"a": [1, 2], "b": (3.0,)}, {"a": [4, 5], "b": (6.0,)}]))
+    log(D.default_collate([np.array([1, 2], dtype=np.uint8)] * 2),
+        D.default_convert(np.float64(3.0)), D.default_convert(np.array(["x"])))
+    log(D.default_collate([(1, "a"), (2, "b")]))
+    _err(log, lambda: D.default_collate([{"a": 1}, {"b": 2}]))
+    _err(log, lambda: D.default_collate([1, "a"]))
+    _err(log, lambda: D.default_collate([]))
+    _err(log, lambda: D.default_collate([np.array([object()])] * 2))
+    log(D.default_collate([[torch.ones(1)], [torch.zeros(1)]]))
+    log(D.default_collate([torch.tensor(1.0), torch.tensor(2.0)]))
+
+
+@program()
+def dataloader_option_errors(torch, log):
+    D = torch.utils.data
+    ds = list(range(6))
+    _err(log, lambda: D.DataLoader(ds, persistent_workers=True))
+    _err(log, lambda: D.DataLoader(ds, prefetch_factor=2))
+    _err(log, lambda: D.DataLoader(ds, batch_size=0))
+    _err(log, lambda: D.DataLoader(ds, batch_size=2.0))
+    _err(log, lambda: D.DataLoader(ds, batch_size=2, multiprocessing_context="spawn"))
+    dl = D.DataLoader(ds, batch_size=4, drop_last=True)
+    log(list(dl), len(dl))
+    _err(log, lambda: setattr(dl, "batch_size", 3))
+    dl2 = D.DataLoader(ds, batch_size=4, pin_memory=False, worker_init_fn=print)
+    log([b.tolist() for b in dl2])
+
+
 def _names():
     return PROGRAMS.params()
 
