@@ -1032,6 +1032,123 @@ def dataloader_option_errors(torch, log):
     log([b.tolist() for b in dl2])
 
 
+
+# ---- round 27, fourth batch ---------------------------------------------------------------
+
+@program()
+def scheduler_step_with_epoch_and_user_subclass(torch, log):
+    S = torch.optim.lr_scheduler
+    for mk in (lambda o: S.StepLR(o, 2, 0.5), lambda o: S.PolynomialLR(o, 5, 1.5),
+               lambda o: S.ExponentialLR(o, 0.7), lambda o: S.LinearLR(o, 0.2, 1.0, 4),
+               lambda o: S.CosineAnnealingLR(o, 6)):
+        opt = _opt(torch)
+        s = mk(opt)
+        out = []
+        for e in (1, 2, 5, 3):
+            opt.step()
+            s.step(e)
+            out.append(s.get_last_lr()[0])
+        log(type(s).__name__, out)
+
+    class Halve(S.LRScheduler):
+        def get_lr(self):
+            return [g["lr"] * (0.5 if self.last_epoch % 2 else 1.0)
+                    for g in self.optimizer.param_groups]
+    opt = _opt(torch)
+    s = Halve(opt)
+    out = []
+    for _ in range(5):
+        opt.step()
+        s.step()
+        out.append(s.get_last_lr())
+    log(out, sorted(s.state_dict()))
+    _err(log, lambda: S.LinearLR(_opt(torch), start_factor=0))
+    _err(log, lambda: S.LinearLR(_opt(torch), end_factor=2))
+    _err(log, lambda: S.ConstantLR(_opt(torch), factor=2))
+    _err(log, lambda: S.StepLR(object(), 1))
+
+
+@program()
+def autograd_grad_options(torch, log):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.tensor([3.0], requires_grad=True)
+    z = (x ** 2).sum()
+    log(torch.autograd.grad(z, (x, y), allow_unused=True, retain_graph=True))
+    log(torch.autograd.grad(z, (x, y), allow_unused=True, materialize_grads=True,
+                            retain_graph=True))
+    _err(log, lambda: torch.autograd.grad(z, (x, y), retain_graph=True))
+    _err(log, lambda: torch.autograd.grad(z, y, materialize_grads=True, allow_unused=False,
+                                          retain_graph=True))
+    w = x * torch.tensor([1.0, 3.0])
+    log(torch.autograd.grad(w, x, torch.eye(2), is_grads_batched=True, retain_graph=True))
+    (x * y).sum().backward(inputs=[y])
+    log(x.grad, y.grad)
+    _err(log, lambda: (x * y).sum().backward(inputs=[]))
+    _err(log, lambda: torch.autograd.grad(w, x))
+    _err(log, lambda: torch.autograd.grad(z, x, grad_outputs=torch.ones(2)))
+
+
+@program()
+def module_full_backward_hooks(torch, log):
+    torch.manual_seed(0)
+    m = torch.nn.Linear(3, 2)
+    seen = []
+
+    def pre(mod, go):
+        seen.append(("pre", [g.shape for g in go]))
+        return (go[0] * 2,)
+
+    def post(mod, gi, go):
+        seen.append(("post", [None if g is None else g.shape for g in gi],
+                     [g.shape for g in go]))
+    h1 = m.register_full_backward_pre_hook(pre)
+    h2 = m.register_full_backward_hook(post)
+    x = torch.randn(4, 3, requires_grad=True)
+    m(x).sum().backward()
+    log(seen, x.grad, m.weight.grad)
+    seen.clear()
+    m(torch.randn(4, 3)).sum().backward()
+    log(seen)
+    h1.remove()
+    h2.remove()
+    r = torch.nn.ReLU(inplace=True)
+    r.register_full_backward_hook(post)
+    _err(log, lambda: r(torch.randn(3, requires_grad=True) * 1).sum().backward())
+    g = []
+    mm = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh())
+    hg = torch.nn.modules.module.register_module_full_backward_hook(
+        lambda mod, gi, go: g.append(type(mod).__name__))
+    try:
+        mm(torch.ones(1, 2)).sum().backward()
+    finally:
+        hg.remove()
+    mm(torch.ones(1, 2)).sum().backward()
+    log(g)
+
+
+@program()
+def allow_mutation_on_saved_tensors_and_versions(torch, log):
+    G = torch.autograd.graph
+    with G.allow_mutation_on_saved_tensors():
+        a = torch.tensor([1.0, 2.0], requires_grad=True)
+        b = a.clone()
+        c = b * b
+        b.mul_(10)
+        c.sum().backward()
+        log(a.grad, b)
+    x = torch.ones(2, requires_grad=True)
+    y = x * 1
+    z = y.sin()
+    v = y._version
+    G.increment_version(y)
+    log(v, y._version)
+    _err(log, lambda: z.sum().backward())
+    n = z.grad_fn
+    log(n.metadata, n.name(), [type(f).__name__ for f, _ in n.next_functions])
+    n.metadata["tag"] = 1
+    log(z.grad_fn.metadata)
+
+
 def _names():
     return PROGRAMS.params()
 
