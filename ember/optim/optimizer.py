@@ -142,6 +142,10 @@ class Optimizer:
     _capturable_check = (("params and state_steps", True), ("params and state_steps", False))
     # the options whose tensors a differentiable step records (they may require grad)
     _recorded_hyperparameters = ("lr", "weight_decay")
+    # the error torch's differentiable step raises for an lr tensor that requires grad, where
+    # its rule passes lr to a Number argument (RMSprop's addcdiv_(value=-lr), ...); None: the
+    # rule records lr
+    _lr_number_error = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -246,8 +250,11 @@ class Optimizer:
         create their states first (_init_group), then `update(p, state, group)` in place."""
         loss = _eval_closure(closure)
         for group in self.param_groups:
-            run = _recorded(update, group, self._recorded_hyperparameters) \
-                if group.get("differentiable") else foreach_step(self, group, update)
+            if group.get("differentiable"):
+                run = _recorded(update, group, self._recorded_hyperparameters,
+                                self._lr_number_error)
+            else:
+                run = foreach_step(self, group, update)
             if group.get("capturable"):
                 run = _on_capturable_device(run, group, self._capturable_check)
             for p, state in self._init_group(group, init_state):
@@ -266,10 +273,14 @@ class Optimizer:
             if not self._sparse_grads:
                 _dense_only(p, name)
             state = self.state.get(p)
-            if not state:
-                state = {}
-                init_state(state, p, group)
-                self.state[p] = state
+            if not state:       # in self.state first, as torch's: an init that raises
+                state = self.state[p] = {}      # part-way leaves what it made (Rprop's lr)
+                try:
+                    init_state(state, p, group)
+                except BaseException:
+                    if not state:               # (one that raised first made nothing)
+                        del self.state[p]
+                    raise
             stepped.append((p, state))
         return stepped
 
@@ -458,15 +469,19 @@ class _RecordingBackend:
         self.xp = xp
 
 
-def _recorded(update, group, hyperparameters):
+def _recorded(update, group, hyperparameters, lr_number_error=None):
     """`update` run on recording views of the parameter and its state; the state is written
-    back first and the parameter last (a leaf that requires grad then raises torch's error)."""
+    back first and the parameter last (a leaf that requires grad then raises torch's error).
+    lr_number_error: raised (before the update, where torch's rule is part-way) for an lr
+    tensor that requires grad."""
     if group.get("foreach"):
         raise AssertionError("_foreach ops don't support autograd")
 
     def run(p, state, group):
         if p.grad.is_sparse:            # sparse gradients step unrecorded
             return update(p, state, group)
+        if lr_number_error is not None and getattr(group["lr"], "requires_grad", False):
+            raise TypeError(lr_number_error)
         from ..autograd.higher_order import context
         with context(p.be) as xp:
             be = _RecordingBackend(xp)
