@@ -1266,6 +1266,51 @@ def lr_tensor_requiring_grad_in_number_arguments(torch, log):
         log(sorted(opt.state[w]))
 
 
+
+@program()
+def dataset_getitems_and_random_split_subsets(torch, log):
+    D = torch.utils.data
+
+    class Sq(D.Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            if i >= 6:
+                raise IndexError(i)
+            return torch.tensor(float(i * i)), i
+
+    class Many(Sq):
+        def __getitems__(self, idx):
+            return [(torch.tensor(-1.0), i) for i in idx]
+    log(list(D.DataLoader(Sq(), batch_size=4)), list(D.DataLoader(Many(), batch_size=4)))
+    sub = D.Subset(Many(), [5, 1])
+    log(sub.__getitems__([0, 1]), list(D.DataLoader(sub, batch_size=2)))
+    a, b = D.random_split(Sq(), [4, 2], generator=torch.Generator().manual_seed(7))
+    log(a.indices, b.indices, type(a).__name__, a[0], len(b))
+    log(list(D.DataLoader(D.ConcatDataset([Sq(), Many()]), batch_size=5)))
+    _err(log, lambda: D.Dataset()[0])
+    _err(log, lambda: len(D.Dataset()))
+    log(list(iter(Sq()))[:2])
+
+
+@program()
+def samplers_state_and_generators(torch, log):
+    D = torch.utils.data
+    torch.manual_seed(3)
+    rs = D.RandomSampler(range(6))
+    log(list(rs), list(rs), len(rs))
+    g = torch.Generator().manual_seed(11)
+    dl = D.DataLoader(range(8), batch_size=3, shuffle=True, generator=g)
+    log([b.tolist() for b in dl], [b.tolist() for b in dl], g.initial_seed())
+    ws = D.WeightedRandomSampler([1, 0, 3], 6)
+    log(list(ws), ws.weights, ws.replacement, ws.num_samples)
+    log(list(D.SequentialSampler("abc")), list(D.BatchSampler(range(5), 2, False)))
+    _err(log, lambda: D.RandomSampler(range(3), replacement=0))
+    _err(log, lambda: list(D.RandomSampler([], replacement=True)))
+    log(list(D.RandomSampler(range(4), num_samples=10)))
+
+
 def _names():
     return PROGRAMS.params()
 
