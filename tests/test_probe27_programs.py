@@ -1229,11 +1229,7 @@ def saved_tensor_modified_twice_message(torch, log):
 
 
 
-@program(tol=_ULP, xfail="differentiable Adam with a tensor lr: the gradient of the loss "
-         "with respect to lr is 0.39999992 in ember, 0.39999452 in torch (torch's "
-         "differentiable branch computes the bias corrections in float32 tensor ops, "
-         "1 - beta1 ** step_t, and the update as exp_avg / (sqrt(v) / (bc2_sqrt * -step_size) "
-         "+ eps / -step_size); ember runs the plain rule with Python-float bias corrections)")
+@program(tol=_ULP)
 def differentiable_adam_tensor_lr(torch, log):
     w0 = torch.tensor([1.0, -1.0], requires_grad=True)
     lr = torch.tensor(0.1, requires_grad=True)
@@ -1242,6 +1238,21 @@ def differentiable_adam_tensor_lr(torch, log):
     w.grad = torch.tensor([0.5, 0.25])
     opt.step()
     log(w, torch.autograd.grad((w ** 2).sum(), (w0, lr)))
+    for kw in (dict(amsgrad=True), dict(weight_decay=0.1), dict(maximize=True),
+               dict(weight_decay=0.1, decoupled_weight_decay=True), dict(lr=0.05)):
+        w0 = torch.tensor([1.0, -1.0], requires_grad=True)
+        w = w0.clone()
+        opt = torch.optim.Adam([w], **{"lr": torch.tensor(0.1, requires_grad=True), **kw},
+                               differentiable=True)
+        for k in range(3):
+            w.grad = torch.tensor([0.5, 0.25]) * (k - 1.5)
+            opt.step()
+        log(w, torch.autograd.grad((w ** 2).sum(), w0), sorted(opt.state[w]),
+            opt.state[w]["step"])
+    w = torch.nn.Parameter(torch.tensor([1.0, -1.0]))
+    opt = torch.optim.AdamW([w], lr=0.1, differentiable=True)
+    w.grad = torch.tensor([0.5, 0.25])
+    _err(log, opt.step)
 
 
 
@@ -1256,9 +1267,7 @@ def lr_tensor_requiring_grad_in_number_arguments(torch, log):
             opt = getattr(torch.optim, name)([w], lr=lr, differentiable=diff)
             w.grad = torch.tensor([0.5, 0.25])
             _err(log, opt.step)
-            # (differentiable Adam's values: differentiable_adam_tensor_lr's xfail)
-            log(name, diff, sorted(opt.state[w]),
-                None if diff and name in ("Adam", "AdamW") else w)
+            log(name, diff, sorted(opt.state[w]), w)
         w = torch.nn.Parameter(torch.tensor([1.0, -1.0]))
         w.grad = torch.tensor([0.5, 0.25])
         opt = getattr(torch.optim, name)([w], lr=torch.tensor(0.1, requires_grad=True))

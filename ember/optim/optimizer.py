@@ -251,8 +251,7 @@ class Optimizer:
         loss = _eval_closure(closure)
         for group in self.param_groups:
             if group.get("differentiable"):
-                run = _recorded(update, group, self._recorded_hyperparameters,
-                                self._lr_number_error)
+                run = self._differentiable_rule(update, group)
             else:
                 run = foreach_step(self, group, update)
             if group.get("capturable"):
@@ -260,6 +259,10 @@ class Optimizer:
             for p, state in self._init_group(group, init_state):
                 run(p, state, group)
         return loss
+
+    def _differentiable_rule(self, update, group):
+        """What a differentiable=True group runs: `update` on recording arrays."""
+        return _recorded(update, group, self._recorded_hyperparameters, self._lr_number_error)
 
     def _init_group(self, group, init_state):
         """The (parameter, state) pairs of the group's parameters with a gradient, checked and
