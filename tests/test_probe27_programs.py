@@ -1320,6 +1320,43 @@ def samplers_state_and_generators(torch, log):
     log(list(D.RandomSampler(range(4), num_samples=10)))
 
 
+
+@program()
+def scheduler_state_dicts_with_callables(torch, log):
+    S = torch.optim.lr_scheduler
+
+    class Warm:
+        def __init__(self, n):
+            self.n = n
+
+        def __call__(self, e):
+            return min(1.0, (e + 1) / self.n)
+    opt = _opt(torch)
+    s = S.LambdaLR(opt, Warm(4))
+    for _ in range(2):
+        opt.step()
+        s.step()
+    sd = s.state_dict()
+    log(sorted(sd), sd["lr_lambdas"], s.get_last_lr())
+    s2 = S.LambdaLR(_opt(torch), Warm(10))
+    s2.load_state_dict(sd)
+    log(s2.lr_lambdas[0].n, s2.last_epoch)
+    m = S.MultiplicativeLR(_opt(torch), [Warm(3)])
+    log(m.state_dict()["lr_lambdas"])
+    opt = _opt(torch, momentum=0.9)
+    c = S.CyclicLR(opt, 0.1, 1.0, step_size_up=2, scale_fn=Warm(2))
+    sd = c.state_dict()
+    log(sorted(sd), sd.get("_scale_fn_custom"), sd.get("_scale_fn_ref"))
+    c2 = S.CyclicLR(_opt(torch, momentum=0.9), 0.1, 1.0, step_size_up=2, mode="triangular2")
+    sd2 = c2.state_dict()
+    log(sorted(sd2), sd2.get("_scale_fn_custom"))
+    c.load_state_dict(sd2)
+    for _ in range(5):
+        opt.step()
+        c.step()
+    log(c.get_last_lr(), c.mode)
+
+
 def _names():
     return PROGRAMS.params()
 
