@@ -1357,6 +1357,36 @@ def scheduler_state_dicts_with_callables(torch, log):
     log(c.get_last_lr(), c.mode)
 
 
+
+@program()
+def hook_return_errors_and_accumulate_grad_node_hooks(torch, log):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.register_hook(lambda g: torch.ones(3))
+    _err(log, lambda: y.sum().backward())
+    y2 = x * 3
+    y2.register_hook(lambda g: g.double())
+    _err(log, lambda: y2.sum().backward())
+    log(x.grad)
+    acc = (x * 2).grad_fn.next_functions[0][0]
+    seen = []
+    acc.register_prehook(lambda go: seen.append(("pre", go[0].tolist())))
+    acc.register_hook(lambda gi, go: seen.append(("post", len(gi), go[0].tolist())))
+    (x * 2).sum().backward()
+    log(seen, x.grad, acc.name(), acc.next_functions)
+    z = x * 4
+    z.grad_fn.register_prehook(lambda go: None)
+    z.grad_fn.register_hook(lambda gi, go: None)
+    z.sum().backward()
+    log(x.grad)
+    w = x * 5
+    w.grad_fn.register_prehook(lambda go: (go[0], go[0]))
+    _err(log, lambda: w.sum().backward())
+    v = x * 6
+    v.grad_fn.register_hook(lambda gi, go: (torch.ones(5),))
+    _err(log, lambda: v.sum().backward())
+
+
 def _names():
     return PROGRAMS.params()
 
