@@ -8,6 +8,7 @@ __all__ = ["Adadelta"]
 
 
 class Adadelta(_PerParameter):
+    _lr_number_error = "add_(): argument 'alpha' must be Number, not Tensor"
     _capturable_check = (("params and state_steps", False),) * 2
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,

@@ -10,6 +10,7 @@ __all__ = ["Adagrad"]
 
 
 class Adagrad(Optimizer):
+    _lr_number_error = "addcdiv_(): argument 'value' must be Number, not Tensor"
     _sparse_grads = True
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):

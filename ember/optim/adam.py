@@ -77,6 +77,17 @@ class Adam(Optimizer):
         """Perform a single optimization step."""
         return self._step_each(closure, self._init_state, adam_update)
 
+    def _differentiable_rule(self, update, group):
+        # real parameters with number betas: torch's differentiable branch in tensor ops
+        recorded = super()._differentiable_rule(update, group)
+        if isinstance(group["betas"][0], Tensor) or update is not adam_update:
+            return recorded
+
+        def run(p, state, group):
+            (recorded if p.is_complex() or p.grad.is_sparse else _differentiable_adam)(
+                p, state, group)
+        return run
+
 
 def adam_update(p, state, group):
     """One parameter's Adam/AdamW step (torch's _single_tensor_adam), in place on the arrays.
@@ -144,3 +155,35 @@ def _adam_kernel(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, be
         denom /= bias_correction2_sqrt
         denom += eps
     _addcdiv_(xp, param, exp_avg, denom, -step_size, tmp)
+
+
+def _differentiable_adam(p, state, group):
+    """torch's _single_tensor_adam for differentiable=True (real parameter, number betas), in
+    recorded tensor ops: the bias corrections are float32 tensor arithmetic on the step count
+    (1 - beta1 ** step_t), and the update is exp_avg / (sqrt(v) / (bc2_sqrt * -step_size) +
+    eps / -step_size), as torch's."""
+    lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+    beta1, beta2 = group["betas"]
+    grad = -p.grad if group["maximize"] else p.grad
+    exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+    step_t += 1
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            p.mul_(1 - lr * wd)
+        elif isinstance(wd, Tensor) and wd.requires_grad:
+            grad = grad.addcmul_(p.clone(), wd)
+        else:
+            grad = grad.add(p, alpha=_value(wd))
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    bias_correction1 = 1 - beta1 ** step_t
+    bias_correction2 = 1 - beta2 ** step_t
+    step_size_neg = (lr / bias_correction1).neg()
+    bias_correction2_sqrt = bias_correction2.sqrt()
+    if group["amsgrad"]:
+        max_sq = state["max_exp_avg_sq"]
+        max_sq.copy_(max_sq.clone().maximum(exp_avg_sq))
+        exp_avg_sq = max_sq
+    denom = (exp_avg_sq.sqrt() / (bias_correction2_sqrt * step_size_neg)).add_(
+        eps / step_size_neg)
+    p.addcdiv_(exp_avg.clone(), denom)

@@ -7,6 +7,8 @@ __all__ = ["Adamax"]
 
 
 class Adamax(_PerParameter):
+    _lr_number_error = "addcdiv_(): argument 'value' must be Number, not Tensor"
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
         _check_moment_args(lr, betas, eps, weight_decay)

@@ -58,9 +58,11 @@ def register_optimizer_step_post_hook(hook):
 
 
 def _hooked(step):
-    """Wrap a subclass's `step` with the global and per-instance pre/post hooks."""
+    """Wrap a subclass's `step` with the global and per-instance pre/post hooks; as torch's,
+    the hooks' `args` hold the optimizer itself (a pre-hook's new args replace it too)."""
     @functools.wraps(step)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(*args, **kwargs):
+        self = args[0]
         for pre_hook in chain(_global_optimizer_pre_hooks.values(),
                               self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)
@@ -70,7 +72,7 @@ def _hooked(step):
                 else:
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, "
                                        f"new_kwargs), but got {result}.")
-        out = step(self, *args, **kwargs)
+        out = step(*args, **kwargs)
         for post_hook in chain(self._optimizer_step_post_hooks.values(),
                                _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
@@ -140,6 +142,10 @@ class Optimizer:
     _capturable_check = (("params and state_steps", True), ("params and state_steps", False))
     # the options whose tensors a differentiable step records (they may require grad)
     _recorded_hyperparameters = ("lr", "weight_decay")
+    # the error torch's differentiable step raises for an lr tensor that requires grad, where
+    # its rule passes lr to a Number argument (RMSprop's addcdiv_(value=-lr), ...); None: the
+    # rule records lr
+    _lr_number_error = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -244,13 +250,19 @@ class Optimizer:
         create their states first (_init_group), then `update(p, state, group)` in place."""
         loss = _eval_closure(closure)
         for group in self.param_groups:
-            run = _recorded(update, group, self._recorded_hyperparameters) \
-                if group.get("differentiable") else foreach_step(self, group, update)
+            if group.get("differentiable"):
+                run = self._differentiable_rule(update, group)
+            else:
+                run = foreach_step(self, group, update)
             if group.get("capturable"):
                 run = _on_capturable_device(run, group, self._capturable_check)
             for p, state in self._init_group(group, init_state):
                 run(p, state, group)
         return loss
+
+    def _differentiable_rule(self, update, group):
+        """What a differentiable=True group runs: `update` on recording arrays."""
+        return _recorded(update, group, self._recorded_hyperparameters, self._lr_number_error)
 
     def _init_group(self, group, init_state):
         """The (parameter, state) pairs of the group's parameters with a gradient, checked and
@@ -264,10 +276,14 @@ class Optimizer:
             if not self._sparse_grads:
                 _dense_only(p, name)
             state = self.state.get(p)
-            if not state:
-                state = {}
-                init_state(state, p, group)
-                self.state[p] = state
+            if not state:       # in self.state first, as torch's: an init that raises
+                state = self.state[p] = {}      # part-way leaves what it made (Rprop's lr)
+                try:
+                    init_state(state, p, group)
+                except BaseException:
+                    if not state:               # (one that raised first made nothing)
+                        del self.state[p]
+                    raise
             stepped.append((p, state))
         return stepped
 
@@ -456,15 +472,19 @@ class _RecordingBackend:
         self.xp = xp
 
 
-def _recorded(update, group, hyperparameters):
+def _recorded(update, group, hyperparameters, lr_number_error=None):
     """`update` run on recording views of the parameter and its state; the state is written
-    back first and the parameter last (a leaf that requires grad then raises torch's error)."""
+    back first and the parameter last (a leaf that requires grad then raises torch's error).
+    lr_number_error: raised (before the update, where torch's rule is part-way) for an lr
+    tensor that requires grad."""
     if group.get("foreach"):
         raise AssertionError("_foreach ops don't support autograd")
 
     def run(p, state, group):
         if p.grad.is_sparse:            # sparse gradients step unrecorded
             return update(p, state, group)
+        if lr_number_error is not None and getattr(group["lr"], "requires_grad", False):
+            raise TypeError(lr_number_error)
         from ..autograd.higher_order import context
         with context(p.be) as xp:
             be = _RecordingBackend(xp)

@@ -9,6 +9,7 @@ __all__ = ["RMSprop"]
 
 
 class RMSprop(Optimizer):
+    _lr_number_error = "addcdiv_(): argument 'value' must be Number, not Tensor"
     _capturable_check = (("params and state_steps", True),) * 2
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,

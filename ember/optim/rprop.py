@@ -49,7 +49,11 @@ def _rprop_kernel(xp, param, grad, prev, step_size, etaminus, etaplus, lo, hi, m
 def _init_rprop(state, p, group):
     state["step"] = _scalar_state(0.0, p, group["capturable"])
     state["prev"] = _zeros_like(p)
-    lr = _value(group["lr"])
+    lr = group["lr"]
+    if getattr(lr, "requires_grad", False):     # torch's full_like refuses it, grad mode or not
+        raise TypeError("full_like(): argument 'fill_value' (position 2) must be Number, "
+                        "not Tensor")
+    lr = _value(lr)
     # torch's full_like(grad, lr): the gradient's layout
     state["step_size"] = _full_like(p.grad, complex(lr, lr) if p.arr.dtype.kind == "c" else lr)
 
