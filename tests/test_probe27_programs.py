@@ -3,13 +3,12 @@ round trips, add_param_group, zero_grad, optimizer hooks, lr_scheduler edge case
 tensors hooks, multi-grad hooks, graph Node hooks, and torch.utils.data's collation, splitting,
 samplers and dataset indexing) run under ember and torch from the same seed: everything they
 record must agree (the harness is rounds 17, 18 and 26's)."""
-import pytest
-
-from probe_registry import log_outcome as _err
-from test_probe18_programs import _check
-from test_probe26_programs import Programs, _always
 import functools
 import warnings
+
+from probe_registry import Programs, log_outcome as _err
+from test_probe18_programs import _check
+from test_probe26_programs import _always
 
 PROGRAMS = Programs()
 
@@ -1387,11 +1386,4 @@ def hook_return_errors_and_accumulate_grad_node_hooks(torch, log):
     _err(log, lambda: v.sum().backward())
 
 
-def _names():
-    return PROGRAMS.params()
-
-
-@pytest.mark.parametrize("name", _names())
-def test_program(name):
-    fn, tol, _ = PROGRAMS[name]
-    _check(fn, tol)
+test_program = PROGRAMS.test(_check)
