@@ -292,7 +292,8 @@ def torch_sum(x, dims, keepdim):
         r = _full(x.reshape(-1), lanes)
         if dims is None:
             return r.reshape((1,) * x.ndim) if keepdim else r
-        return r.reshape([1 for i in range(x.ndim) if keepdim or i not in dims])
+        # (a copy: _full's number can be a view into its partial sums)
+        return r.reshape([1 for i in range(x.ndim) if keepdim or i not in dims]).copy()
     if len(dims) != 1:
         d = min(dims)
         if sorted(dims) != list(range(d, d + len(dims))):
