@@ -1869,13 +1869,7 @@ def _(xp, g, shape, reps):
             dims.append(len(split))
             split.append(r)
         split.append(s)
-    if not dims:
-        return (g,)
-    # torch's iterator drops the dims of size 1, which can make the repeat dims adjacent
-    keep = [i for i, n in enumerate(split) if n != 1]
-    dims = tuple(keep.index(d) for d in dims if d in keep)
-    g = g.reshape([split[i] for i in keep])
-    return ((_summed(g, dims) if dims else g).reshape(shape),)
+    return (_summed(g.reshape(split), tuple(dims)) if dims else g,)
 
 
 def _summed(a, dims):
