@@ -1,5 +1,6 @@
 """torch.nested against torch: construction, metadata, printing, ops on both layouts, the
 autograd graph back to the components, and torch's errors."""
+import math
 import re
 
 import numpy as np
@@ -1461,3 +1462,28 @@ def test_to_padded_tensor_of_a_dense_tensor_is_torchs_error_without_importing_ne
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip() == ("Could not run 'aten::to_padded_tensor' with arguments from the "
                            "'CPU' backend")
+
+
+def test_strided_view_keeps_component_sizes_for_minus_one():
+    """A strided nested view's -1 at one of a component's own dims keeps that dim's size
+    (torch infers nothing: view(2, -1) of 2-D components is refused), past them it is refused;
+    torch's errors in its order (ember inferred -1 as a dense view does)."""
+    shapes = [[(2, 3), (2, 4)], [(2, 3), (2, 3)], [(3,), (5,)]]
+    views = [(2, -1), (2, 2, -1), (2, -1, -1), (2, 2, -1, 1), (2, 2, 3, -1), (2, -2, 3),
+             (2, 1, 2, -1), (2, -1, 3), (2, 6), (2, -1, 1), (2, -1, -1, 1), (2, 1, 2, -1, -1),
+             (2, -3, -1, 1)]
+    got = []
+    for L in (ember, torch):
+        r = []
+        for parts in shapes:
+            nt = L.nested.nested_tensor([L.arange(float(math.prod(s))).reshape(s)
+                                         for s in parts])
+            for shape in views:
+                for name in ("view", "reshape"):
+                    try:
+                        y = getattr(nt, name)(*shape)
+                        r.append([c.tolist() for c in y.unbind()])
+                    except RuntimeError as e:
+                        r.append(str(e))
+        got.append(r)
+    assert got[0] == got[1]

@@ -9,6 +9,7 @@ input a NestedArray gradient, a dense input (a weight) the sum of its components
 
 The ops that cross between nested and dense tensors (construction, unbind, values, padding)
 are built here too, as nodes whose backward hands the gradient back across."""
+import math
 import weakref
 
 import numpy as np
@@ -799,6 +800,31 @@ def new_factory_check(a, name, size):
 _VIEW = op("nested_view", saves=None, node="ViewBackwardAutogradNestedTensor0")(None)
 
 
+def _component_sizes(part, old, numel, shape):
+    """A strided nested view's new shape for one component, as torch's
+    NestedTensor_compute_size_stride: a -1 at one of the component's own dims keeps that dim's
+    size (nothing is inferred); a dim past them may not be -1."""
+    new = list(part)
+    grows, seen, infer = len(new) > len(old), False, False
+    for i, s in enumerate(new):
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
+        if s != -1:
+            continue
+        if grows and (i >= len(old) and infer or i < len(old) and seen):
+            raise RuntimeError("only one dimension can be inferred")
+        if i >= len(old):
+            infer = True
+        else:
+            seen = grows
+            new[i] = old[i]
+    if infer:
+        raise RuntimeError("nested tensor does not infer shape")
+    if math.prod(new) != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return new
+
+
 def view(nt, shape, name="view"):
     """view / reshape of a nested tensor: the batch size first, then the components' new shape,
     with -1 (or the nested int) where their lengths differ."""
@@ -811,13 +837,9 @@ def view(nt, shape, name="view"):
         if not shape or shape[0] != len(a.parts):
             raise RuntimeError(f"{name}: For now nested {name} cannot change or infer the "
                                "implicit batch dimension")
-        from ..ops.shape import infer_shape
-        for p in a.parts:
-            try:
-                infer_shape(part, p.size)
-            except RuntimeError:
-                raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size "
-                                   f"{p.size}") from None
+        sizes = [_component_sizes(part, p.shape, p.size, shape) for p in a.parts]
+        # each component's own sizes; -1 (inferred by the view) where they differ
+        part = tuple(c[0] if all(c[0] == n for n in c) else -1 for c in zip(*sizes))
         return apply(_VIEW, (nt,), (part,))
     r = a.meta.ragged
     if not (1 < len(shape) > r and shape[0] == len(a.parts) and shape[r] in (-1, a.meta.nid)
