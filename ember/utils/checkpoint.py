@@ -253,16 +253,13 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
         if context_fn is not noop_context_fn or debug is not False:
             raise ValueError("Passing `context_fn` or `debug` is only supported when "
                              "use_reentrant=False.")
-        if determinism_check not in ("default", "none"):
-            raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
-                             f"{determinism_check}")
-    if use_reentrant:
-        return CheckpointFunction.apply(function, preserve, *args)
-    if debug and context_fn is not noop_context_fn:
+    elif debug and context_fn is not noop_context_fn:
         raise ValueError("debug=True is incompatible with non-default context_fn")
     if determinism_check not in ("default", "none"):
         raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
                          f"{determinism_check}")
+    if use_reentrant:
+        return CheckpointFunction.apply(function, preserve, *args)
     if not _grad.enabled:
         return function(*args, **kwargs)
     return _checkpoint(function, args, kwargs, preserve, context_fn, determinism_check)
