@@ -43,15 +43,20 @@ def __getattr__(name):
     raise AttributeError(f"module 'ember._C' has no attribute '{name}'")
 
 
+# torch.nn.functional's functions that are builtins of torch._C._nn (F.linear is
+# torch._C._nn.linear): F's name -> the builtin's
+NN_BUILTINS = {**{n: n for n in ("avg_pool2d", "avg_pool3d", "elu_", "gelu", "hardtanh_",
+                                 "leaky_relu_", "linear", "one_hot",
+                                 "scaled_dot_product_attention", "softplus", "softshrink")},
+               "logsigmoid": "log_sigmoid"}
+
+
 def _make_nn():
-    """torch._C._nn: the builtins torch.nn.functional hands out as they are (F.linear is
-    torch._C._nn.linear), which fx-generated code calls by that name."""
+    """torch._C._nn: the builtins torch.nn.functional hands out as they are, which
+    fx-generated code calls by their names there."""
     import types
     from .nn import functional as F
     nn = types.ModuleType("ember._C._nn")
-    for name in ("avg_pool2d", "avg_pool3d", "elu_", "gelu", "hardtanh_", "leaky_relu_",
-                 "linear", "one_hot", "scaled_dot_product_attention", "softplus",
-                 "softshrink"):
-        setattr(nn, name, getattr(F, name))
-    nn.log_sigmoid = F.logsigmoid
+    for f_name, name in NN_BUILTINS.items():
+        setattr(nn, name, getattr(F, f_name))
     return nn

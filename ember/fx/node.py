@@ -6,6 +6,8 @@ import builtins
 import operator
 import types
 
+from .._C import NN_BUILTINS
+
 __all__ = ["Node", "map_arg", "map_aggregate"]
 
 _LEGAL_OPS = ("placeholder", "call_method", "call_module", "call_function", "get_attr",
@@ -21,10 +23,7 @@ def _ember_namespaces():
 # torch.nn.functional's functions that are C builtins of torch._C._nn or torch (F.linear is
 # torch._C._nn.linear, F.conv2d torch.conv2d): the names torch's printouts and code give them
 _F_BUILTINS = {
-    **{n: "torch._C._nn." + n for n in (
-        "avg_pool2d", "avg_pool3d", "elu_", "gelu", "hardtanh_", "leaky_relu_", "linear",
-        "one_hot", "scaled_dot_product_attention", "softplus", "softshrink")},
-    "logsigmoid": "torch._C._nn.log_sigmoid",
+    **{f: "torch._C._nn." + n for f, n in NN_BUILTINS.items()},
     **{n: "torch." + n for n in (
         "adaptive_avg_pool1d", "avg_pool1d", "bilinear", "celu_", "channel_shuffle", "conv1d",
         "conv2d", "conv3d", "conv_tbc", "conv_transpose1d", "conv_transpose2d",
