@@ -23,7 +23,7 @@ import struct
 
 import numpy as np
 
-from ._fma import fma64
+from ._fma import _split, fma64
 
 _U64 = np.uint64
 _U64_32, _LOW53, _LOW24 = (np.array(v, _U64) for v in (32, (1 << 53) - 1, (1 << 24) - 1))
@@ -176,7 +176,7 @@ class TorchCPU:
         x = self._units(n, double)
         if double:
             b = float(hi - lo)
-            bh, bl = _split_py(b)
+            bh, bl = _split(b)
             x = [_fma64_py(v, b, bh, bl, float(lo)) for v in x]
         else:
             f, span = np.float32(lo), np.float32(hi) - np.float32(lo)
@@ -261,10 +261,10 @@ class TorchCPU:
         if n and self.cached_normal is not None:
             out.append(float(self.cached_normal))
             self.cached_normal = None
-        w = iter(self.bits.random_raw((n - len(out) + 1) // 2 * 4).tolist())
-        for h1, l1, h2, l2 in zip(w, w, w, w):      # (_units' two doubles)
-            r = _sqrt(-2.0 * _log1p(-(((h2 & 0x1F_FFFF) << 32 | l2) * 2.0 ** -53)))
-            theta = _TWO_PI * (((h1 & 0x1F_FFFF) << 32 | l1) * 2.0 ** -53)
+        u = iter(self._units((n - len(out) + 1) // 2 * 2, True))
+        for u1, u2 in zip(u, u):
+            r = _sqrt(-2.0 * _log1p(-u2))
+            theta = _TWO_PI * u1
             out += (r * _cos(theta), r * _sin(theta))
         if len(out) > n:
             self.cached_normal = out.pop()
@@ -597,19 +597,10 @@ _sqrt, _log1p, _cos, _sin = math.sqrt, math.log1p, math.cos, math.sin
 _TWO_PI = 2.0 * math.pi
 
 
-def _split_py(a):
-    """Dekker's split of a Python float (fma64's _split)."""
-    t = 134217729.0 * a
-    hi = t - (t - a)
-    return hi, a - hi
-
-
 def _fma64_py(a, b, bh, bl, c):
     """fma64(a, b, c) of Python floats, b also given split (bh, bl)."""
     p = a * b
-    t = 134217729.0 * a
-    ah = t - (t - a)
-    al = a - ah
+    ah, al = _split(a)
     e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     s = p + c
     v = s - p
