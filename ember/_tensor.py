@@ -387,8 +387,9 @@ class Tensor(TensorBase):
         if flags is not _SPARSE_FLAGS:  # (sparse arrays' flags read as contiguous)
             if memory_format is None:
                 return bool(flags.c_contiguous)
-        else:
-            return _sparse_no_strides(self.arr, "is_contiguous") and False
+        else:       # (a COO tensor: never; the compressed layouts raise)
+            _sparse_no_strides(self.arr, "is_contiguous")
+            return False
         from ._memory_format import is_contiguous_as
         return is_contiguous_as(self.arr, memory_format)
 
