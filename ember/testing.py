@@ -60,8 +60,8 @@ def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=
     if not isinstance(expected, Tensor):
         expected = tensor(expected, dtype=actual.dtype)
     if rtol is None and atol is None:
-        rtol, atol = (max(t) for t in zip(*(_ALLCLOSE_TOLERANCES.get(
-            str(x.dtype)[6:], (0.0, 0.0)) for x in (actual, expected))))
+        rtol, atol = _loosest(_ALLCLOSE_TOLERANCES.get(str(x.dtype)[6:], (0.0, 0.0))
+                              for x in (actual, expected))
     assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True,
                  check_dtype=False, check_stride=False, msg=msg or None)
 
@@ -138,8 +138,7 @@ def _compare_arrays(actual, expected, path, opts):
         _attribute("device", actual.device, expected.device, path)
     if opts["check_dtype"] and actual.dtype != expected.dtype:
         _attribute("dtype", actual.dtype, expected.dtype, path)
-    rtol, atol = (max(t) for t in zip(*(_tolerances(str(x.dtype)[6:], opts)
-                                        for x in (actual, expected))))
+    rtol, atol = _loosest(_tolerances(str(x.dtype)[6:], opts) for x in (actual, expected))
     if actual.dtype != expected.dtype:
         from . import _dtype as D
         wide = [D.int64 if x.dtype in (D.uint16, D.uint32, D.uint64) else x.dtype
@@ -189,6 +188,13 @@ def _check_tensors(actual, expected, identifier, rtol, atol, equal_nan, path):
     _check_values(a, e, rtol, atol, equal_nan, a.ndim == 0, path, identifier)
 
 
+def _loosest(pairs):
+    """The largest rtol and the largest atol of (rtol, atol) pairs (torch takes the two
+    inputs' dtypes' looser tolerances)."""
+    rtols, atols = zip(*pairs)
+    return max(rtols), max(atols)
+
+
 def _tolerances(dtype_name, opts):
     if opts["rtol"] is not None:
         return opts["rtol"], opts["atol"]
@@ -207,8 +213,8 @@ def _compare_scalars(actual, expected, path, opts):
         raise _Mismatch(AssertionError, f"The (d)types do not match: {type(actual)} != "
                                         f"{type(expected)}." + _where(path))
     kind = {bool: "bool", int: "int64", float: "float64", complex: "complex128"}
-    rtol, atol = (max(t) for t in zip(*(_tolerances(kind.get(type(x), "int64"), opts)
-                                        for x in (actual, expected))))
+    rtol, atol = _loosest(_tolerances(kind.get(type(x), "int64"), opts)
+                          for x in (actual, expected))
     _check_values(np.asarray(actual), np.asarray(expected), rtol, atol, opts["equal_nan"],
                   True, path)
 
