@@ -129,3 +129,7 @@ def __getattr__(name):
 def __dir__():
     """The lazy names too (tab completion lists them, as torch's dir does)."""
     return sorted(set(globals()) | _LAZY_MODULES | set(_LAZY_FUNCTIONS))
+
+
+from ._torch_function import watch_class_statements as _watch_class_statements  # noqa: E402
+_watch_class_statements()   # a user's class with __torch_function__ turns dispatch on

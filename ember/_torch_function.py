@@ -2,8 +2,8 @@
 __torch_function__) see every ember function and Tensor method called on them.
 
 torch checks every call for such arguments in C++. ember pays nothing for it until a class with
-__torch_function__ appears: `Tensor.__init_subclass__` (or handle_torch_function) calls
-`enable()`, which replaces the public functions of ember, nn.functional, linalg, fft and special,
+__torch_function__ appears: `Tensor.__init_subclass__`, a class statement of a user's class
+that defines one (`watch_class_statements`), or handle_torch_function calls `enable()`, which replaces the public functions of ember, nn.functional, linalg, fft and special,
 and Tensor's methods and properties, by dispatchers. A dispatcher calls the function directly
 unless an argument (or an element of a list/tuple argument) is overloaded; then it calls the
 overloaded types' __torch_function__(func, types, args, kwargs), subclasses first, as torch's
@@ -12,6 +12,7 @@ dispatch disabled and turns Tensor results into the subclass (as_subclass)."""
 import functools
 import threading
 import types
+import warnings
 
 __all__ = ["enable", "disable", "dispatched", "has_torch_function", "handle_torch_function",
            "overloaded_args", "DisableTorchFunctionSubclass", "DisableTorchFunction",
@@ -165,19 +166,49 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
         return _through_mode(public_api, args, kwargs)
     overloaded = overloaded_args(relevant_args)
     kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
+    name = getattr(public_api, "torch_name", None) or \
+        f"{getattr(public_api, '__module__', 'torch')}.{public_api.__qualname__}"
+    in_python = name.startswith("torch.nn.functional") or not name.startswith("torch.")
     for a in overloaded:
+        if type(a) not in _METHOD_CHECKED or in_python:
+            _warn_if_plain_method(type(a), in_python)
         result = a.__torch_function__(public_api, kinds, args, kwargs)
         if result is not NotImplemented:
             return result
-    name = getattr(public_api, "torch_name", None) or \
-        f"{getattr(public_api, '__module__', 'torch')}.{public_api.__qualname__}"
-    if name.startswith("torch.nn.functional") or not name.startswith("torch."):
+    if in_python:
         raise TypeError(f"no implementation found for '{name}' on types that implement "
                         f"__torch_function__: {list(kinds)}")
     lines = "".join(f"\n  - tensor subclass {k}" for k in kinds)     # (objects too)
     raise TypeError(f"Multiple dispatch failed for '{name}'; all __torch_function__ handlers "
                     f"returned NotImplemented:\n{lines}\n\nFor more information, try "
                     "re-running with TORCH_LOGS=not_implemented")
+
+
+_METHOD_CHECKED = set()     # the types the C++ check of _warn_if_plain_method has looked at
+
+
+def _warn_if_plain_method(t, in_python):
+    """torch's warning for a __torch_function__ defined as a plain method: once a process from
+    its C++ functions' dispatch, a DeprecationWarning every call from its Python functions'
+    (torch.nn.functional's, and overrides.handle_torch_function called by a user's)."""
+    if not in_python:
+        _METHOD_CHECKED.add(t)
+    for k in t.__mro__:
+        tf = vars(k).get("__torch_function__")
+        if tf is None:
+            continue
+        if isinstance(tf, types.FunctionType):
+            if in_python:
+                warnings.warn("Defining your `__torch_function__ as a plain method is deprecated "
+                              "and will be an error in future, please define it as a "
+                              "classmethod.", DeprecationWarning, stacklevel=3)
+            else:
+                from ._warnings import warn_once
+                warn_once("Defining your `__torch_function__` as a plain method is deprecated "
+                          "and will be an error in future, please define it as a classmethod. "
+                          "(Triggered internally at /__w/pytorch/pytorch/torch/csrc/utils/"
+                          "python_arg_parser.cpp:359.)")
+        return
 
 
 def _dispatcher(fn, torch_name, public=None):
@@ -321,11 +352,39 @@ def wrap_attribute(owner, name, wrap):
             _REPLACED[i] = (o, n, wrap(original))
 
 
+def watch_class_statements():
+    """Until enable(), every class statement outside ember goes through a stand-in for
+    builtins.__build_class__ that calls enable() when the new class has a __torch_function__:
+    a tensor-like class that is not a Tensor subclass (torch's docs' ScalarTensor) is seen by
+    the first ember function it is passed to, as in torch. (Classes made by calling type(), or
+    defined before `import ember`, are seen once anything else has enabled dispatch.)"""
+    import builtins
+    if getattr(builtins.__build_class__, "_ember_watch", False):
+        return
+    build = builtins.__build_class__
+
+    def __build_class__(func, name, *bases, **kwargs):
+        cls = build(func, name, *bases, **kwargs)
+        if isinstance(cls, type) and any("__torch_function__" in vars(k) for k in cls.__mro__) \
+                and not cls.__module__.startswith("ember.") and _overloaded(cls):
+            enable()
+        return cls
+    __build_class__._ember_watch, __build_class__._ember_build = True, build
+    builtins.__build_class__ = __build_class__
+
+
+def _unwatch_class_statements():
+    import builtins
+    if getattr(builtins.__build_class__, "_ember_watch", False):
+        builtins.__build_class__ = builtins.__build_class__._ember_build
+
+
 def enable():
     """Install the dispatchers (once per process)."""
     if _ENABLED[0]:
         return
     _ENABLED[0] = True
+    _unwatch_class_statements()
     import importlib
     import sys
     from ._tensor import Tensor
@@ -344,6 +403,7 @@ def disable():
         setattr(owner, name, original)
     _DISPATCHERS.clear()
     _ENABLED[0] = False
+    watch_class_statements()
 
 
 def convert(ret, cls):

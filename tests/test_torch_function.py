@@ -159,6 +159,51 @@ def test_ember_itself_defines_no_dispatching_subclass():
     assert out == "False"
 
 
+_TENSOR_LIKE_PROGRAM = """
+import warnings
+import {lib} as torch
+warnings.simplefilter("always")
+
+
+class ScalarTensor:     # torch's docs' tensor-like type: not a Tensor subclass
+    def __init__(self, n, value):
+        self._n, self._value = n, value
+
+    def tensor(self):
+        return self._value * torch.eye(self._n)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", str(func))
+        if name == "mean":
+            return float(self._value) / self._n
+        return (name, [type(a).__name__ for a in args])
+
+
+s = ScalarTensor(5, 2)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    out = [torch.mean(s), torch.add(s, 1), torch.add(torch.ones(2), s), torch.ones(2) + s,
+           torch.cat([torch.ones(1), s]), torch.nn.functional.relu(s), torch.ones(2).mul(s),
+           torch.where(torch.ones(2) > 0, s, 1), torch.linalg.norm(s), torch.zeros_like(s)]
+print(out)
+print([str(w.message)[:60] for w in caught])
+"""
+
+
+def test_a_tensor_like_class_dispatches_from_its_first_call():
+    """A plain class defining __torch_function__ (not a Tensor subclass) is dispatched to by
+    the first ember function it meets, as in torch: its class statement turns dispatch on
+    (ember ran the plain functions, which refused it, until a Tensor subclass appeared), and a
+    plain-method __torch_function__ gets torch's once-a-process deprecation warning."""
+    import subprocess
+    import sys
+    outs = [subprocess.run([sys.executable, "-c", _TENSOR_LIKE_PROGRAM.format(lib=lib)],
+                           capture_output=True, text=True, check=True).stdout
+            for lib in ("torch", "ember")]
+    assert "('add', ['ScalarTensor', 'int'])" in outs[0]
+    assert outs[1] == outs[0]
+
+
 def _mode_log(lib):
     class Log(lib.overrides.TorchFunctionMode):
         def __init__(self):
