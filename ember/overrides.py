@@ -1,9 +1,10 @@
 """torch.overrides: helpers for the __torch_function__ protocol (see ember/_torch_function.py).
 
-Tensor subclasses take part from the moment one is defined, TorchFunctionModes while entered.
-Objects that are not Tensors but define __torch_function__ take part once dispatch is on (a
-Tensor subclass with __torch_function__ exists, a mode was entered, or handle_torch_function
-was called)."""
+Tensor subclasses take part from the moment one is defined, TorchFunctionModes while entered,
+and objects of other classes that define __torch_function__ from the class statement on (a
+class made by calling type(), or defined before `import ember`, once dispatch is on: a Tensor
+subclass or another such class exists, a mode was entered, or handle_torch_function was
+called)."""
 import functools
 
 from ._torch_function import (TorchFunctionMode, handle_torch_function, has_torch_function,
