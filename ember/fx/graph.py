@@ -223,9 +223,9 @@ class Graph:
 
     def _target_to_str(self, target):
         if callable(target):
-            op = target.__name__
-            if op == "logsigmoid" and _qualified_name(target) == "torch._C._nn.log_sigmoid":
-                op = "log_sigmoid"          # (torch's F.logsigmoid is that builtin, so named)
+            qualified = _qualified_name(target)     # (F's builtins by their names there:
+            op = qualified[13:] if qualified.startswith("torch._C._nn.") else \
+                target.__name__                     # F.logsigmoid is _C._nn.log_sigmoid)
         else:
             op = target[2:-2] if _is_magic(target) else target
         return _snake_case(op)

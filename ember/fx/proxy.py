@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import ember
 from .. import _torch_function
+from .._C import NN_BUILTINS
 from .graph import magic_methods, reflectable_magic_methods
 from .node import Node, map_aggregate
 
@@ -231,10 +232,10 @@ class Proxy:
         short = name.rsplit(".", 1)[-1]
         if name.startswith("torch.Tensor."):
             return tracer.create_proxy("call_method", short, args, kwargs)
-        if name.startswith("torch.nn.functional.") and short in _PY_FUNCTIONALS:
-            args, kwargs = _as_torch_passes(orig_method, args, kwargs)
-        if name == "torch.nn.functional.logsigmoid":
-            short = "log_sigmoid"       # (torch's F.logsigmoid is torch._C._nn.log_sigmoid)
+        if name.startswith("torch.nn.functional."):
+            if short in _PY_FUNCTIONALS:
+                args, kwargs = _as_torch_passes(orig_method, args, kwargs)
+            short = NN_BUILTINS.get(short, short)   # (F.logsigmoid is _C._nn.log_sigmoid)
         return tracer.create_proxy("call_function", _public(orig_method), args, kwargs,
                                    name=tracer.graph._target_to_str(short))
 
