@@ -1034,14 +1034,7 @@ def _finish(result, out, name=None, exact=False, castable=None):
         raise _out_dtype_error(exact, out, result, name)
     if out.shape != result.shape:
         if out.arr.size:
-            import warnings
-            warnings.warn(f"An output with one or more elements was resized since it had shape "
-                          f"{list(out.shape)}, which does not match the required output shape "
-                          f"{list(result.shape)}. This behavior is deprecated, and in a future "
-                          "PyTorch release outputs will not be resized unless they have zero "
-                          "elements. You can explicitly reuse an out tensor t by resizing it, "
-                          "inplace, to zero elements with t.resize_(0).", UserWarning,
-                          stacklevel=3)
+            warn_resized(out.shape, result.shape)
         out.arr = out.be.xp.empty(result.shape, out.arr.dtype)
     write_into(out, result.arr, "out")
     if refused:
@@ -1066,6 +1059,19 @@ def _finish_checks_cast(result, out, castable):
         raise RuntimeError(f"{fn}: Expected {what} to be safely castable from "
                            f"{_tname(result.arr.dtype)} dtype, but got {what} with dtype "
                            f"{_tname(out.arr.dtype)}")
+
+
+def warn_resized(shape, new_shape):
+    """torch's resize_output warning: an output of one or more elements got another shape."""
+    import warnings
+    from .._warnings import outside_stacklevel
+    warnings.warn(f"An output with one or more elements was resized since it had shape "
+                  f"{list(shape)}, which does not match the required output shape "
+                  f"{list(new_shape)}. This behavior is deprecated, and in a future PyTorch "
+                  "release outputs will not be resized unless they have zero elements. You can "
+                  "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+                  "with t.resize_(0). (Triggered internally at /__w/pytorch/pytorch/aten/src/"
+                  "ATen/native/Resize.cpp:30.)", UserWarning, stacklevel=outside_stacklevel())
 
 
 def _out_dtype_error(exact, out, result, name=None):
