@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .._dtype import DEFAULT, FEW_KERNELS, result_type as _result_type, result_type_of, \
+from .._dtype import DEFAULT, FEW_KERNELS, bool_, result_type as _result_type, result_type_of, \
     through_float
 from .._kernel_dtypes import int_scalar, not_implemented, tname as _tname
 from .._tensor import Tensor, _new
@@ -19,7 +19,7 @@ from . import _bessel, _gamma_kernels, _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
 from ._apply import _finish, apply as _apply, make_unary as _make_unary, \
-    raise_not_tensor as _not_tensor, tensor_arg as _tensor_arg
+    raise_not_tensor as _not_tensor, tensor_arg as _tensor_arg, warn_resized
 from ._registry import holomorphic as _holo, op as _op
 
 _PI = math.pi
@@ -176,7 +176,13 @@ lcm = _E._tensor_only(_E._binary("lcm", lambda xp, a, b: xp.lcm(a, b), fast="iu"
 def _ldexp(xp, x, o, pdt, mdt, rdt):
     """input * 2 ** other as torch's kernel: the power in pdt (other's floating dtype), the
     product in mdt (its promotion with input's), the result in rdt. A 0-d other's power is
-    torch's double scalar: the product in input's dtype, in float for 16-bit floats."""
+    torch's double scalar: the product in input's dtype, in float for 16-bit floats. pdt None:
+    a floating input and an integer other."""
+    if pdt is None:         # torch's ldexp kernel: std::ldexp of a double, a C int exponent
+        e = o.astype(np.int64, copy=False).astype(np.int32)
+        with np.errstate(over="ignore"):
+            r = _E._as_array(xp, xp.ldexp(x.astype(np.float64), e).astype(rdt), x)
+        return r, (o, r)
     if o.ndim:
         p = _E._pow_fwd(xp, xp.asarray(2.0, pdt), o.astype(pdt, copy=False))[0]
         r = x.astype(mdt, copy=False) * p.astype(mdt, copy=False)
@@ -201,6 +207,18 @@ def _(xp, g, o, r):
 def ldexp(input, other, *, out=None):
     _tensor_arg("ldexp", input)
     _tensor_arg("ldexp", other, "other", 2)
+    if input.dtype.is_floating_point and not other.dtype.is_floating_point and \
+            not other.dtype.is_complex:
+        if other.dtype is bool_:
+            raise not_implemented("ldexp_cpu_exp", other.arr.dtype)
+        try:
+            shape = np.broadcast_shapes(input.shape, other.shape)
+        except ValueError:
+            raise _E._shape_error(input, other) from None
+        if shape != input.shape and input.numel():
+            warn_resized(input.shape, shape)        # (torch's output is empty_like(input))
+        return _finish(_apply(_ldexp, (input, other), (None, None, input.dtype.np)), out,
+                       "ldexp")
     pdt = _result_type(2.0, other)                  # torch's pow(2.0, other), then mul
     if other.ndim:
         mdt = result_type_of(*(([input.dtype, pdt], [], ()) if input.ndim else
