@@ -302,3 +302,55 @@ def test_logaddexp2_is_torchs_formula(dtype):
     got = ember.logaddexp2(ember.tensor(a).to(et), ember.tensor(b).to(et)).double().numpy()
     eps = float(torch.finfo(tt).eps)
     np.testing.assert_allclose(got, want, rtol=2 * eps, atol=2 * eps)
+
+
+def _ldexp_cases(lib):
+    x = lib.tensor([1.5, -0.0, 3.0])
+    out = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for e, dt in [([1, 250, -3], lib.uint8), ([1, 1000, -3], lib.int64),
+                      ([2**32 + 1, -2**40, 2**31], lib.int64), ([2, 3, 4], lib.int16)]:
+            for xd in (lib.float32, lib.float64, lib.float16, lib.bfloat16):
+                out.append(lib.ldexp(x.to(xd), lib.tensor(e, dtype=dt)))
+        out.append(lib.ldexp(lib.tensor([1e-45, 3e38]), lib.tensor([-1, 1])))
+        out.append(lib.ldexp(x, lib.tensor([[1, 2, 3], [4, 5, 6]])))   # warns: output resized
+        out.append(lib.ldexp(x, lib.tensor(3)))
+        out.append(lib.ldexp(lib.tensor([1, 2]), lib.tensor([2, 3])))
+        z = lib.tensor([1.5, 2.0])
+        out.append(z.ldexp_(lib.tensor([3, 4])))
+    return out, [str(w.message) for w in caught]
+
+
+def test_ldexp_with_an_integer_exponent_is_torchs_ldexp_kernel():
+    """A floating input with an integer exponent takes torch's kernel, std::ldexp of a double
+    with the exponent as a C int (was input * 2.0 ** other: -0.0 * 2 ** 250 gave nan, a uint8
+    exponent's 250 overflowed the power, an int64 one past 2**31 did not wrap); its output is
+    empty_like(input), resized with torch's warning when other broadcasts it; a bool exponent
+    has no kernel."""
+    (te, tw), (ee, ew) = _ldexp_cases(torch), _ldexp_cases(ember)
+    assert len(te) == len(ee) and ew == tw and len(tw) == 1
+    for t, e in zip(te, ee):
+        assert str(e.dtype) == str(t.dtype) and e.shape == t.shape
+        a, b = e.double().numpy(), t.detach().double().numpy()
+        assert np.array_equal(a, b, equal_nan=True) and (np.signbit(a) == np.signbit(b)).all()
+    for lib in (torch, ember):
+        with pytest.raises(NotImplementedError, match="ldexp_cpu_exp.*Bool"):
+            lib.ldexp(lib.ones(2), lib.tensor([True, False]))
+        with pytest.raises(RuntimeError, match=r"size of tensor a \(3\) must match"):
+            lib.ldexp(lib.ones(3), lib.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("name", ["special.xlog1py", "xlogy", "special.xlogy"])
+def test_xlogy_family_with_a_python_bool_other(name):
+    """A Python bool `other` is 1.0 (NumPy's log1p of a bool computed in float16: xlog1py(x,
+    True) was 0.693359375 x)."""
+    res = []
+    for lib in (torch, ember):
+        fn = lib.special if name.startswith("special.") else lib
+        x = lib.tensor([1.5, 0.3, 0.0, -2.0], requires_grad=True)
+        y = getattr(fn, name.split(".")[-1])(x, True)
+        y.sum().backward()
+        z = getattr(fn, name.split(".")[-1])(lib.tensor([True, False, True]), False)
+        res.append((y.tolist(), x.grad.tolist(), z.tolist(), str(z.dtype)))
+    assert res[0] == res[1]

@@ -1628,6 +1628,8 @@ def _xlog(log, shift):
     and special.xlog1py (log1p, 1). torch's gradient for x is the op of (grad, y), zeroed where
     x == 0 and y is at or past the pole; for y, g * x / (y + shift)."""
     def fwd(xp, a, b):
+        if type(b) is bool:     # (NumPy's log of a bool is a float16)
+            b = float(b)
         with np.errstate(divide="ignore", invalid="ignore"):
             y = xp.where(a == 0, 0, a * getattr(xp, log)(b))
         if _has_shape(b):
@@ -1637,6 +1639,8 @@ def _xlog(log, shift):
         return y.astype(a.dtype)
 
     def grad(xp, g, a, b):
+        if type(b) is bool:
+            b = float(b)
         with np.errstate(divide="ignore", invalid="ignore"):
             ga = xp.where(g == 0, 0, g * getattr(xp, log)(b))
             ga = xp.where((a == 0) & (b <= -shift), 0, ga)
