@@ -354,3 +354,22 @@ def test_xlogy_family_with_a_python_bool_other(name):
         z = getattr(fn, name.split(".")[-1])(lib.tensor([True, False, True]), False)
         res.append((y.tolist(), x.grad.tolist(), z.tolist(), str(z.dtype)))
     assert res[0] == res[1]
+
+
+def test_clamp_of_bool_refuses_as_torchs_kernels():
+    """Bool clamp: both bounds run torch's clamp kernel (no Bool; ember clamped), one tensor
+    bound its maximum/minimum (which take Bool), scalar bounds clamp_min/clamp_max_scalar's
+    kernels (ember named clamp_scalar for either)."""
+    def outcomes(lib):
+        b = lib.tensor([True, False])
+        res = []
+        for f in [lambda: lib.clamp(b, b, b), lambda: lib.clamp(b, min=b), lambda: b.clip(max=b),
+                  lambda: lib.clamp(b, min=True), lambda: lib.clamp_max(b, False),
+                  lambda: lib.clamp(b, True, True), lambda: lib.clamp(b, 0, 1),
+                  lambda: b.clone().clamp_(b, b), lambda: b.clone().clamp_(max=True)]:
+            try:
+                res.append(f().tolist())
+            except NotImplementedError as e:
+                res.append(str(e))
+        return res
+    assert outcomes(ember) == outcomes(torch)

@@ -1961,7 +1961,8 @@ def where(condition, input=None, other=None, *, out=None):
 
 def _clamp_fwd(xp, x, lo, hi, dtype):
     if dtype.kind == "b":
-        raise _ni("clamp_scalar", dtype)
+        raise _ni("clamp_max_scalar" if lo is None else "clamp_min_scalar" if hi is None else
+                  "clamp_scalar", dtype)
     if x.dtype != dtype:
         x = x.astype(dtype)
     if dtype.itemsize == 2 and dtype.kind in "fV":    # bounds become 2-byte through float
@@ -2024,6 +2025,8 @@ _clamp_fn, _clamp_min_fn, _clamp_max_fn = (
 
 @_shapes_as_runtime
 def _clamp_t_fwd(xp, x, lo, hi):
+    if x.dtype.kind == "b" and lo is not None and hi is not None:   # (one bound: max/minimum)
+        raise _ni("clamp", x.dtype)
     return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
 
 
