@@ -29,6 +29,9 @@ CASES = [
     ("combinations.2d", lambda m: m.combinations(m.ones(2, 2))),
     ("vander.2d", lambda m: m.vander(m.ones(2, 2))),
     ("vander.N", lambda m: m.vander(m.tensor(F), N=-1)),
+    ("trace.bool_0d", lambda m: m.trace(m.tensor(True))),     # the dtype is checked first
+    ("trace.1d", lambda m: m.trace(m.tensor(F))),
+    ("ldexp.bool_exponent", lambda m: m.ldexp(m.tensor(F), m.tensor([True, False, True]))),
 ]
 
 

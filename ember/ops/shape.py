@@ -1724,10 +1724,10 @@ def trace(input):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("trace", ("input", 1, input))
+    if input.arr.dtype == bool:     # (torch's dtype dispatch comes first)
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     if nd != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
-    if input.arr.dtype == bool:
-        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return apply(_trace, (input,))
 
 
