@@ -540,3 +540,15 @@ def test_rrelu_training_draws_as_torch(dtype):
             out.append([t.float().tolist() for t in (y, x.grad, z, w, L.rand(2))])
         return out
     assert run(ember) == run(torch)
+
+
+def test_linear_of_bool_tensors_refuses_as_torchs_addmm():
+    """F.linear of bool tensors (any input dim, with or without a bias) raises torch's
+    '"addmm_impl_cpu_" not implemented for 'Bool'' (ember computed it); ints still compute."""
+    for lib in (torch, ember):
+        b = lib.ones(2, 2, dtype=lib.bool)
+        for args in [(b, b), (b, b, b[0]), (b[0], b), (b.unsqueeze(0), b)]:
+            with pytest.raises(NotImplementedError, match="addmm_impl_cpu_.*Bool"):
+                lib.nn.functional.linear(*args)
+    assert ember.nn.functional.linear(ember.ones(2, 2, dtype=ember.int32),
+                                      ember.ones(3, 2, dtype=ember.int32)).tolist() == [[2] * 3] * 2

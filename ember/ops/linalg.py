@@ -370,6 +370,8 @@ def _linear(xp, x, w, b):
     if x.shape[-1:] != w.shape[-1:] or w.ndim != 2:
         _check_linear(x, w, b)
     _check_same_dtype(x, w)
+    if x.dtype.kind == "b":
+        raise not_implemented("addmm_impl_cpu_", x.dtype)
     low = x.dtype if x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
     if low is not None:             # torch: float accumulation, the bias too, one rounding
         x, w = x.astype(np.float32), w.astype(np.float32)
