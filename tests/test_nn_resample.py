@@ -521,3 +521,25 @@ def test_resample_errors(name):
                                lambda: ERRORS[name](TF, torch.tensor))
     if name not in ("pad_crop_negative", "pad_empty"):   # torch words these in C++ internals
         assert e_msg == t_msg
+
+
+def _complex_refusals(lib):
+    F, out = lib.nn.functional, []
+    for shape, modes in [((1, 2, 4), ["nearest", "linear", "area"]),
+                         ((1, 2, 4, 4), ["nearest", "bilinear", "bicubic", "area"]),
+                         ((1, 2, 40, 100), ["nearest", "bilinear", "bicubic"]),
+                         ((1, 1, 2, 2, 2), ["nearest", "trilinear"])]:
+        for mode in modes:
+            for fn in (F.interpolate, F.upsample):
+                with pytest.raises(NotImplementedError) as e:
+                    fn(lib.ones(shape, dtype=lib.complex64), scale_factor=2, mode=mode)
+                out.append(str(e.value))
+    with pytest.raises(RuntimeError) as e:      # the arguments are checked first
+        F.interpolate(lib.ones(1, 1, 4, 4, dtype=lib.complex128), scale_factor=-2)
+    return out + [str(e.value)]
+
+
+def test_complex_input_refusal_names_the_kernel_torch_picks():
+    """A complex input reaches torch's upsample kernel dispatch after the argument checks,
+    which names the kernel of the mode and size (ember named the nearest one for all)."""
+    assert _complex_refusals(ember) == _complex_refusals(torch)

@@ -542,10 +542,10 @@ def _interpolate_aa(input, sizes, scales, align_corners, cubic):
 
 
 def _check_interp_dtype(input, mode, sizes):
-    """torch's upsample kernels take floats, and uint8 for nearest, bilinear and bicubic; the
-    dispatch error names the kernel torch picks (a channels-last one for small 2-d outputs)."""
+    """torch's upsample kernels take floats, and uint8 for nearest, bilinear and bicubic (no
+    complex); the dispatch error names the kernel torch picks (a channels-last one for small 2-d outputs)."""
     dt = input.arr.dtype
-    if is_float(dt) or dt.kind == "c" or (dt == np.uint8 and mode not in ("linear", "trilinear")):
+    if is_float(dt) or (dt == np.uint8 and mode not in ("linear", "trilinear")):
         return
     small = len(sizes) == 2 and sum(sizes) <= 128
     if mode in ("nearest", "nearest-exact"):

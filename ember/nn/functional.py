@@ -867,7 +867,6 @@ _refuse_complex([
     ("batch_norm instance_norm", *_nie("batch_norm")),
     ("group_norm", *_nie("GroupNormKernelImpl")),
     ("layer_norm", *_nie("LayerNormKernelImpl")),
-    ("interpolate upsample upsample_nearest", *_nie("compute_indices_weights_nearest")),
     ("upsample_bilinear", *_nie("upsample_bilinear2d_channels_last")),
     ("grid_sample", *_nie("grid_sampler_2d_cpu_kernel_impl")),
     ("glu", *_nie("glu_cpu")),
