@@ -47,15 +47,32 @@ def fma(xp, x, y, z, dtype, out=None):
 
 def fma64(xp, a, b, c):
     """float64 a * b + c rounded once: Dekker's exact product, then an exact sum rounded with
-    its error; where that overflows, the plain sum."""
+    its error. Where that is not finite (a factor past 2**995, whose split overflows, or a
+    product near overflow), the same with each such factor scaled by 2**-64, the result scaled
+    back (exact); where it still is not, the plain sum (which has overflowed)."""
+    r, s = _fma64_parts(a, b, c)
+    finite = xp.isfinite(r)
+    if xp is np and finite.all():
+        return r
+    big_a, big_b = abs(a) > _SPLIT_MAX, abs(b) > _SPLIT_MAX
+    sa, sb = xp.where(big_a, _DOWN, 1.0), xp.where(big_b, _DOWN, 1.0)
+    scaled, _ = _fma64_parts(a * sa, b * sb, c * sa * sb)
+    scaled /= sa * sb
+    return xp.where(finite, r, xp.where(xp.isfinite(scaled), scaled, s))
+
+
+_SPLIT_MAX, _DOWN = 2.0 ** 995, 2.0 ** -64
+
+
+def _fma64_parts(a, b, c):
+    """fma64's result before its overflow check, and the plain sum."""
     p = a * b
     ah, al = _split(a)
     bh, bl = _split(b)
     e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     s = p + c
     v = s - p
-    r = s + (((p - (s - v)) + (c - v)) + e)
-    return xp.where(xp.isfinite(r), r, s)
+    return s + (((p - (s - v)) + (c - v)) + e), s
 
 
 def fma_exact(xp, x, y, z, dtype):

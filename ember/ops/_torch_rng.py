@@ -605,7 +605,7 @@ def _fma64_py(a, b, bh, bl, c):
     s = p + c
     v = s - p
     r = s + (((p - (s - v)) + (c - v)) + e)
-    return r if r - r == 0.0 else s         # (fma64's where(isfinite(r), r, s))
+    return r if r - r == 0.0 else float(fma64(np, a, b, c))     # (huge spans, overflows)
 
 
 def _size(shape):
