@@ -270,15 +270,40 @@ def test_random_fills_write_like_torchs_in_place_ops():
                 assert e == t
 
 
-@pytest.mark.xfail(strict=True, reason="float64 uniform_(from, to) emulates the compiled kernel's "
-                   "fma with fma64 (Dekker's product): past |to - from| = 2**996 its split "
-                   "overflows and it falls back to the twice-rounded x * span + from, and for "
-                   "subnormal spans its partial products underflow, so some values differ from "
-                   "torch's in the last bit")
-@pytest.mark.parametrize("bounds", [(-1e300, 1e300), (1e-310, 2e-310)])
+_SUBNORMAL_SPAN = pytest.mark.xfail(strict=True, reason=(
+    "float64 uniform_(from, to) emulates the compiled kernel's fma with fma64 (Dekker's "
+    "product): for a subnormal span its partial products underflow, so some values differ "
+    "from torch's in the last bit"))
+
+
+@pytest.mark.parametrize("bounds", [(-1e300, 1e300), (-8e307, 8.9e307),
+                                    pytest.param((1e-310, 2e-310), marks=_SUBNORMAL_SPAN)])
 def test_double_uniform_of_extreme_spans_is_torchs(bounds):
+    """A span past 2**995 (whose Dekker split overflowed: fma64 fell back to the twice-rounded
+    x * span + from) goes through fma64's scaled retry."""
     out = []
     for lib in (torch, ember):
         lib.manual_seed(1)
         out.append(lib.empty(40, dtype=lib.float64).uniform_(*bounds).numpy())
     np.testing.assert_array_equal(out[1], out[0])
+
+
+def _uniform_bound_checks(lib):
+    out = []
+    for dt, a, b in [("float32", -2e38, 2e38), ("float16", -40000.0, 40000.0),
+                     ("bfloat16", -2e38, 2e38), ("float64", -1e308, 1e308), ("float32", 1.0, 0.5),
+                     ("float32", float("inf"), 1), ("float32", 0, float("nan")),
+                     ("float16", 0, 70000.0), ("float64", -1e-300, 1.5e308),
+                     ("float32", 1e39, 2e39), ("float16", -65504.0, 0.0)]:
+        try:
+            out.append(tuple(lib.empty(3, dtype=getattr(lib, dt)).uniform_(a, b).shape))
+        except RuntimeError as e:
+            out.append(str(e))
+    return out
+
+
+def test_uniform_checks_its_bounds_as_torch():
+    """torch's check_uniform_bounds: each bound within the dtype's range (inf and NaN out),
+    from <= to, and to - from within the dtype's largest value (ember drew infs from spans
+    that overflow)."""
+    assert _uniform_bound_checks(ember) == _uniform_bound_checks(torch)

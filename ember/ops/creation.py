@@ -1474,11 +1474,28 @@ def _draw(self, draw):
     return values.transpose(tuple(np.argsort(order)))
 
 
+# check_uniform_bounds' names of the float types (C++'s, torch's) and their largest value
+_BOUNDS = {"float32": ("float", "Float", 3.4028234663852886e38),
+           "float64": ("double", "Double", 1.7976931348623157e308),
+           "float16": ("c10::Half", "Half", 65504.0),
+           "bfloat16": ("c10::BFloat16", "BFloat16", 3.3895313892515355e38)}
+
+
 def _uniform_values(self, a=0.0, b=1.0, *, generator=None):
-    _float_kernel("check_uniform_bounds", self.arr.dtype)
+    dt = self.arr.dtype
+    _float_kernel("check_uniform_bounds", dt)
+    names = _BOUNDS.get(dt.name)
+    top = names[2] if names else math.inf
+    for v, what in ((a, "from"), (b, "to")):
+        if not -top <= v <= top:            # (NaN too)
+            raise RuntimeError(f"{what} is out of bounds for {names[0]}")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={_cnum(a)} > to={_cnum(b)}")
+    if b - a > top:
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{names[1]}>::max(), "
+                           f"but found to={_cnum(b)} and from={_cnum(a)} which result in to-from "
+                           "to exceed the limit")
     rng = _rng_for(generator, self.be)
     return _draw(self, lambda shape: rng.uniform(shape, self.arr.dtype, a, b))
 
