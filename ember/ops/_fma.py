@@ -52,7 +52,7 @@ def fma64(xp, a, b, c):
     back (exact); where it still is not, the plain sum (which has overflowed)."""
     r, s = _fma64_parts(a, b, c)
     finite = xp.isfinite(r)
-    if xp is np and finite.all():
+    if finite.all():
         return r
     big_a, big_b = abs(a) > _SPLIT_MAX, abs(b) > _SPLIT_MAX
     sa, sb = xp.where(big_a, _DOWN, 1.0), xp.where(big_b, _DOWN, 1.0)
