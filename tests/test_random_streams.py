@@ -1,5 +1,7 @@
 """Seeded draws are torch's numbers: every sampler of ember's CPU generator against torch's
 (ember.ops._torch_rng), and the CUDA-side wrapper's methods on a NumPy generator."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -307,3 +309,46 @@ def test_uniform_checks_its_bounds_as_torch():
     from <= to, and to - from within the dtype's largest value (ember drew infs from spans
     that overflow)."""
     assert _uniform_bound_checks(ember) == _uniform_bound_checks(torch)
+
+
+def _rng_argument_checks(lib):
+    out = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for f in [lambda: lib.empty(3).normal_(0, float("nan")),
+                  lambda: lib.empty(2).random_(-2 ** 25, 5),
+                  lambda: lib.empty(2, dtype=lib.float16).random_(70000),
+                  lambda: lib.empty(2, dtype=lib.float16).random_(-70000, 0),
+                  lambda: lib.empty(2, dtype=lib.bfloat16).random_(0, 1000),
+                  lambda: lib.randint(0, 2 ** 25 + 2, (2,), dtype=lib.float32),
+                  lambda: lib.empty(2, dtype=lib.float64).random_(2 ** 54),
+                  lambda: lib.randperm(3, dtype=lib.bool),
+                  lambda: lib.randperm(257, dtype=lib.uint8),
+                  lambda: lib.randperm(129, dtype=lib.int8),
+                  lambda: lib.randperm(2050, dtype=lib.float16),
+                  lambda: lib.randperm(2 ** 24 + 2, dtype=lib.float32),
+                  lambda: lib.randperm(5000, dtype=lib.bfloat16)]:
+            try:
+                out.append(tuple(f().shape))
+            except (RuntimeError, NotImplementedError) as e:
+                out.append((type(e).__name__, str(e)))
+    out.append([str(w.message) for w in caught])
+    lib.manual_seed(0)
+    out.append(lib._standard_gamma(lib.tensor([-1.0, 0.0, float("nan"), float("inf"), 1 / 3,
+                                               2.0])).tolist())
+    out.append(lib._standard_gamma(lib.tensor([-2.0, float("nan")], dtype=lib.float64)).tolist())
+    out.append(lib.rand(3).tolist())
+    for f in [lambda: lib.rand(2, generator=5), lambda: lib.empty(2).uniform_(generator="g"),
+              lambda: lib.multinomial(lib.ones(2), 1, generator=3)]:
+        with pytest.raises(TypeError):
+            f()
+    return out
+
+
+def test_rng_argument_checks_as_torch():
+    """normal_ refuses a NaN std; random_/randint on floats check the bounds against the dtype
+    and warn past its exact integers; randperm checks n against the dtype (integer range,
+    float precision, no bool kernel); _standard_gamma of alpha <= 0 or NaN gives the smallest
+    normal number with torch's draws (a negative alpha raised ValueError, a NaN looped); a
+    generator that is not one raises TypeError."""
+    assert _rng_argument_checks(ember) == _rng_argument_checks(torch)

@@ -480,7 +480,8 @@ class TorchCPU:
         low = alpha.dtype.type
         out = np.array([self._gamma_one(low(a), low) for a in alpha.ravel()], np.float64)
         dt = np.dtype(out_dtype or alpha.dtype)
-        return np.maximum(out.astype(dt), np.finfo(dt).tiny).reshape(alpha.shape)
+        # (at least: std::max(min, sample), which gives min for a NaN sample)
+        return np.fmax(out.astype(dt), np.finfo(dt).tiny).reshape(alpha.shape)
 
     def _gamma_one(self, alpha, low):
         scale = 1.0
@@ -491,12 +492,13 @@ class TorchCPU:
             scale *= (1 - u) ** float(low(1.0) / alpha)
             alpha = low(alpha + low(1.0))
         d = float(alpha - _F_THIRD)     # torch's 1.0f / 3.0f: a float, then alpha's type
-        c = 1.0 / math.sqrt(float(np.float32(9.0)) * d)
+        s = 9.0 * d                     # (C's sqrt and division: NaN and inf, not errors)
+        c = 1.0 / math.sqrt(s) if s > 0 else math.inf if s == 0 else math.nan
         while True:
             while True:
                 x = float(self._normal_double())
                 y = 1.0 + c * x
-                if y > 0:
+                if not y <= 0:          # (a NaN leaves the loop, as torch's do-while)
                     break
             v = y * y * y
             u = 1 - self._units(1, True)[0]

@@ -1174,6 +1174,14 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
 
 
+_DIGITS = {"float32": 24, "float64": 53, "float16": 11, "bfloat16": 8}    # mantissa digits
+# check_uniform_bounds' names of the float types (C++'s, torch's) and their largest value
+_BOUNDS = {"float32": ("float", "Float", 3.4028234663852886e38),
+           "float64": ("double", "Double", 1.7976931348623157e308),
+           "float16": ("c10::Half", "Half", 65504.0),
+           "bfloat16": ("c10::BFloat16", "BFloat16", 3.3895313892515355e38)}
+
+
 def _random_bounds(d, low, high):
     """torch's checks of random_(from, to) (and randint) for dtype `d`: no complex or float8
     kernels, integer bounds within the dtype."""
@@ -1190,6 +1198,22 @@ def _random_bounds(d, low, high):
             raise RuntimeError(f"from is out of bounds for {name}")
         if high - 1 > hi:
             raise RuntimeError(f"to - 1 is out of bounds for {name}")
+    elif d.name in _BOUNDS:     # floats: within the dtype, warned past its exact integers
+        name, _, top = _BOUNDS[d.name]
+        digits = _DIGITS[d.name]
+        for v, what in ((low, "from"), (high - 1, "to - 1")):
+            if not -top <= v <= top:
+                raise RuntimeError(f"{what} is out of bounds for {name}")
+        for v, what, line in ((low, "from", 110), (high - 1, "to - 1", 111)):
+            if not -(1 << digits) <= v <= 1 << digits:
+                from .._warnings import outside_stacklevel
+                warnings.warn(f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to "
+                              f"precision limitations {name} can support discrete uniform "
+                              "distribution only within this range. This warning will become an "
+                              "error in version 1.7 release, please fix the code in advance "
+                              "(Triggered internally at /__w/pytorch/pytorch/aten/src/ATen/"
+                              f"native/DistributionTemplates.h:{line}.)", UserWarning,
+                              stacklevel=outside_stacklevel())
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
@@ -1206,6 +1230,14 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     be = _get_backend(device)
     d = _np_dtype(dtype, _dtype.int64)
     _dtype.refuse_few("randperm", d)
+    if d.kind in "iu":      # (torch's scalar_tensor(n - 1): an integer dtype's range)
+        _fill_value(n - 1 if n > 0 else n, d)
+    digits = _DIGITS.get(d.name) if d.name != "bfloat16" else None
+    if digits is not None and n > (1 << digits) + 1:    # (exact integers; bfloat16 unchecked)
+        limit = "2049" if digits == 11 else f"2^{digits}+1"
+        raise RuntimeError(f"n cannot be greater than {limit} for {_BOUNDS[d.name][1]} type.")
+    if d.kind == "b":
+        raise _dtype_not_implemented("randperm", d)
     return _finish(_rng_for(generator, be).permutation(n).astype(d), be, requires_grad)
 
 
@@ -1474,13 +1506,6 @@ def _draw(self, draw):
     return values.transpose(tuple(np.argsort(order)))
 
 
-# check_uniform_bounds' names of the float types (C++'s, torch's) and their largest value
-_BOUNDS = {"float32": ("float", "Float", 3.4028234663852886e38),
-           "float64": ("double", "Double", 1.7976931348623157e308),
-           "float16": ("c10::Half", "Half", 65504.0),
-           "bfloat16": ("c10::BFloat16", "BFloat16", 3.3895313892515355e38)}
-
-
 def _uniform_values(self, a=0.0, b=1.0, *, generator=None):
     dt = self.arr.dtype
     _float_kernel("check_uniform_bounds", dt)
@@ -1502,7 +1527,7 @@ def _uniform_values(self, a=0.0, b=1.0, *, generator=None):
 
 def _normal_values(self, mean=0.0, std=1.0, *, generator=None):
     _float_kernel("normal_kernel_cpu", self.arr.dtype)
-    if std < 0:
+    if not std >= 0:            # (NaN too)
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     rng = _rng_for(generator, self.be)
     contiguous = bool(self.arr.flags.c_contiguous)

@@ -276,4 +276,11 @@ def set_cuda_states(states):
 def rng_for(generator, be):
     if generator is None:
         generator = default_generator if be.xp is np else cuda_generator(be.device.index or 0)
-    return generator.rng(be)
+    try:
+        return generator.rng(be)
+    except AttributeError:
+        if isinstance(generator, Generator):
+            raise
+        from .._typenames import tp_name
+        raise TypeError(f"argument 'generator' must be torch.Generator, not "
+                        f"{tp_name(generator)}") from None
