@@ -15,13 +15,16 @@ cp = fake_cupy.namespace()
 
 # device-parametrised tests run on the fake's `cuda` in CI: the CUDA-only fixes, the device and
 # CUDA API, RNG, serialization, graphs-free kernel tests, nn modules and optimizers, whole
-# training programs, the op table (test_ops) and the other files with a `device` parameter
-# (but test_func.py and test_nn_module.py: one such test each, for seconds of collection)
+# training programs, the op table (test_ops), autocast and cuBLAS, and the other files with a
+# `device` parameter (but test_func.py, test_nn_module.py and the probe files of one such test
+# each, for seconds of collection)
 _FILES = ["test_cuda_paths.py", "test_device.py", "test_cuda_api.py", "test_cuda_rng.py",
           "test_serialization.py", "test_cuda_kernels.py", "test_nn_on_device.py",
           "test_optim.py", "test_cuda_programs.py", "test_ops.py", "test_checkpoint.py",
           "test_nn_conv.py", "test_nn_functional.py", "test_nn_norm.py", "test_nn_pool.py",
-          "test_testing.py", "test_tensorboard.py"]
+          "test_testing.py", "test_tensorboard.py", "test_probe12_amp_autograd.py",
+          "test_cuda_blas.py", "test_batch_norm_kernels.py", "test_backend_switches.py",
+          "test_device_modules.py", "test_amp_custom.py", "test_random_streams.py"]
 
 
 def test_arrays_are_not_numpy_arrays():
