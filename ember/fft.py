@@ -200,6 +200,13 @@ def _out_kind(out, complex_, fname):
                            f"output tensor, but got {_tname(out.arr.dtype)}")
 
 
+def _int_args(name, n, dim):
+    """The one-dim transforms' n and dim as torch's argument parser takes them."""
+    if n is not None:
+        _int_arg(n, name, "n")
+    _int_arg(dim, name, "dim")
+
+
 def _at_least_one(dims, fname):
     if not dims:
         raise RuntimeError(f"{fname} must transform at least one axis")
@@ -221,6 +228,7 @@ def _fft1(name, x, n, dim, norm, forward, out):
     transform (conjugated, with the dual norm, for the inverse) rather than a complex copy, so
     its grad_fn is FftR2CBackward0 (ConjBackward0 for ifft)."""
     _tensor_arg(name, x)
+    _int_args(name, n, dim)
     if x.arr.dtype.kind != "c":
         return _r2c_1(name, x, n, dim, norm, forward, False, out)
     d, n = _dim_and_n(x, n, dim, int)
@@ -246,6 +254,7 @@ def _r2c_1(name, x, n, dim, norm, forward, onesided, out):
 def _c2r_1(name, x, n, dim, norm, forward, out):
     """torch's fft_c2r (irfft; hfft: of the conjugate, with the dual norm)."""
     _tensor_arg(name, x)
+    _int_args(name, n, dim)
     _out_kind(out, False, name[4:])
     x = _promote(x, True)
     d, last = _dim_and_n(x, n, dim, lambda m: 2 * (m - 1))
@@ -330,6 +339,7 @@ def ifftn(input, s=None, dim=None, norm=None, *, out=None):
 
 def rfft(input, n=None, dim=-1, norm=None, *, out=None):
     _tensor_arg("fft_rfft", input)
+    _int_args("fft_rfft", n, dim)
     _real_input(input, "rfft expects a real input tensor, but got {}")
     return _r2c_1("fft_rfft", input, n, dim, norm, True, True, out)
 
@@ -369,6 +379,7 @@ def hfftn(input, s=None, dim=None, norm=None, *, out=None):
 
 def ihfft(input, n=None, dim=-1, norm=None, *, out=None):
     _tensor_arg("fft_ihfft", input)
+    _int_args("fft_ihfft", n, dim)
     _real_input(input, "ihfft expects a real input tensor, but got {}")
     return _r2c_1("fft_ihfft", input, n, dim, norm, False, True, out)
 

@@ -76,3 +76,23 @@ def test_bad_arguments_raise_like_torch(call):
     with pytest.raises(want.type) as got:
         call(ember, e)
     assert str(got.value).split(" (")[0] == str(want.value).split(" (")[0]
+
+
+def _one_dim_argument_errors(lib):
+    x, out = lib.ones(4), []
+    for kw in [dict(n=3.5), dict(n=True), dict(dim=True), dict(dim="a"), dict(n=[3]),
+               dict(dim=0.0), dict(dim=(0, 0))]:
+        for f in (lib.fft.fft, lib.fft.rfft, lib.fft.irfft, lib.fft.ihfft, lib.fft.hfft):
+            for inp in (x, x.half(), x * 1j):
+                try:
+                    out.append(tuple(f(inp, **kw).shape))
+                except (TypeError, RuntimeError) as e:
+                    out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_one_dim_transforms_check_n_and_dim_as_torchs_parser():
+    """n and dim of fft/ifft/rfft/irfft/hfft/ihfft are ints to torch's argument parser, checked
+    before the dtype ('fft_rfft(): argument 'n' must be int, not float'); ember failed later
+    (a narrow() message, a list compared with an int, a half input's dtype error first)."""
+    assert _one_dim_argument_errors(ember) == _one_dim_argument_errors(torch)
