@@ -6,6 +6,7 @@ Primitives follow the op contract (forward on raw arrays, vjp beside it, see _re
 the rest are composites of existing ops, so autograd comes for free, as in torch's own
 CompositeImplicitAutograd definitions (diff, trapezoid, cov, vander, ...)."""
 import math
+import types
 
 import numpy as np
 
@@ -178,6 +179,9 @@ def _ldexp(xp, x, o, pdt, mdt, rdt):
     product in mdt (its promotion with input's), the result in rdt. A 0-d other's power is
     torch's double scalar: the product in input's dtype, in float for 16-bit floats. pdt None:
     a floating input and an integer other."""
+    if pdt is None and not isinstance(xp, types.ModuleType):    # (create_graph's namespace)
+        r = (x * 2.0 ** o).astype(rdt)
+        return r, (o, r)
     if pdt is None:         # torch's ldexp kernel: std::ldexp of a double, a C int exponent
         e = o.astype(np.int64, copy=False).astype(np.int32)
         with np.errstate(over="ignore"):
