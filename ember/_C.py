@@ -40,7 +40,33 @@ def __getattr__(name):
         global _nn
         _nn = _make_nn()
         return _nn
+    if name in _NAMESPACES:
+        module = globals()[name] = _builtins_of(name)
+        return module
     raise AttributeError(f"module 'ember._C' has no attribute '{name}'")
+
+
+_NAMESPACES = {"_linalg": "linalg", "_fft": "fft", "_special": "special"}
+
+
+def _builtins_of(name):
+    """torch._C._linalg, _fft and _special: the builtins torch.linalg, torch.fft and
+    torch.special hand out (linalg_norm is torch.linalg.norm), which fx-generated code calls
+    by those names; each looked up in ember's namespace when called for."""
+    import importlib
+    import types
+    prefix = _NAMESPACES[name] + "_"
+    module = types.ModuleType("ember._C." + name)
+
+    def builtin(attr):
+        if attr.startswith(prefix):
+            ns = importlib.import_module("ember." + _NAMESPACES[name])
+            fn = getattr(ns, attr[len(prefix):], None)
+            if callable(fn) and not isinstance(fn, type):
+                return fn
+        raise AttributeError(f"module 'torch._C.{name}' has no attribute '{attr}'")
+    module.__getattr__ = builtin
+    return module
 
 
 # torch.nn.functional's functions that are builtins of torch._C._nn (F.linear is

@@ -32,6 +32,18 @@ _REPLACED = []          # (owner, name, original attribute): what disable() puts
 _DISPATCHERS = {}       # id(plain function) -> its dispatcher, while enabled
 
 
+def namespaced(fn, name, module):
+    """`fn` as a function of its own for another namespace: torch.special.erf and
+    torch.linalg.matmul are builtins of their own (special_erf, linalg_matmul), not torch.erf
+    and torch.matmul, and __torch_function__ handlers and fx see them under those names."""
+    @functools.wraps(fn, updated=())    # (not a dispatcher's torch_name)
+    def own(*args, **kwargs):
+        return fn(*args, **kwargs)
+    own.__name__ = own.__qualname__ = name
+    own.__module__ = module
+    return own
+
+
 def dispatched(fn):
     """The dispatcher of an ember function kept by reference before enable() (a layer's
     `activation=F.relu`), so that modes and subclasses see the call; `fn` itself otherwise."""

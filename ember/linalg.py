@@ -12,6 +12,7 @@ from .ops import linalg as _ops
 from ._dtype import bfloat16 as _bfloat16, bool_ as _bool, float16 as _float16, \
     float32 as _float32, float64 as _float64
 from .return_types import make as _return_type
+from ._torch_function import namespaced as _namespaced
 from .ops._apply import _missing_arg, raise_not_tensor as _raise_not_tensor, \
     tensor_elements as _tensor_elements, tensor_ndim as _tensor_ndim
 
@@ -27,6 +28,9 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
            "solve_ex", "svd", "svdvals", "vecdot", "vector_norm"]
 
 _INF = float("inf")
+# torch.linalg's matmul and matrix_exp are builtins of their own (not torch.matmul)
+matmul = _namespaced(matmul, "matmul", __name__)
+matrix_exp = _namespaced(matrix_exp, "matrix_exp", __name__)
 
 
 def _amax_or_zeros(r, dim, keepdim):

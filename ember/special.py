@@ -20,6 +20,7 @@ from .ops import _bessel as _kernels, _special, elementwise as _E
 from .ops._apply import SCALAR_SELF as _SCALAR_SELF, _finish, make_binary as _make_binary, \
     raise_not_tensor as _not_tensor
 from ._tensor import Tensor
+from ._torch_function import namespaced as _namespaced
 from .autograd.node import retype as _retype
 from .ops._registry import op as _op
 from .ops.numeric import _i0_f
@@ -40,6 +41,11 @@ __all__ += list(_BESSEL + _POLYNOMIALS)
 
 expit, gammaln, psi, multigammaln = _sigmoid, _lgamma, digamma, _mvlgamma
 gammainc, gammaincc = _igamma, _igammac
+# torch.special's functions are builtins of their own (special.erf is not torch.erf)
+globals().update({_n: _namespaced(globals()[_n], _n, __name__) for _n in (
+    "digamma", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
+    "gammaln", "i0", "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "polygamma",
+    "psi", "round", "sinc", "softmax", "xlogy")})
 
 
 def ndtr(input, *, out=None):

@@ -1002,14 +1002,16 @@ def torch_function_names_of_namespaced_functions(torch, log):
         type(torch.ones(1).as_subclass(Sub)).__name__)
 
 
-@program(xfail="fx names torch.linalg/torch.fft/torch.special calls as torch's C builtins "
-         "(torch._C._linalg.linalg_norm, node linalg_norm; torch._C._special.special_erf) where "
-         "ember prints torch.linalg.norm (node norm) and torch.erf for torch.special.erf (ember's "
-         "special.erf is its erf)")
+@program()
 def fx_namespaced_function_names(torch, log):
+    """fx names torch.linalg/fft/special calls as torch's C builtins (torch._C._linalg.
+    linalg_norm, node linalg_norm); torch.special.erf is not torch.erf."""
     g = torch.fx.symbolic_trace(lambda x: torch.linalg.norm(x) + torch.fft.fft(x).real.sum() +
-                                torch.special.erf(x).sum())
+                                torch.special.erf(x).sum() + torch.special.expit(x).sum() +
+                                torch.linalg.vector_norm(x) + torch.linalg.matmul(x, x) +
+                                torch.erf(x).sum() + torch.linalg.inv(torch.eye(2)).sum())
     print(g.code)
+    log(g(torch.arange(4.0)))
 
 
 # ---- type promotion of in-place ops and out= ----------------------------------------------

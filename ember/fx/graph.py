@@ -223,9 +223,9 @@ class Graph:
 
     def _target_to_str(self, target):
         if callable(target):
-            qualified = _qualified_name(target)     # (F's builtins by their names there:
-            op = qualified[13:] if qualified.startswith("torch._C._nn.") else \
-                target.__name__                     # F.logsigmoid is _C._nn.log_sigmoid)
+            qualified = _qualified_name(target)     # (torch._C's builtins by their names:
+            op = qualified.rsplit(".", 1)[1] if qualified.startswith("torch._C._") else \
+                target.__name__                     # linalg.norm is _C._linalg.linalg_norm)
         else:
             op = target[2:-2] if _is_magic(target) else target
         return _snake_case(op)

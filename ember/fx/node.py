@@ -32,14 +32,24 @@ _F_BUILTINS = {
         "rrelu_", "selu_", "threshold_")}}
 
 
+# torch.linalg, torch.fft and torch.special hand out C builtins: torch.linalg.norm is
+# torch._C._linalg.linalg_norm
+_C_NAMESPACES = {"torch.linalg.": "torch._C._linalg.linalg_", "torch.fft.": "torch._C._fft.fft_",
+                 "torch.special.": "torch._C._special.special_"}
+
+
 def _qualified_name(func):
     """The name torch gives `func` in printouts and generated code ("torch.relu",
-    "torch.nn.functional.gelu", "torch._C._nn.linear", "torch.Tensor.add"; "operator.add" is
-    handled by the callers). ember's public functions get torch's names: generated code runs
-    with `torch` bound to ember (whose _C._nn has torch's builtins of F)."""
+    "torch.nn.functional.gelu", "torch._C._nn.linear", "torch._C._linalg.linalg_norm",
+    "torch.Tensor.add"; "operator.add" is handled by the callers). ember's public functions get
+    torch's names: generated code runs with `torch` bound to ember (whose _C has torch's
+    builtin modules)."""
     q = _ember_qualified_name(func)
     if q.startswith("torch.nn.functional."):
         return _F_BUILTINS.get(q[20:], q)
+    for ns, builtin in _C_NAMESPACES.items():
+        if q.startswith(ns):
+            return builtin + q[len(ns):]
     return q
 
 
@@ -57,6 +67,11 @@ def _ember_qualified_name(func):
             found = vars(ns).get(name)
             if found is func or getattr(found, "__wrapped__", None) is func:
                 return "torch" + ns.__name__[len("ember"):] + "." + name
+        for ns in _ember_namespaces():      # published under another name (linalg.inv is
+            for attr, found in vars(ns).items():    # ops.linalg's _linalg_inv)
+                if (found is func or getattr(found, "__wrapped__", None) is func) and \
+                        not attr.startswith("_"):
+                    return "torch" + ns.__name__[len("ember"):] + "." + attr
         if getattr(ember.Tensor, name, None) is func:
             return f"torch.Tensor.{name}"
         if module.startswith("ember"):

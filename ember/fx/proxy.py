@@ -11,9 +11,8 @@ from contextlib import contextmanager
 
 import ember
 from .. import _torch_function
-from .._C import NN_BUILTINS
 from .graph import magic_methods, reflectable_magic_methods
-from .node import Node, map_aggregate
+from .node import Node, _qualified_name, map_aggregate
 
 __all__ = ["Proxy", "Attribute", "TracerBase", "GraphAppendingTracer", "TraceError"]
 
@@ -232,11 +231,13 @@ class Proxy:
         short = name.rsplit(".", 1)[-1]
         if name.startswith("torch.Tensor."):
             return tracer.create_proxy("call_method", short, args, kwargs)
-        if name.startswith("torch.nn.functional."):
-            if short in _PY_FUNCTIONALS:
-                args, kwargs = _as_torch_passes(orig_method, args, kwargs)
-            short = NN_BUILTINS.get(short, short)   # (F.logsigmoid is _C._nn.log_sigmoid)
-        return tracer.create_proxy("call_function", _public(orig_method), args, kwargs,
+        if name.startswith("torch.nn.functional.") and short in _PY_FUNCTIONALS:
+            args, kwargs = _as_torch_passes(orig_method, args, kwargs)
+        target = _public(orig_method)
+        qualified = _qualified_name(target)     # (torch._C's builtins by their own names:
+        if qualified.startswith("torch._C._"):  # F.logsigmoid is _C._nn.log_sigmoid)
+            short = qualified.rsplit(".", 1)[1]
+        return tracer.create_proxy("call_function", target, args, kwargs,
                                    name=tracer.graph._target_to_str(short))
 
 
