@@ -990,13 +990,16 @@ INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written
 # ---- cat / stack ------------------------------------------------------------------------------
 @op("cat", saves=None)
 def _cat(xp, *arrays_and_dim):
-    *arrays, dim = arrays_and_dim
+    arrays, dim = arrays_and_dim[:-1], arrays_and_dim[-1]
+    sizes = []
     for a in arrays:
-        if a.ndim == 1 and a.shape[0] == 0:
+        s = a.shape
+        if len(s) == 1 and s[0] == 0:
             break
+        sizes.append(s[dim])
     else:                           # (the common case: no legacy empty tensor skipped)
-        return _dense(xp, xp.concatenate(arrays, axis=dim), arrays[0]), (
-            [a.shape[dim] for a in arrays], [False] * len(arrays), dim)
+        return _dense(xp, xp.concatenate(arrays, dim), arrays[0]), (
+            sizes, [False] * len(arrays), dim)
     skipped = [a.ndim == 1 and a.shape[0] == 0 for a in arrays]
     sizes = [0 if s else a.shape[dim] for a, s in zip(arrays, skipped)]
     kept = [a for a, s in zip(arrays, skipped) if not s] or arrays[:1]
@@ -1074,14 +1077,11 @@ def cat(tensors, dim=0, *, out=None):
     shapes = [t.arr.shape for t in tensors]
     ref = shapes[0]
     n = len(ref)
-    if type(dim) is int and -n <= dim < n and ref != (0,):     # the common case: dims in range,
-        d = dim + n if dim < 0 else dim             # no 0-d, shapes equal but in dim d
-        pre, post = ref[:d], ref[d + 1:]
-        for s in shapes:
-            if len(s) != n or s[:d] != pre or s[d + 1:] != post:
-                break
-        else:
-            return _cat_out(apply(_cat, tuple(tensors), (d,)), out, "cat")
+    if type(dim) is int and -n <= dim < n and ref != (0,) and \
+            (shapes.count(ref) == len(shapes) or _equal_but_in(shapes, ref, dim % n)):
+        # the common case: dim in range, no 0-d, shapes equal but in dim d
+        t = apply(_cat, tuple(tensors), (dim % n,))
+        return t if out is None else _cat_out(t, out, "cat")
     legacy = [s == (0,) for s in shapes]          # 1-D empty tensors may sit beside any shape
     ref = next((s for s, skip in zip(shapes, legacy) if not skip), shapes[0])
     for i, s in enumerate(shapes):
@@ -1112,6 +1112,15 @@ def cat(tensors, dim=0, *, out=None):
 
 
 concat = concatenate = cat
+
+
+def _equal_but_in(shapes, ref, d):
+    """Whether each shape is `ref` but in dim d."""
+    n, pre, post = len(ref), ref[:d], ref[d + 1:]
+    for s in shapes:
+        if len(s) != n or s[:d] != pre or s[d + 1:] != post:
+            return False
+    return True
 
 
 def _cat_out(result, out, name):
