@@ -1452,7 +1452,7 @@ def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
             split_error(tensor, split_size_or_sections, dim)
         raise
     o = _split if isinstance(split_size_or_sections, int) else _split_sizes
-    return _multi_out(o, tensor, (d, bounds))
+    return apply(o, (tensor,), (d, bounds), view_of=tensor)
 
 
 def _split_bounds(tensor, split_size_or_sections, dim):
@@ -1464,7 +1464,7 @@ def _split_bounds(tensor, split_size_or_sections, dim):
 
 def _piece_bounds(n, d, split_size_or_sections):
     """The (start, end) of each piece of a dim of size n split as split() splits it."""
-    if isinstance(split_size_or_sections, int):
+    if type(split_size_or_sections) is int or isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step < 0 or (step == 0 and n):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
@@ -1485,10 +1485,6 @@ def _piece_bounds(n, d, split_size_or_sections):
 
 def split_with_sizes(input, split_sizes, dim=0):
     return split(input, list(split_sizes), dim)
-
-
-def _multi_out(o, input, static):
-    return apply(o, (input,), static, view_of=input)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
@@ -1532,7 +1528,7 @@ def chunk(input, chunks, dim=0):
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    d = wrap_dim(dim, input.ndim)
+    d = wrap_dim(dim, nd)
     try:
         n = input.arr.shape[d]
         step = -(-n // chunks)
@@ -1540,9 +1536,8 @@ def chunk(input, chunks, dim=0):
         from ..nested._ops import split_error
         split_error(input, None, d)
         raise
-    if n == 0:
-        return _multi_out(_split, input, (d, ((0, 0),) * chunks))
-    return _multi_out(_split, input, (d, _piece_bounds(n, d, step), chunks))
+    static = (d, ((0, 0),) * chunks) if n == 0 else (d, _piece_bounds(n, d, step), chunks)
+    return apply(_split, (input,), static, view_of=input)
 
 
 def unsafe_chunk(input, chunks, dim=0):
@@ -1569,7 +1564,7 @@ def unbind(input, dim=0):
     if input.be.idx == NESTED_IDX:      # a nested tensor's components (dense tensors)
         from ..nested._ops import unbind as nested_unbind
         return nested_unbind(input, d, dim)
-    return _multi_out(_unbind, input, (d,))
+    return apply(_unbind, (input,), (d,), view_of=input)
 
 
 def hsplit(input, indices_or_sections):
