@@ -1252,8 +1252,8 @@ def column_stack(tensors, *, out=None):
 # ---- slicing views ----------------------------------------------------------------------------
 def _idx_fwd(xp, x, idx):
     if None in idx:
-        if len(idx) == 2 and idx[0] is None and idx[1] is Ellipsis:    # x[None]
-            out = _insert_units(xp, x, (0,))
+        if len(idx) == 2 and idx[0] is None and idx[1] is Ellipsis:    # x[None]: unsqueeze(0)
+            out = _unsqueeze_fwd(xp, x, 0)[0]
         elif type(x) is not np.ndarray:     # (CuPy, a QArray: their own strides)
             out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
                                 _none_positions(idx))
