@@ -13,7 +13,8 @@ from .._typenames import tp_name
 from .._nested_array import CUDA_ERROR as _NESTED_CUDA, NestedArray
 from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new, bump_version as _bump_version
-from .._memory_format import c_strides, odd_units, relaid
+from .._memory_format import c_strides, is_channels_last, odd_units, preserve_format, \
+    relaid
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
@@ -740,7 +741,6 @@ def dense_order(a):
 def _preserving(make, input, memory_format, requires_grad, name):
     """make(shape) in input's layout (torch's default memory_format=preserve_format); `name`:
     the *_like function's."""
-    from .._memory_format import is_channels_last, preserve_format
     try:
         if input.be.idx == NESTED_IDX:
             from ..nested._ops import like

@@ -10,14 +10,14 @@ from math import prod as _prod
 import numpy as np
 
 from .. import _float8
-from .._dtype import PROMOTE
+from .._dtype import PROMOTE, to_dtype
 from .._nested_array import NestedShape
 from .. import _sparse_coo
 from .._sparse_coo import SparseCOO
 from .._sparse_coo import _FLAGS as _SPARSE_FLAGS
 from .._layout import sparse_coo, strided
 from .._tensor import Size, Tensor, _new, bump_version, dense_strides
-from .._memory_format import odd_units, relaid
+from .._memory_format import is_channels_last, odd_units, preserve_format, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
@@ -187,7 +187,6 @@ def view(input, *shape, size=None, dtype=None):
 
 
 def _view_dtype(input, dtype):
-    from .._dtype import to_dtype
     dt = to_dtype(dtype)
     a = input.arr
     if dt.np.itemsize != a.itemsize:
@@ -840,7 +839,6 @@ _clone_fn = make_unary(_clone)
 
 
 def clone(input, *, memory_format=None):
-    from .._memory_format import preserve_format, is_channels_last
     try:
         a = input.arr
     except AttributeError:
@@ -859,10 +857,8 @@ def clone(input, *, memory_format=None):
 
 
 def contiguous(input, memory_format=None):
-    if memory_format is not None:
-        from .._memory_format import is_channels_last
-        if is_channels_last(memory_format):
-            return _to_format(input, memory_format)
+    if memory_format is not None and is_channels_last(memory_format):
+        return _to_format(input, memory_format)
     a = input.arr
     flags = a.flags
     if flags is _SPARSE_FLAGS:              # (sparse arrays' flags read as contiguous)
