@@ -910,7 +910,8 @@ _SHARED_WRITES = ("masked_fill", "index_fill", "index_put")
 
 
 def _overlaps(a):
-    return any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides))
+    st = a.strides
+    return 0 in st and any(s == 0 and n > 1 for n, s in zip(a.shape, st))   # (`in`: no loop)
 
 
 def _one_per_location(a):
