@@ -706,8 +706,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         fill_value = bool(fill_value)
     elif kind in _PLAIN or isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number)):
         fill_value = _fill_value(fill_value, d.np, _numel(shape))
-    if (type(fill_value), d) not in _EXACT_FILLS:     # (checked above: NumPy's cast is torch's)
-        fill_value = _values_array([fill_value], (), d)[()]
+    if (type(fill_value), d) not in _EXACT_FILLS:     # (those: NumPy's cast is torch's)
+        fill_value = _values_array([fill_value], (), d)[()]     # torch's conversion
     a = be.xp.empty(shape, d.np)        # (NumPy's full is this, in a Python function)
     a.fill(fill_value)
     return _into(_finish(a, be, requires_grad), out)
