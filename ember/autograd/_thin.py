@@ -108,8 +108,8 @@ def thin(op, args, arrays, nxt, saved, out):
         arr = a.arr
         if arrays[i] is not arr:
             return args, saved
-        if i in keeps or not _stubbable(arr, a.be):
-            continue
+        if i in keeps or arr.nbytes < MIN_BYTES or not _stubbable(arr, a.be):
+            continue                # (the size first: most inputs are small)
         if inputs is None:
             inputs = list(args)
         s = inputs[i] = stub(arr, a.be)

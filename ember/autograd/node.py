@@ -456,11 +456,17 @@ def out_slot(parent, index):
     """The edge to output `index` of the multi-output node `parent`. Its class carries the
     parent's class name, so `type(t.grad_fn).__name__` reads as torch's (whose outputs of one
     op share the op's node)."""
+    return slot_class(parent)(parent, index)
+
+
+def slot_class(parent):
+    """The class of out_slot's edges to the outputs of `parent` (called as cls(parent, index):
+    one look-up for all of a node's outputs)."""
     cls = _SLOT_CLASSES.get(type(parent))
     if cls is None:
         cls = _SLOT_CLASSES[type(parent)] = type(type(parent).__name__, (OutSlot,),
                                                  {"__slots__": (), "__module__": "torch"})
-    return cls(parent, index)
+    return cls
 
 
 class _NodePreHook:

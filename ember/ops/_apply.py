@@ -21,7 +21,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..autograd.forward_ad import FW as _fw
 from ..autograd.engine import watch_outputs
-from ..autograd.node import CLOCK, move_retain, out_slot
+from ..autograd.node import CLOCK, move_retain, slot_class
 from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _thin1, \
     thin2 as _thin2
 
@@ -504,10 +504,11 @@ def apply(op, args, static=(), view_of=None):
             node.out_vc = o0._vc
             if type(saved) is tuple:
                 watch_outputs(node, outs, out, saved)
+        slot = slot_class(node)
         for i, o in enumerate(outs):
             if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.num == BF16_NUM:
                 o._rg = True
-                o.grad_fn = out_slot(node, i)
+                o.grad_fn = slot(node, i)
     if _fw.level is not None:
         _fw_propagate(op, args, static, outs, saved)
         if view_of is not None:
@@ -909,7 +910,8 @@ _SHARED_WRITES = ("masked_fill", "index_fill", "index_put")
 
 
 def _overlaps(a):
-    return any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides))
+    st = a.strides
+    return 0 in st and any(s == 0 and n > 1 for n, s in zip(a.shape, st))   # (`in`: no loop)
 
 
 def _one_per_location(a):

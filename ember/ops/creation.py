@@ -13,7 +13,8 @@ from .._typenames import tp_name
 from .._nested_array import CUDA_ERROR as _NESTED_CUDA, NestedArray
 from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new, bump_version as _bump_version
-from .._memory_format import c_strides, odd_units, relaid
+from .._memory_format import c_strides, is_channels_last, odd_units, preserve_format, \
+    relaid
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
@@ -80,6 +81,11 @@ def _size(args, name=None):
             raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, not "
                             f"{type_name(args[0])}")
         args = tuple(args[0])
+    for s in args:              # the common case: sizes as non-negative Python ints
+        if type(s) is not int or s < 0:
+            break
+    else:
+        return args
     out = []
     for i, s in enumerate(args):
         try:
@@ -192,16 +198,14 @@ def _walk(data, need_values=True):
     if kind is list or kind is tuple:
         kinds = set(map(type, data))
         if kinds and kinds <= _PLAIN:       # ... a flat list of them ...
-            return (len(data),), _promote_all(_leaf_dtype(k()) for k in kinds), \
-                data if need_values else None
+            return (len(data),), _plain_dtype(kinds), data if need_values else None
         if kinds == _LIST and data[0]:      # ... and a list of equally long lists of them
             n = len(data[0])
             if all([len(row) == n for row in data]):
                 flat = list(chain.from_iterable(data))
                 kinds = set(map(type, flat))
                 if kinds <= _PLAIN:
-                    return (len(data), n), _promote_all(_leaf_dtype(k()) for k in kinds), \
-                        flat if need_values else None
+                    return (len(data), n), _plain_dtype(kinds), flat if need_values else None
     shape = []
     probe = data
     while _is_seq(probe):
@@ -243,7 +247,8 @@ def _walk(data, need_values=True):
                 return
             kinds = set(map(type, obj))
             if kinds <= _PLAIN:        # the common case: a row of Python numbers
-                found.update(_leaf_dtype(k()) for k in kinds)
+                if kinds:
+                    found.add(_plain_dtype(kinds))
                 if need_values:
                     flat.extend(obj)
                 return
@@ -252,6 +257,16 @@ def _walk(data, need_values=True):
 
     rec(data, 0)
     return tuple(shape), _promote_all(found), flat
+
+
+def _plain_dtype(kinds):
+    """The dtype torch infers for Python numbers of these types (a non-empty subset of
+    _PLAIN): _promote_all of their _leaf_dtypes, without promoting."""
+    if _py_complex in kinds:
+        return DEFAULT.complex
+    if float in kinds:
+        return DEFAULT.float
+    return _dtype.int64 if int in kinds else _dtype.bool_
 
 
 def _promote_all(dtypes):
@@ -667,33 +682,34 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     if not isinstance(size, (tuple, list)):
         raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type_name(size)}")
-    if isinstance(fill_value, Tensor):
-        if fill_value.ndim:                 # torch's Scalar argument takes 0-d tensors only
+    kind = type(fill_value)
+    if kind not in _PLAIN:                  # (a Python number: the common case)
+        if isinstance(fill_value, Tensor):
+            if fill_value.ndim:             # torch's Scalar argument takes 0-d tensors only
+                raise TypeError("full(): argument 'fill_value' (position 2) must be Number, "
+                                "not Tensor")
+            fill_value = fill_value.item()
+        elif not isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number, np.bool_)):
             raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
-                            "Tensor")
-        fill_value = fill_value.item()
-    elif not isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number, np.bool_)):
-        raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
-                        f"{type_name(fill_value)}")
-    if isinstance(fill_value, np.generic):
-        fill_value = _dtype.scalar_arg(fill_value)
-    if type(fill_value) is int and not -2 ** 63 <= fill_value < 2 ** 64:
+                            f"{type_name(fill_value)}")
+        if isinstance(fill_value, np.generic):
+            fill_value = _dtype.scalar_arg(fill_value)
+        kind = type(fill_value)
+    if kind is int and not -2 ** 63 <= fill_value < 2 ** 64:
         raise OverflowError("int too big to convert")
     if dtype is None:
-        dtype = out.dtype if out is not None else _infer_dtype(fill_value)
+        dtype = out.dtype if out is not None else _leaf_dtype(fill_value)    # (a number)
     be = _get_backend(device)
     d = _to_dtype(dtype)
     shape = _size((size,), "full")
     if d is _dtype.bool_:
         fill_value = bool(fill_value)
-    elif isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number)):
+    elif kind in _PLAIN or isinstance(fill_value, (_py_int, _py_float, _py_complex, np.number)):
         fill_value = _fill_value(fill_value, d.np, _numel(shape))
-    if (type(fill_value), d) in _EXACT_FILLS:     # (checked above: NumPy's cast is torch's)
-        a = be.xp.full(shape, fill_value, d.np)
-    else:
-        value = _values_array([fill_value], (), d)
-        a = be.xp.empty(shape, value.dtype)
-        a.fill(value[()])
+    if (type(fill_value), d) not in _EXACT_FILLS:     # (those: NumPy's cast is torch's)
+        fill_value = _values_array([fill_value], (), d)[()]     # torch's conversion
+    a = be.xp.empty(shape, d.np)        # (NumPy's full is this, in a Python function)
+    a.fill(fill_value)
     return _into(_finish(a, be, requires_grad), out)
 
 
@@ -725,7 +741,6 @@ def dense_order(a):
 def _preserving(make, input, memory_format, requires_grad, name):
     """make(shape) in input's layout (torch's default memory_format=preserve_format); `name`:
     the *_like function's."""
-    from .._memory_format import is_channels_last, preserve_format
     try:
         if input.be.idx == NESTED_IDX:
             from ..nested._ops import like
@@ -832,12 +847,16 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         _dtype.refuse_few("arange", kind.np)
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else _dtype.scalar_arg(v)
-            if isinstance(v, np.generic) else v for v in (start, end, step)]
-    start, end, step = vals
+    if type(start) is type(end) is type(step) is int:      # Python ints: as they are
+        inferred = _dtype.int64
+    else:
+        start, end, step = vals = [v.item() if isinstance(v, Tensor) else _dtype.scalar_arg(v)
+                                   if isinstance(v, np.generic) else v
+                                   for v in (start, end, step)]
+        inferred = None
     _check_range_bounds(start, end, step)
     if dtype is None:       # (an out= tensor's dtype is the computation's, as in torch)
-        dtype = out.dtype if isinstance(out, Tensor) else _infer_dtype(vals)
+        dtype = out.dtype if isinstance(out, Tensor) else inferred or _infer_dtype(vals)
     d = _to_dtype(dtype)
     be = _get_backend(device)
     if d.is_floating_point or d.is_complex:
@@ -847,7 +866,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         else:
             a = (be.xp.arange(n, dtype=np.float64) * step + start).astype(d.np)
     else:
-        a = be.xp.asarray(_int_arange(start, end, step, d)).astype(d.np)
+        a = be.xp.asarray(_int_arange(start, end, step, d))
     if out is not None and out.numel() not in (0, a.size):
         from .._warnings import outside_stacklevel
         warnings.warn(f"The number of elements in the out tensor of shape {list(out.shape)} is "
@@ -889,7 +908,12 @@ def _int_arange(start, end, step, d):
         n = _trunc_div(num, st)
     else:
         n = math.ceil((end - start) / step)
-    return lo + st * np.arange(builtins.max(n, 0), dtype=np.int64)
+    a = np.arange(builtins.max(n, 0), dtype=np.int64)
+    if st != 1:             # (NumPy's arithmetic with a Python int costs microseconds)
+        a = st * a
+    if lo:
+        a = lo + a
+    return a if d is _dtype.int64 else a.astype(d.np)
 
 
 def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,

@@ -797,7 +797,8 @@ _F64 = np.dtype(np.float64)
 
 
 def _setitem(self, idx, value):
-    if not isinstance(value, Tensor):
+    is_tensor = isinstance(value, Tensor)       # (value stays a Tensor or a number)
+    if not is_tensor:
         # torch's valueToTensor, before the index is read: a Python number (float and complex
         # subclasses such as NumPy's float64 and complex128 too) or a NumPy integer
         if not isinstance(value, (int, float, complex, np.integer)):
@@ -816,7 +817,7 @@ def _setitem(self, idx, value):
                 basic, adv = (_ALL,) * (a.ndim if a.dtype == np.bool_ else 1) + (...,), (a,)
     if basic is None:
         basic, adv, _ = _parse(idx, self.arr.shape, self.be,
-                               not isinstance(value, Tensor) or value.arr.size == 1)
+                               not is_tensor or value.arr.size == 1)
     if adv is not None:
         value = _put_value(self, value, adv)
         if arr.dtype.num in _dtype.FEW_KERNELS:
@@ -824,14 +825,14 @@ def _setitem(self, idx, value):
             one_mask = type(idx) is Tensor and idx.arr.dtype == np.bool_ and \
                 np.size(getattr(value, "arr", value)) == 1
             _dtype.refuse_few("masked_fill" if one_mask else "index_put", arr.dtype)
-    v_rg = isinstance(value, Tensor) and value.requires_grad
-    if isinstance(value, Tensor) and \
+    v_rg = is_tensor and value.requires_grad
+    if is_tensor and \
             _overlap.owner(value.arr) is _overlap.owner(self.arr) is not None:
         # copy_'s check, or index_put_'s
         _overlap.check_arrays(self.arr if adv is not None else self.arr[basic], value.arr)
     if not (_grad.enabled and (self.requires_grad or v_rg)):
         v = value
-        if isinstance(value, Tensor):
+        if is_tensor:
             v = value.arr if value.be is self.be else self.be.from_host(value.be.to_host(
                 value.arr))
         target = self.arr[basic]
@@ -841,7 +842,7 @@ def _setitem(self, idx, value):
             alias = writable_alias(target) if isinstance(target, np.ndarray) else None
             if alias is not None:           # a slice of an expanded tensor: torch writes there
                 target = alias
-        if isinstance(value, Tensor):
+        if is_tensor:
             warn_complex_to_real(value.arr.dtype, target.dtype)
             if value.arr.dtype.kind == "c" and target.dtype.kind not in "cb":
                 v = v.real      # (explicitly: no NumPy ComplexWarning whatever the filters)

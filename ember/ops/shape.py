@@ -10,14 +10,14 @@ from math import prod as _prod
 import numpy as np
 
 from .. import _float8
-from .._dtype import PROMOTE
+from .._dtype import PROMOTE, to_dtype
 from .._nested_array import NestedShape
 from .. import _sparse_coo
 from .._sparse_coo import SparseCOO
 from .._sparse_coo import _FLAGS as _SPARSE_FLAGS
 from .._layout import sparse_coo, strided
 from .._tensor import Size, Tensor, _new, bump_version, dense_strides
-from .._memory_format import odd_units, relaid
+from .._memory_format import is_channels_last, odd_units, preserve_format, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
@@ -187,7 +187,6 @@ def view(input, *shape, size=None, dtype=None):
 
 
 def _view_dtype(input, dtype):
-    from .._dtype import to_dtype
     dt = to_dtype(dtype)
     a = input.arr
     if dt.np.itemsize != a.itemsize:
@@ -840,7 +839,6 @@ _clone_fn = make_unary(_clone)
 
 
 def clone(input, *, memory_format=None):
-    from .._memory_format import preserve_format, is_channels_last
     try:
         a = input.arr
     except AttributeError:
@@ -859,10 +857,8 @@ def clone(input, *, memory_format=None):
 
 
 def contiguous(input, memory_format=None):
-    if memory_format is not None:
-        from .._memory_format import is_channels_last
-        if is_channels_last(memory_format):
-            return _to_format(input, memory_format)
+    if memory_format is not None and is_channels_last(memory_format):
+        return _to_format(input, memory_format)
     a = input.arr
     flags = a.flags
     if flags is _SPARSE_FLAGS:              # (sparse arrays' flags read as contiguous)
@@ -990,13 +986,16 @@ INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written
 # ---- cat / stack ------------------------------------------------------------------------------
 @op("cat", saves=None)
 def _cat(xp, *arrays_and_dim):
-    *arrays, dim = arrays_and_dim
+    arrays, dim = arrays_and_dim[:-1], arrays_and_dim[-1]
+    sizes = []
     for a in arrays:
-        if a.ndim == 1 and a.shape[0] == 0:
+        s = a.shape
+        if len(s) == 1 and s[0] == 0:
             break
+        sizes.append(s[dim])
     else:                           # (the common case: no legacy empty tensor skipped)
-        return _dense(xp, xp.concatenate(arrays, axis=dim), arrays[0]), (
-            [a.shape[dim] for a in arrays], [False] * len(arrays), dim)
+        return _dense(xp, xp.concatenate(arrays, dim), arrays[0]), (
+            sizes, [False] * len(arrays), dim)
     skipped = [a.ndim == 1 and a.shape[0] == 0 for a in arrays]
     sizes = [0 if s else a.shape[dim] for a, s in zip(arrays, skipped)]
     kept = [a for a, s in zip(arrays, skipped) if not s] or arrays[:1]
@@ -1074,14 +1073,11 @@ def cat(tensors, dim=0, *, out=None):
     shapes = [t.arr.shape for t in tensors]
     ref = shapes[0]
     n = len(ref)
-    if type(dim) is int and -n <= dim < n and ref != (0,):     # the common case: dims in range,
-        d = dim + n if dim < 0 else dim             # no 0-d, shapes equal but in dim d
-        pre, post = ref[:d], ref[d + 1:]
-        for s in shapes:
-            if len(s) != n or s[:d] != pre or s[d + 1:] != post:
-                break
-        else:
-            return _cat_out(apply(_cat, tuple(tensors), (d,)), out, "cat")
+    if type(dim) is int and -n <= dim < n and ref != (0,) and \
+            (shapes.count(ref) == len(shapes) or _equal_but_in(shapes, ref, dim % n)):
+        # the common case: dim in range, no 0-d, shapes equal but in dim d
+        t = apply(_cat, tuple(tensors), (dim % n,))
+        return t if out is None else _cat_out(t, out, "cat")
     legacy = [s == (0,) for s in shapes]          # 1-D empty tensors may sit beside any shape
     ref = next((s for s, skip in zip(shapes, legacy) if not skip), shapes[0])
     for i, s in enumerate(shapes):
@@ -1112,6 +1108,15 @@ def cat(tensors, dim=0, *, out=None):
 
 
 concat = concatenate = cat
+
+
+def _equal_but_in(shapes, ref, d):
+    """Whether each shape is `ref` but in dim d."""
+    n, pre, post = len(ref), ref[:d], ref[d + 1:]
+    for s in shapes:
+        if len(s) != n or s[:d] != pre or s[d + 1:] != post:
+            return False
+    return True
 
 
 def _cat_out(result, out, name):
@@ -1243,8 +1248,8 @@ def column_stack(tensors, *, out=None):
 # ---- slicing views ----------------------------------------------------------------------------
 def _idx_fwd(xp, x, idx):
     if None in idx:
-        if len(idx) == 2 and idx[0] is None and idx[1] is Ellipsis:    # x[None]
-            out = _insert_units(xp, x, (0,))
+        if len(idx) == 2 and idx[0] is None and idx[1] is Ellipsis:    # x[None]: unsqueeze(0)
+            out = _unsqueeze_fwd(xp, x, 0)[0]
         elif type(x) is not np.ndarray:     # (CuPy, a QArray: their own strides)
             out = _insert_units(xp, x[tuple([i for i in idx if i is not None])],
                                 _none_positions(idx))
@@ -1443,7 +1448,7 @@ def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
             split_error(tensor, split_size_or_sections, dim)
         raise
     o = _split if isinstance(split_size_or_sections, int) else _split_sizes
-    return _multi_out(o, tensor, (d, bounds))
+    return apply(o, (tensor,), (d, bounds), view_of=tensor)
 
 
 def _split_bounds(tensor, split_size_or_sections, dim):
@@ -1455,7 +1460,7 @@ def _split_bounds(tensor, split_size_or_sections, dim):
 
 def _piece_bounds(n, d, split_size_or_sections):
     """The (start, end) of each piece of a dim of size n split as split() splits it."""
-    if isinstance(split_size_or_sections, int):
+    if type(split_size_or_sections) is int or isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step < 0 or (step == 0 and n):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
@@ -1476,10 +1481,6 @@ def _piece_bounds(n, d, split_size_or_sections):
 
 def split_with_sizes(input, split_sizes, dim=0):
     return split(input, list(split_sizes), dim)
-
-
-def _multi_out(o, input, static):
-    return apply(o, (input,), static, view_of=input)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
@@ -1523,7 +1524,7 @@ def chunk(input, chunks, dim=0):
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    d = wrap_dim(dim, input.ndim)
+    d = wrap_dim(dim, nd)
     try:
         n = input.arr.shape[d]
         step = -(-n // chunks)
@@ -1531,9 +1532,8 @@ def chunk(input, chunks, dim=0):
         from ..nested._ops import split_error
         split_error(input, None, d)
         raise
-    if n == 0:
-        return _multi_out(_split, input, (d, ((0, 0),) * chunks))
-    return _multi_out(_split, input, (d, _piece_bounds(n, d, step), chunks))
+    static = (d, ((0, 0),) * chunks) if n == 0 else (d, _piece_bounds(n, d, step), chunks)
+    return apply(_split, (input,), static, view_of=input)
 
 
 def unsafe_chunk(input, chunks, dim=0):
@@ -1560,7 +1560,7 @@ def unbind(input, dim=0):
     if input.be.idx == NESTED_IDX:      # a nested tensor's components (dense tensors)
         from ..nested._ops import unbind as nested_unbind
         return nested_unbind(input, d, dim)
-    return _multi_out(_unbind, input, (d,))
+    return apply(_unbind, (input,), (d,), view_of=input)
 
 
 def hsplit(input, indices_or_sections):
