@@ -286,7 +286,13 @@ def torch_sum(x, dims, keepdim):
             [1 if dims is None or i in dims else n for i, n in enumerate(x.shape)] if keepdim
             else [n for i, n in enumerate(x.shape) if dims is not None and i not in dims])
     lanes = 32 // x.dtype.itemsize
-    if dims is None or len(dims) == x.ndim or all(x.shape[i] == 1 for i in range(x.ndim)
+    shape = x.shape
+    if dims is not None and len(dims) == 1:
+        d = dims[0]
+        n = shape[d]
+        if n != x.size and d >= 0:      # (a kept dim above 1: not a reduction to one number)
+            return _one_dim(x, shape, d, n, keepdim, lanes)
+    if dims is None or len(dims) == x.ndim or all(shape[i] == 1 for i in range(x.ndim)
                                                   if i not in dims):
         # (one output element: the reduction to one number, whatever dims are named)
         r = _full(x.reshape(-1), lanes)
@@ -308,22 +314,21 @@ def torch_sum(x, dims, keepdim):
         if r is None or not keepdim:
             return r
         return r.reshape(x.shape[:d] + (1,) * len(dims) + x.shape[d + len(dims):])
-    d = dims[0]
-    n = x.shape[d]
+    d = dims[0] % x.ndim
+    return _one_dim(x, shape, d, shape[d], keepdim, lanes)
+
+
+def _one_dim(x, shape, d, n, keepdim, lanes):
+    """torch_sum over the one dim d (of size n) of a C-contiguous x."""
     inner = 1
-    for s in x.shape[d + 1:]:
+    for s in shape[d + 1:]:
         inner *= s
-    outer = x.size // max(n * inner, 1)
     if inner == 1:
-        r = _inner_rows(x.reshape(outer, n), lanes)
+        r = _inner_rows(x.reshape(x.size // n, n), lanes)
     else:   # the reduced dim moved first: a view where the passes over it run along long rows,
         # else a transposed copy (NumPy's per-row overhead on short rows costs more than it)
+        outer = x.size // (n * inner)
         cols = x.reshape(outer, n, inner).transpose(1, 0, 2)
         r = _outer(cols if inner >= 256 or outer == 1 else np.ascontiguousarray(cols), lanes)
-    shape = list(x.shape)
-    if keepdim:
-        shape[d] = 1
-    else:
-        del shape[d]
-    return r.reshape(shape)
+    return r.reshape(shape[:d] + (1,) + shape[d + 1:] if keepdim else shape[:d] + shape[d + 1:])
 
