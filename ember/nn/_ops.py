@@ -18,6 +18,7 @@ from ..ops.creation import dense_order
 from ..ops.index import index_add_rows
 from ..ops._norm2 import vector_norm as ordered_norm
 from ..ops.reduce import _mean_fwd, _sum_fwd
+from ..ops._torch_sum import einsum as _einsum
 from ..ops._special import expit
 from ..ops._registry import contiguous_outputs, no_complex_grad, op
 from ._act_ops import _check_float, _half
@@ -53,7 +54,7 @@ def _rowsum(xp, a, dim):
     by einsum, 3x faster than sum() on short rows."""
     if xp is np and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.flags.c_contiguous \
             and dim in (-1, a.ndim - 1):
-        return np.einsum("...i->...", a)[..., None]
+        return _einsum("...i->...", a)[..., None]
     return a.sum(axis=dim, keepdims=True)
 
 
@@ -118,7 +119,7 @@ def _lane_rowsum(e):
     # laid out lanes first: the folds are passes over contiguous rows (on short rows the
     # strided halves of the rows' own layout cost more than the adds)
     e2 = e.reshape(-1, n)
-    acc = np.einsum("rjk->kr", e2[:, :nb * lanes].reshape(-1, nb, lanes))
+    acc = _einsum("rjk->kr", e2[:, :nb * lanes].reshape(-1, nb, lanes))
     if n > nb * lanes:
         acc[:n - nb * lanes] += e2[:, nb * lanes:].T
     while acc.shape[0] > 1:

@@ -19,6 +19,12 @@ import numpy as np
 
 from .._threads import intra_op_threads
 
+try:        # np.einsum without its Python wrapper (optimize=False forwards to it): a third of
+    # a small einsum's time, and these sums make several
+    from numpy._core.multiarray import c_einsum as einsum
+except ImportError:                                 # pragma: no cover (another NumPy)
+    einsum = np.einsum
+
 _GRAIN = 32768
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))     # (dtypes: `in` meets them first by
                                                            # identity, where types convert)
@@ -94,12 +100,12 @@ def _seq1(a):
         return np.zeros(a.shape[:1] + a.shape[2:], a.dtype)
     if a.ndim == 2:                     # the columns as rows of a (short) transposed copy
         return _seq(np.ascontiguousarray(a.T))
-    return np.einsum("om...->o...", a)
+    return einsum("om...->o...", a)
 
 
 def _groups1(a, step, rest=True):
     g = a.shape[1] // step
-    full = np.einsum("ogt...->og...", a[:, :g * step].reshape(
+    full = einsum("ogt...->og...", a[:, :g * step].reshape(
         (a.shape[0], g, step) + a.shape[2:])) if g else a[:, :0]
     return (full, _seq1(a[:, g * step:])) if rest else full
 
@@ -143,12 +149,12 @@ def _short_rows(x2, lanes, nv):
     s = nv >> 2
     cut = nv * lanes
     if s > 1:
-        p = np.einsum("osw->ow", x2[:, :s * w].reshape(o, s, w)).reshape(o, 4, lanes)
+        p = einsum("osw->ow", x2[:, :s * w].reshape(o, s, w)).reshape(o, 4, lanes)
     else:       # (one vector an accumulator, or fewer than 4 vectors: added in order)
         p = x2[:, :(w if s else cut)].reshape(o, -1, lanes)
     if s and nv > 4 * s:
         p = np.concatenate((p[:, :1], x2[:, s * w:cut].reshape(o, -1, lanes), p[:, 1:]), axis=1)
-    v = np.einsum("oal->lo", p, order="C")
+    v = einsum("oal->lo", p, order="C")
     if cut < n:
         v = np.concatenate((x2[:, cut:].T, v))
     if o == 1:          # (one column: NumPy would add it pairwise)

@@ -21,7 +21,7 @@ from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
 from .elementwise import maximum, minimum
-from ._torch_sum import _seq, torch_sum
+from ._torch_sum import _seq, einsum as _einsum, torch_sum
 from .._threads import intra_op_threads
 from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
     no_complex_grad as _no_complex_grad, op as _op
@@ -147,6 +147,9 @@ def _sum_arrays(xp, x, dims, keepdim):
     if xp is np:
         r = torch_sum(x, dims, keepdim)
         if r is not None:
+            if r.ndim:      # (a float32/float64 array: _from_zero's add, without its checks)
+                np.add(r, 0.0, out=r)
+                return r
             return _from_zero(xp, r)
     return _from_zero(xp, _arr(xp, ureduce("add", _acc(x), dims, keepdim)))
 
@@ -859,7 +862,7 @@ def _welford_checked(rows, n, dtype, div, take_sqrt, want_mean):
         mean = np.add.reduce(x, 1)
         mean /= n
         dev = x - mean[:, None]
-        m2 = np.einsum("ij,ij->i", dev, dev)
+        m2 = _einsum("ij,ij->i", dev, dev)
         w = np.sqrt(m2 * (2 + 2.0 ** -39))
         big = np.abs(mean)
         big += w                                        # (X, 2**-40 short: in the factors)
