@@ -59,3 +59,54 @@ def test_one_dim_sum_of_zeros_is_positive_zero():
         x = np.full(shape, -0.0, np.float32)
         t = torch.from_numpy(x).sum(dim).numpy()
         assert _same_bits(ember.tensor(x).sum(dim).numpy(), t), (shape, dim)
+
+
+# ---- softmax/log_softmax's lane-order row sum: 8 lanes folded by one pairwise reduction -----
+def _lane_order_sum(e):
+    """torch's vectorised row sum written out: lanes of one vector (ember._cpu.VEC_BYTES) fed
+    block after block, the tail into the first lanes, the lanes folded in halves."""
+    n, lanes = e.shape[-1], ember._cpu.VEC_BYTES // e.dtype.itemsize
+    nb = n // lanes
+    acc = e[..., :lanes] + 0
+    for b in range(1, nb):
+        acc += e[..., b * lanes:(b + 1) * lanes]
+    acc[..., :n - nb * lanes] += e[..., nb * lanes:]
+    while acc.shape[-1] > 1:
+        h = acc.shape[-1] // 2
+        acc = acc[..., :h] + acc[..., h:]
+    return acc
+
+
+@pytest.mark.parametrize("shape", [(32, 64), (1, 8), (5, 16), (3, 4, 128), (256, 1000),
+                                   (2, 4096), (7, 248), (9, 264)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lane_rowsum_is_the_lane_order(shape, dtype):
+    from ember.nn import _ops
+    rng = np.random.default_rng(sum(shape))
+    e = _spread(rng, shape, dtype)
+    cases = [e, np.abs(e), np.full(shape, -0.0, dtype)]
+    special = e.copy()
+    special.reshape(-1)[::7] = np.inf
+    special.reshape(-1)[::13] = np.nan
+    cases.append(special)
+    if len(shape) > 1:
+        cases += [np.broadcast_to(e[..., :1, :], shape), _spread(rng, shape[:-1] + (
+            2 * shape[-1],), dtype)[..., ::2]]
+    for c in cases:
+        assert _same_bits(_ops._lane_rowsum(c), _lane_order_sum(c))
+
+
+@pytest.mark.parametrize("shape", [(32, 64), (4, 8, 128), (256, 1000), (3, 16), (5, 8),
+                                   (2, 4096), (7, 248)])
+def test_log_softmax_gradient_sums_are_torchs_bits(shape):
+    """log_softmax's backward g - exp(y) * sum(g) on rows of equal logits (y = -log n, the
+    same exp in both): the lane-order sum of g, whose magnitudes are spread so that another
+    order shows, gives torch's bits (forward and gradient)."""
+    x = np.zeros(shape, np.float32)
+    g = _spread(np.random.default_rng(len(shape)), shape, "float32")
+    out = []
+    for lib in (torch, ember):
+        tx = lib.tensor(x, requires_grad=True)
+        y = lib.log_softmax(tx, -1)
+        out.append((y.detach().numpy(), lib.autograd.grad(y, tx, lib.tensor(g))[0].numpy()))
+    assert _same_bits(out[1][0], out[0][0]) and _same_bits(out[1][1], out[0][1])
