@@ -110,3 +110,30 @@ def test_log_softmax_gradient_sums_are_torchs_bits(shape):
         y = lib.log_softmax(tx, -1)
         out.append((y.detach().numpy(), lib.autograd.grad(y, tx, lib.tensor(g))[0].numpy()))
     assert _same_bits(out[1][0], out[0][0]) and _same_bits(out[1][1], out[0][1])
+
+
+# ---- var/std's checked two-pass shortcut (rows of up to 64 elements) -------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_short_row_var_std_and_means_are_torchs_bits(dtype):
+    """Rows of equal elements (m2 +0: never through the bound's check, set exactly), rows of a
+    large mean and a tiny spread (a wide bound: Welford's steps), ordinary and non-finite rows,
+    one call each: var, std, var_mean, std_mean against torch's Welford pass, bit for bit."""
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((40, 64)) * 10.0 ** rng.integers(-3, 4, (40, 1))
+    x[0:4] = 2.5
+    x[4] = -0.0
+    x[5:8] = 1e4 + rng.standard_normal((3, 64)) * 1e-3
+    x[8, 3] = np.inf
+    x[9, 7] = np.nan
+    t_in = torch.tensor(x.astype(np.float32)).to(getattr(torch, dtype))
+    e_in = ember.tensor(x.astype(np.float32)).to(getattr(ember, dtype))
+    for t_x, e_x in ((t_in, e_in), (t_in[:, :33], e_in[:, :33]), (t_in[:5], e_in[:5])):
+        for name in ("var", "std", "var_mean", "std_mean"):
+            for kw in ({}, {"correction": 0}, {"keepdim": True}):
+                t = getattr(torch, name)(t_x, 1, **kw)
+                e = getattr(ember, name)(e_x, 1, **kw)
+                for a, b in zip(e if isinstance(e, tuple) else (e,),
+                                t if isinstance(t, tuple) else (t,)):
+                    a = a.float().numpy() if dtype != "float32" else a.numpy()
+                    b = b.float().numpy() if dtype != "float32" else b.numpy()
+                    assert _same_bits(a, b), (name, kw, t_x.shape)
