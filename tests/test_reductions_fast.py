@@ -137,3 +137,45 @@ def test_short_row_var_std_and_means_are_torchs_bits(dtype):
                     a = a.float().numpy() if dtype != "float32" else a.numpy()
                     b = b.float().numpy() if dtype != "float32" else b.numpy()
                     assert _same_bits(a, b), (name, kw, t_x.shape)
+
+
+# ---- sort of small float32/float16 tensors: one float sort where the values are distinct ------
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("shape", [(32, 64), (3, 5, 17), (64, 2), (4, 1000)])
+def test_small_sorts_are_torchs(shape, dtype):
+    """Distinct values (the packed-position float sort), a row with ties, -0.0 and 0.0 (equal
+    to torch: its std::sort's order), a NaN and an infinity (the argsort path); values,
+    indices and the gradient, along every dim, both directions, stable or not."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.permutation(np.prod(shape)).reshape(shape).astype(np.float32) - 100.5
+    x = x * 0.25 if dtype == "float16" and x.size > 1000 else x   # (distinct in float16)
+    cases = [x]
+    tied = x.copy()
+    tied[1] = np.round(tied[1] / 64)
+    cases.append(tied)
+    signed = x.copy()
+    signed.reshape(-1)[::7] = 0.0
+    signed.reshape(-1)[::11] = -0.0
+    cases.append(signed)
+    special = x.copy()
+    special.reshape(-1)[3] = np.nan
+    special.reshape(-1)[5] = -np.inf
+    cases.append(special)
+    for c in cases:
+        tx = torch.tensor(c).to(getattr(torch, dtype))
+        ex = ember.tensor(c).to(getattr(ember, dtype))
+        for dim in range(-len(shape), len(shape)):
+            for descending in (False, True):
+                tv, ti = torch.sort(tx, dim, descending)
+                ev, ei = ember.sort(ex, dim, descending)
+                assert _same_bits(ev.float().numpy(), tv.float().numpy())
+                assert np.array_equal(ei.numpy(), ti.numpy()), (dim, descending)
+                tv, ti = torch.sort(tx, stable=True, dim=dim, descending=descending)
+                ev, ei = ember.sort(ex, stable=True, dim=dim, descending=descending)
+                assert np.array_equal(ei.numpy(), ti.numpy()), (dim, descending)
+        tg = tx.float().requires_grad_(True)
+        eg = ex.float().requires_grad_(True)
+        w = np.arange(x.size, dtype=np.float32).reshape(shape)
+        torch.sort(tg, 0)[0].mul(torch.tensor(w)).sum().backward()
+        ember.sort(eg, 0)[0].mul(ember.tensor(w)).sum().backward()
+        assert _same_bits(eg.grad.numpy(), tg.grad.numpy())
