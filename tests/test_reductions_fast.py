@@ -179,3 +179,21 @@ def test_small_sorts_are_torchs(shape, dtype):
         torch.sort(tg, 0)[0].mul(torch.tensor(w)).sum().backward()
         ember.sort(eg, 0)[0].mul(ember.tensor(w)).sum().backward()
         assert _same_bits(eg.grad.numpy(), tg.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_var_to_one_element_without_dof_is_torchs_nan_silently(dtype):
+    """std_var_all's 0 / 0 (no degrees of freedom) and a root of it: torch's NaN and its
+    warning, and no NumPy RuntimeWarning from ember's kernel (the caller's errstate covers it
+    now), even where such warnings are errors; inf where the deviations are not zero."""
+    import warnings
+    for x in (np.array([2.5], dtype), np.array([[3.0], [-1.0]], dtype).T, np.zeros((1, 1), dtype)):
+        for name in ("var", "std"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                want = getattr(torch, name)(torch.tensor(x), correction=x.size).numpy()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+                    got = getattr(ember, name)(ember.tensor(x), correction=x.size).numpy()
+            assert _same_bits(got, want), (name, x)

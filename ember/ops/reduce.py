@@ -960,18 +960,17 @@ def _var_all(x, div, take_sqrt):
     tasks = builtins.min(intra_op_threads(), -(-n // 32768)) if n > 32768 else 1
     if tasks > 1 and not dense:
         return None
-    flat = np.ravel(x, order="K")
+    flat = x.reshape(-1) if x.flags.c_contiguous else np.ravel(x, order="K")
     mean = float(_mean_fwd(np, flat, None, False, None)[0])
-    d = flat.astype(np.float64)
-    d -= mean
+    d = np.subtract(flat, mean, dtype=np.float64)
     d *= d
     chunk = -(-n // tasks)
     total = 0.0
     for i in range(0, n, chunk):
         total += float(np.add.accumulate(d[i:i + chunk])[-1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var = np.float64(total) / np.float64(div)
-        return np.asarray(np.sqrt(var) if take_sqrt else var).astype(x.dtype)
+    # (_var_fwd, the caller, has NumPy's floating-point warnings off: 0 / 0 for no dof)
+    var = np.float64(total) / np.float64(div)
+    return np.asarray(np.sqrt(var) if take_sqrt else var).astype(x.dtype)
 
 
 def _var_bwd(xp, g, x, y, dims, keepdim, div):
