@@ -289,13 +289,13 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
                         else rt)
     if x.dtype.kind in "biu":
         _float_only(x, "mean")
-    n = _numel(x.shape, dims)
+    n = x.size if dims is None and type(x) is np.ndarray else _numel(x.shape, dims)
     if n:
         r = _sum_arrays(xp, x, dims, keepdim)
-        if r.ndim or type(r) is not np.ndarray:
+        if type(r) is np.ndarray:   # (the sum's own new array: divided in place; r / n of a
+            np.true_divide(r, n, r)     # 0-d one would be a NumPy scalar, wrapped)
+        else:
             r = r / n
-        else:       # a mean of all: divided in place (r / n would be a NumPy scalar, wrapped)
-            np.true_divide(r, n, r)
     else:
         shape = _reduced_shape(x.shape, dims, keepdim)
         # torch's 0 / 0: a negative NaN, but for a 0-d bfloat16 result
