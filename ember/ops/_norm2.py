@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ._fma import _split
-from ._torch_sum import _seq
+from ._torch_sum import _seq, einsum as _einsum
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -95,7 +95,7 @@ def _lastdim(rows, itemsize):
     sq = (rows * rows)[:, :fours]       # (a contiguous product: faster than of the slice)
     if nv > lanes:  # the vectors' squares into the lanes, in order (einsum's loop; 5x faster
         # than add.reduce over the middle axis)
-        acc = np.einsum("rvl->rl", sq[:, :nv].reshape(rows.shape[0], nv // lanes, lanes))
+        acc = _einsum("rvl->rl", sq[:, :nv].reshape(rows.shape[0], nv // lanes, lanes))
         sq = np.concatenate((acc, sq[:, nv:]), axis=1) if fours > nv else acc
     # the lanes, then the fours' squares, in order (cumsum: in order)
     total = sq.cumsum(axis=1)[:, -1] if fours else np.zeros(rows.shape[0], sq.dtype)

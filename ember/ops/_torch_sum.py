@@ -19,6 +19,12 @@ import numpy as np
 
 from .._threads import intra_op_threads
 
+try:        # np.einsum without its Python wrapper (optimize=False forwards to it): a third of
+    # a small einsum's time, and these sums make several
+    from numpy._core.multiarray import c_einsum as einsum
+except ImportError:                                 # pragma: no cover (another NumPy)
+    einsum = np.einsum
+
 _GRAIN = 32768
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))     # (dtypes: `in` meets them first by
                                                            # identity, where types convert)
@@ -94,12 +100,12 @@ def _seq1(a):
         return np.zeros(a.shape[:1] + a.shape[2:], a.dtype)
     if a.ndim == 2:                     # the columns as rows of a (short) transposed copy
         return _seq(np.ascontiguousarray(a.T))
-    return np.einsum("om...->o...", a)
+    return einsum("om...->o...", a)
 
 
 def _groups1(a, step, rest=True):
     g = a.shape[1] // step
-    full = np.einsum("ogt...->og...", a[:, :g * step].reshape(
+    full = einsum("ogt...->og...", a[:, :g * step].reshape(
         (a.shape[0], g, step) + a.shape[2:])) if g else a[:, :0]
     return (full, _seq1(a[:, g * step:])) if rest else full
 
@@ -143,12 +149,12 @@ def _short_rows(x2, lanes, nv):
     s = nv >> 2
     cut = nv * lanes
     if s > 1:
-        p = np.einsum("osw->ow", x2[:, :s * w].reshape(o, s, w)).reshape(o, 4, lanes)
+        p = einsum("osw->ow", x2[:, :s * w].reshape(o, s, w)).reshape(o, 4, lanes)
     else:       # (one vector an accumulator, or fewer than 4 vectors: added in order)
         p = x2[:, :(w if s else cut)].reshape(o, -1, lanes)
     if s and nv > 4 * s:
         p = np.concatenate((p[:, :1], x2[:, s * w:cut].reshape(o, -1, lanes), p[:, 1:]), axis=1)
-    v = np.einsum("oal->lo", p, order="C")
+    v = einsum("oal->lo", p, order="C")
     if cut < n:
         v = np.concatenate((x2[:, cut:].T, v))
     if o == 1:          # (one column: NumPy would add it pairwise)
@@ -286,7 +292,13 @@ def torch_sum(x, dims, keepdim):
             [1 if dims is None or i in dims else n for i, n in enumerate(x.shape)] if keepdim
             else [n for i, n in enumerate(x.shape) if dims is not None and i not in dims])
     lanes = 32 // x.dtype.itemsize
-    if dims is None or len(dims) == x.ndim or all(x.shape[i] == 1 for i in range(x.ndim)
+    shape = x.shape
+    if dims is not None and len(dims) == 1:
+        d = dims[0]
+        n = shape[d]
+        if n != x.size and d >= 0:      # (a kept dim above 1: not a reduction to one number)
+            return _one_dim(x, shape, d, n, keepdim, lanes)
+    if dims is None or len(dims) == x.ndim or all(shape[i] == 1 for i in range(x.ndim)
                                                   if i not in dims):
         # (one output element: the reduction to one number, whatever dims are named)
         r = _full(x.reshape(-1), lanes)
@@ -308,22 +320,21 @@ def torch_sum(x, dims, keepdim):
         if r is None or not keepdim:
             return r
         return r.reshape(x.shape[:d] + (1,) * len(dims) + x.shape[d + len(dims):])
-    d = dims[0]
-    n = x.shape[d]
+    d = dims[0] % x.ndim
+    return _one_dim(x, shape, d, shape[d], keepdim, lanes)
+
+
+def _one_dim(x, shape, d, n, keepdim, lanes):
+    """torch_sum over the one dim d (of size n) of a C-contiguous x."""
     inner = 1
-    for s in x.shape[d + 1:]:
+    for s in shape[d + 1:]:
         inner *= s
-    outer = x.size // max(n * inner, 1)
     if inner == 1:
-        r = _inner_rows(x.reshape(outer, n), lanes)
+        r = _inner_rows(x.reshape(x.size // n, n), lanes)
     else:   # the reduced dim moved first: a view where the passes over it run along long rows,
         # else a transposed copy (NumPy's per-row overhead on short rows costs more than it)
+        outer = x.size // (n * inner)
         cols = x.reshape(outer, n, inner).transpose(1, 0, 2)
         r = _outer(cols if inner >= 256 or outer == 1 else np.ascontiguousarray(cols), lanes)
-    shape = list(x.shape)
-    if keepdim:
-        shape[d] = 1
-    else:
-        del shape[d]
-    return r.reshape(shape)
+    return r.reshape(shape[:d] + (1,) + shape[d + 1:] if keepdim else shape[:d] + shape[d + 1:])
 

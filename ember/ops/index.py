@@ -2179,6 +2179,13 @@ def _take_along(xp, x, i, dim):
 def _sort(xp, x, dim, descending, stable):
     if x.ndim == 0:
         return (x.copy(), xp.zeros((), np.int64)), ((), None, 0)
+    if xp is np and x.ndim > 1 and 0 < x.size <= 4096 and x.dtype.char in "ef":
+        # distinct finite values sort the same any way (stable or torch's std::sort): one
+        # float sort of the values with their positions in the low bits (_topk_by_sort), 1.7x
+        # faster on 32 rows of 64 (a single row: no faster than the argsort)
+        r = _topk_by_sort(x, x.shape[dim], dim, descending)
+        if r is not None:
+            return r, (x.shape, r[1], dim)
     if stable:
         i, v = _argsort(xp, x, dim, descending), None
     else:

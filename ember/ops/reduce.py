@@ -21,7 +21,7 @@ from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
 from .elementwise import maximum, minimum
-from ._torch_sum import _seq, torch_sum
+from ._torch_sum import _seq, einsum as _einsum, torch_sum
 from .._threads import intra_op_threads
 from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
     no_complex_grad as _no_complex_grad, op as _op
@@ -147,6 +147,9 @@ def _sum_arrays(xp, x, dims, keepdim):
     if xp is np:
         r = torch_sum(x, dims, keepdim)
         if r is not None:
+            if r.ndim:      # (a float32/float64 array: _from_zero's add, without its checks)
+                np.add(r, 0.0, out=r)
+                return r
             return _from_zero(xp, r)
     return _from_zero(xp, _arr(xp, ureduce("add", _acc(x), dims, keepdim)))
 
@@ -286,13 +289,13 @@ def _mean_fwd(xp, x, dims, keepdim, dtype):
                         else rt)
     if x.dtype.kind in "biu":
         _float_only(x, "mean")
-    n = _numel(x.shape, dims)
+    n = x.size if dims is None and type(x) is np.ndarray else _numel(x.shape, dims)
     if n:
         r = _sum_arrays(xp, x, dims, keepdim)
-        if r.ndim or type(r) is not np.ndarray:
+        if type(r) is np.ndarray:   # (the sum's own new array: divided in place; r / n of a
+            np.true_divide(r, n, r)     # 0-d one would be a NumPy scalar, wrapped)
+        else:
             r = r / n
-        else:       # a mean of all: divided in place (r / n would be a NumPy scalar, wrapped)
-            np.true_divide(r, n, r)
     else:
         shape = _reduced_shape(x.shape, dims, keepdim)
         # torch's 0 / 0: a negative NaN, but for a 0-d bfloat16 result
@@ -735,7 +738,7 @@ def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps=None):
     if not n:       # torch fills an empty reduction with NaN (positive, where 0 / 0 is negative)
         y = xp.full(_reduced_shape(x.shape, dims, keepdim), np.nan, x.real.dtype)
         return y, (x, y, dims, keepdim, div)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):     # (_welford_checked's bounds included)
         if x.dtype.kind == "c":     # torch: the parts' variances, added, then the root
             y = _var_real(xp, x.real, dims, keepdim, div, False) + \
                 _var_real(xp, x.imag, dims, keepdim, div, False)
@@ -855,46 +858,47 @@ def _welford_checked(rows, n, dtype, div, take_sqrt, want_mean):
     mean's interval: (2.02 n + 9) u X, taken as (3 n + 24) u X."""
     lead = rows.shape[:-1]
     x = rows.reshape(-1, n).astype(np.float64)
-    with np.errstate(all="ignore"):
-        mean = np.add.reduce(x, 1)
-        mean /= n
-        dev = x - mean[:, None]
-        m2 = np.einsum("ij,ij->i", dev, dev)
-        w = np.sqrt(m2 * (2 + 2.0 ** -39))
-        big = np.abs(mean)
-        big += w                                        # (X, 2**-40 short: in the factors)
-        z = big * ((2.1 * n + 10) * (1 + 2.0 ** -40) * _U)     # (K)
-        z += w                                          # (Z)
-        err = z * ((2.04 * n + 7.1) * 1.25 * n * _U)
-        err += big * ((2.1 * n + 10) * (1 + 2.0 ** -40) * 2.5 * n * _U)
-        err *= z
-        err += m2 * (4 * _U)
-        ends = m2 + err * _PLUS_MINUS
-        r = ends / div
-        if take_sqrt:
-            np.sqrt(r, out=r)
-        var = _round_as(r, dtype)
-        ok = var[0] == var[1]
-        ok &= ends[0] > 0
-        var = var[0]
+    # (callers run it with NumPy's floating-point warnings off: errstate costs here)
+    mean = np.add.reduce(x, 1)
+    mean /= n
+    dev = x - mean[:, None]
+    m2 = _einsum("ij,ij->i", dev, dev)
+    w = np.sqrt(m2 * (2 + 2.0 ** -39))
+    big = np.abs(mean)
+    big += w                                        # (X, 2**-40 short: in the factors)
+    z = big * ((2.1 * n + 10) * (1 + 2.0 ** -40) * _U)     # (K)
+    z += w                                          # (Z)
+    err = z * ((2.04 * n + 7.1) * 1.25 * n * _U)
+    err += big * ((2.1 * n + 10) * (1 + 2.0 ** -40) * 2.5 * n * _U)
+    err *= z
+    err += m2 * (4 * _U)
+    ends = m2 + err * _PLUS_MINUS
+    r = ends / div
+    if take_sqrt:
+        np.sqrt(r, out=r)
+    var = _round_as(r, dtype)
+    ok = var[0] == var[1]
+    ok &= ends[0] > 0
+    var = var[0]
+    if want_mean:
+        m = _round_as(mean + (big * ((3 * n + 24) * (1 + 2.0 ** -40) * _U)) * _PLUS_MINUS,
+                      dtype)
+        ok &= m[0] == m[1]
+        m = m[0]
+    # (rows of equal elements, m2 +0, never pass the check: their interval's lower end
+    # -err is not above 0)
+    if not ok.all() and (same := m2 == 0).any():
+        ok |= same
+        var[same] = 0                               # (+0.0's bits)
         if want_mean:
-            m = _round_as(mean + (big * ((3 * n + 24) * (1 + 2.0 ** -40) * _U)) * _PLUS_MINUS,
-                          dtype)
-            ok &= m[0] == m[1]
-            m = m[0]
-        same = m2 == 0
-        if same.any():
-            ok |= same
-            var[same] = 0                               # (+0.0's bits)
-            if want_mean:
-                m[same] = _round_as(mean[same] + 0.0, dtype)
-        if not ok.all():
-            bad = ~ok
-            mean, m2 = _welford_np(x[bad], n)
-            r = m2 / div
-            var[bad] = _round_as(np.sqrt(r) if take_sqrt else r, dtype)
-            if want_mean:
-                m[bad] = _round_as(mean, dtype)
+            m[same] = _round_as(mean[same] + 0.0, dtype)
+    if not ok.all():
+        bad = ~ok
+        mean, m2 = _welford_np(x[bad], n)
+        r = m2 / div
+        var[bad] = _round_as(np.sqrt(r) if take_sqrt else r, dtype)
+        if want_mean:
+            m[bad] = _round_as(mean, dtype)
     return _Rounded((m.view(dtype).reshape(lead) if want_mean else None,
                      var.view(dtype).reshape(lead)))
 
@@ -956,18 +960,17 @@ def _var_all(x, div, take_sqrt):
     tasks = builtins.min(intra_op_threads(), -(-n // 32768)) if n > 32768 else 1
     if tasks > 1 and not dense:
         return None
-    flat = np.ravel(x, order="K")
+    flat = x.reshape(-1) if x.flags.c_contiguous else np.ravel(x, order="K")
     mean = float(_mean_fwd(np, flat, None, False, None)[0])
-    d = flat.astype(np.float64)
-    d -= mean
+    d = np.subtract(flat, mean, dtype=np.float64)
     d *= d
     chunk = -(-n // tasks)
     total = 0.0
     for i in range(0, n, chunk):
         total += float(np.add.accumulate(d[i:i + chunk])[-1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var = np.float64(total) / np.float64(div)
-        return np.asarray(np.sqrt(var) if take_sqrt else var).astype(x.dtype)
+    # (_var_fwd, the caller, has NumPy's floating-point warnings off: 0 / 0 for no dof)
+    var = np.float64(total) / np.float64(div)
+    return np.asarray(np.sqrt(var) if take_sqrt else var).astype(x.dtype)
 
 
 def _var_bwd(xp, g, x, y, dims, keepdim, div):
@@ -1047,8 +1050,9 @@ def _var_mean_fwd(xp, x, dims, correction, keepdim, take_sqrt):
     """var (or std) and mean as one op of two outputs (torch's VarMeanBackward0 node). torch
     runs its Welford pass here over all dims too, and returns its mean."""
     n = _numel(x.shape, dims)
-    steps = _welford(xp, x, dims, (builtins.max(n - correction, 0), take_sqrt, True)) \
-        if x.dtype.kind in "fV" and x.size else None   # V: bfloat16
+    with np.errstate(all="ignore"):     # (_welford_checked's bounds)
+        steps = _welford(xp, x, dims, (builtins.max(n - correction, 0), take_sqrt, True)) \
+            if x.dtype.kind in "fV" and x.size else None   # V: bfloat16
     y, saved = _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps)
     if type(steps) is _Rounded:
         m = steps[0].reshape(_reduced_shape(x.shape, dims, keepdim))
