@@ -46,6 +46,80 @@ def test_gradient_bits_where_forward_agrees(name, dtype):
     np.testing.assert_array_equal(eg[same], tg[same])
 
 
+F64 = "float64"
+ALL = (F32, F64, F16, BF16)
+# backward formulas in torch's order of operations: rsqrt as 1 / sqrt (float16/bfloat16 in
+# float32 rounded once), erf's constant * exp * grad, sinh's grad * cosh(x) by cosh's own
+# kernel, log10's literal 2.3025850929940456; the mask covers the forward values each uses
+FORMULAS = {   # name: (f(lib, x), mask(lib, x) or None: the output)
+    "asin": (lambda L, x: L.asin(x * 0.125), lambda L, x: L.asin(x * 0.125)),
+    "acos": (lambda L, x: L.acos(x * 0.125), lambda L, x: L.acos(x * 0.125)),
+    "asinh": (lambda L, x: L.asinh(x), None),
+    "acosh": (lambda L, x: L.acosh(x.abs() + 1.0625), None),
+    "log10": (lambda L, x: L.log10(x.abs() + 0.1), None),
+    "sinh": (lambda L, x: L.sinh(x), lambda L, x: L.cosh(x)),
+    "cosh": (lambda L, x: L.cosh(x), lambda L, x: L.sinh(x)),
+    "erf": (lambda L, x: L.erf(x), lambda L, x: L.exp(-(x * x))),
+    "erfc": (lambda L, x: L.erfc(x), lambda L, x: L.exp(-(x * x))),
+    "erfinv": (lambda L, x: L.erfinv(x * 0.125),
+               lambda L, x: L.exp(L.erfinv(x * 0.125).pow(2))),
+}
+# two-input ones: pow's grad * (b * a ** (b - 1)), rpow's grad * (y * log(base)), atan2's
+# grad * b * recip, addcdiv's grad * (value / t2), -grad * (value * t1 / (t2 * t2)),
+# logaddexp's grad / (1 + exp(b - a)), logaddexp2's grad / (1 + pow(2, b - a))
+FORMULAS2 = {  # name: (f(lib, x, y), mask(lib, x, y) or None)
+    "pow": (lambda L, x, y: (x.abs() + 0.25) ** (y * 0.5),
+            lambda L, x, y: L.stack([(x.abs() + 0.25) ** (y * 0.5 - 1), (x.abs() + 0.25).log(),
+                                     (x.abs() + 0.25) ** (y * 0.5)])),
+    "rpow": (lambda L, x, y: 2 ** x * y, lambda L, x, y: 2 ** x),
+    "atan2": (lambda L, x, y: L.atan2(x, y), None),
+    "addcdiv": (lambda L, x, y: L.addcdiv(x, x, y.abs() + 0.25, value=0.3), None),
+    "logaddexp": (lambda L, x, y: L.logaddexp(x, y),
+                  lambda L, x, y: L.stack([L.exp(x - y), L.exp(y - x)])),
+    "logaddexp2": (lambda L, x, y: L.logaddexp2(x, y),
+                   lambda L, x, y: L.stack([2 ** (x - y), 2 ** (y - x)])),
+}
+
+
+def _formula_run(L, f, mask, dtype, xs, g):
+    dt = getattr(L, dtype)
+    ts = [L.tensor(x).to(dt).requires_grad_(True) for x in xs]
+    y = f(L, *ts)
+    y.backward(L.tensor(g).to(dt))
+    probe = y if mask is None else mask(L, *(t.detach() for t in ts))
+    return probe.detach().float().numpy(), [t.grad.float().numpy() for t in ts]
+
+
+@pytest.mark.parametrize("n", [20000, 20001])      # (20001: float16's scalar tails)
+@pytest.mark.parametrize("name,dtype", [(n, d) for n in list(FORMULAS) + list(FORMULAS2)
+                                        for d in ALL])
+def test_backward_formula_bits_where_forward_agrees(name, dtype, n):
+    rng = np.random.default_rng(n)
+    f, mask = FORMULAS.get(name) or FORMULAS2[name]
+    xs = [(rng.standard_normal(n) * 2).astype(np.float32)
+          for _ in range(1 if name in FORMULAS else 2)]
+    g = rng.standard_normal(n).astype(np.float32)
+    (tp, tgs), (ep, egs) = (_formula_run(L, f, mask, dtype, xs, g) for L in (torch, ember))
+    same = tp == ep
+    if same.ndim > 1:
+        same = same.all(0)
+    assert same.mean() > 0.3, "too few forward values agree for the check to mean anything"
+    for tg, eg in zip(tgs, egs):
+        np.testing.assert_array_equal(eg[same], tg[same])
+
+
+def test_atan2_gradient_at_the_origin_and_signed_zeros():
+    """torch's recip is 0 at the origin: grad * b * 0 keeps the signs of the zeros."""
+    outs = []
+    for L in (ember, torch):
+        a = L.tensor([0.0, -0.0, 0.0, -0.0, 1.0], requires_grad=True)
+        b = L.tensor([0.0, 0.0, -0.0, -0.0, -0.0], requires_grad=True)
+        L.atan2(a, b).backward(L.tensor([1.0, -1.0, -1.0, 1.0, -2.0]))
+        outs.append([np.signbit(t.grad.numpy()).tolist() + t.grad.numpy().tolist()
+                     for t in (a, b)])
+    assert outs[0] == outs[1]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_repeat_gradient_sums_in_torch_order(dtype):
     """repeat's backward sums each repeated dim (and the new leading dims, one at a time) in
@@ -83,3 +157,23 @@ def test_aminmax_gradient_of_one_output_keeps_negative_zeros():
                 r.append((g.detach().numpy().tolist(), np.signbit(g.detach().numpy()).tolist()))
         outs.append(r)
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_atan2_forward_ad_tangent_as_torch_formula(dtype):
+    """atan2's tangent is torch's (-a * b_t + b * a_t) / (a^2 + b^2), rounded as written
+    (the double-vjp rule rounds as the backward's grad * b * recip), with either tangent
+    missing and at the origin."""
+    rng = np.random.default_rng(0)
+    x, y, tx, ty = (rng.standard_normal(2000).astype(dtype) for _ in range(4))
+    x[:3], y[:3] = 0.0, (0.0, 0.0, -0.0)
+    outs = []
+    for L in (torch, ember):
+        fw = L.autograd.forward_ad
+        with fw.dual_level():
+            for mode in range(3):
+                a = fw.make_dual(L.tensor(x), L.tensor(tx)) if mode != 1 else L.tensor(x)
+                b = fw.make_dual(L.tensor(y), L.tensor(ty)) if mode != 2 else L.tensor(y)
+                outs.append(fw.unpack_dual(L.atan2(a, b)).tangent.numpy().copy())
+    for e, t in zip(outs[:3], outs[3:]):
+        np.testing.assert_array_equal(e, t)

@@ -140,13 +140,21 @@ def _logaddexp2_f(xp, a, b):
 
 
 def _logaddexp_grad(xp, g, a, b):
-    y = _logaddexp_f(xp, a, b)
-    return g * xp.exp(a - y), g * xp.exp(b - y)
+    """torch's: g / (1 + exp(b - a)), g / (1 + exp(a - b)) (not g * exp(a - y): an ulp or
+    more apart in half the elements)."""
+    return g / (1 + xp.exp(b - a)), g / (1 + xp.exp(a - b))
+
+
+def _pow2(xp, d):
+    """torch's pow(2, d): bfloat16 in float32, rounded once."""
+    if d.dtype.kind == "V":
+        return (np.float32(2) ** d.astype(np.float32)).astype(d.dtype)
+    return d.dtype.type(2) ** d
 
 
 def _logaddexp2_grad(xp, g, a, b):
-    y = _logaddexp2_f(xp, a, b)
-    return g * xp.exp2(a - y), g * xp.exp2(b - y)
+    """torch's: g / (1 + pow(2, b - a)), g / (1 + pow(2, a - b))."""
+    return g / (1 + _pow2(xp, b - a)), g / (1 + _pow2(xp, a - b))
 
 
 logaddexp = _E._tensor_only(_E._binary("logaddexp", _logaddexp_f, _holo(_logaddexp_grad), fast="fc",
