@@ -177,3 +177,72 @@ def test_atan2_forward_ad_tangent_as_torch_formula(dtype):
                 outs.append(fw.unpack_dual(L.atan2(a, b)).tangent.numpy().copy())
     for e, t in zip(outs[:3], outs[3:]):
         np.testing.assert_array_equal(e, t)
+
+
+@pytest.mark.parametrize("dtype,n", [("float32", 3), ("float32", 8), ("float32", 13),
+                                     ("float32", 37), ("float64", 3), ("float64", 8),
+                                     ("float64", 13)])
+def test_softmax_gradient_bits_where_the_rows_agree(dtype, n):
+    """softmax's backward is torch's (g - sum(g * y)) * y, the sum over the last dim in its
+    kernel's lane order (float64's lanes added one after another): bit for bit on the rows
+    whose forward values agree (torch's exp differs from a correctly rounded one at times)."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((2000, n)).astype(dtype)
+    g = rng.standard_normal((2000, n)).astype(dtype)
+    outs = []
+    for L in (torch, ember):
+        xt = L.tensor(x, requires_grad=True)
+        y = L.softmax(xt, -1)
+        y.backward(L.tensor(g))
+        outs.append((y.detach().numpy(), xt.grad.numpy()))
+    rows = (outs[0][0] == outs[1][0]).all(1)
+    assert rows.mean() > 0.04, "too few rows agree for the check to mean anything"
+    np.testing.assert_array_equal(outs[1][1][rows], outs[0][1][rows])
+
+
+def _torch_kernel_exp(y, t):
+    """exp(y) as torch's log_softmax backward kernel computes it (its vectorised exp, not
+    torch.exp's): the backward of a gradient of -1 at one column per row is exp(y) at the
+    others; two columns per row give every element."""
+    n = y.shape[1]
+    out = np.empty(y.shape, y.dtype)
+    rows = np.arange(len(y))
+    for shift in (1, 2):
+        G = np.zeros(y.shape, y.dtype)
+        G[rows, (t + shift) % n] = -1
+        e = torch._log_softmax_backward_data(torch.from_numpy(G), torch.from_numpy(y), 1,
+                                             torch.from_numpy(y).dtype).numpy()
+        keep = np.ones(y.shape, bool)
+        keep[rows, (t + shift) % n] = False
+        if shift == 2:
+            keep &= False
+            keep[rows, (t + 1) % n] = True
+        out[keep] = e[keep]
+    return out
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cross_entropy_gradient_bits_where_exp_agrees(dtype, reduction):
+    """cross_entropy's backward as torch's log_softmax backward of nll_loss's gradient,
+    g - exp(log_softmax) * sum(g) (fused at the targets), not softmax * coef - onehot: bit for
+    bit where torch's in-kernel exp of the log-probabilities is ember's (correctly rounded)
+    and the log-probabilities agree. Ignored targets included."""
+    rng = np.random.default_rng(3)
+    n = 37
+    x = rng.standard_normal((500, n)).astype(dtype)
+    t = rng.integers(0, n, 500)
+    t[:7] = -100
+    g = rng.standard_normal(500 if reduction == "none" else ()).astype(dtype)
+    outs = []
+    for L in (torch, ember):
+        xt = L.tensor(x, requires_grad=True)
+        L.nn.functional.cross_entropy(xt, L.tensor(t), reduction=reduction).backward(
+            L.tensor(g))
+        outs.append((L.log_softmax(L.tensor(x), 1).numpy(), xt.grad.numpy()))
+    y = outs[0][0]
+    exact = np.exp(y.astype(np.float64)).astype(dtype)
+    mask = (_torch_kernel_exp(y, np.where(t < 0, 0, t)) == exact) & (outs[0][0] == outs[1][0])
+    assert mask.mean() > 0.8, "too few elements agree for the check to mean anything"
+    np.testing.assert_array_equal(outs[1][1][mask], outs[0][1][mask])
+    np.testing.assert_array_equal(np.signbit(outs[1][1][mask]), np.signbit(outs[0][1][mask]))
