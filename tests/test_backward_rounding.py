@@ -246,3 +246,28 @@ def test_cross_entropy_gradient_bits_where_exp_agrees(dtype, reduction):
     assert mask.mean() > 0.8, "too few elements agree for the check to mean anything"
     np.testing.assert_array_equal(outs[1][1][mask], outs[0][1][mask])
     np.testing.assert_array_equal(np.signbit(outs[1][1][mask]), np.signbit(outs[0][1][mask]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_binary_cross_entropy_target_gradient_is_torchs_negated_logit(dtype, reduction):
+    """The target's gradient is torch's logit(x).neg_() * grad (was
+    grad * (log1p(-x) - log(x))): bit for bit, signed zeros included (x = 0.5), wherever
+    ember's logit of x is torch's."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.0, 1.0, 5000).astype(np.float32)
+    x[:3] = [0.0, 1.0, 0.5]
+    y = rng.uniform(0.0, 1.0, 5000).astype(np.float32)
+    g = rng.standard_normal(5000 if reduction == "none" else ()).astype(np.float32)
+    outs = []
+    for L in (torch, ember):
+        d = getattr(L, dtype)
+        xt, yt = (L.tensor(a).to(d).requires_grad_(True) for a in (x, y))
+        L.nn.functional.binary_cross_entropy(xt, yt, reduction=reduction).backward(
+            L.tensor(g).to(d))
+        outs.append((yt.grad.float().numpy(), L.logit(L.tensor(x).to(d)).float().numpy()))
+    same = outs[0][1] == outs[1][1]
+    assert same.mean() > 0.5, "too few logits agree for the check to mean anything"
+    (tg, _), (eg, _) = outs
+    np.testing.assert_array_equal(eg[same], tg[same])
+    np.testing.assert_array_equal(np.signbit(eg[same]), np.signbit(tg[same]))

@@ -704,8 +704,15 @@ def _(xp, g, x, y, weight, reduction):
     gi = _per_sample_grad(xp, g, "sum" if reduction == "mean" else reduction, x.size, x.shape,
                           x.dtype)
     dx = gi * (x - y) / xp.maximum((1 - x) * x, _BCE_EPS)
+    # the target's: torch's logit(x).neg_() * grad (logit as its kernel: log(x / (1 - x)),
+    # bfloat16 in float32 rounded once, float16 op by op)
     with np.errstate(divide="ignore"):
-        dy = gi * (xp.log1p(-x) - xp.log(x))
+        if x.dtype.kind == "V":
+            x32 = x.astype(np.float32)
+            lg = xp.log(x32 / (1 - x32)).astype(x.dtype)
+        else:
+            lg = xp.log(x / (1 - x))
+    dy = -lg * gi
     # (the eps maximum promotes 2-byte floats: torch's kernel result is in x's dtype)
     dx, dy = dx.astype(x.dtype, copy=False), dy.astype(x.dtype, copy=False)
     if weight is not None:
