@@ -271,3 +271,25 @@ def test_binary_cross_entropy_target_gradient_is_torchs_negated_logit(dtype, red
     (tg, _), (eg, _) = outs
     np.testing.assert_array_equal(eg[same], tg[same])
     np.testing.assert_array_equal(np.signbit(eg[same]), np.signbit(tg[same]))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_pairwise_distance_gradient_is_torchs_norm_backward(dtype):
+    """The 2-norm's backward (pairwise_distance, triplet_margin_loss) is torch's
+    grad * (self / norm), 0 where the norm is 0 (was self * (grad / norm)): bit for bit,
+    signed zeros included, at rows of distance 0 too."""
+    rng = np.random.default_rng(0)
+    x, y = (rng.standard_normal((300, 37)).astype(np.float32) for _ in range(2))
+    g = rng.standard_normal(300).astype(np.float32)
+    x[5:8], y[5:8] = 0.0, -1e-6                 # (x - y + eps: a zero row)
+    outs = []
+    for L in (torch, ember):
+        d = getattr(L, dtype)
+        xt, yt = (L.tensor(a).to(d).requires_grad_(True) for a in (x, y))
+        out = L.nn.functional.pairwise_distance(xt, yt)
+        out.backward(L.tensor(g).to(d))
+        outs.append([t.float().numpy() for t in (out.detach(), xt.grad, yt.grad)])
+    np.testing.assert_array_equal(outs[1][0], outs[0][0])
+    for e, t in zip(outs[1][1:], outs[0][1:]):
+        np.testing.assert_array_equal(e, t)
+        np.testing.assert_array_equal(np.signbit(e), np.signbit(t))

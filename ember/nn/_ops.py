@@ -1064,9 +1064,9 @@ def _(xp, g, x, y, ord, dims, keepdim):
         count = hit.sum(axis=dims, keepdims=True)
         return (g * xp.sign(x) * hit / count,)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if ord == 2:
-            scale = xp.where(y == 0, 0, g / y)
-            return (x * scale,)
+        if ord == 2:        # torch's norm_backward: grad * (self / norm), 0 where norm is 0
+            r = x / y
+            return (g * xp.where(y == 0, r.dtype.type(0), r),)
         a = xp.abs(x)
         scale = xp.where(y == 0, 0, g / y ** (ord - 1))
         return (xp.sign(x) * a ** (ord - 1) * scale,)
