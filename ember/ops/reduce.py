@@ -246,7 +246,9 @@ def _nansum(xp, x, dims, keepdim, dtype):
         raise not_implemented("nansum_cpu", dtype)      # integers cannot hold a NaN: a sum
     x = _reduction_input(x, dtype)
     z = xp.where(x != x, 0, _acc(x)) if x.dtype.kind not in "iu" else x
-    r = _arr(xp, ureduce("add", z, dims, keepdim))
+    # torch's nansum is its sum kernel (cascade_sum) with the NaNs read as +0: its order
+    r = _sum_arrays(xp, z, dims, keepdim) if z.dtype.char in "fd" else \
+        _arr(xp, ureduce("add", z, dims, keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
