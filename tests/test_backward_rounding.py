@@ -330,3 +330,27 @@ def test_nansum_adds_in_torchs_sum_order(dtype):
             want = t.nansum() if dims is None else t.nansum(dims)
             got = e.nansum() if dims is None else e.nansum(dims)
             np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=f"{shape} {dims}")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_copysign_gradient_is_result_over_self(dtype):
+    """copysign's backward is torch's grad * (result / self), 0 where self is 0: NaN at an
+    infinite self, signed zeros from grad's sign, and float32 kept float32 (the int sign flip
+    took it to float64, so broadcast sums rounded apart)."""
+    sp = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 2.5, -3.0], np.float32)
+    xs, ys = map(np.ravel, np.meshgrid(sp, sp))
+    g = np.resize(np.array([1.0, -1.0, 0.0, -0.0, 2.5], np.float32), xs.size)
+    rng = np.random.default_rng(0)
+    bx, by = rng.standard_normal((16, 1)), rng.standard_normal((16, 37))
+    bg = rng.standard_normal((16, 37))
+    outs = []
+    for L in (torch, ember):
+        d = getattr(L, dtype)
+        a = L.tensor(xs).to(d).requires_grad_(True)
+        a.copysign(L.tensor(ys).to(d)).backward(L.tensor(g).to(d))
+        c = L.tensor(bx).to(d).requires_grad_(True)
+        c.copysign(L.tensor(by).to(d)).backward(L.tensor(bg).to(d))
+        outs.append([t.grad.float().numpy() for t in (a, c)])
+    for e, t in zip(*outs[::-1]):
+        np.testing.assert_array_equal(e, t)
+        np.testing.assert_array_equal(np.signbit(e)[~np.isnan(t)], np.signbit(t)[~np.isnan(t)])

@@ -1362,8 +1362,12 @@ hypot = _tensor_only(_binary("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_gr
 
 
 def _copysign_grad(xp, g, a, b):
-    return g * xp.where(a == 0, 0, xp.sign(a) * xp.where(xp.signbit(b), -1, 1)), \
-        _scalar_g(xp.zeros_like(g), b)
+    """torch's copysign_tensor_self_backward: grad * (result / self), 0 where self is 0 (NaN
+    at an infinite self), in the operands' dtype (the int -1/1 of a sign flip took float32 to
+    float64: its broadcast sums rounded apart)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = xp.copysign(a, b) / a
+    return g * xp.where(a == 0, r.dtype.type(0), r), _scalar_g(xp.zeros_like(g), b)
 
 
 _copysign = _binary("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_grad,
