@@ -354,3 +354,26 @@ def test_copysign_gradient_is_result_over_self(dtype):
     for e, t in zip(*outs[::-1]):
         np.testing.assert_array_equal(e, t)
         np.testing.assert_array_equal(np.signbit(e)[~np.isnan(t)], np.signbit(t)[~np.isnan(t)])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_sinc_gradient_is_torchs_sinc_backward(dtype):
+    """sinc's backward is torch's grad * ((px cos px - sin px) / (x x pi)), +0 where x x pi
+    is 0 (was g * (... / (px x)), g * 0 at 0 and NaN at a tiny x): bit for bit wherever
+    ember's sin and cos of px are torch's."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, 20001).astype(np.float32)
+    x[:4] = [0.0, -0.0, 1e-30, np.inf]
+    g = rng.standard_normal(20001).astype(np.float32)
+    outs = []
+    for L in (torch, ember):
+        d = getattr(L, dtype)
+        xt = L.tensor(x).to(d).requires_grad_(True)
+        L.sinc(xt).backward(L.tensor(g).to(d))
+        px = L.tensor(x).to(d) * 3.141592653589793
+        outs.append((xt.grad.float().numpy(), L.stack([px.cos(), px.sin()]).float().numpy()))
+    same = (outs[0][1] == outs[1][1]).all(0)
+    assert same.mean() > 0.5
+    (t, _), (e, _) = outs
+    np.testing.assert_array_equal(e[same], t[same])
+    np.testing.assert_array_equal(np.signbit(e[same]), np.signbit(t[same]))

@@ -35,10 +35,13 @@ def _sinc_f(xp, x):
 
 
 def _sinc_grad(xp, g, x, y):
-    px = _PI * x
+    """torch's sinc_backward: grad * ((px cos(px) - sin(px)) / (x x pi)), px = x pi (the
+    products by pi in float32 for float16/bfloat16), +0 where x x pi is 0."""
+    px = _E._times_scalar(x, _PI)
+    den = _E._times_scalar(x * x, _PI)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d = (px * xp.cos(px) - xp.sin(px)) / (px * x)
-    return g * xp.where(x == 0, 0, d)
+        out = g * ((px * xp.cos(px) - xp.sin(px)) / den)
+    return xp.where(den == 0, out.dtype.type(0), out)
 
 
 sinc = _E._float_unary("sinc", _sinc_f, _sinc_grad)
