@@ -377,3 +377,21 @@ def test_sinc_gradient_is_torchs_sinc_backward(dtype):
     (t, _), (e, _) = outs
     np.testing.assert_array_equal(e[same], t[same])
     np.testing.assert_array_equal(np.signbit(e[same]), np.signbit(t[same]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_masked_fill_value_gradient_sums_the_selection_in_torchs_order(dtype):
+    """A tensor value's gradient is torch's grad.masked_select(mask).sum(): the selected
+    elements in C order, added in its sum kernel's order (was where(mask, g, 0).sum(),
+    NumPy's pairwise sum over all of them: 8 of these 10 cases apart)."""
+    rng = np.random.default_rng(0)
+    for shape, mshape in (((3, 4), (4,)), ((50, 37), (50, 37)), ((50, 37), (37,)),
+                          ((8, 300), (8, 1)), ((4,), (4,))):
+        x, g = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+        m = rng.random(mshape) > 0.4
+        outs = []
+        for L in (torch, ember):
+            v = L.tensor(np.asarray(0.3, dtype), requires_grad=True)
+            L.tensor(x).masked_fill(L.tensor(m), v).backward(L.tensor(g))
+            outs.append(v.grad.numpy())
+        np.testing.assert_array_equal(outs[1], outs[0], err_msg=f"{shape} {mshape}")
