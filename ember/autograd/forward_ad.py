@@ -318,11 +318,21 @@ def _rule_where(xp, a, ta, y):
     return xp.where(a[0], 0 if ta[1] is None else ta[1], 0 if ta[2] is None else ta[2])
 
 
+def _rule_atan2(xp, a, ta, y):
+    """torch's forward formula (-self * other_t + other * self_t) / (self^2 + other^2), rounded
+    as written (the double-vjp's grad * other * recip rounds apart)."""
+    if ta[0] is None and ta[1] is None:
+        return None
+    x, o = a[0], a[1]
+    return (-x * (0 if ta[1] is None else ta[1]) + o * (0 if ta[0] is None else ta[0])) / \
+        (x * x + o * o)
+
+
 # rules that hold whatever static arguments the op got (where's are its dtype and device)
 _STATIC_SAFE = (_rule_where,)
 
 _RULES = {
-    "where": _rule_where,
+    "where": _rule_where, "atan2": _rule_atan2,
     "add": _rule_add, "sub": _rule_sub, "mul": _rule_mul, "div": _rule_div,
     "matmul": _rule_matmul, "mm": _rule_matmul, "bmm": _rule_matmul, "linear": _rule_linear,
     "neg": lambda xp, a, ta, y: -ta[0],

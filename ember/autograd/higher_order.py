@@ -1146,7 +1146,7 @@ _register_special()
 
 
 # ---- replacements for code that cannot run on TXP ------------------------------------------
-def _prod_bwd(xp, g, x, dims, keepdim):
+def _prod_bwd(xp, g, x, dims, keepdim, r=None):
     """prod: each element's gradient is the product of the others, taken (without cumprod) as
     the row products of an n x n matrix of copies whose diagonal is 1; exact with zeros."""
     axes = tuple(range(x.ndim)) if dims is None else tuple(dims)

@@ -247,8 +247,12 @@ def _cross_entropy_fwd(xp, x, target, weight, reduction, ignore_index, smoothing
     return _reduce(xp, loss, denom, reduction), saved
 
 
-def _cross_entropy_bwd(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
+def _cross_entropy_bwd(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction,
+                       logp=False):
     rows = p.shape[0] if p.ndim == 2 else -1
+    if logp:        # (a CPU forward's log-probabilities: its own backward)
+        return _generic("cross_entropy")[1](xp, g, p, t1, w_t, mask, weight, smoothing, denom,
+                                            reduction, logp)
     if (p.ndim != 2 or p.size == 0 or t1.dtype != np.int64
             or g.shape != (() if reduction != "none" else (rows,))
             or not _ok(p, g, w_t, denom, *([] if weight is None else [weight]))):

@@ -16,6 +16,7 @@ from ..autograd.forward_ad import FW as _fw
 from ..ops._apply import apply, quiet
 from ..ops.creation import dense_order
 from ..ops.index import index_add_rows
+from ..ops._fma import fma64 as _fma64
 from ..ops._norm2 import vector_norm as ordered_norm
 from ..ops.reduce import _mean_fwd, _sum_fwd
 from ..ops._torch_sum import einsum as _einsum
@@ -80,7 +81,7 @@ def _lane_sum(e):
     """The sum over axis 0 of e (n, rows) as torch's vectorised reduce_all adds a row of n
     floats: rows shorter than one vector (of VEC_BYTES, see _cpu) left to right; longer rows in
     vector lanes, block after block, the tail added into the first lanes, then the lanes folded
-    in halves. Laid out with the row index last, every step is one long vectorised pass."""
+    (_fold_lanes). Laid out with the row index last, every step is one long vectorised pass."""
     n = e.shape[0]
     lanes = VEC_BYTES // e.dtype.itemsize
     if n < lanes:
@@ -94,10 +95,21 @@ def _lane_sum(e):
         acc += e[b * lanes:(b + 1) * lanes]
     if n > nb * lanes:
         acc[:n - nb * lanes] += e[nb * lanes:]
+    return _fold_lanes(acc)[0]
+
+
+def _fold_lanes(acc):
+    """The lanes (axis 0) of reduce_all's accumulator added up as torch's vec_reduce_all:
+    float32 in halves (its shuffling VecReduceAllSIMD), other dtypes lane after lane."""
+    if acc.dtype.itemsize != 4:
+        out = acc[0].copy()
+        for j in range(1, acc.shape[0]):
+            out += acc[j]
+        return out[None]
     while acc.shape[0] > 1:
         h = acc.shape[0] // 2
         acc = acc[:h] + acc[h:]
-    return acc[0]
+    return acc
 
 
 def _lane_rowsum(e):
@@ -132,10 +144,7 @@ def _lane_rowsum(e):
     acc = _einsum("rjk->kr", e2[:, :nb * lanes].reshape(-1, nb, lanes))
     if n > nb * lanes:
         acc[:n - nb * lanes] += e2[:, nb * lanes:].T
-    while acc.shape[0] > 1:
-        h = acc.shape[0] // 2
-        acc = acc[:h] + acc[h:]
-    return acc.reshape(e.shape[:-1] + (1,))
+    return _fold_lanes(acc).reshape(e.shape[:-1] + (1,))
 
 
 def _transposed(a, out_rows_major):
@@ -191,6 +200,11 @@ def _softmax_arrays(xp, x, dim, masked=False):
         e = _exp32(x - x.max(axis=dim, keepdims=True), True)
         e /= np.add.reduce(e, axis=dim, keepdims=True)
         return e
+    if xp is np and x.dtype == np.float64 and not masked and dim in (-1, x.ndim - 1):
+        # torch's last-dim kernel: the lane-order sum, a multiply by its reciprocal
+        e = np.exp(x - _rowmax(np, x))
+        e *= 1 / _lane_rowsum(e)
+        return e
     m = x.max(axis=dim, keepdims=True)
     if masked:      # attention: a row masked everywhere gives zeros, not nan (torch's kernel)
         m = xp.where(xp.isneginf(m), 0, m)
@@ -204,9 +218,16 @@ def _softmax_arrays(xp, x, dim, masked=False):
 
 
 def _softmax_grad_arrays(xp, g, y, dim):
+    """torch's softmax backward, (g - sum(g * y)) * y; over the last dim of float32/float64
+    NumPy arrays the sum in its kernel's lane order (_lane_rowsum)."""
     gy = g * y
-    gy -= y * _rowsum(xp, gy, dim)
-    return gy
+    if xp is np and dim in (-1, y.ndim - 1) and y.dtype.char in "fd" and gy.flags.c_contiguous:
+        s = _lane_rowsum(gy)
+    else:
+        s = _rowsum(xp, gy, dim)
+    r = g - s
+    r *= y
+    return r
 
 
 @_softmax.vjp
@@ -238,6 +259,8 @@ def _log_softmax(xp, x, dim):
         else:   # float16/bfloat16: torch's kernel keeps the sum and its log in x's dtype
             lz = np.log(z.astype(x.dtype).astype(np.float32), dtype=np.float64)
             s -= lz.astype(np.float32).astype(x.dtype).astype(np.float32)
+    elif xp is np and a.dtype == np.float64 and dim in (-1, a.ndim - 1):
+        s -= np.log(_lane_rowsum(np.exp(s)))        # (the kernel's lane-order sum)
     else:
         s -= xp.log(_rowsum(xp, xp.exp(s), dim))
     s = s.astype(x.dtype, copy=False)
@@ -525,11 +548,21 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, un
         p = _exp32(s)
         z = _lane_rowsum(p)
         lz = np.log(z, dtype=np.float64).astype(np.float32)[:, 0]
+    elif flat and x.dtype == np.float64:
+        p = np.exp(s)
+        z = _lane_rowsum(p)
+        lz = np.log(z)[:, 0]
     else:
         p = xp.exp(s)
         z = p.sum(axis=1, keepdims=True)
         lz = xp.log(z)[:, 0]
-    p /= z
+    # rows of float32/float64 classes without smoothing: the backward takes torch's
+    # log_softmax backward of its log-probabilities (see _ce_logp_grad), else softmax's values
+    logp = x.ndim == 2 and smoothing == 0 and x.dtype.char in "fd" and _on_cpu(xp, x)
+    if logp:
+        p = s - lz[:, None]
+    else:
+        p /= z
     t1 = t[:, None]
     log_pt = (s[np.arange(len(t)), t] if flat else xp.take_along_axis(s, t1, axis=1)[:, 0]) - lz
     w_t = mask.astype(x.dtype) if weight is None else weight[t] * mask
@@ -545,16 +578,50 @@ def _cross_entropy(xp, x, target, weight, reduction, ignore_index, smoothing, un
         out = _reduce(xp, loss, denom, reduction)
     else:                           # torch's nll_loss sums
         out, denom = _nll_reduce(xp, loss, w_t, mask, weight is not None, reduction)
-    saved = (p, t1, w_t, mask, weight, smoothing, denom, reduction)
+    saved = (p, t1, w_t, mask, weight, smoothing, denom, reduction) + ((True,) if logp else ())
     return _unbatched(xp, out, unbatched, reduction), saved
 
 
+def _on_cpu(xp, x):
+    """NumPy arrays, or (a double backward's rerun of the forward) a DArray of one: CUDA's
+    fused cross_entropy kernel saves the probabilities."""
+    if xp is np:
+        return True
+    t = getattr(x, "t", None)
+    return t is not None and getattr(t, "be", None) is not None and t.be.xp is np
+
+
+def _ce_logp_grad(y, t, g_t):
+    """torch's log_softmax backward of nll_loss's gradient (g_t at each row's target, +0
+    elsewhere): g - exp(y) * sum(g), the sum g_t (+0 for -0), the multiply-subtract fused
+    (only the targets' g is nonzero: 0 - e * s elsewhere rounds once anyway)."""
+    e = _exp32(y) if y.dtype == np.float32 else np.exp(y)
+    s = (g_t + y.dtype.type(0))[:, None]
+    dx = np.subtract(y.dtype.type(0), e * s)
+    rows = np.arange(len(dx))
+    e_t = e[rows, t]
+    if y.dtype == np.float32:       # (a product of two floats is exact in double)
+        dx[rows, t] = (g_t.astype(np.float64) - e_t.astype(np.float64) * s[:, 0]) \
+            .astype(np.float32)
+    else:
+        dx[rows, t] = _fma64(np, -e_t, s[:, 0], g_t)
+    return dx
+
+
 @_cross_entropy.vjp
-def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction):
+def _(xp, g, p, t1, w_t, mask, weight, smoothing, denom, reduction, logp=False):
     gi = _per_sample_grad(xp, g.reshape(w_t.shape) if reduction == "none" else g, reduction,
                           denom, w_t.shape, p.dtype)
     # ignored samples get +0 (not 0 * g / 0 = nan when every sample is ignored), as torch's
     gi = xp.where(mask, gi, p.dtype.type(0))
+    if logp:
+        g_t = xp.where(mask, -gi * w_t, p.dtype.type(0))
+        if xp is np:
+            return _ce_logp_grad(p, t1[:, 0], g_t), None, None
+        dx = xp.exp(p) * -xp.expand_dims(g_t, 1)        # (CuPy, double backward)
+        cur = xp.take_along_axis(dx, t1, axis=1)
+        xp.put_along_axis(dx, t1, cur + xp.expand_dims(g_t, 1), axis=1)
+        return dx, None, None
     n_classes = p.shape[1]
     on_target = gi * w_t
     if smoothing > 0:
@@ -648,8 +715,15 @@ def _(xp, g, x, y, weight, reduction):
     gi = _per_sample_grad(xp, g, "sum" if reduction == "mean" else reduction, x.size, x.shape,
                           x.dtype)
     dx = gi * (x - y) / xp.maximum((1 - x) * x, _BCE_EPS)
+    # the target's: torch's logit(x).neg_() * grad (logit as its kernel: log(x / (1 - x)),
+    # bfloat16 in float32 rounded once, float16 op by op)
     with np.errstate(divide="ignore"):
-        dy = gi * (xp.log1p(-x) - xp.log(x))
+        if x.dtype.kind == "V":
+            x32 = x.astype(np.float32)
+            lg = xp.log(x32 / (1 - x32)).astype(x.dtype)
+        else:
+            lg = xp.log(x / (1 - x))
+    dy = -lg * gi
     # (the eps maximum promotes 2-byte floats: torch's kernel result is in x's dtype)
     dx, dy = dx.astype(x.dtype, copy=False), dy.astype(x.dtype, copy=False)
     if weight is not None:
@@ -1001,9 +1075,9 @@ def _(xp, g, x, y, ord, dims, keepdim):
         count = hit.sum(axis=dims, keepdims=True)
         return (g * xp.sign(x) * hit / count,)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if ord == 2:
-            scale = xp.where(y == 0, 0, g / y)
-            return (x * scale,)
+        if ord == 2:        # torch's norm_backward: grad * (self / norm), 0 where norm is 0
+            r = x / y
+            return (g * xp.where(y == 0, r.dtype.type(0), r),)
         a = xp.abs(x)
         scale = xp.where(y == 0, 0, g / y ** (ord - 1))
         return (xp.sign(x) * a ** (ord - 1) * scale,)

@@ -36,6 +36,8 @@ from ._registry import OPS as _OPS, contiguous_outputs, holomorphic as _holo, op
     refused_backward as _refused
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
+# log10's backward divides by x * 2.3025850929940456 (torch's literal, an ulp below log(10))
+_LN10_TORCH = 2.3025850929940456
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -256,7 +258,7 @@ expm1 = _float_unary("expm1", _in_float64(lambda xp, x: xp.expm1(x)),
 log = _float_unary("log", lambda xp, x: xp.log(x), lambda xp, g, x, y: g / x)
 log2 = _float_unary("log2", lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2))
 log10 = _float_unary("log10", _in_float64(lambda xp, x: xp.log10(x)),
-                     lambda xp, g, x, y: g / (x * _LN10))
+                     lambda xp, g, x, y: g / _times_scalar(x, _LN10_TORCH))
 
 
 def _log1p_grad(xp, g, x, y):
@@ -274,19 +276,32 @@ log1p = _float_unary("log1p", _in_float64(lambda xp, x: xp.log1p(x)), _log1p_gra
                      node="Log1PBackward0")
 sqrt = _float_unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2 * y),
                     saves="out")
+# (torch's scalar code of float16/bfloat16 rsqrt rounds the sqrt to the dtype first)
+_RSQRT_TAIL = lambda x: 1 / np.sqrt(x.astype(_F32)).astype(x.dtype).astype(_F32)  # noqa: E731
 rsqrt = _float_unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
                      lambda xp, g, x, y: -0.5 * g * (y * y * y), saves="out",     # (torch's)
-                     low_tail=lambda x: 1 / np.sqrt(x.astype(_F32)).astype(x.dtype).astype(_F32))
+                     low_tail=_RSQRT_TAIL)
+
+
+def _rsqrt_k(xp, v):
+    """torch's rsqrt kernel inside a backward formula: 1 / sqrt(v), float16/bfloat16 in
+    float32 rounded once (its scalar tail as rsqrt's forward)."""
+    if v.dtype.itemsize != 2 or v.dtype.kind not in "fV":
+        return 1 / xp.sqrt(v)
+    y = (1 / xp.sqrt(v.astype(_F32))).astype(v.dtype)
+    return _low_tails(v, y, _RSQRT_TAIL) if type(v) is np.ndarray else y
 reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x,
                           lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
 tan = _float_unary("tan", lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1 + y * y),
                    saves="out")
+# asin/acos/asinh/acosh backward as torch's: g * rsqrt(...), its rsqrt 1 / sqrt rounded twice
+# (g / sqrt(...) rounds once less: an ulp apart in a quarter of the elements)
 asin = _float_unary("asin", lambda xp, x: xp.arcsin(x),
-                    lambda xp, g, x, y: g / xp.sqrt(1 - x * x))
+                    lambda xp, g, x, y: g * _rsqrt_k(xp, 1 - x * x))
 acos = _float_unary("acos", lambda xp, x: xp.arccos(x),
-                    lambda xp, g, x, y: -g / xp.sqrt(1 - x * x))
+                    lambda xp, g, x, y: g * -_rsqrt_k(xp, 1 - x * x))
 atan = _float_unary("atan", lambda xp, x: xp.arctan(x), lambda xp, g, x, y: g / (1 + x * x))
 # exp(x) overflows float32 past this: torch's AVX2 sinh and cosh of float32 are infinite there
 # (its AVX512 kernels' are not, nor its float16/bfloat16 ones, NumPy's float32 loops here)
@@ -309,9 +324,11 @@ def _hyperbolic(f):
     return fwd
 
 
-sinh = _float_unary("sinh", _hyperbolic(np.sinh), lambda xp, g, x, y: g * xp.cosh(x),
+_sinh_k, _cosh_k = _hyperbolic(np.sinh), _hyperbolic(np.cosh)
+# (the backward takes the other's forward kernel, as torch's grad * self.cosh())
+sinh = _float_unary("sinh", _sinh_k, lambda xp, g, x, y: g * _cosh_k(xp, x),
                     low=lambda xp, x: xp.sinh(x))
-cosh = _float_unary("cosh", _hyperbolic(np.cosh), lambda xp, g, x, y: g * xp.sinh(x),
+cosh = _float_unary("cosh", _cosh_k, lambda xp, g, x, y: g * _sinh_k(xp, x),
                     low=lambda xp, x: xp.cosh(x))
 def _kernel_grad(grad):
     """A backward that is one float kernel of torch's (tanh_backward): float16 and bfloat16
@@ -338,9 +355,9 @@ def _tanh_grad(xp, g, x, y):
 
 tanh = _float_unary("tanh", lambda xp, x: xp.tanh(x), _kernel_grad(_tanh_grad), saves="out")
 asinh = _float_unary("asinh", lambda xp, x: xp.arcsinh(x),
-                     lambda xp, g, x, y: g / xp.sqrt(x * x + 1))
+                     lambda xp, g, x, y: g * _rsqrt_k(xp, x * x + 1))
 acosh = _float_unary("acosh", lambda xp, x: xp.arccosh(x),
-                     lambda xp, g, x, y: g / xp.sqrt(x * x - 1))
+                     lambda xp, g, x, y: g * _rsqrt_k(xp, x * x - 1))
 atanh = _float_unary("atanh", _in_float64(lambda xp, x: xp.arctanh(x)),
                      lambda xp, g, x, y: g / (1 - x * x))
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
@@ -357,16 +374,21 @@ def _sigmoid_grad(xp, g, x, y):
 
 sigmoid = _float_unary("sigmoid", _special.expit, _sigmoid_grad, saves="out")
 erf = _float_unary("erf", _special.erf,
-                   lambda xp, g, x, y: g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
+                   lambda xp, g, x, y: _times_scalar(xp.exp(-(x * x)), _TWO_OVER_SQRT_PI) * g,
+                   complex_ok=False)
+# (erf, erfc, erfinv backward in torch's order: constant * exp(...) * grad; with the exps
+# equal, bit for bit)
 erfc = _float_unary("erfc", _special.erfc,
-                    lambda xp, g, x, y: -g * _TWO_OVER_SQRT_PI * xp.exp(-x * x), complex_ok=False)
+                    lambda xp, g, x, y: _times_scalar(xp.exp(-(x * x)), -_TWO_OVER_SQRT_PI) * g,
+                    complex_ok=False)
 def _erfinv(xp, x):
     y = _special.erfinv(xp, x)
     return xp.where(x == 0, x, y).astype(y.dtype)     # torch: erfinv(-0.0) = -0.0
 
 
 erfinv = _float_unary("erfinv", _in_float64(_erfinv),
-                      lambda xp, g, x, y: g * (math.sqrt(math.pi) / 2) * xp.exp(y * y),
+                      lambda xp, g, x, y: _times_scalar(xp.exp(y * y), 0.5 * math.sqrt(math.pi))
+                      * g,
                       complex_ok=False)
 _OPS["erfinv"].rerun_on_write()     # (torch's backward recomputes erfinv(self))
 def _lgamma(xp, x):
@@ -1318,9 +1340,12 @@ def _tensor_only(fn, name):
 
 
 def _atan2_grad(xp, g, a, b):
+    """torch's: g * b * recip, g * -a * recip with recip = 1 / (a a + b b), 0 at the
+    origin."""
     r = a * a + b * b
-    d = g / xp.where(r == 0, 1, r) * (r != 0)       # torch: a zero gradient at the origin
-    return d * b, -d * a
+    with np.errstate(divide="ignore"):
+        recip = xp.where(r == 0, 0, 1 / r).astype(r.dtype, copy=False)
+    return g * b * recip, g * -a * recip
 
 
 def _hypot_grad(xp, g, a, b):
@@ -1337,8 +1362,12 @@ hypot = _tensor_only(_binary("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_gr
 
 
 def _copysign_grad(xp, g, a, b):
-    return g * xp.where(a == 0, 0, xp.sign(a) * xp.where(xp.signbit(b), -1, 1)), \
-        _scalar_g(xp.zeros_like(g), b)
+    """torch's copysign_tensor_self_backward: grad * (result / self), 0 where self is 0 (NaN
+    at an infinite self), in the operands' dtype (the int -1/1 of a sign flip took float32 to
+    float64: its broadcast sums rounded apart)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = xp.copysign(a, b) / a
+    return g * xp.where(a == 0, r.dtype.type(0), r), _scalar_g(xp.zeros_like(g), b)
 
 
 _copysign = _binary("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_grad,
@@ -1512,7 +1541,7 @@ def _pow_base_grad(xp, g, a, b, scalar=False):
             return xp.zeros_like(g)
         return g * (b * (_real_pow(xp, a, b - 1) if scalar and a.dtype.kind == "f" else
                          a ** (b - 1)))
-    return xp.where(b == 0, 0, g * b * a ** (b - 1))
+    return xp.where(b == 0, 0, g * (b * a ** (b - 1)))
 
 
 def _nonneg(b):
@@ -1562,9 +1591,11 @@ def _rpow(xp, x, base):
 @_rpow.vjp
 @_holo
 def _(xp, g, x, base, y):
-    if base == 0:      # torch: zero where the base is 0 and the exponent >= 0
-        return (xp.where(_nonneg(x), 0, g * y * -math.inf),)
-    return (g * y * (cmath.log(base) if isinstance(base, complex) else math.log(base)),)
+    # torch: g * (y * log(base)), zero where the base is 0 and the exponent >= 0
+    if base == 0:
+        return (g * xp.where(_nonneg(x), 0, y * -math.inf),)
+    return (g * _times_scalar(y, cmath.log(base) if isinstance(base, complex) else
+                              math.log(base)),)
 
 
 _pow_s = _make_binary(_pow_scalar)
@@ -2281,8 +2312,10 @@ def _addcdiv(xp, x, t1, t2, value, dtype):
 @_addcdiv.vjp
 @_holo
 def _(xp, g, t1, t2, value):
-    q = g * value / t2
-    return g, q, -q * t1 / t2
+    # torch's: grad * (value / t2), -grad * (value * t1 / (t2 * t2)): a division by the
+    # number rounded to the dtype, a product with it in float32 (float16/bfloat16)
+    q = (t2.dtype.type(value) if t2.dtype.kind == "V" else value) / t2   # (ml_dtypes: float32)
+    return g, g * q, -g * (_times_scalar(t1, value) / (t2 * t2))
 
 
 def _ternary_dtype(name, input, tensor1, tensor2, value):

@@ -1780,8 +1780,21 @@ def _masked_fill(xp, x, mask, value):
 def _(xp, g, mask, tensor_value):
     zero = xp.zeros((), g.dtype)
     gx = fast_where(xp, mask, zero, g)
-    gv = xp.where(mask, g, zero).sum() if tensor_value else None
+    gv = _masked_sum(xp, g, mask, zero) if tensor_value else None
     return gx, None, gv
+
+
+def _masked_sum(xp, g, mask, zero):
+    """torch's masked_fill_backward of the value: grad.masked_select(mask).sum(), the
+    selected elements (in C order) added in its sum kernel's order."""
+    if type(g) is np.ndarray and g.dtype.char in "fd":
+        from ._torch_sum import torch_sum
+        sel = g[np.broadcast_to(mask, g.shape)] if mask.shape != g.shape else g[mask]
+        r = torch_sum(sel, None, False)
+        if r is not None:
+            return np.asarray(r + zero)         # (torch's sums start from +0)
+        return np.asarray(sel.sum(dtype=g.dtype) + zero)
+    return xp.where(mask, g, zero).sum()
 
 
 def masked_fill(input, mask, value):

@@ -36,10 +36,13 @@ def _sinc_f(xp, x):
 
 
 def _sinc_grad(xp, g, x, y):
-    px = _PI * x
+    """torch's sinc_backward: grad * ((px cos(px) - sin(px)) / (x x pi)), px = x pi (the
+    products by pi in float32 for float16/bfloat16), +0 where x x pi is 0."""
+    px = _E._times_scalar(x, _PI)
+    den = _E._times_scalar(x * x, _PI)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d = (px * xp.cos(px) - xp.sin(px)) / (px * x)
-    return g * xp.where(x == 0, 0, d)
+        out = g * ((px * xp.cos(px) - xp.sin(px)) / den)
+    return xp.where(den == 0, out.dtype.type(0), out)
 
 
 sinc = _E._float_unary("sinc", _sinc_f, _sinc_grad)
@@ -141,13 +144,21 @@ def _logaddexp2_f(xp, a, b):
 
 
 def _logaddexp_grad(xp, g, a, b):
-    y = _logaddexp_f(xp, a, b)
-    return g * xp.exp(a - y), g * xp.exp(b - y)
+    """torch's: g / (1 + exp(b - a)), g / (1 + exp(a - b)) (not g * exp(a - y): an ulp or
+    more apart in half the elements)."""
+    return g / (1 + xp.exp(b - a)), g / (1 + xp.exp(a - b))
+
+
+def _pow2(xp, d):
+    """torch's pow(2, d): bfloat16 in float32, rounded once."""
+    if d.dtype.kind == "V":
+        return (np.float32(2) ** d.astype(np.float32)).astype(d.dtype)
+    return d.dtype.type(2) ** d
 
 
 def _logaddexp2_grad(xp, g, a, b):
-    y = _logaddexp2_f(xp, a, b)
-    return g * xp.exp2(a - y), g * xp.exp2(b - y)
+    """torch's: g / (1 + pow(2, b - a)), g / (1 + pow(2, a - b))."""
+    return g / (1 + _pow2(xp, b - a)), g / (1 + _pow2(xp, a - b))
 
 
 logaddexp = _E._tensor_only(_E._binary("logaddexp", _logaddexp_f, _holo(_logaddexp_grad), fast="fc",

@@ -249,7 +249,9 @@ def _nansum(xp, x, dims, keepdim, dtype):
         raise not_implemented("nansum_cpu", dtype)      # integers cannot hold a NaN: a sum
     x = _reduction_input(x, dtype)
     z = xp.where(x != x, 0, _acc(x)) if x.dtype.kind not in "iu" else x
-    r = _arr(xp, ureduce("add", z, dims, keepdim))
+    # torch's nansum is its sum kernel (cascade_sum) with the NaNs read as +0: its order
+    r = _sum_arrays(xp, z, dims, keepdim) if z.dtype.char in "fd" else \
+        _arr(xp, ureduce("add", z, dims, keepdim))
     return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
 
 
@@ -377,9 +379,11 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 def _prod_fwd(xp, x, dims, keepdim, dtype):
     x = _reduction_input(x, dtype)
     if type(x) is np.ndarray and x.dtype.char in "eE" and x.size:
-        return _low_prod(x, dims, keepdim), (x, dims, keepdim)
+        r = _low_prod(x, dims, keepdim)
+        return r, (x, dims, keepdim, r)
     r = _arr(xp, ureduce("multiply", _acc(x), dims, keepdim))
-    return (r if r.dtype == x.dtype else r.astype(x.dtype)), (x, dims, keepdim)
+    r = r if r.dtype == x.dtype else r.astype(x.dtype)
+    return r, (x, dims, keepdim, r)
 
 
 def _low_prod(x, dims, keepdim):
@@ -420,16 +424,28 @@ def _low_prod(x, dims, keepdim):
 
 
 @_holo
-def _prod_bwd(xp, g, x, dims, keepdim):
-    # the product of all the other elements, exact even where x has zeros
+def _prod_bwd(xp, g, x, dims, keepdim, r=None):
     axes = tuple(range(x.ndim)) if dims is None else dims
     if not axes or not x.size:
         return (_expand(xp, g, x.shape, dims, keepdim) * 1,)
+    # torch's prod_backward: grad * (result / input) where the input has no zero at all
+    if r is not None and getattr(xp, "__name__", "") in ("numpy", "cupy") and \
+            x.dtype.kind != "b" and not bool((x == 0).any()):
+        with np.errstate(all="ignore"):
+            return (_expand(xp, g, x.shape, dims, keepdim) *
+                    (_expand(xp, r, x.shape, dims, keepdim) / x),)
+    # else its prod_safe_zeros_backward: the product of all the other elements
     moved = xp.moveaxis(x, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
     ones = xp.ones(flat.shape[:-1] + (1,), x.dtype)
-    left = xp.concatenate([ones, flat[..., :-1]], -1).cumprod(-1)     # (methods: see _scan)
-    right = xp.flip(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], -1).cumprod(-1), -1)
+    left = xp.concatenate([ones, flat[..., :-1]], -1)
+    right = xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], -1)
+    if type(flat) is np.ndarray:    # (torch's cumprods: in double for float32, _scan)
+        left, right = (_scan(xp, "cumprod", a, -1).astype(flat.dtype, copy=False)
+                       for a in (left, right))
+    else:
+        left, right = left.cumprod(-1), right.cumprod(-1)     # (methods: see _scan)
+    right = xp.flip(right, -1)
     others = (left * right).reshape(moved.shape)
     others = xp.moveaxis(others, tuple(range(-len(axes), 0)), axes)
     return (_expand(xp, g, x.shape, dims, keepdim) * others,)
