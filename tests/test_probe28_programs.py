@@ -1,0 +1,611 @@
+"""Ordinary PyTorch programs, round 28 (distributions' constraints, transforms, printing and
+less common families, torch.func and torch.autograd.functional options, parametrizations and
+pruning, packed sequences, torch.utils.data, complex autograd, printing, generators, einsum and
+the scatter/index/where/unique families) run under ember and torch from the same seed:
+everything they record must agree (the harness is rounds 17, 18 and 26's)."""
+import functools
+import warnings
+
+from probe_registry import Programs, log_outcome
+from test_probe17_programs import _module
+from test_probe18_programs import _check
+from test_probe26_programs import _always
+
+PROGRAMS = Programs()
+
+# NumPy's exp, log, sin and cos are not torch's SLEEF ones: such programs compare within an ulp
+# or so
+_ULP = 1e-6
+
+
+def program(tol=None, xfail=None):
+    """Registers a program run with every warning given each time (round 26's _always)."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def run(torch, log):
+            with _always(torch), warnings.catch_warnings():
+                fn(torch, log)
+        return PROGRAMS.program(tol, xfail)(run)
+    return deco
+
+
+def _err(log, fn):
+    """log_outcome, a returned library object (a distribution, a module) logged as its repr."""
+    def shown():
+        out = fn()
+        if out is None or isinstance(out, (bool, int, float, str, tuple, list)):
+            return out
+        if type(out).__name__ in ("Tensor", "Parameter", "Size", "dtype"):
+            return out
+        return repr(out)
+    log_outcome(log, shown)
+
+
+# ---- distributions ------------------------------------------------------------------------
+
+@program()
+def dist_constraints_checks_and_printing(torch, log):
+    C = torch.distributions.constraints
+    x = torch.tensor([-1.0, 0.0, 0.5, 1.0, 2.0])
+    for c in (C.real, C.positive, C.nonnegative, C.unit_interval, C.greater_than(0.5),
+              C.interval(0.0, 1.0), C.half_open_interval(0.0, 1.0), C.boolean,
+              C.nonnegative_integer, C.integer_interval(0, 2), C.greater_than_eq(1.0),
+              C.less_than(0.5)):
+        log(str(c), c.check(x), c.is_discrete, c.event_dim)
+    m = torch.tensor([[1.0, 0.0], [0.5, 2.0]])
+    for c in (C.lower_triangular, C.lower_cholesky, C.positive_definite, C.simplex,
+              C.real_vector, C.corr_cholesky, C.square, C.symmetric,
+              C.positive_semidefinite):
+        log(str(c), c.check(m), c.event_dim)
+    log(C.simplex.check(torch.tensor([[0.2, 0.8], [0.5, 0.6]])))
+    ind = C.independent(C.real, 1)
+    log(str(ind), ind.event_dim, ind.check(torch.tensor([[1.0, float("nan")], [1.0, 2.0]])))
+    cat = C.cat([C.positive, C.real], lengths=[2, 1])
+    log(cat.check(torch.tensor([1.0, -1.0, -1.0])), cat.event_dim, cat.is_discrete)
+    st = C.stack([C.positive, C.unit_interval], dim=0)
+    log(st.check(torch.tensor([[1.0, -1.0], [0.5, 1.5]])))
+    log(repr(C.real), repr(C.interval(-1, 1)), repr(C.greater_than(torch.tensor(2.0))))
+    log(C.is_dependent(C.dependent), C.is_dependent(C.real))
+
+
+@program(tol=_ULP)
+def dist_biject_to_and_transform_to(torch, log):
+    C = torch.distributions.constraints
+    D = torch.distributions
+    torch.manual_seed(0)
+    y = torch.randn(3, 4)
+    for c in (C.positive, C.unit_interval, C.interval(-2.0, 3.0), C.greater_than(1.0),
+              C.less_than(-1.0), C.simplex, C.real, C.lower_cholesky, C.corr_cholesky,
+              C.positive_definite):
+        for reg in (D.biject_to, D.transform_to):
+            try:
+                t = reg(c)
+            except NotImplementedError as e:
+                log("nie", str(e))
+                continue
+            log(str(c), type(t).__name__, repr(t))
+            if c in (C.lower_cholesky, C.positive_definite):
+                z = torch.randn(3, 3)
+            elif c is C.corr_cholesky:
+                z = torch.randn(3)
+            else:
+                z = y
+            x = t(z)
+            log(x, c.check(x), t.domain.event_dim, t.codomain.event_dim, t.bijective)
+            if c not in (C.lower_cholesky, C.positive_definite, C.corr_cholesky):
+                log(t.inv(x), t.log_abs_det_jacobian(z, x))
+
+
+@program(tol=_ULP)
+def dist_transform_composition_and_caching(torch, log):
+    T = torch.distributions.transforms
+    torch.manual_seed(0)
+    x = torch.randn(2, 3)
+    exp, aff = T.ExpTransform(), T.AffineTransform(loc=1.0, scale=torch.tensor([1.0, -2.0, 0.5]))
+    comp = T.ComposeTransform([aff, exp, T.PowerTransform(2.0)])
+    y = comp(x)
+    log(y, comp.inv(y), comp.log_abs_det_jacobian(x, y), comp.sign if hasattr(comp, "sign")
+        else None)
+    log(repr(comp), comp.event_dim, str(comp.domain), str(comp.codomain))
+    log(repr(comp.inv), comp.inv.inv is comp, T.identity_transform(x))
+    _err(log, lambda: aff.sign)
+    log(T.AffineTransform(0.0, -3.0).sign, exp.sign, T.SigmoidTransform().sign)
+    cached = T.ExpTransform(cache_size=1)
+    a = cached(x)
+    log(cached.inv(a) is x, exp.inv(exp(x)) is x)
+    _err(log, lambda: T.ExpTransform(cache_size=2))
+    log(exp == T.ExpTransform(), exp == T.SigmoidTransform(), aff == aff)
+    st = T.StackTransform([T.ExpTransform(), T.SigmoidTransform(), T.TanhTransform()], dim=1)
+    z = st(x)
+    log(z, st.inv(z), st.log_abs_det_jacobian(x, z), st.bijective)
+    ct = T.CatTransform([T.ExpTransform(), T.AbsTransform()], dim=1, lengths=[1, 2])
+    w = ct(x)
+    log(w, ct.log_abs_det_jacobian(x[:, :1].abs(), w[:, :1].abs()) if False else None)
+    rt = T.ReshapeTransform((2, 3), (6,))
+    log(rt(x), rt.inv(rt(x)).shape, rt.forward_shape((4, 2, 3)), rt.inverse_shape((4, 6)),
+        rt.log_abs_det_jacobian(x, rt(x)))
+    sm = T.SoftmaxTransform()
+    log(sm(x), sm.inv(sm(x)))
+    sb = T.StickBreakingTransform()
+    u = sb(x)
+    log(u, u.sum(-1), sb.inv(u), sb.log_abs_det_jacobian(x, u))
+    ind = T.IndependentTransform(T.ExpTransform(), 1)
+    log(ind.log_abs_det_jacobian(x, ind(x)), repr(ind), ind.event_dim)
+    log(T.CumulativeDistributionTransform(torch.distributions.Normal(0.0, 1.0))(x))
+    log(T.SoftplusTransform()(x), T.SoftplusTransform().inv(T.SoftplusTransform()(x)))
+
+
+@program(tol=_ULP)
+def dist_reprs_shapes_and_properties(torch, log):
+    D = torch.distributions
+    torch.manual_seed(0)
+    dists = [
+        D.Normal(torch.zeros(2), torch.ones(2)),
+        D.Bernoulli(probs=torch.tensor([0.2, 0.9])),
+        D.Categorical(logits=torch.randn(2, 3)),
+        D.Beta(torch.tensor(2.0), torch.tensor(3.0)),
+        D.Gamma(torch.tensor([1.0, 2.0]), 3.0),
+        D.MultivariateNormal(torch.zeros(2), scale_tril=torch.eye(2)),
+        D.Independent(D.Normal(torch.zeros(3, 2), 1.0), 1),
+        D.Dirichlet(torch.tensor([0.5, 1.0, 2.0])),
+        D.Binomial(10, torch.tensor([0.1, 0.5])),
+        D.Poisson(torch.tensor([1.0, 4.0])),
+        D.Uniform(0.0, torch.tensor([1.0, 2.0])),
+        D.StudentT(3.0),
+        D.OneHotCategorical(probs=torch.tensor([0.2, 0.3, 0.5])),
+        D.Geometric(probs=torch.tensor(0.3)),
+        D.LogNormal(0.0, 1.0),
+        D.VonMises(torch.tensor(0.5), torch.tensor(2.0)),
+    ]
+    for d in dists:
+        print(d)
+        log(d.batch_shape, d.event_shape, d.has_rsample, d.support.__class__.__name__,
+            sorted(d.arg_constraints))
+        try:
+            log(d.mean, d.variance)
+        except Exception as e:
+            log("raised", type(e).__name__, str(e))
+        try:
+            log(d.mode)
+        except Exception as e:
+            log("raised", type(e).__name__, str(e))
+        s = d.sample((2,))
+        log(s.shape, s.dtype, d.log_prob(s).shape)
+    e = dists[0].expand((4, 2))
+    print(e)
+    log(e.batch_shape, e.sample().shape, e.loc)
+    _err(log, lambda: dists[0].expand((3,)))
+    log(dists[2].probs, dists[2].param_shape, dists[2].logits)
+
+
+@program(tol=_ULP)
+def dist_kl_pairs_and_registration(torch, log):
+    D = torch.distributions
+    kl = D.kl_divergence
+    torch.manual_seed(0)
+    pairs = [
+        (D.Normal(0.0, 1.0), D.Normal(torch.tensor([1.0, -1.0]), torch.tensor([2.0, 0.5]))),
+        (D.Bernoulli(0.3), D.Bernoulli(torch.tensor([0.1, 0.9]))),
+        (D.Categorical(logits=torch.randn(3)), D.Categorical(probs=torch.tensor([.2, .3, .5]))),
+        (D.Beta(2.0, 3.0), D.Beta(1.0, 1.0)),
+        (D.Gamma(2.0, 1.0), D.Exponential(0.5)),
+        (D.Uniform(0.0, 1.0), D.Normal(0.0, 1.0)),
+        (D.Normal(0.0, 1.0), D.Uniform(0.0, 1.0)),
+        (D.Exponential(1.0), D.Gamma(2.0, 2.0)),
+        (D.Laplace(0.0, 1.0), D.Normal(1.0, 2.0)),
+        (D.Poisson(3.0), D.Poisson(2.0)),
+        (D.Dirichlet(torch.tensor([1.0, 2.0])), D.Dirichlet(torch.tensor([3.0, 1.0]))),
+        (D.MultivariateNormal(torch.zeros(2), torch.eye(2)),
+         D.MultivariateNormal(torch.ones(2), torch.tensor([[2.0, 0.5], [0.5, 1.0]]))),
+        (D.Independent(D.Normal(torch.zeros(3), 1.0), 1),
+         D.Independent(D.Normal(torch.ones(3), 2.0), 1)),
+        (D.Geometric(0.3), D.Geometric(0.6)),
+        (D.OneHotCategorical(torch.tensor([.5, .5])), D.OneHotCategorical(torch.tensor([.9, .1]))),
+        (D.Binomial(5, 0.3), D.Binomial(5, 0.6)),
+        (D.Gumbel(0.0, 1.0), D.Gumbel(1.0, 2.0)),
+        (D.Pareto(1.0, 2.0), D.Pareto(1.0, 3.0)),
+        (D.HalfNormal(1.0), D.HalfNormal(2.0)),
+        (D.ContinuousBernoulli(0.3), D.ContinuousBernoulli(0.7)),
+        (D.LowRankMultivariateNormal(torch.zeros(2), torch.ones(2, 1), torch.ones(2)),
+         D.MultivariateNormal(torch.zeros(2), torch.eye(2))),
+    ]
+    for p, q in pairs:
+        try:
+            log(type(p).__name__, type(q).__name__, kl(p, q))
+        except NotImplementedError as e:
+            log("nie", str(e))
+    _err(log, lambda: kl(D.Beta(1.0, 1.0), D.Poisson(1.0)))
+
+    class MyNormal(D.Normal):
+        pass
+
+    @D.register_kl(MyNormal, MyNormal)
+    def _kl(p, q):
+        return torch.tensor(42.0)
+
+    log(kl(MyNormal(0.0, 1.0), MyNormal(1.0, 1.0)), kl(MyNormal(0.0, 1.0), D.Normal(1.0, 1.0)))
+
+
+@program(tol=1e-5)
+def dist_rsample_gradients_and_entropy(torch, log):
+    D = torch.distributions
+    torch.manual_seed(0)
+    loc = torch.tensor([0.5, -1.0], requires_grad=True)
+    scale = torch.tensor([1.0, 2.0], requires_grad=True)
+    for make in (lambda: D.Normal(loc, scale), lambda: D.Laplace(loc, scale),
+                 lambda: D.Cauchy(loc, scale), lambda: D.Gumbel(loc, scale),
+                 lambda: D.LogNormal(loc, scale), lambda: D.Uniform(loc, loc + scale),
+                 lambda: D.Logistic(loc, scale) if hasattr(D, "Logistic") else
+                 D.Normal(loc, scale)):
+        d = make()
+        x = d.rsample((3,))
+        (x.sum() + d.entropy().sum()).backward()
+        log(type(d).__name__, x, d.entropy(), loc.grad, scale.grad)
+        loc.grad = scale.grad = None
+    conc = torch.tensor([2.0, 0.5], requires_grad=True)
+    g = D.Gamma(conc, 1.0)
+    s = g.rsample()
+    s.sum().backward()
+    log(s, conc.grad)
+    d = D.Bernoulli(torch.tensor(0.3))
+    _err(log, lambda: d.rsample())
+    r = D.RelaxedBernoulli(torch.tensor(0.5), probs=torch.tensor([0.2, 0.8]))
+    log(r.rsample((2,)), r.temperature)
+    oh = D.RelaxedOneHotCategorical(torch.tensor(0.3), logits=torch.tensor([0.1, 0.5, -1.0]))
+    log(oh.rsample(), oh.log_prob(oh.rsample()))
+
+
+@program(tol=1e-5)
+def dist_lkj_wishart_lowrank_and_mixture(torch, log):
+    D = torch.distributions
+    torch.manual_seed(0)
+    lkj = D.LKJCholesky(3, concentration=torch.tensor([0.5, 2.0]))
+    L = lkj.sample()
+    log(L.shape, lkj.log_prob(L), (L @ L.mT).diagonal(dim1=-2, dim2=-1), str(lkj.support))
+    print(lkj)
+    _err(log, lambda: D.LKJCholesky(1, 1.0))
+    w = D.Wishart(df=torch.tensor(4.0), covariance_matrix=torch.eye(2) * 2)
+    S = w.sample((2,))
+    log(S.shape, w.log_prob(S), w.mean, w.variance, w.entropy())
+    print(w)
+    lr = D.LowRankMultivariateNormal(torch.zeros(3), torch.randn(3, 2), torch.ones(3))
+    x = lr.sample((4,))
+    log(lr.log_prob(x), lr.entropy(), lr.covariance_matrix, lr.precision_matrix,
+        lr.scale_tril, lr.variance)
+    mix = D.MixtureSameFamily(D.Categorical(torch.tensor([0.3, 0.7])),
+                              D.Normal(torch.tensor([-1.0, 2.0]), torch.tensor([0.5, 1.0])))
+    y = mix.sample((5,))
+    log(y, mix.log_prob(y), mix.mean, mix.variance, mix.cdf(torch.tensor([0.0, 1.0])))
+    print(mix)
+    mix2 = D.MixtureSameFamily(
+        D.Categorical(logits=torch.zeros(2, 3)),
+        D.Independent(D.Normal(torch.randn(2, 3, 4), torch.ones(2, 3, 4)), 1))
+    z = mix2.sample()
+    log(z.shape, mix2.log_prob(z), mix2.batch_shape, mix2.event_shape)
+    _err(log, lambda: D.MixtureSameFamily(D.Categorical(torch.ones(3)),
+                                          D.Normal(torch.zeros(2), 1.0)))
+
+
+@program(tol=_ULP)
+def dist_validation_messages(torch, log):
+    D = torch.distributions
+    _err(log, lambda: D.Normal(0.0, -1.0))
+    _err(log, lambda: D.Normal(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0])))
+    _err(log, lambda: D.Bernoulli(probs=1.5))
+    _err(log, lambda: D.Bernoulli(probs=0.5, logits=0.0))
+    _err(log, lambda: D.Bernoulli())
+    _err(log, lambda: D.Categorical(probs=torch.tensor([-0.1, 1.1])))
+    _err(log, lambda: D.Normal(0.0, 1.0).log_prob(torch.tensor("a" == "a")))
+    _err(log, lambda: D.Poisson(2.0).log_prob(torch.tensor(1.5)))
+    _err(log, lambda: D.Exponential(1.0).log_prob(torch.tensor([-1.0, 2.0])))
+    _err(log, lambda: D.Beta(1.0, 1.0).log_prob(torch.tensor(1.5)))
+    _err(log, lambda: D.Categorical(logits=torch.zeros(3)).log_prob(torch.tensor(3)))
+    log(D.Normal(0.0, -1.0, validate_args=False).scale)
+    log(D.Exponential(1.0, validate_args=False).log_prob(torch.tensor(-1.0)))
+    old = D.Distribution._validate_args
+    D.Distribution.set_default_validate_args(False)
+    try:
+        log(D.Normal(0.0, -1.0).scale)
+    finally:
+        D.Distribution.set_default_validate_args(old)
+    _err(log, lambda: D.Distribution.set_default_validate_args("yes"))
+    _err(log, lambda: D.MultivariateNormal(torch.zeros(2), torch.tensor([[1.0, 2.0],
+                                                                        [2.0, 1.0]])))
+    _err(log, lambda: D.MultivariateNormal(torch.zeros(2)))
+    _err(log, lambda: D.MultivariateNormal(torch.zeros(3), torch.eye(2)))
+    _err(log, lambda: D.Normal(torch.zeros(2), 1.0).sample(3))
+    _err(log, lambda: D.Uniform(1.0, 0.0))
+    _err(log, lambda: D.Dirichlet(torch.tensor(1.0)))
+
+
+@program(tol=1e-5)
+def dist_utils_and_transformed_cdf(torch, log):
+    D = torch.distributions
+    U = _module(torch, "distributions.utils")
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3)
+    log(U.logits_to_probs(logits), U.logits_to_probs(logits, is_binary=True))
+    p = torch.tensor([0.0, 0.3, 1.0])
+    log(U.probs_to_logits(p), U.probs_to_logits(p, is_binary=True), U.clamp_probs(p))
+    a, b = U.broadcast_all(torch.zeros(2, 1), 3.0)
+    log(a, b)
+    _err(log, lambda: U.broadcast_all(torch.zeros(2), "x"))
+    log(U.tril_matrix_to_vec(torch.arange(9.0).view(3, 3)),
+        U.vec_to_tril_matrix(torch.arange(6.0)), U.vec_to_tril_matrix(torch.arange(3.0), -1))
+    base = D.Normal(torch.tensor([0.0, 1.0]), 1.0)
+    td = D.TransformedDistribution(base, [D.transforms.AffineTransform(1.0, 2.0),
+                                          D.transforms.SigmoidTransform()])
+    v = torch.tensor([0.3, 0.9])
+    log(td.log_prob(v), td.cdf(v), td.icdf(torch.tensor([0.2, 0.7])), td.batch_shape)
+    print(td)
+    log(str(td.support))
+    s = td.rsample((3,))
+    log(s.shape)
+    td2 = D.TransformedDistribution(base, D.transforms.AffineTransform(0.0, -1.0))
+    log(td2.cdf(v), td2.icdf(torch.tensor([0.2, 0.7])))
+    ln = D.LogNormal(0.0, 1.0)
+    log(ln.cdf(torch.tensor(2.0)), ln.icdf(torch.tensor(0.5)), ln.entropy())
+    _err(log, lambda: D.TransformedDistribution(base, [lambda z: z]))
+    ind = D.TransformedDistribution(D.Normal(torch.zeros(4), 1.0),
+                                    D.transforms.ReshapeTransform((4,), (2, 2)))
+    log(ind.batch_shape, ind.event_shape, ind.log_prob(torch.zeros(2, 2)))
+
+
+# ---- torch.func ---------------------------------------------------------------------------
+
+@program(tol=1e-5)
+def func_functional_call_with_buffers_and_batchnorm(torch, log):
+    nn = torch.nn
+    fc = torch.func.functional_call
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))
+    params = dict(net.named_parameters())
+    buffers = dict(net.named_buffers())
+    log(sorted(buffers), [b.dtype for b in buffers.values()])
+    x = torch.randn(5, 3)
+    new_buf = {k: v.clone() for k, v in buffers.items()}
+    out = fc(net, (params, new_buf), (x,))
+    log(out, new_buf["1.running_mean"], new_buf["1.num_batches_tracked"],
+        net[1].running_mean, net[1].num_batches_tracked)
+    net.eval()
+    log(fc(net, {**params, **buffers}, x), fc(net, params, x, strict=False))
+    _err(log, lambda: fc(net, {"0.weight": torch.zeros(4, 3)}, (x,), strict=True))
+    _err(log, lambda: fc(net, ({"0.weight": torch.zeros(4, 3)}, {"0.weight": torch.ones(4, 3)}),
+                         (x,)))
+    log(fc(net, {"0.weight": torch.zeros(4, 3)}, (x,)))
+    net.train()
+    grads = torch.func.grad(lambda p, b, xx: fc(net, (p, b), (xx,)).sum())(
+        params, {k: v.clone() for k, v in buffers.items()}, x)
+    log(sorted(grads), grads["3.weight"])
+    m = nn.Linear(2, 2)
+    log(fc(m, {"weight": torch.eye(2), "bias": torch.zeros(2)}, torch.tensor([[1.0, 2.0]]),
+           {}))
+    log(fc(m, {"weight": torch.eye(2)}, args=(), kwargs={"input": torch.ones(1, 2)}).shape)
+
+
+@program(tol=1e-5)
+def func_stack_module_state_and_vmap_ensemble(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    models = [nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)) for _ in range(3)]
+    params, buffers = torch.func.stack_module_state(models)
+    log(sorted(params), params["0.weight"].shape, params["0.weight"].requires_grad,
+        params["0.weight"].is_leaf, buffers)
+    base = __import__("copy").deepcopy(models[0]).to("meta")
+    x = torch.randn(5, 3)
+
+    def f(p, b, xx):
+        return torch.func.functional_call(base, (p, b), (xx,))
+
+    out = torch.func.vmap(f, in_dims=(0, 0, None))(params, buffers, x)
+    log(out, out.shape, [m(x) for m in models])
+    xs = torch.randn(3, 5, 3)
+    log(torch.func.vmap(f)(params, buffers, xs))
+    _err(log, lambda: torch.func.stack_module_state([]))
+    _err(log, lambda: torch.func.stack_module_state([nn.Linear(2, 2), nn.Linear(2, 3)]))
+    m1, m2 = nn.Linear(2, 2), nn.Linear(2, 2)
+    m2.eval()
+    _err(log, lambda: torch.func.stack_module_state([m1, m2]))
+
+
+@program()
+def func_vmap_randomness_modes(torch, log):
+    vmap = torch.func.vmap
+    x = torch.zeros(3, 4)
+    for mode in ("different", "same"):
+        torch.manual_seed(0)
+        log(mode, vmap(lambda t: t + torch.rand(4), randomness=mode)(x))
+        torch.manual_seed(0)
+        log(vmap(lambda t: torch.randn_like(t), randomness=mode)(x))
+        torch.manual_seed(0)
+        log(vmap(lambda t: torch.rand_like(t) * t.exp(), randomness=mode)(x))
+        torch.manual_seed(0)
+        log(vmap(lambda t: torch.nn.functional.dropout(t + 1, 0.5), randomness=mode)(x))
+        torch.manual_seed(0)
+        log(vmap(lambda t: torch.bernoulli(t[:2] * 0 + 0.5), randomness=mode)(x[0].expand(3, 4))
+            if mode == "different" else None)
+    _err(log, lambda: vmap(lambda t: t + torch.rand(4))(x))
+    _err(log, lambda: vmap(lambda t: t + torch.rand(4), randomness="bad")(x))
+    log(vmap(lambda t: t * 2, randomness="error")(x).shape)
+    torch.manual_seed(0)
+    log(vmap(lambda t: torch.randint(0, 10, (2,)), randomness="same")(x))
+    torch.manual_seed(0)
+    _err(log, lambda: vmap(lambda t: t.normal_(), randomness="different")(x.clone()))
+    torch.manual_seed(0)
+    log(vmap(lambda t: torch.multinomial(t.abs() + 1, 2), randomness="different")(x))
+
+
+@program(tol=1e-6)
+def func_vmap_in_out_dims_and_errors(torch, log):
+    vmap = torch.func.vmap
+    torch.manual_seed(0)
+    a, b = torch.randn(2, 3), torch.randn(3, 2)
+    log(vmap(torch.dot, in_dims=(0, 1))(a, b))
+    log(vmap(lambda x, y: (x + y, x * y), in_dims=(1, None), out_dims=(0, 1))(a, b[0]))
+    log(vmap(lambda d: d["a"] * d["b"], in_dims=({"a": 0, "b": None},))({"a": a, "b": 2.0}))
+    log(vmap(lambda x: x.sum(0), in_dims=-1)(a), vmap(lambda x: x, out_dims=-1)(a).shape)
+    log(vmap(vmap(torch.outer))(torch.randn(2, 3, 2), torch.randn(2, 3, 4)).shape)
+    log(vmap(lambda x: x.sum(), chunk_size=2)(torch.arange(10.0).view(5, 2)))
+    _err(log, lambda: vmap(torch.add, in_dims=(0, 0))(a, b))
+    _err(log, lambda: vmap(torch.sin, in_dims=2)(a))
+    _err(log, lambda: vmap(torch.sin, in_dims=(0, 0))(a))
+    _err(log, lambda: vmap(lambda x: 3.0)(a))
+    _err(log, lambda: vmap(torch.sin)(3.0))
+    _err(log, lambda: vmap(torch.sin, in_dims=None)(a))
+    _err(log, lambda: vmap(torch.sin, chunk_size=0)(a))
+    log(vmap(lambda x: x.add_(1.0))(a.clone()))
+    log(vmap(lambda x: x[0], in_dims=1)(a), vmap(torch.argmax)(a), vmap(torch.max)(a))
+    log(vmap(lambda x: torch.where(x > 0, x, 0.0))(a))
+
+
+@program(xfail="ember's vmap calls the function on plain sample tensors: .item(), bool(), "
+              "tolist(), nonzero, boolean masks and bernoulli of a sample under "
+              "randomness='same' run there, where torch's batched tensors refuse them")
+def func_vmap_refuses_data_dependent_calls(torch, log):
+    vmap = torch.func.vmap
+    a = torch.arange(6.0).view(2, 3)
+    _err(log, lambda: vmap(lambda x: x.item())(a))
+    _err(log, lambda: vmap(lambda x: x.sum().item())(a))
+    _err(log, lambda: vmap(lambda x: x.tolist())(a))
+    _err(log, lambda: vmap(lambda x: x[0] if x.sum() > 0 else x[1])(a))
+    _err(log, lambda: vmap(torch.nonzero)(a))
+    _err(log, lambda: vmap(lambda x: x[x > 0].sum())(a))
+    _err(log, lambda: vmap(lambda t: torch.bernoulli(t * 0 + 0.5), randomness="same")(a))
+
+
+@program(tol=1e-5)
+def func_jacobians_hessians_argnums_and_aux(torch, log):
+    F = torch.func
+    torch.manual_seed(0)
+    x, y = torch.randn(3), torch.randn(3)
+
+    def f(x, y):
+        return (x.sin() * y).sum(), {"aux": x.detach() * 2}
+
+    g, aux = F.grad(f, argnums=(0, 1), has_aux=True)(x, y)
+    log(g, aux)
+    val_g = F.grad_and_value(lambda a, b: (a * b).sum(), argnums=1)(x, y)
+    log(val_g)
+    log(F.jacrev(lambda a: a.sin() * a)(x), F.jacfwd(lambda a: a.sin() * a)(x))
+    log(F.jacrev(lambda a, b: a * b, argnums=(0, 1))(x, y))
+    j, aux = F.jacfwd(lambda a: (a ** 2, a.sum()), has_aux=True)(x)
+    log(j, aux)
+    log(F.hessian(lambda a: (a ** 3).sum())(x))
+    log(F.hessian(lambda a, b: (a * a * b).sum(), argnums=1)(x, y))
+    log(F.jacrev(lambda d: d["w"] @ d["v"])({"w": torch.eye(3), "v": x}))
+    log(F.jacrev(F.jacrev(lambda a: a.exp().sum()))(x))
+    log(F.jacrev(lambda a: a.sin(), chunk_size=1)(x))
+    _err(log, lambda: F.grad(lambda a: a * 2)(x))
+    _err(log, lambda: F.grad(lambda a: (a * 2).sum(), argnums=2)(x))
+    _err(log, lambda: F.grad(lambda a: a.sum())(torch.tensor([1, 2])))
+    _err(log, lambda: F.grad(lambda a: (a.sum(), 1))(x))
+    _err(log, lambda: F.grad(lambda a: a.sum(), has_aux=True)(x))
+    _err(log, lambda: F.jacrev(lambda a: a, chunk_size=0)(x))
+    _err(log, lambda: F.jacfwd(lambda a: a, randomness="wrong")(x))
+    _err(log, lambda: F.grad(lambda a: a.sum(), argnums=(0, 0))(x))
+    _err(log, lambda: F.grad(lambda a: a.sum(), argnums=())(x))
+    _err(log, lambda: F.grad(lambda a: a.sum(), argnums=1.5)(x))
+
+
+@program(tol=1e-5)
+def func_vjp_jvp_linearize_and_nested(torch, log):
+    F = torch.func
+    torch.manual_seed(0)
+    x = torch.randn(3)
+    out, vjp_fn = F.vjp(lambda a: a.exp() * 2, x)
+    log(out, vjp_fn(torch.ones(3)))
+    _err(log, lambda: vjp_fn(torch.ones(2)))
+    out, vjp_fn, aux = F.vjp(lambda a: (a.exp(), a.shape), x, has_aux=True)
+    log(aux, vjp_fn(torch.ones(3)))
+    log(F.jvp(lambda a, b: a * b, (x, x), (torch.ones(3), torch.zeros(3))))
+    log(F.jvp(lambda a: (a.sin(), a.cos()), (x,), (torch.ones(3),)))
+    _err(log, lambda: F.jvp(lambda a: a, (x,), (torch.ones(2),)))
+    _err(log, lambda: F.jvp(lambda a: a, x, (torch.ones(3),)))
+    _err(log, lambda: F.jvp(lambda a: a, (x,), (torch.ones(3, dtype=torch.float64),)))
+    out, jvp_fn = F.linearize(lambda a: a.tanh() ** 2, x)
+    log(out, jvp_fn(torch.ones(3)), jvp_fn(torch.arange(3.0)))
+    log(F.vmap(F.grad(lambda a: (a ** 3).sum()))(torch.randn(4, 2)))
+    log(F.jacfwd(F.jacrev(lambda a: (a.sin() ** 2).sum()))(x))
+    w = torch.randn(3, requires_grad=True)
+    g = F.grad(lambda a: (a * w).sum())(x)
+    log(g.requires_grad, g)
+    g.sum().backward()
+    log(w.grad)
+
+
+# ---- torch.autograd.functional ------------------------------------------------------------
+
+@program(tol=1e-6)
+def autograd_functional_options_and_outputs(torch, log):
+    AF = torch.autograd.functional
+    torch.manual_seed(0)
+    x = torch.randn(3, dtype=torch.float64)
+    y = torch.randn(2, dtype=torch.float64)
+
+    def f(a, b):
+        return torch.cat([a.sin() * b.sum(), b.exp()])
+
+    for kw in (dict(), dict(vectorize=True), dict(vectorize=True, strategy="forward-mode"),
+               dict(create_graph=True), dict(strict=True)):
+        j = AF.jacobian(f, (x, y), **kw)
+        log(sorted(kw.items()), [t.shape for t in j], j, [t.requires_grad for t in j])
+    log(AF.jacobian(lambda a: a.sum(), x), AF.jacobian(lambda a: a, torch.tensor(2.0)))
+    log(AF.jacobian(lambda a: (a, a * 2), x))
+    _err(log, lambda: AF.jacobian(f, (x, y), strategy="forward-mode"))
+    _err(log, lambda: AF.jacobian(f, (x, y), strategy="sideways"))
+    _err(log, lambda: AF.jacobian(lambda a: torch.zeros(2), x, strict=True))
+    _err(log, lambda: AF.jacobian(lambda a: torch.zeros(2), x, strict=True, vectorize=True))
+    log(AF.jacobian(lambda a: torch.zeros(2), x))
+    _err(log, lambda: AF.jacobian(lambda a: a.tolist(), x))
+    _err(log, lambda: AF.jacobian(f, [x, y]))
+    h = AF.hessian(lambda a: (a ** 3).sum(), x, create_graph=True)
+    log(h, h.requires_grad)
+    h2 = AF.hessian(lambda a, b: (a.sum() * b ** 2).sum(), (x, y), vectorize=True,
+                    outer_jacobian_strategy="forward-mode")
+    log([[t.detach() for t in row] for row in h2], x.requires_grad, y.requires_grad)
+    _err(log, lambda: AF.hessian(lambda a: a, x))
+    _err(log, lambda: AF.hessian(lambda a: a.sum(), x, outer_jacobian_strategy="forward-mode"))
+
+
+@program(xfail="ember's forward-mode tangents record no graph: the forward-over-reverse "
+              "hessian's blocks do not require grad (torch's carry ReshapeAliasBackward0) and "
+              "its zeros off the diagonal are +0. where torch's are -0.")
+def autograd_functional_forward_over_reverse_hessian_grad_fn(torch, log):
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    h = torch.autograd.functional.hessian(lambda a: (a ** 3).sum(), x, vectorize=True,
+                                          outer_jacobian_strategy="forward-mode")
+    log(h, str(h.grad_fn.name()) if h.grad_fn is not None else None)
+
+
+@program(tol=1e-6)
+def autograd_functional_products_create_graph(torch, log):
+    AF = torch.autograd.functional
+    torch.manual_seed(0)
+    x = torch.randn(3, requires_grad=True)
+    v = torch.ones(3)
+    f = lambda a: (a ** 2 * a.sin()).sum()  # noqa: E731
+    out, vjp = AF.vjp(lambda a: a.exp(), x, v, create_graph=True)
+    log(out, vjp, out.requires_grad, vjp.requires_grad)
+    vjp.sum().backward()
+    log(x.grad)
+    out, jvp = AF.jvp(lambda a: a.exp() * 3, x, v)
+    log(out, jvp, jvp.requires_grad)
+    out, hvp = AF.hvp(f, x, v)
+    log(out, hvp)
+    out, vhp = AF.vhp(f, x, v, create_graph=True)
+    log(vhp, vhp.requires_grad)
+    log(AF.vjp(lambda a: a.sum(), x))
+    _err(log, lambda: AF.vjp(lambda a: a * 2, x))
+    _err(log, lambda: AF.jvp(lambda a: a.sum(), x))
+    log(AF.jvp(lambda a: a.sum(), torch.tensor(2.0)))
+    _err(log, lambda: AF.vjp(lambda a: a * 2, x, torch.ones(2)))
+    _err(log, lambda: AF.hvp(lambda a: a * 2, x, v))
+    _err(log, lambda: AF.vjp(lambda a: torch.ones(3), x, v, strict=True))
+    log(AF.vjp(lambda a: torch.ones(3), x, v))
+    _err(log, lambda: AF.jvp(lambda a: a.detach() * 2, x, v, strict=True))
+    log(AF.jvp(lambda a: (a * 2, a.sum()), (x,), (v,)))
+    log(AF.vhp(lambda a, b: (a * b).sum(), (x, x * 2), (v, v)))
+    _err(log, lambda: AF.vjp(lambda a: 3.0, x))
+
+
+test_program = PROGRAMS.test(_check)
