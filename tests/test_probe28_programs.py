@@ -608,4 +608,333 @@ def autograd_functional_products_create_graph(torch, log):
     _err(log, lambda: AF.vjp(lambda a: 3.0, x))
 
 
+
+# ---- parametrizations and pruning ---------------------------------------------------------
+
+@program(tol=1e-5)
+def parametrize_orthogonal_maps_and_training(torch, log):
+    nn, P = torch.nn, torch.nn.utils.parametrizations
+    torch.manual_seed(0)
+    for kw in (dict(), dict(orthogonal_map="cayley"), dict(orthogonal_map="householder"),
+               dict(use_trivialization=False), dict(orthogonal_map="cayley",
+                                                    use_trivialization=False)):
+        lin = nn.Linear(4, 3)
+        P.orthogonal(lin, **kw)
+        W = lin.weight
+        log(sorted(kw.items()), W.shape, (W @ W.T), type(lin).__name__,
+            sorted(n for n, _ in lin.named_parameters()))
+        opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+        for _ in range(2):
+            opt.zero_grad()
+            lin(torch.randn(5, 4)).pow(2).sum().backward()
+            opt.step()
+        log(lin.weight @ lin.weight.T)
+    _err(log, lambda: P.orthogonal(nn.Linear(3, 3), orthogonal_map="magic"))
+    c = nn.Linear(3, 3, dtype=torch.complex64)
+    P.orthogonal(c)
+    log((c.weight @ c.weight.mH).real, c.weight.dtype)
+    print(P.orthogonal(nn.Linear(2, 2)))
+    _err(log, lambda: P.orthogonal(nn.Linear(2, 2), name="nothing"))
+
+
+@program(tol=1e-5)
+def parametrize_weight_norm_and_spectral_norm_new_api(torch, log):
+    nn, P = torch.nn, torch.nn.utils.parametrizations
+    torch.manual_seed(0)
+    lin = P.weight_norm(nn.Linear(3, 4), dim=0)
+    pl = lin.parametrizations.weight
+    log(sorted(lin.state_dict()), pl.original0.shape, pl.original1.shape, pl.original0)
+    x = torch.randn(2, 3)
+    lin(x).sum().backward()
+    log(pl.original0.grad, pl.original1.grad)
+    conv = P.weight_norm(nn.Conv1d(2, 3, 3), dim=None)
+    log(conv.parametrizations.weight.original0, conv.weight.shape)
+    sn = P.spectral_norm(nn.Linear(5, 4), n_power_iterations=3)
+    log(sorted(sn.state_dict()), sorted(n for n, _ in sn.named_buffers()))
+    for _ in range(3):
+        sn(torch.randn(2, 5))
+    log(torch.linalg.matrix_norm(sn.weight, 2))
+    sn.eval()
+    w1 = sn.weight
+    w2 = sn.weight
+    log(torch.equal(w1, w2), torch.linalg.matrix_norm(w1, 2))
+    snc = P.spectral_norm(nn.Conv2d(2, 3, 3), dim=1)
+    log(snc.parametrizations.weight[0].dim, snc.weight.shape)
+    print(sn)
+    torch.nn.utils.parametrize.remove_parametrizations(lin, "weight")
+    log(sorted(lin.state_dict()), type(lin.weight).__name__)
+    _err(log, lambda: torch.nn.utils.parametrize.remove_parametrizations(lin, "weight"))
+    _err(log, lambda: P.spectral_norm(nn.Linear(2, 2), dim=3))
+
+
+@program(tol=1e-6)
+def parametrize_cached_and_multi_parametrizations(torch, log):
+    nn = torch.nn
+    PZ = torch.nn.utils.parametrize
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+    class Scale(nn.Module):
+        def __init__(self, s):
+            super().__init__()
+            self.s = s
+
+        def forward(self, X):
+            return X * self.s
+
+        def right_inverse(self, X):
+            return X / self.s
+
+    torch.manual_seed(0)
+    m = nn.Linear(3, 3)
+    PZ.register_parametrization(m, "weight", Symmetric())
+    PZ.register_parametrization(m, "weight", Scale(2.0))
+    log(m.weight, PZ.is_parametrized(m), PZ.is_parametrized(m, "bias"),
+        PZ.type_before_parametrizations(m).__name__, type(m).__name__)
+    with PZ.cached():
+        a, b = m.weight, m.weight
+        log(a is b)
+    log(m.weight is m.weight)
+    m.weight = torch.eye(3) * 4
+    log(m.parametrizations.weight.original, m.weight)
+    print(m)
+    log(sorted(m.state_dict()))
+    PZ.remove_parametrizations(m, "weight", leave_parametrized=False)
+    log(m.weight)
+    n = nn.Linear(2, 2)
+    PZ.register_parametrization(n, "bias", Scale(3.0), unsafe=True)
+    log(n.bias, n.parametrizations.bias.original)
+    _err(log, lambda: PZ.register_parametrization(n, "nope", Scale(1.0)))
+    class Bad(nn.Module):
+        def forward(self, X):
+            return X[0]
+    _err(log, lambda: PZ.register_parametrization(nn.Linear(2, 2), "weight", Bad()))
+    class WrongInv(nn.Module):
+        def forward(self, X):
+            return X
+
+        def right_inverse(self, X):
+            return X.double()
+    _err(log, lambda: PZ.register_parametrization(nn.Linear(2, 2), "weight", WrongInv()))
+
+
+@program()
+def prune_methods_masks_and_removal(torch, log):
+    nn, prune = torch.nn, _module(torch, "nn.utils.prune")
+    torch.manual_seed(0)
+    m = nn.Linear(4, 3)
+    prune.random_unstructured(m, "weight", amount=0.3)
+    log(m.weight_mask, sorted(n for n, _ in m.named_buffers()),
+        sorted(n for n, _ in m.named_parameters()))
+    prune.l1_unstructured(m, "weight", amount=2)
+    log(m.weight_mask, m.weight)
+    hook = next(iter(m._forward_pre_hooks.values()))
+    log(type(hook).__name__, [type(h).__name__ for h in hook] if hasattr(hook, "__iter__")
+        else None)
+    prune.remove(m, "weight")
+    log(sorted(n for n, _ in m.named_buffers()), m.weight)
+    c = nn.Conv2d(2, 4, 3)
+    prune.ln_structured(c, "weight", amount=0.5, n=2, dim=0)
+    log(c.weight_mask.sum((1, 2, 3)))
+    prune.random_structured(c, "bias", amount=1, dim=0)
+    log(c.bias_mask)
+    _err(log, lambda: prune.l1_unstructured(c, "weight", amount=1.5))
+    _err(log, lambda: prune.l1_unstructured(c, "weight", amount=-1))
+    _err(log, lambda: prune.l1_unstructured(c, "weight", amount=1000))
+    _err(log, lambda: prune.remove(nn.Linear(2, 2), "weight"))
+    net = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2))
+    prune.global_unstructured([(net[0], "weight"), (net[1], "weight")],
+                              pruning_method=prune.L1Unstructured, amount=0.5)
+    log(net[0].weight_mask, net[1].weight_mask, prune.is_pruned(net), prune.is_pruned(c))
+    prune.identity(net[1], "bias")
+    log(net[1].bias_mask)
+    lin = nn.Linear(3, 3)
+    prune.custom_from_mask(lin, "weight", torch.tensor([[1, 0, 1]] * 3))
+    log(lin.weight_mask, lin.weight_mask.dtype)
+    _err(log, lambda: prune.global_unstructured([(lin, "weight")],
+                                                pruning_method=prune.LnStructured, amount=1))
+
+
+# ---- packed sequences and recurrent layers ------------------------------------------------
+
+@program(tol=1e-5)
+def packed_sequence_objects_and_methods(torch, log):
+    R = torch.nn.utils.rnn
+    torch.manual_seed(0)
+    seqs = [torch.randn(n, 2) for n in (2, 4, 3)]
+    p = R.pack_sequence(seqs, enforce_sorted=False)
+    log(p.data, p.batch_sizes, p.sorted_indices, p.unsorted_indices, p.is_cuda)
+    print(type(p).__name__, p._fields)
+    log(p.batch_sizes.dtype, p.data.dtype, p.is_pinned())
+    q = p.to(torch.float64)
+    log(q.data.dtype, q.batch_sizes.dtype, q.sorted_indices.dtype, p.double().data.dtype,
+        p.half().data.dtype, p.long().data.dtype)
+    log(R.unpack_sequence(p))
+    padded, lens = R.pad_packed_sequence(p, batch_first=True, padding_value=-1.0)
+    log(padded, lens, lens.dtype)
+    padded, lens = R.pad_packed_sequence(p, total_length=6)
+    log(padded.shape, lens)
+    _err(log, lambda: R.pad_packed_sequence(p, total_length=2))
+    _err(log, lambda: R.pack_sequence(seqs))
+    _err(log, lambda: R.pack_padded_sequence(torch.zeros(3, 4, 2), torch.tensor([2, 4, 0]),
+                                             batch_first=True, enforce_sorted=False))
+    _err(log, lambda: R.pack_padded_sequence(torch.zeros(3, 4, 2), [2, 3],
+                                             batch_first=True, enforce_sorted=False))
+    pp = R.pack_padded_sequence(torch.arange(12.0).view(3, 4, 1), torch.tensor([4, 2, 1]),
+                                batch_first=True)
+    log(pp.data.view(-1), pp.batch_sizes, pp.sorted_indices)
+    log(R.pad_sequence(seqs, padding_value=9.0).shape,
+        R.pad_sequence(seqs, batch_first=True, padding_side="left")[0])
+    log(R.unpad_sequence(R.pad_sequence(seqs), torch.tensor([2, 4, 3])))
+    log(R.invert_permutation(torch.tensor([2, 0, 1])), R.invert_permutation(None))
+    print(R.PackedSequence(torch.zeros(3, 1), torch.tensor([2, 1])))
+    _err(log, lambda: R.pad_sequence([]))
+
+
+@program(tol=1e-5)
+def rnn_packed_bidirectional_proj_and_hidden_order(torch, log):
+    nn, R = torch.nn, torch.nn.utils.rnn
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 4)
+    lengths = torch.tensor([3, 5, 2])
+    for cls, kw in ((nn.LSTM, dict(proj_size=2)), (nn.GRU, {}), (nn.RNN, dict(nonlinearity="relu")),
+                    (nn.LSTM, {})):
+        rnn = cls(4, 3, num_layers=2, bidirectional=True, batch_first=True, **kw)
+        packed = R.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, h = rnn(packed)
+        pad, ln = R.pad_packed_sequence(out, batch_first=True)
+        hs = h if isinstance(h, tuple) else (h,)
+        log(cls.__name__, pad.shape, ln, pad[:, :, :2], [t.shape for t in hs], hs[0][-1])
+        full, hf = rnn(x)
+        log(full.shape, (hf if not isinstance(hf, tuple) else hf[0]).shape)
+        (pad.sum() + hs[0].sum()).backward()
+        log(rnn.weight_ih_l0.grad.norm(), rnn.bias_hh_l1_reverse.grad)
+    lstm = nn.LSTM(4, 3, proj_size=2, batch_first=True)
+    h0 = (torch.zeros(1, 3, 2), torch.zeros(1, 3, 3))
+    log(lstm(x, h0)[0].shape)
+    _err(log, lambda: lstm(x, (torch.zeros(1, 3, 3), torch.zeros(1, 3, 3))))
+    _err(log, lambda: nn.LSTM(4, 3, proj_size=3))
+    _err(log, lambda: nn.GRU(4, 3, proj_size=1))
+    _err(log, lambda: nn.LSTM(4, 3, proj_size=-1))
+    print(nn.LSTM(4, 3, proj_size=2, num_layers=2, bidirectional=True, dropout=0.1))
+    log([n for n, _ in nn.LSTM(4, 3, proj_size=2).named_parameters()])
+
+
+@program(tol=1e-5)
+def rnn_cells_and_flatten_parameters(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    for cell in (nn.RNNCell(3, 2), nn.RNNCell(3, 2, nonlinearity="relu", bias=False),
+                 nn.GRUCell(3, 2), nn.LSTMCell(3, 2)):
+        x = torch.randn(4, 3)
+        out = cell(x)
+        log(type(cell).__name__, out)
+        out1 = cell(x[0])
+        log([t.shape for t in out1] if isinstance(out1, tuple) else out1.shape)
+        print(cell)
+    _err(log, lambda: nn.RNNCell(3, 2, nonlinearity="gelu"))
+    _err(log, lambda: nn.RNN(3, 2, nonlinearity="gelu"))
+    _err(log, lambda: nn.GRUCell(3, 2)(torch.randn(4, 3), torch.randn(3, 2)))
+    _err(log, lambda: nn.GRUCell(3, 2)(torch.randn(4, 2)))
+    _err(log, lambda: nn.LSTMCell(3, 2)(torch.randn(2, 2, 3)))
+    g = nn.GRU(3, 2, num_layers=2, dropout=0.5)
+    g.flatten_parameters()
+    log(len(g.all_weights), [len(w) for w in g.all_weights], g._flat_weights_names)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        nn.GRU(3, 2, num_layers=1, dropout=0.5)
+    log([str(x.message) for x in w])
+    _err(log, lambda: nn.GRU(3, 2, dropout=1.5))
+    _err(log, lambda: nn.GRU(3, 0))
+    _err(log, lambda: nn.GRU(3, 2, num_layers=0))
+    _err(log, lambda: nn.GRU(3, 2)(torch.randn(5, 4, 2)))
+    _err(log, lambda: nn.GRU(3, 2)(torch.randn(5, 4, 3), torch.randn(2, 4, 2)))
+    _err(log, lambda: nn.GRU(3, 2)(torch.randn(5, 3), torch.randn(1, 4, 2)))
+
+
+# ---- generators ---------------------------------------------------------------------------
+
+@program()
+def generator_state_round_trips_and_forks(torch, log):
+    g = torch.Generator()
+    log(g.initial_seed(), str(g.device), repr(g.device))
+    r = g.manual_seed(123)
+    log(r is g, g.initial_seed())
+    s = g.get_state()
+    log(s.dtype, s.shape, s[:8])
+    a = torch.rand(3, generator=g)
+    g.set_state(s)
+    b = torch.rand(3, generator=g)
+    log(a, b, torch.equal(a, b))
+    c = g.clone_state() if hasattr(g, "clone_state") else None
+    log(type(c).__name__)
+    torch.manual_seed(7)
+    st = torch.get_rng_state()
+    x1 = torch.randn(4)
+    torch.set_rng_state(st)
+    x2 = torch.randn(4)
+    log(torch.equal(x1, x2), torch.initial_seed())
+    with torch.random.fork_rng():
+        torch.randn(100)
+    log(torch.randn(2))
+    with torch.random.fork_rng(enabled=False):
+        torch.randn(1)
+    log(torch.randn(2))
+    _err(log, lambda: g.set_state(torch.zeros(3)))
+    _err(log, lambda: g.set_state(s.float()))
+    _err(log, lambda: torch.Generator().manual_seed(-1).initial_seed())
+    log(torch.Generator().manual_seed(2 ** 64 - 1).initial_seed())
+    _err(log, lambda: torch.Generator().manual_seed(2 ** 64))
+    _err(log, lambda: torch.Generator().manual_seed("3"))
+    for seed in (3.0, True, torch.tensor(3), None, __import__("numpy").int64(3)):
+        _err(log, lambda: torch.Generator().manual_seed(seed).initial_seed())
+        _err(log, lambda: torch.manual_seed(seed).initial_seed())
+    log(torch.manual_seed("5").initial_seed(), torch.random.manual_seed(2.7).initial_seed())
+    g2 = torch.Generator().manual_seed(5)
+    log(torch.randperm(6, generator=g2), torch.randint(0, 10, (3,), generator=g2),
+        torch.normal(0.0, 1.0, (2,), generator=g2), torch.multinomial(torch.ones(4), 2,
+                                                                      generator=g2))
+    log(torch.empty(3).uniform_(generator=g2), torch.empty(3).exponential_(generator=g2),
+        torch.empty(3).geometric_(0.3, generator=g2), torch.empty(3).cauchy_(generator=g2),
+        torch.empty(3).log_normal_(generator=g2), torch.empty(3, dtype=torch.int64)
+        .random_(5, generator=g2), torch.bernoulli(torch.full((4,), 0.5), generator=g2),
+        torch.poisson(torch.ones(3), generator=g2))
+    log(torch.random.initial_seed() == torch.initial_seed(), torch.default_generator.initial_seed())
+    print(type(torch.default_generator).__name__)
+
+
+@program()
+def generator_seed_pickle_and_dataloader_determinism(torch, log):
+    import pickle
+    g = torch.Generator().manual_seed(11)
+    torch.rand(2, generator=g)
+    h = pickle.loads(pickle.dumps(g))
+    log(type(h).__name__, torch.rand(2, generator=g), torch.rand(2, generator=h))
+    D = torch.utils.data
+    ds = D.TensorDataset(torch.arange(10))
+    runs = []
+    for _ in range(2):
+        dl = D.DataLoader(ds, batch_size=3, shuffle=True,
+                          generator=torch.Generator().manual_seed(3))
+        runs.append([b[0].tolist() for b in dl])
+    log(runs)
+    torch.manual_seed(0)
+    dl = D.DataLoader(ds, batch_size=4, shuffle=True)
+    log([b[0].tolist() for b in dl], [b[0].tolist() for b in dl])
+    rs = D.RandomSampler(range(5), replacement=True, num_samples=8,
+                         generator=torch.Generator().manual_seed(1))
+    log(list(rs), len(rs))
+    _err(log, lambda: D.RandomSampler(range(5), num_samples=0))
+    _err(log, lambda: D.RandomSampler(range(5), replacement=1))
+    sr = D.SubsetRandomSampler([5, 6, 7], generator=torch.Generator().manual_seed(2))
+    log(list(sr), list(sr), len(sr))
+    split = D.random_split(range(10), [0.5, 0.3, 0.2], generator=torch.Generator().manual_seed(4))
+    log([list(s) for s in split], [len(s) for s in split])
+    split = D.random_split(range(7), [0.5, 0.5], generator=torch.Generator().manual_seed(4))
+    log([list(s) for s in split])
+    _err(log, lambda: D.random_split(range(7), [0.5, 0.6]))
+    _err(log, lambda: D.random_split(range(7), [3, 3]))
+
 test_program = PROGRAMS.test(_check)
