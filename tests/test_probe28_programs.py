@@ -937,4 +937,184 @@ def generator_seed_pickle_and_dataloader_determinism(torch, log):
     _err(log, lambda: D.random_split(range(7), [0.5, 0.6]))
     _err(log, lambda: D.random_split(range(7), [3, 3]))
 
+
+# ---- printing -----------------------------------------------------------------------------
+
+@program()
+def print_mixed_magnitudes_and_profiles(torch, log):
+    vals = [torch.tensor([1e-5, 1.0, 1e5]), torch.tensor([1e-9, 3e-9]),
+            torch.tensor([123456789.0, 1.0]), torch.tensor([0.1, 0.25, -7.0]),
+            torch.tensor([1e20, -1e-20, 0.0]), torch.tensor([float("inf"), -float("inf"), 1.5]),
+            torch.tensor([float("nan"), 1e-4]), torch.tensor([2.0 ** 24, 1.0]),
+            torch.tensor([1e8, 1.0], dtype=torch.float64), torch.tensor([0.5], dtype=torch.half),
+            torch.tensor([1e4, 1e-4], dtype=torch.bfloat16)]
+    for v in vals:
+        print(v)
+    for prof in ("short", "full", "default"):
+        torch.set_printoptions(profile=prof)
+        print(torch.tensor([1 / 3, 2e-3, 5.0]))
+        print(torch.arange(2000.0).view(2, 1000)[:, :8])
+    torch.set_printoptions(precision=2, sci_mode=False)
+    print(torch.tensor([1e-5, 123456.789]))
+    torch.set_printoptions(precision=6, sci_mode=True)
+    print(torch.tensor([1.5, 2.0]), torch.tensor(3.0), torch.tensor([1, 2]))
+    torch.set_printoptions(sci_mode=None, precision=4)
+    torch.set_printoptions(threshold=5, edgeitems=2)
+    print(torch.arange(10), torch.arange(24.0).view(2, 3, 4), torch.zeros(6, dtype=torch.bool))
+    torch.set_printoptions(profile="default")
+    torch.set_printoptions(linewidth=30)
+    print(torch.linspace(0, 1, 12))
+    print(torch.tensor([1 + 2j, 3.5 - 1e-3j, -2j]))
+    torch.set_printoptions(profile="default")
+    print(torch.tensor([1.0, 2.0]).to(torch.float64), torch.tensor([1, 2], dtype=torch.int8),
+          torch.tensor([True]), torch.tensor([1.5], requires_grad=True) * 2)
+    print(torch.tensor([[1e-3, 1e3], [5.0, 7.0]], dtype=torch.float64))
+    print(torch.tensor([-0.0, 0.0, 1.0]), torch.tensor([1e-8, -1e-8]))
+    print(torch.empty(0, 2, dtype=torch.int32), torch.empty(2, 0, 3))
+    log(str(torch.tensor(1e-30)), format(torch.tensor(2.5), ".3f"), repr(torch.tensor(-0.0)))
+
+
+@program()
+def print_complex_int_bool_and_named_args(torch, log):
+    print(torch.tensor([1 + 1j, 1e-5 + 2j, 1e5 - 1j]))
+    print(torch.tensor([0j, float("nan") + 1j, complex(float("inf"), -1)]))
+    print(torch.tensor([[1 + 2j]], dtype=torch.complex128))
+    print(torch.tensor([1000000, -5, 0]), torch.tensor([2 ** 62, 1]), torch.tensor([255],
+                                                                                  dtype=torch.uint8))
+    print(torch.tensor([[True, False], [False, True]]))
+    print(torch.zeros(2, 3).to_sparse())
+    print(torch.tensor([1.0, 2.0], dtype=torch.float16, requires_grad=True))
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    print(x.sum(), x * 3, x.clone(), x.detach(), x.view(2, 1), x[0], x.exp().mean())
+    print(torch.nn.Parameter(torch.tensor([1.0])))
+    print(torch.nn.Parameter(torch.tensor([1], dtype=torch.int64), requires_grad=False))
+    print(torch.tensor([1.0]).to("meta"), torch.empty(2, 3, device="meta", dtype=torch.int64))
+    print(torch.ones(2, names=("N", "C")) if hasattr(torch.ones(1), "names") else None)
+    print(torch.tensor([1.0 + 0j]).conj(), torch.tensor([1 + 1j]).conj().imag)
+    print(torch.tensor([1.0, 2.0]).to(torch.float8_e4m3fn) if hasattr(torch, "float8_e4m3fn")
+          else None)
+    print(torch.tensor(5, dtype=torch.int16), torch.tensor(True), torch.tensor(2.5,
+                                                                              dtype=torch.bfloat16))
+    print(torch.tensor([0.1], dtype=torch.float64) * 3)
+    print(torch.quantize_per_tensor(torch.tensor([0.5, 1.0]), 0.1, 0, torch.quint8)
+          if hasattr(torch, "quantize_per_tensor") else None)
+
+
+# ---- einsum, scatter/gather/index, where/nonzero/unique -----------------------------------
+
+@program(tol=1e-5)
+def einsum_edge_cases_and_errors(torch, log):
+    torch.manual_seed(0)
+    a, b = torch.randn(3, 3), torch.randn(3, 4)
+    log(torch.einsum("ii", a), torch.einsum("ii->i", a), torch.einsum("ij,jk", a, b))
+    log(torch.einsum("i,i->", a[0], a[1]), torch.einsum("i,j->ij", a[0], b[0]))
+    log(torch.einsum("...ij,...jk->...ik", torch.randn(2, 3, 3), b).shape)
+    log(torch.einsum("bij->", torch.ones(2, 3, 4)), torch.einsum("ij->ji", b).shape)
+    log(torch.einsum(a, [0, 1], b, [1, 2], [0, 2]).shape, torch.einsum(a, [0, 0]))
+    log(torch.einsum(a, [Ellipsis, 0], [Ellipsis]).shape)
+    log(torch.einsum("i j , j k -> i k", a, b).shape, torch.einsum("ij,ij->ij", a, a).shape)
+    log(torch.einsum("iij->j", torch.randn(2, 2, 3)))
+    log(torch.einsum("i,i", torch.tensor([1, 2]), torch.tensor([3, 4])))
+    log(torch.einsum("ab,b->a", torch.zeros(0, 3), torch.ones(3)).shape)
+    log(torch.einsum("Ab,bC->AC", a, b).shape)
+    log(torch.einsum("ij,jk,kl->il", a, b, torch.randn(4, 2)).shape)
+    log(torch.einsum("i,j,k->ijk", torch.ones(2), torch.ones(3), torch.ones(1)).shape)
+    log(torch.einsum("...,...->...", torch.ones(2, 1), torch.ones(3)).shape)
+    for eq, ops in (("ij,jk", (a, a[:2])), ("ij", (a, b)), ("ijk", (a,)), ("ij->k", (a,)),
+                    ("i->ii", (a[0],)), ("ij,jk->ik", (a,)), ("i1", (a[0],)),
+                    ("ij->ij->", (a,)), ("...i,...i", (torch.ones(2, 3), torch.ones(4, 3))),
+                    ("ii", (b,)), ("i..j", (a,)), ("ij,ij", (a, a.double())),
+                    ("ij-> i1", (a,)), ("ij->i,j", (a,)), ("ij->....", (a,)),
+                    ("ij->i.", (a,)), ("ij->jj", (a,))):
+        _err(log, lambda: torch.einsum(eq, *ops).shape)
+    log(torch.einsum("ij,ij->", torch.tensor([[1 + 1j]]), torch.tensor([[2 - 1j]])))
+    log(torch.einsum("i,i->", torch.tensor([True, False]), torch.tensor([True, True])))
+    x = torch.randn(3, requires_grad=True)
+    torch.einsum("i,i,i->", x, x, x).backward()
+    log(x.grad, x ** 2 * 3)
+
+
+@program()
+def scatter_gather_index_reduce_variants(torch, log):
+    src = torch.arange(1.0, 7.0).view(2, 3)
+    idx = torch.tensor([[0, 1, 0], [1, 0, 0]])
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        for inc in (True, False):
+            log(reduce, inc, torch.zeros(2, 3).fill_(2).scatter_reduce(0, idx, src, reduce,
+                                                                        include_self=inc))
+    log(torch.zeros(3, 3).scatter_(1, idx, src, reduce="add"),
+        torch.ones(3, 3).scatter_(1, idx, 2.5, reduce="multiply"))
+    log(torch.zeros(2, 4).scatter(1, torch.tensor([[3], [0]]), 7.0))
+    log(torch.gather(src, 1, torch.tensor([[2, 2], [0, 1]])), src.gather(0, idx[:, :2]))
+    log(torch.take_along_dim(src, torch.tensor([[1], [2]]), 1), torch.take(src, idx))
+    t = torch.zeros(4, 2)
+    for reduce in ("prod", "mean", "amax", "amin"):
+        log(reduce, t.clone().fill_(1).index_reduce_(0, torch.tensor([0, 0, 3]),
+                                                     torch.tensor([[2., 3.], [4., 5.],
+                                                                   [6., 7.]]), reduce))
+        log(t.clone().fill_(1).index_reduce(0, torch.tensor([0, 0, 3]),
+                                            torch.tensor([[2., 3.], [4., 5.], [6., 7.]]),
+                                            reduce, include_self=False))
+    log(torch.zeros(3).index_add(0, torch.tensor([0, 0, 2]), torch.tensor([1., 2., 3.]),
+                                 alpha=2))
+    log(torch.zeros(2, 3).index_copy(1, torch.tensor([2, 0]), torch.ones(2, 2)),
+        torch.zeros(2, 3).index_fill(1, torch.tensor([1]), -1.0),
+        torch.arange(6).view(2, 3).index_select(1, torch.tensor([2, 2, 0])))
+    log(torch.zeros(5, dtype=torch.int64).scatter_add(0, torch.tensor([1, 1, 4]),
+                                                      torch.tensor([5, 6, 7])))
+    _err(log, lambda: torch.zeros(2, 3).scatter_reduce(0, idx, src, "max"))
+    _err(log, lambda: torch.zeros(2, 3).scatter_(0, idx.float(), src))
+    _err(log, lambda: torch.zeros(2, 3).scatter_(0, torch.tensor([[5, 0, 0]]), src))
+    _err(log, lambda: torch.zeros(2, 3).gather(1, torch.tensor([[3]])))
+    _err(log, lambda: torch.zeros(2, 3).gather(1, torch.tensor([0])))
+    _err(log, lambda: torch.zeros(2, 3).index_reduce_(0, torch.tensor([0]), torch.ones(1, 3),
+                                                      "sum"))
+    _err(log, lambda: torch.zeros(2, 3).index_add_(0, torch.tensor([0, 1]), torch.ones(3, 3)))
+    _err(log, lambda: torch.zeros(2, 3).index_copy_(0, torch.tensor([2]), torch.ones(1, 3)))
+    _err(log, lambda: torch.zeros(2, 3).scatter_(0, idx, src.double()))
+    _err(log, lambda: torch.zeros(2, 3).index_fill_(0, torch.tensor([0.0]), 1.0))
+    _err(log, lambda: torch.zeros(2, 3).index_select(0, torch.tensor([[0]])))
+    _err(log, lambda: torch.zeros(2, 3).scatter_(2, idx, src))
+    _err(log, lambda: torch.zeros(2, 3).scatter_(0, idx, src, reduce="mean"))
+
+
+@program()
+def where_nonzero_unique_variants(torch, log):
+    x = torch.tensor([[0, 3, 0], [2, 0, 2]])
+    log(torch.where(x > 0), torch.nonzero(x), torch.nonzero(x, as_tuple=True),
+        x.nonzero_static(size=5, fill_value=-1) if hasattr(x, "nonzero_static") else None)
+    log(torch.nonzero(torch.tensor(5)), torch.nonzero(torch.tensor(0), as_tuple=True),
+        torch.nonzero(torch.tensor(3.0), as_tuple=True), torch.argwhere(x))
+    log(torch.where(x > 0, x, -1), torch.where(x > 0, 1.5, x), torch.where(x > 0, 1, 0).dtype,
+        torch.where(x > 0, 1.0, 0).dtype, torch.where(x > 0, x.double(), 1.0).dtype)
+    log(torch.where(torch.tensor([True, False]), torch.tensor(1, dtype=torch.uint8),
+                    torch.tensor([-1], dtype=torch.int8)))
+    _err(log, lambda: torch.where(x, x, x))
+    _err(log, lambda: torch.where(x > 0, x))
+    _err(log, lambda: torch.where(x > 0, other=x))
+    _err(log, lambda: torch.where(x > 0, None, x))
+    _err(log, lambda: torch.where(x > 0, x, [1, 2]))
+    _err(log, lambda: torch.where(x > 0, out=x))
+    _err(log, lambda: x.where(x > 0))
+    _err(log, lambda: x.where(x > 0, None))
+    _err(log, lambda: x.where(x > 0, "0"))
+    u = torch.tensor([3, 1, 2, 3, 1, 5])
+    log(torch.unique(u), torch.unique(u, sorted=False), torch.unique(u, return_inverse=True,
+                                                                     return_counts=True))
+    log(u.unique(sorted=True, return_counts=True), torch.unique_consecutive(
+        torch.tensor([1, 1, 2, 2, 2, 1]), return_inverse=True, return_counts=True))
+    m = torch.tensor([[1, 2], [1, 2], [0, 5], [1, 2]])
+    log(torch.unique(m, dim=0, return_inverse=True, return_counts=True),
+        torch.unique(m, dim=1), torch.unique_consecutive(m, dim=0))
+    log(torch.unique(torch.tensor([float("nan"), 1.0, float("nan")])),
+        torch.unique(torch.tensor([True, False, True])), torch.unique(torch.tensor([])))
+    log(torch.unique(torch.empty(0, 2), dim=0, return_counts=True),
+        torch.unique(torch.tensor([[2.0, -0.0], [2.0, 0.0]]), dim=0))
+    _err(log, lambda: torch.unique(m, dim=2))
+    log(torch.count_nonzero(x), torch.count_nonzero(x, dim=0), torch.count_nonzero(x, (0, 1)))
+    log(torch.bincount(torch.tensor([0, 2, 2]), minlength=5),
+        torch.bincount(torch.tensor([1, 1]), weights=torch.tensor([0.5, 2.0])))
+    log(torch.histc(torch.tensor([1.0, 2.0, 1.0, 4.0]), bins=4, min=0, max=4))
+    log(torch.isin(u, torch.tensor([1, 5])), torch.isin(u, 3, invert=True))
+
 test_program = PROGRAMS.test(_check)

@@ -1928,12 +1928,48 @@ def _tensor_pair(a, b, ref):
     return a, _scalar_like(b, a)
 
 
-def where(condition, input=None, other=None, *, out=None):
+_UNSET = object()     # where's input and other when not given (None is an invalid argument)
+_WHERE_OVERLOADS = (
+    ("(Tensor condition)", ("T",)),
+    ("(Tensor condition, Tensor input, Tensor other, *, Tensor out = None)", None),
+    ("(Tensor condition, Number self, Tensor other)", ("T", "N", "T")),
+    ("(Tensor condition, Tensor input, Number other)", ("T", "T", "N")),
+    ("(Tensor condition, Number self, Number other)", ("T", "N", "N")))
+_WHERE_METHOD_OVERLOADS = (("(Tensor condition, Tensor other)", ("T", "T")),
+                           ("(Tensor condition, Number other)", ("T", "N")))
+
+
+def where_arguments_error(args, names, overloads=_WHERE_OVERLOADS):
+    """torch's TypeError for where's arguments matching none of its overloads: args the given
+    arguments (_UNSET: left out), names their keyword (None: positional); the overloads of
+    as many parameters as were given mark the arguments of the wrong kind."""
+    from .._dtype import _arg_desc
+    given = [(a, n) for a, n in zip(args, names) if a is not _UNSET]
+    descs = [(f"{n}=" if n else "") + _arg_desc(a) for a, n in given]
+    lines = []
+    for sig, kinds in overloads:
+        lines.append(f" * {sig}")
+        if kinds is not None and len(kinds) == len(given):
+            marked = [d if (isinstance(a, Tensor) if k == "T" else isinstance(
+                a, (bool, int, float, complex, np.number, np.bool_))) else f"!{d}!"
+                for (a, _), d, k in zip(given, descs, kinds)]
+            lines.append("      didn't match because some of the arguments have invalid "
+                         f"types: ({', '.join(marked)})")
+    got = ", ".join(d.partition(" of ")[0] for d in descs)
+    return TypeError(f"where() received an invalid combination of arguments - got ({got}), but "
+                     "expected one of:\n" + "\n".join(lines) + "\n")
+
+
+def where(condition, input=_UNSET, other=_UNSET, *, out=None):
+    if input is _UNSET or other is _UNSET:
+        if input is _UNSET and other is _UNSET and out is None:
+            from .index import nonzero
+            return nonzero(condition, as_tuple=True)
+        raise where_arguments_error(
+            (condition, input, other) + ((out,) if out is not None else ()),
+            (None, None, "other" if input is _UNSET else None, "out"))
     if out is not None:
         check_out_overlap(out, (condition, input, other), {})
-    if input is None and other is None:
-        from .index import nonzero
-        return nonzero(condition, as_tuple=True)
     tensor_arg("where", condition, "condition")
     if condition.arr.dtype == np.uint8:     # torch still takes it, with a deprecation warning
         from .._warnings import warn_once
@@ -1945,7 +1981,11 @@ def where(condition, input=None, other=None, *, out=None):
                            f"tensor with dtype {_tname(condition.arr.dtype)}")
     input, other = (_dt.scalar_arg(v) if isinstance(v, np.generic) else v
                     for v in (input, other))
-    dt = _result_type(input, other)
+    try:
+        dt = _result_type(input, other)
+    except TypeError:
+        raise where_arguments_error((condition, input, other),
+                                    (None, None, None)) from None
     if out is not None:         # where's out= overload takes tensors only, of the exact dtype
         tensor_args("where", ("input", 2, input), ("other", 3, other))
     if isinstance(out, Tensor) and out.dtype is not dt:
