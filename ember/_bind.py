@@ -63,7 +63,7 @@ def _method_where(self, condition=E._UNSET, y=E._UNSET):
             raise TypeError
         return E.where(condition, self, y)
     except TypeError:       # (torch's message names the method's overloads)
-        raise E.where_arguments_error((condition, y), (None, None),
+        raise E._where_arguments_error((condition, y), (None, None),
                                       E._WHERE_METHOD_OVERLOADS) from None
 
 

@@ -979,8 +979,8 @@ def print_complex_int_bool_and_named_args(torch, log):
     print(torch.tensor([1 + 1j, 1e-5 + 2j, 1e5 - 1j]))
     print(torch.tensor([0j, float("nan") + 1j, complex(float("inf"), -1)]))
     print(torch.tensor([[1 + 2j]], dtype=torch.complex128))
-    print(torch.tensor([1000000, -5, 0]), torch.tensor([2 ** 62, 1]), torch.tensor([255],
-                                                                                  dtype=torch.uint8))
+    print(torch.tensor([1000000, -5, 0]), torch.tensor([2 ** 62, 1]),
+          torch.tensor([255], dtype=torch.uint8))
     print(torch.tensor([[True, False], [False, True]]))
     print(torch.zeros(2, 3).to_sparse())
     print(torch.tensor([1.0, 2.0], dtype=torch.float16, requires_grad=True))
@@ -1116,5 +1116,424 @@ def where_nonzero_unique_variants(torch, log):
         torch.bincount(torch.tensor([1, 1]), weights=torch.tensor([0.5, 2.0])))
     log(torch.histc(torch.tensor([1.0, 2.0, 1.0, 4.0]), bins=4, min=0, max=4))
     log(torch.isin(u, torch.tensor([1, 5])), torch.isin(u, 3, invert=True))
+
+
+# ---- complex autograd and in-place version counters ---------------------------------------
+
+@program(tol=1e-6)
+def complex_autograd_through_common_ops(torch, log):
+    torch.manual_seed(0)
+    z = torch.randn(3, dtype=torch.complex64, requires_grad=True)
+    for name, f in (("abs", lambda t: t.abs().sum()), ("angle", lambda t: t.angle().sum()),
+                    ("real", lambda t: t.real.sum() * 2), ("imag", lambda t: (t.imag ** 2).sum()),
+                    ("conj", lambda t: (t.conj() * t).real.sum()),
+                    ("sgn", lambda t: t.sgn().real.sum()),
+                    ("view_as_real", lambda t: torch.view_as_real(t).pow(2).sum()),
+                    ("exp", lambda t: t.exp().abs().sum()), ("log", lambda t: t.log().imag.sum()),
+                    ("sqrt", lambda t: t.sqrt().real.sum()),
+                    ("reciprocal", lambda t: t.reciprocal().abs().sum()),
+                    ("polar", lambda t: torch.polar(t.abs(), t.angle()).real.sum()),
+                    ("matmul", lambda t: (t.view(3, 1) @ t.view(1, 3)).abs().sum()),
+                    ("fft", lambda t: torch.fft.fft(t).abs().sum()),
+                    ("sigmoid", lambda t: torch.sigmoid(t).real.sum()),
+                    ("tanh", lambda t: t.tanh().imag.sum()),
+                    ("mul_real", lambda t: (t * 2.5).real.sum()),
+                    ("div", lambda t: (1 / (t + 2)).real.sum()),
+                    ("prod", lambda t: t.prod().abs()), ("norm", lambda t: t.norm()),
+                    ("linalg_vector_norm", lambda t: torch.linalg.vector_norm(t, 3)),
+                    ("vdot", lambda t: torch.vdot(t, t).real),
+                    ("cumsum", lambda t: t.cumsum(0).abs().sum())):
+        z.grad = None
+        out = f(z)
+        out.backward()
+        log(name, out, z.grad)
+    _err(log, lambda: (z * 2).sum().backward())
+    _err(log, lambda: torch.autograd.grad(z.abs().sum(), z, torch.tensor(1j)))
+    w = torch.randn(2, 2, dtype=torch.complex128, requires_grad=True)
+    out = torch.linalg.det(w).abs() + torch.linalg.inv(w).abs().sum()
+    out.backward()
+    log(w.grad)
+    x = torch.randn(3, requires_grad=True)
+    c = torch.complex(x, x * 2)
+    c.abs().sum().backward()
+    log(x.grad, c.grad_fn.name())
+    r = torch.randn(3, requires_grad=True)
+    (r * torch.tensor([1j, 2, 3 - 1j])).abs().sum().backward()
+    log(r.grad)
+
+
+@program()
+def inplace_version_counter_messages(torch, log):
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    c = b.sigmoid()
+    log(b._version, c._version)
+    b.add_(1)
+    log(b._version)
+    c.mul_(2)
+    _err(log, lambda: c.sum().backward())
+    d = a.exp()
+    d += 1
+    _err(log, lambda: d.sum().backward())
+    e = a * 1
+    v = e[0]
+    f = e.pow(2)
+    v.mul_(3)
+    log(e._version, v._version)
+    _err(log, lambda: f.sum().backward())
+    g = a.clone()
+    h = g.view(2, 1)
+    h.t_() if False else None
+    g.zero_()
+    log(h._version, g._version)
+    _err(log, lambda: a.add_(1))
+    with torch.no_grad():
+        a.add_(1)
+    log(a._version, a)
+    x = torch.ones(3, requires_grad=True)
+    y = x.tanh()
+    y.detach().zero_()
+    _err(log, lambda: y.sum().backward())
+    z = torch.ones(3, requires_grad=True).clone()
+    w = z.unbind(0)
+    _err(log, lambda: w[0].mul_(2))
+    s = z.split(1)
+    _err(log, lambda: s[0].add_(1))
+    t = z.chunk(3)
+    _err(log, lambda: t[1].copy_(torch.zeros(1)))
+    with torch.inference_mode():
+        inf = torch.ones(2)
+    _err(log, lambda: inf.add_(1))
+    log(inf.is_inference(), torch.ones(2).is_inference())
+    k = torch.ones(2, requires_grad=True)
+    m = k.expand(3, 2)
+    _err(log, lambda: (m * 1).add_(1).sum().backward())
+    _err(log, lambda: k.detach().resize_(4).shape)
+    _err(log, lambda: (k * 1).resize_(4))
+    n = torch.ones(4, requires_grad=True).clone()
+    _err(log, lambda: n.set_(torch.zeros(2)))
+    log(n._version)
+
+
+# ---- torch.utils.data ---------------------------------------------------------------------
+
+@program()
+def collate_namedtuples_dicts_and_strings(torch, log):
+    import collections
+    D = torch.utils.data
+    Point = collections.namedtuple("Point", ["x", "y"])
+    batch = [Point(torch.tensor([1.0]), 2), Point(torch.tensor([3.0]), 4)]
+    out = D.default_collate(batch)
+    log(type(out).__name__, out)
+    batch = [{"img": torch.ones(2), "label": 1, "name": "a", "meta": {"w": 0.5}},
+             {"img": torch.zeros(2), "label": 0, "name": "b", "meta": {"w": 1.5}}]
+    log(D.default_collate(batch))
+    log(D.default_collate([(1, "x", b"y"), (2, "z", b"w")]))
+    import numpy as np
+    log(D.default_collate([np.array([1, 2]), np.array([3, 4])]),
+        D.default_collate([np.float32(1.5), np.float32(2.5)]),
+        D.default_collate([np.int16(1), np.int16(2)]), D.default_collate([True, False]))
+    log(D.default_collate([[1, 2], [3, 4]]), D.default_collate([(1.0, 2), (3.0, 4)]))
+    _err(log, lambda: D.default_collate([[1, 2], [3]]))
+    _err(log, lambda: D.default_collate([object(), object()]))
+    _err(log, lambda: D.default_collate([np.array(["a"]), np.array(["b"])]))
+    _err(log, lambda: D.default_collate([torch.ones(2), torch.ones(3)]))
+    _err(log, lambda: D.default_collate([None, None]))
+    log(D.default_convert([np.array([1.0]), {"a": np.int64(3)}, (np.float64(2.0),)]))
+    log(D.default_collate([torch.tensor(1), torch.tensor(2)]),
+        D.default_collate([torch.ones(2, dtype=torch.int8)] * 2).dtype)
+    od = collections.OrderedDict([("b", 1), ("a", 2)])
+    log(type(D.default_collate([od, od])).__name__, list(D.default_collate([od, od])))
+    dd = collections.defaultdict(int, {"k": torch.ones(1)})
+    log(type(D.default_collate([dd, dd])).__name__)
+
+
+@program()
+def iterable_dataset_loaders_and_worker_info(torch, log):
+    D = torch.utils.data
+
+    class Stream(D.IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            info = D.get_worker_info()
+            log("worker", info)
+            return iter(range(self.n))
+
+    dl = D.DataLoader(Stream(7), batch_size=3)
+    log([b.tolist() for b in dl])
+    dl = D.DataLoader(Stream(7), batch_size=3, drop_last=True)
+    log([b.tolist() for b in dl])
+    dl = D.DataLoader(Stream(4), batch_size=None)
+    log([b for b in dl])
+    _err(log, lambda: len(D.DataLoader(Stream(4))))
+    _err(log, lambda: D.DataLoader(Stream(4), shuffle=True))
+    _err(log, lambda: D.DataLoader(Stream(4), sampler=[0, 1]))
+    _err(log, lambda: D.DataLoader(Stream(4), batch_sampler=[[0, 1]]))
+
+    class Sized(D.IterableDataset):
+        def __iter__(self):
+            return iter([torch.tensor([i, i]) for i in range(5)])
+
+        def __len__(self):
+            return 3
+
+    dl = D.DataLoader(Sized(), batch_size=2)
+    log(len(dl), [b.tolist() for b in dl])
+    chained = D.ChainDataset([Stream(2), Stream(3)])
+    log(list(chained))
+    _err(log, lambda: len(chained))
+    _err(log, lambda: type(Stream(2) + D.TensorDataset(torch.ones(2))).__name__)
+    log(list(Stream(2) + Stream(1)))
+    log(type(Stream(2) + Stream(1)).__name__)
+    _err(log, lambda: D.ConcatDataset([Stream(2)]))
+    _err(log, lambda: Stream(3)[0])
+
+
+@program()
+def samplers_batch_sampler_and_distributed(torch, log):
+    D = torch.utils.data
+    bs = D.BatchSampler(D.SequentialSampler(range(7)), batch_size=3, drop_last=False)
+    log(list(bs), len(bs))
+    bs = D.BatchSampler(range(7), batch_size=3, drop_last=True)
+    log(list(bs), len(bs))
+    _err(log, lambda: D.BatchSampler(range(7), batch_size=0, drop_last=False))
+    _err(log, lambda: D.BatchSampler(range(7), batch_size=2, drop_last=1))
+    _err(log, lambda: D.BatchSampler(range(7), batch_size=True, drop_last=False))
+    ds = D.TensorDataset(torch.arange(10).float(), torch.arange(10))
+    dl = D.DataLoader(ds, batch_sampler=D.BatchSampler(D.SequentialSampler(ds), 4, False))
+    log([b[1].tolist() for b in dl], len(dl))
+    _err(log, lambda: D.DataLoader(ds, batch_sampler=bs, batch_size=2))
+    _err(log, lambda: D.DataLoader(ds, batch_sampler=bs, drop_last=True))
+    _err(log, lambda: D.DataLoader(ds, sampler=[0], shuffle=True))
+    for rank in range(3):
+        s = D.DistributedSampler(range(10), num_replicas=3, rank=rank, shuffle=False)
+        log(rank, list(s), len(s))
+        s = D.DistributedSampler(range(10), num_replicas=3, rank=rank, shuffle=True, seed=1,
+                                 drop_last=True)
+        s.set_epoch(2)
+        log(list(s), len(s))
+    _err(log, lambda: D.DistributedSampler(range(10), num_replicas=3, rank=3))
+    _err(log, lambda: D.DistributedSampler(range(10), num_replicas=3, rank=-1))
+    _err(log, lambda: D.DistributedSampler(range(10)))
+    w = D.WeightedRandomSampler([0.1, 0.0, 0.9], 6, generator=torch.Generator().manual_seed(0))
+    log(list(w), len(w))
+    w = D.WeightedRandomSampler(torch.tensor([1.0, 2.0]), 3, replacement=False)
+    _err(log, lambda: list(w))
+    _err(log, lambda: D.WeightedRandomSampler([1.0], 0))
+    _err(log, lambda: D.WeightedRandomSampler([[1.0, 2.0]], 1))
+    _err(log, lambda: D.WeightedRandomSampler([1.0], 1, replacement="yes"))
+    log(list(D.SequentialSampler("abc")), len(D.SequentialSampler([1, 2])))
+    dl = D.DataLoader(ds, batch_size=4, sampler=D.SubsetRandomSampler(
+        [1, 3, 5, 7, 9], generator=torch.Generator().manual_seed(0)))
+    log([b[1].tolist() for b in dl], len(dl))
+
+
+# ---- copying, pickling and NumPy at the edges ---------------------------------------------
+
+@program()
+def deepcopy_pickle_of_tensors_with_grad_state(torch, log):
+    import copy
+    import pickle
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    (a * 3).sum().backward()
+    b = copy.deepcopy(a)
+    log(b.requires_grad, b.grad, b.is_leaf, b.grad is a.grad)
+    c = a * 2
+    _err(log, lambda: copy.deepcopy(c))
+    d = pickle.loads(pickle.dumps(a))
+    log(d.requires_grad, d.grad)
+    _err(log, lambda: (pickle.loads(pickle.dumps(c)).requires_grad,
+                       pickle.loads(pickle.dumps(c))))
+    p = torch.nn.Parameter(torch.ones(2))
+    p.grad = torch.full((2,), 5.0)
+    q = copy.deepcopy(p)
+    log(type(q).__name__, q.grad, q.requires_grad)
+    r = pickle.loads(pickle.dumps(p))
+    log(type(r).__name__, r.grad, r.requires_grad)
+    base = torch.arange(6.0)
+    v = base[2:4]
+    vs = copy.deepcopy([base, v])
+    vs[0][2] = 100
+    log(vs[1], vs[1]._base is vs[0], vs[1].storage_offset())
+    x = copy.copy(a)
+    log(x is a, x.requires_grad, x.grad)
+    t = torch.ones(2)
+    t.foo = "bar"
+    log(copy.deepcopy(t).foo, pickle.loads(pickle.dumps(t)).foo)
+    m = torch.nn.Linear(2, 2)
+    m2 = copy.deepcopy(m)
+    log(m2.weight is m.weight, torch.equal(m2.weight, m.weight), type(m2.weight).__name__)
+    with torch.no_grad():
+        m2.weight.add_(1)
+    log(torch.equal(m2.weight, m.weight))
+    sh = copy.deepcopy({"w": m.weight, "again": m.weight})
+    log(sh["w"] is sh["again"])
+    g = torch.Generator().manual_seed(3)
+    g2 = copy.deepcopy(g)
+    log(torch.rand(2, generator=g), torch.rand(2, generator=g2))
+
+
+@program()
+def numpy_interop_dtypes_byteorder_and_arrays(torch, log):
+    import numpy as np
+    log(torch.from_numpy(np.array([1, 2], dtype=">i4")) if False else None)
+    _err(log, lambda: torch.from_numpy(np.array([1, 2], dtype=">i4")))
+    _err(log, lambda: torch.from_numpy(np.array(["a"])))
+    _err(log, lambda: torch.from_numpy(np.array([1 + 1j], dtype=np.complex256))
+         if hasattr(np, "complex256") else None)
+    _err(log, lambda: torch.from_numpy([1, 2]))
+    log(torch.from_numpy(np.array([1, 2], dtype=np.uint16)).dtype,
+        torch.from_numpy(np.array([1], dtype=np.uint32)).dtype,
+        torch.from_numpy(np.array([1], dtype=np.uint64)).dtype,
+        torch.from_numpy(np.array(3.5)).shape, torch.from_numpy(np.zeros((2, 0))).shape)
+    a = np.arange(6.0).reshape(2, 3)[:, ::2]
+    t = torch.from_numpy(a)
+    log(t.stride(), t.is_contiguous(), t)
+    _err(log, lambda: torch.from_numpy(np.arange(6.0)[::-1]))
+    log(torch.as_tensor(np.arange(6.0)[::-1]), torch.tensor(np.arange(3)[::-1]))
+    t = torch.arange(4.0)
+    n = t.numpy()
+    n[0] = 9
+    log(t, np.asarray(t).dtype, np.array(t, dtype=np.int32), np.asarray(t[1:]).flags.writeable)
+    log(torch.ones(2, dtype=torch.bfloat16).float().numpy().dtype.name)
+    _err(log, lambda: torch.ones(2, dtype=torch.bfloat16).numpy())
+    _err(log, lambda: torch.ones(2, requires_grad=True).numpy())
+    log(torch.ones(2, requires_grad=True).numpy(force=True))
+    log(torch.tensor([1, 2]).numpy().dtype, torch.tensor(True).numpy(), type(t.numpy()).__name__)
+    log(torch.tensor(np.float32(1.5)).dtype, torch.tensor(np.int8(3)).dtype,
+        torch.tensor([np.float16(1), 2.0]).dtype, torch.tensor(np.bool_(True)).dtype,
+        torch.tensor([np.int64(1), np.int32(2)]).dtype)
+    log(torch.ones(2) * np.float64(2.5), (np.float64(2.5) * torch.ones(2)).dtype,
+        (np.int64(2) + torch.ones(2, dtype=torch.int32)).dtype,
+        type(np.float64(2.5) * torch.ones(2)).__name__)
+    log(torch.tensor(np.array([[1, 2], [3, 4]], order="F")).stride(),
+        torch.from_numpy(np.array([[1, 2], [3, 4]], order="F")).stride())
+    log(t.tolist(), torch.tensor([[1, 2]]).tolist(), torch.tensor(2.5).tolist(),
+        type(torch.tensor(2).tolist()).__name__, torch.tensor([1 + 2j]).tolist())
+    log(np.array([torch.tensor(1.0), torch.tensor(2.0)]).dtype.name)
+    _err(log, lambda: torch.tensor([np.array([1, 2]), np.array([3])]))
+    log(torch.tensor(np.array([1.0], dtype=np.float64), dtype=torch.float16))
+
+
+# ---- lazy modules, adaptive softmax and less common layers --------------------------------
+
+@program(tol=1e-5)
+def lazy_modules_materialize_and_state_dicts(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
+    print(net)
+    log([type(p).__name__ for p in net.parameters()], net[0].in_features)
+    sd = net.state_dict()
+    log(sorted(sd), [type(v).__name__ for v in sd.values()])
+    _err(log, lambda: net[0].weight.shape)
+    _err(log, lambda: torch.optim.SGD(net.parameters(), lr=0.1))
+    out = net(torch.randn(3, 5))
+    log(out, [type(p).__name__ for p in net.parameters()], type(net[0]).__name__,
+        net[0].in_features, net[0].weight.shape)
+    print(net)
+    conv = nn.LazyConv2d(3, 3, padding=1)
+    bn = nn.LazyBatchNorm2d()
+    y = bn(conv(torch.randn(2, 4, 5, 5)))
+    log(y.shape, conv.in_channels, bn.num_features, bn.running_mean, type(conv).__name__)
+    fresh = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
+    fresh.load_state_dict(net.state_dict())
+    log(type(fresh[0]).__name__, fresh[0].weight.shape, torch.equal(fresh[2].bias, net[2].bias))
+    lz = nn.LazyLinear(3)
+    _err(log, lambda: lz(torch.randn(2, 0)).shape)
+    lz2 = nn.LazyLinear(3, bias=False)
+    lz2(torch.ones(1, 2))
+    log(lz2.bias, lz2.weight.shape)
+    log(nn.parameter.UninitializedParameter().__class__.__name__,
+        repr(nn.parameter.UninitializedParameter()),
+        repr(nn.parameter.UninitializedBuffer()))
+    _err(log, lambda: nn.parameter.UninitializedParameter() + 1)
+    lazy = nn.Sequential(nn.LazyLinear(3), nn.LazyBatchNorm1d())
+    _err(log, lambda: sum(p.numel() for p in lazy.parameters()))
+    _err(log, lambda: nn.init.xavier_uniform_(lazy[0].weight))
+    _err(log, lambda: nn.init.zeros_(lazy[0].bias))
+    _err(log, lambda: lazy[1].running_mean.zero_())
+    _err(log, lambda: lazy[0].weight.dim())
+    _err(log, lambda: lazy[0].weight.detach())
+    _err(log, lambda: lazy[0].weight[0])
+    _err(log, lambda: lazy[0].weight * 2)
+    _err(log, lambda: lazy[0].weight.requires_grad_(False))
+    _err(log, lambda: lazy.share_memory())
+    log(lazy[0].weight.dtype, lazy[0].weight.requires_grad, lazy[0].weight.size(),
+        lazy[0].weight.is_floating_point(), lazy[0].weight.grad, lazy[0].weight.is_leaf)
+    lazy(torch.randn(4, 2))
+    log(sum(p.numel() for p in lazy.parameters()), lazy[1].running_mean)
+
+
+@program(tol=1e-5)
+def adaptive_log_softmax_with_loss(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    asm = nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4, 8], div_value=2.0)
+    print(asm)
+    x = torch.randn(5, 8)
+    target = torch.tensor([0, 3, 5, 9, 7])
+    out = asm(x, target)
+    log(type(out).__name__, out.output, out.loss, out._fields)
+    log(asm.log_prob(x).shape, asm.log_prob(x).exp().sum(1), asm.predict(x))
+    out.loss.backward()
+    log(asm.head.weight.grad.norm(), [t[1].weight.grad.shape for t in asm.tail])
+    _err(log, lambda: asm(x, torch.tensor([0, 1, 2, 3, 10])))
+    _err(log, lambda: asm(x, target[:3]))
+    _err(log, lambda: nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[8, 4]))
+    _err(log, lambda: nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4, 10]))
+    _err(log, lambda: nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[0, 4]))
+    a2 = nn.AdaptiveLogSoftmaxWithLoss(4, 6, cutoffs=[2], head_bias=True)
+    o = a2(torch.randn(4), torch.tensor(5))
+    log(o.output.shape, o.loss)
+    log(sorted(n for n, _ in a2.named_parameters()))
+
+
+@program(tol=1e-5)
+def less_common_layers_forward_and_repr(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    mods = [nn.Bilinear(3, 2, 4), nn.Unflatten(1, (2, 3)), nn.Fold((4, 4), 2),
+            nn.Unfold(2, stride=2), nn.ChannelShuffle(2), nn.LocalResponseNorm(3),
+            nn.CrossMapLRN2d(3) if hasattr(nn, "CrossMapLRN2d") else nn.Identity(),
+            nn.ZeroPad1d((1, 2)), nn.ReflectionPad3d(1), nn.CircularPad2d((1, 0, 0, 1)),
+            nn.ReplicationPad1d(2), nn.ConstantPad3d(1, 3.5), nn.Softmax2d(), nn.Hardshrink(0.3),
+            nn.RReLU(0.1, 0.3), nn.Threshold(0.1, -1.0), nn.GLU(0), nn.Softmin(1),
+            nn.LogSigmoid(), nn.Tanhshrink(), nn.Mish(), nn.Hardswish(), nn.SiLU(inplace=True),
+            nn.CELU(0.5), nn.PixelUnshuffle(2), nn.Upsample(scale_factor=1.5, mode="nearest"),
+            nn.UpsamplingBilinear2d(scale_factor=2), nn.Flatten(0, -1), nn.AlphaDropout(0.2),
+            nn.FeatureAlphaDropout(0.2), nn.Dropout1d(0.5), nn.Dropout3d(0.5),
+            nn.InstanceNorm1d(4, affine=True), nn.GroupNorm(2, 4, eps=1e-3),
+            nn.RMSNorm([4], eps=None), nn.LPPool1d(2, 2), nn.AdaptiveMaxPool1d(2,
+                                                                               return_indices=True)]
+    for m in mods:
+        print(m)
+    r = torch.randn
+    inputs = {nn.Bilinear: (r(2, 3), r(2, 2)), nn.Unflatten: (r(2, 6),), nn.Fold: (r(1, 8, 4),),
+              nn.Unfold: (r(1, 2, 4, 4),), nn.ChannelShuffle: (r(1, 4, 2, 2),),
+              nn.LocalResponseNorm: (r(1, 4, 3, 3),), nn.ZeroPad1d: (r(1, 2, 3),),
+              nn.ReflectionPad3d: (r(1, 1, 2, 2, 2),), nn.CircularPad2d: (r(1, 1, 2, 3),),
+              nn.ReplicationPad1d: (r(1, 2, 3),), nn.ConstantPad3d: (r(1, 1, 1, 1, 1),),
+              nn.Softmax2d: (r(2, 3, 2, 2),), nn.PixelUnshuffle: (r(1, 1, 4, 4),),
+              nn.GLU: (r(4, 3),), nn.Upsample: (r(1, 1, 4),),
+              nn.UpsamplingBilinear2d: (r(1, 1, 2, 2),), nn.InstanceNorm1d: (r(2, 4, 5),),
+              nn.GroupNorm: (r(2, 4, 3),), nn.RMSNorm: (r(2, 4),), nn.LPPool1d: (r(1, 2, 6),),
+              nn.AdaptiveMaxPool1d: (r(1, 2, 5),)}
+    for m in mods:
+        torch.manual_seed(1)
+        args = inputs.get(type(m), (torch.randn(2, 4),))
+        out = m(*args)
+        log(type(m).__name__, out)
+    m = nn.RReLU()
+    m.eval()
+    log(m(torch.tensor([-1.0, 2.0])))
+    _err(log, lambda: nn.GLU()(torch.randn(3)))
+    _err(log, lambda: nn.ChannelShuffle(3)(torch.randn(1, 4, 2, 2)))
+    _err(log, lambda: nn.PixelUnshuffle(3)(torch.randn(1, 1, 4, 4)))
+    _err(log, lambda: nn.Fold((4, 4), 2)(torch.randn(1, 7, 4)))
+    _err(log, lambda: nn.Bilinear(3, 2, 4)(torch.randn(2, 3), torch.randn(3, 2)))
+    _err(log, lambda: nn.Unflatten(1, (2, 2))(torch.randn(2, 6)))
 
 test_program = PROGRAMS.test(_check)

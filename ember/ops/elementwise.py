@@ -1939,7 +1939,7 @@ _WHERE_METHOD_OVERLOADS = (("(Tensor condition, Tensor other)", ("T", "T")),
                            ("(Tensor condition, Number other)", ("T", "N")))
 
 
-def where_arguments_error(args, names, overloads=_WHERE_OVERLOADS):
+def _where_arguments_error(args, names, overloads=_WHERE_OVERLOADS):
     """torch's TypeError for where's arguments matching none of its overloads: args the given
     arguments (_UNSET: left out), names their keyword (None: positional); the overloads of
     as many parameters as were given mark the arguments of the wrong kind."""
@@ -1965,7 +1965,7 @@ def where(condition, input=_UNSET, other=_UNSET, *, out=None):
         if input is _UNSET and other is _UNSET and out is None:
             from .index import nonzero
             return nonzero(condition, as_tuple=True)
-        raise where_arguments_error(
+        raise _where_arguments_error(
             (condition, input, other) + ((out,) if out is not None else ()),
             (None, None, "other" if input is _UNSET else None, "out"))
     if out is not None:
@@ -1984,7 +1984,7 @@ def where(condition, input=_UNSET, other=_UNSET, *, out=None):
     try:
         dt = _result_type(input, other)
     except TypeError:
-        raise where_arguments_error((condition, input, other),
+        raise _where_arguments_error((condition, input, other),
                                     (None, None, None)) from None
     if out is not None:         # where's out= overload takes tensors only, of the exact dtype
         tensor_args("where", ("input", 2, input), ("other", 3, other))
