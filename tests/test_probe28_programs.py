@@ -1536,4 +1536,207 @@ def less_common_layers_forward_and_repr(torch, log):
     _err(log, lambda: nn.Bilinear(3, 2, 4)(torch.randn(2, 3), torch.randn(3, 2)))
     _err(log, lambda: nn.Unflatten(1, (2, 2))(torch.randn(2, 6)))
 
+
+@program(tol=1e-5)
+def func_transforms_with_grad_modes_kwargs_and_modules(torch, log):
+    F = torch.func
+    nn = torch.nn
+    torch.manual_seed(0)
+    x = torch.randn(3)
+    log(F.grad(lambda a, scale=1.0: (a * scale).sum())(x, scale=3.0))
+    with torch.no_grad():
+        log(F.grad(lambda a: (a ** 2).sum())(x))
+    log(F.grad(lambda a: (a ** 2).sum() + torch.no_grad()(lambda: (a * 5).sum())())(x))
+
+    def inner_no_grad(a):
+        with torch.no_grad():
+            b = a * 2
+        return (a * b).sum()
+
+    log(F.grad(inner_no_grad)(x))
+
+    def detach_inside(a):
+        return (a.detach() * a).sum()
+
+    log(F.grad(detach_inside)(x))
+    log(F.vmap(lambda a, *, k: a * k)(torch.ones(2, 3), k=torch.arange(3.0)))
+    log(F.vmap(lambda a: (a.sum(), None), out_dims=(0, None))(torch.ones(2, 3)))
+    log(F.vmap(lambda a: {"s": a.sum(), "m": a.max()})(torch.arange(6.0).view(2, 3)))
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    params = {k: v.detach() for k, v in model.named_parameters()}
+
+    def loss(p, xb, yb):
+        out = F.functional_call(model, p, (xb,))
+        return ((out.squeeze(-1) - yb) ** 2).mean(), out
+
+    xs, ys = torch.randn(5, 3), torch.randn(5)
+    g, out = F.grad(loss, has_aux=True)(params, xs, ys)
+    log(sorted(g), g["0.weight"], out.shape)
+    per_sample = F.vmap(F.grad(lambda p, xb, yb: loss(p, xb[None], yb[None])[0]),
+                        in_dims=(None, 0, 0))(params, xs, ys)
+    log({k: v.shape for k, v in per_sample.items()}, per_sample["2.bias"])
+    log(torch.allclose(per_sample["0.weight"].mean(0), g["0.weight"], atol=1e-6))
+    jac = F.jacrev(lambda p: F.functional_call(model, p, (xs,)))(params)
+    log({k: v.shape for k, v in jac.items()})
+    h = F.hessian(lambda b: loss({**params, "2.bias": b}, xs, ys)[0])(params["2.bias"])
+    log(h)
+    ens = F.vmap(lambda xb: model(xb))(xs)
+    log(ens.shape, torch.allclose(ens, model(xs), atol=1e-6))
+    drop = nn.Dropout(0.5)
+    torch.manual_seed(0)
+    log(F.vmap(drop, randomness="different")(torch.ones(3, 4)))
+    torch.manual_seed(0)
+    log(F.vmap(drop, randomness="same")(torch.ones(3, 4)))
+    drop.eval()
+    log(F.vmap(drop)(torch.ones(2, 2)))
+
+
+@program(tol=1e-6)
+def func_functionalize_and_vmap_inplace(torch, log):
+    F = torch.func
+    torch.manual_seed(0)
+
+    def f(a):
+        b = a.clone()
+        b.add_(1)
+        v = b.view(-1)
+        v.mul_(2)
+        return b
+
+    x = torch.randn(2, 3)
+    log(F.functionalize(f)(x), f(x))
+    log(F.vmap(F.functionalize(f))(x))
+    log(F.grad(lambda a: F.functionalize(f)(a).sum())(x))
+
+    def g(a):
+        a.add_(1)
+        return a
+
+    y = x.clone()
+    log(F.vmap(g)(y), y)
+    z = x.clone()
+    F.functionalize(g)(z)
+    log(z)
+    log(F.vmap(lambda a: a.unsqueeze(0).expand(2, 3).clone())(x).shape)
+    log(F.vmap(lambda a: torch.stack([a, a * 2]))(x).shape)
+    log(F.vmap(lambda a: a.new_zeros(2))(x), F.vmap(lambda a: torch.zeros_like(a))(x).shape)
+    log(F.vmap(lambda a: a.sum(0, keepdim=True))(x).shape)
+    log(F.vmap(torch.trace)(torch.randn(4, 2, 2)).shape)
+    log(F.vmap(lambda m: torch.linalg.det(m))(torch.eye(2).expand(3, 2, 2)))
+    log(F.vmap(torch.matmul, in_dims=(0, None))(torch.ones(3, 2, 2), torch.ones(2)))
+
+
+# ---- utilities users reach for ------------------------------------------------------------
+
+@program()
+def flop_counter_on_a_small_model(torch, log):
+    nn = torch.nn
+    FC = _module(torch, "utils.flop_counter")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 10))
+    x = torch.randn(2, 3, 8, 8)
+    with FC.FlopCounterMode(display=False) as fc:
+        model(x).sum().backward()
+    log(fc.get_total_flops())
+    counts = fc.get_flop_counts()
+    log(sorted(counts), {k: sorted((str(op), n) for op, n in v.items())
+                         for k, v in counts.items()})
+    print(fc.get_table(depth=2))
+    with FC.FlopCounterMode(display=False) as fc2:
+        torch.matmul(torch.randn(4, 5), torch.randn(5, 6))
+        torch.bmm(torch.randn(2, 4, 5), torch.randn(2, 5, 3))
+        torch.addmm(torch.randn(4, 6), torch.randn(4, 5), torch.randn(5, 6))
+        torch.nn.functional.scaled_dot_product_attention(torch.randn(1, 2, 4, 8),
+                                                         torch.randn(1, 2, 4, 8),
+                                                         torch.randn(1, 2, 4, 8))
+        torch.einsum("ij,jk->ik", torch.randn(3, 4), torch.randn(4, 5))
+    log(fc2.get_total_flops(), sorted((str(k), v) for k, v in
+                                      fc2.get_flop_counts()["Global"].items()))
+
+
+@program()
+def module_tracker_and_hooks_utilities(torch, log):
+    nn = torch.nn
+    H = _module(torch, "utils.hooks")
+    torch.manual_seed(0)
+    handles = H.RemovableHandle({})
+    log(type(handles).__name__, handles.id >= 0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    seen = []
+    hs = [m.register_forward_hook(lambda m, i, o, name=n: seen.append((name, tuple(o.shape))))
+          for n, m in model.named_modules()]
+    model(torch.randn(4, 2))
+    log(seen)
+    for h in hs:
+        h.remove()
+    seen.clear()
+    model(torch.randn(1, 2))
+    log(seen)
+    MT = _module(torch, "utils.module_tracker")
+    with MT.ModuleTracker() as mt:
+        events = []
+
+        def note(m, i, o):
+            events.append(sorted(mt.parents))
+
+        h = model[1][1].register_forward_hook(note)
+        model(torch.randn(1, 2))
+        h.remove()
+    log(events)
+
+
+# ---- output layouts users' .view() calls depend on ----------------------------------------
+
+@program(tol=1e-5)
+def norm_layers_on_transposed_sequences_then_view(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    emb = nn.Embedding(10, 4)
+    tokens = torch.randint(0, 10, (2, 5))
+    x = emb(tokens)                          # (batch, time, channels)
+    for norm in (nn.BatchNorm1d(4), nn.GroupNorm(2, 4), nn.InstanceNorm1d(4, affine=True),
+                 nn.BatchNorm1d(4).eval()):
+        y = norm(x.transpose(1, 2))          # normalise over channels, (batch, channels, time)
+        log(type(norm).__name__, y.stride(), y.is_contiguous())
+        flat = y.view(2, -1)                 # works in torch: the norms' outputs are contiguous
+        log(flat.shape, flat[0, :3])
+        back = y.transpose(1, 2)
+        log(back.is_contiguous(), back.reshape(-1)[:3])
+        _err(log, lambda: back.view(-1).shape)
+    z = torch.nn.functional.batch_norm(torch.randn(4, 3).t(), None, None, training=True)
+    log(z.stride(), z.view(-1).shape)
+    img = torch.randn(2, 4, 4, 3).permute(0, 3, 1, 2)    # channels-last strided NCHW
+    for norm in (nn.BatchNorm2d(3), nn.GroupNorm(3, 3), nn.InstanceNorm2d(3)):
+        y = norm(img)
+        log(type(norm).__name__, y.stride(),
+            y.is_contiguous(memory_format=torch.channels_last))
+    x.sum().backward()
+    log(emb.weight.grad.stride())
+    s = torch.randn(3, 4).t()
+    log(s.logcumsumexp(0).stride(), s.logcumsumexp(1).view(-1).shape,
+        s.renorm(2, 0, 1.0).stride(), s.renorm(2, 1, 0.5).view(-1)[:2])
+
+
+@program(xfail="ember's outputs are C-contiguous where torch's follow a transposed input's "
+               "layout (sort, flip, lerp, clamp with tensor bounds, mse_loss) or LAPACK's "
+               "column-major one (linalg.inv, cholesky, solve, qr, svd, eigh): the strides "
+               "differ, and torch's .view(-1) of them raises where ember's runs")
+def output_layouts_of_sorts_flips_and_linalg(torch, log):
+    torch.manual_seed(0)
+    t = torch.randn(3, 4).t()
+    for name, y in (("sort", t.sort(1).values), ("flip", t.flip(0)),
+                    ("lerp", t.lerp(torch.zeros(4, 3), 0.5)),
+                    ("clamp", t.clamp(torch.zeros(4, 3), torch.ones(4, 3))),
+                    ("mse", torch.nn.functional.mse_loss(t, torch.zeros(4, 3),
+                                                         reduction="none"))):
+        log(name, y.stride())
+        _err(log, lambda: y.view(-1).shape)
+    a = torch.randn(3, 3)
+    spd = a @ a.T + torch.eye(3)
+    for name, y in (("inv", torch.linalg.inv(a)), ("cholesky", torch.linalg.cholesky(spd)),
+                    ("solve", torch.linalg.solve(a, torch.randn(3, 2))),
+                    ("qr", torch.linalg.qr(a).Q), ("svd", torch.linalg.svd(a).U),
+                    ("eigh", torch.linalg.eigh(spd).eigenvectors)):
+        log(name, y.stride(), y.is_contiguous())
+
 test_program = PROGRAMS.test(_check)
