@@ -1712,6 +1712,12 @@ def norm_layers_on_transposed_sequences_then_view(torch, log):
             y.is_contiguous(memory_format=torch.channels_last))
     x.sum().backward()
     log(emb.weight.grad.stride())
+    seq = torch.randn(2, 5, 4).transpose(1, 2)
+    pooled = torch.nn.functional.max_pool1d(seq, 2)
+    log(pooled.stride(), pooled.view(2, -1)[0], nn.MaxPool1d(5, 1)(seq).view(2, 4))
+    labels = torch.tensor([[0, 1, 3], [2, 0, 1]]).t()
+    hot = torch.nn.functional.one_hot(labels, 4)
+    log(hot.stride(), hot.view(-1, 4).sum(0))
     s = torch.randn(3, 4).t()
     log(s.logcumsumexp(0).stride(), s.logcumsumexp(1).view(-1).shape,
         s.renorm(2, 0, 1.0).stride(), s.renorm(2, 1, 0.5).view(-1)[:2])

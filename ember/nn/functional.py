@@ -710,7 +710,8 @@ def one_hot(tensor, num_classes=-1):
     elif a.size and a.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     xp = tensor.be.xp
-    out = (xp.expand_dims(tensor.arr, -1) == xp.arange(num_classes)).astype(np.int64)
+    out = (xp.expand_dims(tensor.arr, -1) == xp.arange(num_classes)).astype(np.int64,
+                                                                           order="C")
     return _new(out, tensor.be)
 
 
