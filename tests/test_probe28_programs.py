@@ -1745,4 +1745,30 @@ def output_layouts_of_sorts_flips_and_linalg(torch, log):
                     ("eigh", torch.linalg.eigh(spd).eigenvectors)):
         log(name, y.stride(), y.is_contiguous())
 
+
+@program(tol=1e-5)
+def fft_of_channels_last_signals_layouts_and_views(torch, log):
+    torch.manual_seed(0)
+    recording = torch.randn(16, 3)                  # (time, channels), as read from a file
+    sig = recording.t()                             # (channels, time): a transposed view
+    spec = torch.fft.rfft(sig)
+    log(spec.shape, spec.stride(), spec.is_contiguous())
+    power = spec.abs().pow(2)
+    log(power.view(-1)[:4], power.stride())
+    full = torch.fft.fft(sig, dim=-1, norm="ortho")
+    log(full.stride(), full.view(-1).shape)
+    back = torch.fft.irfft(spec, n=16)
+    log(back.stride(), torch.allclose(back, sig, atol=1e-5), back.view(-1)[:3])
+    cols = torch.fft.fft(recording, dim=0)          # along time in the original layout
+    log(cols.stride(), cols.is_contiguous())
+    _err(log, lambda: cols.view(-1).shape)
+    img = torch.randn(2, 8, 8)
+    log(torch.fft.fft2(img).stride(), torch.fft.rfft2(img, dim=(1, 2)).stride(),
+        torch.fft.fftn(img, dim=(0, 2)).stride(), torch.fft.rfftn(img, dim=(2, 0)).stride(),
+        torch.fft.irfftn(torch.fft.rfftn(img), s=img.shape).stride())
+    padded = torch.fft.fft(sig, n=20)
+    log(padded.shape, padded.stride(), torch.fft.fft(sig, n=8).stride())
+    hw = torch.fft.ihfft(sig)
+    log(hw.stride(), torch.fft.hfft(hw, n=16).stride())
+
 test_program = PROGRAMS.test(_check)
