@@ -1771,4 +1771,33 @@ def fft_of_channels_last_signals_layouts_and_views(torch, log):
     hw = torch.fft.ihfft(sig)
     log(hw.stride(), torch.fft.hfft(hw, n=16).stride())
 
+
+@program()
+def transposes_of_every_parameter_including_scalars(torch, log):
+    nn = torch.nn
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+            self.temperature = nn.Parameter(torch.tensor(2.0))
+            self.gain = nn.Parameter(torch.tensor(1.5 + 0.5j))
+
+        def forward(self, x):
+            return self.lin(x) / self.temperature
+
+    torch.manual_seed(0)
+    m = Scaled()
+    for name, p in m.named_parameters():
+        t = p.T
+        log(name, t.shape, t.is_contiguous())
+    log(m.temperature.H, m.gain.H, m.gain.mT if m.gain.dim() >= 2 else None)
+    reg = sum((p.T.abs() ** 2).sum() for p in m.parameters())
+    log(reg)
+    x = torch.tensor(3.0)
+    log(x.T, x.T.data_ptr() == x.data_ptr(), torch.tensor([1, 2]).T, torch.ones(2, 3, 4).T.shape)
+    _err(log, lambda: torch.tensor([1.0]).mT)
+    _err(log, lambda: torch.tensor([1.0]).H)
+    log(torch.ones(2, 3, dtype=torch.complex64).mH.shape, torch.ones(2, 3).adjoint().shape)
+
 test_program = PROGRAMS.test(_check)
