@@ -1800,4 +1800,28 @@ def transposes_of_every_parameter_including_scalars(torch, log):
     _err(log, lambda: torch.tensor([1.0]).H)
     log(torch.ones(2, 3, dtype=torch.complex64).mH.shape, torch.ones(2, 3).adjoint().shape)
 
+
+@program()
+def flips_and_rotations_of_permuted_images(torch, log):
+    import numpy as np
+    hwc = np.arange(2 * 3 * 4, dtype=np.float32).reshape(3, 4, 2)     # an image as loaded
+    img = torch.from_numpy(hwc).permute(2, 0, 1)                      # CHW view, HWC memory
+    for k in range(4):
+        r = torch.rot90(img, k, dims=(1, 2))
+        log(k, r.shape, r.stride(), r.is_contiguous())
+    f = img.flip(2)
+    log(f.stride(), f.is_contiguous(memory_format=torch.channels_last) if f.dim() == 4
+        else None, f[0])
+    batch = torch.stack([img, img.flip(1)])
+    log(batch.stride(), batch.flip(3).stride())
+    mat = torch.arange(12.0).view(3, 4).t()
+    rot = mat.rot90()
+    log(rot.stride(), rot.view(-1))
+    log(mat.fliplr().stride(), mat.flipud().stride(), torch.flip(mat, (0, 1)).stride())
+    z = torch.polar(torch.ones(3, 4), torch.arange(12.0).view(3, 4) / 4).t()
+    phase = z.angle()
+    log(phase.stride(), phase.view(-1)[:3])
+    log(torch.arange(6).view(2, 3).t().flip(0).stride(),
+        torch.arange(6.0).view(2, 3)[:, ::2].flip(1).stride())
+
 test_program = PROGRAMS.test(_check)

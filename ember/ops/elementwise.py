@@ -595,8 +595,9 @@ def _angle_real(xp, x):
 
 def _angle_kernel(xp, x):
     k = x.dtype.kind
-    if k == "c":
-        return xp.angle(x)
+    if k == "c":        # (torch's complex angle allocates its result contiguous)
+        y = xp.angle(x)
+        return y if y.flags.c_contiguous else xp.ascontiguousarray(y)   # (keeps a 0-d one)
     if k == "V":
         return _angle_real(xp, x.astype(_F32)).astype(x.dtype)
     return _angle_real(xp, _float_input(x, "angle", True))
