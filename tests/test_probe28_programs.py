@@ -1824,4 +1824,32 @@ def flips_and_rotations_of_permuted_images(torch, log):
     log(torch.arange(6).view(2, 3).t().flip(0).stride(),
         torch.arange(6.0).view(2, 3)[:, ::2].flip(1).stride())
 
+
+@program(tol=1e-6)
+def gather_logsigmoid_and_rrelu_on_transposed_batches(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(0)
+    scores = torch.randn(2, 5, 4).transpose(1, 2)          # (batch, classes, time)
+    idx = scores.argsort(dim=1, descending=True)[:, :2]    # top-2 classes per step
+    picked = scores.gather(1, idx)
+    log(picked.stride(), picked.view(2, -1))
+    same_layout_idx = torch.zeros_like(scores, dtype=torch.long)
+    g = torch.gather(scores, 2, same_layout_idx)
+    log(same_layout_idx.stride(), g.stride(), g.view(-1)[:4])
+    ls = F.logsigmoid(scores)
+    log(ls.stride(), ls.view(2, -1).sum(1))
+    pos = -F.logsigmoid(scores).mean() - F.logsigmoid(-scores.contiguous()).mean()
+    log(pos)
+    act = F.rrelu(scores, training=False)
+    log(act.stride(), act.view(-1)[:4])
+    torch.manual_seed(1)
+    tr = F.rrelu(scores, training=True)
+    log(tr.stride(), tr.view(-1)[:4])
+    m = torch.nn.RReLU()
+    m.eval()
+    log(m(scores).is_contiguous(), torch.nn.LogSigmoid()(scores).is_contiguous())
+    x = scores.detach().requires_grad_()
+    F.logsigmoid(x).gather(1, idx).sum().backward()
+    log(x.grad.stride(), x.grad.reshape(-1)[:4])
+
 test_program = PROGRAMS.test(_check)

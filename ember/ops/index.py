@@ -30,7 +30,7 @@ from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
 from ._sort_args import UNSET, bool_arg, int_dim, sort_args
 from .._typenames import _HEAPTYPE, tp_name
-from ._registry import c_order, no_complex_grad, op, refused_backward
+from ._registry import c_order, contiguous_outputs, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
 from ..autograd.engine import watch_indices as _watch_indices
@@ -1473,6 +1473,9 @@ def _(xp, g, shape, index, dim, seq):
     at = xp.indices(index.shape).reshape(index.ndim, -1)
     at[dim] = index.reshape(-1)
     return (_grad(at.astype(np.int64), g.reshape(-1), shape, xp, seq),)
+
+
+contiguous_outputs("gather")    # (torch's gather allocates empty(index.sizes()): contiguous)
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
