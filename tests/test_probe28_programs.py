@@ -1723,20 +1723,35 @@ def norm_layers_on_transposed_sequences_then_view(torch, log):
         s.renorm(2, 0, 1.0).stride(), s.renorm(2, 1, 0.5).view(-1)[:2])
 
 
-@program(xfail="ember's outputs are C-contiguous where torch's follow a transposed input's "
-               "layout (sort, flip, lerp, clamp with tensor bounds, mse_loss) or LAPACK's "
-               "column-major one (linalg.inv, cholesky, solve, qr, svd, eigh): the strides "
-               "differ, and torch's .view(-1) of them raises where ember's runs")
-def output_layouts_of_sorts_flips_and_linalg(torch, log):
+@program(tol=1e-6)
+def elementwise_sorts_and_losses_keep_a_transposed_layout(torch, log):
+    F = torch.nn.functional
     torch.manual_seed(0)
     t = torch.randn(3, 4).t()
-    for name, y in (("sort", t.sort(1).values), ("flip", t.flip(0)),
-                    ("lerp", t.lerp(torch.zeros(4, 3), 0.5)),
-                    ("clamp", t.clamp(torch.zeros(4, 3), torch.ones(4, 3))),
-                    ("mse", torch.nn.functional.mse_loss(t, torch.zeros(4, 3),
-                                                         reduction="none"))):
-        log(name, y.stride())
+    target = torch.zeros(4, 3)
+    for name, y in (("sort", t.sort(1).values), ("argsort", t.argsort(0)),
+                    ("msort", t.msort()), ("flip", t.flip(0)),
+                    ("lerp", t.lerp(target, 0.5)), ("lerp_t", t.lerp(target, torch.rand(4, 3))),
+                    ("addcmul", t.addcmul(target, target)), ("addcdiv", t.addcdiv(t, t)),
+                    ("clamp", t.clamp(target - 1, target + 1)), ("clip", t.clip(min=target)),
+                    ("mse", F.mse_loss(t, target, reduction="none")),
+                    ("smooth_l1", F.smooth_l1_loss(t, target, reduction="none")),
+                    ("huber", F.huber_loss(t, target, reduction="none")),
+                    ("bce", F.binary_cross_entropy(t.sigmoid(), target, reduction="none")),
+                    ("soft_margin", F.soft_margin_loss(t, target + 1, reduction="none"))):
+        log(name, y.stride(), y.is_contiguous())
         _err(log, lambda: y.view(-1).shape)
+        log(y.reshape(-1)[:3])
+    cl = torch.randn(2, 3, 4, 4).contiguous(memory_format=torch.channels_last)
+    for y in (cl.lerp(torch.zeros(2, 3, 4, 4), 0.3), cl.addcmul(cl, cl), cl.sort(1).values):
+        log(y.is_contiguous(memory_format=torch.channels_last), y.stride())
+
+
+@program(xfail="torch's LAPACK-backed linalg results are column-major (linalg.inv, cholesky, "
+               "solve, qr, svd, eigh: strides (1, n)); ember's are C-contiguous, so the "
+               "strides differ and torch's .view(-1) of them raises where ember's runs")
+def linalg_results_are_column_major(torch, log):
+    torch.manual_seed(0)
     a = torch.randn(3, 3)
     spd = a @ a.T + torch.eye(3)
     for name, y in (("inv", torch.linalg.inv(a)), ("cholesky", torch.linalg.cholesky(spd)),

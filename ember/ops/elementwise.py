@@ -2061,7 +2061,10 @@ _clamp_fn, _clamp_min_fn, _clamp_max_fn = (
 
 @_shapes_as_runtime
 def _clamp_t_fwd(xp, x, lo, hi):
-    return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
+    y = _clamp_arrays(xp, x, lo, hi)
+    if not x.flags.c_contiguous:
+        y = _self_laid(xp, y, x, lo, hi)
+    return y, (x, lo, hi)
 
 
 def _clamp_t_bwd(xp, g, x, lo, hi):
@@ -2177,6 +2180,15 @@ def _same_dtype(name, what, ref, other):
                            f"{_cname(other.arr.dtype)}")
 
 
+def _self_laid(xp, y, a, *others):
+    """y, an op's result for self `a` and the other tensor operands, laid out as torch's
+    TensorIterator when `a` is not C-contiguous (its order wins there; NumPy's 'K' let C
+    order win): the caller tests a's C flag first, so the common case pays one test."""
+    if type(y) is np.ndarray and y.ndim > 1:
+        return iterator_layout(y, a, *[o for o in others if type(o) is np.ndarray])
+    return y
+
+
 @_op("lerp", saves="in", node="LerpBackward0")
 @_shapes_as_runtime
 def _lerp(xp, a, b, w):
@@ -2184,11 +2196,13 @@ def _lerp(xp, a, b, w):
         raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "      # no _cpu
                                   f"'{_tname(a.dtype)}'")
     if a.dtype.kind != "c":
-        return _lerp_fused(xp, a, b, w), (w,)
-    d = b - a
-    # torch's two-sided formula keeps lerp exact at both ends
-    y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
-    return _as_array(xp, y.astype(a.dtype, copy=False), a), (w,)
+        y = _lerp_fused(xp, a, b, w)
+    else:
+        d = b - a
+        # torch's two-sided formula keeps lerp exact at both ends
+        y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
+        y = _as_array(xp, y.astype(a.dtype, copy=False), a)
+    return (y if a.flags.c_contiguous else _self_laid(xp, y, a, b)), (w,)
 
 
 def _low_float(dtype):
@@ -2252,10 +2266,11 @@ def _lerp_t(xp, a, b, w):
         raise NotImplementedError(f"\"lerp_kernel_tensor\" not implemented for "      # no _cpu
                                   f"'{_tname(a.dtype)}'")
     if a.dtype.kind != "c":
-        return _lerp_fused(xp, a, b, w), (a, b, w)
-    d = b - a
-    y = xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
-    return _as_array(xp, y, a), (a, b, w)
+        y = _lerp_fused(xp, a, b, w)
+    else:
+        d = b - a
+        y = _as_array(xp, xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w)), a)
+    return (y if a.flags.c_contiguous else _self_laid(xp, y, a, b, w)), (a, b, w)
 
 
 @_lerp_t.vjp
@@ -2291,9 +2306,10 @@ def lerp(input, end, weight, *, out=None):
 def _addcmul(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
     if dtype.kind in "fV":
-        return _addcmul_fused(xp, x, t1, t2, value), (t1, t2, value)
-    y = x + value * (t1 * t2)
-    return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
+        y = _addcmul_fused(xp, x, t1, t2, value)
+    else:
+        y = _as_array(xp, (x + value * (t1 * t2)).astype(dtype, copy=False), x)
+    return (y if x.flags.c_contiguous else _self_laid(xp, y, x, t1, t2)), (t1, t2, value)
 
 
 @_addcmul.vjp
@@ -2307,9 +2323,11 @@ def _(xp, g, t1, t2, value):
 def _addcdiv(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
     if _low_float(dtype):
-        return _addcdiv_low(xp, x, t1, t2, value), (t1, t2, value)
-    y = x + (t1 * value) / t2          # torch's kernel: self + value * t1 / t2, in that order
-    return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
+        y = _addcdiv_low(xp, x, t1, t2, value)
+    else:
+        y = x + (t1 * value) / t2      # torch's kernel: self + value * t1 / t2, in that order
+        y = _as_array(xp, y.astype(dtype, copy=False), x)
+    return (y if x.flags.c_contiguous else _self_laid(xp, y, x, t1, t2)), (t1, t2, value)
 
 
 @_addcdiv.vjp

@@ -2187,7 +2187,17 @@ def _sort(xp, x, dim, descending, stable):
         i, v = _unstable_argsort(xp, x, dim, descending, True)
     if v is None:
         v = _take_along(xp, x, i, dim)
-    return (v, i.astype(np.int64)), (x.shape, i, dim)
+    i = i.astype(np.int64)
+    if xp is np and not (x.flags.c_contiguous and 1 not in x.shape):
+        v, i = _preserved(x, v), _preserved(x, i)
+    return (v, i), (x.shape, i, dim)
+
+
+def _preserved(x, y):
+    """y (a new array of x's shape) with the strides of torch's empty_like(x): sort's values
+    and indices keep a transposed input's layout."""
+    from .._memory_format import relaid
+    return relaid(x, y if y.base is None else y.copy())
 
 
 @_sort.vjp
@@ -2226,7 +2236,10 @@ def argsort(input, *args, dim=UNSET, descending=UNSET, stable=UNSET, out=UNSET):
     else:
         _dtype.refuse_few("argsort", a.dtype)
         i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
-    return _finish(_new(i.astype(np.int64), input.be), out, "argsort")
+        i = i.astype(np.int64)
+        if input.be.xp is np and not (a.flags.c_contiguous and 1 not in a.shape):
+            i = _preserved(a, i)
+    return _finish(_new(i, input.be), out, "argsort")
 
 
 def _sort_schema(input, dim=-1, descending=False, *, stable=None, out=None):
