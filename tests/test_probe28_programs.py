@@ -1463,8 +1463,15 @@ def lazy_modules_materialize_and_state_dicts(torch, log):
     _err(log, lambda: lazy.share_memory())
     log(lazy[0].weight.dtype, lazy[0].weight.requires_grad, lazy[0].weight.size(),
         lazy[0].weight.is_floating_point(), lazy[0].weight.grad, lazy[0].weight.is_leaf)
+    other = nn.Sequential(nn.LazyLinear(3), nn.LazyBatchNorm1d())
+    _err(log, lambda: str(other.load_state_dict(lazy.state_dict())))
+    log([type(p).__name__ for p in other.parameters()])
+    _err(log, lambda: other.requires_grad_(False))
+    _err(log, lambda: nn.utils.parameters_to_vector(other.parameters()))
     lazy(torch.randn(4, 2))
     log(sum(p.numel() for p in lazy.parameters()), lazy[1].running_mean)
+    _err(log, lambda: str(other.load_state_dict(lazy.state_dict())))
+    log([type(p).__name__ for p in other.parameters()], other[0].weight)
 
 
 @program(tol=1e-5)
