@@ -1874,4 +1874,21 @@ def gather_logsigmoid_and_rrelu_on_transposed_batches(torch, log):
     F.logsigmoid(x).gather(1, idx).sum().backward()
     log(x.grad.stride(), x.grad.reshape(-1)[:4])
 
+
+@program(tol=1e-5)
+def argument_mistakes_in_distances_and_clamps(torch, log):
+    torch.manual_seed(0)
+    a, b = torch.randn(2, 3), torch.randn(4, 3)
+    for mode in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                 "donot_use_mm_for_euclid_dist", "use_mm", "euclid"):
+        _err(log, lambda: torch.cdist(a, b, compute_mode=mode))
+    _err(log, lambda: torch.cdist(a, torch.randn(4, 2), compute_mode="fast"))
+    x = torch.tensor([1, 5, 9])
+    lo = torch.tensor([2, 2, 2])
+    log(torch.clamp(x, lo, torch.tensor(4)), torch.clamp(x, 2, 4), x.clamp(min=lo))
+    _err(log, lambda: torch.clamp(x, lo, 4))
+    _err(log, lambda: torch.clamp(x.float(), 0.5, torch.tensor([2.0])))
+    _err(log, lambda: torch.clamp(x, None, None))
+    log(torch.clamp(x.float(), torch.tensor(2.0), 4.0), torch.clamp(x, torch.tensor(3), 8))
+
 test_program = PROGRAMS.test(_check)

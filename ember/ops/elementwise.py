@@ -2131,9 +2131,13 @@ def _clamp_impl(input, min, max, out, fn, op_t):
     dt = _result_type_n(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if not all(v is None or isinstance(v, Tensor) for v in (min, max)):
-            raise TypeError("clamp() received an invalid combination of arguments - got "
-                            f"({type(min).__name__}, {type(max).__name__}), but expected one of "
-                            "(Tensor min, Tensor max) or (Number min, Number max)")
+            # (torch's parser, for the positional call clamp(input, min, max))
+            from .._dtype import _arg_desc
+            raise TypeError(
+                "clamp() received an invalid combination of arguments - got (Tensor, "
+                f"{_arg_desc(min)}, {_arg_desc(max)}), but expected one of:\n * (Tensor input, "
+                "Tensor min = None, Tensor max = None, *, Tensor out = None)\n * (Tensor input, "
+                "Number min = None, Number max = None, *, Tensor out = None)\n")
         if input.arr.dtype.kind == "c":
             raise NotImplementedError("clamp is not supported for complex types")
         lo, hi = (None if v is None else _as_dtype(v, dt, input) for v in (min, max))
