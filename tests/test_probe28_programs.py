@@ -1889,6 +1889,8 @@ def argument_mistakes_in_distances_and_clamps(torch, log):
     _err(log, lambda: torch.clamp(x, lo, 4))
     _err(log, lambda: torch.clamp(x.float(), 0.5, torch.tensor([2.0])))
     _err(log, lambda: torch.clamp(x, None, None))
+    _err(log, lambda: torch.clip(x.float(), 0, torch.tensor([2.0])))
+    log(torch.clip(x, 2, 4), x.float().clip(max=torch.tensor(3.0)), x.clone().clip_(0, 6))
     log(torch.clamp(x.float(), torch.tensor(2.0), 4.0), torch.clamp(x, torch.tensor(3), 8))
 
 test_program = PROGRAMS.test(_check)

@@ -2110,7 +2110,12 @@ def clamp(input, min=None, max=None, *, out=None):
     return _clamp_impl(input, min, max, out, _clamp_fn, _clamp_t)
 
 
-def _clamp_impl(input, min, max, out, fn, op_t):
+def clip(input, min=None, max=None, *, out=None):
+    """clamp's alias (its own function in torch: its messages say clip())."""
+    return _clamp_impl(input, min, max, out, _clamp_fn, _clamp_t, "clip")
+
+
+def _clamp_impl(input, min, max, out, fn, op_t, name="clamp"):
     if out is not None:
         check_out_overlap(out, (input, min, max), {})
     tensor_arg("clamp", input)
@@ -2134,7 +2139,7 @@ def _clamp_impl(input, min, max, out, fn, op_t):
             # (torch's parser, for the positional call clamp(input, min, max))
             from .._dtype import _arg_desc
             raise TypeError(
-                "clamp() received an invalid combination of arguments - got (Tensor, "
+                f"{name}() received an invalid combination of arguments - got (Tensor, "
                 f"{_arg_desc(min)}, {_arg_desc(max)}), but expected one of:\n * (Tensor input, "
                 "Tensor min = None, Tensor max = None, *, Tensor out = None)\n * (Tensor input, "
                 "Number min = None, Number max = None, *, Tensor out = None)\n")
@@ -2162,8 +2167,6 @@ def _as_dtype(v, dt, like):
         return full((), v, dtype=dt, device=like.device)
     return v if v.dtype is dt else v.to(dt)
 
-
-clip = clamp
 
 
 def clamp_min(input, min, *, out=None):
