@@ -57,8 +57,14 @@ def public_functions(module):
         yield name, fn
 
 
-def _method_where(self, condition, y):
-    return E.where(condition, self, y)
+def _method_where(self, condition=E._UNSET, y=E._UNSET):
+    try:
+        if condition is E._UNSET or y is E._UNSET:
+            raise TypeError
+        return E.where(condition, self, y)
+    except TypeError:       # (torch's message names the method's overloads)
+        raise E._where_arguments_error((condition, y), (None, None),
+                                      E._WHERE_METHOD_OVERLOADS) from None
 
 
 def _method_broadcast_to(self, *sizes, size=None):

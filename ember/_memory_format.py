@@ -152,6 +152,13 @@ def lay_out(out, *refs):
     return out
 
 
+def suggested_layout(out, ref):
+    """The output tensor of a kernel that allocates it as empty_like(ref,
+    ref.suggest_memory_format()) (batch_norm, group_norm): channels last when `ref` reads as
+    channels last, else C-contiguous whatever ref's strides."""
+    return lay_out(out, ref) if _suggests_cl(ref.arr) else contiguous_out(out)
+
+
 def iterator_layout(r, *operands):
     """The result `r` (a NumPy array) of an elementwise op of the arrays `operands`, laid out as
     torch's TensorIterator lays out a new output: dims ordered by the operands' strides, where

@@ -410,7 +410,10 @@ class Tensor(TensorBase):
 
     @property
     def T(self):
-        if self.arr.ndim not in (0, 2):
+        if self.arr.ndim == 0:
+            warn_once("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                      "these cases.")
+        elif self.arr.ndim != 2:
             warn_once("The use of `x.T` on tensors of dimension other than 2 to reverse their "
                       "shape is deprecated and it will throw an error in a future release. "
                       "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."

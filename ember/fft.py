@@ -37,11 +37,34 @@ def _silent(kernel):
     return run
 
 
+def _laid_out(xp, y, x, dims, last_innermost):
+    """y laid out as torch's fft kernels allocate their output: the untransformed dims
+    outermost, ordered by the input x's strides (largest first), then the transformed dims,
+    by x's strides too (c2c) or with the last given dim innermost (r2c, c2r, whose halved dim
+    it is). A contiguous input transformed along its last dims needs no copy."""
+    nd = y.ndim
+    if nd < 2 or not y.size:
+        return y
+    if x.flags.c_contiguous and y.flags.c_contiguous and \
+            list(dims) == list(range(nd - len(dims), nd)):     # (the common case, at once)
+        return y
+    st = x.strides
+    order = sorted((d for d in range(y.ndim) if d not in dims), key=lambda d: -st[d])
+    order += sorted(dims[:-1], key=lambda d: -st[d]) + [dims[-1]] if last_innermost else \
+        sorted(dims, key=lambda d: -st[d])
+    if order == sorted(order):
+        return y if y.flags.c_contiguous else xp.ascontiguousarray(y)
+    out = xp.empty(tuple(y.shape[d] for d in order), y.dtype)   # (torch's strides for size-1
+    out[...] = y.transpose(order)                               # dims: NumPy's C flag skips
+    return out.transpose(np.argsort(order))                     # them)
+
+
 @_op("fft_c2c", saves=None, node="FftC2CBackward0")
 @_silent
 def _c2c(xp, x, dims, forward, norm):
     f = xp.fft.fftn if forward else xp.fft.ifftn
-    return f(x, axes=dims, norm=norm).astype(x.dtype, copy=False), (dims, forward, norm)
+    y = f(x, axes=dims, norm=norm).astype(x.dtype, copy=False)
+    return _laid_out(xp, y, x, dims, False), (dims, forward, norm)
 
 
 @_c2c.vjp
@@ -56,7 +79,7 @@ def _(xp, g, dims, forward, norm):
 def _r2c(xp, x, dims, norm, onesided=True):
     f = xp.fft.rfftn if onesided else xp.fft.fftn       # torch's fft/ifft of a real input
     y = f(x, axes=dims, norm=norm).astype(_complex_of(x.dtype), copy=False)
-    return y, (dims, norm, x.shape[dims[-1]])
+    return _laid_out(xp, y, x, dims, True), (dims, norm, x.shape[dims[-1]])
 
 
 @_r2c.vjp
@@ -74,7 +97,7 @@ def _(xp, g, dims, norm, last_size):
 def _c2r(xp, x, dims, norm, last_size):
     s = [x.shape[d] for d in dims[:-1]] + [last_size]
     y = xp.fft.irfftn(x, s=s, axes=dims, norm=norm).astype(x.real.dtype, copy=False)
-    return y, (dims, norm)
+    return _laid_out(xp, y, x, dims, True), (dims, norm)
 
 
 @_c2r.vjp
@@ -110,7 +133,8 @@ def _fit(xp, x, dims, sizes):
         idx[d] = slice(0, min(n, x.shape[d]))
         pad[d] = (0, max(0, n - x.shape[d]))
     x = x[tuple(idx)]
-    return xp.pad(x, pad) if any(p for _, p in pad) else xp.ascontiguousarray(x)
+    # (torch's constant_pad_nd: a new contiguous tensor when it pads, a view when it only cuts)
+    return xp.ascontiguousarray(xp.pad(x, pad)) if any(p for _, p in pad) else x
 
 
 def _complex_of(np_dtype):

@@ -248,7 +248,9 @@ def _jacfwd(func, inputs, strict, vectorize):
             tangent = zeros_like(inp)
             tangent.view(-1)[j] = 1
             with fw.dual_level():
-                dual = tuple(fw.make_dual(x, tangent) if i == k else x
+                # the others as new views, as torch's duals are (hessian's forward-mode
+                # jac_func flags its inputs requires_grad_: never the caller's tensors)
+                dual = tuple(fw.make_dual(x, tangent) if i == k else x.view_as(x)
                              for i, x in enumerate(inputs))
                 is_outputs_tuple, outs = _as_tuple(
                     func(*dual), "outputs of the user-provided function", "jacobian")

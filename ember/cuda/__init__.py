@@ -230,11 +230,13 @@ def __dir__():
 
 
 def manual_seed(seed):
+    seed = int(seed)
     for g in _generators():
         g.manual_seed(seed)
 
 
 def manual_seed_all(seed):
+    seed = int(seed)
     for g in _generators("all"):
         g.manual_seed(seed)
 

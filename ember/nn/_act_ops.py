@@ -13,7 +13,7 @@ import numpy as np
 from ..ops import _special
 from ..ops._blend import fast_where
 from ..ops._apply import apply
-from ..ops._registry import OPS, op
+from ..ops._registry import OPS, contiguous_outputs, op
 from ..ops._scalar_loop import scalar_mask
 from .._kernel_dtypes import float_only_arr, not_implemented
 
@@ -254,6 +254,9 @@ threshold = pointwise(
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid,
                        lambda xp, x, y: 1 - _special.expit(xp, x),
                        low_grad=(lambda xp, x: xp.exp(-xp.abs(x)), _logsigmoid_grad))
+# (torch's log_sigmoid_forward and rrelu_with_noise allocate their outputs contiguous, not
+# as a TensorIterator laying out a transposed input's result)
+contiguous_outputs("log_sigmoid", "rrelu_with_noise")
 # torch's composites, each step rounded and differentiated as torch's graph does (one node
 # here, named as torch's last); float inputs only (nn.functional composes the others)
 @op("softsign", node="DivBackward0")

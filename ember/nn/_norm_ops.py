@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .._tensor import bump_version
-from .._memory_format import contiguous_out, lay_out
+from .._memory_format import contiguous_out, suggested_layout
 from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
@@ -429,7 +429,7 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
         else:
             mean = running_mean.arr.astype(dt).reshape(wshape)
             invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
-        return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
+        return suggested_layout(apply(_NORM["native_batch_norm"], (input, weight, bias),
                              (None, axes, wshape, eps, (mean, invstd), True)), input)
     n = input.numel() // c
     exact = input.arr.dtype == _F32
@@ -438,7 +438,7 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
             p is None or p.arr.dtype == input.arr.dtype for p in (weight, running_mean)):
         mean, invstd = _bfloat16_stats(input.arr, mean, var_sum, n, eps, running_mean,
                                        running_var, momentum)
-        return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
+        return suggested_layout(apply(_NORM["native_batch_norm"], (input, weight, bias),
                              (None, axes, wshape, eps, (mean, invstd), False)), input)
     invstd = _batch_invstd(xp, var_sum, n, eps, exact)
     _update_running(running_mean, running_var, mean.ravel(), var_sum.ravel(), n, momentum,
@@ -448,7 +448,7 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
         # float16 parameters: torch's CPU kernel saves (and normalizes with) mean and invstd
         # in float16, invstd from the float variance (bfloat16's rounding is not this one)
         mean, invstd = (v.astype(np.float16).astype(_F32) for v in (mean, invstd))
-    return lay_out(apply(_NORM["native_batch_norm"], (input, weight, bias),
+    return suggested_layout(apply(_NORM["native_batch_norm"], (input, weight, bias),
                          (None, axes, wshape, eps, (mean, invstd), False)), input)
 
 
@@ -516,8 +516,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         n, c = input.shape[:2]
         _verify_batch_size([n * c // num_groups, num_groups] + list(input.shape[2:]))
     view = _group_norm_view(input, num_groups, weight, bias)
-    return apply(_NORM["native_group_norm"], (input, weight, bias),
-                 (view, (2, 3), (1, num_groups, view[2], 1), eps, None, False))
+    return suggested_layout(apply(_NORM["native_group_norm"], (input, weight, bias),
+                                  (view, (2, 3), (1, num_groups, view[2], 1), eps, None, False)),
+                            input)
 
 
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
@@ -586,6 +587,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 def _instance_view(out):
     """torch runs instance norm as batch norm over a (1, N*C, ...) view and views the result
     back: the output's grad_fn is ViewBackward0 over NativeBatchNormBackward0."""
+    out = contiguous_out(out)       # (torch's result is a view of a contiguous batch norm's)
     return out.view(out.shape) if out.requires_grad else out
 
 

@@ -705,7 +705,7 @@ def _bce(xp, x, y, weight, reduction):
     loss = (y - 1) * log_1mx - y * log_x
     if weight is not None:
         loss = loss * weight
-    return _loss_reduced(xp, loss, reduction), (x, y, weight, reduction)
+    return _loss_reduced(xp, loss, reduction, (x, y)), (x, y, weight, reduction)
 
 
 @_bce.vjp
@@ -791,9 +791,15 @@ def binary_cross_entropy_with_logits_raw(x, y, weight, pos_weight, reduction):
 
 
 # ---- mse / smooth_l1 / huber / soft_margin: one node each, torch's kernels ----------------------
-def _loss_reduced(xp, loss, reduction):
-    """torch's apply_loss_reduction: loss.mean() or loss.sum() (in torch's order)."""
+def _loss_reduced(xp, loss, reduction, operands=None):
+    """torch's apply_loss_reduction: loss.mean() or loss.sum() (in torch's order). Unreduced,
+    the loss of a non-C-contiguous input (`operands`: input, target) laid out as torch's
+    TensorIterator lays it out (NumPy's 'K' let C order win)."""
     if reduction == "none":
+        if operands is not None and not operands[0].flags.c_contiguous and \
+                type(loss) is np.ndarray and loss.ndim > 1:
+            from .._memory_format import iterator_layout
+            return iterator_layout(loss, *operands)
         return loss
     return (_mean_fwd if reduction == "mean" else _sum_fwd)(xp, loss, None, False, None)[0]
 
@@ -806,7 +812,7 @@ def _norm(x, reduction, factor=1.0):
 @op("mse_loss", node="MseLossBackward0")
 def _mse(xp, x, y, reduction):
     d = x - y
-    return _loss_reduced(xp, d * d, reduction), (x, y, reduction)
+    return _loss_reduced(xp, d * d, reduction, (x, y)), (x, y, reduction)
 
 
 @_mse.vjp
@@ -831,7 +837,8 @@ def _smooth_l1(xp, x, y, reduction, beta):
     z = xp.abs(a - b)
     bt = a.dtype.type(beta)
     loss = xp.where(z < bt, a.dtype.type(0.5) * z * z / bt, z - a.dtype.type(0.5) * bt)
-    return _loss_reduced(xp, loss.astype(dt, copy=False), reduction), (x, y, reduction, beta)
+    return _loss_reduced(xp, loss.astype(dt, copy=False), reduction, (x, y)), \
+        (x, y, reduction, beta)
 
 
 @_smooth_l1.vjp
@@ -852,7 +859,7 @@ def _huber(xp, x, y, reduction, delta, target_dtype):
     z = xp.abs(a - b)
     dl = a.dtype.type(delta)
     loss = xp.where(z < dl, a.dtype.type(0.5) * z * z, dl * (z - a.dtype.type(0.5) * dl))
-    return (_loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction),
+    return (_loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction, (x, y)),
             (x, y, reduction, delta, target_dtype))
 
 
@@ -873,7 +880,8 @@ def _soft_margin(xp, x, y, reduction):
     """torch's neg(input).mul_(target).exp_().log1p_() (in the input's dtype), reduced."""
     with np.errstate(over="ignore"):
         loss = _exact(xp, np.log1p, _exact(xp, np.exp, (-x * y).astype(x.dtype, copy=False)))
-    return _loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction), (x, y, reduction)
+    return _loss_reduced(xp, loss.astype(x.dtype, copy=False), reduction, (x, y)), \
+        (x, y, reduction)
 
 
 def _exact(xp, f, a):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .._memory_format import lay_out
+from .._memory_format import contiguous_out, lay_out
 from ..amp.autocast import fp32_arg
 from ..ops._apply import apply
 from ..ops._blend import fast_where
@@ -284,7 +284,12 @@ def _lift(v, nsp, one=None):
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    return _max_pool(input, 1, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    out = _max_pool(input, 1, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    if return_indices or out.requires_grad:
+        return out
+    # torch's max_pool1d without indices or grad (max_pool1d_impl) allocates a contiguous
+    # output; the other paths pool a 2-d view, whose layout follows the input's
+    return contiguous_out(out)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,

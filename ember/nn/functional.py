@@ -710,7 +710,8 @@ def one_hot(tensor, num_classes=-1):
     elif a.size and a.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     xp = tensor.be.xp
-    out = (xp.expand_dims(tensor.arr, -1) == xp.arange(num_classes)).astype(np.int64)
+    out = (xp.expand_dims(tensor.arr, -1) == xp.arange(num_classes)).astype(np.int64,
+                                                                           order="C")
     return _new(out, tensor.be)
 
 
@@ -765,6 +766,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     try:
         nd1, nd2 = x1.ndim, x2.ndim
     except AttributeError:

@@ -141,7 +141,7 @@ def _no_grad_trunc_normal_(tensor, mean, std, a, b, generator=None):
 
 
 def _calculate_fan_in_and_fan_out(tensor):
-    if tensor.ndim < 2:
+    if tensor.dim() < 2:        # (torch calls dim(): a lazy placeholder refuses it)
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
                          "dimensions")
     receptive = 1

@@ -55,7 +55,7 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
             if not (self.is_floating_point() or self.is_complex()):
                 raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                    "gradients")
-            self.requires_grad_(True)
+            Tensor.requires_grad_(self, True)       # (not a placeholder's refusing one)
         return self
 
     def __init__(self, *args, **kwargs):
@@ -137,18 +137,81 @@ class UninitializedTensorMixin:
             "initialized one. Call `forward` to initialize the parameters before accessing their "
             "attributes.")
 
-    def numel(self):
-        raise RuntimeError(
-            "Can't access the shape of an uninitialized parameter or buffer. This error usually "
-            "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
-            "initialized one. Call `forward` to initialize the parameters before accessing their "
-            "attributes.")
+    def share_memory_(self):
+        raise RuntimeError("Can't share memory on an uninitialized parameter or buffer. Call "
+                           "`forward` to initialize the parameters before calling "
+                           "`module.share_memory()`.")
 
     def __repr__(self):
         return f"<{self.__class__.__name__}>"
 
     def __reduce_ex__(self, proto):
         return (self.__class__, (self.requires_grad,))
+
+
+# torch's UninitializedTensorMixin.__torch_function__ refuses every Tensor method but these
+# (ember gives the placeholders raising methods instead: a __torch_function__ here would turn
+# on ember's dispatchers for every call of every program)
+_LAZY_ALLOWED = {"size", "copy_", "is_complex", "is_floating_point", "half", "float", "double",
+                 "char", "short", "int", "long", "cuda", "cpu", "to", "get_device",
+                 "materialize", "share_memory_"}
+# what torch's message names the refused function by: its aten method (dunders and aliases
+# through the method they call), a slot wrapper, or (None) a function of torch's Python Tensor
+_LAZY_NAMES = {"__add__": "add", "__radd__": "add", "__iadd__": "add_", "__sub__": "sub",
+               "__isub__": "sub_", "__mul__": "mul", "__rmul__": "mul", "__imul__": "mul_",
+               "__truediv__": "div", "__itruediv__": "div_", "__matmul__": "matmul",
+               "__neg__": "neg", "__abs__": "abs", "__mod__": "remainder", "__lt__": "lt",
+               "__le__": "le", "__gt__": "gt", "__ge__": "ge", "__iter__": "dim",
+               "ndimension": "dim", "nelement": "numel", "__pow__": "TensorBase.pow",
+               "__getitem__": "slot", "__setitem__": "slot"}
+_LAZY_NAMES.update(dict.fromkeys((
+    "__eq__", "__ne__", "__and__", "__or__", "__xor__", "__invert__", "__bool__", "__float__",
+    "__int__", "__index__")))
+_LAZY_NAMES.update((k, k) for k in list(_LAZY_NAMES) if _LAZY_NAMES[k] is None)
+_TORCH_PYTHON_METHODS = {
+    "__array__", "__contains__", "__dir__", "__floordiv__", "__format__", "__len__",
+    "__rdiv__", "__reversed__", "__rfloordiv__", "__rlshift__", "__rmatmul__", "__rmod__",
+    "__rpow__", "__rrshift__", "__rsub__", "__rtruediv__", "backward", "dim_order", "is_shared",
+    "istft", "lu", "module_load", "norm", "register_hook", "register_post_accumulate_grad_hook",
+    "resize", "resize_as", "split", "stft", "storage", "storage_type", "to_sparse_coo",
+    "unflatten", "unique", "unique_consecutive"}
+
+
+def _lazy_refusal(name):
+    torch_name = _LAZY_NAMES.get(name, name)
+
+    def refused(self, *args, **kwargs):
+        if torch_name == "slot":
+            func = f"<slot wrapper '{name}' of 'torch._C.TensorBase' objects>"
+        elif torch_name.startswith("TensorBase.") or name in _TORCH_PYTHON_METHODS:
+            func = f"<function {'Tensor.' + name if name == torch_name else torch_name} at " \
+                f"{id(refused):#x}>"
+        else:
+            func = f"<method '{torch_name}' of 'torch._C.TensorBase' objects>"
+        raise ValueError(f"Attempted to use an uninitialized parameter in {func}. This error "
+                         "happens when you are using a `LazyModule` or explicitly manipulating "
+                         f"`torch.nn.parameter.{type(self).__name__}` objects. When using "
+                         "LazyModules Call `forward` with a dummy batch to initialize the "
+                         "parameters before calling torch functions")
+    refused.__name__ = name
+    return refused
+
+
+def _refuse_tensor_methods(cls):
+    """Gives the placeholder class a refusing method for each of Tensor's methods that torch's
+    __torch_function__ would refuse (properties, dtype and device, stay readable)."""
+    import inspect
+    import types
+    for name in dir(Tensor):
+        if name in _LAZY_ALLOWED or name in vars(cls) or \
+                name.startswith("_") and name not in _LAZY_NAMES and \
+                name not in _TORCH_PYTHON_METHODS:
+            continue
+        if isinstance(inspect.getattr_static(Tensor, name), types.FunctionType):
+            setattr(cls, name, _lazy_refusal(name))
+
+
+_refuse_tensor_methods(UninitializedTensorMixin)
 
 
 class UninitializedParameter(UninitializedTensorMixin, Parameter):

@@ -1163,8 +1163,8 @@ def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
     if t.is_nested:     # (torch's jagged kernel: uniform_ of a nested tensor is refused)
         from ..nested._ops import no_rand_like
         no_rand_like(t)
-        return _uniform(t).requires_grad_(requires_grad)
-    return uniform_(t).requires_grad_(requires_grad)
+        return _uniform(t)._requires_grad_(requires_grad)
+    return uniform_(t)._requires_grad_(requires_grad)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -1174,8 +1174,8 @@ def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
     t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
     _float_kernel("normal_kernel_cpu", t.arr.dtype)
     if t.is_nested:     # (torch's jagged kernel: normal_ of a jagged tensor is refused)
-        return _normal(t).requires_grad_(requires_grad)
-    return normal_(t).requires_grad_(requires_grad)
+        return _normal(t)._requires_grad_(requires_grad)
+    return normal_(t)._requires_grad_(requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,

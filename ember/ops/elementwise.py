@@ -617,8 +617,9 @@ def _angle_real(xp, x):
 
 def _angle_kernel(xp, x):
     k = x.dtype.kind
-    if k == "c":
-        return xp.angle(x)
+    if k == "c":        # (torch's complex angle allocates its result contiguous)
+        y = xp.angle(x)
+        return y if y.flags.c_contiguous else xp.ascontiguousarray(y)   # (keeps a 0-d one)
     if k == "V":
         return _angle_real(xp, x.astype(_F32)).astype(x.dtype)
     return _angle_real(xp, _float_input(x, "angle", True))
@@ -1963,12 +1964,48 @@ def _tensor_pair(a, b, ref):
     return a, _scalar_like(b, a)
 
 
-def where(condition, input=None, other=None, *, out=None):
+_UNSET = object()     # where's input and other when not given (None is an invalid argument)
+_WHERE_OVERLOADS = (
+    ("(Tensor condition)", ("T",)),
+    ("(Tensor condition, Tensor input, Tensor other, *, Tensor out = None)", None),
+    ("(Tensor condition, Number self, Tensor other)", ("T", "N", "T")),
+    ("(Tensor condition, Tensor input, Number other)", ("T", "T", "N")),
+    ("(Tensor condition, Number self, Number other)", ("T", "N", "N")))
+_WHERE_METHOD_OVERLOADS = (("(Tensor condition, Tensor other)", ("T", "T")),
+                           ("(Tensor condition, Number other)", ("T", "N")))
+
+
+def _where_arguments_error(args, names, overloads=_WHERE_OVERLOADS):
+    """torch's TypeError for where's arguments matching none of its overloads: args the given
+    arguments (_UNSET: left out), names their keyword (None: positional); the overloads of
+    as many parameters as were given mark the arguments of the wrong kind."""
+    from .._dtype import _arg_desc
+    given = [(a, n) for a, n in zip(args, names) if a is not _UNSET]
+    descs = [(f"{n}=" if n else "") + _arg_desc(a) for a, n in given]
+    lines = []
+    for sig, kinds in overloads:
+        lines.append(f" * {sig}")
+        if kinds is not None and len(kinds) == len(given):
+            marked = [d if (isinstance(a, Tensor) if k == "T" else isinstance(
+                a, (bool, int, float, complex, np.number, np.bool_))) else f"!{d}!"
+                for (a, _), d, k in zip(given, descs, kinds)]
+            lines.append("      didn't match because some of the arguments have invalid "
+                         f"types: ({', '.join(marked)})")
+    got = ", ".join(d.partition(" of ")[0] for d in descs)
+    return TypeError(f"where() received an invalid combination of arguments - got ({got}), but "
+                     "expected one of:\n" + "\n".join(lines) + "\n")
+
+
+def where(condition, input=_UNSET, other=_UNSET, *, out=None):
+    if input is _UNSET or other is _UNSET:
+        if input is _UNSET and other is _UNSET and out is None:
+            from .index import nonzero
+            return nonzero(condition, as_tuple=True)
+        raise _where_arguments_error(
+            (condition, input, other) + ((out,) if out is not None else ()),
+            (None, None, "other" if input is _UNSET else None, "out"))
     if out is not None:
         check_out_overlap(out, (condition, input, other), {})
-    if input is None and other is None:
-        from .index import nonzero
-        return nonzero(condition, as_tuple=True)
     tensor_arg("where", condition, "condition")
     if condition.arr.dtype == np.uint8:     # torch still takes it, with a deprecation warning
         from .._warnings import warn_once
@@ -1980,7 +2017,11 @@ def where(condition, input=None, other=None, *, out=None):
                            f"tensor with dtype {_tname(condition.arr.dtype)}")
     input, other = (_dt.scalar_arg(v) if isinstance(v, np.generic) else v
                     for v in (input, other))
-    dt = _result_type(input, other)
+    try:
+        dt = _result_type(input, other)
+    except TypeError:
+        raise _where_arguments_error((condition, input, other),
+                                    (None, None, None)) from None
     if out is not None:         # where's out= overload takes tensors only, of the exact dtype
         tensor_args("where", ("input", 2, input), ("other", 3, other))
     if isinstance(out, Tensor) and out.dtype is not dt:
@@ -2058,7 +2099,10 @@ _clamp_fn, _clamp_min_fn, _clamp_max_fn = (
 def _clamp_t_fwd(xp, x, lo, hi):
     if x.dtype.kind == "b" and lo is not None and hi is not None:   # (one bound: max/minimum)
         raise _ni("clamp", x.dtype)
-    return _clamp_arrays(xp, x, lo, hi), (x, lo, hi)
+    y = _clamp_arrays(xp, x, lo, hi)
+    if not x.flags.c_contiguous:
+        y = _self_laid(xp, y, x, lo, hi)
+    return y, (x, lo, hi)
 
 
 def _clamp_t_bwd(xp, g, x, lo, hi):
@@ -2104,7 +2148,12 @@ def clamp(input, min=None, max=None, *, out=None):
     return _clamp_impl(input, min, max, out, _clamp_fn, _clamp_t)
 
 
-def _clamp_impl(input, min, max, out, fn, op_t):
+def clip(input, min=None, max=None, *, out=None):
+    """clamp's alias (its own function in torch: its messages say clip())."""
+    return _clamp_impl(input, min, max, out, _clamp_fn, _clamp_t, "clip")
+
+
+def _clamp_impl(input, min, max, out, fn, op_t, name="clamp"):
     if out is not None:
         check_out_overlap(out, (input, min, max), {})
     tensor_arg("clamp", input)
@@ -2125,9 +2174,13 @@ def _clamp_impl(input, min, max, out, fn, op_t):
     dt = _result_type_n(input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if not all(v is None or isinstance(v, Tensor) for v in (min, max)):
-            raise TypeError("clamp() received an invalid combination of arguments - got "
-                            f"({type(min).__name__}, {type(max).__name__}), but expected one of "
-                            "(Tensor min, Tensor max) or (Number min, Number max)")
+            # (torch's parser, for the positional call clamp(input, min, max))
+            from .._dtype import _arg_desc
+            raise TypeError(
+                f"{name}() received an invalid combination of arguments - got (Tensor, "
+                f"{_arg_desc(min)}, {_arg_desc(max)}), but expected one of:\n * (Tensor input, "
+                "Tensor min = None, Tensor max = None, *, Tensor out = None)\n * (Tensor input, "
+                "Number min = None, Number max = None, *, Tensor out = None)\n")
         if input.arr.dtype.kind == "c":
             raise NotImplementedError("clamp is not supported for complex types")
         lo, hi = (None if v is None else _as_dtype(v, dt, input) for v in (min, max))
@@ -2153,8 +2206,6 @@ def _as_dtype(v, dt, like):
     return v if v.dtype is dt else v.to(dt)
 
 
-clip = clamp
-
 
 def clamp_min(input, min, *, out=None):
     if isinstance(min, complex):
@@ -2174,6 +2225,15 @@ def _same_dtype(name, what, ref, other):
                            f"{_cname(other.arr.dtype)}")
 
 
+def _self_laid(xp, y, a, *others):
+    """y, an op's result for self `a` and the other tensor operands, laid out as torch's
+    TensorIterator when `a` is not C-contiguous (its order wins there; NumPy's 'K' let C
+    order win): the caller tests a's C flag first, so the common case pays one test."""
+    if type(y) is np.ndarray and y.ndim > 1:
+        return iterator_layout(y, a, *[o for o in others if type(o) is np.ndarray])
+    return y
+
+
 @_op("lerp", saves="in", node="LerpBackward0")
 @_shapes_as_runtime
 def _lerp(xp, a, b, w):
@@ -2181,11 +2241,13 @@ def _lerp(xp, a, b, w):
         raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "      # no _cpu
                                   f"'{_tname(a.dtype)}'")
     if a.dtype.kind != "c":
-        return _lerp_fused(xp, a, b, w), (w,)
-    d = b - a
-    # torch's two-sided formula keeps lerp exact at both ends
-    y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
-    return _as_array(xp, y.astype(a.dtype, copy=False), a), (w,)
+        y = _lerp_fused(xp, a, b, w)
+    else:
+        d = b - a
+        # torch's two-sided formula keeps lerp exact at both ends
+        y = a + w * d if builtins.abs(w) < 0.5 else b - d * (1 - w)
+        y = _as_array(xp, y.astype(a.dtype, copy=False), a)
+    return (y if a.flags.c_contiguous else _self_laid(xp, y, a, b)), (w,)
 
 
 def _low_float(dtype):
@@ -2249,10 +2311,11 @@ def _lerp_t(xp, a, b, w):
         raise NotImplementedError(f"\"lerp_kernel_tensor\" not implemented for "      # no _cpu
                                   f"'{_tname(a.dtype)}'")
     if a.dtype.kind != "c":
-        return _lerp_fused(xp, a, b, w), (a, b, w)
-    d = b - a
-    y = xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
-    return _as_array(xp, y, a), (a, b, w)
+        y = _lerp_fused(xp, a, b, w)
+    else:
+        d = b - a
+        y = _as_array(xp, xp.where(xp.abs(w) < 0.5, a + w * d, b - d * (1 - w)), a)
+    return (y if a.flags.c_contiguous else _self_laid(xp, y, a, b, w)), (a, b, w)
 
 
 @_lerp_t.vjp
@@ -2288,9 +2351,10 @@ def lerp(input, end, weight, *, out=None):
 def _addcmul(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
     if dtype.kind in "fV":
-        return _addcmul_fused(xp, x, t1, t2, value), (t1, t2, value)
-    y = x + value * (t1 * t2)
-    return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
+        y = _addcmul_fused(xp, x, t1, t2, value)
+    else:
+        y = _as_array(xp, (x + value * (t1 * t2)).astype(dtype, copy=False), x)
+    return (y if x.flags.c_contiguous else _self_laid(xp, y, x, t1, t2)), (t1, t2, value)
 
 
 @_addcmul.vjp
@@ -2304,9 +2368,11 @@ def _(xp, g, t1, t2, value):
 def _addcdiv(xp, x, t1, t2, value, dtype):
     x, t1, t2 = (v.astype(dtype, copy=False) for v in (x, t1, t2))
     if _low_float(dtype):
-        return _addcdiv_low(xp, x, t1, t2, value), (t1, t2, value)
-    y = x + (t1 * value) / t2          # torch's kernel: self + value * t1 / t2, in that order
-    return _as_array(xp, y.astype(dtype, copy=False), x), (t1, t2, value)
+        y = _addcdiv_low(xp, x, t1, t2, value)
+    else:
+        y = x + (t1 * value) / t2      # torch's kernel: self + value * t1 / t2, in that order
+        y = _as_array(xp, y.astype(dtype, copy=False), x)
+    return (y if x.flags.c_contiguous else _self_laid(xp, y, x, t1, t2)), (t1, t2, value)
 
 
 @_addcdiv.vjp

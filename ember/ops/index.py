@@ -30,7 +30,7 @@ from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
 from ._sort_args import UNSET, bool_arg, int_dim, sort_args
 from .._typenames import _HEAPTYPE, tp_name
-from ._registry import c_order, no_complex_grad, op, refused_backward
+from ._registry import c_order, contiguous_outputs, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
 from ..autograd.engine import watch_indices as _watch_indices
@@ -1476,6 +1476,9 @@ def _(xp, g, shape, index, dim, seq):
     return (_grad(at.astype(np.int64), g.reshape(-1), shape, xp, seq),)
 
 
+contiguous_outputs("gather")    # (torch's gather allocates empty(index.sizes()): contiguous)
+
+
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     if out is not None:
         check_out_overlap(out, (input,), {}, True)
@@ -2205,7 +2208,17 @@ def _sort(xp, x, dim, descending, stable):
         i, v = _unstable_argsort(xp, x, dim, descending, True)
     if v is None:
         v = _take_along(xp, x, i, dim)
-    return (v, i.astype(np.int64)), (x.shape, i, dim)
+    i = i.astype(np.int64)
+    if xp is np and not (x.flags.c_contiguous and 1 not in x.shape):
+        v, i = _preserved(x, v), _preserved(x, i)
+    return (v, i), (x.shape, i, dim)
+
+
+def _preserved(x, y):
+    """y (a new array of x's shape) with the strides of torch's empty_like(x): sort's values
+    and indices keep a transposed input's layout."""
+    from .._memory_format import relaid
+    return relaid(x, y if y.base is None else y.copy())
 
 
 @_sort.vjp
@@ -2244,7 +2257,10 @@ def argsort(input, *args, dim=UNSET, descending=UNSET, stable=UNSET, out=UNSET):
     else:
         _dtype.refuse_few("argsort", a.dtype)
         i = (_argsort if stable else _unstable_argsort)(input.be.xp, a, d, descending)
-    return _finish(_new(i.astype(np.int64), input.be), out, "argsort")
+        i = i.astype(np.int64)
+        if input.be.xp is np and not (a.flags.c_contiguous and 1 not in a.shape):
+            i = _preserved(a, i)
+    return _finish(_new(i, input.be), out, "argsort")
 
 
 def _sort_schema(input, dim=-1, descending=False, *, stable=None, out=None):

@@ -707,10 +707,8 @@ def _parse_einsum(equation, shapes):
     """Normalise an equation: explicit output, ellipses replaced by letters, and for each
     operand the shape it is broadcast to. Returns (in_subs, out_sub, full_shapes, sizes)."""
     eq = equation.replace(" ", "")
-    if "->" in eq:
-        lhs, rhs = eq.split("->")
-    else:
-        lhs, rhs = eq, None
+    raw_lhs, arrow, raw_rhs = equation.partition("->")
+    lhs, rhs = raw_lhs.replace(" ", ""), raw_rhs if arrow else None
     subs = lhs.split(",")
     if len(subs) != len(shapes):
         raise RuntimeError("einsum(): more operands were provided than specified in the "
@@ -766,22 +764,32 @@ def _parse_einsum(equation, shapes):
             for c in s:
                 counts[c] = counts.get(c, 0) + 1
         out = ell + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ell))
-    else:
-        if "." in rhs.replace("...", "", 1):
-            raise RuntimeError("einsum(): found '.' for output " + (
-                "but an ellipsis (...) was already found" if "..." in rhs else
-                "that is not part of any ellipsis (...)"))
-        rhs = rhs.replace("...", ell)       # an output without "..." sums those dims
-        for c in rhs:
-            if not c.isalpha():
-                raise RuntimeError("einsum(): invalid subscript given in the output")
-            if c not in sizes:
-                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
-                                   "equation for any input operand")
-            if rhs.count(c) > 1:
-                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in "
-                                   "the output")
-        out = rhs
+    else:       # torch's scan of the output, character by character (spaces skipped)
+        out, i = "", 0
+        while i < len(rhs):
+            c = rhs[i]
+            if c == ".":
+                if "..." in rhs[:i]:
+                    raise RuntimeError("einsum(): found '.' for output but an ellipsis (...) was "
+                                       "already found")
+                if rhs[i:i + 3] != "...":
+                    raise RuntimeError("einsum(): found '.' for output that is not part of any "
+                                       "ellipsis (...)")
+                out, i = out + ell, i + 3       # (an output without "..." sums those dims)
+                continue
+            if c != " ":
+                if c not in _LETTERS:
+                    raise RuntimeError(f"einsum(): invalid subscript given at index "
+                                       f"{len(raw_lhs) + 2 + i} in the equation string, "
+                                       "subscripts must be in [a-zA-Z]")
+                if c in out:
+                    raise RuntimeError(f"einsum(): output subscript {c} appears more than once "
+                                       "in the output")
+                if c not in sizes:
+                    raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                       "equation for any input operand")
+                out += c
+            i += 1
     full = [tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(s, shp))
             for s, shp in zip(new_subs, shapes)]
     return tuple(new_subs), out, tuple(full), sizes

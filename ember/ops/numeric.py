@@ -21,7 +21,7 @@ from . import creation as _C, elementwise as _E, index as _X, linalg as _L, redu
     shape as _S
 from ._apply import _finish, apply as _apply, make_unary as _make_unary, \
     raise_not_tensor as _not_tensor, tensor_arg as _tensor_arg, warn_resized
-from ._registry import holomorphic as _holo, op as _op
+from ._registry import contiguous_outputs, holomorphic as _holo, op as _op
 
 _PI = math.pi
 _LN2 = math.log(2.0)
@@ -444,6 +444,9 @@ def renorm(input, p, dim, maxnorm, *, out=None):
                            f"input. Got {_tname(input.arr.dtype)}")
     return _apply(_renorm, (input,), (float(p), wrap_dim(int_arg(dim, "renorm", "dim", 2),
                                                           input.ndim), float(maxnorm)))
+
+
+contiguous_outputs("renorm")       # (torch's kernel allocates its result contiguous)
 
 
 def histc(input, bins=100, min=0, max=0, *, out=None):

@@ -52,7 +52,8 @@ class Generator:
         return self._cpu
 
     def manual_seed(self, seed):
-        seed = int(seed)
+        if type(seed) is not int:       # (torch's THPUtils_checkLong; torch.manual_seed int()s)
+            _check_long(seed)
         if not -0x8000_0000_0000_0000 <= seed <= _MASK:
             raise ValueError("Overflow when unpacking long long")
         self._seed = seed & _MASK
@@ -231,10 +232,20 @@ def cuda_generator(index):
     return g
 
 
+def _check_long(seed):
+    """Generator.manual_seed's argument check: an int (not a bool); NumPy's ints refused."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        if isinstance(seed, np.integer):
+            raise TypeError("an integer is required")
+        from .._typenames import tp_name
+        raise RuntimeError(f"manual_seed expected a long, but got {tp_name(seed)}")
+
+
 def manual_seed(seed):
     """torch.manual_seed: the CPU generator and every CUDA device's."""
+    seed = int(seed)
     default_generator.manual_seed(seed)
-    _CUDA_SEED[0] = int(seed)
+    _CUDA_SEED[0] = seed
     for g in _CUDA.values():
         g.manual_seed(seed)
     return default_generator

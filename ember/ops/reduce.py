@@ -1996,4 +1996,4 @@ def _finish_exact(result, out, message):
 
 contiguous_outputs("cummax", "cummin", "median_dim", "nanmedian_dim", "mode", "kthvalue",
                    "max_dim", "min_dim", "var_mean", "std_mean", "sum_dim", "mean_dim",
-                   "prod_dim", "nansum", "var", "std", "logsumexp")
+                   "prod_dim", "nansum", "var", "std", "logsumexp", "logcumsumexp")

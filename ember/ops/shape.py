@@ -1757,8 +1757,11 @@ def _sum_dtype(dt):
 # ---- flip / roll / repeat ---------------------------------------------------------------------
 @op("flip", saves=None)
 def _flip(xp, x, dims):
-    return (xp.flip(x, dims) if dims else x).copy(), (dims,)    # torch's flip copies (a 0-d
-    # array's flip is NumPy's scalar)
+    if not dims or xp is not np or x.flags.c_contiguous and x.size and 1 not in x.shape:
+        return (xp.flip(x, dims) if dims else x).copy(), (dims,)    # torch's flip copies (a
+        # 0-d array's flip is NumPy's scalar)
+    # torch's flip allocates empty_like(self, preserve_format): a transposed input's layout
+    return relaid(x, xp.flip(x, dims).copy(order="K")), (dims,)
 
 
 _flip.vjp(lambda xp, g, dims: (xp.flip(g, dims) if dims else g,))
@@ -1816,7 +1819,8 @@ def rot90(input, k=1, dims=(0, 1)):
         return flip(input, d0, d1)
     if k == 3:
         return flip(transpose(input, d0, d1), d1)
-    return clone(input)
+    from .._memory_format import contiguous_format
+    return clone(input, memory_format=contiguous_format)    # (torch's k == 0: a contiguous copy)
 
 
 @op("roll", saves=None)

@@ -237,6 +237,18 @@ register_pytree_node(deque, lambda d: (list(d), d.maxlen),
                      serialized_type_name="collections.deque",
                      flatten_with_keys_fn=lambda d: (_seq_keys(d), d.maxlen))
 
+
+def _register_size():
+    """torch.Size is a node (torch's proxy_tensor registers it when torch is imported): its ints
+    are leaves, and it unflattens to a plain tuple, as torch's does."""
+    from .._tensor import Size
+    register_pytree_node(Size, lambda xs: (list(xs), None), lambda xs, _: tuple(xs),
+                         serialized_type_name="torch.Size",
+                         flatten_with_keys_fn=lambda xs: (_seq_keys(xs), None))
+
+
+_register_size()
+
 STANDARD_DICT_TYPES = frozenset({dict, OrderedDict, defaultdict})
 BUILTIN_TYPES = frozenset({tuple, list, dict, namedtuple, OrderedDict, defaultdict, deque})
 

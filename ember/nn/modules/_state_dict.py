@@ -185,6 +185,8 @@ class StateDictMixin:
                             input_param.requires_grad_(param.requires_grad)
                     setattr(self, name, input_param)
                 elif lazy:
+                    if is_lazy(input_param):    # (torch copies one placeholder into the other:
+                        return                  # nothing)
                     param.materialize(input_param.shape)
                     _copy_into(param, input_param)
                 else:
