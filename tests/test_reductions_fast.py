@@ -64,13 +64,19 @@ def test_one_dim_sum_of_zeros_is_positive_zero():
 # ---- softmax/log_softmax's lane-order row sum: 8 lanes folded by one pairwise reduction -----
 def _lane_order_sum(e):
     """torch's vectorised row sum written out: lanes of one vector (ember._cpu.VEC_BYTES) fed
-    block after block, the tail into the first lanes, the lanes folded in halves."""
+    block after block, the tail into the first lanes, the lanes folded in halves (float32's
+    VecReduceAllSIMD) or added lane after lane (float64's generic vec_reduce_all)."""
     n, lanes = e.shape[-1], ember._cpu.VEC_BYTES // e.dtype.itemsize
     nb = n // lanes
     acc = e[..., :lanes] + 0
     for b in range(1, nb):
         acc += e[..., b * lanes:(b + 1) * lanes]
     acc[..., :n - nb * lanes] += e[..., nb * lanes:]
+    if e.dtype.itemsize != 4:
+        total = acc[..., :1].copy()
+        for j in range(1, lanes):
+            total += acc[..., j:j + 1]
+        return total
     while acc.shape[-1] > 1:
         h = acc.shape[-1] // 2
         acc = acc[..., :h] + acc[..., h:]

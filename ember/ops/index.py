@@ -2201,6 +2201,8 @@ def _sort(xp, x, dim, descending, stable):
         # faster on 32 rows of 64 (a single row: no faster than the argsort)
         r = _topk_by_sort(x, x.shape[dim], dim, descending)
         if r is not None:
+            if not (x.flags.c_contiguous and 1 not in x.shape):
+                r = tuple(_preserved(x, a) for a in r)
             return r, (x.shape, r[1], dim)
     if stable:
         i, v = _argsort(xp, x, dim, descending), None
