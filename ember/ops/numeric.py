@@ -40,9 +40,12 @@ def _sinc_grad(xp, g, x, y):
     products by pi in float32 for float16/bfloat16), +0 where x x pi is 0."""
     px = _E._times_scalar(x, _PI)
     den = _E._times_scalar(x * x, _PI)
+    zero = den == 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = g * ((px * xp.cos(px) - xp.sin(px)) / den)
-    return xp.where(den == 0, out.dtype.type(0), out)
+        # (a 1 in den's zeros: under create_graph and forward AD, where's masked branch
+        # still backpropagates, and 0 * nan there would be nan)
+        out = g * ((px * xp.cos(px) - xp.sin(px)) / xp.where(zero, 1, den))
+    return xp.where(zero, 0, out)
 
 
 sinc = _E._float_unary("sinc", _sinc_f, _sinc_grad)
