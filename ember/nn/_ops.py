@@ -851,6 +851,7 @@ def check_huber_dtypes(x, y):
 
 # ---- embedding ---------------------------------------------------------------------------
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+_UNSIGNED = {np.dtype(np.int64): np.uint64, np.dtype(np.int32): np.uint32}
 
 
 @op("embedding", saves=None, node="EmbeddingBackward0")
@@ -863,8 +864,9 @@ def _embedding(xp, weight, indices, padding_idx, scale_grad_by_freq):
     n = weight.shape[0]
     # the check reads back from the GPU, which a CUDA-graph capture cannot (as torch, whose
     # CUDA kernel checks with a device-side assert)
-    if indices.size and not cuda_blas.CAPTURING and (int(indices.min()) < 0 or
-                                                     int(indices.max()) >= n):
+    # (one reduction: a negative index read as unsigned is past any n)
+    if indices.size and not cuda_blas.CAPTURING and \
+            int(indices.view(_UNSIGNED[indices.dtype]).max()) >= n:
         raise IndexError("index out of range in self")
     out = xp.take(weight, indices, axis=0)
     return out, (indices, weight.shape, padding_idx, scale_grad_by_freq)
