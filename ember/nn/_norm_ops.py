@@ -12,6 +12,7 @@ from ..ops._registry import op
 from .. import _kernel_dtypes as _D
 from .._warnings import warn_once
 from ..ops._fma import fma
+from ..ops._torch_sum import einsum as _c_einsum       # (np.einsum without its wrapper)
 from .._threads import intra_op_threads
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
@@ -144,10 +145,20 @@ def _rows(xp, a, axes, affine, wshape):
 
 
 def _rows_fwd(x, x2, w, b, axes, wshape, eps):
+    # np.einsum's own ufuncs in place (the same dtypes, so the same bits): small inputs spend
+    # their time in the calls, not the arithmetic
     n = x2.shape[1]
-    mean = np.einsum("ij->i", x2) / n
+    mean = _c_einsum("ij->i", x2)
+    np.divide(mean, n, out=mean)
     xhat = x2 - mean[:, None]
-    invstd = 1 / np.sqrt(np.einsum("ij,ij->i", xhat, xhat) / n + eps)
+    invstd = _c_einsum("ij,ij->i", xhat, xhat)
+    np.divide(invstd, n, out=invstd)
+    if type(eps) is float:      # (a NumPy float64 eps promotes: out of place as it did)
+        np.add(invstd, eps, out=invstd)
+        np.sqrt(invstd, out=invstd)
+        np.divide(1, invstd, out=invstd)
+    else:
+        invstd = 1 / np.sqrt(invstd + eps)
     xhat *= invstd[:, None]
     y = xhat
     if w is not None:
@@ -246,17 +257,19 @@ def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
     gx = gw = gb = None
     if needs[0]:
         gxhat = g2 * w.reshape(-1) if w is not None else g2.copy()
-        m1 = np.einsum("ij->i", gxhat) / n
-        m2 = np.einsum("ij,ij->i", gxhat, xhat2) / n
+        m1 = _c_einsum("ij->i", gxhat)
+        np.divide(m1, n, out=m1)
+        m2 = _c_einsum("ij,ij->i", gxhat, xhat2)
+        np.divide(m2, n, out=m2)
         t = xhat2 * m2[:, None]
         t += m1[:, None]
         gxhat -= t
         gxhat *= invstd.reshape(-1, 1)
         gx = gxhat.reshape(shape)
     if w is not None and needs[1]:
-        gw = np.einsum("ij,ij->j", g2, xhat2).reshape(w.shape)
+        gw = _c_einsum("ij,ij->j", g2, xhat2).reshape(w.shape)
     if has_b and needs[2]:
-        gb = np.einsum("ij->j", g2).reshape(-1 if w is None else w.shape)
+        gb = _c_einsum("ij->j", g2).reshape(-1 if w is None else w.shape)
     return gx, gw, gb
 
 
@@ -276,14 +289,20 @@ def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs)
         if frozen:
             gx = gxhat * invstd
         else:
-            m1 = gxhat.mean(axis=axes, keepdims=True)
-            m2 = (gxhat * xhat).mean(axis=axes, keepdims=True)
+            if type(gxhat) is np.ndarray and gxhat.size:    # ndarray.mean without its wrapper
+                m1 = _mean(gxhat, axes)
+                m2 = _mean(gxhat * xhat, axes)
+            else:
+                m1 = gxhat.mean(axis=axes, keepdims=True)
+                m2 = (gxhat * xhat).mean(axis=axes, keepdims=True)
             gx = invstd * (gxhat - m1 - xhat * m2)
         gx = gx.reshape(shape)
+    nd = type(g) is np.ndarray          # (ndarray.sum without its wrapper)
     if w is not None and needs[1]:
-        gw = (g * xhat).sum(axis=red).reshape(w.shape)
+        gw = (ureduce("add", g * xhat, red) if nd else (g * xhat).sum(axis=red)).reshape(w.shape)
     if has_b and needs[2]:
-        gb = g.sum(axis=red).reshape(-1 if w is None else w.shape)
+        gb = (ureduce("add", g, red) if nd else g.sum(axis=red)).reshape(
+            -1 if w is None else w.shape)
     return gx, gw, gb
 
 
@@ -492,23 +511,31 @@ def _bfloat16_stats(a, mean, var_sum, n, eps, running_mean, running_var, momentu
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
-        tuple(int(s) for s in normalized_shape)
+        tuple(map(int, normalized_shape))
     k = len(shape)
     nd = tensor_ndim("layer_norm", input)
     if k == 0 or tuple(input.arr.shape[nd - k:]) != shape or nd < k:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size"
                            f"{list(input.shape)}")
-    for t, name in ((weight, "weight"), (bias, "bias")):
-        if t is not None and tuple(t.shape) != shape:
-            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
-                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
-                               f"{list(shape)}")
+    if weight is not None and weight.arr.shape != shape:
+        _affine_shape_error("weight", weight, shape)
+    if bias is not None and bias.arr.shape != shape:
+        _affine_shape_error("bias", bias, shape)
     _D.norm_params(input, "LayerNormKernelImpl", weight, bias)
-    axes = tuple(range(input.ndim - k, input.ndim))
-    wshape = (1,) * (input.ndim - k) + shape
+    lead = nd - k
+    axes = _TRAILING.get((lead, nd)) or _TRAILING.setdefault((lead, nd), tuple(range(lead, nd)))
+    wshape = (1,) * lead + shape
     return contiguous_out(apply(_NORM["native_layer_norm"], (input, weight, bias),
                                 (None, axes, wshape, eps, None, False)))
+
+
+_TRAILING = {}      # (lead, ndim): the axes tuple (lead, ..., ndim - 1), made once
+
+
+def _affine_shape_error(name, t, shape):
+    raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                       f"{name} of shape {list(t.shape)} and normalized_shape = {list(shape)}")
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
