@@ -23,7 +23,14 @@ def _mean(x, axes):
     """x.mean(axes, keepdims=True) through ureduce (see its docstring), divided by the count
     as ndarray.mean divides (an integer, not rounded to x's dtype)."""
     s = ureduce("add", x, axes, True)
-    s /= np.intp(math.prod(x.shape[a] for a in axes))
+    n = math.prod(x.shape[a] for a in axes)
+    if type(s) is np.ndarray and s.dtype in _FLOATS and 0 < n <= _EXACT_COUNT:
+        # by the count in s's dtype, exact there: the intp divide computes in double and
+        # rounds, which for float32 gives the same correctly rounded quotient (double has
+        # more than 2 * 24 + 2 bits), without the mixed-type loop's casts (3x slower)
+        s /= s.dtype.type(n)
+    else:
+        s /= np.intp(n)
     return s
 
 
@@ -35,6 +42,8 @@ def _moments(x, axes):
 
 
 _F32 = np.dtype(np.float32)
+_FLOATS = (_F32, np.dtype(np.float64))
+_EXACT_COUNT = 1 << 24          # counts a float32 holds exactly
 _FMA_BLOCK = 1 << 16
 _ROWS_EXACT = 32        # _rows_var_sum's Python loop: about 1.5 us a row
 
@@ -144,19 +153,36 @@ def _rows(xp, a, axes, affine, wshape):
     return a.reshape(-1, n) if n else None
 
 
+_CONSTS = {}        # (dtype, Python number) -> that number as a 0-d array of the dtype
+
+
+def _const(dt, v):
+    c = _CONSTS.get((dt, v))
+    if c is None:
+        if len(_CONSTS) >= 256:
+            _CONSTS.clear()
+        c = _CONSTS[dt, v] = np.array(v, dt)
+    return c
+
+
 def _rows_fwd(x, x2, w, b, axes, wshape, eps):
     # np.einsum's own ufuncs in place (the same dtypes, so the same bits): small inputs spend
     # their time in the calls, not the arithmetic
     n = x2.shape[1]
+    dt = x2.dtype
+    # the Python numbers as 0-d arrays of x2's dtype, which they convert to exactly (n up to
+    # 2**24) or by the same one rounding (eps): a ufunc converts a Python number per call
+    cn = _const(dt, n) if n <= _EXACT_COUNT else n
     mean = _c_einsum("ij->i", x2)
-    np.divide(mean, n, out=mean)
+    np.divide(mean, cn, out=mean)
     xhat = x2 - mean[:, None]
     invstd = _c_einsum("ij,ij->i", xhat, xhat)
-    np.divide(invstd, n, out=invstd)
-    if type(eps) is float:      # (a NumPy float64 eps promotes: out of place as it did)
-        np.add(invstd, eps, out=invstd)
+    np.divide(invstd, cn, out=invstd)
+    if type(eps) is float:      # (a NumPy float64 eps promotes: out of place as it did; a
+        # huge eps, whose cast overflows with a warning, stays a Python float: each call warns)
+        np.add(invstd, _const(dt, eps) if 0 <= eps < 1 else eps, out=invstd)
         np.sqrt(invstd, out=invstd)
-        np.divide(1, invstd, out=invstd)
+        np.divide(_const(dt, 1), invstd, out=invstd)
     else:
         invstd = 1 / np.sqrt(invstd + eps)
     xhat *= invstd[:, None]
@@ -278,9 +304,10 @@ def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs)
     if g.dtype != xhat.dtype:               # float16/bfloat16: computed in float32 (xhat's)
         g = g.astype(xhat.dtype)
     affine = w is not None or has_b
-    xhat2 = _rows(xp, xhat, axes, affine, wshape) if not frozen else None
-    g2 = _rows(xp, g, axes, affine, wshape) if xhat2 is not None else None
-    if g2 is not None:
+    # (g first: a broadcast gradient, sum()'s, is not C-contiguous: xhat is not looked at)
+    g2 = _rows(xp, g, axes, affine, wshape) if not frozen else None
+    xhat2 = _rows(xp, xhat, axes, affine, wshape) if g2 is not None else None
+    if xhat2 is not None:
         return _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs)
     red = tuple(i for i, s in enumerate(wshape) if s == 1)
     gx = gw = gb = None
