@@ -12,6 +12,7 @@ from ..ops._registry import op
 from .. import _kernel_dtypes as _D
 from .._warnings import warn_once
 from ..ops._fma import fma
+from ..ops._torch_sum import einsum as _c_einsum       # (np.einsum without its wrapper)
 from .._threads import intra_op_threads
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
@@ -22,7 +23,14 @@ def _mean(x, axes):
     """x.mean(axes, keepdims=True) through ureduce (see its docstring), divided by the count
     as ndarray.mean divides (an integer, not rounded to x's dtype)."""
     s = ureduce("add", x, axes, True)
-    s /= np.intp(math.prod(x.shape[a] for a in axes))
+    n = math.prod(x.shape[a] for a in axes)
+    if type(s) is np.ndarray and s.dtype in _FLOATS and 0 < n <= _EXACT_COUNT:
+        # by the count in s's dtype, exact there: the intp divide computes in double and
+        # rounds, which for float32 gives the same correctly rounded quotient (double has
+        # more than 2 * 24 + 2 bits), without the mixed-type loop's casts (3x slower)
+        s /= s.dtype.type(n)
+    else:
+        s /= np.intp(n)
     return s
 
 
@@ -34,6 +42,8 @@ def _moments(x, axes):
 
 
 _F32 = np.dtype(np.float32)
+_FLOATS = (_F32, np.dtype(np.float64))
+_EXACT_COUNT = 1 << 24          # counts a float32 holds exactly
 _FMA_BLOCK = 1 << 16
 _ROWS_EXACT = 32        # _rows_var_sum's Python loop: about 1.5 us a row
 
@@ -143,11 +153,38 @@ def _rows(xp, a, axes, affine, wshape):
     return a.reshape(-1, n) if n else None
 
 
+_CONSTS = {}        # (dtype, Python number) -> that number as a 0-d array of the dtype
+
+
+def _const(dt, v):
+    c = _CONSTS.get((dt, v))
+    if c is None:
+        if len(_CONSTS) >= 256:
+            _CONSTS.clear()
+        c = _CONSTS[dt, v] = np.array(v, dt)
+    return c
+
+
 def _rows_fwd(x, x2, w, b, axes, wshape, eps):
+    # np.einsum's own ufuncs in place (the same dtypes, so the same bits): small inputs spend
+    # their time in the calls, not the arithmetic
     n = x2.shape[1]
-    mean = np.einsum("ij->i", x2) / n
+    dt = x2.dtype
+    # the Python numbers as 0-d arrays of x2's dtype, which they convert to exactly (n up to
+    # 2**24) or by the same one rounding (eps): a ufunc converts a Python number per call
+    cn = _const(dt, n) if n <= _EXACT_COUNT else n
+    mean = _c_einsum("ij->i", x2)
+    np.divide(mean, cn, out=mean)
     xhat = x2 - mean[:, None]
-    invstd = 1 / np.sqrt(np.einsum("ij,ij->i", xhat, xhat) / n + eps)
+    invstd = _c_einsum("ij,ij->i", xhat, xhat)
+    np.divide(invstd, cn, out=invstd)
+    if type(eps) is float:      # (a NumPy float64 eps promotes: out of place as it did; a
+        # huge eps, whose cast overflows with a warning, stays a Python float: each call warns)
+        np.add(invstd, _const(dt, eps) if 0 <= eps < 1 else eps, out=invstd)
+        np.sqrt(invstd, out=invstd)
+        np.divide(_const(dt, 1), invstd, out=invstd)
+    else:
+        invstd = 1 / np.sqrt(invstd + eps)
     xhat *= invstd[:, None]
     y = xhat
     if w is not None:
@@ -246,17 +283,19 @@ def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
     gx = gw = gb = None
     if needs[0]:
         gxhat = g2 * w.reshape(-1) if w is not None else g2.copy()
-        m1 = np.einsum("ij->i", gxhat) / n
-        m2 = np.einsum("ij,ij->i", gxhat, xhat2) / n
+        m1 = _c_einsum("ij->i", gxhat)
+        np.divide(m1, n, out=m1)
+        m2 = _c_einsum("ij,ij->i", gxhat, xhat2)
+        np.divide(m2, n, out=m2)
         t = xhat2 * m2[:, None]
         t += m1[:, None]
         gxhat -= t
         gxhat *= invstd.reshape(-1, 1)
         gx = gxhat.reshape(shape)
     if w is not None and needs[1]:
-        gw = np.einsum("ij,ij->j", g2, xhat2).reshape(w.shape)
+        gw = _c_einsum("ij,ij->j", g2, xhat2).reshape(w.shape)
     if has_b and needs[2]:
-        gb = np.einsum("ij->j", g2).reshape(-1 if w is None else w.shape)
+        gb = _c_einsum("ij->j", g2).reshape(-1 if w is None else w.shape)
     return gx, gw, gb
 
 
@@ -265,9 +304,10 @@ def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs)
     if g.dtype != xhat.dtype:               # float16/bfloat16: computed in float32 (xhat's)
         g = g.astype(xhat.dtype)
     affine = w is not None or has_b
-    xhat2 = _rows(xp, xhat, axes, affine, wshape) if not frozen else None
-    g2 = _rows(xp, g, axes, affine, wshape) if xhat2 is not None else None
-    if g2 is not None:
+    # (g first: a broadcast gradient, sum()'s, is not C-contiguous: xhat is not looked at)
+    g2 = _rows(xp, g, axes, affine, wshape) if not frozen else None
+    xhat2 = _rows(xp, xhat, axes, affine, wshape) if g2 is not None else None
+    if xhat2 is not None:
         return _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs)
     red = tuple(i for i, s in enumerate(wshape) if s == 1)
     gx = gw = gb = None
@@ -276,14 +316,20 @@ def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs)
         if frozen:
             gx = gxhat * invstd
         else:
-            m1 = gxhat.mean(axis=axes, keepdims=True)
-            m2 = (gxhat * xhat).mean(axis=axes, keepdims=True)
+            if type(gxhat) is np.ndarray and gxhat.size:    # ndarray.mean without its wrapper
+                m1 = _mean(gxhat, axes)
+                m2 = _mean(gxhat * xhat, axes)
+            else:
+                m1 = gxhat.mean(axis=axes, keepdims=True)
+                m2 = (gxhat * xhat).mean(axis=axes, keepdims=True)
             gx = invstd * (gxhat - m1 - xhat * m2)
         gx = gx.reshape(shape)
+    nd = type(g) is np.ndarray          # (ndarray.sum without its wrapper)
     if w is not None and needs[1]:
-        gw = (g * xhat).sum(axis=red).reshape(w.shape)
+        gw = (ureduce("add", g * xhat, red) if nd else (g * xhat).sum(axis=red)).reshape(w.shape)
     if has_b and needs[2]:
-        gb = g.sum(axis=red).reshape(-1 if w is None else w.shape)
+        gb = (ureduce("add", g, red) if nd else g.sum(axis=red)).reshape(
+            -1 if w is None else w.shape)
     return gx, gw, gb
 
 
@@ -492,23 +538,31 @@ def _bfloat16_stats(a, mean, var_sum, n, eps, running_mean, running_var, momentu
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
-        tuple(int(s) for s in normalized_shape)
+        tuple(map(int, normalized_shape))
     k = len(shape)
     nd = tensor_ndim("layer_norm", input)
     if k == 0 or tuple(input.arr.shape[nd - k:]) != shape or nd < k:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size"
                            f"{list(input.shape)}")
-    for t, name in ((weight, "weight"), (bias, "bias")):
-        if t is not None and tuple(t.shape) != shape:
-            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
-                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
-                               f"{list(shape)}")
+    if weight is not None and weight.arr.shape != shape:
+        _affine_shape_error("weight", weight, shape)
+    if bias is not None and bias.arr.shape != shape:
+        _affine_shape_error("bias", bias, shape)
     _D.norm_params(input, "LayerNormKernelImpl", weight, bias)
-    axes = tuple(range(input.ndim - k, input.ndim))
-    wshape = (1,) * (input.ndim - k) + shape
+    lead = nd - k
+    axes = _TRAILING.get((lead, nd)) or _TRAILING.setdefault((lead, nd), tuple(range(lead, nd)))
+    wshape = (1,) * lead + shape
     return contiguous_out(apply(_NORM["native_layer_norm"], (input, weight, bias),
                                 (None, axes, wshape, eps, None, False)))
+
+
+_TRAILING = {}      # (lead, ndim): the axes tuple (lead, ..., ndim - 1), made once
+
+
+def _affine_shape_error(name, t, shape):
+    raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                       f"{name} of shape {list(t.shape)} and normalized_shape = {list(shape)}")
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):

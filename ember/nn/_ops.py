@@ -304,7 +304,32 @@ def _unrecorded(o, x, static):
     return _new(out, be)
 
 
+_F32 = np.dtype(np.float32)
+
+
+def _softmax_last_f32(x, dim):
+    """_unrecorded(_softmax, x, (dim, False)) for a non-empty float32 NumPy x over its last dim
+    (the common case), straight to its kernel (a seventh of a small softmax's time goes to the
+    op's dispatch and checks); None otherwise."""
+    try:
+        a = x.arr
+        if type(a) is not np.ndarray or a.dtype != _F32 or dim != a.ndim - 1 or not a.size \
+                or x._rg or _amp.enabled or _fw.level is not None:
+            return None
+    except AttributeError:          # (not a Tensor: apply's TypeError)
+        return None
+    try:
+        out = _softmax_lastdim_f32(a)
+    except RuntimeWarning:
+        out = quiet(_softmax_lastdim_f32, a)
+    return _new(out if out.flags.c_contiguous else out.copy(order="C"), x.be)
+
+
 def softmax_raw(x, dim, masked=False):
+    if not masked:
+        t = _softmax_last_f32(x, dim)
+        if t is not None:
+            return t
     t = _unrecorded(_softmax, x, (dim, masked))
     if t is not None:
         return t
@@ -933,6 +958,7 @@ def check_huber_dtypes(x, y):
 
 # ---- embedding ---------------------------------------------------------------------------
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+_UNSIGNED = {np.dtype(np.int64): np.uint64, np.dtype(np.int32): np.uint32}
 
 
 @op("embedding", saves=None, node="EmbeddingBackward0")
@@ -945,10 +971,13 @@ def _embedding(xp, weight, indices, padding_idx, scale_grad_by_freq):
     n = weight.shape[0]
     # the check reads back from the GPU, which a CUDA-graph capture cannot (as torch, whose
     # CUDA kernel checks with a device-side assert)
-    if indices.size and not cuda_blas.CAPTURING and (int(indices.min()) < 0 or
-                                                     int(indices.max()) >= n):
+    # (one reduction: a negative index read as unsigned is past any n)
+    if indices.size and not cuda_blas.CAPTURING and \
+            int(indices.view(_UNSIGNED[indices.dtype]).max()) >= n:
         raise IndexError("index out of range in self")
-    out = xp.take(weight, indices, axis=0)
+    # (np.take's wrapper calls the method: a micro-second of a small lookup's seven)
+    out = weight.take(indices, axis=0) if type(weight) is np.ndarray else \
+        xp.take(weight, indices, axis=0)
     return out, (indices, weight.shape, padding_idx, scale_grad_by_freq)
 
 
