@@ -1,0 +1,392 @@
+"""Ordinary PyTorch programs, round 29 (nn.Module's registration, naming, lookup and state_dict
+API and its errors, module hooks, nn.init, nn.utils, custom autograd.Function edge cases,
+grad-mode decorators and inference tensors, optimizers' param groups and schedulers chained
+with warmups) run under ember and torch from the same seed: everything they record must agree
+(the harness is rounds 17, 18 and 26's)."""
+import copy
+import functools
+import pickle
+import io
+import warnings
+
+from probe_registry import Programs, log_outcome as _err
+from test_probe18_programs import _check
+from test_probe26_programs import _always
+
+PROGRAMS = Programs()
+
+
+def program(tol=None, xfail=None):
+    """Registers a program run with every warning given each time (round 26's _always)."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def run(torch, log):
+            with _always(torch), warnings.catch_warnings():
+                fn(torch, log)
+        return PROGRAMS.program(tol, xfail)(run)
+    return deco
+
+
+# ---- nn.Module registration and lookup ----------------------------------------------------
+
+@program()
+def module_register_errors(torch, log):
+    nn = torch.nn
+    m = nn.Module()
+    _err(log, lambda: m.register_buffer("a.b", torch.ones(1)))
+    _err(log, lambda: m.register_buffer("", torch.ones(1)))
+    _err(log, lambda: m.register_buffer(3, torch.ones(1)))
+    _err(log, lambda: m.register_buffer("x", [1, 2]))
+    _err(log, lambda: m.register_parameter("p.q", nn.Parameter(torch.ones(1))))
+    _err(log, lambda: m.register_parameter("p", torch.ones(1)))
+    _err(log, lambda: m.register_parameter("", None))
+    _err(log, lambda: m.register_module("a.b", nn.Linear(1, 1)))
+    _err(log, lambda: m.register_module("c", 5))
+    _err(log, lambda: m.add_module("", None))
+    m.w = nn.Parameter(torch.ones(2))
+    _err(log, lambda: m.register_buffer("w", torch.ones(1)))
+    _err(log, lambda: m.register_module("w", nn.ReLU()))
+    m.sub = nn.ReLU()
+    _err(log, lambda: m.register_parameter("sub", nn.Parameter(torch.ones(1))))
+    _err(log, lambda: m.register_buffer("sub", torch.ones(1)))
+    m.plain = 3
+    _err(log, lambda: m.register_buffer("plain", torch.ones(1)))
+    _err(log, lambda: m.register_parameter("plain", None))
+    m.register_buffer("b", None)
+    m.register_parameter("q", None)
+    log(list(m.state_dict()), [n for n, _ in m.named_buffers()], m.b, m.q)
+    def setw():
+        m.w = torch.ones(2)
+    _err(log, setw)
+    def setsub():
+        m.sub = torch.ones(2)
+    _err(log, setsub)
+    m.w = None
+    log(m.w, list(m.state_dict()))
+
+
+@program()
+def module_named_prefixes_and_duplicates(torch, log):
+    nn = torch.nn
+    shared = nn.Linear(2, 2)
+    m = nn.Sequential(shared, nn.ReLU(), shared)
+    m.extra = shared
+    log([n for n, _ in m.named_modules()])
+    log([n for n, _ in m.named_modules(remove_duplicate=False)])
+    log([n for n, _ in m.named_modules(prefix="net")])
+    log([n for n, _ in m.named_parameters(prefix="p")])
+    log([n for n, _ in m.named_parameters(remove_duplicate=False)])
+    log([n for n, _ in m.named_parameters(recurse=False)])
+    log([n for n, _ in m.named_children()])
+    m.register_buffer("buf", torch.zeros(1))
+    m[0].register_buffer("rb", torch.zeros(1))
+    log([n for n, _ in m.named_buffers(prefix="x", remove_duplicate=False)])
+    log([n for n, _ in m.named_buffers()], list(m.state_dict()))
+    log(len(list(m.modules())), len(list(m.parameters())))
+
+
+@program()
+def module_get_set_submodule_errors(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    m.register_buffer("buf", torch.ones(1))
+    log(str(m.get_submodule("1.1")), m.get_submodule("") is m)
+    log(m.get_parameter("1.1.bias").shape, m.get_buffer("buf"))
+    _err(log, lambda: m.get_submodule("1.5"))
+    _err(log, lambda: m.get_submodule("0.weight"))
+    _err(log, lambda: m.get_submodule("2"))
+    _err(log, lambda: m.get_parameter("1.1.nope"))
+    _err(log, lambda: m.get_parameter("buf"))
+    _err(log, lambda: m.get_buffer("0.weight"))
+    _err(log, lambda: m.get_buffer("9.x"))
+    m.set_submodule("1.0", nn.Tanh())
+    log(str(m))
+    _err(log, lambda: m.set_submodule("1.9", nn.Tanh()))
+    _err(log, lambda: m.set_submodule("0.weight", nn.Tanh()))
+    _err(log, lambda: m.set_submodule("", nn.Tanh()))
+    _err(log, lambda: m.set_submodule("1.0", 5))
+    _err(log, lambda: m.set_submodule("1.7", nn.Tanh(), strict=True))
+    m.set_submodule("1.7", nn.Tanh())
+    log(str(m))
+
+
+@program()
+def module_setattr_edge_cases(torch, log):
+    nn = torch.nn
+    m = nn.Linear(2, 2)
+    m.bias = None
+    log(m.bias, list(m.state_dict()), str(m))
+    m.bias = nn.Parameter(torch.zeros(2))
+    log(list(m.state_dict()))
+    m.register_buffer("running", torch.zeros(2))
+    m.running = torch.ones(2)
+    log(m.running, list(m.state_dict()))
+    def bad():
+        m.running = 5
+    _err(log, bad)
+    m.running = None
+    log(list(m.state_dict()), "running" in m._buffers)
+    del m.running
+    log("running" in m._buffers, hasattr(m, "running"))
+    _err(log, lambda: m.nonexistent)
+    def delnone():
+        del m.nothing
+    _err(log, delnone)
+    m.child = nn.ReLU()
+    del m.child
+    log([n for n, _ in m.named_children()])
+    log(sorted(k for k in dir(m) if k in ("weight", "bias", "forward", "in_features")))
+
+
+@program()
+def module_state_dict_hooks(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    calls = []
+
+    def post(mod, sd, prefix, local_metadata):
+        calls.append(("post", prefix, sorted(sd)))
+        sd[prefix + "extra"] = torch.tensor(1.0)
+    m[0]._register_state_dict_hook(post)
+    pre = m[1].register_state_dict_pre_hook(
+        lambda mod, prefix, keep_vars: calls.append(("pre", prefix, keep_vars)))
+    sd = m.state_dict()
+    log(list(sd), calls)
+    pre.remove()
+    log(sd._metadata if hasattr(sd, "_metadata") else None)
+
+    def lpre(mod, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+        calls.append(("lpre", prefix, strict))
+        state_dict.pop(prefix + "extra", None)
+    m[0]._register_load_state_dict_pre_hook(lpre, with_module=True)
+    m.register_load_state_dict_post_hook(
+        lambda mod, keys: calls.append(("lpost", keys.missing_keys, keys.unexpected_keys)))
+    calls.clear()
+    r = m.load_state_dict(sd)
+    log(calls, r.missing_keys, r.unexpected_keys, str(r))
+    sd2 = dict(sd)
+    sd2["1.weight"] = torch.ones(3)
+    _err(log, lambda: m.load_state_dict(sd2))
+    del sd2["1.weight"]
+    sd2["bogus"] = torch.ones(1)
+    _err(log, lambda: m.load_state_dict(sd2))
+    r = m.load_state_dict(sd2, strict=False)
+    log(r.missing_keys, r.unexpected_keys, str(r))
+
+
+@program()
+def load_state_dict_assign_and_to_empty(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    src = nn.Linear(3, 2)
+    with torch.device("meta"):
+        m = nn.Linear(3, 2)
+    log(m.weight.device, m.weight.is_meta, str(m.weight.device))
+    m.load_state_dict(src.state_dict(), assign=True)
+    log(m.weight, m.weight.requires_grad, type(m.weight).__name__, m.weight.device)
+    log(m.weight.data_ptr() == src.weight.data_ptr())
+    with torch.device("meta"):
+        m2 = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    m2.to_empty(device="cpu")
+    log(m2[0].weight.shape, m2[0].weight.device, m2[1].running_mean.shape,
+        m2[1].num_batches_tracked.dtype)
+    m3 = nn.Linear(2, 2)
+    sd = {"weight": torch.ones(2, 2, dtype=torch.float64), "bias": torch.zeros(2)}
+    m3.load_state_dict(sd)
+    log(m3.weight.dtype, m3.weight)
+    m3.load_state_dict(sd, assign=True)
+    log(m3.weight.dtype, type(m3.weight).__name__, m3.weight.requires_grad)
+    _err(log, lambda: m3.load_state_dict({"weight": torch.ones(3, 2), "bias": torch.zeros(2)},
+                                         assign=True))
+
+
+@program()
+def module_zero_grad_requires_grad_train_eval(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.Sequential(nn.BatchNorm1d(2)))
+    m(torch.randn(4, 2)).sum().backward()
+    log([p.grad is None for p in m.parameters()])
+    m.zero_grad(set_to_none=False)
+    log([p.grad for p in m.parameters()])
+    m.zero_grad()
+    log([p.grad is None for p in m.parameters()])
+    r = m.requires_grad_(False)
+    log(r is m, [p.requires_grad for p in m.parameters()])
+    m[0].requires_grad_()
+    log([p.requires_grad for p in m.parameters()])
+    r = m.eval()
+    log(r is m, [x.training for x in m.modules()])
+    m[2].train()
+    log([x.training for x in m.modules()])
+    _err(log, lambda: m.train("yes"))
+    m.train(False)
+    log([x.training for x in m.modules()])
+    x = nn.Linear(1, 1)
+    x.weight.grad = torch.ones(1, 1, requires_grad=True).sum(0, keepdim=True) * 2
+    log(x.weight.grad.grad_fn is not None)
+    x.zero_grad(set_to_none=False)
+    log(x.weight.grad, x.weight.grad.grad_fn, x.weight.grad.requires_grad)
+
+
+@program()
+def module_deepcopy_and_pickle(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    m[0].weight.grad = torch.ones(3, 2)
+    c = copy.deepcopy(m)
+    log(c[0].weight, c[0].weight.grad, type(c[0].weight).__name__, c[0].weight is m[0].weight)
+    c[0].weight.data.add_(1)
+    log(m[0].weight[0])
+    b = io.BytesIO()
+    torch.save(m, b)
+    b.seek(0)
+    m2 = torch.load(b, weights_only=False)
+    log(str(m2), m2[0].weight, m2[1].running_var, m2[0].weight.grad)
+    p = pickle.loads(pickle.dumps(m[0].weight))
+    log(p, type(p).__name__, p.requires_grad)
+    shared = nn.Linear(1, 1)
+    s = nn.Sequential(shared, shared)
+    d = copy.deepcopy(s)
+    log(d[0] is d[1], d[0].weight is d[1].weight, len(list(d.parameters())))
+    t = torch.ones(2, requires_grad=True) * 2
+    _err(log, lambda: copy.deepcopy(t))
+
+
+# ---- nn.init ------------------------------------------------------------------------------
+
+@program()
+def init_gains_and_fans(torch, log):
+    init = torch.nn.init
+    for nl in ("linear", "conv2d", "sigmoid", "tanh", "relu", "selu", "conv_transpose1d"):
+        log(nl, init.calculate_gain(nl))
+    log(init.calculate_gain("leaky_relu"), init.calculate_gain("leaky_relu", 0.2),
+        init.calculate_gain("leaky_relu", 1))
+    _err(log, lambda: init.calculate_gain("leaky_relu", "x"))
+    _err(log, lambda: init.calculate_gain("leaky_relu", True))
+    _err(log, lambda: init.calculate_gain("gelu"))
+    _err(log, lambda: init.calculate_gain("tanh", 2))
+    for shape in ((5,), (4, 3), (4, 3, 5), (2, 3, 4, 5)):
+        w = torch.empty(shape)
+        for mode in ("fan_in", "fan_out"):
+            _err(log, lambda: init.kaiming_uniform_(w, a=0.1, mode=mode).sum())
+            _err(log, lambda: init.kaiming_normal_(w, mode=mode, nonlinearity="leaky_relu")
+                 .std())
+        _err(log, lambda: init.xavier_uniform_(w, gain=2.0).abs().max())
+        _err(log, lambda: init.xavier_normal_(w).mean())
+    _err(log, lambda: init.kaiming_uniform_(torch.empty(3, 3), mode="fan_avg"))
+    _err(log, lambda: init._calculate_fan_in_and_fan_out(torch.empty(3)))
+    log(init._calculate_fan_in_and_fan_out(torch.empty(6, 4, 3, 2)))
+    _err(log, lambda: init.kaiming_uniform_(torch.empty(0, 3)))
+
+
+@program()
+def init_trunc_orthogonal_sparse_misc(torch, log):
+    init = torch.nn.init
+    torch.manual_seed(1)
+    w = init.trunc_normal_(torch.empty(1000), mean=1.0, std=2.0, a=-0.5, b=0.5)
+    log(bool(w.min() >= -0.5), bool(w.max() <= 0.5), w[:4])
+    log(init.trunc_normal_(torch.empty(2, 3), generator=torch.Generator().manual_seed(3)))
+    for shape in ((3, 5), (5, 3), (2, 3, 4), (4, 2, 2)):
+        q = init.orthogonal_(torch.empty(shape), gain=1.5)
+        f = q.reshape(shape[0], -1)
+        g = f @ f.T if shape[0] <= f.shape[1] else f.T @ f
+        log(shape, q.shape, bool(torch.allclose(g, 2.25 * torch.eye(g.shape[0]), atol=1e-5)))
+    _err(log, lambda: init.orthogonal_(torch.empty(3)))
+    s = init.sparse_(torch.empty(10, 4), sparsity=0.3, std=0.5)
+    log((s == 0).sum(0))
+    _err(log, lambda: init.sparse_(torch.empty(2, 3, 4), 0.5))
+    log(init.eye_(torch.empty(2, 3)), init.dirac_(torch.empty(4, 2, 3)).sum((1, 2)))
+    _err(log, lambda: init.eye_(torch.empty(2, 3, 4)))
+    _err(log, lambda: init.dirac_(torch.empty(2, 3)))
+    log(init.dirac_(torch.empty(4, 2, 3), groups=2)[:, :, 1])
+    _err(log, lambda: init.dirac_(torch.empty(3, 2, 3), groups=2))
+    log(init.constant_(torch.empty(2, dtype=torch.int64), 3.7),
+        init.ones_(torch.empty(2, dtype=torch.bool)), init.zeros_(torch.empty(1)))
+    p = torch.nn.Parameter(torch.ones(2))
+    r = init.uniform_(p, 2, 3)
+    log(r is p, p.requires_grad, p.grad_fn, p._version if hasattr(p, "_version") else None)
+
+
+# ---- nn.utils -----------------------------------------------------------------------------
+
+@program(tol=1e-6)
+def utils_clip_and_vector_conversions(torch, log):
+    nn, U = torch.nn, torch.nn.utils
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    m(torch.randn(5, 3)).pow(2).sum().backward()
+    U.clip_grad_value_(m.parameters(), 0.1)
+    log([p.grad for p in m.parameters()])
+    _err(log, lambda: U.clip_grad_value_(m.parameters(), -1.0))
+    n = U.clip_grad_norm_(m.parameters(), 0.05, norm_type="inf")
+    log(n, m[0].bias.grad)
+    log(U.clip_grad_norm_([], 1.0))
+    log(U.get_total_norm([torch.ones(2), torch.ones(3) * 2], 3.0))
+    v = U.parameters_to_vector(m.parameters())
+    log(v.shape, v[:5], v.requires_grad, v.grad_fn is not None)
+    U.vector_to_parameters(torch.arange(v.numel(), dtype=torch.float32), m.parameters())
+    log(m[1].bias, m[0].weight[0], m[1].weight.requires_grad, m[1].weight.is_leaf)
+    _err(log, lambda: U.vector_to_parameters([1.0], m.parameters()))
+    _err(log, lambda: U.vector_to_parameters(torch.zeros(3), m.parameters()))
+    _err(log, lambda: U.parameters_to_vector([torch.ones(2), torch.ones(2, dtype=torch.float64)]))
+
+
+@program(tol=1e-6)
+def utils_fuse_conv_bn_and_weight_norm_removal(torch, log):
+    nn, U = torch.nn, torch.nn.utils
+    torch.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 3, bias=False).eval()
+    bn = nn.BatchNorm2d(3).eval()
+    bn.running_mean.uniform_(-1, 1)
+    bn.running_var.uniform_(0.5, 2)
+    bn.weight.data.uniform_(0.5, 1.5)
+    x = torch.randn(1, 2, 5, 5)
+    fused = U.fuse_conv_bn_eval(conv, bn)
+    log(type(fused).__name__, fused.bias is not None, fused.bias.requires_grad,
+        torch.allclose(fused(x), bn(conv(x)), atol=1e-6))
+    lin = nn.Linear(3, 2).eval()
+    bn1 = nn.BatchNorm1d(2).eval()
+    bn1.running_var.fill_(3.0)
+    fl = U.fuse_linear_bn_eval(lin, bn1)
+    log(fl.weight, fl.bias)
+    _err(log, lambda: U.fuse_conv_bn_eval(conv.train(), bn))
+    wn = U.weight_norm(nn.Linear(3, 2), dim=0)
+    log(sorted(n for n, _ in wn.named_parameters()), wn.weight_g.shape)
+    _err(log, lambda: U.weight_norm(wn))
+    U.remove_weight_norm(wn)
+    log(sorted(n for n, _ in wn.named_parameters()), type(wn.weight).__name__)
+    _err(log, lambda: U.remove_weight_norm(wn))
+    wn2 = U.weight_norm(nn.Linear(3, 2), dim=None)
+    log(wn2.weight_g.shape, wn2.weight_v.shape)
+    sn = U.spectral_norm(nn.Linear(3, 2))
+    log(sorted(n for n, _ in sn.named_parameters()), sorted(n for n, _ in sn.named_buffers()))
+    U.remove_spectral_norm(sn)
+    _err(log, lambda: U.remove_spectral_norm(sn))
+
+
+@program()
+def utils_functional_call(torch, log):
+    nn = torch.nn
+    functional_call = torch.func.functional_call
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    x = torch.randn(3, 2)
+    params = {"0.weight": torch.eye(2), "0.bias": torch.zeros(2)}
+    out = functional_call(m, params, (x,))
+    log(out, m[0].weight.sum().item() != 2.0, m[1].running_mean)
+    out = torch.nn.utils.stateless.functional_call(m, params, x)
+    log(out)
+    _err(log, lambda: functional_call(m, {"0.nope": torch.eye(2)}, (x,), strict=True))
+    _err(log, lambda: functional_call(m, (params, {"0.weight": torch.eye(2)}), (x,)))
+    out = functional_call(m, ({"0.weight": torch.eye(2)}, {"0.bias": torch.ones(2)}), x,
+                          tie_weights=False)
+    log(out)
+    m2 = nn.Linear(2, 1)
+    out = functional_call(m2, {"weight": torch.ones(1, 2)}, args=(), kwargs={"input": x})
+    log(out)
+
+
+test_program = PROGRAMS.test(_check)
