@@ -389,4 +389,305 @@ def utils_functional_call(torch, log):
     log(out)
 
 
+
+# ---- custom autograd.Function -------------------------------------------------------------
+
+@program()
+def function_non_tensor_outputs_and_non_differentiable(torch, log):
+    class SortWithIdx(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            v, i = x.sort()
+            ctx.mark_non_differentiable(i)
+            ctx.save_for_backward(i)
+            return v * k, i, "tag", k
+
+        @staticmethod
+        def backward(ctx, gv, gi, gs, gk):
+            (i,) = ctx.saved_tensors
+            log("backward", gi, gs, gk)
+            return torch.zeros_like(gv).scatter(0, i, gv) * 2, None
+
+    x = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    v, i, s, k = SortWithIdx.apply(x, 2)
+    log(v, i, i.requires_grad, i.grad_fn, s, k, type(v.grad_fn).__name__)
+    v.sum().backward()
+    log(x.grad)
+
+    class TooMany(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    _err(log, lambda: TooMany.apply(torch.ones(2, requires_grad=True)).sum().backward())
+
+    class WrongShape(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.sum()
+
+    _err(log, lambda: WrongShape.apply(torch.ones(2, requires_grad=True)).sum().backward())
+
+    class GradForInt(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, n):
+            return x * n
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, torch.ones(1)
+
+    _err(log, lambda: GradForInt.apply(torch.ones(2, requires_grad=True), 3).sum().backward())
+
+
+@program()
+def function_materialize_grads_and_once_differentiable(torch, log):
+    from_fn = torch.autograd.function
+
+    class Two(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, materialize):
+            ctx.set_materialize_grads(materialize)
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            log("grads", ga, gb)
+            out = 0
+            if ga is not None:
+                out = out + ga * 2
+            if gb is not None:
+                out = out + gb * 3
+            return out, None
+
+    for mat in (True, False):
+        x = torch.ones(2, requires_grad=True)
+        a, b = Two.apply(x, mat)
+        a.sum().backward()
+        log(mat, x.grad)
+
+    class Once(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 2
+
+        @staticmethod
+        @from_fn.once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = Once.apply(x)
+    (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    log(g, g.requires_grad, g.grad_fn is not None)
+    _err(log, lambda: g.sum().backward())
+
+    class Dirty(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    leaf = torch.ones(2, requires_grad=True)
+    _err(log, lambda: Dirty.apply(leaf))
+    y = leaf.clone()
+    z = Dirty.apply(y)
+    log(z is y, z, y._version)
+    z.sum().backward()
+    log(leaf.grad)
+
+    class NotDirty(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    w = torch.ones(2, requires_grad=True)
+    out = NotDirty.apply(w)
+    log(out is w, out.grad_fn is not None, out.is_leaf)
+
+
+@program()
+def function_setup_context_and_vmap(torch, log):
+    def cube(save, as_is):
+        class Cube(torch.autograd.Function):
+            generate_vmap_rule = True
+
+            @staticmethod
+            def forward(x):
+                return x ** 3, (x if as_is else x.view_as(x))
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                (x,) = inputs
+                if save:
+                    ctx.save_for_backward(x)
+                ctx.mark_non_differentiable(output[1])
+
+            @staticmethod
+            def backward(ctx, g, _):
+                return 3 * g if not save else 3 * ctx.saved_tensors[0] ** 2 * g
+        return Cube
+
+    x = torch.tensor([1.0, 2.0, -1.0], requires_grad=True)
+    y, same = cube(True, False).apply(x)
+    y.sum().backward()
+    log(y, x.grad, same.requires_grad)
+    log(torch.func.grad(lambda t: cube(True, False).apply(t)[0].sum())(torch.tensor([2.0, 3.0])))
+    log(torch.func.vmap(lambda t: cube(True, False).apply(t)[0])(torch.arange(6.0).reshape(3, 2)))
+    # an input returned as is and saved by setup_context: torch refuses it but where the output
+    # is non-differentiable and the input requires grad
+    for rg in (False, True):
+        x = torch.tensor([1.0, 2.0], requires_grad=rg)
+        _err(log, lambda: [t.requires_grad for t in cube(True, True).apply(x)])
+        _err(log, lambda: [t.requires_grad for t in cube(False, True).apply(x)])
+    _err(log, lambda: torch.func.grad(lambda t: cube(True, True).apply(t)[0].sum())(
+        torch.tensor([2.0, 3.0])))
+    # returned as is: a view input, and under vmap (whose inputs are views)
+    base = torch.arange(6.0).reshape(3, 2)
+    y, same = cube(False, True).apply(base[1])
+    log(y, same, same._base is base, same._version)
+    log(torch.func.vmap(lambda t: cube(False, True).apply(t)[1])(base))
+
+    class NoCtx(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    _err(log, lambda: NoCtx.apply(torch.ones(1)))
+
+    class Direct(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+    _err(log, lambda: Direct()(torch.ones(1)))
+    _err(log, lambda: Direct.apply(torch.ones(1, requires_grad=True)).sum().backward())
+
+
+# ---- module hooks -------------------------------------------------------------------------
+
+@program()
+def module_hooks_with_kwargs_and_always_call(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+
+    class M(nn.Module):
+        def forward(self, x, scale=1.0):
+            return x * scale
+
+    m = M()
+    seen = []
+    h1 = m.register_forward_pre_hook(
+        lambda mod, args, kwargs: (args, {**kwargs, "scale": kwargs.get("scale", 1.0) * 10}),
+        with_kwargs=True)
+    h2 = m.register_forward_hook(
+        lambda mod, args, kwargs, out: seen.append(("fwd", len(args), sorted(kwargs))) or out + 1,
+        with_kwargs=True)
+    log(m(torch.ones(2), scale=2.0), m(torch.ones(2)), seen)
+    h1.remove()
+    h2.remove()
+    m.register_forward_pre_hook(lambda mod, args: (args[0] * 3,), prepend=True)
+    m.register_forward_pre_hook(lambda mod, args: args[0] + 1)
+    log(m(torch.ones(2)))
+
+    class Boom(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    b = Boom()
+    b.register_forward_hook(lambda mod, a, o: seen.append("always"), always_call=True)
+    b.register_forward_hook(lambda mod, a, o: seen.append("not always"))
+    seen.clear()
+    _err(log, lambda: b(torch.ones(1)))
+    log(seen)
+    bad = nn.Identity()
+    bad.register_forward_pre_hook(lambda mod, args, kwargs: 5, with_kwargs=True)
+    _err(log, lambda: bad(torch.ones(1)))
+
+
+@program()
+def module_full_backward_hooks(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    lin = nn.Linear(3, 2)
+    seen = []
+
+    def bh(mod, gin, gout):
+        seen.append(("bwd", [None if g is None else g.shape for g in gin],
+                     [g.shape for g in gout]))
+        return (gin[0] * 0.5,)
+
+    def bph(mod, gout):
+        seen.append(("pre", [g.sum().item() for g in gout]))
+        return (gout[0] * 2,)
+
+    lin.register_full_backward_hook(bh)
+    lin.register_full_backward_pre_hook(bph)
+    x = torch.randn(4, 3, requires_grad=True)
+    lin(x).sum().backward()
+    log(seen, x.grad, lin.bias.grad)
+    seen.clear()
+    lin(torch.randn(4, 3)).sum().backward()
+    log(seen)
+
+    r = nn.ReLU(inplace=True)
+    r.register_full_backward_hook(lambda mod, gi, go: None)
+    y = torch.randn(3, requires_grad=True)
+    _err(log, lambda: r(y * 1).sum().backward())
+    _err(log, lambda: r(y.view(3) * 1))
+    m = nn.Linear(2, 2)
+    m.register_full_backward_hook(lambda mod, gi, go: (torch.ones(5),))
+    _err(log, lambda: m(torch.ones(1, 2, requires_grad=True)).sum().backward())
+    m2 = nn.Linear(2, 2)
+    m2.register_backward_hook(lambda mod, gi, go: None)
+    m2.register_full_backward_hook(lambda mod, gi, go: None)
+    _err(log, lambda: m2(torch.ones(1, 2)))
+
+
+@program()
+def global_module_hooks(torch, log):
+    nn = torch.nn
+    seen = []
+    hs = [nn.modules.module.register_module_forward_pre_hook(
+              lambda m, a: seen.append(("gpre", type(m).__name__))),
+          nn.modules.module.register_module_forward_hook(
+              lambda m, a, o: seen.append(("gpost", type(m).__name__))),
+          nn.modules.module.register_module_full_backward_hook(
+              lambda m, gi, go: seen.append(("gbwd", type(m).__name__)))]
+    try:
+        m = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
+        m.register_forward_hook(lambda mod, a, o: seen.append(("local", type(mod).__name__)))
+        m(torch.ones(1, 2, requires_grad=True)).sum().backward()
+        log(seen)
+    finally:
+        for h in hs:
+            h.remove()
+    seen.clear()
+    m(torch.ones(1, 2))
+    log(seen)
+
+
 test_program = PROGRAMS.test(_check)

@@ -324,7 +324,11 @@ def _apply(cls, new_style, args):
         _FW.level = level
     node.epoch = CLOCK[0]
     is_tuple = isinstance(out, tuple)
-    outs = _process_outputs(node, args, out if is_tuple else (out,), record)
+    saved = ()
+    if new_style:               # what setup_context saved (torch's to_save_if_setup_context)
+        saved = {id(t) for t in (node.to_save or ()) + tuple(
+            getattr(node, "saved_for_forward", None) or ())}
+    outs = _process_outputs(node, args, out if is_tuple else (out,), record, saved)
     if node.to_save is not None:
         _save(node, outs, is_tuple)
     if level is not None:
@@ -372,7 +376,13 @@ def _forward_ad(cls, node, args, outs):
         set_tangent(o, t)
 
 
-def _process_outputs(node, args, outs, record):
+_SAVED_AS_IS = ("An input that has been returned as-is as output is being saved for backward. "
+                "This is not supported if you override setup_context. You should return and "
+                "save a view of the input instead, e.g. with x.view_as(x) or setup ctx inside "
+                "the forward function itself.")
+
+
+def _process_outputs(node, args, outs, record, saved=()):
     from .._tensor import Tensor, _new, bump_version
     dirty = {id(t) for t in node.dirty_tensors}
     nondiff = {id(t) for t in node.non_differentiable}
@@ -386,10 +396,16 @@ def _process_outputs(node, args, outs, record):
                                        "in-place operation.")
                 bump_version(o)
             elif id(o) in inputs:          # an input returned as is: a view of it, as torch
+                # torch refuses one setup_context saved, but for a non-differentiable output
+                # of an input that requires grad (which torch detaches instead); under a
+                # torch.func transform its inner call sees inputs that do not
+                if id(o) in saved and (TRANSFORMS or not o.requires_grad or (
+                        record and id(o) not in nondiff and _floating(o))):
+                    raise RuntimeError(_SAVED_AS_IS)
                 alias = _new(o.arr, o.be)
                 if o._vc is None:
                     o._vc = [0, 0]
-                alias._vc, alias._base = o._vc, o._base or o
+                alias._vc, alias._base = o._vc, o if o._base is None else o._base
                 o = alias
             positions.append(i)
         result.append(o)
