@@ -690,4 +690,319 @@ def global_module_hooks(torch, log):
     log(seen)
 
 
+
+# ---- grad modes and inference tensors -----------------------------------------------------
+
+@program()
+def grad_mode_decorators_and_generators(torch, log):
+    @torch.no_grad()
+    def f(x):
+        return x * 2, torch.is_grad_enabled()
+
+    @torch.no_grad
+    def g(x):
+        return x * 3
+
+    @torch.enable_grad()
+    def h(x):
+        return x * 4
+
+    @torch.inference_mode()
+    def i(x):
+        return x * 5
+
+    @torch.inference_mode(mode=False)
+    def j(x):
+        return x * 6, torch.is_inference_mode_enabled()
+
+    x = torch.ones(2, requires_grad=True)
+    y, en = f(x)
+    log(y.requires_grad, en, torch.is_grad_enabled(), g(x).requires_grad, f.__name__)
+    with torch.no_grad():
+        log(h(x).requires_grad, torch.is_grad_enabled())
+    z = i(x)
+    log(z.requires_grad, z.is_inference(), x.is_inference())
+    with torch.inference_mode():
+        w, inf = j(x)
+        log(w.is_inference(), inf, torch.is_inference_mode_enabled())
+
+    @torch.no_grad()
+    def gen(n):
+        for k in range(n):
+            yield (x * k).requires_grad, torch.is_grad_enabled()
+    it = gen(2)
+    log(next(it), torch.is_grad_enabled(), next(it))
+    with torch.set_grad_enabled(False):
+        log(torch.is_grad_enabled())
+    torch.set_grad_enabled(False)
+    log(torch.is_grad_enabled())
+    torch.set_grad_enabled(True)
+    log(torch.is_grad_enabled())
+    prev = torch.set_grad_enabled(False)
+    log(type(prev).__name__)
+    torch.set_grad_enabled(True)
+    with torch.autograd.grad_mode.set_grad_enabled(False):
+        log((x * 1).requires_grad)
+    with torch.autograd.set_multithreading_enabled(False):
+        log("mt")
+    _err(log, lambda: torch.set_grad_enabled("no"))
+
+    class Net(torch.nn.Module):
+        @torch.no_grad()
+        def forward(self, a):
+            return a * 2
+    log(Net()(x).requires_grad)
+
+
+@program()
+def inference_tensor_errors(torch, log):
+    with torch.inference_mode():
+        t = torch.ones(3)
+        v = t[:2]
+    log(t.is_inference(), v.is_inference(), t.requires_grad)
+    p = torch.ones(3, requires_grad=True)
+    _err(log, lambda: (p * t).sum().backward())
+    _err(log, lambda: t.add_(1))
+    _err(log, lambda: t.requires_grad_())
+    _err(log, lambda: t.resize_(2))
+    def setitem():
+        t[0] = 5
+    _err(log, setitem)
+    _err(log, lambda: torch.mul(t, 2, out=t))
+    with torch.inference_mode():
+        t.add_(1)
+        log(t)
+    c = t.clone()
+    log(c.is_inference(), (c + 1).is_inference(), (t + 1).is_inference())
+    c.add_(1).requires_grad_()
+    log(c.requires_grad)
+    with torch.inference_mode():
+        n = torch.ones(2) * p
+    _err(log, lambda: n.sum().backward())
+    log(n.requires_grad, n.grad_fn)
+    lin = torch.nn.Linear(3, 1)
+    with torch.inference_mode():
+        out = lin(torch.ones(1, 3))
+    log(out.is_inference(), out.requires_grad)
+    _err(log, lambda: lin(out.expand(1, 3)).sum().backward())
+    with torch.no_grad():
+        r = torch.ones(2)
+    log(r.is_inference())
+    _err(log, lambda: torch.autograd.grad(torch.ones(1).sum(), t))
+    with torch.inference_mode():
+        _err(log, lambda: p.add_(1))
+        log(p)
+        nn = torch.ones(2)
+    _err(log, lambda: nn.detach().add_(1))
+    _err(log, lambda: nn.view(2).mul_(2))
+
+
+# ---- Tensor subclasses --------------------------------------------------------------------
+
+@program()
+def tensor_subclass_propagation(torch, log):
+    class Tagged(torch.Tensor):
+        def extra(self):
+            return "tagged"
+
+    t = torch.ones(2, 3).as_subclass(Tagged)
+    log(type(t).__name__, type(t + 1).__name__, type(t.sum()).__name__, type(t[0]).__name__,
+        type(torch.add(t, 1)).__name__, type(t.view(3, 2)).__name__, t.extra())
+    log(type(torch.ones(2) + t[0]).__name__, type(t.float()).__name__, type(t.clone()).__name__)
+    log(type(t.detach()).__name__, type(t.tolist()).__name__, type(t.split(1)[0]).__name__)
+    log(isinstance(t, torch.Tensor), repr(t), type(torch.stack([t[0], t[1]])).__name__)
+    p = torch.nn.Parameter(torch.ones(2))
+    log(type(p * 2).__name__, type(p.data).__name__, type(p.detach()).__name__,
+        type(p[0]).__name__)
+
+    class Logged(torch.Tensor):
+        seen = []
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            cls.seen.append(func.__name__)
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    x = torch.arange(4.0).as_subclass(Logged)
+    y = (x * 2).sum()
+    log(type(y).__name__, Logged.seen[:4], float(y))
+    Logged.seen.clear()
+    z = torch.nn.functional.relu(x)
+    log(type(z).__name__, "relu" in Logged.seen)
+
+    class Plain(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            with torch._C.DisableTorchFunctionSubclass():
+                return func(*args, **(kwargs or {}))
+    q = torch.ones(2).as_subclass(Plain)
+    log(type(q + 1).__name__)
+    r = Tagged(torch.ones(2))
+    log(type(r).__name__, r.requires_grad)
+    log(torch.Tensor(torch.ones(2)).dtype, torch.Tensor(2, 3).shape, torch.Tensor([1, 2]))
+    _err(log, lambda: torch.Tensor([1, 2], dtype=torch.int64))
+
+
+# ---- optimizers' param groups and schedulers ----------------------------------------------
+
+@program()
+def optimizer_param_group_errors(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    a, b = nn.Parameter(torch.randn(2)), nn.Parameter(torch.randn(2))
+    opt = torch.optim.SGD([a], lr=0.1, momentum=0.9)
+    _err(log, lambda: opt.add_param_group({"params": [a]}))
+    _err(log, lambda: opt.add_param_group({"params": a * 2}))
+    _err(log, lambda: opt.add_param_group({"params": torch.ones(2)}))
+    _err(log, lambda: opt.add_param_group([b]))
+    opt.add_param_group({"params": b, "lr": 0.5})
+    log([sorted(g) for g in opt.param_groups], opt.param_groups[1]["momentum"],
+        opt.param_groups[1]["lr"])
+    _err(log, lambda: torch.optim.SGD([], lr=0.1).param_groups)
+    _err(log, lambda: torch.optim.SGD(a, lr=0.1).param_groups)
+    _err(log, lambda: torch.optim.SGD([a, a], lr=0.1).param_groups)
+    _err(log, lambda: torch.optim.SGD([{"params": [a]}, {"params": [a]}], lr=0.1).param_groups)
+    _err(log, lambda: torch.optim.SGD([a], lr=-0.1).param_groups)
+    _err(log, lambda: torch.optim.SGD([a], lr=0.1, nesterov=True).defaults)
+    _err(log, lambda: torch.optim.Adam([a], betas=(1.0, 0.9)).param_groups)
+    _err(log, lambda: torch.optim.Adam([a], eps=-1).param_groups)
+    _err(log, lambda: torch.optim.Adam([a], lr=torch.tensor([0.1, 0.2])).param_groups)
+    opt2 = torch.optim.Adam([{"params": [a], "lr": 0.01}, {"params": [b]}], lr=0.1)
+    sd = opt2.state_dict()
+    log(sd["param_groups"])
+    opt3 = torch.optim.Adam([a], lr=0.1)
+    _err(log, lambda: opt3.load_state_dict(sd))
+    opt4 = torch.optim.Adam([b, a], lr=0.1)
+    _err(log, lambda: opt4.load_state_dict({"state": {}, "param_groups": [
+        {"params": [0, 1], "lr": 1.0}]}))
+    opt5 = torch.optim.Adam([{"params": [a, b]}], lr=0.1)
+    _err(log, lambda: opt5.load_state_dict(sd))
+    log(repr(opt2).splitlines())
+    g = torch.optim.SGD([a], lr=0.1).param_groups[0]
+    log(sorted(g.items())[1:])
+
+
+@program(tol=1e-12)
+def schedulers_chained_with_warmup(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.ones(1))
+
+    def run(make, n=8):
+        opt = torch.optim.SGD([p], lr=0.1)
+        sch = make(opt)
+        lrs = []
+        for _ in range(n):
+            opt.step()
+            sch.step()
+            lrs.append(sch.get_last_lr()[0])
+        return lrs, sch.state_dict() if not isinstance(sch, S.ChainedScheduler) else None
+
+    log(run(lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, total_iters=3),
+                                         S.CosineAnnealingLR(o, T_max=5)], milestones=[3])))
+    log(run(lambda o: S.SequentialLR(o, [S.ConstantLR(o, 0.5, total_iters=2),
+                                         S.ExponentialLR(o, 0.9),
+                                         S.StepLR(o, 2, 0.5)], milestones=[2, 5])))
+    log(run(lambda o: S.ChainedScheduler([S.LinearLR(o, 0.2, total_iters=4),
+                                          S.ExponentialLR(o, 0.8)])))
+    log(run(lambda o: S.ChainedScheduler([S.LinearLR(o, 0.2, total_iters=4),
+                                          S.ExponentialLR(o, 0.8)], optimizer=o)))
+    log(run(lambda o: S.PolynomialLR(o, total_iters=5, power=2.0)))
+    log(run(lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01), 10))
+    opt = torch.optim.SGD([p], lr=0.1)
+    _err(log, lambda: S.SequentialLR(opt, [S.LinearLR(opt)], milestones=[1]))
+    opt2 = torch.optim.SGD([p], lr=0.1)
+    _err(log, lambda: S.SequentialLR(opt, [S.LinearLR(opt), S.LinearLR(opt2)], milestones=[1]))
+    _err(log, lambda: S.LinearLR(opt, start_factor=0))
+    _err(log, lambda: S.LinearLR(opt, end_factor=2))
+    _err(log, lambda: S.CosineAnnealingWarmRestarts(opt, T_0=0))
+    _err(log, lambda: S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=1.5))
+    opt = torch.optim.SGD([p], lr=0.1)
+    sch = S.StepLR(opt, 2)
+    _err(log, lambda: sch.step(5))
+    log(sch.get_last_lr(), sch.last_epoch)
+
+
+
+# ---- reprs and containers -----------------------------------------------------------------
+
+@program()
+def extra_repr_of_many_layers(torch, log):
+    nn = torch.nn
+    layers = [
+        nn.Conv1d(2, 4, 3, stride=2, padding=1, dilation=2, groups=2, bias=False,
+                  padding_mode="reflect"),
+        nn.Conv2d(3, 6, (3, 1), padding="same"), nn.ConvTranspose2d(4, 2, 3, output_padding=1,
+                                                                   stride=2),
+        nn.Conv3d(1, 1, 1), nn.MaxPool2d(3, 2, 1, ceil_mode=True, return_indices=True),
+        nn.AvgPool1d(2, count_include_pad=False), nn.AdaptiveAvgPool2d((None, 4)),
+        nn.AdaptiveMaxPool1d(3), nn.LPPool2d(2, 3), nn.FractionalMaxPool2d(2, output_size=3),
+        nn.BatchNorm2d(3, momentum=None, affine=False), nn.LayerNorm([3, 4],
+                                                                     elementwise_affine=False),
+        nn.GroupNorm(2, 4, eps=1e-3), nn.InstanceNorm1d(3, track_running_stats=True),
+        nn.LocalResponseNorm(3), nn.RMSNorm(5), nn.Dropout2d(0.3, inplace=True),
+        nn.AlphaDropout(0.1), nn.Embedding(10, 3, padding_idx=0, max_norm=1.0),
+        nn.EmbeddingBag(10, 3, mode="max"), nn.LSTM(3, 4, 2, batch_first=True,
+                                                    bidirectional=True),
+        nn.GRUCell(3, 4), nn.RNN(2, 3, nonlinearity="relu", dropout=0.1, num_layers=2),
+        nn.Bilinear(2, 3, 4), nn.Identity(5, k=3), nn.Flatten(0, -2), nn.Unflatten(1, (2, 3)),
+        nn.PixelShuffle(2), nn.Upsample(scale_factor=2, mode="bilinear"),
+        nn.ReflectionPad2d((1, 0, 2, 1)), nn.ConstantPad1d(2, 3.5), nn.ZeroPad2d(1),
+        nn.LeakyReLU(0.2, True), nn.ELU(alpha=0.5), nn.Hardtanh(-2, 2), nn.Softplus(2, 10),
+        nn.Threshold(0.1, 20), nn.GELU("tanh"), nn.Softmax(dim=1), nn.LogSoftmax(),
+        nn.PReLU(3), nn.RReLU(0.1, 0.3), nn.CELU(), nn.GLU(-1), nn.Hardshrink(0.3),
+        nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum"),
+        nn.TransformerEncoderLayer(8, 2, 16), nn.MultiheadAttention(4, 2, kdim=3, vdim=5),
+        nn.CosineSimilarity(), nn.PairwiseDistance(p=1), nn.Fold((4, 5), 2),
+        nn.Unfold(2, dilation=2), nn.ChannelShuffle(2), nn.Softmax2d(), nn.Tanhshrink(),
+        nn.TripletMarginLoss(margin=0.5), nn.CTCLoss(blank=1), nn.SiLU(True), nn.Mish(),
+        nn.Hardswish(), nn.LazyLinear(3), nn.SyncBatchNorm(3), nn.ZeroPad3d((1, 2, 3, 4, 5, 6)),
+        nn.CircularPad2d(1), nn.ReplicationPad1d((1, 2)), nn.MaxUnpool2d(2),
+        nn.AdaptiveLogSoftmaxWithLoss(8, 10, [4, 8]), nn.Transformer(8, 2, 1, 1, 16),
+    ]
+    for layer in layers:
+        log(repr(layer))
+
+
+@program()
+def containers_reprs_and_api(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    ml = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU()])
+    log(repr(ml), repr(ml[1:3]), type(ml[1:3]).__name__, len(ml))
+    ml.insert(1, nn.Tanh())
+    ml.extend([nn.Sigmoid()])
+    ml.append(nn.Identity())
+    del ml[0]
+    log([type(m).__name__ for m in ml], list(ml._modules))
+    _err(log, lambda: ml[10])
+    _err(log, lambda: ml.extend(nn.ReLU()))
+    log(repr(ml + nn.ModuleList([nn.ReLU()])))
+    md = nn.ModuleDict({"b": nn.ReLU(), "a": nn.Tanh()})
+    md.update([("c", nn.ELU())])
+    log(repr(md), list(md.keys()), md.pop("b").__class__.__name__, "b" in md)
+    _err(log, lambda: md.update(5))
+    _err(log, lambda: md.update([("x",)]))
+    pl = nn.ParameterList([nn.Parameter(torch.ones(2)), torch.zeros(3, dtype=torch.float64),
+                           "hello"])
+    log(repr(pl), [type(p).__name__ for p in pl], len(list(pl.parameters())))
+    pd = nn.ParameterDict({"w": nn.Parameter(torch.ones(2, 2)), "n": 3})
+    pd["t"] = torch.ones(1)
+    log(repr(pd), sorted(pd.keys()), type(pd["t"]).__name__, pd.get("zz", 7))
+    log(repr(pd | nn.ParameterDict({"q": torch.ones(1)})).splitlines())
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    log(repr(seq[::2]), repr(seq[-1]), len(seq))
+    seq.append(nn.Sigmoid())
+    seq.insert(0, nn.Identity())
+    log(repr(seq))
+    del seq[1:3]
+    log(repr(seq), list(seq._modules))
+    _err(log, lambda: seq[7])
+    _err(log, lambda: seq.insert(9, nn.ReLU()))
+    _err(log, lambda: seq.pop(9))
+    log(repr(seq + nn.Sequential(nn.Tanh())), repr(seq * 2))
+    from collections import OrderedDict
+    od = nn.Sequential(OrderedDict([("fc", nn.Linear(1, 1)), ("act", nn.ReLU())]))
+    log(repr(od), repr(od.fc), repr(od[1]))
+
+
 test_program = PROGRAMS.test(_check)
