@@ -1005,4 +1005,211 @@ def containers_reprs_and_api(torch, log):
     log(repr(od), repr(od.fc), repr(od[1]))
 
 
+
+# ---- state_dict versions, extra state, dtype moves ----------------------------------------
+
+@program()
+def load_from_state_dict_versions_and_extra_state(torch, log):
+    nn = torch.nn
+
+    class Old(nn.Module):
+        _version = 3
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(2))
+            self.counter = 0
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing,
+                                  unexpected, errors):
+            log("version", local_metadata.get("version"), prefix)
+            if local_metadata.get("version", 0) < 3 and prefix + "weight" in state_dict:
+                state_dict[prefix + "w"] = state_dict.pop(prefix + "weight")
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing,
+                                          unexpected, errors)
+
+        def get_extra_state(self):
+            return {"counter": self.counter}
+
+        def set_extra_state(self, state):
+            self.counter = state["counter"] + 100
+
+    outer = nn.Sequential(Old())
+    outer[0].counter = 5
+    sd = outer.state_dict()
+    log(list(sd), sd["0._extra_state"], dict(sd._metadata))
+    outer.load_state_dict(sd)
+    log(outer[0].counter)
+    from collections import OrderedDict
+    legacy = OrderedDict([("0.weight", torch.ones(2)), ("0._extra_state", {"counter": 1})])
+    legacy._metadata = {"0": {"version": 1}}
+    r = outer.load_state_dict(legacy)
+    log(outer[0].w, outer[0].counter, r)
+    nometa = OrderedDict([("0.w", torch.full((2,), 3.0)), ("0._extra_state", {"counter": 2})])
+    outer.load_state_dict(nometa)
+    log(outer[0].w, outer[0].counter)
+    _err(log, lambda: outer.load_state_dict({"0.w": torch.ones(2)}))
+
+    bn = nn.BatchNorm1d(2)
+    old = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+    r = bn.load_state_dict(old)
+    log(r, bn.num_batches_tracked)
+    old = OrderedDict(old)
+    old._metadata = {"": {"version": 1}}
+    r = bn.load_state_dict(old)
+    log(r, bn.num_batches_tracked)
+    sd = bn.state_dict(prefix="bn.", keep_vars=True)
+    log(list(sd), type(sd["bn.weight"]).__name__, sd["bn.weight"].requires_grad)
+    dest = {}
+    r = bn.state_dict(dest, "p.")
+    log(r is dest, list(dest))
+
+
+@program()
+def module_dtype_moves(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    m[0].weight.grad = torch.ones(2, 2)
+    for conv in ("half", "double", "bfloat16", "float"):
+        getattr(m, conv)()
+        log(conv, m[0].weight.dtype, m[0].weight.grad.dtype, m[1].num_batches_tracked.dtype,
+            m[1].running_mean.dtype, type(m[0].weight).__name__)
+    m.to(torch.float64)
+    log(m[0].bias.dtype, m[1].num_batches_tracked.dtype)
+    m.to(torch.complex64)
+    log(m[0].weight.dtype, m[1].running_var.dtype)
+    m.float()
+    log(m[0].weight.dtype)
+    _err(log, lambda: m.to(torch.int32))
+    m.type(torch.float64)
+    log(m[0].weight.dtype, m[1].num_batches_tracked.dtype)
+    m.to("cpu", torch.float32)
+    log(m[0].weight.dtype)
+    m.to(torch.ones(1, dtype=torch.float16))
+    log(m[0].weight.dtype)
+    w = m[0].weight
+    m.to(torch.float32)
+    log(w is m[0].weight, m[0].weight.dtype)
+    m.apply(lambda mod: log(type(mod).__name__))
+    _err(log, lambda: m.to(torch.float32, non_blocking=True, copy=True))
+
+
+@program()
+def module_init_order_errors(torch, log):
+    nn = torch.nn
+
+    class Early(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(torch.ones(1))
+            super().__init__()
+
+    class EarlyMod(nn.Module):
+        def __init__(self):
+            self.sub = nn.ReLU()
+            super().__init__()
+
+    class EarlyBuf(nn.Module):
+        def __init__(self):
+            self.register_buffer("b", torch.ones(1))
+
+    class EarlyPlain(nn.Module):
+        def __init__(self):
+            self.x = 3
+            self.t = torch.ones(1)
+            super().__init__()
+
+    for cls in (Early, EarlyMod, EarlyBuf):
+        _err(log, lambda: cls())
+    e = EarlyPlain()
+    log(e.x, e.t, list(e.state_dict()))
+
+    class Forgot(nn.Module):
+        pass
+
+    _err(log, lambda: Forgot()(torch.ones(1)))
+    lin = nn.Linear(2, 2)
+    _err(log, lambda: lin.nope)
+    _err(log, lambda: getattr(lin, "weight_x"))
+    _err(log, lambda: nn.Linear(2, 2, bogus=1))
+    _err(log, lambda: nn.Module(1))
+    _err(log, lambda: nn.Module(foo=1))
+    _err(log, lambda: lin(torch.ones(2, 3)))
+    _err(log, lambda: lin(torch.ones(2, 2), torch.ones(1)))
+    _err(log, lambda: lin())
+    _err(log, lambda: lin(input=torch.ones(2), extra=3))
+
+
+@program()
+def module_hooks_misc(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+
+    class Two(nn.Module):
+        def forward(self, a, b, flag=False):
+            return a * b, a + b
+
+    m = Two()
+    seen = []
+    m.register_forward_hook(lambda mod, args, out: (out[0] * 10, out[1]))
+    m.register_full_backward_hook(
+        lambda mod, gi, go: seen.append(([None if g is None else g.tolist() for g in gi],
+                                         [None if g is None else g.tolist() for g in go])))
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = torch.tensor([3.0, 4.0])
+    x, y = m(a, b, flag=True)
+    x.sum().backward()
+    log(x, y, a.grad, seen)
+    seen.clear()
+    x, y = m(a, b)
+    (x.sum() + y.sum()).backward()
+    log(a.grad, seen)
+    s = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    order = []
+    s.register_forward_pre_hook(lambda mod, a: order.append("seq-pre"))
+    s[0].register_forward_pre_hook(lambda mod, a: order.append("lin-pre"))
+    s[0].register_forward_hook(lambda mod, a, o: order.append("lin-post"))
+    s.register_forward_hook(lambda mod, a, o: order.append("seq-post"), prepend=True)
+    s.register_forward_hook(lambda mod, a, o: order.append("seq-post2"), prepend=True)
+    s(torch.ones(1, 2))
+    log(order, len(s._forward_hooks), len(s._forward_pre_hooks))
+    h = s.register_forward_hook(lambda mod, a, o: None)
+    log(type(h).__name__, h.id > 0)
+    h.remove()
+    h.remove()
+    with s.register_forward_hook(lambda mod, a, o: order.append("ctx")):
+        s(torch.ones(1, 2))
+    order.clear()
+    s(torch.ones(1, 2))
+    log(order)
+
+
+
+@program()
+def tensor_and_module_to_signatures(torch, log):
+    t = torch.ones(2, 3)
+    # to(dtype, non_blocking, copy): a lone bool is non_blocking, no copy
+    for args, kw in (((torch.float32, True), {}), ((torch.float32, False, True), {}),
+                     ((t, True), {}), ((t, False, True), {}), (("cpu", None, True), {}),
+                     ((None, torch.float64), {}), (("cpu", torch.float32, False, True), {}),
+                     ((), {"device": "cpu", "copy": True}), ((), {"tensor": t}),
+                     (("cpu",), {"dtype": torch.float64}), ((torch.float64, False),
+                                                              {"copy": True}),
+                     ((float,), {}), ((int,), {}), ((complex,), {})):
+        _err(log, lambda: (lambda r: (r.dtype, r is t))(t.to(*args, **kw)))
+    for args, kw in ((("cpu", True), {}), (("cpu", "float32"), {}), (("float32",), {}),
+                     (("torch.float64",), {}), ((torch.float32, "x"), {}),
+                     ((torch.float32,), {"device": "cpu"}), ((torch.float32, 1), {}),
+                     ((), {"dtype": "float32"}), ((t, torch.float64), {}),
+                     ((), {"bogus": 1}), ((torch.float32, torch.float64), {}),
+                     ((torch.float32,), {"device": "cpu", "bogus": 2}),
+                     ((), {"device": "cpu", "dtype": "x"}),
+                     ((torch.float32,), {"non_blocking": None}),
+                     ((torch.device("cpu"), 5), {}), ((torch.float32,), {"memory_format": 1})):
+        _err(log, lambda: t.to(*args, **kw))
+    m = torch.nn.Linear(2, 2)
+    _err(log, lambda: m.to("cpu", "float32"))
+    _err(log, lambda: m.to(torch.float64, True).weight.dtype)
+    _err(log, lambda: m.to("cpu", torch.float32, non_blocking=True).weight.dtype)
+
+
 test_program = PROGRAMS.test(_check)
