@@ -1212,4 +1212,85 @@ def tensor_and_module_to_signatures(torch, log):
     _err(log, lambda: m.to("cpu", torch.float32, non_blocking=True).weight.dtype)
 
 
+
+@program(tol=1e-12)
+def schedulers_plateau_onecycle_cyclic(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.ones(1))
+    opt = torch.optim.SGD([p, torch.nn.Parameter(torch.ones(1))], lr=1.0, momentum=0.9)
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.5})
+    sch = S.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=1, threshold=0.1,
+                              threshold_mode="abs", cooldown=1, min_lr=[0.1, 0.2])
+    for metric in (1.0, 1.05, 1.0, 0.9, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0):
+        sch.step(metric)
+        log([g["lr"] for g in opt.param_groups], sch.num_bad_epochs, sch.cooldown_counter,
+            sch.get_last_lr())
+    log(sorted(sch.state_dict()))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, factor=1.0))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, mode="avg"))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, threshold_mode="x"))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, min_lr=[0.1]))
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+    sch = S.OneCycleLR(opt, max_lr=1.0, total_steps=10, three_phase=True,
+                       anneal_strategy="linear")
+    out = []
+    for _ in range(9):
+        opt.step()
+        sch.step()
+        out.append((opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]))
+    log(out)
+    opt.step()
+    _err(log, sch.step)
+    _err(log, lambda: S.OneCycleLR(opt, max_lr=1.0))
+    _err(log, lambda: S.OneCycleLR(opt, max_lr=1.0, epochs=2))
+    _err(log, lambda: S.OneCycleLR(opt, max_lr=1.0, total_steps=-1))
+    _err(log, lambda: S.OneCycleLR(opt, max_lr=1.0, total_steps=5, pct_start=2))
+    _err(log, lambda: S.OneCycleLR(opt, max_lr=1.0, total_steps=5, anneal_strategy="x"))
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+    sch = S.CyclicLR(opt, 0.1, 1.0, step_size_up=2, mode="exp_range", gamma=0.9)
+    out = []
+    for _ in range(7):
+        opt.step()
+        sch.step()
+        out.append((sch.get_last_lr()[0], opt.param_groups[0]["momentum"]))
+    log(out, sorted(sch.state_dict()))
+    _err(log, lambda: S.CyclicLR(torch.optim.Adam([p]), 0.1, 1.0).optimizer
+         .param_groups[0]["betas"])
+    _err(log, lambda: S.CyclicLR(opt, 0.1, 1.0, mode="nope"))
+    opt = torch.optim.Adam([p], lr=0.1)
+    sch = S.CyclicLR(opt, 0.1, 1.0, step_size_up=2, cycle_momentum=False, mode="triangular2")
+    for _ in range(6):
+        opt.step()
+        sch.step()
+    log(sch.get_last_lr(), sch.last_epoch)
+
+
+@program()
+def scheduler_order_and_misc_warnings(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.ones(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    sch = S.StepLR(opt, 1, gamma=0.5)
+    sch.step()
+    log(sch.get_last_lr())
+    opt.step()
+    sch.step()
+    log(sch.get_lr(), sch.get_last_lr())
+    sch2 = S.LambdaLR(opt, [lambda e: 0.9 ** e])
+    log(sorted(sch2.state_dict()), sch2.state_dict()["lr_lambdas"])
+    _err(log, lambda: S.LambdaLR(opt, [lambda e: 1, lambda e: 2]))
+    _err(log, lambda: S.MultiStepLR(opt, [3, 1]).milestones)
+    _err(log, lambda: S.StepLR(torch.nn.Linear(1, 1), 2))
+    opt2 = torch.optim.SGD([p], lr=0.1)
+    _err(log, lambda: S.StepLR(opt2, 2, last_epoch=3))
+    opt3 = torch.optim.SGD([{"params": [p], "initial_lr": 0.3}], lr=0.1)
+    sch3 = S.ExponentialLR(opt3, 0.5, last_epoch=2)
+    log(sch3.get_last_lr(), sch3.base_lrs, opt3.param_groups[0]["lr"])
+    opt4 = torch.optim.SGD([p], lr=torch.tensor(0.1))
+    sch4 = S.StepLR(opt4, 1, 0.5)
+    opt4.step()
+    sch4.step()
+    log(opt4.param_groups[0]["lr"], sch4.get_last_lr())
+
+
 test_program = PROGRAMS.test(_check)
