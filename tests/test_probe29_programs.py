@@ -1293,4 +1293,117 @@ def scheduler_order_and_misc_warnings(torch, log):
     log(opt4.param_groups[0]["lr"], sch4.get_last_lr())
 
 
+
+# ---- lazy modules, skip_init, tensor hooks ------------------------------------------------
+
+@program(tol=1e-6)
+def lazy_modules_and_uninitialized_params(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.LazyLinear(3), nn.ReLU(), nn.LazyLinear(1))
+    log(repr(m), type(m[0].weight).__name__, m[0].has_uninitialized_params())
+    _err(log, lambda: m[0].weight.shape)
+    _err(log, lambda: m.state_dict()["0.weight"].shape)
+    _err(log, lambda: torch.optim.SGD(m.parameters(), lr=0.1).param_groups[0]["lr"])
+    _err(log, lambda: list(m.parameters())[0].numel())
+    _err(log, lambda: sum(p.numel() for p in m.parameters() if p.requires_grad))
+    _err(log, lambda: m[0].bias.nelement())
+    _err(log, lambda: m[0].weight.dim())
+    _err(log, lambda: m[0].weight.stride())
+    _err(log, lambda: nn.UninitializedBuffer().numel())
+    log(m[0].weight.dtype, m[0].weight.device, m[0].weight.size(), m[0].weight.ndim)
+    y = m(torch.randn(2, 5))
+    log(y, repr(m), type(m[0].weight).__name__, type(m[0]).__name__, m[0].in_features)
+    c = nn.LazyConv2d(4, 3)
+    c(torch.randn(1, 2, 5, 5))
+    log(c.weight.shape, type(c).__name__, repr(c))
+    b = nn.LazyBatchNorm1d()
+    b(torch.randn(4, 3))
+    log(b.running_mean, b.num_batches_tracked, type(b).__name__)
+    lz = nn.LazyLinear(2)
+    lz.load_state_dict(nn.Linear(4, 2).state_dict())
+    log(lz.weight.shape, type(lz).__name__)
+    lz2 = nn.LazyLinear(2)
+    _err(log, lambda: lz2(torch.ones(3)).shape)
+    p = nn.UninitializedParameter()
+    log(repr(p), p.requires_grad)
+    p.materialize((2, 3))
+    log(type(p).__name__, p.shape, p.dtype)
+    _err(log, lambda: nn.UninitializedBuffer().materialize(2).shape)
+
+
+@program(xfail="ember runs ops on an UninitializedParameter (an empty tensor): torch's "
+         "UninitializedTensorMixin.__torch_function__ raises ValueError('Attempted to use an "
+         "uninitialized parameter in <func>...'); a __torch_function__ on the class would turn "
+         "on ember's dispatchers for every process that imports ember.nn")
+def uninitialized_parameter_ops(torch, log):
+    m = torch.nn.LazyLinear(3)
+    _err(log, lambda: m.weight + 1)
+    _err(log, lambda: m.weight.sum())
+    _err(log, lambda: torch.nn.functional.linear(torch.ones(2, 0), m.weight))
+
+
+@program()
+def skip_init_and_meta_modules(torch, log):
+    nn = torch.nn
+    m = nn.utils.skip_init(nn.Linear, 4, 2, bias=False)
+    log(m.weight.shape, m.weight.dtype, m.bias, m.weight.device)
+    m2 = nn.utils.skip_init(nn.Linear, 2, 2, dtype=torch.float64)
+    log(m2.weight.dtype)
+    _err(log, lambda: nn.utils.skip_init(nn.Linear(1, 1)))
+    _err(log, lambda: nn.utils.skip_init(lambda: 0))
+    meta = nn.Linear(3, 2, device="meta")
+    log(repr(meta.weight), meta.weight.is_meta, repr(meta))
+    _err(log, lambda: meta(torch.ones(1, 3)))
+    _err(log, lambda: meta.weight.tolist())
+    _err(log, lambda: meta.weight.item())
+    mm = meta.to_empty(device="cpu")
+    log(mm is meta, meta.weight.shape, meta.weight.device, meta.weight.requires_grad,
+        type(meta.weight).__name__)
+    with torch.device("meta"):
+        t = torch.ones(2) + 1
+    log(repr(t), t.device, str(t.device), t.shape)
+
+
+@program()
+def tensor_hooks_retain_grad_post_accumulate(torch, log):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    h = x.register_hook(lambda g: g * 2)
+    x.register_post_accumulate_grad_hook(lambda p: seen.append(("acc", p.grad.tolist())))
+    y = x * 3
+    y.retain_grad()
+    y.register_hook(lambda g: seen.append(("y", g.tolist())))
+    z = y.sum()
+    z.retain_grad()
+    z.backward(retain_graph=True)
+    log(x.grad, y.grad, z.grad, seen, y.retains_grad, x.retains_grad)
+    h.remove()
+    z.backward()
+    log(x.grad, y.grad, seen[-1])
+    _err(log, lambda: torch.ones(2).register_hook(lambda g: g))
+    _err(log, lambda: y.register_post_accumulate_grad_hook(lambda p: None))
+    _err(log, lambda: torch.ones(2).retain_grad())
+    x.retain_grad()
+    log(x.retains_grad)
+    w = torch.ones(2, requires_grad=True)
+    w.register_hook(lambda g: None)
+    w.register_hook(lambda g: g + 1)
+    (w * 2).sum().backward()
+    log(w.grad)
+    v = torch.ones(2, requires_grad=True)
+    v.register_hook(lambda g: torch.ones(3))
+    _err(log, lambda: (v * 2).sum().backward())
+    u = torch.ones(2, requires_grad=True)
+    u.register_hook(lambda g: g.double())
+    _err(log, lambda: (u * 2).sum().backward())
+    log(u.grad)
+    q = torch.ones(2, requires_grad=True)
+    r = q * 2
+    r.register_hook(lambda g: g * 10)
+    r.retain_grad()
+    r.sum().backward()
+    log(r.grad, q.grad)
+
+
 test_program = PROGRAMS.test(_check)

@@ -137,12 +137,26 @@ class UninitializedTensorMixin:
             "initialized one. Call `forward` to initialize the parameters before accessing their "
             "attributes.")
 
+    # torch's __torch_function__ refuses every call but a few: those that ember's own methods
+    # answer for an empty tensor say so as torch does (ember has no dispatch on this class)
+    def _refuse(self, name):
+        return ValueError(
+            f"Attempted to use an uninitialized parameter in <method '{name}' of "
+            "'torch._C.TensorBase' objects>. This error happens when you are using a "
+            "`LazyModule` or explicitly manipulating `torch.nn.parameter."
+            f"{type(self).__name__}` objects. When using LazyModules Call `forward` with a "
+            "dummy batch to initialize the parameters before calling torch functions")
+
     def numel(self):
-        raise RuntimeError(
-            "Can't access the shape of an uninitialized parameter or buffer. This error usually "
-            "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
-            "initialized one. Call `forward` to initialize the parameters before accessing their "
-            "attributes.")
+        raise self._refuse("numel")
+
+    nelement = numel
+
+    def dim(self):
+        raise self._refuse("dim")
+
+    def stride(self, dim=None):
+        raise self._refuse("stride")
 
     def __repr__(self):
         return f"<{self.__class__.__name__}>"
