@@ -1406,4 +1406,105 @@ def tensor_hooks_retain_grad_post_accumulate(torch, log):
     log(r.grad, q.grad)
 
 
+
+@program(tol=1e-6)
+def optimizer_named_parameters_and_state_keys(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    opt = torch.optim.Adam(m.named_parameters(), lr=0.1)
+    log(opt.param_groups[0].get("param_names"), sorted(opt.param_groups[0]))
+    m(torch.randn(3, 2)).sum().backward()
+    opt.step()
+    sd = opt.state_dict()
+    log(sd["param_groups"][0]["param_names"], sd["param_groups"][0]["params"], list(sd["state"]))
+    opt2 = torch.optim.Adam(m.parameters(), lr=0.1)
+    _err(log, lambda: opt2.load_state_dict(sd))
+    opt3 = torch.optim.Adam(m.named_parameters(), lr=0.5)
+    opt3.load_state_dict(sd)
+    log(opt3.param_groups[0]["lr"], opt3.state[m[0].weight]["exp_avg"])
+    _err(log, lambda: torch.optim.SGD([("a", m[0].weight), m[0].bias], lr=0.1))
+    opt4 = torch.optim.SGD([{"params": m[0].named_parameters(), "lr": 0.2},
+                            {"params": m[1].named_parameters()}], lr=0.1)
+    log([g["param_names"] for g in opt4.param_groups])
+    _err(log, lambda: opt4.add_param_group({"params": [nn.Parameter(torch.ones(1))]}))
+    opt5 = torch.optim.SGD(m[0].named_parameters(), lr=0.1)
+    _err(log, lambda: opt5.add_param_group({"params": [nn.Parameter(torch.ones(1))]}))
+    opt5.add_param_group({"params": [("extra", nn.Parameter(torch.ones(1)))]})
+    log(opt5.param_groups[1]["param_names"])
+
+
+@program()
+def function_needs_input_grad_and_ctx(torch, log):
+    class Scale(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w, k=2.0, *, flag=False):
+            ctx.k, ctx.flag = k, flag
+            ctx.save_for_backward(x, w)
+            return x * w * k
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            log("needs", ctx.needs_input_grad, ctx.k)
+            gx = g * w * ctx.k if ctx.needs_input_grad[0] else None
+            gw = g * x * ctx.k if ctx.needs_input_grad[1] else None
+            return gx, gw, None
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    w = torch.tensor([3.0, 4.0])
+    y = Scale.apply(x, w, 3.0)
+    y.sum().backward()
+    log(x.grad, y.grad_fn.k, type(y.grad_fn).__name__, y.grad_fn.name())
+    _err(log, lambda: Scale.apply(x, w, k=1.0))
+    _err(log, lambda: Scale.apply(x, w, flag=True))
+    y = Scale.apply(x, w.requires_grad_())
+    _err(log, lambda: y.sum().backward())
+    log(w.grad, x.grad)
+    z = Scale.apply(x, w)
+    log(y.grad_fn.saved_tensors[0] is None)
+    z.sum().backward(retain_graph=True)
+    log(len(z.grad_fn.saved_tensors), z.grad_fn.next_functions)
+    _err(log, lambda: Scale.forward(None, x, w))
+    _err(log, lambda: Scale.backward(None, x))
+    log(type(Scale.apply).__name__ != "", Scale.__name__, hasattr(Scale, "vjp"))
+
+    # keywords: an old-style forward's placed by position up to the last given (no defaults),
+    # a new-style one's bound with its defaults; keyword-only parameters refused
+    class Old(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w, k=2.0, m=3.0, *, flag=False):
+            log("old", k, m, flag, len(ctx.needs_input_grad))
+            return x * w * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None, None, None
+
+    class New(torch.autograd.Function):
+        @staticmethod
+        def forward(x, w, k=2.0, m=3.0):
+            return x * w * k * m
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            log("setup", len(inputs), len(ctx.needs_input_grad))
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None, None, None
+
+    class NewKwOnly(New):
+        @staticmethod
+        def forward(x, w, *, flag=False):
+            return x * w
+
+    w = torch.tensor([3.0, 4.0])
+    for fn in (Old, New, NewKwOnly):
+        for a, kw in (((x, w), dict(k=1.0)), ((x, w), dict(m=1.0)), ((x,), dict(w=w)),
+                      ((x, w), dict(flag=True)), ((x, w), dict(bogus=1)),
+                      ((x, w, 1.0), dict(k=1.0)), ((x,), dict(k=1.0)), ((x, w), {})):
+            _err(log, lambda: fn.apply(*a, **kw).sum().backward())
+
+
 test_program = PROGRAMS.test(_check)

@@ -247,13 +247,37 @@ from .forward_ad import FW as _FW  # noqa: E402
 
 
 def _bind(forward, args, kwargs, skip_ctx):
+    """The positional arguments Function.apply hands forward, as torch: a new-style forward's
+    (setup_context overridden) bound with their defaults; an old-style one's keywords placed
+    by its positional parameters, no further than the last given (torch's C++ apply). Keywords
+    left over (keyword-only parameters, **kwargs) are refused."""
     sig = inspect.signature(forward)
-    if skip_ctx:
-        params = list(sig.parameters.values())[1:]
-        sig = sig.replace(parameters=params)
-    bound = sig.bind(*args, **kwargs)
-    bound.apply_defaults()
-    return bound.args
+    if not skip_ctx:
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        if bound.kwargs:
+            raise TypeError(f"forward() got an unexpected keyword argument "
+                            f"'{next(iter(bound.kwargs))}'")
+        return bound.args
+    names = []
+    for p in list(sig.parameters.values())[1:]:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(p.name)
+    slots = {}
+    for k, v in kwargs.items():
+        if k not in names:
+            raise TypeError(f"forward() got an unexpected keyword argument '{k}'")
+        i = names.index(k)
+        if i < len(args):
+            raise TypeError(f"forward() got multiple values for argument '{k}'")
+        slots[i] = v
+    out = list(args)
+    for i in range(len(args), max(slots) + 1):
+        if i not in slots:
+            raise TypeError(f"forward() missing required argument: '{names[i]}' (position {i})")
+        out.append(slots[i])
+    return tuple(out)
 
 
 _FUNC_NOTES = "For more details, please see https://pytorch.org/docs/main/notes/extending.func.html"
