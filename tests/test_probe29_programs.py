@@ -1507,4 +1507,51 @@ def function_needs_input_grad_and_ctx(torch, log):
             _err(log, lambda: fn.apply(*a, **kw).sum().backward())
 
 
+
+@program()
+def parameters_buffers_and_custom_reprs(torch, log):
+    nn = torch.nn
+    p = nn.Parameter(torch.ones(2), requires_grad=False)
+    log(repr(p), p.requires_grad, type(p).__name__, repr(nn.Parameter()))
+    _err(log, lambda: nn.Parameter(torch.ones(2, dtype=torch.int64)))
+    log(repr(nn.Parameter(torch.ones(2, dtype=torch.int64), requires_grad=False)))
+    _err(log, lambda: nn.Parameter([1.0, 2.0]))
+    b = nn.Buffer(torch.zeros(2), persistent=False)
+    log(type(b).__name__, repr(b))
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.keep = nn.Buffer(torch.ones(1))
+            self.tmp = nn.Buffer(torch.ones(1), persistent=False)
+            self.register_buffer("tmp2", torch.ones(1), persistent=False)
+            self.lin = nn.Linear(1, 1)
+
+        def extra_repr(self):
+            return "line one\nline two"
+
+    m = M()
+    log(repr(m), list(m.state_dict()), [n for n, _ in m.named_buffers()],
+        sorted(m._non_persistent_buffers_set))
+    r = m.load_state_dict({"keep": torch.zeros(1), "lin.weight": torch.ones(1, 1),
+                           "lin.bias": torch.ones(1)})
+    log(r, m.keep)
+    _err(log, lambda: m.load_state_dict({"keep": torch.zeros(1), "tmp": torch.ones(1),
+                                         "lin.weight": torch.ones(1, 1),
+                                         "lin.bias": torch.ones(1)}))
+
+    class Leaf(nn.Module):
+        def extra_repr(self):
+            return "a=1\nb=2"
+    log(repr(Leaf()), repr(nn.Sequential(Leaf())), Leaf()._get_name())
+    log(sorted(x for x in dir(m) if not x.startswith("_") and x in ("keep", "tmp", "lin",
+                                                                     "training", "forward")))
+    md = nn.ModuleDict()
+    _err(log, lambda: md.update({"a.b": nn.ReLU()}))
+    _err(log, lambda: md.__setitem__(1, nn.ReLU()))
+    _err(log, lambda: nn.ModuleList([1]))
+    _err(log, lambda: nn.Sequential(5))
+    log([n for n, _ in m.named_buffers(recurse=False)], len(list(m.buffers())))
+
+
 test_program = PROGRAMS.test(_check)
