@@ -1554,4 +1554,46 @@ def parameters_buffers_and_custom_reprs(torch, log):
     log([n for n, _ in m.named_buffers(recurse=False)], len(list(m.buffers())))
 
 
+
+@program()
+def tensor_subclass_construction_and_grad(torch, log):
+    class MyParam(torch.nn.Parameter):
+        def __new__(cls, data, tag="t"):
+            self = super().__new__(cls, data)
+            self.tag = tag
+            return self
+
+    p = MyParam(torch.ones(2), tag="hello")
+    log(type(p).__name__, p.tag, p.requires_grad, repr(p))
+    c = copy.deepcopy(p)
+    log(type(c).__name__, c.tag, c.requires_grad)
+    (p * 2).sum().backward()
+    log(type(p.grad).__name__, p.grad)
+    m = torch.nn.Linear(2, 2)
+    m.weight = MyParam(torch.zeros(2, 2), "w")
+    log(type(m.weight).__name__, [type(q).__name__ for q in m.parameters()],
+        type(m.state_dict()["weight"]).__name__)
+
+    class Sub(torch.Tensor):
+        @staticmethod
+        def __new__(cls, x, extra=None):
+            return torch.Tensor._make_subclass(cls, x, x.requires_grad)
+
+        def __init__(self, x, extra=None):
+            self.extra = extra
+
+    s = Sub(torch.ones(2, requires_grad=True), extra=5)
+    log(type(s).__name__, s.extra, s.requires_grad, s.is_leaf, s.grad_fn)
+    out = s * 3
+    log(type(out).__name__, getattr(out, "extra", "none"), out.requires_grad)
+    out.sum().backward()
+    log(s.grad, type(s.grad).__name__)
+    t = torch.Tensor._make_subclass(Sub, torch.ones(1))
+    log(type(t).__name__, t.requires_grad)
+    _err(log, lambda: torch.Tensor._make_subclass(Sub, torch.ones(2).int(), True))
+    log(type(s.detach()).__name__, type(s.data).__name__, type(s.clone()).__name__,
+        type(torch.cat([s, s])).__name__, type(s.new_ones(2)).__name__)
+    log(isinstance(s, torch.Tensor), issubclass(Sub, torch.Tensor), type(s.float()).__name__)
+
+
 test_program = PROGRAMS.test(_check)
