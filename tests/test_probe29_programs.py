@@ -1596,4 +1596,41 @@ def tensor_subclass_construction_and_grad(torch, log):
     log(isinstance(s, torch.Tensor), issubclass(Sub, torch.Tensor), type(s.float()).__name__)
 
 
+
+@program(tol=1e-6)          # (orthogonal_'s QR: LAPACK builds differ in the last bits)
+def init_with_generators_and_clip_nonfinite(torch, log):
+    init = torch.nn.init
+    for name, kw in (("uniform_", dict(a=-1, b=2)), ("normal_", dict(mean=1, std=2)),
+                     ("kaiming_uniform_", dict(a=0.1)), ("kaiming_normal_", {}),
+                     ("xavier_uniform_", {}), ("xavier_normal_", dict(gain=0.5)),
+                     ("orthogonal_", {}), ("trunc_normal_", dict(std=0.5)),
+                     ("sparse_", dict(sparsity=0.5))):
+        g = torch.Generator().manual_seed(7)
+        _err(log, lambda: getattr(init, name)(torch.empty(3, 4), generator=g, **kw))
+        torch.manual_seed(7)
+        _err(log, lambda: getattr(init, name)(torch.empty(3, 4), **kw))
+    x = torch.empty(2, 2, dtype=torch.float64)
+    log(init.uniform_(x, generator=torch.Generator().manual_seed(1)))
+    x16 = init.normal_(torch.empty(3, dtype=torch.float16), generator=torch.Generator()
+                       .manual_seed(2))
+    log(x16.float(), x16.dtype)
+    ps = [torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))]
+    ps[0].grad = torch.tensor([float("nan"), 1.0])
+    ps[1].grad = torch.tensor([3.0, 4.0])
+    _err(log, lambda: torch.nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True))
+    log(torch.nn.utils.clip_grad_norm_(ps, 1.0), ps[1].grad)
+    ps[0].grad = torch.tensor([float("inf"), 1.0])
+    _err(log, lambda: torch.nn.utils.clip_grad_norm_(ps, 1.0, norm_type=1,
+                                                     error_if_nonfinite=True))
+    ps[0].grad = torch.tensor([3.0, 4.0])
+    ps[1].grad = None
+    log(torch.nn.utils.clip_grad_norm_(ps, 2.0, foreach=True), ps[0].grad)
+    log(torch.nn.utils.clip_grad_norm_(ps[0], 1.0, norm_type=0.5), ps[0].grad)
+    log(torch.nn.utils.clip_grad_norm_(iter([ps[0]]), 0.1, norm_type=float("inf")), ps[0].grad)
+    g = [torch.tensor([1.0, 2.0]), torch.tensor([2.0])]
+    tn = torch.nn.utils.get_total_norm(g)
+    torch.nn.utils.clip_grads_with_norm_([torch.nn.Parameter(torch.ones(1))], 1.0, tn)
+    log(tn)
+
+
 test_program = PROGRAMS.test(_check)
