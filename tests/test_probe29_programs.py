@@ -1633,4 +1633,54 @@ def init_with_generators_and_clip_nonfinite(torch, log):
     log(tn)
 
 
+
+@program()
+def public_state_dict_hooks_and_conversion_flags(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    seen = []
+    h1 = m.register_state_dict_post_hook(
+        lambda mod, sd, prefix, meta: seen.append(("post", prefix, sorted(sd))))
+    h2 = m.register_load_state_dict_pre_hook(
+        lambda mod, sd, prefix, meta, strict, missing, unexpected, errors:
+        seen.append(("lpre", prefix, strict, sorted(sd))))
+    outer = nn.Sequential(m)
+    sd = outer.state_dict()
+    outer.load_state_dict(sd, strict=False)
+    log(seen)
+    h1.remove()
+    h2.remove()
+    seen.clear()
+    outer.state_dict()
+    log(seen)
+    m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: {"x": 1})
+    _err(log, lambda: m.state_dict())
+
+    w = nn.Linear(2, 2)
+    old = w.weight
+    w.weight.grad = torch.ones(2, 2)
+    w.double()
+    log(w.weight is old, w.weight.dtype, old.dtype, w.weight.grad.dtype)
+    torch.__future__.set_overwrite_module_params_on_conversion(True)
+    try:
+        old = w.weight
+        w.float()
+        log(w.weight is old, w.weight.dtype, old.dtype, torch.__future__
+            .get_overwrite_module_params_on_conversion())
+    finally:
+        torch.__future__.set_overwrite_module_params_on_conversion(False)
+    torch.__future__.set_swap_module_params_on_conversion(True)
+    try:
+        old = w.weight
+        w.double()
+        log(w.weight is old, w.weight.dtype, old.dtype, w.weight.grad.dtype)
+        lin = nn.Linear(2, 2)
+        lin.load_state_dict({"weight": torch.ones(2, 2, dtype=torch.float64),
+                             "bias": torch.zeros(2)})
+        log(lin.weight.dtype, type(lin.weight).__name__)
+    finally:
+        torch.__future__.set_swap_module_params_on_conversion(False)
+
+
 test_program = PROGRAMS.test(_check)
