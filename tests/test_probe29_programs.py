@@ -1683,4 +1683,35 @@ def public_state_dict_hooks_and_conversion_flags(torch, log):
         torch.__future__.set_swap_module_params_on_conversion(False)
 
 
+
+@program()
+def module_misc_api(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+
+    class P(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(1, 1)
+
+        @property
+        def broken(self):
+            return self.nothing_here
+
+    _err(log, m.get_extra_state)
+    _err(log, lambda: m.set_extra_state({}))
+    _err(log, lambda: P().broken)
+    _err(log, lambda: nn.Module()())
+    _err(log, lambda: nn.Sequential()(5))
+    _err(log, lambda: nn.Sequential(nn.Identity())(1, 2))
+    _err(log, lambda: nn.ModuleList()(1))
+    _err(log, lambda: nn.ModuleDict({"a": nn.ReLU()})(torch.ones(1)))
+    log(nn.Identity(3, x=5)(7), m.share_memory() is m, m._get_name(), repr(m.extra_repr()))
+    log([n for n, _ in m.named_modules(memo={m[0]})], nn.Linear(2, 2)._version,
+        nn.BatchNorm2d(2)._version, nn.Module.dump_patches, nn.Linear(1, 1).call_super_init)
+    _err(log, lambda: m.get_submodule("x.y"))
+    m.train(mode=0)
+    log(m.training, m[0].training)
+
+
 test_program = PROGRAMS.test(_check)
