@@ -777,7 +777,7 @@ def inference_tensor_errors(torch, log):
     c.add_(1).requires_grad_()
     log(c.requires_grad)
     with torch.inference_mode():
-        n = torch.ones(2) * p
+        n = torch.ones(3) * p
     _err(log, lambda: n.sum().backward())
     log(n.requires_grad, n.grad_fn)
     lin = torch.nn.Linear(3, 1)
@@ -793,8 +793,34 @@ def inference_tensor_errors(torch, log):
         _err(log, lambda: p.add_(1))
         log(p)
         nn = torch.ones(2)
-    _err(log, lambda: nn.detach().add_(1))
     _err(log, lambda: nn.view(2).mul_(2))
+    # set_: refused on an inference tensor outside inference mode; a tensor keeps its kind
+    for src in (lambda: torch.ones(3), lambda: None, lambda: nn.untyped_storage()):
+        _err(log, lambda: nn.set_(src()) if src() is not None else nn.set_())
+    r = torch.ones(3).set_(nn)
+    log(r.is_inference(), r)
+    with torch.inference_mode():
+        r = nn.set_(torch.zeros(2))
+        with torch.inference_mode(False):
+            plain = torch.ones(2)
+        plain.set_(torch.zeros(2))
+    log(r.is_inference(), r, plain.is_inference(), plain)
+    plain.add_(1)
+    log(plain)
+
+
+@program(xfail="torch's detach() and .data of an inference tensor are inference tensors "
+         "(is_inference True, requires_grad_ refused) whose in-place writes outside inference "
+         "mode are allowed (their views' are not); ember's detach() shares the refusing "
+         "version counter and its .data is a plain tensor")
+def inference_tensor_detach_and_data(torch, log):
+    with torch.inference_mode():
+        it = torch.ones(2)
+    for f in (it.detach, lambda: it.data, lambda: it.view(2), lambda: it.detach().view(2)):
+        t = f()
+        _err(log, lambda: t.add_(1))
+        _err(log, lambda: t.requires_grad_().requires_grad)
+        log(t.is_inference(), it)
 
 
 # ---- Tensor subclasses --------------------------------------------------------------------
