@@ -1747,83 +1747,118 @@ def function_views_duplicates_and_saved_outputs(torch, log):
         @staticmethod
         def forward(ctx, x):
             return x[:2]
+
         @staticmethod
         def backward(ctx, g):
-            r = torch.zeros(3); r[:2] = g; return r
+            r = torch.zeros(3)
+            r[:2] = g
+            return r
+
     class Twice(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
             y = x * 2
             return y, y
+
         @staticmethod
         def backward(ctx, a, b):
             return a + b
+
     class SaveNone(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(None, x)
             return x * 2
+
         @staticmethod
         def backward(ctx, g):
             n, x = ctx.saved_tensors
             return g * 2 if n is None else None
+
     class Nested(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
             return (x * 2, [x * 3])
+
         @staticmethod
         def backward(ctx, g, _):
             return g
+
     class SaveOut(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
             y = x.exp()
             ctx.save_for_backward(y)
             return y
+
         @staticmethod
         def backward(ctx, g):
             y, = ctx.saved_tensors
             return g * y
+
     class SaveInter(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
             t = x * 5
             ctx.save_for_backward(t)
             return x * 2
+
         @staticmethod
         def backward(ctx, g):
             t, = ctx.saved_tensors
             return g * t
+
     x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
     def c1():
         v = ViewOut.apply(x.clone())
         v.mul_(2)
         return v
+
     def c2():
         a, b = Twice.apply(x)
-        (a.sum() + b.sum()).backward(); return x.grad
+        (a.sum() + b.sum()).backward()
+        return x.grad
+
     def c3():
         x.grad = None
-        SaveNone.apply(x).sum().backward(); return x.grad
+        SaveNone.apply(x).sum().backward()
+        return x.grad
+
     def c4():
         return Nested.apply(x)
+
     def c5():
-        y = SaveOut.apply(x); y.add_(1); y.sum().backward()
+        y = SaveOut.apply(x)
+        y.add_(1)
+        y.sum().backward()
+
     def c6():
-        y = SaveOut.apply(x); y.sum().backward(); return y.grad_fn.saved_tensors
+        y = SaveOut.apply(x)
+        y.sum().backward()
+        return y.grad_fn.saved_tensors
+
     def c7():
         x.grad = None
-        y = SaveInter.apply(x); y.sum().backward(); return x.grad
+        y = SaveInter.apply(x)
+        y.sum().backward()
+        return x.grad
+
     def c8():
         v = ViewOut.apply(x)
         return v._base is x, v.grad_fn.__class__.__name__, v.is_leaf
+
     def c9():
         v = ViewOut.apply(x.detach())
-        v.mul_(2); return v
+        v.mul_(2)
+        return v
+
     def c10():
-        y = SaveOut.apply(x); y.sum().backward(); y.sum().backward()
+        y = SaveOut.apply(x)
+        y.sum().backward()
+        y.sum().backward()
+
     for c in (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10):
         _err(log, c)
-
 
 test_program = PROGRAMS.test(_check)
