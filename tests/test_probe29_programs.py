@@ -746,6 +746,10 @@ def grad_mode_decorators_and_generators(torch, log):
     with torch.autograd.set_multithreading_enabled(False):
         log("mt")
     _err(log, lambda: torch.set_grad_enabled("no"))
+    sg = torch.set_grad_enabled(False)
+    log(sg.mode, sg.prev, torch.is_grad_enabled())
+    torch.set_grad_enabled(True)
+    log(torch.inference_mode().mode, torch.inference_mode(False).mode)
 
     class Net(torch.nn.Module):
         @torch.no_grad()
@@ -1860,5 +1864,6 @@ def function_views_duplicates_and_saved_outputs(torch, log):
 
     for c in (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10):
         _err(log, c)
+
 
 test_program = PROGRAMS.test(_check)
