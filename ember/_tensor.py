@@ -1103,6 +1103,9 @@ class Tensor(TensorBase):
     def set_(self, source=None, storage_offset=0, size=None, stride=None):
         """Make this tensor look at `source`'s memory (a tensor, or a storage viewed with
         offset, size and stride in elements); set_() with nothing: an empty tensor."""
+        # (an inference tensor's version bump below refuses it outside inference mode, after
+        # the write, as torch's does)
+        inference = type(self._vc) is InferenceVersion
         recording = _GRAD.enabled and (self._rg or isinstance(source, Tensor) and source._rg)
         if recording and self._rg and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
@@ -1114,7 +1117,8 @@ class Tensor(TensorBase):
             arr, be = source.arr, source.be
             if source._vc is None:
                 source._vc = [0, 0]
-            self._vc = source._vc
+            if (type(source._vc) is InferenceVersion) is inference:  # (it keeps its kind)
+                self._vc = source._vc
         else:
             untyped = _storage_source(source, self.dtype)
             item = self.arr.itemsize

@@ -247,13 +247,37 @@ from .forward_ad import FW as _FW  # noqa: E402
 
 
 def _bind(forward, args, kwargs, skip_ctx):
+    """The positional arguments Function.apply hands forward, as torch: a new-style forward's
+    (setup_context overridden) bound with their defaults; an old-style one's keywords placed
+    by its positional parameters, no further than the last given (torch's C++ apply). Keywords
+    left over (keyword-only parameters, **kwargs) are refused."""
     sig = inspect.signature(forward)
-    if skip_ctx:
-        params = list(sig.parameters.values())[1:]
-        sig = sig.replace(parameters=params)
-    bound = sig.bind(*args, **kwargs)
-    bound.apply_defaults()
-    return bound.args
+    if not skip_ctx:
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        if bound.kwargs:
+            raise TypeError(f"forward() got an unexpected keyword argument "
+                            f"'{next(iter(bound.kwargs))}'")
+        return bound.args
+    names = []
+    for p in list(sig.parameters.values())[1:]:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(p.name)
+    slots = {}
+    for k, v in kwargs.items():
+        if k not in names:
+            raise TypeError(f"forward() got an unexpected keyword argument '{k}'")
+        i = names.index(k)
+        if i < len(args):
+            raise TypeError(f"forward() got multiple values for argument '{k}'")
+        slots[i] = v
+    out = list(args)
+    for i in range(len(args), max(slots) + 1):
+        if i not in slots:
+            raise TypeError(f"forward() missing required argument: '{names[i]}' (position {i})")
+        out.append(slots[i])
+    return tuple(out)
 
 
 _FUNC_NOTES = "For more details, please see https://pytorch.org/docs/main/notes/extending.func.html"
@@ -324,7 +348,11 @@ def _apply(cls, new_style, args):
         _FW.level = level
     node.epoch = CLOCK[0]
     is_tuple = isinstance(out, tuple)
-    outs = _process_outputs(node, args, out if is_tuple else (out,), record)
+    saved = ()
+    if new_style:               # what setup_context saved (torch's to_save_if_setup_context)
+        saved = {id(t) for t in (node.to_save or ()) + tuple(
+            getattr(node, "saved_for_forward", None) or ())}
+    outs = _process_outputs(node, args, out if is_tuple else (out,), record, saved)
     if node.to_save is not None:
         _save(node, outs, is_tuple)
     if level is not None:
@@ -372,7 +400,13 @@ def _forward_ad(cls, node, args, outs):
         set_tangent(o, t)
 
 
-def _process_outputs(node, args, outs, record):
+_SAVED_AS_IS = ("An input that has been returned as-is as output is being saved for backward. "
+                "This is not supported if you override setup_context. You should return and "
+                "save a view of the input instead, e.g. with x.view_as(x) or setup ctx inside "
+                "the forward function itself.")
+
+
+def _process_outputs(node, args, outs, record, saved=()):
     from .._tensor import Tensor, _new, bump_version
     dirty = {id(t) for t in node.dirty_tensors}
     nondiff = {id(t) for t in node.non_differentiable}
@@ -386,10 +420,16 @@ def _process_outputs(node, args, outs, record):
                                        "in-place operation.")
                 bump_version(o)
             elif id(o) in inputs:          # an input returned as is: a view of it, as torch
+                # torch refuses one setup_context saved, but for a non-differentiable output
+                # of an input that requires grad (which torch detaches instead); under a
+                # torch.func transform its inner call sees inputs that do not
+                if id(o) in saved and (TRANSFORMS or not o.requires_grad or (
+                        record and id(o) not in nondiff and _floating(o))):
+                    raise RuntimeError(_SAVED_AS_IS)
                 alias = _new(o.arr, o.be)
                 if o._vc is None:
                     o._vc = [0, 0]
-                alias._vc, alias._base = o._vc, o._base or o
+                alias._vc, alias._base = o._vc, o if o._base is None else o._base
                 o = alias
             positions.append(i)
         result.append(o)

@@ -96,6 +96,14 @@ class set_grad_enabled(_Mode):
     def clone(self):
         return set_grad_enabled(self._value)
 
+    @property
+    def mode(self):
+        return self._value
+
+    @property
+    def prev(self):
+        return self._prev
+
 
 _THREAD = threading.local()
 
@@ -140,19 +148,19 @@ class inference_mode(_Mode):
         return cls()(mode)                  # bare `@inference_mode`
 
     def __init__(self, mode=True):
-        self._mode = mode
+        self.mode = mode
 
     def __enter__(self):
         self._prev_inf = STATE.inference
-        _set_inference(self._mode)
-        self._prev = set_grad(not self._mode)
+        _set_inference(self.mode)
+        self._prev = set_grad(not self.mode)
 
     def __exit__(self, *exc):
         _set_inference(self._prev_inf)
         set_grad(self._prev)
 
     def clone(self):
-        return inference_mode(self._mode)
+        return inference_mode(self.mode)
 
 
 def _decorate(make_ctx, fn):

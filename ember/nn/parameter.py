@@ -35,9 +35,8 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
         if data is None:
             from ..ops.creation import empty
             data = empty(0)
-        if not isinstance(data, Tensor):
-            raise TypeError(f"Parameter.__new__(): argument 'data' (position 1) must be Tensor, "
-                            f"not {type(data).__name__}")
+        if not isinstance(data, Tensor):    # (torch calls data.detach() on whatever it got)
+            raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
         if type(data) not in (Tensor, Parameter, _FlaggedTensor):   # (a Buffer is a Tensor)
             t = data.detach().requires_grad_(requires_grad)
             if type(t) is not type(data):

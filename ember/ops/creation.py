@@ -13,8 +13,8 @@ from .._typenames import tp_name
 from .._nested_array import CUDA_ERROR as _NESTED_CUDA, NestedArray
 from .._sparse_coo import SparseCOO
 from .._tensor import Tensor, _new, bump_version as _bump_version
-from .._memory_format import c_strides, is_channels_last, odd_units, preserve_format, \
-    relaid
+from .._memory_format import c_strides, is_channels_last, memory_format as _mformat, \
+    odd_units, preserve_format, relaid
 from .._warnings import warn_once as _warn_once
 from .._threads import get_num_threads as _num_threads
 from .._toplevel import _FLAGS
@@ -1890,36 +1890,97 @@ def _(xp, g, src_dtype):
     return (g.astype(src_dtype),)
 
 
+_TO_SIGNATURES = (
+    ", but expected one of:\n"
+    " * (torch.device device = None, torch.dtype dtype = None, bool non_blocking = False, "
+    "bool copy = False, *, torch.memory_format memory_format = None)\n"
+    " * (torch.dtype dtype, bool non_blocking = False, bool copy = False, *, "
+    "torch.memory_format memory_format = None)\n"
+    " * (Tensor tensor, bool non_blocking = False, bool copy = False, *, "
+    "torch.memory_format memory_format = None)\n")
+
+
+def _is_to_dtype(a):
+    return isinstance(a, _dtype.dtype) or a in (float, int, bool, builtins.complex)
+
+
+def _to_arg_error(args, kwargs):
+    def name(a):
+        if isinstance(a, _dtype.dtype):
+            return "torch.dtype"
+        if isinstance(a, _device_cls):
+            return "torch.device"
+        if isinstance(a, _mformat):
+            return "torch.memory_format"
+        return type(a).__name__
+    pos = [name(a) for a in args]
+    kw = [f"{k}={name(v)}" for k, v in reversed(kwargs.items())]
+    got = ", ".join(pos + kw) if pos else "".join(k + ", " for k in kw)
+    return TypeError(f"to() received an invalid combination of arguments - got ({got})"
+                     + _TO_SIGNATURES)
+
+
 def _parse_to(args, kwargs):
+    """torch's three signatures of to(): (device=None, dtype=None, non_blocking=False,
+    copy=False), (dtype, non_blocking=False, copy=False) and (tensor, non_blocking=False,
+    copy=False), each with a keyword-only memory_format; a string is a device."""
+    if len(args) == 1 and not kwargs:       # (the common calls first)
+        a = args[0]
+        if type(a) is _dtype.dtype:
+            return None, a, False
+        if type(a) is str or isinstance(a, _device_cls):
+            return a, None, False
+    elif not args and len(kwargs) == 1 and type(kwargs.get("dtype")) is _dtype.dtype:
+        return None, kwargs["dtype"], False
     dev = dtype = None
-    copy = kwargs.pop("copy", False)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)     # (_to reads it)
-    for a in args:
+    rest = args
+    if args:
+        a = args[0]
         if isinstance(a, Tensor):
-            dev, dtype = a.device, a.dtype
-        elif isinstance(a, _dtype.dtype) or (isinstance(a, type) and a in (float, int, bool)):
-            dtype = _to_dtype(a)
-        elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
-            if isinstance(a, str) and (a in _dtype.ALIASES or a.startswith("torch.")):
-                dtype = _to_dtype(a)
-            else:
-                dev = a
-        elif isinstance(a, bool):
-            copy = a if dev is not None or dtype is not None else copy
+            dev, dtype, rest = a.device, a.dtype, args[1:]
+            if "device" in kwargs or "dtype" in kwargs:
+                raise _to_arg_error(args, kwargs)
+        elif _is_to_dtype(a):
+            dtype, rest = a, args[1:]
+            if "device" in kwargs or "dtype" in kwargs:
+                raise _to_arg_error(args, kwargs)
+        elif a is None or isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
+            dev, rest = a, args[1:]
+            if rest:                # (positionally, only a dtype follows a device)
+                if not (rest[0] is None or _is_to_dtype(rest[0])):
+                    raise _to_arg_error(args, kwargs)
+                dtype, rest = rest[0], rest[1:]
         else:
-            raise TypeError(f"to() received an invalid combination of arguments - got "
-                            f"({type(a).__name__})")
-    dev = kwargs.pop("device", dev)
-    dtype = kwargs.pop("dtype", dtype)
+            raise _to_arg_error(args, kwargs)
+    copy = False
+    if rest:                    # non_blocking, copy
+        if len(rest) > 2 or type(rest[0]) is not bool or type(rest[-1]) is not bool:
+            raise _to_arg_error(args, kwargs)
+        copy = rest[1] if len(rest) == 2 else False
     if kwargs:
-        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        for k, v in kwargs.items():
+            ok = (k == "device" and not rest and len(args) < 1 and (
+                      v is None or isinstance(v, (str, _device_cls, int))
+                      and not isinstance(v, bool))
+                  or k == "dtype" and len(args) < 2 and (v is None or _is_to_dtype(v))
+                  or k in ("non_blocking", "copy") and type(v) is bool
+                  and len(rest) < (1 if k == "non_blocking" else 2)
+                  or k == "memory_format" and (v is None or isinstance(v, _mformat))
+                  or k == "tensor" and not args and isinstance(v, Tensor)
+                  and "device" not in kwargs and "dtype" not in kwargs)
+            if not ok:
+                raise _to_arg_error(args, kwargs)
+        if "tensor" in kwargs:
+            dev, dtype = kwargs["tensor"].device, kwargs["tensor"].dtype
+        dev = kwargs.get("device", dev)
+        dtype = kwargs.get("dtype", dtype)
+        copy = kwargs.get("copy", copy)
     return dev, (None if dtype is None else _to_dtype(dtype)), copy
 
 
 def _to(self, *args, **kwargs):
     fmt = kwargs.get("memory_format")
-    dev, dtype, copy = _parse_to(args, dict(kwargs))
+    dev, dtype, copy = _parse_to(args, kwargs)
     be = self.be if dev is None else _backend_of(dev, True)
     t = self
     if be is not self.be and be.device != self.be.device:   # (a nested tensor: a CPU device)

@@ -72,7 +72,9 @@ class ConversionMixin:
         from ...ops.creation import _parse_to
         kwargs = dict(kwargs)
         fmt = kwargs.pop("memory_format", None)
-        device, dtype, _ = _parse_to(args, kwargs)
+        device, dtype, copy = _parse_to(args, kwargs)
+        if copy:
+            raise RuntimeError(".to() does not accept copy argument")
         if dtype is not None:
             if not (dtype.is_floating_point or dtype.is_complex):
                 raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "

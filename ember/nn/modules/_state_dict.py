@@ -12,6 +12,9 @@ from ...utils import swap_tensors
 from ..parameter import Parameter, is_lazy
 from ._hooks import RemovableHandle
 
+_FILE_ISSUE = (" Please file an issue at https://github.com/pytorch/pytorch/issues/new?"
+               "template=bug-report.yml to report this bug.")
+
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
 
@@ -31,11 +34,11 @@ class StateDictMixin:
 
     def get_extra_state(self):
         raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be "
-                           "called.")
+                           "called." + _FILE_ISSUE)
 
     def set_extra_state(self, state):
         raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be "
-                           "called.")
+                           "called." + _FILE_ISSUE)
 
     # ---- hooks ----------------------------------------------------------------------------
     def _register_state_dict_hook(self, hook):
