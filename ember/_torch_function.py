@@ -3,8 +3,9 @@ __torch_function__) see every ember function and Tensor method called on them.
 
 torch checks every call for such arguments in C++. ember pays nothing for it until a class with
 __torch_function__ appears: `Tensor.__init_subclass__`, a class statement of a user's class
-that defines one (`watch_class_statements`), or handle_torch_function calls `enable()`, which replaces the public functions of ember, nn.functional, linalg, fft and special,
-and Tensor's methods and properties, by dispatchers. A dispatcher calls the function directly
+that defines one (`watch_class_statements`), or handle_torch_function calls `enable()`, which
+replaces the public functions of ember, nn.functional, linalg, fft and special, and Tensor's
+methods and properties, by dispatchers. A dispatcher calls the function directly
 unless an argument (or an element of a list/tuple argument) is overloaded; then it calls the
 overloaded types' __torch_function__(func, types, args, kwargs), subclasses first, as torch's
 handle_torch_function does. Tensor's default __torch_function__ runs the function with subclass

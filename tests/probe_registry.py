@@ -1,6 +1,10 @@
 """The probe rounds' registry: each tests/test_probe*_programs.py and *_libs.py file registers
 its programs (run under ember and under torch from the same seed, everything they log compared,
 by test_probe18_programs._check) and parametrises one test over them."""
+import contextlib
+import functools
+import warnings
+
 import pytest
 
 
@@ -13,6 +17,19 @@ class Programs(dict):
         def deco(fn):
             self[fn.__name__] = (fn, tol, xfail)
             return fn
+        return deco
+
+    def always(self, tol=None, xfail=None, quiet=()):
+        """Registers a program run with every warning given each time (always_warn), those
+        matching the `quiet` regular expressions silenced."""
+        def deco(fn):
+            @functools.wraps(fn)
+            def run(torch, log):
+                with always_warn(torch), warnings.catch_warnings():
+                    for pattern in quiet:
+                        warnings.filterwarnings("ignore", pattern)
+                    fn(torch, log)
+            return self.program(tol, xfail)(run)
         return deco
 
     def params(self):
@@ -39,3 +56,15 @@ def log_outcome(log, fn):
         log("raised", type(e).__name__, str(e))
     else:
         log("ran", out)
+
+
+@contextlib.contextmanager
+def always_warn(torch):
+    """Every warning each time (torch's once-a-process ones too, as sparse CSR's 'beta state'),
+    so that what a program sees does not hang on what ran before it in the process."""
+    old = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        yield
+    finally:
+        torch.set_warn_always(old)

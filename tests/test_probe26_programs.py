@@ -4,9 +4,6 @@ their edges, window functions, checkpointing, torch.testing.assert_close's messa
 subclasses with __torch_function__, the type promotion of in-place ops and out=, and printing
 under set_printoptions) run under ember and torch from the same seed: everything they record
 must agree (the harness is rounds 17 and 18's)."""
-import contextlib
-import functools
-import warnings
 
 from probe_registry import Programs, log_outcome as _err
 from test_probe17_programs import _module
@@ -15,36 +12,19 @@ from test_probe18_programs import _check
 PROGRAMS = Programs()
 
 
+# the 'beta state', 'invariant checks' and 'prototype stage' warnings of sparse and nested
+# tensors, which prototype programs silence as users do (torch gives them for each tensor it
+# makes on the way: sparse.mm's CSR temporaries, each op's nested result)
+_PROTOTYPE = ("Sparse .* beta state", "Sparse invariant checks",
+              "The PyTorch API of nested tensors")
+
+
 def program(tol=None, xfail=None, prototype=False):
-    """Registers a program run with every warning given each time (see _always); prototype:
-    one that silences the 'beta state', 'invariant checks' and 'prototype stage' warnings of
-    sparse and nested tensors, as users do (torch gives them for each tensor it makes on the
-    way: sparse.mm's CSR temporaries, each op's nested result)."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def run(torch, log):
-            with _always(torch), warnings.catch_warnings():
-                if prototype:
-                    warnings.filterwarnings("ignore", "Sparse .* beta state")
-                    warnings.filterwarnings("ignore", "Sparse invariant checks")
-                    warnings.filterwarnings("ignore", "The PyTorch API of nested tensors")
-                fn(torch, log)
-        return PROGRAMS.program(tol, xfail)(run)
-    return deco
+    """Registers a program run with every warning given each time (always_warn)."""
+    return PROGRAMS.always(tol, xfail, _PROTOTYPE if prototype else ())
+
 
 _ULP = 1e-6
-
-
-@contextlib.contextmanager
-def _always(torch):
-    """Every warning each time (torch's once-a-process ones too, as sparse CSR's 'beta state'),
-    so that what a program sees does not hang on what ran before it in the process."""
-    old = torch.is_warn_always_enabled()
-    torch.set_warn_always(True)
-    try:
-        yield
-    finally:
-        torch.set_warn_always(old)
 
 
 def _kind(log, fn):

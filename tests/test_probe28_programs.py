@@ -3,13 +3,11 @@ less common families, torch.func and torch.autograd.functional options, parametr
 pruning, packed sequences, torch.utils.data, complex autograd, printing, generators, einsum and
 the scatter/index/where/unique families) run under ember and torch from the same seed:
 everything they record must agree (the harness is rounds 17, 18 and 26's)."""
-import functools
 import warnings
 
 from probe_registry import Programs, log_outcome
 from test_probe17_programs import _module
 from test_probe18_programs import _check
-from test_probe26_programs import _always
 
 PROGRAMS = Programs()
 
@@ -18,15 +16,7 @@ PROGRAMS = Programs()
 _ULP = 1e-6
 
 
-def program(tol=None, xfail=None):
-    """Registers a program run with every warning given each time (round 26's _always)."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def run(torch, log):
-            with _always(torch), warnings.catch_warnings():
-                fn(torch, log)
-        return PROGRAMS.program(tol, xfail)(run)
-    return deco
+program = PROGRAMS.always     # (every warning given each time)
 
 
 def _err(log, fn):

@@ -4,27 +4,16 @@ grad-mode decorators and inference tensors, optimizers' param groups and schedul
 with warmups) run under ember and torch from the same seed: everything they record must agree
 (the harness is rounds 17, 18 and 26's)."""
 import copy
-import functools
 import pickle
 import io
-import warnings
 
 from probe_registry import Programs, log_outcome as _err
 from test_probe18_programs import _check
-from test_probe26_programs import _always
 
 PROGRAMS = Programs()
 
 
-def program(tol=None, xfail=None):
-    """Registers a program run with every warning given each time (round 26's _always)."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def run(torch, log):
-            with _always(torch), warnings.catch_warnings():
-                fn(torch, log)
-        return PROGRAMS.program(tol, xfail)(run)
-    return deco
+program = PROGRAMS.always     # (every warning given each time)
 
 
 # ---- nn.Module registration and lookup ----------------------------------------------------

@@ -543,7 +543,8 @@ def _interpolate_aa(input, sizes, scales, align_corners, cubic):
 
 def _check_interp_dtype(input, mode, sizes):
     """torch's upsample kernels take floats, and uint8 for nearest, bilinear and bicubic (no
-    complex); the dispatch error names the kernel torch picks (a channels-last one for small 2-d outputs)."""
+    complex); the dispatch error names the kernel torch picks (a channels-last one for small
+    2-d outputs)."""
     dt = input.arr.dtype
     if is_float(dt) or (dt == np.uint8 and mode not in ("linear", "trilinear")):
         return
