@@ -1901,7 +1901,8 @@ _TO_SIGNATURES = (
 
 
 def _is_to_dtype(a):
-    return isinstance(a, _dtype.dtype) or a in (float, int, bool, builtins.complex)
+    return isinstance(a, _dtype.dtype) or isinstance(a, type) and \
+        a in (float, int, bool, builtins.complex)
 
 
 def _to_arg_error(args, kwargs):
