@@ -134,10 +134,10 @@ _GELU_P, _GELU_Q = _gelu_coefficients()
 _GELU_LIMIT = np.float32(4 * math.sqrt(2))
 _GELU_MINUS_LIMIT = -_GELU_LIMIT
 _F32_0, _F32_HALF, _F32_1 = np.float32(0), np.float32(0.5), np.float32(1)
-try:        # np.clip's ufunc, called directly: np.clip's Python wrappers cost a quarter of a
-    from numpy._core.umath import clip as _clip    # small GELU's time
+try:        # np.clip's ufunc, called directly: np.clip's Python wrappers cost more than it
+    from numpy._core.umath import clip as clip_ufunc    # (a quarter of a small GELU's time)
 except ImportError:         # NumPy 1.x
-    from numpy.core.umath import clip as _clip
+    from numpy.core.umath import clip as clip_ufunc
 
 
 def gelu_f32(x, onednn=True):
@@ -150,7 +150,7 @@ def gelu_f32(x, onednn=True):
     copies of 2-byte floats, keep x Phi(x)'s -0.0."""
     if x.ndim == 0:     # NumPy's operations on a 0-d array give scalars, which out= refuses
         return gelu_f32(x.reshape(1), onednn).reshape(())
-    t = _clip(x, _GELU_MINUS_LIMIT, _GELU_LIMIT)
+    t = clip_ufunc(x, _GELU_MINUS_LIMIT, _GELU_LIMIT)
     s = t * t
     p = s * _GELU_P[0]
     p += _GELU_P[1]
@@ -164,7 +164,7 @@ def gelu_f32(x, onednn=True):
         q += b
     p /= q
     p += _F32_HALF
-    _clip(p, _F32_0, _F32_1, out=p)         # Phi in [0, 1]: no sign flips
+    clip_ufunc(p, _F32_0, _F32_1, out=p)    # Phi in [0, 1]: no sign flips
     p *= x
     if onednn and not ONEDNN_AVX512 and x.size > 1 and x.flags.c_contiguous:
         p += _F32_0

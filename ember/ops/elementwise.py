@@ -2048,13 +2048,8 @@ def _clip(x, lo, hi):
     kernel bit for bit (x kept on ties, so -0.0 at a 0 bound; NaN input or bound gives NaN),
     and 3x faster than np.maximum/np.minimum, which it also runs with a bound left out."""
     t = x.dtype.type
-    return _clip_ufunc(x, t(-np.inf) if lo is None else lo, t(np.inf) if hi is None else hi)
-
-
-try:        # np.clip's ufunc, called directly: np.clip's Python wrappers cost more than it
-    from numpy._core.umath import clip as _clip_ufunc
-except ImportError:         # NumPy 1.x
-    from numpy.core.umath import clip as _clip_ufunc
+    return _special.clip_ufunc(x, t(-np.inf) if lo is None else lo,
+                               t(np.inf) if hi is None else hi)
 
 
 def _clamp_arrays(xp, x, lo, hi):
