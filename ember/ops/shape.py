@@ -1460,7 +1460,7 @@ def _split_bounds(tensor, split_size_or_sections, dim):
 
 def _piece_bounds(n, d, split_size_or_sections):
     """The (start, end) of each piece of a dim of size n split as split() splits it."""
-    if type(split_size_or_sections) is int or isinstance(split_size_or_sections, int):
+    if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step < 0 or (step == 0 and n):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
