@@ -199,14 +199,16 @@ def _lazy_refusal(name):
 def _refuse_tensor_methods(cls):
     """Gives the placeholder class a refusing method for each of Tensor's methods that torch's
     __torch_function__ would refuse (properties, dtype and device, stay readable)."""
-    import inspect
     import types
-    for name in dir(Tensor):
+    attrs = {}          # Tensor's attributes as its class dicts hold them, nearest class last
+    for k in reversed(Tensor.__mro__):      # (inspect.getattr_static per name: 30x slower)
+        attrs.update(vars(k))
+    for name, value in attrs.items():
         if name in _LAZY_ALLOWED or name in vars(cls) or \
                 name.startswith("_") and name not in _LAZY_NAMES and \
                 name not in _TORCH_PYTHON_METHODS:
             continue
-        if isinstance(inspect.getattr_static(Tensor, name), types.FunctionType):
+        if isinstance(value, types.FunctionType):
             setattr(cls, name, _lazy_refusal(name))
 
 
