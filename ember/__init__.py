@@ -83,7 +83,7 @@ _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "specia
                  "library", "distributed", "multiprocessing", "hub", "jit", "signal", "overrides",
                  "quasirandom", "functional", "masked", "storage", "fx", "__future__", "types",
                  "futures", "nested", "ao", "quantization", "_C", "xpu", "mps", "mtia",
-                 "onnx", "_dynamo", "_inductor", "_utils"}
+                 "onnx", "_dynamo", "_inductor", "_utils", "_lowrank"}
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization", "compile": "compiler",
                    "cdist": "nn.functional", "is_anomaly_enabled": "autograd.anomaly_mode",
                    "is_anomaly_check_nan_enabled": "autograd.anomaly_mode",
@@ -122,7 +122,8 @@ def __getattr__(name):
     if name in _LAZY_MODULES:
         return importlib.import_module(f"{__name__}.{name}")
     if name in _LAZY_FUNCTIONS:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY_FUNCTIONS[name]}"), name)
+        fn = getattr(importlib.import_module(f"{__name__}.{_LAZY_FUNCTIONS[name]}"), name)
+        return _torch_function.lazy_function(fn, name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
@@ -131,5 +132,6 @@ def __dir__():
     return sorted(set(globals()) | _LAZY_MODULES | set(_LAZY_FUNCTIONS))
 
 
-from ._torch_function import watch_class_statements as _watch_class_statements  # noqa: E402
-_watch_class_statements()   # a user's class with __torch_function__ turns dispatch on
+from . import _torch_function  # noqa: E402
+_torch_function.watch_class_statements()   # a user's class with __torch_function__ turns
+#                                            dispatch on

@@ -616,8 +616,24 @@ class Tensor(TensorBase):
             return self.item().__format__(spec)
         return object.__format__(self, spec)  # the str(), or TypeError for a non-empty spec
 
-    def __dlpack__(self, stream=None, **kwargs):
-        return self.arr.__dlpack__(**({} if stream is None else {"stream": stream}), **kwargs)
+    def __dlpack__(self, *, stream=-1, max_version=None, dl_device=None, copy=None):
+        """The DLPack capsule of the array, with torch's refusals: what a capsule cannot carry
+        (autograd, the conjugate bit, a sparse layout) and a stream on the CPU."""
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        if self.is_conj():
+            raise BufferError("Can't export tensors with the conjugate bit set")
+        if self.layout is not strided:
+            raise BufferError("Can't export tensors with layout other than torch.strided")
+        if stream is not None and type(stream) is not int:
+            raise TypeError("stream must be ``int`` or ``none``")
+        if self.be.name == "cpu" and stream not in (None, -1):
+            raise AssertionError("stream should be None on cpu.")
+        kwargs = {k: v for k, v in (("max_version", max_version), ("dl_device", dl_device),
+                                    ("copy", copy)) if v is not None}
+        if stream not in (None, -1):
+            kwargs["stream"] = stream
+        return self.arr.__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
         return self.arr.__dlpack_device__()

@@ -229,6 +229,14 @@ def _dispatcher(fn, torch_name, public=None):
     argument (or an element of a list/tuple argument) is overloaded. `public`: the function
     handlers are given instead of this one (torch hands them Tensor.mul for `x * y`)."""
     kind, operator = _KIND.get, torch_name.startswith("torch.Tensor.__")
+    if torch_name in _MODES_ONLY:
+        @functools.wraps(fn)
+        def dispatch(*args, **kwargs):
+            if STATE.modes and not STATE.all_disabled:
+                return _through_mode(dispatch, args, kwargs)
+            return fn(*args, **kwargs)
+        dispatch.torch_name = torch_name
+        return dispatch
 
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
@@ -289,24 +297,110 @@ _KEEP = {"__new__", "__init__", "__init_subclass__", "__getattr__", "__getattrib
          "_make_subclass", "__sizeof__", "__subclasshook__", "__weakref__", "__slots__",
          "__array_priority__", "__array_ufunc__", "__doc__", "__module__", "__dict__",
          "__class_getitem__", "grad_fn",
-         "__iter__"}        # (torch's skips the protocol: handlers see its dim() and unbind())
+         "__iter__",        # (torch's skips the protocol: handlers see its dim() and unbind())
+         # torch's Python methods without the protocol (to_sparse_coo calls to_sparse)
+         "to_sparse_coo", "reinforce", "solve", "lstsq", "eig", "symeig"}
 
 
 _C_PREFIXED = ("torch.linalg", "torch.fft", "torch.special")
 
+# torch's functions that neither subclasses nor modes see: Python functions without a
+# torch-function check and torch._C's own (not the argument parser's) functions
+_UNDISPATCHED = {"torch": frozenset("""
+    are_deterministic_algorithms_enabled autocast_decrement_nesting autocast_increment_nesting
+    broadcast_shapes clear_autocast_cache compile compiled_with_cxx11_abi cond eig frombuffer
+    from_dlpack is_anomaly_check_nan_enabled is_anomaly_enabled load save set_anomaly_enabled
+    while_loop
+    from_numpy get_autocast_cpu_dtype get_autocast_dtype get_autocast_gpu_dtype
+    get_default_device get_default_dtype get_deterministic_debug_mode get_device_module
+    get_float32_matmul_precision get_num_interop_threads get_num_threads get_rng_state
+    init_num_threads initial_seed is_autocast_cache_enabled is_autocast_cpu_enabled
+    is_autocast_enabled is_deterministic_algorithms_warn_only_enabled is_grad_enabled
+    is_inference_mode_enabled is_storage is_tensor is_vulkan_available is_warn_always_enabled
+    lstsq manual_seed matrix_rank seed set_autocast_cache_enabled set_autocast_cpu_dtype
+    set_autocast_cpu_enabled set_autocast_dtype set_autocast_enabled set_autocast_gpu_dtype
+    set_default_device set_default_dtype set_default_tensor_type set_deterministic_debug_mode
+    set_float32_matmul_precision set_flush_denormal set_num_interop_threads set_num_threads
+    set_printoptions set_rng_state set_warn_always solve symeig to_dlpack typename
+    use_deterministic_algorithms vmap""".split()),
+    # (torch's sigmoid/tanh call the Tensor method, upsample* call interpolate, each dispatched)
+    "torch.nn.functional": frozenset(
+        "sigmoid tanh upsample upsample_nearest upsample_bilinear".split())}
+# ... and those that only modes see (their data argument is not a tensor argument to torch)
+_MODES_ONLY = frozenset(("torch.tensor", "torch.as_tensor", "torch.asarray"))
+# F's max pools choose by return_indices, as torch's boolean_dispatch: the *_with_indices
+# function (dispatched under its own name) or the plain one; (position of return_indices)
+_BOOLEAN_DISPATCH = {"max_pool1d": 6, "max_pool2d": 6, "max_pool3d": 6,
+                     "adaptive_max_pool1d": 2, "adaptive_max_pool2d": 2,
+                     "adaptive_max_pool3d": 2, "fractional_max_pool2d": 4,
+                     "fractional_max_pool3d": 4}
+
+
+def _boolean_dispatch(fn, name, with_indices):
+    """F.<name>: with return_indices the dispatcher of <name>_with_indices, else `fn`'s own,
+    whose handlers are given this function (torch hands them F.max_pool2d)."""
+    at = _BOOLEAN_DISPATCH[name]
+
+    @functools.wraps(fn)
+    def choose(*args, **kwargs):
+        flag = kwargs["return_indices"] if "return_indices" in kwargs else \
+            args[at] if len(args) > at else False
+        return (with_indices if flag else plain)(*args, **kwargs)
+    plain = _dispatcher(fn, f"torch.nn.functional.{name}", public=choose)
+    choose.torch_name = plain.torch_name
+    return choose
+
+
+def torch_function_name(name):
+    """The name torch gives its top-level function `name` (torch.unique is torch.functional's)."""
+    from .functional import __all__ as functional
+    return f"torch.functional.{name}" if name in functional else f"torch.{name}"
+
+
+_LAZY = {}       # name -> the dispatcher of ember's lazily imported function (ember.cdist, ...)
+
+
+def lazy_function(fn, name):
+    """ember.<name>, a function imported on first use, through its dispatcher while dispatch
+    is on (the top-level ones made at enable() are ember's eagerly imported functions)."""
+    if not _ENABLED[0] or name.startswith("_") or isinstance(fn, type) or not callable(fn) \
+            or name in _UNDISPATCHED["torch"]:
+        return fn
+    d = _LAZY.get(name)
+    if d is None:
+        fn = getattr(fn, "__wrapped__", fn) if hasattr(fn, "torch_name") else fn
+        d = _LAZY[name] = _dispatcher(fn, torch_function_name(name))
+        _DISPATCHERS.setdefault(id(fn), d)
+    return d
+
 
 def _wrap_module(mod, prefix, dispatchers):
-    for name, fn in list(vars(mod).items()):
+    skip = _UNDISPATCHED.get(prefix, ())
+    for name in list(vars(mod)):
+        fn = vars(mod)[name]
         if name.startswith("_") or isinstance(fn, (type, types.ModuleType)) or \
-                not callable(fn) or hasattr(fn, "torch_name"):
+                not callable(fn) or hasattr(fn, "torch_name") or name in skip:
             continue
         if not (getattr(fn, "__module__", "") or "").startswith("ember"):
             continue
-        d = _dispatcher(fn, f"{prefix}.{name}")
-        if prefix in _C_PREFIXED:       # (torch's are C builtins named linalg_norm, fft_fft, ...)
-            d.__name__ = f"{prefix[6:]}_{name}"
-        dispatchers.setdefault(id(fn), d)       # F.sigmoid is torch.sigmoid: the first name
-        _replace(mod, name, d)
+        if prefix == "torch.nn.functional" and name in _BOOLEAN_DISPATCH:
+            with_indices = vars(mod)[name + "_with_indices"]
+            if not hasattr(with_indices, "torch_name"):
+                _wrap_module_function(mod, prefix, name + "_with_indices", with_indices,
+                                      dispatchers)
+            d = _boolean_dispatch(fn, name, vars(mod)[name + "_with_indices"])
+            dispatchers.setdefault(id(fn), d)
+            _replace(mod, name, d)
+            continue
+        _wrap_module_function(mod, prefix, name, fn, dispatchers)
+
+
+def _wrap_module_function(mod, prefix, name, fn, dispatchers):
+    d = _dispatcher(fn, torch_function_name(name) if prefix == "torch" else f"{prefix}.{name}")
+    if prefix in _C_PREFIXED:       # (torch's are C builtins named linalg_norm, fft_fft, ...)
+        d.__name__ = f"{prefix[6:]}_{name}"
+    dispatchers.setdefault(id(fn), d)       # (a function published twice: its first name)
+    _replace(mod, name, d)
 
 
 def _wrap_module_functions(dispatchers):
@@ -415,6 +509,7 @@ def disable():
         owner, name, original = _REPLACED.pop()
         setattr(owner, name, original)
     _DISPATCHERS.clear()
+    _LAZY.clear()
     _ENABLED[0] = False
     watch_class_statements()
 

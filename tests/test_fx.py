@@ -5,6 +5,7 @@ errors and module plumbing must agree. torch prints its C functional `F.gelu` as
 import copy
 import math
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -447,3 +448,53 @@ def test_replace_pattern():
         return _summary(gm), [(mt.anchor.name, sorted((k.name, str(v)) for k, v in
                                                       mt.nodes_map.items())) for mt in matches]
     _both(program)
+
+
+_PYTHON_FUNCTIONS = {   # torch's Python functions: their names and what they hand on
+    "atleast_2d": lambda L, x: L.atleast_2d(x, x),
+    "block_diag": lambda L, x: L.block_diag(x, x),
+    "cdist": lambda L, x: L.cdist(x, x),
+    "einsum": lambda L, x: L.einsum("ij->i", x),
+    "einsum list": lambda L, x: L.einsum("ij,jk->ik", [x, x.t()]),
+    "lu": lambda L, x: L.lu(x[:, :2]),
+    "norm": lambda L, x: L.norm(x, 2, 1),
+    "meshgrid": lambda L, x: L.meshgrid(x[0], x[1], indexing="ij"),
+    "pca_lowrank": lambda L, x: L.pca_lowrank(x, 2)[1],
+    "split": lambda L, x: L.split(x, 1, 1),
+    "stft": lambda L, x: L.stft(x, 4, return_complex=True).abs(),
+    "istft": lambda L, x: L.istft(L.stft(x, 4, return_complex=True, window=L.ones(4)), 4,
+                                  window=L.ones(4)),
+    "tensordot": lambda L, x: L.tensordot(x, x.t(), ([1], [0])),
+    "unique": lambda L, x: L.unique(x, return_counts=True),
+    "unique_consecutive": lambda L, x: L.unique_consecutive(x, dim=0),
+    "unravel_index": lambda L, x: L.unravel_index(L.tensor(5), (3, 4)),
+    "max_pool1d indices": lambda L, x: L.nn.functional.max_pool1d(x[None], 2,
+                                                                   return_indices=True),
+    "adaptive_max_pool1d indices": lambda L, x: L.nn.functional.adaptive_max_pool1d(
+        x[None], 2, True),
+    "F.sigmoid": lambda L, x: L.nn.functional.sigmoid(x),
+    "F.upsample": lambda L, x: L.nn.functional.upsample(x[None], scale_factor=2),
+}
+
+
+@pytest.mark.parametrize("name", list(_PYTHON_FUNCTIONS))
+def test_torch_python_functions_are_named_and_passed_as_torchs(name):
+    """torch.functional's functions are recorded under that module (pca_lowrank under
+    torch._lowrank, istft as the builtin), with the arguments each hands on; F's boolean
+    dispatch records the *_with_indices function; F.sigmoid the method it calls."""
+    def program(L):
+        call = _PYTHON_FUNCTIONS[name]
+
+        class M(L.nn.Module):
+            def forward(self, x):
+                return call(L, x)
+        x = L.arange(24.0).view(3, 8) % 5
+        gm = L.fx.symbolic_trace(M())
+        L.manual_seed(0)
+        out = gm(x)
+        L.manual_seed(0)
+        _assert_close(out, M()(x))
+        return _summary(gm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _both(program)

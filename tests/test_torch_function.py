@@ -1,6 +1,8 @@
 """Tensor subclasses and the __torch_function__ protocol against torch: results keep the
 subclass (as_subclass, AliasBackward0), custom __torch_function__ sees torch's functions and
 methods, registries keyed by functions, _make_subclass wrappers, printing, autograd, errors."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -344,3 +346,98 @@ def test_mode_sees_a_transformer_layers_default_activation():
         return [c for c in _calls_seen(lib, make, (3, 2, 8))
                 if c and c.startswith("torch.nn.functional.")]
     assert functional(ember) == functional(torch)
+
+
+# calls whose reach torch's protocol defines: functions no handler sees (Python functions
+# without the check, torch._C's own), factories only modes see, Python functions that hand
+# another function on (F.upsample -> interpolate, F.sigmoid -> Tensor.sigmoid, F.max_pool2d
+# with indices -> max_pool2d_with_indices, to_sparse_coo -> to_sparse, typename -> type)
+_REACH = {
+    "set_default_dtype": lambda L, x: L.set_default_dtype(L.float32),
+    "get_default_dtype": lambda L, x: L.get_default_dtype(),
+    "is_grad_enabled": lambda L, x: L.is_grad_enabled(),
+    "manual_seed": lambda L, x: L.manual_seed(0),
+    "initial_seed": lambda L, x: L.initial_seed(),
+    "get_rng_state": lambda L, x: L.get_rng_state(),
+    "set_rng_state": lambda L, x: L.set_rng_state(L.get_rng_state()),
+    "broadcast_shapes": lambda L, x: L.broadcast_shapes((1, 2), (2, 1)),
+    "is_tensor": lambda L, x: L.is_tensor(x),
+    "is_storage": lambda L, x: L.is_storage(x),
+    "set_printoptions": lambda L, x: L.set_printoptions(precision=4),
+    "get_num_threads": lambda L, x: L.get_num_threads(),
+    "use_deterministic_algorithms": lambda L, x: L.use_deterministic_algorithms(False),
+    "get_float32_matmul_precision": lambda L, x: L.get_float32_matmul_precision(),
+    "is_autocast_enabled": lambda L, x: L.is_autocast_enabled(),
+    "set_warn_always": lambda L, x: L.set_warn_always(False),
+    "from_numpy": lambda L, x: L.from_numpy(np.ones(2)),
+    "frombuffer": lambda L, x: L.frombuffer(bytearray(8), dtype=L.float32),
+    "to_dlpack": lambda L, x: L.to_dlpack(x),
+    "from_dlpack": lambda L, x: L.from_dlpack(x),
+    "typename": lambda L, x: L.typename(x),
+    "tensor": lambda L, x: L.tensor([1.0]),
+    "as_tensor": lambda L, x: L.as_tensor(x),
+    "asarray": lambda L, x: L.asarray(x),
+    "zeros": lambda L, x: L.zeros(2),
+    "unique": lambda L, x: L.unique(x),
+    "meshgrid": lambda L, x: L.meshgrid(x[0], x[1], indexing="ij"),
+    "cdist": lambda L, x: L.cdist(x, x),
+    "split": lambda L, x: L.split(x, 1),
+    "max_pool2d": lambda L, x: L.max_pool2d(x[None], 2),
+    "F.upsample": lambda L, x: L.nn.functional.upsample(x[None], scale_factor=2),
+    "F.upsample_bilinear": lambda L, x: L.nn.functional.upsample_bilinear(x[None, None],
+                                                                          scale_factor=2),
+    "F.sigmoid": lambda L, x: L.nn.functional.sigmoid(x),
+    "F.tanh": lambda L, x: L.nn.functional.tanh(x),
+    "F.max_pool1d": lambda L, x: L.nn.functional.max_pool1d(x[None], 2),
+    "F.max_pool1d indices": lambda L, x: L.nn.functional.max_pool1d(x[None], 2, 2, 0, 1, False,
+                                                                     True),
+    "F.max_pool2d indices": lambda L, x: L.nn.functional.max_pool2d(x[None], 2,
+                                                                     return_indices=True),
+    "F.adaptive_max_pool1d indices": lambda L, x: L.nn.functional.adaptive_max_pool1d(
+        x[None], 1, True),
+    "F.fractional_max_pool2d indices": lambda L, x: L.nn.functional.fractional_max_pool2d(
+        x[None, None], 2, output_size=1, return_indices=True),
+    "to_sparse_coo": lambda L, x: L.ones(2).to_sparse_coo(),
+}
+
+
+def _reach(lib, call):
+    """What a mode sees of the call on a plain tensor, and a subclass on its own."""
+    seen = []
+
+    class Mode(lib.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.append(lib.overrides.resolve_name(func))
+            return func(*args, **(kwargs or {}))
+
+    class Sub(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append(lib.overrides.resolve_name(func))
+            return super().__torch_function__(func, types, args, kwargs or {})
+    x = lib.arange(6.0).view(2, 3)
+    with Mode():
+        call(lib, x)
+    by_mode, seen[:] = list(seen), []
+    call(lib, x.as_subclass(Sub))
+    return by_mode, seen
+
+
+@pytest.mark.parametrize("name", list(_REACH))
+def test_which_calls_modes_and_subclasses_see(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _reach(ember, _REACH[name]) == _reach(torch, _REACH[name])
+
+
+def test_torch_tensor_of_a_subclass_warns_at_the_callers_line():
+    """torch.tensor is not dispatched to a subclass: its copy-construct warning names the
+    caller's line, not a __torch_function__'s."""
+    class Sub(ember.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return super().__torch_function__(func, types, args, kwargs or {})
+    s = ember.ones(2).as_subclass(Sub)
+    with pytest.warns(UserWarning, match="To copy construct") as record:
+        ember.tensor(s)
+    assert record[0].filename == __file__

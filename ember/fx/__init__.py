@@ -15,10 +15,11 @@ Calls of ember functions on a Proxy are recorded through ember's __torch_functio
 trace pay nothing). A node's target is the function ember publishes, so `node.target is
 ember.relu` holds, as in torch; defining a Tensor subclass later switches dispatch on for good
 and replaces the published functions, so compare targets recorded before that by name.
+torch's C functionals are named by their C home (`torch._C._nn.gelu`, `torch.conv2d`), and
+torch's Python functions record what they call (F.sigmoid a `sigmoid` method call, F.max_pool2d
+with return_indices=True max_pool2d_with_indices), as in torch.
 
 Differences from torch:
-- F.sigmoid/F.tanh are recorded as functions, not as methods. (torch's C functionals are
-  named by their C home, `torch._C._nn.gelu`, `torch.conv2d`, as torch names them.)
 - A function imported by name from ember (`from ember import relu`) before tracing is not
   recorded: call it as `ember.relu`/`F.relu` in traced code.
 - Not supported: torch.fx.experimental (make_fx, symbolic shapes, proxy_tensor), dynamo/export

@@ -7,6 +7,7 @@ import operator
 import types
 
 from .._C import NN_BUILTINS
+from .._torch_function import torch_function_name
 
 __all__ = ["Node", "map_arg", "map_aggregate"]
 
@@ -38,6 +39,12 @@ _C_NAMESPACES = {"torch.linalg.": "torch._C._linalg.linalg_", "torch.fft.": "tor
                  "torch.special.": "torch._C._special.special_"}
 
 
+# torch.functional lists these, which torch defines elsewhere (istft is a builtin)
+_DEFINED_ELSEWHERE = {"torch.functional.istft": "torch.istft",
+                      "torch.functional.pca_lowrank": "torch._lowrank.pca_lowrank",
+                      "torch.functional.svd_lowrank": "torch._lowrank.svd_lowrank"}
+
+
 def _qualified_name(func):
     """The name torch gives `func` in printouts and generated code ("torch.relu",
     "torch.nn.functional.gelu", "torch._C._nn.linear", "torch._C._linalg.linalg_norm",
@@ -45,6 +52,7 @@ def _qualified_name(func):
     torch's names: generated code runs with `torch` bound to ember (whose _C has torch's
     builtin modules)."""
     q = _ember_qualified_name(func)
+    q = _DEFINED_ELSEWHERE.get(q, q)
     if q.startswith("torch.nn.functional."):
         return _F_BUILTINS.get(q[20:], q)
     for ns, builtin in _C_NAMESPACES.items():
@@ -64,8 +72,11 @@ def _ember_qualified_name(func):
     if module == "torch" or module.startswith("ember"):
         import ember
         for ns in _ember_namespaces():
-            found = vars(ns).get(name)
+            # (ember's lazily imported functions, ember.cdist, are under their name there too)
+            found = getattr(ns, name, None) if ns is ember else vars(ns).get(name)
             if found is func or getattr(found, "__wrapped__", None) is func:
+                if ns is ember:
+                    return torch_function_name(name)
                 return "torch" + ns.__name__[len("ember"):] + "." + name
         for ns in _ember_namespaces():      # published under another name (linalg.inv is
             for attr, found in vars(ns).items():    # ops.linalg's _linalg_inv)

@@ -33,12 +33,24 @@ _PY_FUNCTIONALS = frozenset("""
     gumbel_softmax hardsigmoid hardswish hardtanh hinge_embedding_loss huber_loss instance_norm
     interpolate kl_div layer_norm leaky_relu linear_cross_entropy local_response_norm
     log_softmax lp_pool1d lp_pool2d lp_pool3d margin_ranking_loss max_pool1d max_pool2d
-    max_pool3d max_unpool1d max_unpool2d max_unpool3d mish mse_loss multi_margin_loss
+    max_pool3d max_pool1d_with_indices max_pool2d_with_indices max_pool3d_with_indices
+    adaptive_max_pool1d_with_indices adaptive_max_pool2d_with_indices
+    adaptive_max_pool3d_with_indices fractional_max_pool2d_with_indices
+    fractional_max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss
+    multi_margin_loss
     multilabel_margin_loss multilabel_soft_margin_loss nll_loss normalize pad poisson_nll_loss
     relu relu6 rms_norm rrelu selu silu smooth_l1_loss soft_margin_loss softmax softmin softsign
     tanhshrink threshold triplet_margin_loss triplet_margin_with_distance_loss unfold
     """.split())
 _SIGNATURES = {}
+
+
+# torch.functional's functions that hand their arguments on as called (the rest: as F's)
+_AS_CALLED = frozenset("""atleast_1d atleast_2d atleast_3d block_diag broadcast_tensors
+    cartesian_prod chain_matmul einsum istft meshgrid""".split())
+# (positional arguments, ember's own parameters) where torch's passes differ from the rule:
+# unravel_index hands `shape` on by keyword, split its size positionally
+_PASSES = {"unravel_index": (1, ()), "split": (2, ("split_size",))}
 
 
 def _as_torch_passes(fn, args, kwargs):
@@ -49,8 +61,12 @@ def _as_torch_passes(fn, args, kwargs):
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
     args, kwargs = [], {}
+    positional, own = _PASSES.get(fn.__name__, (None, ()))
     for p in sig.parameters.values():
-        if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD:
+        if p.name in own:
+            continue
+        if (p.default is p.empty if positional is None else len(args) < positional) and \
+                p.kind is p.POSITIONAL_OR_KEYWORD:
             args.append(bound.arguments[p.name])
         else:
             kwargs[p.name] = bound.arguments[p.name]
@@ -231,8 +247,12 @@ class Proxy:
         short = name.rsplit(".", 1)[-1]
         if name.startswith("torch.Tensor."):
             return tracer.create_proxy("call_method", short, args, kwargs)
-        if name.startswith("torch.nn.functional.") and short in _PY_FUNCTIONALS:
+        if name.startswith("torch.nn.functional.") and short in _PY_FUNCTIONALS or \
+                name.startswith("torch.functional.") and short not in _AS_CALLED:
             args, kwargs = _as_torch_passes(orig_method, args, kwargs)
+        elif name == "torch.functional.einsum" and len(args) == 2 and \
+                isinstance(args[1], (list, tuple)):
+            args = (args[0], *args[1])          # (torch's einsum hands the operands on)
         target = _public(orig_method)
         qualified = _qualified_name(target)     # (torch._C's builtins by their own names:
         if qualified.startswith("torch._C._"):  # F.logsigmoid is _C._nn.log_sigmoid)

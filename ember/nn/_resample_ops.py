@@ -16,6 +16,7 @@ from ..ops._apply import apply, tensor_ndim
 from ..ops._fma import fma_exact
 from ..ops._registry import op
 from .._dtype import FEW_KERNELS
+from .._torch_function import dispatched
 from .._kernel_dtypes import is_float, not_implemented
 from ..amp.autocast import fp32_arg
 
@@ -657,19 +658,19 @@ def _node_name(mode, nsp):
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
     warn_caller("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
                 "instead.")
-    return interpolate(input, size, scale_factor, mode, align_corners)
+    return dispatched(interpolate)(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
     warn_caller("`nn.functional.upsample_nearest` is deprecated. Use "
                 "`nn.functional.interpolate` instead.")
-    return interpolate(input, size, scale_factor, mode="nearest")
+    return dispatched(interpolate)(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
     warn_caller("`nn.functional.upsample_bilinear` is deprecated. Use "
                 "`nn.functional.interpolate` instead.")
-    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+    return dispatched(interpolate)(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # ---- padding ----------------------------------------------------------------------------------

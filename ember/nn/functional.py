@@ -109,8 +109,14 @@ def linear(input, weight, bias=None):
                     *(() if bias is None else (("bias", 3, bias),)))
 
 
-sigmoid = _E.sigmoid
-tanh = _E.tanh
+def sigmoid(input):
+    """torch.nn.functional.sigmoid: the Tensor method (which __torch_function__ sees)."""
+    return input.sigmoid()
+
+
+def tanh(input):
+    """torch.nn.functional.tanh: the Tensor method (which __torch_function__ sees)."""
+    return input.tanh()
 
 
 def bilinear(input1, input2, weight, bias=None):

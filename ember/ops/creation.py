@@ -472,7 +472,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     if copy is False:
         _check_alias(obj, dtype)
     if isinstance(obj, Tensor):
-        if requires_grad is None and obj.requires_grad:
+        if requires_grad is None and obj._rg:     # (torch's C++ reads no property)
             from .._warnings import warn_once
             warn_once("torch.asarray: unspecified requires_grad now defaults to "
                       "obj.requires_grad instead of False. Pass requires_grad=False explicitly "
@@ -485,12 +485,12 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
         t = tensor(obj, dtype, device)
     else:
         t = as_tensor(obj, dtype, device)
-    if requires_grad is False and t.requires_grad:
+    if requires_grad is False and t._rg:
         if t.is_leaf:
             t.requires_grad_(False)
         else:
             t = t.detach()
-    elif requires_grad and not t.requires_grad:
+    elif requires_grad and not t._rg:
         _require_grad(t)
     return t
 
@@ -569,11 +569,21 @@ class _Capsule:
         return self.device
 
 
-def from_dlpack(ext_tensor):
-    if isinstance(ext_tensor, Tensor):
-        return ext_tensor
+def from_dlpack(ext_tensor, *, device=None, copy=None):
+    """torch.from_dlpack: a tensor sharing the memory of an object with __dlpack__ (an ember
+    tensor too: a new tensor, through its __dlpack__'s refusals) or of a DLPack capsule."""
     if type(ext_tensor).__name__ == "PyCapsule":
+        if device is not None or copy is not None:
+            raise AssertionError("device and copy kwargs not supported when ext_tensor is "
+                                 "already a DLPack capsule.")
         ext_tensor = _Capsule(ext_tensor)
+    elif device is not None or copy:
+        t = from_dlpack(ext_tensor)
+        return t.to(t.device if device is None else device, copy=bool(copy))
+    if isinstance(ext_tensor, Tensor):
+        ext_tensor.__dlpack_device__()
+        ext_tensor.__dlpack__()                 # (its refusals)
+        return _new(ext_tensor.arr.view(), ext_tensor.be)
     dev_type = ext_tensor.__dlpack_device__()[0] if hasattr(ext_tensor, "__dlpack_device__") \
         else 1
     if dev_type == 1:

@@ -22,7 +22,13 @@ from ._math import (BFloat16Tensor, ByteTensor, CharTensor, DoubleTensor,  # noq
 __all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "spdiags",
            "sum"]
 
-METHODS = {"to_dense": to_dense, "to_sparse": to_sparse, "to_sparse_coo": to_sparse,
+
+def _to_sparse_coo(self):
+    """Tensor.to_sparse_coo: to_sparse(), as torch's (which __torch_function__ sees)."""
+    return self.to_sparse()
+
+
+METHODS = {"to_dense": to_dense, "to_sparse": to_sparse, "to_sparse_coo": _to_sparse_coo,
            "values": values, "indices": indices, "_values": _values, "_indices": _indices,
            "coalesce": coalesce, "is_coalesced": is_coalesced, "_coalesced_": _coalesced_,
            "sparse_dim": sparse_dim, "dense_dim": dense_dim, "_nnz": _nnz,

@@ -9,7 +9,8 @@ def to_dlpack(tensor):
     """A DLPack capsule viewing `tensor`'s memory (consumed once by from_dlpack). It is DLPack
     1.0's versioned capsule where the array library makes one (NumPy 2 does), so that the
     array made from it is writable; torch.from_dlpack takes both kinds."""
+    arr = tensor.arr       # (torch's C function: no __dlpack__ and its refusals)
     try:
-        return tensor.__dlpack__(max_version=(1, 0))
+        return arr.__dlpack__(max_version=(1, 0))
     except TypeError:
-        return tensor.__dlpack__()
+        return arr.__dlpack__()

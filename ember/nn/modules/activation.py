@@ -1,6 +1,7 @@
 """Activation layers: thin wrappers over nn.functional with torch's attributes and repr."""
 import warnings
 
+from ...ops import elementwise as _E
 from ...ops.creation import empty
 from .. import functional as F, init
 from ..parameter import Parameter
@@ -127,11 +128,11 @@ class ReLU6(Hardtanh):
 
 
 class Sigmoid(_Stateless):
-    _fn = staticmethod(F.sigmoid)
+    _fn = staticmethod(_E.sigmoid)      # (torch's module calls torch.sigmoid)
 
 
 class Tanh(_Stateless):
-    _fn = staticmethod(F.tanh)
+    _fn = staticmethod(_E.tanh)
 
 
 class LogSigmoid(_Stateless):
