@@ -25,6 +25,7 @@ class _State(threading.local):
     disabled = 0            # inside DisableTorchFunctionSubclass (subclass dispatch off)
     all_disabled = 0        # inside DisableTorchFunction (modes off too)
     modes = ()              # the TorchFunctionMode stack, innermost last
+    skip_once = False       # the next has_torch_function says no (redispatch_function)
 
 
 STATE = _State()
@@ -166,6 +167,9 @@ def overloaded_args(values):
 
 
 def has_torch_function(values):
+    if STATE.skip_once:         # (overrides.redispatch_function's one hop)
+        STATE.skip_once = False
+        return False
     if STATE.modes and not STATE.all_disabled:
         return True
     return not STATE.disabled and bool(overloaded_args(values))
@@ -277,6 +281,13 @@ class _PropertyGet:
     def __call__(self, t):
         return self.fget(t)
 
+    # equal to the property's own __get__, as torch hands handlers `Tensor.grad.__get__`
+    def __eq__(self, other):
+        return other is self or other == self.prop.__get__
+
+    def __hash__(self):
+        return hash(self.prop.__get__)
+
 
 def _dispatching_property(prop, name):
     get = _PropertyGet(prop, name)
@@ -287,7 +298,9 @@ def _dispatching_property(prop, name):
         if STATE.disabled or not _overloaded(type(t)):
             return prop.fget(t)
         return handle_torch_function(get, (t,), t)
-    return property(fget, prop.fset, prop.fdel, prop.__doc__)
+    fget.getter = get
+    get.prop = dispatching = property(fget, prop.fset, prop.fdel, prop.__doc__)
+    return dispatching
 
 
 # Tensor attributes that stay as they are: object plumbing, pickling, the protocol itself

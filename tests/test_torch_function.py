@@ -441,3 +441,101 @@ def test_torch_tensor_of_a_subclass_warns_at_the_callers_line():
     with pytest.warns(UserWarning, match="To copy construct") as record:
         ember.tensor(s)
     assert record[0].filename == __file__
+
+
+def test_ignored_functions_are_torchs():
+    from ember.overrides import _IGNORED
+    ignored, torch_ignored = ember.overrides.get_ignored_functions(), \
+        torch.overrides.get_ignored_functions()
+    def key(f):     # (by name: torch's modules may wrap a function after listing it)
+        return getattr(f, "__module__", None), getattr(f, "__qualname__", f)
+    torch_keys, both = {key(f) for f in torch_ignored}, 0
+    for ns, names in _IGNORED.items():
+        for name in names.split():
+            t = torch
+            for part in (ns[6:] + "." + name).strip(".").split("."):
+                t = getattr(t, part)
+            assert t in torch_ignored or key(t) in torch_keys, (ns, name)
+            both += 1
+    assert both == 251 and 160 < len(ignored) <= both
+    assert ember.zeros in ignored and ember.Tensor.new_zeros in ignored and \
+        ember.nn.functional.upsample in ignored and ember.add not in ignored
+
+
+def _names(lib):
+    o = lib.overrides
+    return {o.resolve_name(f) for fs in o.get_overridable_functions().values() for f in fs}
+
+
+def test_overridable_functions_and_testing_overrides():
+    import inspect
+    ov = ember.overrides.get_overridable_functions()
+    F = ember.nn.functional
+    assert ember.add in ov[ember] and ember.Tensor.add in ov[ember.Tensor] and \
+        F.relu in ov[F] and ember.linalg.norm in ov[ember.linalg]
+    assert ember.Tensor.grad.__get__ in ov[ember.Tensor.grad]
+    assert not any(ember.zeros in fs or ember.abs_ in fs for fs in ov.values())
+    mine, torchs = _names(ember), _names(torch)
+    assert len(mine & torchs) > 0.94 * len(torchs)
+    tests = ember.overrides.get_testing_overrides()
+    assert len(tests) == len({f for fs in ov.values() for f in fs})
+    for f in (ember.add, ember.Tensor.view, F.relu, ember.Tensor.grad.__get__):
+        assert tests[f]() == -1
+    assert str(inspect.signature(tests[F.relu])) == \
+        str(inspect.signature(torch.overrides.get_testing_overrides()[torch.nn.functional.relu]))
+
+
+def test_resolve_name_nowrap_and_method_or_property():
+    for lib in (torch, ember):
+        o = lib.overrides
+        assert o.resolve_name(lambda x: x) is None
+        assert [o.resolve_name(f) for f in (lib.add, lib.Tensor.add, lib.Tensor.grad.__get__,
+                                            lib.nn.functional.relu, lib.unique)] == \
+            ["torch.add", "torch.Tensor.add", "torch.Tensor.grad.__get__",
+             "torch.nn.functional.relu", "torch.functional.unique"]
+        assert lib.Tensor.grad.__get__ in o.get_default_nowrap_functions()
+        assert [o.is_tensor_method_or_property(f) for f in (
+            lib.Tensor.add, lib.add, lib.Tensor.grad.__get__)] == [True, False, True]
+        with pytest.raises(RuntimeError, match="outside of '__torch_dispatch__'"):
+            with o.enable_reentrant_dispatch():
+                pass
+
+
+def _redispatch_docs_example(lib):
+    """torch.overrides.redispatch_function's docstring example: one hop skipped."""
+    o, calls = lib.overrides, []
+
+    class LoggingTensor(lib.Tensor):
+        depth = 0
+
+        @classmethod
+        def __torch_function__(cls, func, types, args, kwargs=None):
+            calls.append("  " * cls.depth + func.__name__)
+            cls.depth += 1
+            r = o.redispatch_function(func, types, args, kwargs)
+            cls.depth -= 1
+            return r
+
+    def scaled_mul(a, b):
+        if o.has_torch_function((a, b)):
+            return o.handle_torch_function(scaled_mul, (a, b), a, b)
+        return a * b + 1
+
+    class LoggingMode(o.TorchFunctionMode):
+        depth = 0
+
+        def __torch_function__(self, func, types, args, kwargs=None):
+            calls.append("  " * self.depth + "mode " + func.__name__)
+            self.depth += 1
+            with self:
+                r = o.redispatch_function(func, types, args, kwargs)
+            self.depth -= 1
+            return r
+    r = scaled_mul(LoggingTensor(lib.tensor([3.0])), LoggingTensor(lib.tensor([4.0])))
+    with LoggingMode():
+        m = scaled_mul(lib.tensor([3.0]), lib.tensor([4.0]))
+    return calls, type(r).__name__, r.tolist(), m.tolist()
+
+
+def test_redispatch_function_skips_one_hop():
+    assert _redispatch_docs_example(ember) == _redispatch_docs_example(torch)
