@@ -274,3 +274,37 @@ def test_checkpoint_on_device(device):
         return [t.grad.cpu().numpy() for t in (x, w1, w2)]
     for a, b in zip(grads(True), grads(False)):
         np.testing.assert_array_equal(a, b)
+
+
+def _helpers(lib):
+    """torch.utils.checkpoint's helpers: detach_variable, device states, the settings'
+    context managers."""
+    cp, out = lib.utils.checkpoint, []
+    x = lib.ones(2, requires_grad=True)
+    d = cp.detach_variable((x, 1, lib.ones(2)))
+    out.append(([type(v).__name__ for v in d], d[0].requires_grad, d[0].grad_fn is None,
+                d[0] is x, d[0].data_ptr() == x.data_ptr()))
+    try:
+        cp.detach_variable([x])
+    except RuntimeError as e:
+        out.append(str(e))
+    out.append((cp.DefaultDeviceType.get_device_type(), cp.get_device_states(x, (x, [x])),
+                cp.set_device_states([], [])))
+    with cp.set_checkpoint_debug_enabled(True):
+        try:
+            cp.checkpoint(lambda a: a * 2, x, use_reentrant=False,
+                          context_fn=lambda: (lib.no_grad(), lib.no_grad()))
+        except ValueError as e:
+            out.append(str(e))
+    with cp.set_checkpoint_debug_enabled(False):
+        cp.checkpoint(lambda a: a * 2, x, use_reentrant=False, debug=True,
+                      context_fn=cp.noop_context_fn)
+    with cp.set_checkpoint_early_stop(False):
+        y = cp.checkpoint(lambda a: a * a * 3, x, use_reentrant=False)
+    y.sum().backward()
+    out.append(x.grad.tolist())
+    return out
+
+
+def test_checkpoint_helpers_as_torchs():
+    assert _helpers(ember) == _helpers(torch)

@@ -27,9 +27,11 @@ from ..autograd.node import CLOCK, Node, OutSlot
 from ._selective_checkpoint import (CheckpointPolicy, SelectiveCheckpointContext,
                                     create_selective_checkpoint_contexts)
 
-__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn",
-           "check_backward_validity", "CheckpointPolicy", "SelectiveCheckpointContext",
-           "create_selective_checkpoint_contexts"]
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
+           "noop_context_fn", "check_backward_validity", "detach_variable",
+           "get_device_states", "set_device_states", "set_checkpoint_early_stop",
+           "DefaultDeviceType", "set_checkpoint_debug_enabled", "CheckpointPolicy",
+           "SelectiveCheckpointContext", "create_selective_checkpoint_contexts"]
 
 
 class CheckpointError(RuntimeError):
@@ -38,6 +40,108 @@ class CheckpointError(RuntimeError):
 
 def noop_context_fn():
     return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+_SETTINGS = {"debug": None, "early_stop": None}     # the context managers' overrides
+
+
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled):
+    """Inside, checkpoint's `debug` is `enabled` (None: each call's own)."""
+    prev, _SETTINGS["debug"] = _SETTINGS["debug"], enabled
+    try:
+        yield
+    finally:
+        _SETTINGS["debug"] = prev
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable):
+    """Inside, non-reentrant checkpoints made stop (or not) recomputing once the needed tensors
+    exist. ember's recomputation runs the whole segment either way (the same gradients)."""
+    prev, _SETTINGS["early_stop"] = _SETTINGS["early_stop"], enable
+    try:
+        yield
+    finally:
+        _SETTINGS["early_stop"] = prev
+
+
+def detach_variable(inputs):
+    """The tensors of a tuple detached, each keeping its requires_grad (others as they are)."""
+    if not isinstance(inputs, tuple):
+        raise RuntimeError("Only tuple of tensors is supported. Got Unsupported input type: "
+                           f"{type(inputs).__name__}")
+    out = []
+    for inp in inputs:
+        if isinstance(inp, Tensor):
+            x = inp.detach()
+            x.requires_grad = inp.requires_grad
+            inp = x
+        out.append(inp)
+    return tuple(out)
+
+
+class DefaultDeviceType:
+    """The device type whose RNG states checkpoint saves when no argument is on an accelerator
+    (the current accelerator's, else "cpu", until set)."""
+    _default_device_type = None
+
+    @staticmethod
+    def set_device_type(device="cuda"):
+        DefaultDeviceType._default_device_type = device
+
+    @staticmethod
+    def get_device_type():
+        if not DefaultDeviceType._default_device_type:
+            from .. import accelerator
+            acc = accelerator.current_accelerator(True)
+            DefaultDeviceType._default_device_type = acc.type if acc else "cpu"
+        return DefaultDeviceType._default_device_type
+
+
+def _infer_device_type(*args):
+    types = [t.device.type for t in _tensors(args) if t.device.type != "cpu"]
+    if len(set(types)) > 1:
+        warnings.warn(
+            "Tensor arguments, excluding CPU tensors, are detected on at least two types of "
+            "devices. Device state will only be saved for devices of a single device type, and "
+            "the remaining devices will be ignored. Consequently, if any checkpointed functions "
+            "involve randomness, this may result in incorrect gradients. (Note that if CUDA "
+            "devices are among the devices detected, it will be prioritized; otherwise, the "
+            "first device encountered will be selected.)"
+            f"\nDevice types: {sorted(set(types))} first device type: {types[0]}",
+            stacklevel=3)
+    if not types:
+        return DefaultDeviceType.get_device_type()
+    return "cuda" if "cuda" in types else types[0]
+
+
+def _device_module(device_type):
+    import importlib
+    return importlib.import_module(f"ember.{device_type}")
+
+
+def get_device_states(*args):
+    """([device indices of the accelerator tensors among args], [their RNG states])."""
+    ids = [t.get_device() for t in _tensors(args) if t.device.type not in ("cpu", "meta")]
+    module = _device_module(_infer_device_type(*args)) if ids else None
+    states = []
+    for i in ids:
+        with module.device(i):
+            states.append(module.get_rng_state())
+    return ids, states
+
+
+def set_device_states(devices, states, *, device_type=None):
+    """Set the RNG states of the devices (of `device_type`, by default DefaultDeviceType's)."""
+    if device_type is None:
+        device_type = DefaultDeviceType.get_device_type()
+    if device_type == "meta":
+        return
+    module = _device_module(device_type)
+    for device, state in zip(devices, states):
+        with module.device(device):
+            module.set_rng_state(state)
 
 
 def check_backward_validity(inputs):
@@ -253,7 +357,8 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
         if context_fn is not noop_context_fn or debug is not False:
             raise ValueError("Passing `context_fn` or `debug` is only supported when "
                              "use_reentrant=False.")
-    elif debug and context_fn is not noop_context_fn:
+    elif (debug if _SETTINGS["debug"] is None else _SETTINGS["debug"]) and \
+            context_fn is not noop_context_fn:
         raise ValueError("debug=True is incompatible with non-default context_fn")
     if determinism_check not in ("default", "none"):
         raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
