@@ -23,6 +23,8 @@ written for torch.jit run with the same numbers, as torch runs them with the JIT
   with ember.save / ember.load instead.
 
 The deprecated functions warn with torch's DeprecationWarning texts."""
+import collections.abc
+import types
 import typing
 import warnings
 
@@ -30,12 +32,12 @@ from .futures import Future
 from ._tensor import Tensor
 from .nn import Module
 
-__all__ = ["Attribute", "Final", "Future", "RecursiveScriptModule", "ScriptFunction",
+__all__ = ["Attribute", "Error", "Final", "Future", "RecursiveScriptModule", "ScriptFunction",
            "ScriptModule", "annotate", "enable_onednn_fusion", "export", "fork", "freeze",
            "ignore", "interface", "is_scripting", "is_tracing", "load",
            "onednn_fusion_enabled", "optimize_for_inference", "save", "script",
-           "script_if_tracing", "script_method", "set_fusion_strategy", "trace",
-           "trace_module", "unused", "wait", "TracerWarning"]
+           "script_if_tracing", "script_method", "set_fusion_strategy", "strict_fusion",
+           "trace", "trace_module", "unused", "wait", "TracerWarning", "isinstance"]
 
 Final = typing.Final
 
@@ -204,6 +206,96 @@ def Attribute(value, type):
 
 def is_scripting():
     return False
+
+
+class Error(Exception):
+    """torch.jit.Error: what TorchScript raises for a Python exception inside scripted code."""
+
+
+class strict_fusion:
+    """torch.jit.strict_fusion: a context manager that only has effect in script mode (which
+    ember never is): it warns so, as torch's does outside script mode."""
+
+    def __init__(self):
+        warnings.warn("Only works in script mode", stacklevel=2)
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, type, value, tb):
+        pass
+
+
+# torch.jit.isinstance in eager mode: containers' element types checked on their elements
+_RAW = {dict: "dict", list: "list", tuple: "tuple", typing.Dict: "Dict", typing.List: "List",
+        typing.Optional: "Optional", typing.Tuple: "Tuple"}
+
+
+def _needs_args(target_type):
+    name = _RAW.get(target_type) if isinstance(target_type, typing.Hashable) else None
+    if name is None:
+        return
+    if name.endswith("ict"):
+        raise RuntimeError(f"Attempted to use {name} without contained types. Please add "
+                           f"contained type, e.g. {name}[int, int]")
+    raise RuntimeError(f"Attempted to use {name} without a contained type. Please add a "
+                       f"contained type, e.g. {name}[int]")
+
+
+def _warn_if_empty(obj):
+    if obj == [] or obj == {} or obj == ():
+        warnings.warn("The inner type of a container is lost when calling torch.jit.isinstance "
+                      "in eager mode. For example, List[int] would become list and therefore "
+                      "falsely return True for List[float] or List[str].", stacklevel=4)
+
+
+def _is(obj, tp):
+    return _container(obj, tp) if typing.get_origin(tp) else isinstance(obj, tp)
+
+
+def _container(obj, target_type):
+    origin, args = typing.get_origin(target_type), typing.get_args(target_type)
+    _needs_args(target_type)
+    if origin is list:
+        _warn_if_empty(obj)
+        return isinstance(obj, list) and all(_is(el, args[0]) for el in obj)
+    if origin is dict:
+        _warn_if_empty(obj)
+        return isinstance(obj, dict) and all(
+            isinstance(k, args[0]) and _is(v, args[1]) for k, v in obj.items())
+    if origin is tuple:
+        _warn_if_empty(obj)
+        return isinstance(obj, tuple) and len(obj) == len(args) and \
+            all(_is(el, t) for el, t in zip(obj, args))
+    if origin is typing.Union or origin is types.UnionType:     # (Optional too)
+        if obj is None:
+            return True
+        for t in args:
+            if typing.get_origin(t):
+                return _container(obj, t)
+            if isinstance(obj, t):
+                return True
+    return False
+
+
+def _isinstance(obj, target_type):
+    """torch.jit.isinstance: isinstance that also checks container types (List[int],
+    Dict[str, Tensor], Tuple[...], Optional[...]) element by element, as torch's eager mode."""
+    if isinstance(target_type, collections.abc.Container):
+        if not isinstance(target_type, tuple):
+            raise RuntimeError("The second argument to `torch.jit.isinstance` must be a type or "
+                               "a tuple of types")
+        return any(_isinstance(obj, t) for t in target_type)
+    if typing.get_origin(target_type):
+        return _container(obj, target_type)
+    _needs_args(target_type)
+    return isinstance(obj, target_type)
+
+
+def __getattr__(name):
+    if name == "isinstance":    # (a module global of that name would shadow the builtin here)
+        return _isinstance
+    raise AttributeError(f"module 'ember.jit' has no attribute '{name}'")
 
 
 def is_tracing():

@@ -258,3 +258,38 @@ def test_save_and_load_refuse_naming_the_alternative(tmp_path):
     torch.save({"w": torch.ones(2)}, tmp_path / "w.pt")
     with pytest.raises(RuntimeError, match="cannot read TorchScript archives"):  # a subclass
         ember.jit.load(tmp_path / "w.pt")
+
+
+def _jit_isinstance_results(lib):
+    """torch.jit.isinstance in eager mode: containers checked element by element, bare
+    container types refused, the empty-container warning; jit.Error and strict_fusion."""
+    from typing import Dict, List, Optional, Tuple, Union
+    J, x = lib.jit, lib.ones(2)
+    cases = [(x, lib.Tensor), ([x, x], List[lib.Tensor]), ([1, 2], List[int]),
+             ([1, 2.0], List[int]), ({"a": x}, Dict[str, lib.Tensor]),
+             ({"a": 1}, Dict[str, lib.Tensor]), ((1, "a"), Tuple[int, str]),
+             ((1,), Tuple[int, str]), (None, Optional[int]), (3, Optional[int]),
+             ("s", Optional[int]), ([[1]], List[List[int]]), ([[1.0]], List[List[int]]),
+             ([], List[int]), ({}, Dict[str, int]), (1, (str, int)), (1, [int]), ([1], list),
+             ({}, dict), (1, Union[int, str]), ([1], Optional[List[int]]), (1, int | str),
+             (x, (List[int], lib.Tensor)), (1, List)]
+    out = []
+    for obj, tp in cases:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            try:
+                r = J.isinstance(obj, tp)
+            except RuntimeError as e:
+                r = str(e)
+        out.append((r, [str(m.message) for m in w]))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        with J.strict_fusion():
+            pass
+    out.append([(str(m.message), m.filename) for m in w])
+    out.append((J.Error.__mro__[1:], "isinstance" in J.__all__, "strict_fusion" in J.__all__))
+    return out
+
+
+def test_jit_isinstance_error_and_strict_fusion_as_torchs():
+    assert _jit_isinstance_results(ember) == _jit_isinstance_results(torch)
