@@ -9,7 +9,7 @@ import functools
 
 __all__ = ["allow_in_graph", "assume_constant_result", "compile", "cudagraph_mark_step_begin",
            "disable", "is_compiling", "is_dynamo_compiling", "is_exporting", "list_backends",
-           "reset"]
+           "reset", "set_stance"]
 
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 _BACKENDS = ("cudagraphs", "inductor", "openxla", "tvm")
@@ -124,3 +124,49 @@ def reset():
 
 def cudagraph_mark_step_begin():
     """Marks a training step for torch's CUDA-graph trees: nothing to mark when eager."""
+
+
+class DynamoStance:
+    """torch._dynamo's stance record (what set_stance sets)."""
+    __slots__ = ("stance", "skip_guard_eval_unsafe", "backend")
+
+    def __init__(self, stance="default", skip_guard_eval_unsafe=False, backend=None):
+        self.stance, self.skip_guard_eval_unsafe, self.backend = \
+            stance, skip_guard_eval_unsafe, backend
+
+    def __repr__(self):
+        return (f"DynamoStance(stance={self.stance!r}, skip_guard_eval_unsafe="
+                f"{self.skip_guard_eval_unsafe!r}, backend={self.backend!r})")
+
+
+_STANCE = [DynamoStance()]
+
+
+class set_stance:
+    """torch.compiler.set_stance: sets the compiler's stance when called, for a `with` block,
+    or around a decorated function. ember's compiled code is eager under every stance; the
+    stance is kept and its arguments checked as torch's."""
+
+    def __init__(self, stance="default", *, skip_guard_eval_unsafe=False, force_backend=None):
+        if force_backend is not None and stance != "default":
+            raise RuntimeError("non-default stance cannot have force_backend set")
+        self.stance = DynamoStance(stance, skip_guard_eval_unsafe, force_backend)
+        self.prev, _STANCE[0] = _STANCE[0], self.stance
+
+    def __call__(self, fn):
+        _STANCE[0] = self.prev
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.clone():
+                return fn(*args, **kwargs)
+        return wrapper
+
+    def __enter__(self):
+        _STANCE[0] = self.stance
+
+    def __exit__(self, *exc):
+        _STANCE[0] = self.prev
+
+    def clone(self):
+        return self.__class__(self.stance.stance, force_backend=self.stance.backend)

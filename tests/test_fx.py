@@ -498,3 +498,26 @@ def test_torch_python_functions_are_named_and_passed_as_torchs(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _both(program)
+
+
+def _fx_logged(x):
+    return x
+
+
+torch.fx.wrap("_fx_logged")
+ember.fx.wrap("_fx_logged")
+
+
+def test_has_side_effect_keeps_calls_from_dead_code_elimination():
+    def program(L):
+        class M(L.nn.Module):
+            def forward(self, x):
+                _fx_logged(x + 1)
+                return x * 2
+        gm = L.fx.symbolic_trace(M())
+        before = _summary(gm)
+        kept = L.fx.has_side_effect(_fx_logged)
+        changed = gm.graph.eliminate_dead_code()
+        gm.recompile()
+        return before, kept is _fx_logged, changed, _summary(gm)
+    _both(program)

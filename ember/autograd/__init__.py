@@ -61,3 +61,4 @@ class Variable(metaclass=_VariableMeta):
         if requires_grad:
             out.requires_grad_(True)
         return out
+from . import variable  # noqa: E402,F401  (torch.autograd.variable, the legacy module)

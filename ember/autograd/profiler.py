@@ -9,6 +9,7 @@ host (CPU) times: on the GPU they are launch times, since kernels run asynchrono
 Device-time attributes exist (for torch's sort keys) and are zero.
 key_averages().table() prints torch's table layout (Self CPU %, Self CPU, CPU total %, CPU
 total, CPU time avg, # of Calls, and Input Shapes when grouped by them)."""
+import enum
 import json
 import os
 import threading
@@ -100,6 +101,34 @@ class record_function:
         return wrapper
 
 
+class DeviceType(enum.Enum):
+    """The device of a profiled event (torch._C._autograd.DeviceType); ember's are all CPU."""
+    CPU = 0
+    CUDA = 1
+    MKLDNN = 2
+    OPENGL = 3
+    OPENCL = 4
+    IDEEP = 5
+    HIP = 6
+    FPGA = 7
+    MAIA = 8
+    XLA = 9
+    Vulkan = 10
+    Metal = 11
+    XPU = 12
+    MPS = 13
+    MTIA = 19
+    Meta = 14
+    HPU = 15
+    VE = 16
+    Lazy = 17
+    IPU = 18
+    PrivateUse1 = 20
+
+    def __int__(self):
+        return self.value
+
+
 class FunctionEvent:
     """One recorded range: times in microseconds."""
 
@@ -112,6 +141,7 @@ class FunctionEvent:
         self.count = 1
         self.thread = threading.get_ident()
         self.device_time_total = self.self_device_time_total = self.device_time = 0.0
+        self.device_type = DeviceType.CPU
 
     @property
     def cpu_time(self):

@@ -11,4 +11,10 @@ from ._vmap import vmap
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev",
            "jacfwd", "hessian", "vmap", "stack_module_state", "replace_all_batch_norm_modules_",
-           "functionalize"]
+           "functionalize", "debug_unwrap"]
+
+
+def debug_unwrap(tensor, *, recurse=True):
+    """torch.func.debug_unwrap: the tensor under a transform's wrapper; ember's transforms
+    wrap none (vmap runs per sample, grad on plain tensors), so the tensor itself."""
+    return tensor

@@ -31,10 +31,11 @@ from ._symbolic_trace import PH, Tracer, is_fx_tracing, symbolic_trace, wrap
 from .graph import Graph
 from .graph_module import GraphModule
 from .interpreter import Interpreter, Transformer
-from .node import Node, map_arg
+from .node import Node, has_side_effect, map_arg
 from .proxy import Proxy
 from .subgraph_rewriter import replace_pattern
 from . import passes  # noqa: F401  (torch.fx.passes is there once torch.fx is imported)
 
 __all__ = ["symbolic_trace", "Tracer", "wrap", "Graph", "GraphModule", "Interpreter",
-           "Transformer", "Node", "Proxy", "map_arg", "PH", "is_fx_tracing", "replace_pattern"]
+           "Transformer", "Node", "Proxy", "map_arg", "PH", "is_fx_tracing", "replace_pattern",
+           "has_side_effect"]

@@ -9,7 +9,7 @@ import types
 from .._C import NN_BUILTINS
 from .._torch_function import torch_function_name
 
-__all__ = ["Node", "map_arg", "map_aggregate"]
+__all__ = ["Node", "map_arg", "map_aggregate", "has_side_effect"]
 
 _LEGAL_OPS = ("placeholder", "call_method", "call_module", "call_function", "get_attr",
               "output", "root")
@@ -265,17 +265,26 @@ class Node:
 
     def is_impure(self):
         """Whether dead-code elimination must keep this node: inputs, the output, asserts,
-        setitem, and calls of modules marked `_is_impure` (torch's rules, less its random-op
-        and operator-schema checks)."""
+        setitem and has_side_effect's functions, and calls of modules marked `_is_impure`
+        (torch's rules, less its random-op and operator-schema checks)."""
         if self.op in ("placeholder", "output"):
             return True
         if self.op == "call_module":
             return getattr(self.graph.owning_module.get_submodule(self.target), "_is_impure",
                            False)
         if self.op == "call_function":
-            return self.target is operator.setitem or \
+            return self.target in _side_effectful_functions or \
                 getattr(self.target, "__name__", "") in ("_assert", "_assert_is_none")
         return False
+
+
+_side_effectful_functions = {operator.setitem}     # (and has_side_effect's)
+
+
+def has_side_effect(fn):
+    """torch.fx.has_side_effect: dead-code elimination keeps the calls of `fn`."""
+    _side_effectful_functions.add(fn)
+    return fn
 
 def map_aggregate(a, fn):
     """Apply `fn` to every value inside `a` (tuples, namedtuples, lists, dicts and slices

@@ -9,10 +9,17 @@ import socket
 import time
 import warnings
 
-from ..autograd.profiler import EventList, profile as _profile, record_function
+from ..autograd.profiler import DeviceType, EventList, profile as _profile, record_function
 
 __all__ = ["ProfilerAction", "ProfilerActivity", "profile", "record_function", "schedule",
-           "supported_activities", "tensorboard_trace_handler"]
+           "supported_activities", "tensorboard_trace_handler", "DeviceType",
+           "kineto_available"]
+
+
+def kineto_available():
+    """Whether torch.profiler.profile (Kineto's profiler in torch) is there: it is, on the
+    host."""
+    return True
 
 
 class ProfilerActivity(enum.Enum):
