@@ -6,13 +6,12 @@ branch includes 0, hardtanh's window is open) and the branch NaN takes. For NaN 
 the branch of torch's vectorised CPU kernel, which every tensor of more than a few elements runs;
 torch's scalar loop, which runs tensors of under 8 or 16 elements, differs for some of them."""
 import math
-import types
 
 import numpy as np
 
 from ..ops import _special
 from ..ops._blend import fast_where
-from ..ops._apply import apply
+from ..ops._apply import apply, traced
 from ..ops._registry import OPS, contiguous_outputs, op
 from ..ops._scalar_loop import scalar_mask
 from .._kernel_dtypes import float_only_arr, not_implemented
@@ -126,7 +125,7 @@ def _gelu_grad(xp, x, y, approximate):
         t = xp.tanh(inner)
         dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner
-    if not isinstance(xp, types.ModuleType):    # create_graph's differentiable namespace:
+    if traced(xp):      # create_graph's differentiable namespace:
         cdf = 0.5 * (1 + _special.erf(xp, x / _SQRT_2))     # no y / x, whose 0/0 at x = 0
         return cdf + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x)   # differentiates to NaN
     if x.ndim == 0:     # NumPy's operations on a 0-d array give scalars, which out= refuses

@@ -3,6 +3,7 @@
 `ember.exp`, `Tensor.exp` and `F.exp` are one object made here; no extra frame, no keyword
 parsing, no graph recording unless an input requires grad and grad mode is on."""
 import sys
+import types
 from weakref import ref as _weakref
 
 import numpy as np
@@ -27,6 +28,33 @@ from ..autograd._thin import MIN_BYTES as _THIN_MIN, thin as _thin, thin1 as _th
 
 _FLOAT_KINDS = "fc"
 _object_new = object.__new__
+
+
+
+def traced(xp):
+    """Whether `xp` is autograd's differentiable namespace (the backward of create_graph=True
+    runs kernels on it), not NumPy or CuPy."""
+    return not isinstance(xp, types.ModuleType)
+
+
+def one_d(out, idx, vals):
+    """NumPy's ufunc.at is fast only for a 1-D index into a 1-D array: flatten the index and
+    the values to it."""
+    if out.ndim == 1 and not isinstance(idx, tuple) and idx.ndim > 1:
+        return idx.reshape(-1), np.broadcast_to(vals, idx.shape).reshape(-1)
+    return idx, vals
+
+
+def add_at(xp, out, idx, vals):
+    """out[idx] += vals, repeated indices accumulating (NumPy's add.at, CuPy's scatter_add,
+    the differentiable namespace's add_at)."""
+    if xp is np:
+        np.add.at(out, *one_d(out, idx, vals))
+    elif traced(xp):
+        xp.add_at(out, idx, vals)
+    else:
+        import cupyx
+        cupyx.scatter_add(out, idx, vals)
 
 
 def type_name(x):

@@ -86,8 +86,8 @@ def _(xp, g, pos, shape, shared):
         return (out,)
     out = xp.zeros(shape, g.dtype)
     if shared:      # elements of the view share memory (an expand): their gradients add up
-        from .index import _index_add_at
-        _index_add_at(xp, out.reshape(-1), pos.reshape(-1), g.reshape(-1))
+        from ._apply import add_at
+        add_at(xp, out.reshape(-1), pos.reshape(-1), g.reshape(-1))
     else:
         out.reshape(-1)[pos.reshape(-1)] = g.reshape(-1)
     return (out,)

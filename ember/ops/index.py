@@ -20,6 +20,7 @@ from .._memory_format import contiguous_out
 from .._sparse_coo import SparseCOO
 from ..autograd.grad_mode import STATE as _grad
 from ._overlap import check_out as check_out_overlap
+from ._apply import add_at, one_d, traced
 from ._apply import INPLACE_CHECKS, _finish, _finish_tuple, _fw, _fw_involved, \
     _not_tensor, _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
@@ -38,25 +39,6 @@ from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
     _check_broadcast_into
 
 
-def _one_d(out, idx, vals):
-    """NumPy's ufunc.at is fast only for a 1-D index into a 1-D array (`_addressed`'s flat
-    positions): flatten the index and the values to it."""
-    if out.ndim == 1 and not isinstance(idx, tuple) and idx.ndim > 1:
-        return idx.reshape(-1), np.broadcast_to(vals, idx.shape).reshape(-1)
-    return idx, vals
-
-
-def _index_add_at(xp, out, idx, g):
-    """out[idx] += g, accumulating over repeated indices."""
-    if xp is np:
-        np.add.at(out, *_one_d(out, idx, g))
-    elif hasattr(xp, "add_at"):     # autograd's differentiable namespace (create_graph=True)
-        xp.add_at(out, idx, g)
-    else:
-        import cupyx
-        cupyx.scatter_add(out, idx, g)
-
-
 def index_add_rows(xp, n_rows, idx, vals):
     """Sum the rows `vals[i]` into row `idx[i]` (1-D, may be negative) of a zero (n_rows, ...)
     array, each row's values added in the order they come, as add.at and torch's index_add
@@ -65,7 +47,7 @@ def index_add_rows(xp, n_rows, idx, vals):
     are summed by one reduction each: 5-15x faster on embedding and indexing gradients."""
     out = xp.zeros((n_rows,) + vals.shape[1:], vals.dtype)
     if xp is not np or vals.size < 8192:       # (on autograd's namespace: linked to vals)
-        _index_add_at(xp, out, idx, vals)
+        add_at(xp, out, idx, vals)
         return out
     if vals.size == len(idx):           # one number a row: NumPy's 1-D add.at is fast
         np.add.at(out.reshape(-1), idx, vals.reshape(-1))
@@ -97,7 +79,7 @@ _RUN = 16
 
 def _ufunc_at(xp, name, out, idx, vals):
     """out[idx] = name(out[idx], vals), unbuffered (repeated indices combine)."""
-    if hasattr(xp, "add_at"):       # autograd's differentiable namespace (create_graph=True)
+    if traced(xp):
         getattr(xp, name).at(out, idx, vals)
         return
     if xp is not np:
@@ -111,7 +93,7 @@ def _ufunc_at(xp, name, out, idx, vals):
         getattr(np, name).at(host, _host_index(idx), _host(vals))
         out[...] = xp.asarray(host)
         return
-    getattr(xp, name).at(out, *_one_d(out, idx, vals))
+    getattr(xp, name).at(out, *one_d(out, idx, vals))
 
 
 def _host(a):
@@ -493,7 +475,7 @@ def _(xp, g, shape, idx):
         rows = first.reshape(-1)
         return (index_add_rows(xp, shape[0], rows, g.reshape((rows.size,) + shape[1:])),)
     out = xp.zeros(shape, g.dtype)
-    _index_add_at(xp, out, idx, g)
+    add_at(xp, out, idx, g)
     return (out,)
 
 
@@ -574,7 +556,7 @@ def _watched(out, idx):
 def _put(xp, dst, at, v, accumulate):
     """dst[at] = v, or += (every write adding, repeated indices too)."""
     if accumulate:
-        _index_add_at(xp, dst, at, xp.broadcast_to(v, dst[at].shape))
+        add_at(xp, dst, at, xp.broadcast_to(v, dst[at].shape))
     else:
         dst[at] = v
 
@@ -1028,7 +1010,7 @@ def _index_put_(input, indices, values, accumulate=False):
             if _shared_put(input, input.arr, idx, value.arr, accumulate):
                 return input
             if accumulate:
-                _index_add_at(input.be.xp, input.arr, idx,
+                add_at(input.be.xp, input.arr, idx,
                               input.be.xp.broadcast_to(value.arr, input.arr[idx].shape))
             else:
                 input.arr[idx] = value.arr
@@ -1077,7 +1059,7 @@ def _(xp, g, shape, idx, dim):
         gx = index_add_rows(xp, shape[dim], idx, xp.moveaxis(g, dim, 0))
         return (xp.ascontiguousarray(xp.moveaxis(gx, 0, dim)),)
     out = xp.zeros(shape, g.dtype)
-    _index_add_at(xp, out, _along(dim, idx), g)
+    add_at(xp, out, _along(dim, idx), g)
     return (out,)
 
 
@@ -1200,11 +1182,11 @@ def _index_add(xp, x, idx, src, dim, alpha):
         out[...] = (out + s.sum()).astype(x.dtype, copy=False)      # (a bool sum is an or)
     elif alpha == 1:
         def f(o, v):
-            _index_add_at(xp, o, _along(dim, idx), v)
+            add_at(xp, o, _along(dim, idx), v)
             return o
         out = _opmath_scatter(xp, out, s.astype(x.dtype, copy=False), f)
     else:
-        _index_add_at(xp, out, _along(dim, idx), s.astype(x.dtype, copy=False))
+        add_at(xp, out, _along(dim, idx), s.astype(x.dtype, copy=False))
     return out, (idx, dim, alpha, src.shape)
 
 
@@ -1455,7 +1437,7 @@ def _(xp, g, shape, index, dim):
     if not index.size:
         return (out,)
     view, at = _addressed(xp, out, index, dim)
-    _index_add_at(xp, view, at, g)
+    add_at(xp, view, at, g)
     return (out,)
 
 

@@ -6,7 +6,6 @@ Primitives follow the op contract (forward on raw arrays, vjp beside it, see _re
 the rest are composites of existing ops, so autograd comes for free, as in torch's own
 CompositeImplicitAutograd definitions (diff, trapezoid, cov, vander, ...)."""
 import math
-import types
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from ._dims import int_arg, wrap_dim
 from . import _bessel, _gamma_kernels, _special
 from . import creation as _C, elementwise as _E, index as _X, linalg as _L, reduce as _R, \
     shape as _S
-from ._apply import _finish, apply as _apply, make_unary as _make_unary, \
+from ._apply import _finish, apply as _apply, traced, make_unary as _make_unary, \
     raise_not_tensor as _not_tensor, tensor_arg as _tensor_arg, warn_resized
 from ._registry import contiguous_outputs, holomorphic as _holo, op as _op
 
@@ -193,7 +192,7 @@ def _ldexp(xp, x, o, pdt, mdt, rdt):
     product in mdt (its promotion with input's), the result in rdt. A 0-d other's power is
     torch's double scalar: the product in input's dtype, in float for 16-bit floats. pdt None:
     a floating input and an integer other."""
-    if pdt is None and not isinstance(xp, types.ModuleType):    # (create_graph's namespace)
+    if pdt is None and traced(xp):      # (create_graph's namespace)
         r = (x * 2.0 ** o).astype(rdt)
         return r, (o, r)
     if pdt is None:         # torch's ldexp kernel: std::ldexp of a double, a C int exponent

@@ -16,6 +16,7 @@ from .._sparse_csr import SparseCSR
 from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._overlap import check_out as check_out_overlap
+from ._apply import add_at
 from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _apply, type_name, \
     make_unary as _make_unary, tensor_ndim, ureduce
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
@@ -1396,17 +1397,6 @@ def _cum_extreme(name, ufunc):
     return fwd
 
 
-def _index_add_at(xp, out, idx, vals):
-    """out[idx] += vals with repeated indices accumulating (NumPy, CuPy, autograd's TXP)."""
-    if xp is np:
-        np.add.at(out, idx, vals)
-    elif hasattr(xp, "add_at"):     # autograd's differentiable namespace (create_graph=True)
-        xp.add_at(out, idx, vals)
-    else:
-        import cupyx
-        cupyx.scatter_add(out, idx, vals)
-
-
 def _scatter_add_along(xp, shape, idx, vals, dim):
     """zeros(shape) with vals added at idx along dim (repeated indices accumulate)."""
     out = xp.zeros(shape, vals.dtype)
@@ -1415,7 +1405,7 @@ def _scatter_add_along(xp, shape, idx, vals, dim):
         flat = o.reshape(-1, o.shape[-1])
         i = xp.moveaxis(idx, dim, -1)
         rows = xp.repeat(xp.arange(flat.shape[0]), i.shape[-1])
-        _index_add_at(xp, flat, (rows, i.reshape(-1)), xp.moveaxis(vals, dim, -1).reshape(-1))
+        add_at(xp, flat, (rows, i.reshape(-1)), xp.moveaxis(vals, dim, -1).reshape(-1))
         out = xp.moveaxis(flat.reshape(o.shape), -1, dim)
     return out
 
@@ -1915,8 +1905,8 @@ def _(xp, g, shape, order, lo, hi, w):
     gs = g[..., None]
     rows = xp.zeros((g.shape[0],) + tuple(shape), g.dtype).reshape(-1, shape[-1])
     r = xp.arange(rows.shape[0])
-    _index_add_at(xp, rows, (r, lo.reshape(-1)), (gs * (1 - w)).reshape(-1))
-    _index_add_at(xp, rows, (r, hi.reshape(-1)), (gs * w).reshape(-1))
+    add_at(xp, rows, (r, lo.reshape(-1)), (gs * (1 - w)).reshape(-1))
+    add_at(xp, rows, (r, hi.reshape(-1)), (gs * w).reshape(-1))
     gsorted = rows.reshape((g.shape[0],) + tuple(shape)).sum(0)
     out = xp.zeros(shape, g.dtype)
     xp.put_along_axis(out, order, gsorted, -1)

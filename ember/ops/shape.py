@@ -20,6 +20,7 @@ from .._tensor import Size, Tensor, _new, bump_version, dense_strides
 from .._memory_format import is_channels_last, odd_units, preserve_format, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
+from ._apply import add_at
 from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
     _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_elements, tensor_ndim, write_into
@@ -2046,7 +2047,7 @@ def _(xp, g, shape, strides, in_off, size, stride):
     lo = builtins.min(0, int(in_idx.min()))
     n = builtins.max(int(out_idx.max()), int(in_idx.max())) - lo + 1
     storage = xp.zeros(n, g.dtype)
-    _index_add_flat(xp, storage, out_idx - lo, g.reshape(-1))
+    add_at(xp, storage, out_idx - lo, g.reshape(-1))
     counts = xp.bincount(in_idx - lo, minlength=n)
     gi = storage[in_idx - lo]
     if int(counts.max()) > 1:
@@ -2059,16 +2060,6 @@ def _element_offsets(xp, shape, strides, base):
     for i, (n, s) in enumerate(zip(shape, strides)):
         off = off + (xp.arange(n, dtype=np.int64) * s).reshape((n,) + (1,) * (len(shape) - i - 1))
     return off
-
-
-def _index_add_flat(xp, out, idx, vals):
-    if xp is np:
-        np.add.at(out, idx, vals)
-    elif hasattr(xp, "add_at"):     # autograd's differentiable namespace (create_graph=True)
-        xp.add_at(out, idx, vals)
-    else:
-        import cupyx
-        cupyx.scatter_add(out, idx, vals)
 
 
 _as_strided_fn = make_view(_as_strided)
