@@ -135,7 +135,9 @@ def _gelu_grad(xp, x, y, approximate):
     with np.errstate(divide="ignore", invalid="ignore"):
         d = y / x
     zero = x == 0
-    if zero.any():      # (rare in activations: the test costs half of the masked copy)
+    # (zeros are rare in activations: on the host the test costs half of the masked copy; a
+    # device array's test would synchronise, and a CUDA graph's capture refuses that)
+    if xp is not np or zero.any():
         xp.copyto(d, d.dtype.type(0.5), where=zero)
     pdf = x * x
     pdf *= -0.5
