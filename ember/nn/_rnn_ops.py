@@ -130,7 +130,7 @@ def _(xp, grads, saved_steps, w_hh, has_b, mode, batch_sizes, reverse, xw_shape,
 # run several times faster on than on column slices. The gates are computed in the order
 # (o, i, f, g) rather than torch's (i, f, g, o): the three sigmoids are one block in the forward,
 # and the three gates the cell gradient scales are one block in the backward. That order is
-# torch's rolled by one gate (`xp.roll(w, H, 0)`). The sigmoid rows of the weights are negated, so
+# torch's rolled by one gate (`_roll(xp, w, H)`). The sigmoid rows of the weights are negated, so
 # that the three sigmoids are 1 / (1 + exp(-z)) in three passes over their block: NumPy's float32
 # exp costs less than its tanh (on an AVX2 CPU 26 against 44 us for a (512, 32) block; the
 # earlier tanh over all four gates, sigmoid(z) = (1 + tanh(z / 2)) / 2, took 48 us a step
@@ -146,13 +146,13 @@ def lstm_layer(xp, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse
     x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = _opmath(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
     T, B, _ = x.shape
     H = c0.shape[1]
-    w_ih_p, w_hh_p = xp.roll(w_ih, H, 0), xp.roll(w_hh, H, 0)
+    w_ih_p, w_hh_p = _roll(xp, w_ih, H), _roll(xp, w_hh, H)
     scale = xp.ones((4 * H, 1), x.dtype)
     scale[:3 * H] = -1
     if b_ih is not None:        # a column of ones on x folds the bias into the matmul
         x1 = xp.empty(x.shape[:2] + (x.shape[2] + 1,), x.dtype)
         x1[..., :-1], x1[..., -1] = x, 1
-        w1 = xp.concatenate([w_ih_p, xp.roll(b_ih + b_hh, H)[:, None]], axis=1)
+        w1 = xp.concatenate([w_ih_p, _roll(xp, b_ih + b_hh, H)[:, None]], axis=1)
     else:
         x1, w1 = x, w_ih_p
     xw = xp.matmul(w1 * scale, x1.transpose(0, 2, 1))           # (T, 4H, B)
@@ -170,6 +170,12 @@ def lstm_layer(xp, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse
     out, hn, cn = (a.astype(d, copy=False) for a, d in ((out, hd), (hn, hd), (cn, cd)))
     return (out, hn, cn), (x1, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks[1:],
                            b_ih is not None, batch_sizes, reverse)
+
+
+def _roll(xp, a, shift):
+    """xp.roll(a, shift, 0) for 0 < |shift| < len(a), as one concatenation (np.roll's
+    generic path cost twice as much on the gate matrices)."""
+    return xp.concatenate((a[-shift:], a[:-shift]))
 
 
 def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
@@ -312,7 +318,7 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
     flat = dgates.reshape(G, T * B)
 
     def unroll(a):                                     # back to torch's gate order
-        return xp.roll(a, -H, 0)
+        return _roll(xp, a, -H)
     dx = (flat.T @ w_ih_p).reshape(T, B, -1) if needs[0] else None
     dw_ih = db = None
     if needs[3] or has_b:
