@@ -572,6 +572,14 @@ class Tensor(TensorBase):
             raise RuntimeError("value cannot be converted to type int64_t without overflow")
         return int(v)
 
+    __long__ = __int__          # (torch's Python 2 names)
+
+    def __nonzero__(self):
+        return self.__bool__()
+
+    def __delitem__(self, key):
+        raise TypeError("Tensor does not support deleting items")
+
     def _real_scalar(self, ctype):
         """The one element as a NumPy real scalar: a complex one only with a zero imaginary part
         (torch's checked conversion)."""

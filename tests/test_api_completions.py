@@ -70,3 +70,19 @@ def _stances(lib):
 
 def test_compiler_set_stance():
     assert _stances(ember) == _stances(torch)
+
+
+def _python2_names(lib):
+    x, out = lib.tensor(3.5), []
+    out.append((x.__long__(), x.__nonzero__(), lib.tensor(0.0).__nonzero__()))
+    y = lib.ones(3)
+
+    def delete():
+        del y[0]
+    out += [_outcome(f) for f in (lambda: lib.ones(2).__nonzero__(),
+                                  lambda: lib.ones(2).__long__(), delete)]
+    return out
+
+
+def test_tensor_long_nonzero_and_item_deletion():
+    assert _python2_names(ember) == _python2_names(torch)
