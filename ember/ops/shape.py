@@ -20,9 +20,10 @@ from .._tensor import Size, Tensor, _new, bump_version, dense_strides
 from .._memory_format import is_channels_last, odd_units, preserve_format, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
-    _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
-    tensor_args, tensor_elements, tensor_ndim, write_into
+from ._apply import _fw, _fw_inplace, _fw_propagate, _missing_arg, _node, _can_write, \
+    _finish as _finish_out, _share_version, _tname as _type_name, apply, inplace, make_unary, \
+    make_view, raise_not_tensor, tensor_arg, tensor_args, tensor_elements, tensor_ndim, view_out, \
+    write_into
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
     torch_strided as _strided, torch_view
@@ -148,27 +149,40 @@ _reshape_copy.vjp(_reshape_back)
 _reshape_copy_fn = make_unary(_reshape_copy)
 
 
-def _int_sizes(args):
-    """view's and reshape's sizes given as ints or as one tuple of ints: that tuple; else None
-    (the general argument parsing)."""
-    if not args:
+_VIEW = _view_fn.op
+_VIEW_IMPL = _VIEW.impl
+
+
+def _contiguous_view(input, dims):
+    """view (and reshape) to int sizes `dims` of a C-contiguous NumPy tensor: _view_fn's steps
+    without their calls; None for another tensor, or while the kernel is wrapped (profiler,
+    FLOP counter)."""
+    a = getattr(input, "arr", None)
+    if type(a) is not np.ndarray or _VIEW_IMPL[0][0] is not _view_fwd or \
+            not a.flags.c_contiguous:
         return None
-    dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args
-    for s in dims:
-        if type(s) is not int:
-            return None
-    return dims
+    n = a.size
+    if _prod(dims) != n or dims and _min(dims) < 0:    # (infer_shape's first case inline)
+        dims = infer_shape(dims, n)
+    return view_out(_VIEW, _view_fn, input, a.reshape(dims), (a.shape,), (dims,))
 
 
 def view(input, *shape, size=None, dtype=None):
-    dims = _int_sizes(shape) if size is None and dtype is None else None
-    if dims is not None:            # ints, or a tuple of ints: the steps below
-        try:
-            n = input.arr.size
-        except AttributeError:
-            n = None
-        if n is not None:
-            return _view_fn(input, infer_shape(dims, n))
+    if shape and size is None and dtype is None:
+        dims = shape[0] if len(shape) == 1 and type(shape[0]) is tuple else shape
+        for s in dims:
+            if type(s) is not int:
+                break
+        else:                       # ints, or a tuple of ints: the steps below
+            t = _contiguous_view(input, dims)
+            if t is not None:
+                return t
+            try:
+                n = input.arr.size
+            except AttributeError:
+                n = None
+            if n is not None:
+                return _view_fn(input, infer_shape(dims, n))
     if size is not None or dtype is not None:
         shape = (size if dtype is None else dtype,)
     elif not shape:
@@ -307,11 +321,15 @@ def view_as_complex(input):
 
 
 def reshape(input, *args, shape=None):
-    dims = _int_sizes(args) if shape is None else None
-    if dims is not None:            # of a contiguous NumPy tensor: the steps below
-        a = getattr(input, "arr", None)
-        if type(a) is np.ndarray and a.flags.c_contiguous:
-            return _view_fn(input, infer_shape(dims, a.size))
+    if args and shape is None:
+        dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args
+        for s in dims:
+            if type(s) is not int:
+                break
+        else:                       # of a contiguous NumPy tensor: the steps below
+            t = _contiguous_view(input, dims)
+            if t is not None:
+                return t
     if not args and shape is None:
         raise _missing_arg("reshape", "shape")
     try:
@@ -361,8 +379,10 @@ def flatten(input, start_dim=0, end_dim=-1):
     except AttributeError:
         raise_not_tensor("flatten", ("input", 1, input))
     if start_dim == 0 and end_dim == -1 and nd > 1 and type(a) is np.ndarray and \
-            type(start_dim) is int and type(end_dim) is int and a.flags.c_contiguous:
-        return _view_fn(input, (a.size,))       # x.flatten(): the general code's result
+            type(start_dim) is int and type(end_dim) is int and a.flags.c_contiguous and \
+            _VIEW_IMPL[0][0] is _view_fwd:      # x.flatten(): the general code's result
+        shape = (a.size,)
+        return view_out(_VIEW, _view_fn, input, a.reshape(shape), (a.shape,), (shape,))
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
@@ -628,7 +648,19 @@ def _unsqueeze_fwd(xp, x, d):
 _unsqueeze_fn = _view_op("unsqueeze", _unsqueeze_fwd, _reshape_back)
 
 
+_UNSQUEEZE = _unsqueeze_fn.op
+
+
 def unsqueeze(input, dim):
+    a = getattr(input, "arr", None)
+    if type(a) is np.ndarray and type(dim) is int:
+        xs = a.shape
+        n = len(xs)
+        if -n - 1 <= dim <= n and 1 not in xs and a.size and a.flags.c_contiguous and \
+                _UNSQUEEZE.impl[0][0] is _unsqueeze_fwd:    # (_unsqueeze_fn's steps inline)
+            d = dim + n + 1 if dim < 0 else dim
+            return view_out(_UNSQUEEZE, _unsqueeze_fn, input, a.reshape(xs[:d] + (1,) + xs[d:]),
+                            (xs,), (d,))
     try:
         nd = input.ndim
     except AttributeError:
@@ -695,6 +727,7 @@ def _expand_fwd(xp, x, shape):
 
 # the engine sums the gradient back to the input's shape
 _expand_fn = _view_op("expand", _expand_fwd, lambda xp, g: (g,))
+_EXPAND = _expand_fn.op
 
 
 def expand(input, *sizes, size=None):
@@ -706,7 +739,14 @@ def expand(input, *sizes, size=None):
         shp = input.arr.shape
         lead = len(sizes) - len(shp)
         if sizes == shp or lead > 0 and sizes[lead:] == shp and builtins.min(sizes[:lead]) >= 0:
-            return _expand_fn(input, sizes)     # (new leading dims: expanded_sizes' result)
+            a = input.arr           # (new leading dims: expanded_sizes' result)
+            if lead > 0 and type(a) is np.ndarray and 1 not in sizes[:lead] and a.size and \
+                    a.flags.c_contiguous and _EXPAND.impl[0][0] is _expand_fwd:
+                # new leading dims none of size 1 over a C-contiguous array: _expand_fwd's
+                r = np.ndarray(sizes, a.dtype, a, 0, (0,) * lead + a.strides)     # view
+                r.setflags(write=False)
+                return view_out(_EXPAND, _expand_fn, input, r, (), (sizes,))
+            return _expand_fn(input, sizes)
         return _expand_fn(input, expanded_sizes(input, shp, sizes))
     except (TypeError, RuntimeError, NotImplementedError):
         if getattr(input, "is_nested", False):      # (sizes with a nested int, its kernel)
@@ -1063,7 +1103,69 @@ def _promoted(tensors, o):
     return cast_args(o, tuple(tensors))
 
 
+_CAT_FWD = _cat.impl[0][0]
+
+
+def _joined(o, fwd, tensors, dim, nd):
+    """cat (o: _cat, nd 0) or stack (o: _stack, nd 1) of a list or tuple of NumPy tensors of
+    one dtype, shapes agreeing as `o` needs them, dim an int in range (no legacy (0,) shape in
+    a cat): apply's and the forward's steps inline, without their calls and general checks;
+    None for anything else (or while the kernel is wrapped: profiler, FLOP counter), which the
+    general code takes."""
+    try:
+        t0 = tensors[0]
+        a0, be = t0.arr, t0.be
+    except (AttributeError, IndexError, TypeError):
+        return None
+    if type(a0) is not np.ndarray or o.impl[0][0] is not fwd:
+        return None
+    ref = a0.shape
+    n = len(ref) + nd
+    if not -n <= dim < n or not nd and ref == (0,):
+        return None
+    d = dim + n if dim < 0 else dim
+    dt = a0.dtype
+    arrays, sizes = [], []
+    rg = False
+    for t in tensors:
+        try:
+            a = t.arr
+            if type(a) is not np.ndarray or a.dtype is not dt or t.be is not be:
+                return None
+        except AttributeError:
+            return None
+        s = a.shape
+        if s != ref and (nd or len(s) != n or s == (0,) or s[:d] != ref[:d] or
+                         s[d + 1:] != ref[d + 1:]):
+            return None
+        arrays.append(a)
+        if not nd:
+            sizes.append(s[d])
+        rg = rg or t._rg
+    if nd:                      # (np.stack's steps)
+        sl = (slice(None),) * d + (None,)
+        out = np.concatenate([a[sl] for a in arrays], d)
+        saved = (d, len(arrays))
+    else:
+        out = np.concatenate(arrays, d)
+        saved = (sizes, [False] * len(arrays), d)
+    if not out.flags.c_contiguous:
+        out = _dense(np, out, a0)
+    r = _new(out, be)
+    if rg and _grad.enabled:
+        r._rg = True
+        r.grad_fn = _node(o, o.impl[0][1], be, saved, tuple(tensors), (d,), arrays, out)
+    if _fw.level is not None:
+        _fw_propagate(o, tuple(tensors), (d,), r, saved)
+    return r
+
+
 def cat(tensors, dim=0, *, out=None):
+    if out is None and not _amp.enabled and type(dim) is int and \
+            (tensors.__class__ is list or tensors.__class__ is tuple):
+        t = _joined(_cat, _CAT_FWD, tensors, dim, 0)
+        if t is not None:
+            return t
     if out is not None:
         check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {},
                           True)
@@ -1136,12 +1238,20 @@ def _stack(xp, *arrays_and_dim):
     return _dense(xp, xp.stack(arrays, axis=dim), arrays[0]), (dim, len(arrays))
 
 
+_STACK_FWD = _stack.impl[0][0]
+
+
 @_stack.vjp
 def _(xp, g, dim, n):
     return tuple(g[(slice(None),) * dim + (i,)] for i in range(n))
 
 
 def stack(tensors, dim=0, *, out=None):
+    if out is None and not _amp.enabled and type(dim) is int and \
+            (tensors.__class__ is list or tensors.__class__ is tuple):
+        t = _joined(_stack, _STACK_FWD, tensors, dim, 1)
+        if t is not None:
+            return t
     if out is not None:
         check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {},
                           True)
@@ -1321,6 +1431,20 @@ _slice_fn = _view_op("slice", _idx_fwd, _idx_bwd)
 _select_fn = _view_op("select", _idx_fwd, _idx_bwd)
 _unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _idx_bwd, node="UnsqueezeBackward0")
 _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,))
+_UNSQUEEZE_IDX = _unsqueeze_idx_fn.op
+_NONE_KEY = (None, Ellipsis)       # index._parse_basic(None, shape)[0]
+
+
+def none_index(input):
+    """input[None] of a NumPy tensor: for a C-contiguous one without unit dims (NumPy's strides
+    are torch's), _idx_fwd's array made here, without its calls."""
+    a = input.arr
+    xs = a.shape
+    if 1 not in xs and a.size and a.flags.c_contiguous and \
+            _UNSQUEEZE_IDX.impl[0][0] is _idx_fwd:      # (not wrapped: profiler, FLOP counter)
+        return view_out(_UNSQUEEZE_IDX, _unsqueeze_idx_fn, input, a.reshape((1,) + xs),
+                        (xs, _NONE_KEY), (_NONE_KEY,))
+    return _unsqueeze_idx_fn(input, _NONE_KEY)
 
 
 def _narrow_range(input, d, start, length):
