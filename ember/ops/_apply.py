@@ -544,8 +544,12 @@ def apply(op, args, static=(), view_of=None):
             if type(saved) is tuple:
                 watch_outputs(node, outs, out, saved)
         slot = slot_class(node)
+        dt = floating = None
         for i, o in enumerate(outs):
-            if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.num == BF16_NUM:
+            d = o.arr.dtype
+            if d is not dt:     # (the outputs of views, splits, unbinds: one dtype)
+                dt, floating = d, d.kind in _FLOAT_KINDS or d.num == BF16_NUM
+            if floating:
                 o._rg = True
                 o.grad_fn = slot(node, i)
     if _fw.level is not None:

@@ -28,7 +28,7 @@ from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
-from ._sort_args import UNSET, bool_arg, int_dim, sort_args
+from ._sort_args import UNSET, bool_arg, sort_args
 from .._typenames import _HEAPTYPE, tp_name
 from ._registry import c_order, contiguous_outputs, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
@@ -2376,16 +2376,21 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
         raise _not_tensor("topk", input) from None
     if boolean:
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    k = int_arg(k, "topk", "k", 2)            # (a bool too: int_arg refuses it)
-    d = wrap_dim(int_dim(dim, "topk", 3), input.ndim)
-    bool_arg(largest, "topk", "largest", 4)
-    bool_arg(sorted, "topk", "sorted", 5)
-    n = input.shape[d] if input.ndim else 1
-    if not 0 <= k <= n:
+    a = input.arr
+    if type(k) is not int or type(dim) is not int or largest.__class__ is not bool or \
+            sorted.__class__ is not bool:       # (the checks of arguments of other types)
+        k = int_arg(k, "topk", "k", 2)            # (a bool too: int_arg refuses it)
+        dim = int_arg(dim, "topk", "dim", 3)     # (a bool, a float: torch's TypeError)
+        bool_arg(largest, "topk", "largest", 4)
+        bool_arg(sorted, "topk", "sorted", 5)
+    nd = a.ndim
+    d = wrap_dim(dim, nd)
+    if not 0 <= k <= (a.shape[d] if nd else 1):
         raise RuntimeError("selected index k out of range")
-    _no_complex_sort(input, "topk")
-    return _finish_tuple(apply(_topk, (input,), (int(k), d, largest, sorted)), out,
-                         "topk", TOPK)
+    if a.dtype.kind == "c":
+        _no_complex_sort(input, "topk")
+    r = apply(_topk, (input,), (int(k), d, largest, sorted))
+    return TOPK(*r) if out is None else _finish_tuple(r, out, "topk", TOPK)
 
 
 @op("unique2", differentiable=True, saves=None, n_out=3)

@@ -1551,10 +1551,14 @@ def _bounds(sizes):
 
 @op("unbind", saves=None, n_out=-1)
 def _unbind(xp, x, dim):
-    # (the trailing ... keeps the pieces of a 1-d array 0-d views: NumPy gives scalars, copies)
-    pre = (slice(None),) * dim
     if not x.size:
         x = _strided(x)
+    if type(x) is np.ndarray and x.ndim > 1:    # its rows, with dim made the first: x[..., i]
+        if dim:
+            x = x.transpose((dim,) + tuple([i for i in range(x.ndim) if i != dim]))
+        return tuple(x), (dim,)
+    # (the trailing ... keeps the pieces of a 1-d array 0-d views: NumPy gives scalars, copies)
+    pre = (slice(None),) * dim
     return tuple([x[pre + (i, Ellipsis)] for i in range(x.shape[dim])]), (dim,)
 
 
