@@ -69,6 +69,14 @@ CASES = {
     "squeeze nothing": lambda lib, x: x.squeeze(),
     "squeeze ones": lambda lib, x: x[:1, None].squeeze(),
     "squeeze dim nothing": lambda lib, x: x.squeeze(0),
+    "squeeze dim": lambda lib, x: x[:, None].squeeze(1),
+    "squeeze dim -2": lambda lib, x: x[:, None].squeeze(-2),
+    "squeeze dim of a transposed": lambda lib, x: x.t()[None].squeeze(0),
+    "squeeze ones transposed": lambda lib, x: x[:1].t()[:, None].squeeze(),
+    "squeeze 0-d": lambda lib, x: x[0, 0].squeeze(),
+    "squeeze 0-d dim": lambda lib, x: x[0, 0].squeeze(-1),
+    "squeeze dim out of range": lambda lib, x: x.squeeze(2),
+    "squeeze dims": lambda lib, x: x[:1, None].squeeze(0, 1),
     "unsqueeze": lambda lib, x: x.unsqueeze(1),
     "unsqueeze end": lambda lib, x: x.unsqueeze(-1),
     "unsqueeze size 1": lambda lib, x: x[:1].unsqueeze(0),
@@ -172,7 +180,8 @@ def test_as_strided_over_the_buffer_writes_through_and_differentiates():
                                   "x.unflatten(1, (2, 3))", "x.view_as(x.new_zeros(2, 12))",
                                   "x.squeeze()", "x.unsqueeze(0)", "x.permute(1, 0)",
                                   "x[:1].expand(3, 4, 6)", "x[None]", "x.expand(2, 4, 6)",
-                                  "x.view((24,))"])
+                                  "x.view((24,))", "x[:, None].squeeze(1)",
+                                  "x[:1, None].squeeze()"])
 def test_quick_views_record_the_same_graph(expr):
     """Through a view made on a quick path: the node's name, the gradient, and an in-place
     write through the view rebasing the base's history, as in torch."""
@@ -255,9 +264,9 @@ def test_quick_paths_stay_visible_to_the_profiler():
     x = ember.zeros(4, 6)
     with ember.profiler.profile() as prof:
         x.view(6, 4), x.reshape(24), x.flatten(), x.unsqueeze(0), x[None], x.expand(2, 4, 6)
-        ember.cat([x, x]), ember.stack([x, x])
+        ember.cat([x, x]), ember.stack([x, x]), x.squeeze(), x.squeeze(0)
     names = [e.name for e in prof.events()]
     for name in ("aten::view", "aten::unsqueeze", "aten::unsqueeze_index", "aten::expand",
-                 "aten::cat", "aten::stack"):
+                 "aten::cat", "aten::stack", "aten::squeeze", "aten::squeeze_dim"):
         assert name in names, name
     assert names.count("aten::view") == 3

@@ -591,7 +591,28 @@ _squeeze_dim = _view_op("squeeze_dim", _squeeze_fwd, _reshape_back, node="Squeez
 _squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _reshape_back, node="SqueezeBackward2")
 
 
+_SQUEEZE_ALL, _SQUEEZE_DIM = _squeeze_all.op, _squeeze_dim.op
+
+
 def squeeze(input, dim=None):
+    a = getattr(input, "arr", None)
+    if type(a) is np.ndarray and (dim is None or type(dim) is int):
+        shp = a.shape       # (_squeeze_fwd's array made here: no unit dim, or an int dim)
+        nd = len(shp)
+        if dim is None:
+            if _SQUEEZE_ALL.impl[0][0] is _squeeze_fwd:
+                if 1 not in shp:
+                    return view_out(_SQUEEZE_ALL, _squeeze_all, input, a.reshape(shp), (shp,),
+                                    ((),))
+                dims = tuple([i for i, s in enumerate(shp) if s == 1])
+                return view_out(_SQUEEZE_ALL, _squeeze_all, input,
+                                a.reshape(tuple([s for s in shp if s != 1])), (shp,), (dims,))
+        elif nd and -nd <= dim < nd and _SQUEEZE_DIM.impl[0][0] is _squeeze_fwd:
+            d = dim + nd if dim < 0 else dim
+            if shp[d] == 1:
+                return view_out(_SQUEEZE_DIM, _squeeze_dim, input,
+                                a.reshape(shp[:d] + shp[d + 1:]), (shp,), ((d,),))
+            return view_out(_SQUEEZE_DIM, _squeeze_dim, input, a.reshape(shp), (shp,), ((),))
     try:
         nd, shp = input.ndim, input.arr.shape
     except AttributeError:
