@@ -154,24 +154,26 @@ _VIEW_IMPL = _VIEW.impl
 
 
 def _contiguous_view(input, dims):
-    """view (and reshape) to int sizes `dims` of a C-contiguous NumPy tensor: _view_fn's steps
-    without their calls; None for another tensor, or while the kernel is wrapped (profiler,
-    FLOP counter)."""
+    """view (and reshape) to int sizes `dims` (none below -1) of a non-empty C-contiguous NumPy
+    tensor: _view_fn's steps without their calls, NumPy's reshape resolving a -1 and checking
+    the element count as infer_shape does; None for another tensor, sizes NumPy refuses (torch's
+    errors are infer_shape's), or while the kernel is wrapped (profiler, FLOP counter)."""
     a = getattr(input, "arr", None)
-    if type(a) is not np.ndarray or _VIEW_IMPL[0][0] is not _view_fwd or \
-            not a.flags.c_contiguous:
+    if type(a) is not np.ndarray or not a.flags.c_contiguous or not a.size or \
+            _VIEW_IMPL[0][0] is not _view_fwd:
         return None
-    n = a.size
-    if _prod(dims) != n or dims and _min(dims) < 0:    # (infer_shape's first case inline)
-        dims = infer_shape(dims, n)
-    return view_out(_VIEW, _view_fn, input, a.reshape(dims), (a.shape,), (dims,))
+    try:
+        r = a.reshape(dims)
+    except (ValueError, OverflowError):
+        return None
+    return view_out(_VIEW, _view_fn, input, r, (a.shape,), (r.shape,))
 
 
 def view(input, *shape, size=None, dtype=None):
     if shape and size is None and dtype is None:
         dims = shape[0] if len(shape) == 1 and type(shape[0]) is tuple else shape
         for s in dims:
-            if type(s) is not int:
+            if type(s) is not int or s < -1:
                 break
         else:                       # ints, or a tuple of ints: the steps below
             t = _contiguous_view(input, dims)
@@ -324,7 +326,7 @@ def reshape(input, *args, shape=None):
     if args and shape is None:
         dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args
         for s in dims:
-            if type(s) is not int:
+            if type(s) is not int or s < -1:
                 break
         else:                       # of a contiguous NumPy tensor: the steps below
             t = _contiguous_view(input, dims)
@@ -1541,9 +1543,11 @@ def select(input, dim, index):
 
 def _split_fwd(xp, x, dim, bounds, chunks=None):
     """(chunks: chunk's count, which a nested tensor's kernel checks as torch's)"""
-    pre = (slice(None),) * dim
     if not x.size:      # (torch's strides, so that the pieces' offsets are torch's)
         x = _strided(x)
+    if not dim:
+        return tuple([x[a:b] for a, b in bounds]), (x.shape, dim, bounds)
+    pre = (slice(None),) * dim
     return tuple([x[pre + (slice(a, b),)] for a, b in bounds]), (x.shape, dim, bounds)
 
 
@@ -1666,14 +1670,14 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 def chunk(input, chunks, dim=0):
     try:
-        nd = input.ndim
+        nd = input.arr.ndim
     except AttributeError:
         raise_not_tensor("chunk", ("input", 1, input))
     if nd == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    d = wrap_dim(dim, nd)
+    d = dim if type(dim) is int and 0 <= dim < nd else wrap_dim(dim, nd)
     try:
         n = input.arr.shape[d]
         step = -(-n // chunks)
@@ -1681,7 +1685,13 @@ def chunk(input, chunks, dim=0):
         from ..nested._ops import split_error
         split_error(input, None, d)
         raise
-    static = (d, ((0, 0),) * chunks) if n == 0 else (d, _piece_bounds(n, d, step), chunks)
+    if n == 0:
+        static = (d, ((0, 0),) * chunks)
+    elif type(step) is int:     # (_piece_bounds' for an int step of at least 1)
+        static = (d, tuple([(s, s + step if s + step < n else n) for s in range(0, n, step)]),
+                  chunks)
+    else:
+        static = (d, _piece_bounds(n, d, step), chunks)
     return apply(_split, (input,), static, view_of=input)
 
 
