@@ -171,7 +171,8 @@ def _contiguous_view(input, dims):
 
 def view(input, *shape, size=None, dtype=None):
     if shape and size is None and dtype is None:
-        dims = shape[0] if len(shape) == 1 and type(shape[0]) is tuple else shape
+        dims = shape[0] if len(shape) == 1 and (shape[0].__class__ is tuple or
+                                                shape[0].__class__ is Size) else shape
         for s in dims:
             if type(s) is not int or s < -1:
                 break
@@ -183,8 +184,8 @@ def view(input, *shape, size=None, dtype=None):
                 n = input.arr.size
             except AttributeError:
                 n = None
-            if n is not None:
-                return _view_fn(input, infer_shape(dims, n))
+            if n is not None:       # (a Size as a tuple, as _shape_arg gives it)
+                return _view_fn(input, infer_shape(tuple(dims), n))
     if size is not None or dtype is not None:
         shape = (size if dtype is None else dtype,)
     elif not shape:
@@ -324,7 +325,8 @@ def view_as_complex(input):
 
 def reshape(input, *args, shape=None):
     if args and shape is None:
-        dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args
+        dims = args[0] if len(args) == 1 and (args[0].__class__ is tuple or
+                                              args[0].__class__ is Size) else args
         for s in dims:
             if type(s) is not int or s < -1:
                 break
