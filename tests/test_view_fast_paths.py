@@ -103,6 +103,12 @@ CASES = {
     "expand lead transposed": lambda lib, x: x.t().expand(2, 6, 4),
     "expand lead empty": lambda lib, x: x[:0].expand(2, 0, 6),
     "expand lead zero": lambda lib, x: x.expand(0, 4, 6),
+    "expand lead tuple": lambda lib, x: x.expand((2, 3, 4, 6)),
+    "expand lead Size": lambda lib, x: x.expand(lib.Size([2, 4, 6])),
+    "expand lead float": lambda lib, x: x.expand(2.0, 4, 6),
+    "expand float kept": lambda lib, x: x.expand(2, 4.0, 6),
+    "expand lead bool": lambda lib, x: x.expand(True, 4, 6),
+    "expand lead of a view": lambda lib, x: x[1:].expand(2, 3, 6),
     "reshape of a view": lambda lib, x: x[1:].reshape(2, 9),
     "view float size": lambda lib, x: x.view(4.0, 6),
     "as_strided": lambda lib, x: x.as_strided((3, 3), (1, 2)),
@@ -129,6 +135,12 @@ _KNOWN = {
                       "method, 2 for the function); ember's wrap_dim names neither",
     "view float size": "torch's argument parser finds no overload ('invalid combination of "
                        "arguments', listing them); ember names the element's type",
+    "expand lead float": "torch's parser reports its overload mismatch ('expand() takes 1 "
+                         "positional argument but 3 were given'); ember names the element's type",
+    "expand float kept": "torch's parser reports 'failed to unpack the object at pos 2'; ember "
+                         "names the element's type",
+    "expand lead bool": "torch refuses a bool size ('takes 1 positional argument but 3 were "
+                        "given'); ember reads True as 1",
     "expand negative grown": "torch fails in numel ('integer multiplication overflow'); ember's "
                              "NumPy raises ValueError 'negative dimensions are not allowed'",
 }

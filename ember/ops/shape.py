@@ -756,6 +756,26 @@ _EXPAND = _expand_fn.op
 
 
 def expand(input, *sizes, size=None):
+    if sizes and size is None:
+        dims = sizes[0] if len(sizes) == 1 and (sizes[0].__class__ is tuple or
+                                                sizes[0].__class__ is Size) else sizes
+        a = getattr(input, "arr", None)
+        if type(a) is np.ndarray:
+            shp = a.shape
+            lead = len(dims) - len(shp)
+            if lead > 0 and dims[lead:] == shp and a.size and a.flags.c_contiguous and \
+                    _EXPAND.impl[0][0] is _expand_fwd:
+                for s in dims:
+                    if type(s) is not int:
+                        break
+                else:
+                    if _min(dims[:lead]) > 1:
+                        # new leading dims, none of size 1, over a C-contiguous array:
+                        # _expand_fwd's view, made here
+                        r = np.ndarray(dims, a.dtype, a, 0, (0,) * lead + a.strides)
+                        r.setflags(write=False)
+                        return view_out(_EXPAND, _expand_fn, input, r, (),
+                                        (dims if dims.__class__ is tuple else tuple(dims),))
     given = sizes if size is None else (size,)
     if not given:
         raise _missing_arg("expand", "size")
@@ -764,14 +784,7 @@ def expand(input, *sizes, size=None):
         shp = input.arr.shape
         lead = len(sizes) - len(shp)
         if sizes == shp or lead > 0 and sizes[lead:] == shp and builtins.min(sizes[:lead]) >= 0:
-            a = input.arr           # (new leading dims: expanded_sizes' result)
-            if lead > 0 and type(a) is np.ndarray and 1 not in sizes[:lead] and a.size and \
-                    a.flags.c_contiguous and _EXPAND.impl[0][0] is _expand_fwd:
-                # new leading dims none of size 1 over a C-contiguous array: _expand_fwd's
-                r = np.ndarray(sizes, a.dtype, a, 0, (0,) * lead + a.strides)     # view
-                r.setflags(write=False)
-                return view_out(_EXPAND, _expand_fn, input, r, (), (sizes,))
-            return _expand_fn(input, sizes)
+            return _expand_fn(input, sizes)     # (new leading dims: expanded_sizes' result)
         return _expand_fn(input, expanded_sizes(input, shp, sizes))
     except (TypeError, RuntimeError, NotImplementedError):
         if getattr(input, "is_nested", False):      # (sizes with a nested int, its kernel)
