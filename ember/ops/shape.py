@@ -1163,7 +1163,7 @@ def _joined(o, fwd, tensors, dim, nd):
         return None
     d = dim + n if dim < 0 else dim
     dt = a0.dtype
-    arrays, sizes = [], []
+    arrays = []
     rg = False
     for t in tensors:
         try:
@@ -1177,24 +1177,24 @@ def _joined(o, fwd, tensors, dim, nd):
                          s[d + 1:] != ref[d + 1:]):
             return None
         arrays.append(a)
-        if not nd:
-            sizes.append(s[d])
         rg = rg or t._rg
     if nd:                      # (np.stack's steps)
         sl = (slice(None),) * d + (None,)
         out = np.concatenate([a[sl] for a in arrays], d)
-        saved = (d, len(arrays))
     else:
         out = np.concatenate(arrays, d)
-        saved = (sizes, [False] * len(arrays), d)
     if not out.flags.c_contiguous:
         out = _dense(np, out, a0)
     r = _new(out, be)
-    if rg and _grad.enabled:
-        r._rg = True
-        r.grad_fn = _node(o, o.impl[0][1], be, saved, tuple(tensors), (d,), arrays, out)
-    if _fw.level is not None:
-        _fw_propagate(o, tuple(tensors), (d,), r, saved)
+    record = rg and _grad.enabled
+    if record or _fw.level is not None:     # (the forward's saved values)
+        saved = (d, len(arrays)) if nd else \
+            ([a.shape[d] for a in arrays], [False] * len(arrays), d)
+        if record:
+            r._rg = True
+            r.grad_fn = _node(o, o.impl[0][1], be, saved, tuple(tensors), (d,), arrays, out)
+        if _fw.level is not None:
+            _fw_propagate(o, tuple(tensors), (d,), r, saved)
     return r
 
 
