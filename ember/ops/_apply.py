@@ -176,7 +176,8 @@ def make_view(op):
             out, saved = fwd(be.xp, x.arr, *static)
         except RuntimeWarning:
             out, saved = quiet(fwd, be.xp, x.arr, *static)
-        # (view_out's code inline: a call less on every view)
+        # _new's tensor, made here (its inference-mode counter would be replaced by x's); this
+        # is view_out's code, inline (a call less on every view)
         t = _object_new(Tensor)
         t.arr, t.be, t._rg = out, be, False
         t._grad = t.grad_fn = t._leaf = t._retain = None
@@ -185,7 +186,7 @@ def make_view(op):
             vc = x._vc = [0, 0]
         t._vc, t._base = vc, x if base is None else base
         if _grad.enabled:
-            if len(vc) == 2:
+            if len(vc) == 2:            # (register_view's code: one call less on every view)
                 vc.append([])
             views = vc[2]
             n = len(views)
@@ -200,7 +201,7 @@ def make_view(op):
                     ins, kept = _thin1(op, x, saved, out)
                 t.grad_fn = op.node_cls(op, bwd, be.xp, kept,
                                         (x.grad_fn or x._leaf_node(),), ins, static)
-        elif x._rg:
+        elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
             t._rg = True
         if _fw.level is not None:
             _fw_view(x, t, fn, static)
