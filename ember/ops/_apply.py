@@ -190,7 +190,8 @@ def early_out_dtype_check(name, x, out):
 
 
 def make_view(op):
-    """Like make_unary, but the output shares the input's storage and version counter."""
+    """Like make_unary, but the output shares the input's storage and version counter. The
+    function made has `op` as its attribute `op` (for view_out)."""
     impl = op.impl
 
     def fn(x, *static):
@@ -203,7 +204,8 @@ def make_view(op):
             out, saved = fwd(be.xp, x.arr, *static)
         except RuntimeWarning:
             out, saved = quiet(fwd, be.xp, x.arr, *static)
-        # _new's tensor, made here (its inference-mode counter would be replaced by x's)
+        # _new's tensor, made here (its inference-mode counter would be replaced by x's); this
+        # is view_out's code, inline (a call less on every view)
         t = _object_new(Tensor)
         t.arr, t.be, t._rg = out, be, False
         t._grad = t.grad_fn = t._leaf = t._retain = None
@@ -233,7 +235,45 @@ def make_view(op):
             _fw_view(x, t, fn, static)
         return t
     fn.__name__ = fn.__qualname__ = op.name
+    fn.op = op
     return fn
+
+
+def view_out(op, fn, x, out, saved, static):
+    """The Tensor of `out`, an array viewing x's storage that view op `op` (made into `fn` by
+    make_view) computed from x.arr with `static`, saving `saved`: it shares x's version counter
+    and base, and records op's node when x requires grad. Ops that compute the array of a
+    common case themselves call it directly (no fwd call in between)."""
+    be = x.be
+    # _new's tensor, made here (its inference-mode counter would be replaced by x's)
+    t = _object_new(Tensor)
+    t.arr, t.be, t._rg = out, be, False
+    t._grad = t.grad_fn = t._leaf = t._retain = None
+    vc, base = x._vc, x._base
+    if vc is None:
+        vc = x._vc = [0, 0]
+    t._vc, t._base = vc, x if base is None else base
+    if _grad.enabled:
+        if len(vc) == 2:            # (register_view's code: one call less on every view)
+            vc.append([])
+        views = vc[2]
+        n = len(views)
+        if n >= 32 and not n & (n - 1):
+            views[:] = [r for r in views if r() is not None]
+        views.append(_weakref(t))
+        if x._rg:
+            t._rg = True
+            if op.keeps is None or x.arr.nbytes < _THIN_MIN:
+                ins, kept = (x,), saved
+            else:
+                ins, kept = _thin1(op, x, saved, out)
+            t.grad_fn = op.node_cls(op, op.impl[be.idx][1], be.xp, kept,
+                                    (x.grad_fn or x._leaf_node(),), ins, static)
+    elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
+        t._rg = True
+    if _fw.level is not None:
+        _fw_view(x, t, fn, static)
+    return t
 
 
 def promote_arrays(xa, ya):
@@ -533,8 +573,12 @@ def apply(op, args, static=(), view_of=None):
             if type(saved) is tuple:
                 watch_outputs(node, outs, out, saved)
         slot = slot_class(node)
+        dt = floating = None
         for i, o in enumerate(outs):
-            if o.arr.dtype.kind in _FLOAT_KINDS or o.arr.dtype.num == BF16_NUM:
+            d = o.arr.dtype
+            if d is not dt:     # (the outputs of views, splits, unbinds: one dtype)
+                dt, floating = d, d.kind in _FLOAT_KINDS or d.num == BF16_NUM
+            if floating:
                 o._rg = True
                 o.grad_fn = slot(node, i)
     if _fw.level is not None:

@@ -46,13 +46,6 @@ def sort_args(name, args, dim, descending, stable, out):
     return dim, descending, bool(stable) if stable is not UNSET else False
 
 
-def int_dim(dim, name, pos, arg="dim"):
-    """A single-overload op's int argument (a dim): a bool is torch's TypeError, not 0 or 1."""
-    if isinstance(dim, bool):
-        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be int, not bool")
-    return dim
-
-
 def bool_arg(value, name, arg, pos):
     if type(value) is not bool:
         raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be bool, not "

@@ -29,13 +29,13 @@ from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
-from ._sort_args import UNSET, bool_arg, int_dim, sort_args
+from ._sort_args import UNSET, bool_arg, sort_args
 from .._typenames import _HEAPTYPE, tp_name
 from ._registry import c_order, contiguous_outputs, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
 from ..autograd.engine import watch_indices as _watch_indices
-from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, \
+from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, none_index, \
     _check_broadcast_into
 
 
@@ -351,7 +351,6 @@ def _trivial(basic):
 
 
 _BASIC = {"select": _select_fn, "slice": _slice_fn, "unsqueeze": _unsqueeze_idx_fn}
-_NONE_KEY = (None, Ellipsis)       # _parse_basic(None, shape)[0]
 _BASIC_KEYS = frozenset((int, tuple, slice, type(None), type(Ellipsis)))
 
 
@@ -498,7 +497,7 @@ def getitem(self, idx):
             from ..nested._ops import select_component
             return select_component(self, idx)
     if idx is None and type(self.arr) is np.ndarray:    # fast path: x[None]
-        return _unsqueeze_idx_fn(self, _NONE_KEY)
+        return none_index(self)
     if type(idx) is slice and type(self.arr) is np.ndarray and self.arr.ndim:
         start, stop, step = idx.start, idx.stop, idx.step       # fast path: x[a:b] (what
         if (start is None or type(start) is int) and (stop is None or type(stop) is int) and \
@@ -2359,16 +2358,21 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
         raise _not_tensor("topk", input) from None
     if boolean:
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    k = int_arg(k, "topk", "k", 2)            # (a bool too: int_arg refuses it)
-    d = wrap_dim(int_dim(dim, "topk", 3), input.ndim)
-    bool_arg(largest, "topk", "largest", 4)
-    bool_arg(sorted, "topk", "sorted", 5)
-    n = input.shape[d] if input.ndim else 1
-    if not 0 <= k <= n:
+    a = input.arr
+    if type(k) is not int or type(dim) is not int or largest.__class__ is not bool or \
+            sorted.__class__ is not bool:       # (the checks of arguments of other types)
+        k = int_arg(k, "topk", "k", 2)            # (a bool too: int_arg refuses it)
+        dim = int_arg(dim, "topk", "dim", 3)     # (a bool, a float: torch's TypeError)
+        bool_arg(largest, "topk", "largest", 4)
+        bool_arg(sorted, "topk", "sorted", 5)
+    nd = a.ndim
+    d = wrap_dim(dim, nd)
+    if not 0 <= k <= (a.shape[d] if nd else 1):
         raise RuntimeError("selected index k out of range")
-    _no_complex_sort(input, "topk")
-    return _finish_tuple(apply(_topk, (input,), (int(k), d, largest, sorted)), out,
-                         "topk", TOPK)
+    if a.dtype.kind == "c":
+        _no_complex_sort(input, "topk")
+    r = apply(_topk, (input,), (int(k), d, largest, sorted))
+    return TOPK(*r) if out is None else _finish_tuple(r, out, "topk", TOPK)
 
 
 @op("unique2", differentiable=True, saves=None, n_out=3)

@@ -21,9 +21,10 @@ from .._memory_format import is_channels_last, odd_units, preserve_format, relai
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import add_at
-from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
-    _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
-    tensor_args, tensor_elements, tensor_ndim, write_into
+from ._apply import _fw, _fw_inplace, _fw_propagate, _missing_arg, _node, _can_write, \
+    _finish as _finish_out, _share_version, _tname as _type_name, apply, inplace, make_unary, \
+    make_view, raise_not_tensor, tensor_arg, tensor_args, tensor_elements, tensor_ndim, view_out, \
+    write_into
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
     torch_strided as _strided, torch_view
@@ -149,27 +150,43 @@ _reshape_copy.vjp(_reshape_back)
 _reshape_copy_fn = make_unary(_reshape_copy)
 
 
-def _int_sizes(args):
-    """view's and reshape's sizes given as ints or as one tuple of ints: that tuple; else None
-    (the general argument parsing)."""
-    if not args:
+_VIEW = _view_fn.op
+_VIEW_IMPL = _VIEW.impl
+
+
+def _contiguous_view(input, dims):
+    """view (and reshape) to int sizes `dims` (none below -1) of a non-empty C-contiguous NumPy
+    tensor: _view_fn's steps without their calls, NumPy's reshape resolving a -1 and checking
+    the element count as infer_shape does; None for another tensor, sizes NumPy refuses (torch's
+    errors are infer_shape's), or while the kernel is wrapped (profiler, FLOP counter)."""
+    a = getattr(input, "arr", None)
+    if type(a) is not np.ndarray or not a.flags.c_contiguous or not a.size or \
+            _VIEW_IMPL[0][0] is not _view_fwd:
         return None
-    dims = args[0] if len(args) == 1 and type(args[0]) is tuple else args
-    for s in dims:
-        if type(s) is not int:
-            return None
-    return dims
+    try:
+        r = a.reshape(dims)
+    except (ValueError, OverflowError):
+        return None
+    return view_out(_VIEW, _view_fn, input, r, (a.shape,), (r.shape,))
 
 
 def view(input, *shape, size=None, dtype=None):
-    dims = _int_sizes(shape) if size is None and dtype is None else None
-    if dims is not None:            # ints, or a tuple of ints: the steps below
-        try:
-            n = input.arr.size
-        except AttributeError:
-            n = None
-        if n is not None:
-            return _view_fn(input, infer_shape(dims, n))
+    if shape and size is None and dtype is None:
+        dims = shape[0] if len(shape) == 1 and (shape[0].__class__ is tuple or
+                                                shape[0].__class__ is Size) else shape
+        for s in dims:
+            if type(s) is not int or s < -1:
+                break
+        else:                       # ints, or a tuple of ints: the steps below
+            t = _contiguous_view(input, dims)
+            if t is not None:
+                return t
+            try:
+                n = input.arr.size
+            except AttributeError:
+                n = None
+            if n is not None:       # (a Size as a tuple, as _shape_arg gives it)
+                return _view_fn(input, infer_shape(tuple(dims), n))
     if size is not None or dtype is not None:
         shape = (size if dtype is None else dtype,)
     elif not shape:
@@ -308,11 +325,16 @@ def view_as_complex(input):
 
 
 def reshape(input, *args, shape=None):
-    dims = _int_sizes(args) if shape is None else None
-    if dims is not None:            # of a contiguous NumPy tensor: the steps below
-        a = getattr(input, "arr", None)
-        if type(a) is np.ndarray and a.flags.c_contiguous:
-            return _view_fn(input, infer_shape(dims, a.size))
+    if args and shape is None:
+        dims = args[0] if len(args) == 1 and (args[0].__class__ is tuple or
+                                              args[0].__class__ is Size) else args
+        for s in dims:
+            if type(s) is not int or s < -1:
+                break
+        else:                       # of a contiguous NumPy tensor: the steps below
+            t = _contiguous_view(input, dims)
+            if t is not None:
+                return t
     if not args and shape is None:
         raise _missing_arg("reshape", "shape")
     try:
@@ -362,8 +384,10 @@ def flatten(input, start_dim=0, end_dim=-1):
     except AttributeError:
         raise_not_tensor("flatten", ("input", 1, input))
     if start_dim == 0 and end_dim == -1 and nd > 1 and type(a) is np.ndarray and \
-            type(start_dim) is int and type(end_dim) is int and a.flags.c_contiguous:
-        return _view_fn(input, (a.size,))       # x.flatten(): the general code's result
+            type(start_dim) is int and type(end_dim) is int and a.flags.c_contiguous and \
+            _VIEW_IMPL[0][0] is _view_fwd:      # x.flatten(): the general code's result
+        shape = (a.size,)
+        return view_out(_VIEW, _view_fn, input, a.reshape(shape), (a.shape,), (shape,))
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
@@ -572,7 +596,28 @@ _squeeze_dim = _view_op("squeeze_dim", _squeeze_fwd, _reshape_back, node="Squeez
 _squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _reshape_back, node="SqueezeBackward2")
 
 
+_SQUEEZE_ALL, _SQUEEZE_DIM = _squeeze_all.op, _squeeze_dim.op
+
+
 def squeeze(input, dim=None):
+    a = getattr(input, "arr", None)
+    if type(a) is np.ndarray and (dim is None or type(dim) is int):
+        shp = a.shape       # (_squeeze_fwd's array made here: no unit dim, or an int dim)
+        nd = len(shp)
+        if dim is None:
+            if _SQUEEZE_ALL.impl[0][0] is _squeeze_fwd:
+                if 1 not in shp:
+                    return view_out(_SQUEEZE_ALL, _squeeze_all, input, a.reshape(shp), (shp,),
+                                    ((),))
+                dims = tuple([i for i, s in enumerate(shp) if s == 1])
+                return view_out(_SQUEEZE_ALL, _squeeze_all, input,
+                                a.reshape(tuple([s for s in shp if s != 1])), (shp,), (dims,))
+        elif nd and -nd <= dim < nd and _SQUEEZE_DIM.impl[0][0] is _squeeze_fwd:
+            d = dim + nd if dim < 0 else dim
+            if shp[d] == 1:
+                return view_out(_SQUEEZE_DIM, _squeeze_dim, input,
+                                a.reshape(shp[:d] + shp[d + 1:]), (shp,), ((d,),))
+            return view_out(_SQUEEZE_DIM, _squeeze_dim, input, a.reshape(shp), (shp,), ((),))
     try:
         nd, shp = input.ndim, input.arr.shape
     except AttributeError:
@@ -629,7 +674,19 @@ def _unsqueeze_fwd(xp, x, d):
 _unsqueeze_fn = _view_op("unsqueeze", _unsqueeze_fwd, _reshape_back)
 
 
+_UNSQUEEZE = _unsqueeze_fn.op
+
+
 def unsqueeze(input, dim):
+    a = getattr(input, "arr", None)
+    if type(a) is np.ndarray and type(dim) is int:
+        xs = a.shape
+        n = len(xs)
+        if -n - 1 <= dim <= n and 1 not in xs and a.size and a.flags.c_contiguous and \
+                _UNSQUEEZE.impl[0][0] is _unsqueeze_fwd:    # (_unsqueeze_fn's steps inline)
+            d = dim + n + 1 if dim < 0 else dim
+            return view_out(_UNSQUEEZE, _unsqueeze_fn, input, a.reshape(xs[:d] + (1,) + xs[d:]),
+                            (xs,), (d,))
     try:
         nd = input.ndim
     except AttributeError:
@@ -696,9 +753,30 @@ def _expand_fwd(xp, x, shape):
 
 # the engine sums the gradient back to the input's shape
 _expand_fn = _view_op("expand", _expand_fwd, lambda xp, g: (g,))
+_EXPAND = _expand_fn.op
 
 
 def expand(input, *sizes, size=None):
+    if sizes and size is None:
+        dims = sizes[0] if len(sizes) == 1 and (sizes[0].__class__ is tuple or
+                                                sizes[0].__class__ is Size) else sizes
+        a = getattr(input, "arr", None)
+        if type(a) is np.ndarray:
+            shp = a.shape
+            lead = len(dims) - len(shp)
+            if lead > 0 and dims[lead:] == shp and a.size and a.flags.c_contiguous and \
+                    _EXPAND.impl[0][0] is _expand_fwd:
+                for s in dims:
+                    if type(s) is not int:
+                        break
+                else:
+                    if _min(dims[:lead]) > 1:
+                        # new leading dims, none of size 1, over a C-contiguous array:
+                        # _expand_fwd's view, made here
+                        r = np.ndarray(dims, a.dtype, a, 0, (0,) * lead + a.strides)
+                        r.setflags(write=False)
+                        return view_out(_EXPAND, _expand_fn, input, r, (),
+                                        (dims if dims.__class__ is tuple else tuple(dims),))
     given = sizes if size is None else (size,)
     if not given:
         raise _missing_arg("expand", "size")
@@ -1064,7 +1142,69 @@ def _promoted(tensors, o):
     return cast_args(o, tuple(tensors))
 
 
+_CAT_FWD = _cat.impl[0][0]
+
+
+def _joined(o, fwd, tensors, dim, nd):
+    """cat (o: _cat, nd 0) or stack (o: _stack, nd 1) of a list or tuple of NumPy tensors of
+    one dtype, shapes agreeing as `o` needs them, dim an int in range (no legacy (0,) shape in
+    a cat): apply's and the forward's steps inline, without their calls and general checks;
+    None for anything else (or while the kernel is wrapped: profiler, FLOP counter), which the
+    general code takes."""
+    try:
+        t0 = tensors[0]
+        a0, be = t0.arr, t0.be
+    except (AttributeError, IndexError, TypeError):
+        return None
+    if type(a0) is not np.ndarray or o.impl[0][0] is not fwd:
+        return None
+    ref = a0.shape
+    n = len(ref) + nd
+    if not -n <= dim < n or not nd and ref == (0,):
+        return None
+    d = dim + n if dim < 0 else dim
+    dt = a0.dtype
+    arrays = []
+    rg = False
+    for t in tensors:
+        try:
+            a = t.arr
+            if type(a) is not np.ndarray or a.dtype is not dt or t.be is not be:
+                return None
+        except AttributeError:
+            return None
+        s = a.shape
+        if s != ref and (nd or len(s) != n or s == (0,) or s[:d] != ref[:d] or
+                         s[d + 1:] != ref[d + 1:]):
+            return None
+        arrays.append(a)
+        rg = rg or t._rg
+    if nd:                      # (np.stack's steps)
+        sl = (slice(None),) * d + (None,)
+        out = np.concatenate([a[sl] for a in arrays], d)
+    else:
+        out = np.concatenate(arrays, d)
+    if not out.flags.c_contiguous:
+        out = _dense(np, out, a0)
+    r = _new(out, be)
+    record = rg and _grad.enabled
+    if record or _fw.level is not None:     # (the forward's saved values)
+        saved = (d, len(arrays)) if nd else \
+            ([a.shape[d] for a in arrays], [False] * len(arrays), d)
+        if record:
+            r._rg = True
+            r.grad_fn = _node(o, o.impl[0][1], be, saved, tuple(tensors), (d,), arrays, out)
+        if _fw.level is not None:
+            _fw_propagate(o, tuple(tensors), (d,), r, saved)
+    return r
+
+
 def cat(tensors, dim=0, *, out=None):
+    if out is None and not _amp.enabled and type(dim) is int and \
+            (tensors.__class__ is list or tensors.__class__ is tuple):
+        t = _joined(_cat, _CAT_FWD, tensors, dim, 0)
+        if t is not None:
+            return t
     if out is not None:
         check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {},
                           True)
@@ -1137,12 +1277,20 @@ def _stack(xp, *arrays_and_dim):
     return _dense(xp, xp.stack(arrays, axis=dim), arrays[0]), (dim, len(arrays))
 
 
+_STACK_FWD = _stack.impl[0][0]
+
+
 @_stack.vjp
 def _(xp, g, dim, n):
     return tuple(g[(slice(None),) * dim + (i,)] for i in range(n))
 
 
 def stack(tensors, dim=0, *, out=None):
+    if out is None and not _amp.enabled and type(dim) is int and \
+            (tensors.__class__ is list or tensors.__class__ is tuple):
+        t = _joined(_stack, _STACK_FWD, tensors, dim, 1)
+        if t is not None:
+            return t
     if out is not None:
         check_out_overlap(out, tuple(tensors) if isinstance(tensors, (list, tuple)) else (), {},
                           True)
@@ -1322,6 +1470,20 @@ _slice_fn = _view_op("slice", _idx_fwd, _idx_bwd)
 _select_fn = _view_op("select", _idx_fwd, _idx_bwd)
 _unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _idx_bwd, node="UnsqueezeBackward0")
 _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,))
+_UNSQUEEZE_IDX = _unsqueeze_idx_fn.op
+_NONE_KEY = (None, Ellipsis)       # index._parse_basic(None, shape)[0]
+
+
+def none_index(input):
+    """input[None] of a NumPy tensor: for a C-contiguous one without unit dims (NumPy's strides
+    are torch's), _idx_fwd's array made here, without its calls."""
+    a = input.arr
+    xs = a.shape
+    if 1 not in xs and a.size and a.flags.c_contiguous and \
+            _UNSQUEEZE_IDX.impl[0][0] is _idx_fwd:      # (not wrapped: profiler, FLOP counter)
+        return view_out(_UNSQUEEZE_IDX, _unsqueeze_idx_fn, input, a.reshape((1,) + xs),
+                        (xs, _NONE_KEY), (_NONE_KEY,))
+    return _unsqueeze_idx_fn(input, _NONE_KEY)
 
 
 def _narrow_range(input, d, start, length):
@@ -1397,9 +1559,11 @@ def select(input, dim, index):
 
 def _split_fwd(xp, x, dim, bounds, chunks=None):
     """(chunks: chunk's count, which a nested tensor's kernel checks as torch's)"""
-    pre = (slice(None),) * dim
     if not x.size:      # (torch's strides, so that the pieces' offsets are torch's)
         x = _strided(x)
+    if not dim:
+        return tuple([x[a:b] for a, b in bounds]), (x.shape, dim, bounds)
+    pre = (slice(None),) * dim
     return tuple([x[pre + (slice(a, b),)] for a, b in bounds]), (x.shape, dim, bounds)
 
 
@@ -1428,10 +1592,14 @@ def _bounds(sizes):
 
 @op("unbind", saves=None, n_out=-1)
 def _unbind(xp, x, dim):
-    # (the trailing ... keeps the pieces of a 1-d array 0-d views: NumPy gives scalars, copies)
-    pre = (slice(None),) * dim
     if not x.size:
         x = _strided(x)
+    if type(x) is np.ndarray and x.ndim > 1:    # its rows, with dim made the first: x[..., i]
+        if dim:
+            x = x.transpose((dim,) + tuple([i for i in range(x.ndim) if i != dim]))
+        return tuple(x), (dim,)
+    # (the trailing ... keeps the pieces of a 1-d array 0-d views: NumPy gives scalars, copies)
+    pre = (slice(None),) * dim
     return tuple([x[pre + (i, Ellipsis)] for i in range(x.shape[dim])]), (dim,)
 
 
@@ -1518,14 +1686,14 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 def chunk(input, chunks, dim=0):
     try:
-        nd = input.ndim
+        nd = input.arr.ndim
     except AttributeError:
         raise_not_tensor("chunk", ("input", 1, input))
     if nd == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    d = wrap_dim(dim, nd)
+    d = dim if type(dim) is int and 0 <= dim < nd else wrap_dim(dim, nd)
     try:
         n = input.arr.shape[d]
         step = -(-n // chunks)
@@ -1533,7 +1701,13 @@ def chunk(input, chunks, dim=0):
         from ..nested._ops import split_error
         split_error(input, None, d)
         raise
-    static = (d, ((0, 0),) * chunks) if n == 0 else (d, _piece_bounds(n, d, step), chunks)
+    if n == 0:
+        static = (d, ((0, 0),) * chunks)
+    elif type(step) is int:     # (_piece_bounds' for an int step of at least 1)
+        static = (d, tuple([(s, s + step if s + step < n else n) for s in range(0, n, step)]),
+                  chunks)
+    else:
+        static = (d, _piece_bounds(n, d, step), chunks)
     return apply(_split, (input,), static, view_of=input)
 
 
