@@ -581,3 +581,62 @@ def test_results_contiguous_as_torchs(f):
         r = f(L, A, L.arange(6.0).reshape(2, 3), L.arange(12.0).reshape(3, 4))
         return r.stride(), r.is_contiguous(), r.view(-1).shape
     assert run(ember) == run(torch)
+
+
+def _layout_cases(lib, batch):
+    """LAPACK-backed results, whose layout torch keeps: each matrix column-major."""
+    L = lib.linalg
+    lib.manual_seed(0)
+
+    def mk(*s):
+        return lib.randn(*batch, *s, dtype=lib.float64)
+    a, b, bt, r, v = mk(3, 3), mk(3, 2), mk(2, 3), mk(4, 3), mk(3)
+    spd = a @ a.mT + lib.eye(3, dtype=lib.float64)
+    u = lib.triu(a)
+    return {
+        "inv": lambda: L.inv(a), "inv_ex": lambda: L.inv_ex(a), "inv_T": lambda: L.inv(a.mT),
+        "inv_complex": lambda: L.inv(a.to(lib.complex128)), "inverse": lambda: lib.inverse(a),
+        "cholesky": lambda: L.cholesky(spd), "cholesky_upper": lambda: L.cholesky(spd, upper=True),
+        "cholesky_ex": lambda: L.cholesky_ex(spd), "torch.cholesky": lambda: lib.cholesky(spd),
+        "solve": lambda: L.solve(a, b), "solve_ex": lambda: L.solve_ex(a, b),
+        "solve_vec": lambda: L.solve(a, v), "solve_vec1": lambda: L.solve(a, v[..., None]),
+        "solve_left_false": lambda: L.solve(a, bt, left=False),
+        "solve_bcast": lambda: L.solve(a, lib.randn(3, 2, dtype=lib.float64)),
+        "solve_triangular": lambda: L.solve_triangular(u, b, upper=True),
+        "solve_triangular_left_false": lambda: L.solve_triangular(u, bt, upper=True, left=False),
+        "triangular_solve": lambda: lib.triangular_solve(b, u),
+        "cholesky_solve": lambda: lib.cholesky_solve(b, L.cholesky(spd)),
+        "cholesky_inverse": lambda: lib.cholesky_inverse(L.cholesky(spd)),
+        "qr": lambda: L.qr(a), "qr_r": lambda: L.qr(r, mode="r"),
+        "qr_complete": lambda: L.qr(r, mode="complete"), "torch.qr": lambda: lib.qr(a),
+        "geqrf": lambda: lib.geqrf(r), "householder_product": lambda: L.householder_product(
+            *lib.geqrf(r)), "ormqr": lambda: lib.ormqr(*lib.geqrf(a), b),
+        "ormqr_left_false": lambda: lib.ormqr(*lib.geqrf(a), bt, left=False),
+        "svd": lambda: L.svd(a), "svd_thin": lambda: L.svd(r, full_matrices=False),
+        "torch.svd": lambda: lib.svd(r, some=False),
+        "torch.svd_no_uv": lambda: lib.svd(a, compute_uv=False),
+        "eigh": lambda: L.eigh(spd), "eigh_f32": lambda: L.eigh(spd.float()), "eig": lambda: L.eig(a),
+        "lu_factor": lambda: L.lu_factor(a), "lu_factor_ex": lambda: L.lu_factor_ex(a),
+        "lu": lambda: L.lu(a), "lu_solve": lambda: L.lu_solve(*L.lu_factor(a), b),
+        "lu_solve_left_false": lambda: L.lu_solve(*L.lu_factor(a), bt, left=False),
+        "lu_solve_adjoint": lambda: L.lu_solve(*L.lu_factor(a), b, adjoint=True),
+        "ldl_factor": lambda: L.ldl_factor(spd), "ldl_solve": lambda: L.ldl_solve(
+            *L.ldl_factor(spd), b),
+        "lstsq": lambda: L.lstsq(r, mk(4, 2)).solution,
+        "lstsq_wide": lambda: L.lstsq(mk(2, 3), mk(2, 2)).solution,
+        "pinv": lambda: L.pinv(a), "matrix_power": lambda: L.matrix_power(a, -2),
+    }
+
+
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_lapack_results_are_column_major_as_torchs(batch):
+    def layouts(lib):
+        out = {}
+        for name, f in _layout_cases(lib, batch).items():
+            r = f()
+            items = list(r) if isinstance(r, tuple) else [r]
+            out[name] = [(tuple(i.shape), i.stride(), i.is_contiguous()) for i in items]
+        return out
+    mine, torchs = layouts(ember), layouts(torch)
+    assert {k: v for k, v in mine.items() if v != torchs[k]} == {}
+    assert mine["inv"][0][1] == ((1, 3) if not batch else (9, 1, 3))

@@ -135,6 +135,42 @@ def _c_ordered(fwd):
     return run
 
 
+def column_major_outputs(*names, which=(0,)):
+    """torch's LAPACK-backed results keep LAPACK's layout: each matrix column-major (strides
+    (1, rows), batches outermost), where NumPy's are C-ordered: the outputs at `which`."""
+    for name in names:
+        o = OPS[name]
+        o.impl[:] = [(_column_major(f, which), b) for f, b in o.impl]
+
+
+def _column_major(fwd, which):
+    def run(xp, *args):
+        out, saved = fwd(xp, *args)
+        if isinstance(out, tuple):
+            return tuple(f_order(xp, a) if i in which else a for i, a in enumerate(out)), saved
+        return f_order(xp, out), saved
+    return run
+
+
+def f_order(xp, a):
+    """a with each matrix (its last two dims) column-major, batches outermost (exact strides,
+    size-1 dims too: torch's (3, 1) result has strides (1, 3))."""
+    if a.ndim < 2 or not hasattr(a, "flags"):      # (create_graph's namespace: values only)
+        return a
+    t = xp.swapaxes(a, -1, -2)
+    if not t.flags.c_contiguous or t.strides != _c_strides(t.shape, t.itemsize):
+        t = t.copy(order="C")
+    return xp.swapaxes(t, -1, -2)
+
+
+def _c_strides(shape, itemsize):
+    strides = []
+    for n in reversed(shape):
+        strides.append(itemsize)
+        itemsize *= n
+    return tuple(reversed(strides))
+
+
 def c_order(xp, a):
     """a C-contiguous (a itself when it already is; a copy keeps its array type)."""
     return a if a.flags.c_contiguous else a.copy(order="C")

@@ -22,7 +22,8 @@ from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, app
     raise_not_tensor, tensor_args, tensor_elements, tensor_ndim, ureduce
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
-from ._registry import NESTED_IDX, contiguous_outputs, holomorphic, op
+from ._registry import NESTED_IDX, c_order, column_major_outputs, contiguous_outputs, f_order, \
+    holomorphic, op
 from ..autograd.node import node_class as _node_class, ordered_class as _ordered_class
 
 
@@ -1385,6 +1386,7 @@ def _solve(xp, a, b, vector, left):
     else:
         fn = lambda: _bsolve(xp, a, b)                                # noqa: E731
     x = _factorized(xp, fn, "torch.linalg.solve", a, "solve")
+    x = f_order(xp, x) if left else c_order(xp, x)      # (torch's layouts of the two ways)
     return x, (a, x, vector, left)
 
 
@@ -1912,8 +1914,16 @@ def _lstsq(xp, a, b, rtol, vector, residuals):
             res = res * 0
     else:
         res = xp.zeros((0,), a.real.dtype)
-    sol = x[..., 0] if vector else x
+    sol = x[..., 0] if vector else _in_lapack_buffer(xp, x, max(a.shape[-2:]))
     return (sol, res), (a, b, sol, vector, rtol)
+
+
+def _in_lapack_buffer(xp, x, rows):
+    """x (n, k) as the first rows of a column-major (rows, k) buffer: gels' solution, as
+    torch hands it back (strides (1, rows))."""
+    buf = xp.swapaxes(xp.empty(x.shape[:-2] + (x.shape[-1], rows), x.dtype), -1, -2)
+    buf[..., :x.shape[-2], :] = x
+    return buf[..., :x.shape[-2], :]
 
 
 @_lstsq.vjp
@@ -2265,7 +2275,7 @@ def svd(input, some=True, compute_uv=True, *, out=None):
         m, n = input.shape[-2:]
         z = input.shape[:-2]
         return _finish_tuple((zeros((*z, m, m), dtype=input.dtype, device=input.device), s,
-                              zeros((*z, n, n), dtype=input.dtype, device=input.device)),
+                              zeros((*z, n, n), dtype=input.dtype, device=input.device).mT),
                              out, "svd", _TORCH_SVD, "resize")
     u, s, vh = _linalg_svd(input, full_matrices=not some)
     from .shape import transpose
@@ -2290,5 +2300,11 @@ addmm_, addmv_, baddbmm_, addbmm_, addr_ = _inplace_products()
 contiguous_outputs("linalg_vector_norm")       # torch allocates norms along dims contiguous
 # torch's cross results, and solve's for left=False, are contiguous where NumPy's follow a
 # permuted operand (a .view() of them worked in torch only)
-contiguous_outputs("linalg_cross", "linalg_solve_ex", "linalg_solve_triangular",
-                   "triangular_solve", "cholesky_solve")
+contiguous_outputs("linalg_cross")
+# LAPACK's results are column-major in torch (solve_ex's: for left=True, in its forward)
+column_major_outputs("linalg_inv_ex", "linalg_cholesky_ex", "cholesky", "linalg_solve_triangular",
+                     "cholesky_solve", "linalg_householder_product")
+column_major_outputs("linalg_qr", "triangular_solve", which=(0, 1))
+column_major_outputs("linalg_svd", which=(0, 2))
+column_major_outputs("linalg_eigh", "linalg_eig", which=(1,))
+column_major_outputs("geqrf", which=(0,))

@@ -11,7 +11,7 @@ import numpy as np
 from .._tensor import Tensor
 from .._warnings import warn_once as _warn_once
 from ._apply import _finish, _finish_tuple, apply, raise_not_tensor, tensor_ndim
-from ._registry import contiguous_outputs, op
+from ._registry import c_order, column_major_outputs, f_order, op
 from ..autograd.node import node_class as _node_class
 from .linalg import _bsolve, _check_batch, _cholesky_solve, _floating, _householder_product, \
     _mH, _return_type, _square_shape, _swap, _tn, _tri_solve, _triangle, _triangular_solve, \
@@ -273,6 +273,7 @@ def _lu_factors(xp, lu, piv):
 @op("linalg_lu_solve", saves="both")
 def _lu_solve(xp, lu, piv, b, left, adjoint):
     x = _lu_solve_arrays(xp, *_lu_factors(xp, lu, piv), b, left, adjoint)
+    x = f_order(xp, x) if left else c_order(xp, x)      # (torch's layouts of the two ways)
     return x, (lu, piv, x, left, adjoint)
 
 
@@ -290,7 +291,6 @@ def _(xp, g, lu, piv, x, left, adjoint):
     return xp.tril(xp.matmul(pga, _mH(U)), -1) + xp.triu(xp.matmul(_mH(L), pga)), None, gb
 
 
-contiguous_outputs("linalg_lu_solve")
 
 
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
@@ -680,3 +680,8 @@ def pca_lowrank(A, q=None, center=True, niter=2):
 # torch has no Tensor method for these (ember/_bind.py skips them)
 FUNCTIONS_ONLY = frozenset({"lu_unpack", "nuclear_norm", "frobenius_norm", "matrix_rank",
                             "svd_lowrank", "pca_lowrank"})
+
+
+# LAPACK's results are column-major in torch
+column_major_outputs("linalg_lu_factor_ex", "linalg_ldl_solve", "ormqr")
+column_major_outputs("linalg_ldl_factor_ex", which=(0,))
