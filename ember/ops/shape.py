@@ -20,7 +20,7 @@ from .._tensor import Size, Tensor, _new, bump_version, dense_strides
 from .._memory_format import is_channels_last, odd_units, preserve_format, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, _share_version, \
+from ._apply import _fw, _fw_inplace, _missing_arg, _can_write, _finish as _finish_out, \
     _tname as _type_name, apply, inplace, make_unary, make_view, raise_not_tensor, tensor_arg, \
     tensor_args, tensor_elements, tensor_ndim, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
@@ -194,7 +194,10 @@ def _view_dtype(input, dtype):
     if input.be.name == "cuda" and _float8.is_float8(dt.np):
         _float8.refuse_on_cuda(dt.np)
     t = _new((a if a.size else _strided(a)).view(dt.np), input.be)
-    _share_version(t, input)
+    vc = input._vc      # torch's dtype view shares the version counter but is no view for
+    if vc is None:      # autograd (no _base): a recorded write into it leaves input untracked
+        vc = input._vc = [0, 0]
+    t._vc = vc
     return t
 
 
