@@ -1276,8 +1276,8 @@ def vmap_options_and_errors(torch, log):
 
 @program(xfail="ember's vmap loops over ordinary per-sample tensors (ember/func/_vmap.py): it "
                "cannot refuse what torch's batched tensors refuse, .item(), float(), bool() "
-               "and .tolist() on a per-sample value, or an in-place write of a batched value "
-               "into an unbatched tensor")
+               "and .tolist() on a per-sample value, an in-place write of a batched value "
+               "into an unbatched tensor, or batch norm's update of unbatched running stats")
 def vmap_data_dependent_calls_refused(torch, log):
     vmap = torch.func.vmap
     x = torch.randn(3, 4)
@@ -1286,6 +1286,8 @@ def vmap_data_dependent_calls_refused(torch, log):
     _err(log, lambda: vmap(lambda a: bool(a.sum() > 0))(x))
     _err(log, lambda: vmap(lambda a: a.tolist())(x))
     _err(log, lambda: vmap(lambda a, b: a.add_(b), in_dims=(None, 0))(torch.zeros(4), x))
+    bn = torch.nn.BatchNorm1d(4)
+    _err(log, lambda: vmap(bn)(torch.randn(3, 2, 4)))
 
 
 # ---- quantiles, histograms, counting and searching -----------------------------------------
@@ -1476,6 +1478,325 @@ def init_functions_and_gains(torch, log):
     g = torch.Generator().manual_seed(3)
     log(init.normal_(torch.empty(3), generator=g), init.kaiming_uniform_(torch.empty(2, 2),
                                                                           generator=g))
+
+
+# ---- named-tuple results, autograd extras ---------------------------------------------------
+
+@program(tol=1e-5)
+def return_types_printing(torch, log):
+    torch.manual_seed(0)
+    x = torch.randn(3, 3)
+    for r in (torch.max(x, 0), torch.min(x, 1, keepdim=True), torch.sort(x[0]),
+              torch.topk(x[1], 2), torch.kthvalue(x[2], 1), torch.median(x, 0),
+              torch.mode(torch.tensor([1, 1, 2])), torch.cummax(x[0], 0),
+              torch.aminmax(x), torch.linalg.slogdet(x), torch.frexp(x[0]),
+              torch.var_mean(x, 0), torch.std_mean(x), torch.unique(torch.tensor([2, 1, 2]),
+                                                                    return_counts=True),
+              torch.linalg.eigh(x @ x.T), torch.linalg.qr(x), torch.histogram(x[0], 2)):
+        print(type(r).__name__)
+        print(r)
+        log(type(r).__name__, len(r), r.n_fields, r.n_sequence_fields)
+    r = torch.max(x, 0)
+    log(r.values, r.indices, r[0], tuple(r)[1], isinstance(r, tuple))
+    v, i = torch.sort(x[0], descending=True, stable=True)
+    log(v, i)
+
+
+@program()
+def checkpoint_use_reentrant_warnings(torch, log):
+    nn = torch.nn
+    cp = __import__("importlib").import_module(torch.__name__ + ".utils.checkpoint")
+    torch.manual_seed(0)
+    lin = nn.Linear(3, 3)
+    x = torch.randn(2, 3, requires_grad=True)
+    y = cp.checkpoint(lin, x)
+    y.sum().backward()
+    log(x.grad)
+    x.grad = None
+    y = cp.checkpoint(lin, x, use_reentrant=False)
+    y.sum().backward()
+    log(x.grad)
+    z = cp.checkpoint(lin, torch.randn(2, 3), use_reentrant=True)
+    log(z.requires_grad)
+    _err(log, lambda: cp.checkpoint(lin, x, use_reentrant=True, bogus=1))
+    seq = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 1))
+    out = cp.checkpoint_sequential(seq, 2, x, use_reentrant=False)
+    out.sum().backward()
+    log(out, seq[0].weight.grad.shape)
+    out = cp.checkpoint_sequential(seq, 2, x)
+    log(out.shape)
+
+
+@program()
+def autograd_function_features(torch, log):
+    class Sort(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            v, i = x.sort()
+            ctx.mark_non_differentiable(i)
+            ctx.save_for_backward(i)
+            return v, i
+
+        @staticmethod
+        def backward(ctx, gv, gi):
+            (i,) = ctx.saved_tensors
+            log("gi", gi)
+            return torch.zeros_like(gv).scatter(0, i, gv)
+
+    x = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    v, i = Sort.apply(x)
+    log(v.requires_grad, i.requires_grad, i.grad_fn)
+    (v * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    log(x.grad)
+
+    class Scale(torch.autograd.Function):
+        @staticmethod
+        def forward(x, k):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.k = inputs[1]
+            ctx.set_materialize_grads(False)
+
+        @staticmethod
+        def backward(ctx, g):
+            log("needs", ctx.needs_input_grad)
+            return (None if g is None else g * ctx.k), None
+
+    y = torch.ones(2, requires_grad=True)
+    Scale.apply(y, 3.0).sum().backward()
+    log(y.grad)
+
+    class Twice(torch.autograd.Function):
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, g):
+            return g * 2
+
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+    a = torch.ones(2, requires_grad=True)
+    g, = torch.autograd.grad(Twice.apply(a).sum(), a, create_graph=True)
+    log(g, g.requires_grad, g.grad_fn is not None)
+    _err(log, lambda: g.sum().backward())
+
+    class Bad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    _err(log, lambda: Bad.apply(torch.ones(1, requires_grad=True)).backward())
+    _err(log, lambda: Bad()(torch.ones(1)))
+    _err(log, lambda: Bad.forward(None, torch.ones(1)) and Bad.apply())
+
+    class Dirty(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    b = torch.ones(2, requires_grad=True).clone()
+    out = Dirty.apply(b)
+    log(out is b, b.grad_fn.name(), b._version)
+    _err(log, lambda: Dirty.apply(torch.ones(2, requires_grad=True)))
+
+
+@program()
+def tensor_hooks_and_retain_grad(torch, log):
+    x = torch.ones(3, requires_grad=True)
+    seen = []
+    h = x.register_hook(lambda g: seen.append(g.clone()) or g * 2)
+    y = x * 3
+    y.retain_grad()
+    y.register_hook(lambda g: g + 1)
+    z = (y ** 2).sum()
+    z.backward(retain_graph=True)
+    log(x.grad, y.grad, seen)
+    h.remove()
+    z.backward()
+    log(x.grad, y.grad, y.retains_grad, x.retains_grad)
+    _err(log, lambda: torch.ones(2).register_hook(lambda g: g))
+    w = torch.ones(2, requires_grad=True)
+    w.register_post_accumulate_grad_hook(lambda p: seen.append(("post", p.grad.clone())))
+    (w * 2).sum().backward()
+    log(seen[-1])
+    _err(log, lambda: (w * 2).register_post_accumulate_grad_hook(lambda p: None))
+    q = torch.ones(2, requires_grad=True)
+    q.register_hook(lambda g: torch.ones(3))
+    _err(log, lambda: (q * 2).sum().backward())
+    r = torch.ones(2, requires_grad=True)
+    r.register_hook(lambda g: g.long())
+    _err(log, lambda: (r * 2).sum().backward())
+    a = torch.ones(2, requires_grad=True)
+    b = a * 2
+    log(b.grad)
+    b.retain_grad()
+    b.sum().backward()
+    log(b.grad, b.is_leaf)
+
+
+# ---- resampling and convolutions ----------------------------------------------------------
+
+@program(tol=1e-5)
+def interpolate_modes_and_transposed_output_size(torch, log):
+    F, nn = torch.nn.functional, torch.nn
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    for mode, ac in (("nearest", None), ("nearest-exact", None), ("bilinear", False),
+                     ("bilinear", True), ("bicubic", False), ("bicubic", True), ("area", None)):
+        log(mode, ac, F.interpolate(x, size=(3, 5), mode=mode, align_corners=ac))
+    log(F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True))
+    log(F.interpolate(x, scale_factor=1.7, mode="nearest", recompute_scale_factor=True).shape)
+    log(F.interpolate(x[:, :, 0], scale_factor=2, mode="linear", align_corners=True))
+    log(F.interpolate(x[None], scale_factor=(1, 0.5, 2), mode="trilinear").shape)
+    _err(log, lambda: F.interpolate(x, size=3, scale_factor=2))
+    _err(log, lambda: F.interpolate(x, mode="bilinear"))
+    _err(log, lambda: F.interpolate(x, size=3, mode="linear"))
+    _err(log, lambda: F.interpolate(x, size=3, mode="nearest", align_corners=True))
+    _err(log, lambda: F.interpolate(x, size=(2, 2, 2)))
+    torch.manual_seed(0)
+    ct = nn.ConvTranspose2d(1, 2, 3, stride=2, padding=1)
+    log(ct(x).shape, ct(x, output_size=(8, 8)).shape, ct(x, output_size=[1, 2, 8, 7]).shape)
+    _err(log, lambda: ct(x, output_size=(9, 9)))
+    _err(log, lambda: repr(nn.ConvTranspose2d(1, 2, 3, padding="same")))
+    _err(log, lambda: nn.Conv2d(1, 2, 3, stride=2, padding="same"))
+    _err(log, lambda: nn.Conv2d(1, 2, 3, padding="valid2"))
+    log(nn.Conv2d(1, 2, 3, padding="same", dilation=2)(x).shape,
+        nn.Conv1d(2, 4, 2, groups=2, padding_mode="circular", padding=1)(x[0]).shape)
+    _err(log, lambda: nn.Conv2d(3, 4, 3, groups=2))
+    _err(log, lambda: nn.Conv2d(1, 2, 3, padding_mode="mirror"))
+    _err(log, lambda: nn.ConvTranspose2d(1, 2, 3, padding_mode="reflect"))
+
+
+@program(tol=1e-5)
+def grid_sample_and_affine_grid(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    theta = torch.tensor([[[0.8, -0.2, 0.1], [0.3, 1.1, -0.2]]])
+    for ac in (False, True):
+        grid = F.affine_grid(theta, (1, 1, 3, 3), align_corners=ac)
+        log(grid[0, 0])
+        for mode in ("bilinear", "nearest", "bicubic"):
+            for pm in ("zeros", "border", "reflection"):
+                log(mode, pm, F.grid_sample(x, grid * 1.3, mode=mode, padding_mode=pm,
+                                            align_corners=ac))
+    _err(log, lambda: F.affine_grid(theta, (1, 1, 3)))
+    _err(log, lambda: F.grid_sample(x, torch.zeros(1, 3, 3, 3)))
+    _err(log, lambda: F.grid_sample(x, torch.zeros(1, 3, 3, 2), mode="area"))
+    log(F.grid_sample(x, torch.zeros(1, 2, 2, 2)).shape)
+
+
+# ---- torch.func's layouts and auxiliary outputs --------------------------------------------
+
+# (linearize's fx tracing warns inside torch)
+@program(tol=1e-6, quiet=("Attempted to insert a get_attr Node",))
+def jacobian_layouts_and_aux_outputs(torch, log):
+    F = torch.func
+    x23 = torch.arange(6.0).view(2, 3)
+    for jac in (F.jacfwd(torch.sin)(x23), F.jacfwd(lambda x: x.sum())(x23),
+                F.jacfwd(lambda x: x * 2)(torch.tensor(2.0)), F.jacfwd(lambda x: x.sum(0))(x23),
+                F.hessian(lambda x: (x ** 3).sum())(x23), F.jacrev(torch.sin)(x23),
+                F.jacfwd(lambda x: x * 2, argnums=0)(torch.ones(3)),
+                F.hessian(lambda x: (x.sin() * x).sum())(torch.tensor([0.3, 0.7]))):
+        log(jac.shape, jac.stride(), jac.is_contiguous(), jac)
+    a, b = F.jacfwd(lambda x, y: x * y.sum(), argnums=(0, 1))(torch.ones(3), x23)
+    log(a.stride(), b.stride(), b)
+    g, aux = F.grad(lambda x: (x.sin().sum(), x.cos()), has_aux=True)(torch.tensor([0.5, 1.0]))
+    log(g, aux)
+    j, aux = F.jacfwd(lambda x: (x.sin(), x.exp()), has_aux=True)(torch.tensor([0.5, 1.0]))
+    log(j, j.stride(), aux)
+    out, vjp_fn, aux = F.vjp(lambda x: (x ** 2, x + 1), torch.tensor([0.5, 1.0]), has_aux=True)
+    log(out, vjp_fn(torch.ones(2)), aux)
+    out, jvp_fn = F.linearize(lambda x: x * x, torch.tensor([0.5, 1.0]))
+    log(out, jvp_fn(torch.tensor([1.0, 2.0])))
+    log(F.jacrev(lambda x: {"a": x * 2, "b": x.sum()})(torch.ones(2)))
+    _err(log, lambda: F.grad(lambda x: x)(torch.ones(2)))
+    _err(log, lambda: F.grad(lambda x: x.sum())(torch.tensor([1, 2])))
+    _err(log, lambda: F.grad(lambda x: x.sum(), argnums=2)(torch.ones(2)))
+    _err(log, lambda: F.vjp(lambda x: x * 2, torch.ones(2))[1](torch.ones(3)))
+    _err(log, lambda: F.jvp(lambda x: x * 2, (torch.ones(2),), (torch.ones(3),)))
+    _err(log, lambda: F.jvp(lambda x: x * 2, torch.ones(2), torch.ones(2)))
+    r = F.grad(lambda x: (x * 3).sum())(torch.ones(2, requires_grad=True))
+    log(r, r.requires_grad)
+    log(F.vmap(F.grad(lambda x: (x ** 2).sum()))(torch.arange(6.0).view(3, 2)))
+    log(F.grad(lambda x: x.clone().add_(1).mul_(x).sum())(torch.tensor([1.0, 2.0])))
+
+
+# ---- losses at their options --------------------------------------------------------------
+
+@program(tol=1e-6)
+def losses_with_smoothing_weights_and_ignore(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(0)
+    x, t = torch.randn(4, 5), torch.tensor([1, 0, 4, -100])
+    w = torch.arange(1.0, 6.0)
+    log(F.cross_entropy(x, t), F.cross_entropy(x, t, label_smoothing=0.2),
+        F.cross_entropy(x, t, weight=w, label_smoothing=0.1),
+        F.cross_entropy(x, t, reduction="none", label_smoothing=0.3))
+    log(F.cross_entropy(x, t.clamp(min=0), ignore_index=4, weight=w, label_smoothing=0.2,
+                        reduction="sum"))
+    p = torch.softmax(torch.randn(4, 5), 1)
+    log(F.cross_entropy(x, p), F.cross_entropy(x, p, label_smoothing=0.1, weight=w),
+        F.cross_entropy(x, p, reduction="none"))
+    x3, t3 = torch.randn(2, 5, 3), torch.randint(0, 5, (2, 3))
+    log(F.cross_entropy(x3, t3), F.nll_loss(F.log_softmax(x3, 1), t3, reduction="none"))
+    log(F.cross_entropy(torch.randn(3, 4), torch.tensor([-100, -100, -100])),
+        F.nll_loss(torch.randn(3, 4), torch.tensor([-100] * 3), weight=torch.ones(4)))
+    a, b = torch.randn(3, 4), torch.softmax(torch.randn(3, 4), 1)
+    log(F.kl_div(a.log_softmax(1), b, reduction="batchmean"),
+        F.kl_div(a.log_softmax(1), b.log(), log_target=True, reduction="sum"))
+    i, tt = torch.randn(5), torch.randn(5).abs()
+    log(F.poisson_nll_loss(i, tt), F.poisson_nll_loss(i.exp(), tt, log_input=False, full=True),
+        F.gaussian_nll_loss(i, tt, torch.ones(5) * 0.5, full=True))
+    _err(log, lambda: F.gaussian_nll_loss(torch.ones(3), torch.ones(3), -torch.ones(3)))
+    i, tt = torch.randn(6), torch.randn(6)
+    log(F.huber_loss(i, tt, delta=0.5), F.smooth_l1_loss(i, tt, beta=0.0),
+        F.smooth_l1_loss(i, tt, beta=2.0, reduction="none"))
+    y = torch.tensor([1.0, -1, 1, -1])
+    log(F.margin_ranking_loss(i[:4], tt[:4], y, margin=0.3),
+        F.hinge_embedding_loss(i[:4], y, margin=0.5), F.soft_margin_loss(i[:4], y))
+    an, po, ne = torch.randn(3, 4), torch.randn(3, 4), torch.randn(3, 4)
+    log(F.triplet_margin_loss(an, po, ne, swap=True, p=1),
+        F.triplet_margin_with_distance_loss(
+            an, po, ne, distance_function=lambda u, v: (u - v).abs().sum(-1), margin=2.0),
+        F.cosine_embedding_loss(an, po, torch.tensor([1, -1, 1]), margin=0.2))
+    yy = torch.tensor([[1, 0, 1, 0], [0, 0, 0, 1], [1, 1, 1, 1]]).float()
+    log(F.multilabel_soft_margin_loss(an, yy, weight=torch.arange(1.0, 5.0)),
+        F.multilabel_margin_loss(an, torch.tensor([[3, 0, -1, 1], [1, -1, 0, 0], [0, 1, 2, 3]])),
+        F.multi_margin_loss(an, torch.tensor([0, 3, 1]), p=2, margin=0.5,
+                            weight=torch.tensor([1.0, 2, 3, 4])))
+    log(F.binary_cross_entropy(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0])),
+        F.binary_cross_entropy_with_logits(torch.tensor([100.0, -100]), torch.tensor([0.0, 1])))
+    lp = torch.randn(2, 1, 4).log_softmax(2)
+    log(F.ctc_loss(lp, torch.tensor([[1, 1, 1]]), torch.tensor([2]), torch.tensor([3])),
+        F.ctc_loss(lp, torch.tensor([[1, 1, 1]]), torch.tensor([2]), torch.tensor([3]),
+                   zero_infinity=True))
+    _err(log, lambda: F.cross_entropy(torch.randn(3, 4), torch.tensor([0, 1, 2]),
+                                      label_smoothing=1.5))
+    _err(log, lambda: F.nll_loss(torch.randn(3, 4), torch.tensor([0, 1, 2]), reduction="avg"))
+    _err(log, lambda: F.one_hot(torch.tensor([0, 3]), 2))
+    _err(log, lambda: F.one_hot(torch.tensor([-1])))
+    _err(log, lambda: F.one_hot(torch.tensor([1.0])))
+    xg = torch.randn(3, 4, requires_grad=True)
+    loss = F.cross_entropy(xg, torch.tensor([1, 2, 3]), label_smoothing=0.2)
+    loss.backward()
+    log(loss, xg.grad)
+    wg = torch.randn(6, 3, requires_grad=True)
+    o = F.embedding_bag(torch.tensor([1, 2, 4, 5, 4, 3]), wg, torch.tensor([0, 2, 2]),
+                        mode="sum", per_sample_weights=torch.arange(1.0, 7.0))
+    o.sum().backward()
+    log(o, wg.grad)
 
 
 test_program = PROGRAMS.test(_check)
