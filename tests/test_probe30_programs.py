@@ -1799,4 +1799,132 @@ def losses_with_smoothing_weights_and_ignore(torch, log):
     log(o, wg.grad)
 
 
+# ---- gradcheck, workers, fusion and lazy modules -------------------------------------------
+
+@program()
+def gradcheck_messages_keep_jacobian_dtypes(torch, log):
+    class Wrong(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    gc = torch.autograd.gradcheck
+    for dt in (torch.float32, torch.float64, torch.float16):
+        _err(log, lambda: gc(Wrong.apply, (torch.ones(2, dtype=dt, requires_grad=True),),
+                             eps=1e-2))
+    _err(log, lambda: gc(lambda x: Wrong.apply(x).double(), (torch.ones(2, requires_grad=True),)))
+    _err(log, lambda: gc(lambda x: Wrong.apply(x.double()), (torch.ones(2, requires_grad=True),)))
+    log(gc(Wrong.apply, (torch.ones(2, dtype=torch.float64, requires_grad=True),),
+           raise_exception=False))
+    log(gc(lambda x, y: (x * y).sin(), (torch.randn(3, dtype=torch.float64, requires_grad=True),
+                                        torch.randn(3, dtype=torch.float64,
+                                                    requires_grad=True))))
+    log(torch.autograd.gradgradcheck(lambda x: x ** 3, (torch.randn(
+        2, dtype=torch.float64, requires_grad=True),)))
+
+
+@program(xfail="gradcheck's fast mode: ember draws its own random vectors (NumPy's, not torch's "
+               "generator's rand) and gives the older message, without torch's recomputation "
+               "of both Jacobians in slow mode")
+def gradcheck_fast_mode_message(torch, log):
+    class Wrong(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    _err(log, lambda: torch.autograd.gradcheck(
+        Wrong.apply, (torch.ones(2, dtype=torch.float64, requires_grad=True),), fast_mode=True))
+
+
+class _Shards:
+    """An IterableDataset class that splits its range between DataLoader workers (module level:
+    worker processes must find it by name)."""
+
+    def __new__(cls, torch, n):
+        import math
+        D = torch.utils.data
+
+        class Shard(D.IterableDataset):
+            def __iter__(self):
+                info = D.get_worker_info()
+                if info is None:
+                    return iter(range(n))
+                per = int(math.ceil(n / info.num_workers))
+                lo = info.id * per
+                return iter(range(lo, min(lo + per, n)))
+        return Shard()
+
+
+@program()
+def iterable_dataset_sharded_between_workers(torch, log):
+    D = torch.utils.data
+    ds = _Shards(torch, 7)
+    log(list(D.DataLoader(ds, batch_size=2)))
+    log(list(D.DataLoader(ds, batch_size=2, num_workers=2)))
+    log(sorted(int(x) for x in D.DataLoader(ds, batch_size=None, num_workers=2)))
+    dl = D.DataLoader(D.TensorDataset(torch.arange(6)), batch_size=2, num_workers=2,
+                      persistent_workers=True)
+    log(list(dl), list(dl))
+    it = iter(D.DataLoader(D.TensorDataset(torch.arange(6)), batch_size=2, num_workers=2))
+    log(next(it), type(it).__name__)
+
+
+@program(tol=1e-6)
+def fusion_lazy_modules_and_rmsnorm(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    conv, bn = nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)
+    bn.running_mean.fill_(0.5)
+    bn.running_var.fill_(2.0)
+    conv.eval()
+    bn.eval()
+    fused = nn.utils.fusion.fuse_conv_bn_eval(conv, bn)
+    x = torch.randn(1, 1, 4, 4)
+    log(torch.allclose(fused(x), bn(conv(x)), atol=1e-6), type(fused).__name__,
+        fused.bias is not None)
+    lin, bn1 = nn.Linear(2, 3), nn.BatchNorm1d(3)
+    lin.eval()
+    bn1.eval()
+    fl = nn.utils.fusion.fuse_linear_bn_eval(lin, bn1)
+    log(torch.allclose(fl(torch.ones(1, 2)), bn1(lin(torch.ones(1, 2)))))
+    lazy = nn.LazyLinear(3)
+    log(repr(lazy), type(lazy).__name__)
+    lazy(torch.ones(2, 5))
+    log(repr(lazy), type(lazy).__name__, lazy.weight.shape, lazy.in_features)
+    lc = nn.LazyConv2d(4, 3)
+    log(lc(torch.ones(1, 2, 5, 5)).shape, type(lc).__name__, lc.in_channels)
+    lb = nn.LazyBatchNorm1d()
+    log(lb(torch.randn(4, 3)).shape, repr(lb), lb.running_mean.shape)
+    ll = nn.LazyLinear(3)
+    ll.load_state_dict(nn.Linear(4, 3).state_dict())
+    log(repr(ll), type(ll).__name__, ll.weight.shape)
+    rms = nn.RMSNorm(4)
+    v = torch.randn(2, 4)
+    log(rms(v), repr(rms), nn.RMSNorm([2, 4], eps=1e-3, elementwise_affine=False)(
+        v[None].expand(3, 2, 4)).shape)
+    log(nn.ChannelShuffle(2)(torch.arange(8.0).view(1, 4, 2, 1)).flatten(),
+        nn.PixelUnshuffle(2)(torch.arange(16.0).view(1, 1, 4, 4)).shape)
+    p, i = nn.MaxPool2d(2, return_indices=True)(x)
+    log(nn.MaxUnpool2d(2)(p, i), nn.MaxUnpool2d(2)(p, i, output_size=(5, 5)).shape)
+    _err(log, lambda: nn.MaxUnpool2d(2)(p, i, output_size=(7, 7)))
+    log(nn.FractionalMaxPool2d(2, output_size=(2, 2), _random_samples=torch.tensor(
+        [[[0.3, 0.7]]]))(torch.arange(25.0).view(1, 1, 5, 5)))
+    _err(log, lambda: nn.SyncBatchNorm(3)(torch.randn(2, 3)))
+    _err(log, lambda: nn.Embedding.from_pretrained(torch.ones(3)))
+    _err(log, lambda: nn.Embedding(3, 2, _weight=torch.ones(2, 2)))
+    _err(log, lambda: nn.Embedding(3, 2, padding_idx=3))
+    _err(log, lambda: nn.Bilinear(2, 3, 4)(torch.ones(5, 2), torch.ones(4, 3)))
+    _err(log, lambda: nn.GLU()(torch.ones(3)))
+    _err(log, lambda: nn.Dropout(1.5))
+    _err(log, lambda: nn.Dropout1d(0.5)(torch.ones(2, 3, 4, 5)))
+
+
 test_program = PROGRAMS.test(_check)
