@@ -1927,4 +1927,52 @@ def fusion_lazy_modules_and_rmsnorm(torch, log):
     _err(log, lambda: nn.Dropout1d(0.5)(torch.ones(2, 3, 4, 5)))
 
 
+# ---- the in-place errors of training loops ------------------------------------------------
+
+@program()
+def modified_by_an_inplace_operation_in_training_loops(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(2, 3), nn.LeakyReLU(0.2), nn.Linear(3, 1))
+    G = nn.Linear(2, 2)
+    optD = torch.optim.Adam(D.parameters(), lr=1e-3)
+    fake = G(torch.randn(4, 2))
+    d_out = D(fake)
+    lossD = d_out.mean()
+    optD.zero_grad()
+    lossD.backward(retain_graph=True)
+    optD.step()                  # the classic GAN mistake: D's weights change before G's backward
+    _err(log, lambda: (-d_out.mean()).backward())
+    for bias in (True, False):
+        lin = nn.Linear(2, 3, bias=bias)
+        out = (lin(torch.ones(4, 1, 2, requires_grad=True)) ** 2).sum()
+        with torch.no_grad():
+            lin.weight.mul_(2)
+        _err(log, lambda: out.backward())
+    frozen = nn.Linear(2, 3).requires_grad_(False)
+    out = (frozen(torch.ones(1, 2, requires_grad=True)) ** 2).sum()
+    with torch.no_grad():
+        frozen.weight.mul_(2)
+    _err(log, lambda: out.backward())
+    x = torch.ones(2, 2, requires_grad=True)
+    w = torch.ones(3, 2, requires_grad=True)
+    out = (x @ w.t()).sum()
+    with torch.no_grad():
+        w.mul_(2)
+    _err(log, lambda: out.backward())
+    y = torch.randn(3, requires_grad=True).clone()
+    v = y[:2]
+    s = v.pow(2)
+    v.mul_(2)
+    _err(log, lambda: s.sum().backward())
+    conv = nn.Conv2d(1, 2, 2)
+    out = conv(torch.ones(1, 1, 3, 3, requires_grad=True)).sum()
+    with torch.no_grad():
+        conv.weight.mul_(2)
+    _err(log, lambda: out.backward())
+    h = torch.sigmoid(torch.randn(3, requires_grad=True))
+    nn.ReLU(inplace=True)(h)
+    _err(log, lambda: h.sum().backward())
+
+
 test_program = PROGRAMS.test(_check)

@@ -200,6 +200,12 @@ def _check_versions(node):
         for i in (range(len(inputs)) if which is None else which(node)):
             vc = getattr(inputs[i], "_vc", None)
             if vc is not None and vc[1] > epoch:
+                if i == 1 and op.name == "linear":
+                    # torch's linear saves weight.t(): that view's shape, and its grad_fn (if
+                    # any) regenerated as the base changed
+                    w = inputs[1]
+                    raise modified_error(None, vc[0], vc[0] - 1, shape=w.shape[::-1],
+                                         dtype=w.arr.dtype, creator="AsStrided" if w._rg else None)
                 raise modified_error(inputs[i], vc[0], vc[0] - 1)
     for i, vc in _SAVED_OUTS.get(node, ()):
         if vc[1] > epoch:
@@ -244,10 +250,13 @@ def strip_backward(name):
 
 
 def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
-    """torch's error for a saved tensor changed in place after it was saved."""
+    """torch's error for a saved tensor changed in place after it was saved; `creator`: the
+    node whose output it is, or the name of torch's forward op."""
     _TYPE_NAMES = _T._TYPE_NAMES
     if t is not None:
         shape, dtype, creator = t.shape, t.arr.dtype, t.grad_fn
+        if creator is not None and t._base is not None:
+            creator = "AsStrided"   # torch regenerates the grad_fn of a view whose base changed
     name = OF_NP[dtype.num].name
     if name in ("bool", "bfloat16", "complex64", "complex128"):
         from ..ops._apply import _tname      # no legacy tensor type: torch names the backend's
@@ -255,7 +264,9 @@ def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
     else:
         kind = _TYPE_NAMES.get(name, "torch.Tensor")
     what = f"[{kind} {list(shape)}]"
-    if creator is not None:
+    if type(creator) is str:
+        what += f", which is output 0 of {creator},"
+    elif creator is not None:
         what += (f", which is output {output_nr(creator)} of "
                  f"{strip_backward(creator.name())},")
     hint = ("Hint: the backtrace further above shows the operation that failed to compute its "
