@@ -1975,4 +1975,50 @@ def modified_by_an_inplace_operation_in_training_loops(torch, log):
     _err(log, lambda: h.sum().backward())
 
 
+@program()
+def saved_weights_and_folded_inputs_changed_in_place(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    mods = [nn.LSTM(2, 3), nn.GRU(2, 3), nn.RNN(2, 3), nn.LSTMCell(2, 3), nn.GRUCell(2, 3),
+            nn.Linear(2, 2), nn.PReLU()]
+    log([[p._version for p in m.parameters()] for m in mods])
+
+    def changed(make, change):
+        out = make()
+        with torch.no_grad():
+            change()
+        _err(log, lambda: out.backward())
+
+    lstm = nn.LSTM(2, 3)
+    changed(lambda: lstm(torch.randn(4, 1, 2, requires_grad=True))[0].sum(),
+            lambda: lstm.weight_hh_l0.mul_(2))
+    p = nn.PReLU()
+    x = torch.randn(3, requires_grad=True)
+    changed(lambda: p(x).sum(), lambda: p.weight.mul_(2))
+    lin = nn.Linear(2, 3)
+    x3 = torch.ones(4, 3, 2, requires_grad=True)
+    changed(lambda: lin(x3).pow(2).sum(), lambda: x3.mul_(2))
+    xs = torch.ones(4, 2, 2, requires_grad=True)
+    w = torch.ones(2, 3, requires_grad=True)
+    changed(lambda: (xs @ w).sum(), lambda: xs.mul_(2))
+    changed(lambda: (xs @ w).sum(), lambda: w.mul_(2))
+    b = torch.ones(4, 2, 3, requires_grad=True)
+    changed(lambda: (xs @ b).sum(), lambda: xs.mul_(2))
+    changed(lambda: (torch.ones(4, 2, 2) @ w).sum(), lambda: w.mul_(2))
+    a3, b3 = torch.ones(2, 3, 4, requires_grad=True), torch.ones(2, 4, 5, requires_grad=True)
+    changed(lambda: torch.einsum("bij,bjk->bik", a3, b3).pow(2).sum(), lambda: b3.mul_(2))
+    changed(lambda: torch.bmm(a3, b3).sum(), lambda: a3.mul_(2))
+    ln = nn.LayerNorm(3)
+    v = torch.randn(2, 3, requires_grad=True)
+    changed(lambda: ln(v).pow(2).sum(), lambda: ln.weight.mul_(2))
+    mha = nn.MultiheadAttention(4, 2)
+    q = torch.randn(3, 1, 4, requires_grad=True)
+    changed(lambda: mha(q, q, q)[0].sum(), lambda: mha.out_proj.weight.mul_(2))
+    emb = nn.Embedding(5, 3)
+    changed(lambda: emb(torch.tensor([1, 2])).pow(2).sum(), lambda: emb.weight.mul_(2))
+    y = torch.randn(3, 4, requires_grad=True) * 1
+    z = y[1]
+    changed(lambda: z.pow(2).sum(), lambda: y.mul_(2))
+
+
 test_program = PROGRAMS.test(_check)

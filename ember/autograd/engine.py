@@ -206,7 +206,16 @@ def _check_versions(node):
                     w = inputs[1]
                     raise modified_error(None, vc[0], vc[0] - 1, shape=w.shape[::-1],
                                          dtype=w.arr.dtype, creator="AsStrided" if w._rg else None)
-                raise modified_error(inputs[i], vc[0], vc[0] - 1)
+                t = inputs[i]
+                if i == 1 and op.name == "prelu" and t._base is not None:
+                    t = t._base         # (F.prelu reshaped the weight torch saves as it is)
+                else:
+                    shape = _folded_shape(op.name, i, inputs)
+                    if shape is not None:       # torch folds the input into a view it saves
+                        raise modified_error(None, vc[0], vc[0] - 1, shape=shape,
+                                             dtype=t.arr.dtype,
+                                             creator="AsStrided" if t._rg else None)
+                raise modified_error(t, vc[0], vc[0] - 1)
     for i, vc in _SAVED_OUTS.get(node, ()):
         if vc[1] > epoch:
             shape, dtype = node.outs[i]
@@ -218,6 +227,19 @@ def _check_versions(node):
         shape, dtype = _output_meta(node)
         v = node.out_vc[0]
         raise modified_error(None, v, v - 1, shape=shape, dtype=dtype, creator=node)
+
+
+def _folded_shape(name, i, inputs):
+    """The shape of the view torch's linear or matmul saves of input i when it folds batch
+    dimensions (N-d @ 2-d: into rows; batched @ batched of one batch shape: into one batch
+    dimension), else None."""
+    t = inputs[i]
+    if i == 0 and t.ndim > 2 and (name == "linear" or name == "matmul" and inputs[1].ndim <= 2):
+        return t.numel() // t.shape[-1], t.shape[-1]
+    if name == "matmul" and inputs[0].ndim > 2 and inputs[1].ndim > 2 and \
+            inputs[0].shape[:-2] == inputs[1].shape[:-2]:
+        return math.prod(t.shape[:-2]), *t.shape[-2:]
+    return None
 
 
 def _holds_saved(node, op):
