@@ -1,10 +1,12 @@
 """Ordinary PyTorch programs, round 30 (tutorial-style models end to end: a VAE, a DCGAN, a GRU
 seq2seq with attention and teacher forcing, a char-RNN over packed sequences, nn.Transformer with
-masks, weight tying, gradient accumulation; torch.utils.data with custom collate functions,
-samplers and iterable datasets; state_dict surgery; parametrizations; module hooks; per-sample
-gradients with torch.func; printing; in-place ops on views; indexing; distributions; einsum;
-complex and sparse tensors; quantiles, histograms and searches) run under ember and torch from
-the same seed: everything they record must agree (the harness is rounds 17, 18 and 26's)."""
+masks, weight tying and gradient accumulation; torch.utils.data's collate functions, samplers and
+iterable datasets sharded between workers; state_dict surgery; parametrizations; module hooks;
+per-sample gradients and Jacobian layouts with torch.func; gradcheck's messages; printing;
+in-place writes into views made by multi-output ops or in no_grad mode; the "modified by an
+inplace operation" errors of training loops; indexing; distributions; einsum; complex and sparse
+tensors; losses at their options; quantiles, histograms and searches) run under ember and torch
+from the same seed: everything they record must agree (the harness is rounds 17, 18 and 26's)."""
 import collections
 
 from probe_registry import Programs, log_outcome as _err
@@ -2019,6 +2021,46 @@ def saved_weights_and_folded_inputs_changed_in_place(torch, log):
     y = torch.randn(3, 4, requires_grad=True) * 1
     z = y[1]
     changed(lambda: z.pow(2).sum(), lambda: y.mul_(2))
+
+
+@program()
+def state_dict_old_checkpoints_and_assign(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    bn = nn.BatchNorm1d(3)
+    sd = bn.state_dict()
+    del sd["num_batches_tracked"]
+    log(str(bn.load_state_dict(sd)), bn.num_batches_tracked)
+    sd._metadata[""]["version"] = 1
+    log(str(bn.load_state_dict(sd)), bn.num_batches_tracked)
+    plain = collections.OrderedDict((k, v) for k, v in nn.BatchNorm1d(3).state_dict().items()
+                                    if k != "num_batches_tracked")
+    log(str(bn.load_state_dict(plain)))
+    m = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    msd = m.state_dict()
+    log(dict(msd._metadata), type(msd).__name__)
+    d = dict(msd)
+    del d["1.num_batches_tracked"]
+    _err(log, lambda: m.load_state_dict(d))
+    msd["1.running_mean"] = torch.ones(3)
+    msd["0.weight"] = torch.ones(2, 2, dtype=torch.int64)
+    _err(log, lambda: m.load_state_dict(msd, strict=False))
+    lin = nn.Linear(2, 2)
+    s = lin.state_dict()
+    s["weight"] = torch.ones(2, 2, dtype=torch.int64) * 3
+    lin.load_state_dict(s)
+    log(lin.weight, lin.weight.dtype)
+    s["weight"] = torch.ones(2, 2, dtype=torch.float64)
+    lin.load_state_dict(s, assign=True)
+    log(lin.weight.dtype, type(lin.weight).__name__, lin.weight.requires_grad)
+    s["weight"] = torch.ones(4)
+    _err(log, lambda: lin.load_state_dict(s, assign=True))
+    _err(log, lambda: lin.load_state_dict({"weight": torch.ones(2, 2), "bias": 5}))
+    meta = nn.Linear(2, 2, device="meta")
+    meta.load_state_dict(nn.Linear(2, 2).state_dict())
+    log(str(meta.weight.device))
+    meta.load_state_dict(nn.Linear(2, 2).state_dict(), assign=True)
+    log(str(meta.weight.device), meta.weight.requires_grad)
 
 
 test_program = PROGRAMS.test(_check)
