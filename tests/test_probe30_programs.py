@@ -2081,4 +2081,31 @@ def modified_error_after_several_writes(torch, log):
     _err(log, lambda: y.sum().backward())
 
 
+@program()
+def backward_inputs_and_grad_argument_errors(torch, log):
+    x = torch.ones(2, requires_grad=True)
+    for inp in ([torch.ones(1)], [x, torch.ones(1)], [x.detach()], torch.ones(2)):
+        _err(log, lambda: (x * 2).sum().backward(inputs=inp))
+        _err(log, lambda: torch.autograd.backward((x * 2).sum(), inputs=inp))
+    _err(log, lambda: torch.autograd.grad((x * 2).sum(), [torch.ones(1)]))
+    _err(log, lambda: torch.autograd.grad(x.sum(), [x, torch.ones(1, requires_grad=True)]))
+    _err(log, lambda: torch.autograd.grad(x.sum() * 2, x, grad_outputs=torch.ones(2)))
+    _err(log, lambda: torch.autograd.grad([x * 2], [x]))
+    _err(log, lambda: (x * 2).backward(torch.ones(3)))
+    _err(log, lambda: (x * 2).backward(torch.ones(2, dtype=torch.float64)))
+    log(x.grad)
+    _err(log, lambda: torch.autograd.backward([x * 2, x * 3], [torch.ones(2)]))
+    y = x * 2
+    y.sum().backward(inputs=[y])
+    log(y.grad, y.retains_grad, x.grad)
+    _err(log, lambda: torch.autograd.grad((x * 2).sum(), x, is_grads_batched=True,
+                                          grad_outputs=torch.ones(3)))
+    log(torch.autograd.grad(x * 2, x, grad_outputs=torch.eye(2), is_grads_batched=True))
+    _err(log, lambda: (torch.ones(2, dtype=torch.complex64, requires_grad=True) * 2).sum()
+         .backward())
+    z = torch.zeros(2, requires_grad=True)
+    with torch.autograd.detect_anomaly(check_nan=True):
+        _err(log, lambda: (z.sqrt() * 0).sum().backward())
+
+
 test_program = PROGRAMS.test(_check)
