@@ -2108,4 +2108,28 @@ def backward_inputs_and_grad_argument_errors(torch, log):
         _err(log, lambda: (z.sqrt() * 0).sum().backward())
 
 
+@program()
+def assigning_read_only_tensor_attributes(torch, log):
+    x = torch.ones(2, 2, requires_grad=True)
+    for name in ("is_leaf", "output_nr", "_version", "is_cuda", "shape", "dtype", "device",
+                 "layout", "ndim", "is_sparse", "T", "mT", "H", "mH", "itemsize", "nbytes",
+                 "is_meta", "is_quantized", "is_nested", "retains_grad", "is_cpu",
+                 "is_sparse_csr"):
+        _err(log, lambda: setattr(x, name, None))
+    p = torch.nn.Parameter(torch.ones(1))
+    _err(log, lambda: setattr(p, "shape", (2,)))
+    log(x.shape, x.T.shape, x.is_leaf, x._version, x.mH.shape, p.shape)
+    x.data = torch.zeros(3, dtype=torch.float64)
+    log(x, x.requires_grad, x.is_leaf)
+    _err(log, lambda: setattr(x, "data", [1]))
+    _err(log, lambda: setattr(x, "grad", torch.ones(2)))
+    _err(log, lambda: setattr(x, "grad", [1, 2]))
+    y = x * 2
+    _err(log, lambda: setattr(y, "requires_grad", False))
+    _err(log, lambda: y.requires_grad_(False))
+    _err(log, lambda: x[:1].detach_())
+    _err(log, lambda: torch.ones(2, dtype=torch.long).requires_grad_())
+    _err(log, lambda: torch.ones(2).retain_grad())
+
+
 test_program = PROGRAMS.test(_check)
