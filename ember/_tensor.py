@@ -240,6 +240,8 @@ class Tensor(TensorBase):
         except IndexError:
             _no_dims(self.arr, dim)
             raise
+        except TypeError:
+            raise _dim_type_error("size", dim) from None
 
     @property
     def dtype(self):
@@ -326,6 +328,8 @@ class Tensor(TensorBase):
         except IndexError:
             _no_dims(a, dim)
             raise
+        except TypeError:
+            raise _dim_type_error("stride", dim) from None
 
     def storage_offset(self):
         a = self.arr
@@ -1543,6 +1547,11 @@ def bump_version(t):
 # type(t) prints <class 'torch.Tensor'> as in torch (instances pickle through __reduce_ex__, so
 # the class is never looked up by this name)
 Tensor.__module__ = "torch"
+
+
+def _dim_type_error(name, dim):
+    return TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
+                     f"{type(dim).__name__}")
 
 
 # torch's read-only Tensor attributes (C getsets), which refuse assignment with its message

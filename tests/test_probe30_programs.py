@@ -2132,4 +2132,26 @@ def assigning_read_only_tensor_attributes(torch, log):
     _err(log, lambda: torch.ones(2).retain_grad())
 
 
+@program()
+def size_objects_and_dim_arguments(torch, log):
+    np = __import__("numpy")
+    s = torch.ones(2, 3, 4).shape
+    log(s, s[1:], type(s[1:]).__name__, s + (5,), type(s + (5,)).__name__, (5,) + s,
+        type((5,) + s).__name__, s * 2, type(s * 2).__name__, s.numel(), s == (2, 3, 4),
+        s == [2, 3, 4], repr(torch.Size([])), str(torch.Size([2])), s.count(3), s.index(4),
+        hash(s) == hash((2, 3, 4)))
+    _err(log, lambda: torch.Size([2.5]))
+    _err(log, lambda: torch.Size("ab"))
+    log(torch.Size([torch.tensor(3), 4]), torch.Size([-1]))
+    x = torch.ones(2, 3)
+    for d in ("a", 1.0, True, np.int64(1), torch.tensor(1), None, [0], -1, 5):
+        _err(log, lambda: x.size(d))
+        _err(log, lambda: x.stride(d))
+    _err(log, lambda: torch.ones(()).size(0))
+    _err(log, lambda: len(torch.tensor(3.0)))
+    _err(log, lambda: iter(torch.tensor(3.0)))
+    log(list(torch.arange(3)), 2 in torch.arange(3), torch.tensor(1.5) in torch.arange(3))
+    _err(log, lambda: "a" in torch.arange(3))
+
+
 test_program = PROGRAMS.test(_check)
