@@ -2154,4 +2154,19 @@ def size_objects_and_dim_arguments(torch, log):
     _err(log, lambda: "a" in torch.arange(3))
 
 
+@program()
+def split_select_and_squeeze_argument_errors(torch, log):
+    x = torch.ones(2, 3)
+    for f in (lambda: x.split("a"), lambda: x.split(1.5), lambda: x.split([1.5, 0.5]),
+              lambda: torch.split(x, "ab"), lambda: x.split(None),
+              lambda: x.split([1, torch.tensor(1)]), lambda: x.split((2,)),
+              lambda: x.split(torch.tensor(1)), lambda: x.split(torch.tensor([1, 1])),
+              lambda: x.split(1, 1), lambda: torch.split(x, [1, 2], 1),
+              lambda: x.split(split_size=2), lambda: x.select(0, "a"), lambda: x.select(0, 1.0),
+              lambda: x.select(0, None), lambda: x.squeeze((0, 0)), lambda: x.squeeze((0, -2)),
+              lambda: x.squeeze([1, 1, 0]), lambda: torch.squeeze(x, (1, -1)),
+              lambda: x[None].squeeze((0, 2))):
+        _err(log, f)
+
+
 test_program = PROGRAMS.test(_check)

@@ -3,6 +3,7 @@
 Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(xp, g, *saved)`.
 View ops are wrapped by `make_view` (the output aliases the input's storage); everything else
 copies, as torch does (flip, roll, repeat, cat, tril ...)."""
+from operator import index as _index
 import builtins
 import collections.abc
 from math import prod as _prod
@@ -593,6 +594,9 @@ def squeeze(input, dim=None):
             raise
     if isinstance(dim, (tuple, list)):
         dims = tuple(wrap_dim(d, nd) for d in dim) if nd else ()
+        if len(set(dims)) < len(dims):
+            d = next(d for i, d in enumerate(dims) if d in dims[:i])
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         return _squeeze_dims(input, tuple(d for d in dims if shp[d] == 1))
     d = wrap_dim(dim, nd)
     if nd and shp[d] == 1:
@@ -1395,6 +1399,11 @@ def select(input, dim, index):
             raise
         from ..nested._ops import select as nested_select     # (torch's checks, in its order)
         return nested_select(input, dim, index)
+    except AttributeError:
+        if not hasattr(index, "__index__"):     # (Tensor.select's position)
+            raise TypeError("select(): argument 'index' (position 2) must be int, not "
+                            f"{type(index).__name__}") from None
+        raise
 
 
 def _split_fwd(xp, x, dim, bounds, chunks=None):
@@ -1443,6 +1452,8 @@ _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
     if split_size is not None:          # Tensor.split's name for it
         split_size_or_sections = split_size
+    if type(split_size_or_sections) is not int:
+        split_size_or_sections = _split_sizes_arg(split_size_or_sections)
     try:
         d, bounds = _split_bounds(tensor, split_size_or_sections, dim)
     except (TypeError, RuntimeError, IndexError):   # (a nested tensor: a ragged dim, ...)
@@ -1452,6 +1463,22 @@ def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
         raise
     o = _split if isinstance(split_size_or_sections, int) else _split_sizes
     return apply(o, (tensor,), (d, bounds), view_of=tensor)
+
+
+def _split_sizes_arg(sizes):
+    """split's sizes as torch's parser takes them: a sequence of ints, or an int (a 0-d tensor
+    too); anything else is its TypeError."""
+    head = "split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of ints, "
+    if isinstance(sizes, (list, tuple)):
+        for i, v in enumerate(sizes):
+            if not hasattr(v, "__index__"):
+                raise TypeError(f"{head}but found element of type {type(v).__name__} at pos "
+                                f"{i}")
+        return sizes
+    try:
+        return _index(sizes)
+    except TypeError:
+        raise TypeError(f"{head}not {type(sizes).__name__}") from None
 
 
 def _split_bounds(tensor, split_size_or_sections, dim):
