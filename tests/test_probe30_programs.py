@@ -2169,4 +2169,17 @@ def split_select_and_squeeze_argument_errors(torch, log):
         _err(log, f)
 
 
+@program(xfail="ember's dim arguments are checked by one helper ('dim must be an int, not str'), "
+               "not by torch's per-signature parser, whose TypeErrors name the method, the "
+               "argument and its position or list the overloads ('transpose(): argument 'dim1' "
+               "(position 2) must be int, not str'; 'sum() received an invalid combination of "
+               "arguments')")
+def dim_argument_type_errors(torch, log):
+    x = torch.ones(2, 3)
+    for f in (lambda: x.sum("a"), lambda: x.transpose(0, "a"), lambda: x.unsqueeze(1.5),
+              lambda: x.flatten(1.0), lambda: x.argmax(1.0), lambda: x.cumsum("a"),
+              lambda: x.softmax("a"), lambda: x.roll(1.5), lambda: x.fill_("a")):
+        _err(log, f)
+
+
 test_program = PROGRAMS.test(_check)
