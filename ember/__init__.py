@@ -77,6 +77,8 @@ from ._quantized import (qscheme, per_tensor_affine, per_channel_affine,  # noqa
                          q_per_channel_scales, q_per_channel_zero_points, q_per_channel_axis,
                          bind_methods as _bind_quantized)
 _bind_quantized()
+from ._tensor import read_only_attributes as _read_only  # noqa: E402
+_read_only()     # (after every module that binds a Tensor property)
 
 _LAZY_MODULES = {"nn", "optim", "utils", "serialization", "func", "fft", "special", "distributions",
                  "testing", "random", "accelerator", "cpu", "compiler", "profiler",

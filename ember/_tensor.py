@@ -240,6 +240,8 @@ class Tensor(TensorBase):
         except IndexError:
             _no_dims(self.arr, dim)
             raise
+        except TypeError:
+            raise _dim_type_error("size", dim) from None
 
     @property
     def dtype(self):
@@ -326,6 +328,8 @@ class Tensor(TensorBase):
         except IndexError:
             _no_dims(a, dim)
             raise
+        except TypeError:
+            raise _dim_type_error("stride", dim) from None
 
     def storage_offset(self):
         a = self.arr
@@ -1567,3 +1571,26 @@ def bump_version(t):
 # type(t) prints <class 'torch.Tensor'> as in torch (instances pickle through __reduce_ex__, so
 # the class is never looked up by this name)
 Tensor.__module__ = "torch"
+
+
+def _dim_type_error(name, dim):
+    return TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
+                     f"{type(dim).__name__}")
+
+
+# torch's read-only Tensor attributes (C getsets), which refuse assignment with its message
+_READ_ONLY = ("H", "T", "_version", "device", "dtype", "is_cpu", "is_cuda", "is_leaf", "is_meta",
+              "is_nested", "is_quantized", "is_sparse", "is_sparse_csr", "itemsize", "layout",
+              "mH", "mT", "nbytes", "ndim", "output_nr", "retains_grad", "shape")
+
+
+def read_only_attributes():
+    """Give those properties of Tensor (some bound by later modules: called once ember is
+    loaded) a setter that raises torch's AttributeError."""
+    for name in _READ_ONLY:
+        prop = Tensor.__dict__[name]
+
+        def fset(self, value, name=name):
+            raise AttributeError(f"attribute '{name}' of 'torch._C.TensorBase' objects is not "
+                                 "writable")
+        setattr(Tensor, name, property(prop.fget, fset, None, prop.__doc__))

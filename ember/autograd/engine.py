@@ -200,7 +200,22 @@ def _check_versions(node):
         for i in (range(len(inputs)) if which is None else which(node)):
             vc = getattr(inputs[i], "_vc", None)
             if vc is not None and vc[1] > epoch:
-                raise modified_error(inputs[i], vc[0], vc[0] - 1)
+                if i == 1 and op.name == "linear":
+                    # torch's linear saves weight.t(): that view's shape, and its grad_fn (if
+                    # any) regenerated as the base changed
+                    w = inputs[1]
+                    raise modified_error(None, vc[0], vc[0] - 1, shape=w.shape[::-1],
+                                         dtype=w.arr.dtype, creator="AsStrided" if w._rg else None)
+                t = inputs[i]
+                if i == 1 and op.name == "prelu" and t._base is not None:
+                    t = t._base         # (F.prelu reshaped the weight torch saves as it is)
+                else:
+                    shape = _folded_shape(op.name, i, inputs)
+                    if shape is not None:       # torch folds the input into a view it saves
+                        raise modified_error(None, vc[0], vc[0] - 1, shape=shape,
+                                             dtype=t.arr.dtype,
+                                             creator="AsStrided" if t._rg else None)
+                raise modified_error(t, vc[0], vc[0] - 1)
     for i, vc in _SAVED_OUTS.get(node, ()):
         if vc[1] > epoch:
             shape, dtype = node.outs[i]
@@ -212,6 +227,19 @@ def _check_versions(node):
         shape, dtype = _output_meta(node)
         v = node.out_vc[0]
         raise modified_error(None, v, v - 1, shape=shape, dtype=dtype, creator=node)
+
+
+def _folded_shape(name, i, inputs):
+    """The shape of the view torch's linear or matmul saves of input i when it folds batch
+    dimensions (N-d @ 2-d: into rows; batched @ batched of one batch shape: into one batch
+    dimension), else None."""
+    t = inputs[i]
+    if i == 0 and t.ndim > 2 and (name == "linear" or name == "matmul" and inputs[1].ndim <= 2):
+        return t.numel() // t.shape[-1], t.shape[-1]
+    if name == "matmul" and inputs[0].ndim > 2 and inputs[1].ndim > 2 and \
+            inputs[0].shape[:-2] == inputs[1].shape[:-2]:
+        return math.prod(t.shape[:-2]), *t.shape[-2:]
+    return None
 
 
 def _holds_saved(node, op):
@@ -244,10 +272,13 @@ def strip_backward(name):
 
 
 def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
-    """torch's error for a saved tensor changed in place after it was saved."""
+    """torch's error for a saved tensor changed in place after it was saved; `creator`: the
+    node whose output it is, or the name of torch's forward op."""
     _TYPE_NAMES = _T._TYPE_NAMES
     if t is not None:
         shape, dtype, creator = t.shape, t.arr.dtype, t.grad_fn
+        if creator is not None and t._base is not None:
+            creator = "AsStrided"   # torch regenerates the grad_fn of a view whose base changed
     name = OF_NP[dtype.num].name
     if name in ("bool", "bfloat16", "complex64", "complex128"):
         from ..ops._apply import _tname      # no legacy tensor type: torch names the backend's
@@ -255,7 +286,9 @@ def modified_error(t, version, expected, shape=None, dtype=None, creator=None):
     else:
         kind = _TYPE_NAMES.get(name, "torch.Tensor")
     what = f"[{kind} {list(shape)}]"
-    if creator is not None:
+    if type(creator) is str:
+        what += f", which is output 0 of {creator},"
+    elif creator is not None:
         what += (f", which is output {output_nr(creator)} of "
                  f"{strip_backward(creator.name())},")
     hint = ("Hint: the backtrace further above shows the operation that failed to compute its "

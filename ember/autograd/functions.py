@@ -161,6 +161,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         if inputs is None:
             engine.run(roots, root_grads, retain_graph, create_graph)
             return
+        for t in inputs:        # (torch retains every input's grad first)
+            if not _is_edge(t) and not t.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         targets = _targets(inputs, roots)
         for t in inputs:        # torch: a non-leaf tensor input retains its grad from now on
             if not _is_edge(t) and t.grad_fn is not None:

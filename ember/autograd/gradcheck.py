@@ -167,7 +167,9 @@ def _slow_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, ch
             a, n = first[k][j], numerical[k][j]
             bad = _first_mismatch(a, n, outputs[j], inputs[diff_idx[k]], rtol, atol)
             if bad is not None:
-                raise GradcheckError(bad[0] + _mismatch(oi, k, bad[2], bad[1]))
+                raise GradcheckError(bad[0] + _mismatch(
+                    oi, k, bad[2], bad[1], n_dtype=_real(outputs[j]),
+                    a_dtype=_real(inputs[diff_idx[k]])))
             if np.abs(a - second[k][j]).max(initial=0) > nondet_tol:
                 raise GradcheckError(_NONDET.format(nondet_tol))
 
@@ -213,17 +215,24 @@ def _forward_check(func, inputs, outputs, diff_idx, eps, atol, rtol):
                     f"analytical:{tensor(a.T, dtype=_f64())}\n")
 
 
-def _mismatch(out_idx, in_idx, numerical, analytical, fast=False):
+def _mismatch(out_idx, in_idx, numerical, analytical, fast=False, n_dtype=None, a_dtype=None):
+    """torch's message; its numerical Jacobian has the output's dtype, its analytical one the
+    input's (float64 in fast mode and for complex tensors' parts)."""
     from ..ops.creation import tensor
     msg = (f"Jacobian mismatch for output {out_idx:d} with respect to input {in_idx:d},\n"
-           f"numerical:{tensor(numerical, dtype=_f64())}\n"
-           f"analytical:{tensor(analytical, dtype=_f64())}\n")
+           f"numerical:{tensor(numerical, dtype=n_dtype or _f64())}\n"
+           f"analytical:{tensor(analytical, dtype=a_dtype or _f64())}\n")
     if fast:
         msg += ("\nThe above quantities relating the numerical and analytical jacobians are "
                 "computed in fast mode. See: https://github.com/pytorch/pytorch/issues/53876 "
                 "for more background about fast mode. Rerun with fast_mode=False to see the "
                 "full jacobians.\n")
     return msg
+
+
+def _real(t):
+    """A real tensor's dtype (None for a complex one)."""
+    return None if t.is_complex() else t.dtype
 
 
 def _f64():

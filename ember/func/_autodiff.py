@@ -395,14 +395,20 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         _error_if_complex("jacfwd", flat_out, is_input=False)
         cols = [jvp_fn(direction) for direction in _basis(flat_in)]
         numels = [x.numel() for x in flat_in]
-        per_out = [stack([col[j] for col in cols], -1).split(numels, -1) if cols else None
-                   for j in range(len(flat_out))]
-        blocks = [[per_out[j][i].reshape((*o.shape, *x.shape)) if cols else   # no inputs:
+        # torch's vmap stacks the columns first, then moves that dimension last (its strides)
+        per_out = [stack([col[j] for col in cols]).movedim(0, -1).split(numels, -1) if cols
+                   else None for j in range(len(flat_out))]
+        blocks = [[_unflatten_last(per_out[j][i], x.shape) if cols else   # no inputs:
                    o.new_zeros((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]  # empty
                   for j, o in enumerate(flat_out)]
         jac = _assemble(blocks, argnums, in_spec, out_spec)
         return (jac, aux) if has_aux else jac
     return wrapper
+
+
+def _unflatten_last(t, shape):
+    """torch's safe_unflatten of the last dimension (a 0-d input's: squeezed)."""
+    return t.unflatten(-1, shape) if len(shape) else t.squeeze(-1)
 
 
 def hessian(func, argnums=0):

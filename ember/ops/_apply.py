@@ -554,7 +554,7 @@ def apply(op, args, static=(), view_of=None):
             n = len(views)
             if n >= 32 and not n & (n - 1):
                 views[:] = [r for r in views if r() is not None]
-            views.append(_weakref(t))
+            views.append(MultiRef(t))
             outs.append(t)
         outs = tuple(outs)
     else:
@@ -716,6 +716,13 @@ def _share_version(t, base):
         register_view(vc, t)
     elif base._rg and (t.arr.dtype.kind in _FLOAT_KINDS or t.arr.dtype.num == BF16_NUM):
         t._rg = True        # a view made in no_grad mode requires grad, with no grad_fn
+
+
+class MultiRef(_weakref):
+    """register_view's reference to a view that a multi-output view op (unbind, split) made in
+    grad mode: torch's MULTI_OUTPUT_NODE creation meta, which refuses recorded in-place writes
+    to the view (ember/ops/_views.py's check_inplace_view)."""
+    __slots__ = ()
 
 
 def register_view(vc, view):

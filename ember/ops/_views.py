@@ -13,6 +13,7 @@ import numpy as np
 from .._tensor import _new
 from ..autograd.node import OutSlot, move_retain, node_class
 from ._registry import N_BACKENDS, op, override
+from ._apply import NO_GRAD_VIEW_ERROR, MultiRef
 from .elementwise import ConjVersion, _conj_fn
 from .shape import _copy, _element_offsets, _ptr
 
@@ -120,6 +121,9 @@ def check_inplace_view(view):
     if view._base is None:
         return
     fn = view.grad_fn
+    if fn is None and not view._rg:
+        _check_meta_without_grad(view)
+        return
     if not isinstance(fn, OutSlot) and getattr(fn, "custom_function", False):
         name = re.sub(r"Backward\d*$", "", fn.name())
         raise RuntimeError(
@@ -132,10 +136,30 @@ def check_inplace_view(view):
         # (a custom Function's outputs too, when it has several; torch names the last view op)
         name = re.sub(r"Backward\d*$", "", view.grad_fn.name())
         raise RuntimeError(
-            f"Output {getattr(fn, 'index', 0)} of {name} is a view and is being modified inplace. "
-            "This view is the output of a function that returns multiple views. Such functions do not "
-            "allow the output views to be modified inplace. You should replace the inplace "
-            "operation by an out-of-place one.")
+            f"Output {getattr(fn, 'index', 0)} of {name} is a view and is being modified inplace."
+            + _MULTI_VIEW_ADVICE)
+
+
+_MULTI_VIEW_ADVICE = (
+    " This view is the output of a function that returns multiple views. Such functions do not "
+    "allow the output views to be modified inplace. You should replace the inplace operation by "
+    "an out-of-place one.")
+
+
+def _check_meta_without_grad(view):
+    """torch's creation-meta checks for a view of a tensor that did not require grad, which ember
+    reads off the base's list of views made in grad mode: a view missing from it was made in
+    no_grad mode, one registered by a MultiRef was returned by a multi-output view op. (Not
+    seen: the meta a view of such a view inherits, and inference mode's own message.)"""
+    vc = view._vc
+    if type(vc) is not list:
+        return
+    ref = next((r for r in vc[2] if r() is view), None) if len(vc) > 2 else None
+    if ref is None:
+        raise RuntimeError(NO_GRAD_VIEW_ERROR)
+    if type(ref) is MultiRef:
+        raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
+                           "with grad mode enabled." + _MULTI_VIEW_ADVICE)
 
 
 def _from_multi_view(view):

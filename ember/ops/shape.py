@@ -3,6 +3,7 @@
 Contract (see _registry.py): `fwd(xp, *arrays, *static) -> (out, saved)`, `bwd(xp, g, *saved)`.
 View ops are wrapped by `make_view` (the output aliases the input's storage); everything else
 copies, as torch does (flip, roll, repeat, cat, tril ...)."""
+from operator import index as _index
 import builtins
 import collections.abc
 from math import prod as _prod
@@ -22,7 +23,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ._apply import add_at
 from ._apply import _fw, _fw_inplace, _fw_propagate, _missing_arg, _node, _can_write, \
-    _finish as _finish_out, _share_version, _tname as _type_name, apply, inplace, make_unary, \
+    _finish as _finish_out, _tname as _type_name, apply, inplace, make_unary, \
     make_view, raise_not_tensor, tensor_arg, tensor_args, tensor_elements, tensor_ndim, view_out, \
     write_into
 from ._dims import int_arg, unique_dims, wrap_dim
@@ -212,7 +213,10 @@ def _view_dtype(input, dtype):
     if input.be.name == "cuda" and _float8.is_float8(dt.np):
         _float8.refuse_on_cuda(dt.np)
     t = _new((a if a.size else _strided(a)).view(dt.np), input.be)
-    _share_version(t, input)
+    vc = input._vc      # torch's dtype view shares the version counter but is no view for
+    if vc is None:      # autograd (no _base): a recorded write into it leaves input untracked
+        vc = input._vc = [0, 0]
+    t._vc = vc
     return t
 
 
@@ -636,6 +640,9 @@ def squeeze(input, dim=None):
             raise
     if isinstance(dim, (tuple, list)):
         dims = tuple(wrap_dim(d, nd) for d in dim) if nd else ()
+        if len(set(dims)) < len(dims):
+            d = next(d for i, d in enumerate(dims) if d in dims[:i])
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         return _squeeze_dims(input, tuple(d for d in dims if shp[d] == 1))
     d = wrap_dim(dim, nd)
     if nd and shp[d] == 1:
@@ -1555,6 +1562,11 @@ def select(input, dim, index):
             raise
         from ..nested._ops import select as nested_select     # (torch's checks, in its order)
         return nested_select(input, dim, index)
+    except AttributeError:
+        if not hasattr(index, "__index__"):     # (Tensor.select's position)
+            raise TypeError("select(): argument 'index' (position 2) must be int, not "
+                            f"{type(index).__name__}") from None
+        raise
 
 
 def _split_fwd(xp, x, dim, bounds, chunks=None):
@@ -1609,6 +1621,8 @@ _unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
 def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
     if split_size is not None:          # Tensor.split's name for it
         split_size_or_sections = split_size
+    if type(split_size_or_sections) is not int:
+        split_size_or_sections = _split_sizes_arg(split_size_or_sections)
     try:
         d, bounds = _split_bounds(tensor, split_size_or_sections, dim)
     except (TypeError, RuntimeError, IndexError):   # (a nested tensor: a ragged dim, ...)
@@ -1618,6 +1632,22 @@ def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
         raise
     o = _split if isinstance(split_size_or_sections, int) else _split_sizes
     return apply(o, (tensor,), (d, bounds), view_of=tensor)
+
+
+def _split_sizes_arg(sizes):
+    """split's sizes as torch's parser takes them: a sequence of ints, or an int (a 0-d tensor
+    too); anything else is its TypeError."""
+    head = "split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of ints, "
+    if isinstance(sizes, (list, tuple)):
+        for i, v in enumerate(sizes):
+            if not hasattr(v, "__index__"):
+                raise TypeError(f"{head}but found element of type {type(v).__name__} at pos "
+                                f"{i}")
+        return sizes
+    try:
+        return _index(sizes)
+    except TypeError:
+        raise TypeError(f"{head}not {type(sizes).__name__}") from None
 
 
 def _split_bounds(tensor, split_size_or_sections, dim):

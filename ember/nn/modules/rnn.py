@@ -9,7 +9,7 @@ from ..._warnings import warn_once
 from ...amp.autocast import rnn_args
 from ...amp.state import AMP
 from ...ops._apply import apply
-from .. import _rnn_ops
+from .. import _rnn_ops, init
 from .. import functional as F
 from ..._kernel_dtypes import tname
 from .._rnn_ops import as_node, lstm_layer, mkldnn_rnn_layer, rnn_layer
@@ -108,7 +108,7 @@ class RNNBase(Module):
     def reset_parameters(self):
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for w in self.parameters():
-            w.data.uniform_(-stdv, stdv)
+            init.uniform_(w, -stdv, stdv)     # (as torch: each weight's version is 1 after)
 
     def flatten_parameters(self):
         pass
@@ -407,7 +407,7 @@ class RNNCellBase(Module):
     def reset_parameters(self):
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for w in self.parameters():
-            w.data.uniform_(-stdv, stdv)
+            init.uniform_(w, -stdv, stdv)     # (as torch: each weight's version is 1 after)
 
     def extra_repr(self):
         s = "{input_size}, {hidden_size}"
