@@ -14,6 +14,7 @@ from .._warnings import warn_once
 from ..ops._fma import fma
 from ..ops._torch_sum import einsum as _c_einsum       # (np.einsum without its wrapper)
 from .._threads import intra_op_threads
+from ._norm_exact import layer_norm_rows, layer_norm_rows_bwd
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm"]
@@ -212,6 +213,14 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     half_stats = dt.itemsize == 2 and stats is None and (w is None or w.dtype == dt)
     x2 = _rows(xp, x, axes, w is not None or b is not None, wshape) \
         if stats is None and not half_stats else None
+    if x2 is not None and view is None and dt in _FLOATS and \
+            all(p is None or p.dtype == dt for p in (w, b)):
+        # layer norm in torch's order (see _norm_exact): the saved "xhat" is (rows, mean)
+        y, mean, rstd = layer_norm_rows(x2, None if w is None else w.reshape(-1),
+                                        None if b is None else b.reshape(-1), eps)
+        keep = shape[:len(shape) - len(axes)] + (1,) * len(axes)
+        saved = ((x2, mean), rstd.reshape(keep), w, b is not None, shape, axes, wshape, frozen)
+        return y.reshape(shape), saved
     if x2 is not None:
         y, xhat, invstd = _rows_fwd(x, x2, w, b, axes, wshape, eps)
         saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
@@ -300,6 +309,16 @@ def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
 
 
 def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
+    if type(xhat) is tuple:                 # layer norm's exact forward: (rows, mean)
+        x2, mean = xhat
+        g2 = np.ascontiguousarray(g, dtype=x2.dtype).reshape(x2.shape)
+        gx, gw, gb = layer_norm_rows_bwd(g2, x2, mean, invstd.reshape(-1),
+                                         None if w is None else w.reshape(-1),
+                                         (needs[0], needs[1], has_b and needs[2]),
+                                         intra_op_threads())
+        return (None if gx is None else gx.reshape(shape),
+                None if gw is None else gw.reshape(w.shape),
+                None if gb is None else gb.reshape(-1 if w is None else w.shape))
     g = g.reshape(xhat.shape)
     if g.dtype != xhat.dtype:               # float16/bfloat16: computed in float32 (xhat's)
         g = g.astype(xhat.dtype)

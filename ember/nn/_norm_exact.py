@@ -1,0 +1,255 @@
+"""Layer norm over the rows of a C-contiguous float32/float64 (M, N) array in the order torch's
+CPU kernel computes it (layer_norm_kernel.cpp, ATen/native/cpu/moments_utils.h), so that the
+output, the saved statistics and the gradients come out bit for bit as torch's.
+
+torch registers these kernels with REGISTER_DISPATCH, which runs the AVX2 build also on AVX512
+machines: vectors of 8 float32 / 4 float64 lanes. GCC contracts a product feeding one addition
+into a fused multiply-add; the comments name where it does (found by comparing with torch).
+
+RowwiseMoments (a row's mean and biased variance):
+- the row's whole vectors in chunks of 16: per lane Welford, m1 = fma(1/(j+1), x - m1, m1),
+  m2 = fma(x - m1_old, x - m1, m2) (1/(j+1) rounded);
+- the chunks' (count, m1, m2) merged by a binary-counter cascade (_plan) with AddMomentsVec:
+  c = m0b / (m0a + m0b), d = m1b - m1a, m1 = m1a + c*d, m2 = fma(d*m0a, c*d, m2a + m2b);
+- the leftover elements (fewer than a vector) by scalar Welford (m1 += d / k, m2 += d*(x - m1),
+  not fused), then the lanes merged into that one by one with scalar AddMoments: m1 =
+  fma(c, d, m1), m2 = m2 + fma(d*d*c, m0, m2b);
+- var = m2 / N; rstd = 1 / sqrt(var + eps) in the dtype; y = fma((x - mean) * rstd, w, b)
+  (without a weight: fma(x - mean, rstd, b))."""
+import functools
+
+import numpy as np
+
+from ..ops._fma import fma64
+
+_F32 = np.dtype(np.float32)
+_CHUNK = 16
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once (float32: the exact product summed in double, as ops._fma)."""
+    if a.dtype == _F32:
+        r = np.multiply(a, b, dtype=np.float64)
+        r += c
+        return r.astype(_F32)
+    return fma64(np, a, b, c)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(m, last):
+    """RowwiseMoments' merges of m chunks (the last of `last` vectors, the others of 16): levels
+    of independent merges, each (base nodes, added nodes, their counts, new nodes); chunk i is
+    node i, merged nodes numbered on. Returns (levels, root node, node count)."""
+    depth = max(1, (m - 1).bit_length())        # utils::CeilLog2 (1 for m <= 2)
+    count = [_CHUNK] * (m - 1) + [last]
+    level = [0] * m
+    steps = []
+
+    def merge(base, add):
+        if add is None:
+            return base
+        if base is None:        # into an empty slot: a copy
+            return add
+        steps.append((base, add, len(count)))
+        count.append(count[base] + count[add])
+        level.append(1 + max(level[base], level[add]))
+        return len(count) - 1
+
+    stk = [None] * depth
+    for i in range(m):
+        stk[0] = merge(stk[0], i)
+        mask, j = i + 1, 1
+        while j < depth and not mask & 1:
+            stk[j] = merge(stk[j], stk[j - 1])
+            stk[j - 1] = None
+            mask >>= 1
+            j += 1
+    for i in range(1, depth):
+        stk[0] = merge(stk[0], stk[i])
+    levels = []
+    for lv in range(1, max(level) + 1):
+        sel = [s for s in steps if level[s[2]] == lv]
+        b, a, o = (np.array(t) for t in zip(*sel))
+        cnt = np.array(count)
+        levels.append((b, a, cnt[b][:, None, None], cnt[a][:, None, None], o))
+    return levels, stk[0], len(count)
+
+
+def _chunk_welford(xv, dt):
+    """Per-lane Welford over axis -2 of xv (..., k, L), k <= 16: (m1, m2)."""
+    x = xv[..., 0, :]
+    m1 = x.copy()               # fma(1, x - 0, 0)
+    m2 = np.zeros_like(m1)      # fma(x, x - x, 0)
+    for j in range(1, xv.shape[-2]):
+        x = xv[..., j, :]
+        d = x - m1
+        m1 = _fma(_RCP[dt][j], d, m1)
+        m2 = _fma(d, x - m1, m2)
+    return m1, m2
+
+
+_RCP = {dt: [dt.type(1) / dt.type(j + 1) for j in range(_CHUNK)]
+        for dt in (np.dtype(np.float32), np.dtype(np.float64))}
+
+
+def row_moments(x2):
+    """(mean, biased variance) of each row of a float32/float64 (M, N) array, as torch's
+    RowwiseMoments (AVX2 lanes)."""
+    dt = x2.dtype
+    M, N = x2.shape
+    L = 32 // dt.itemsize
+    n = N // L
+    m1 = np.zeros(M, dt)
+    m2 = np.zeros(M, dt)
+    k = 0
+    for i in range(n * L, N):           # the leftover elements, scalar Welford
+        x = x2[:, i]
+        d = x - m1
+        k += 1
+        m1 = m1 + d / dt.type(k)
+        m2 = m2 + d * (x - m1)
+    if n:
+        v1, v2 = _vector_moments(x2[:, :n * L].reshape(M, n, L), dt)
+        cn = dt.type(n)
+        for lane in range(L):           # scalar AddMoments, lane after lane
+            c = cn / dt.type(k + n)
+            d = v1[:, lane] - m1
+            m1 = _fma(np.full(M, c), d, m1)
+            m2 = m2 + _fma(d * d * c, dt.type(k), v2[:, lane])
+            k += n
+    return m1, m2 / dt.type(N)
+
+
+def _vector_moments(xv, dt):
+    """Per-lane (m1, m2) of the rows' whole vectors xv (M, n, L): chunk Welford, then the
+    cascade of AddMomentsVec merges."""
+    M, n, L = xv.shape
+    whole = n // _CHUNK
+    last = n - whole * _CHUNK
+    m = whole + (last > 0)
+    if m == 1:
+        return _chunk_welford(xv, dt)
+    c1 = np.empty((m, M, L), dt)
+    c2 = np.empty((m, M, L), dt)
+    if whole:
+        w1, w2 = _chunk_welford(xv[:, :whole * _CHUNK].reshape(M, whole, _CHUNK, L), dt)
+        c1[:whole] = w1.transpose(1, 0, 2)
+        c2[:whole] = w2.transpose(1, 0, 2)
+    if last:
+        c1[whole], c2[whole] = _chunk_welford(xv[:, whole * _CHUNK:], dt)
+    levels, root, size = _plan(m, last or _CHUNK)
+    n1 = np.empty((size, M, L), dt)
+    n2 = np.empty((size, M, L), dt)
+    n1[:m] = c1
+    n2[:m] = c2
+    for b, a, cb, ca, o in levels:
+        c = ca.astype(dt) / (ca + cb).astype(dt)
+        d = n1[a] - n1[b]
+        cd = c * d
+        n1[o] = n1[b] + cd
+        n2[o] = _fma(d * cb.astype(dt), cd, n2[b] + n2[a])
+    return n1[root], n2[root]
+
+
+def layer_norm_rows(x2, w, b, eps):
+    """torch's layer norm forward of the rows of x2 (M, N) with weight and bias (N,) or None:
+    (y, mean, rstd), the statistics of shape (M,)."""
+    dt = x2.dtype
+    mean, var = row_moments(x2)
+    rstd = dt.type(1) / np.sqrt(var + dt.type(eps))
+    y = x2 - mean[:, None]
+    if w is None and b is not None:     # (the scalar loop: * 1 folded away, then fused)
+        return _fma(y, rstd[:, None], b), mean, rstd
+    y *= rstd[:, None]
+    if w is not None and b is not None:
+        y = _fma(y, w, b)
+    elif w is not None:         # fma(y, w, 0): a -0.0 product comes out +0.0
+        y *= w
+        y += 0
+    return y, mean, rstd
+
+
+
+def _lanes_total(acc, dt):
+    """vec_reduce_all(+) of the lanes on axis -1: AVX2 float's shuffle tree ((l0 + l4) +
+    (l2 + l6)) + ((l1 + l5) + (l3 + l7)); double's lanes in order."""
+    if dt == _F32:
+        v = acc[..., :4] + acc[..., 4:]
+        w = v[..., :2] + v[..., 2:]
+        return w[..., 0] + w[..., 1]
+    return ((acc[..., 0] + acc[..., 1]) + acc[..., 2]) + acc[..., 3]
+
+
+def _row_dots(p, q, dt):
+    """torch's map2_reduce_all(p * q, +) over the rows of (M, N) arrays (q None: reduce_all of
+    p): the vectors' products added in order (rounded: not fused), those of a partial last
+    vector fused into its leading lanes, then the lanes' shuffle tree. Rows shorter than a
+    vector: the products added in order."""
+    M, N = p.shape
+    L = 32 // dt.itemsize
+    v = p if q is None else p * q
+    if N < L:
+        return np.add.accumulate(v, axis=1)[:, -1]
+    nv = N // L
+    acc = np.add.reduce(v[:, :nv * L].reshape(M, nv, L), axis=1)     # (in order: not innermost)
+    t = N - nv * L
+    if t:
+        s = slice(nv * L, N)
+        acc[:, :t] = acc[:, :t] + p[:, s] if q is None else _fma(p[:, s], q[:, s], acc[:, :t])
+    return _lanes_total(acc, dt)
+
+
+def _thread_sums(v, f, threads):
+    """The sums over rows of v (times f, fused, where f is given) as torch's kernel forms them:
+    rows split into one chunk a thread (at::parallel_for), each thread's buffer adding its rows
+    in order, then the buffers added in order onto zero."""
+    M, N = v.shape
+    dt = v.dtype
+    chunk = -(-M // min(threads, M))
+    parts = -(-M // chunk)
+    buf = np.zeros((parts, N), dt)
+    if f is not None and dt == _F32:
+        v = np.multiply(v, f, dtype=np.float64)       # exact products, each added rounded once
+        f = None
+    for k in range(chunk):
+        idx = np.arange(k, M, chunk)
+        if f is None:
+            np.add(buf[:idx.size], v[idx], out=buf[:idx.size], casting="unsafe")
+        else:
+            buf[:idx.size] = fma64(np, v[idx], f[idx], buf[:idx.size])
+    total = np.zeros(N, dt)
+    for t in range(parts):
+        total += buf[t]
+    return total
+
+
+def layer_norm_rows_bwd(g2, x2, mean, rstd, w, needs, threads):
+    """torch's layer norm backward (LayerNormBackwardKernelImplInternal) of rows (M, N) from
+    the saved mean and rstd (M,): (grad_input, grad_weight, grad_bias), None where `needs` says
+    not. `threads`: torch's thread count, over whose chunks of rows the weight's and bias's
+    gradients are summed. grad_input = fma(b, x, rstd * g * w) + c per row, with ds and db the
+    rows' sums of g * x * w and g * w, b = fma(db, mean, -ds) * rstd^3 / N and c =
+    fma(-b, mean, -(db * rstd / N))."""
+    dt = x2.dtype
+    M, N = x2.shape
+    gx = gw = gb = None
+    a = rstd[:, None]
+    if w is not None and needs[1] and M:
+        inner = _fma(np.broadcast_to(a, x2.shape), x2,
+                     np.broadcast_to(-a * mean[:, None], x2.shape))
+        gw = _thread_sums(g2, inner, threads)
+    if needs[2] and M:
+        gb = _thread_sums(g2, None, threads)
+    if needs[0]:
+        wb = None if w is None else np.broadcast_to(w, x2.shape)
+        ds = _row_dots(g2, x2, dt) if w is None else _row_dots(g2 * x2, wb, dt)
+        db = _row_dots(g2, wb, dt)
+        scale = dt.type(1) / dt.type(N)
+        b = _fma(db, mean, -ds) * rstd * rstd * rstd * scale
+        c = _fma(-b, mean, -(db * rstd * scale))
+        gx = a * g2
+        if w is not None:
+            gx *= w
+        gx = _fma(np.broadcast_to(b[:, None], x2.shape), x2, gx)
+        gx += c[:, None]
+    return gx, gw, gb
