@@ -49,3 +49,51 @@ def test_layer_norm_bits_batched_shape(dtype):
     w, b = rng.standard_normal((2, 4, 9)).astype(dtype)
     for e, t in zip(_run(ember, x, w, b, g, [4, 9]), _run(torch, x, w, b, g, [4, 9])):
         _same_bits(e, t)
+
+
+GROUP_CASES = [((4, 6, 5), 3), ((3, 8, 4, 5), 4), ((2, 32, 7, 7), 8), ((5, 12, 33), 4),
+               ((2, 10, 3, 3, 3), 5), ((3, 40, 9), 2), ((2, 72, 13), 4), ((2, 16, 300), 4),
+               ((2, 64, 10, 10), 32), ((4, 3, 1000), 3)]
+
+
+def _run_group(lib, x, groups, w, b, g):
+    tx = lib.tensor(x, requires_grad=True)
+    tw = None if w is None else lib.tensor(w, requires_grad=True)
+    tb = None if b is None else lib.tensor(b, requires_grad=True)
+    y = lib.nn.functional.group_norm(tx, groups, tw, tb, 1e-5)
+    y.backward(lib.tensor(g))
+    n, c = x.shape[:2]
+    stats = lib.native_group_norm(lib.tensor(x), None, None, n, c, x[0, 0].size, groups, 1e-5)
+    return [y.detach().numpy(), tx.grad.numpy(), stats[1].numpy(), stats[2].numpy()] + [
+        t.grad.numpy() for t in (tw, tb) if t is not None]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,groups", GROUP_CASES)
+def test_group_norm_bits(dtype, shape, groups):
+    """Contiguous input, more than one group in all (see test_group_norm_single_group)."""
+    rng = np.random.default_rng(len(shape) * 100 + shape[1])
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    w, b = rng.standard_normal((2, shape[1])).astype(dtype)
+    # (torch's backward fails with a bias but no weight: "tensor does not have a device")
+    for ww, bb in ((w, b), (None, None), (w, None)):
+        for e, t in zip(_run_group(ember, x, groups, ww, bb, g),
+                        _run_group(torch, x, groups, ww, bb, g)):
+            _same_bits(e, t)
+
+
+@pytest.mark.xfail(strict=True, reason="a single group in all (N * groups == 1): torch runs its "
+                   "input-gradient loop outside the thread pool, a copy GCC compiled with other "
+                   "fused multiply-adds; about one such case in ten differs in the last bit")
+def test_group_norm_single_group():
+    bad = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        c, hw = int(rng.integers(2, 20)), int(rng.integers(5, 60))
+        x = rng.standard_normal((1, c, hw))
+        g = rng.standard_normal(x.shape)
+        w = rng.standard_normal(c)
+        e, t = (_run_group(lib, x, 1, w, None, g)[1] for lib in (ember, torch))
+        bad += not (e == t).all()
+    assert bad == 0

@@ -26,13 +26,18 @@ _F32 = np.dtype(np.float32)
 _CHUNK = 16
 
 
-def _fma(a, b, c):
-    """a * b + c rounded once (float32: the exact product summed in double, as ops._fma)."""
+def _fma(a, b, c, out=None):
+    """a * b + c rounded once (float32: the exact product summed in double and rounded, as
+    ops._fma: but for ties of that double rounding, 2**-29 of the cases), into `out` if given."""
     if a.dtype == _F32:
-        r = np.multiply(a, b, dtype=np.float64)
-        r += c
-        return r.astype(_F32)
-    return fma64(np, a, b, c)
+        return np.add(np.multiply(a, b, dtype=np.float64), c, out=out, dtype=np.float64,
+                      casting="unsafe") if out is not None else \
+            np.add(np.multiply(a, b, dtype=np.float64), c).astype(_F32)
+    r = fma64(np, a, b, c)
+    if out is None:
+        return r
+    out[...] = r
+    return out
 
 
 @functools.lru_cache(maxsize=256)
@@ -77,14 +82,25 @@ def _plan(m, last):
 
 def _chunk_welford(xv, dt):
     """Per-lane Welford over axis -2 of xv (..., k, L), k <= 16: (m1, m2)."""
-    x = xv[..., 0, :]
-    m1 = x.copy()               # fma(1, x - 0, 0)
-    m2 = np.zeros_like(m1)      # fma(x, x - x, 0)
-    for j in range(1, xv.shape[-2]):
-        x = xv[..., j, :]
-        d = x - m1
-        m1 = _fma(_RCP[dt][j], d, m1)
-        m2 = _fma(d, x - m1, m2)
+    xv = np.ascontiguousarray(np.moveaxis(xv, -2, 0))     # (each step's x contiguous: faster)
+    m1 = xv[0].copy()               # fma(1, x - 0, 0)
+    m2 = np.zeros_like(m1)          # fma(x, x - x, 0)
+    d = np.empty_like(m1)
+    e = np.empty_like(m1)
+    t = np.empty(m1.shape) if dt == _F32 else None
+    for j in range(1, len(xv)):
+        x = xv[j]
+        np.subtract(x, m1, out=d)
+        if t is None:
+            m1 = fma64(np, _RCP[dt][j], d, m1)
+            np.subtract(x, m1, out=e)
+            m2 = fma64(np, d, e, m2)
+            continue
+        np.multiply(d, _RCP[dt][j], out=t, dtype=np.float64)
+        np.add(t, m1, out=m1, casting="unsafe")
+        np.subtract(x, m1, out=e)
+        np.multiply(d, e, out=t, dtype=np.float64)
+        np.add(t, m2, out=m2, casting="unsafe")
     return m1, m2
 
 
@@ -111,10 +127,13 @@ def row_moments(x2):
     if n:
         v1, v2 = _vector_moments(x2[:, :n * L].reshape(M, n, L), dt)
         cn = dt.type(n)
-        for lane in range(L):           # scalar AddMoments, lane after lane
+        lanes = range(L)
+        if not k:                       # (the first lane into nothing: a copy)
+            m1, m2, k, lanes = v1[:, 0], v2[:, 0] + 0, n, range(1, L)
+        for lane in lanes:              # scalar AddMoments, lane after lane
             c = cn / dt.type(k + n)
             d = v1[:, lane] - m1
-            m1 = _fma(np.full(M, c), d, m1)
+            m1 = _fma(d, c, m1)
             m2 = m2 + _fma(d * d * c, dt.type(k), v2[:, lane])
             k += n
     return m1, m2 / dt.type(N)
@@ -180,10 +199,11 @@ def _lanes_total(acc, dt):
     return ((acc[..., 0] + acc[..., 1]) + acc[..., 2]) + acc[..., 3]
 
 
-def _row_dots(p, q, dt):
+def _row_dots(p, q, dt, tail_fused=True):
     """torch's map2_reduce_all(p * q, +) over the rows of (M, N) arrays (q None: reduce_all of
     p): the vectors' products added in order (rounded: not fused), those of a partial last
-    vector fused into its leading lanes, then the lanes' shuffle tree. Rows shorter than a
+    vector into its leading lanes (fused where `tail_fused`: GCC fuses them in layer norm's
+    kernel, not in group norm's float one), then the lanes' shuffle tree. Rows shorter than a
     vector: the products added in order."""
     M, N = p.shape
     L = 32 // dt.itemsize
@@ -191,32 +211,53 @@ def _row_dots(p, q, dt):
     if N < L:
         return np.add.accumulate(v, axis=1)[:, -1]
     nv = N // L
-    acc = np.add.reduce(v[:, :nv * L].reshape(M, nv, L), axis=1)     # (in order: not innermost)
+    # the vectors moved first (a copy): NumPy adds along an outer axis in order, and fast
+    acc = np.add.reduce(np.ascontiguousarray(
+        v[:, :nv * L].reshape(M, nv, L).transpose(1, 0, 2)), axis=0)
     t = N - nv * L
     if t:
         s = slice(nv * L, N)
-        acc[:, :t] = acc[:, :t] + p[:, s] if q is None else _fma(p[:, s], q[:, s], acc[:, :t])
+        if q is None:
+            acc[:, :t] += p[:, s]
+        elif tail_fused:
+            acc[:, :t] = _fma(p[:, s], q[:, s], acc[:, :t])
+        else:
+            acc[:, :t] += v[:, s]
     return _lanes_total(acc, dt)
+
+
+ROWS_EXACT = 64     # rows a thread up to which the weight's gradient is summed as torch's
 
 
 def _thread_sums(v, f, threads):
     """The sums over rows of v (times f, fused, where f is given) as torch's kernel forms them:
     rows split into one chunk a thread (at::parallel_for), each thread's buffer adding its rows
-    in order, then the buffers added in order onto zero."""
+    in order, then the buffers added in order onto zero. The fused sums run a Python loop over
+    a thread's rows: beyond ROWS_EXACT of them, the products are summed as NumPy sums them."""
     M, N = v.shape
     dt = v.dtype
     chunk = -(-M // min(threads, M))
     parts = -(-M // chunk)
-    buf = np.zeros((parts, N), dt)
-    if f is not None and dt == _F32:
-        v = np.multiply(v, f, dtype=np.float64)       # exact products, each added rounded once
-        f = None
-    for k in range(chunk):
-        idx = np.arange(k, M, chunk)
-        if f is None:
-            np.add(buf[:idx.size], v[idx], out=buf[:idx.size], casting="unsafe")
+    if f is not None and chunk > ROWS_EXACT:
+        return np.add.reduce(v * f, axis=0)
+    if parts * chunk != M:        # (the last thread's missing rows as zeros: they add nothing)
+        v = np.concatenate((v, np.zeros((parts * chunk - M, N), dt)))
+        if f is not None:
+            f = np.concatenate((f, np.zeros((parts * chunk - M, N), dt)))
+    v3 = v.reshape(parts, chunk, N)
+    if f is None:       # (NumPy adds in order along an axis not innermost: N > 1)
+        buf = np.add.reduce(v3, axis=1, initial=0) if N > 1 else \
+            np.add.accumulate(v3, axis=1)[:, -1] + 0
+    else:
+        buf = np.zeros((parts, N), dt)
+        f3 = f.reshape(parts, chunk, N)
+        if dt == _F32:      # exact products, each added rounded once
+            p3 = np.multiply(v3, f3, dtype=np.float64)
+            for k in range(chunk):
+                np.add(buf, p3[:, k], out=buf, casting="unsafe")
         else:
-            buf[:idx.size] = fma64(np, v[idx], f[idx], buf[:idx.size])
+            for k in range(chunk):
+                buf = fma64(np, v3[:, k], f3[:, k], buf)
     total = np.zeros(N, dt)
     for t in range(parts):
         total += buf[t]
@@ -252,4 +293,87 @@ def layer_norm_rows_bwd(g2, x2, mean, rstd, w, needs, threads):
             gx *= w
         gx = _fma(np.broadcast_to(b[:, None], x2.shape), x2, gx)
         gx += c[:, None]
+    return gx, gw, gb
+
+
+def group_norm_rows(x3, G, w, b, eps):
+    """torch's contiguous group norm forward (GroupNormKernelImplInternal) of x3 (N * G, D, HxW)
+    with weight and bias (C,) or None: (y, mean, rstd), the statistics of shape (N * G,).
+    RowwiseMoments over each group; rstd = 1 / sqrt(max(var, 0) + eps) in double (eps is),
+    rounded; y = (x - mean) * rstd without weight and bias, else per channel scale = rstd * w,
+    bias = fma(-scale, mean, b) and y = fma(scale, x, bias)."""
+    dt = x3.dtype
+    NG, D, HW = x3.shape
+    mean, var = row_moments(x3.reshape(NG, D * HW))
+    rstd = (1 / np.sqrt(np.maximum(var, 0).astype(np.float64) + eps)).astype(dt)
+    if w is None and b is None:
+        y = x3 - mean[:, None, None]
+        y *= rstd[:, None, None]
+        return y, mean, rstd
+    shape = (NG // G, G, D)
+    r = rstd.reshape(NG // G, G, 1)
+    scale = np.broadcast_to(r, shape) if w is None else r * w.reshape(G, D)
+    m = np.broadcast_to(mean.reshape(NG // G, G, 1), shape)
+    bias = -scale * m if b is None else _fma(-scale, m, np.broadcast_to(b.reshape(G, D), shape))
+    y = _fma(np.broadcast_to(scale.reshape(NG, D, 1), x3.shape), x3,
+             np.broadcast_to(bias.reshape(NG, D, 1), x3.shape))
+    return y, mean, rstd
+
+
+
+def group_norm_rows_bwd(g3, x3, mean, rstd, w, G, needs):
+    """torch's contiguous group norm backward (GroupNormBackwardKernelImplInternal) of
+    x3 (N * G, D, HxW) from the saved mean and rstd (N * G,): (grad_input, grad_weight,
+    grad_bias), None where `needs` says not. Per channel ds, db: the sums of g * x and g over
+    HxW (_row_dots); per group their sums weighted by w (vector accumulators fused, their lanes
+    added in order onto 0, the leftover channels fused), c2 = fma(db, mean, -ds) * rstd^3 / n,
+    c3 = fma(-db * rstd, 1 / n, -c2 * mean), grad_input = fma(rstd * w, g, c2 * x) + c3;
+    grad_weight: over the samples in order, fma(fma(-db, mean, ds), rstd, acc); grad_bias: db
+    over the samples in order. (A single group in all, N * G == 1, runs torch's loop outside
+    its thread pool, which GCC compiled with other fusions: there about one group in ten
+    differs in the last bit.)"""
+    dt = x3.dtype
+    NG, D, HW = x3.shape
+    N = NG // G
+    L = 32 // dt.itemsize
+    ds = _row_dots(g3.reshape(-1, HW), x3.reshape(-1, HW), dt, dt != _F32).reshape(NG, D)
+    db = _row_dots(g3.reshape(-1, HW), None, dt).reshape(NG, D)
+    gx = gw = gb = None
+    if needs[0]:
+        wg = np.ones((1, D), dt) if w is None else np.tile(w.reshape(G, D), (N, 1))
+        wg = np.broadcast_to(wg, (NG, D))
+        nb = D // L
+        sums = []
+        for v in (ds, db):
+            acc = np.zeros((NG, L), dt)
+            for k in range(nb):
+                s = slice(k * L, (k + 1) * L)
+                acc = _fma(v[:, s], wg[:, s], acc)
+            tot = np.add.accumulate(acc, axis=1)[:, -1] + 0
+            for j in range(nb * L, D):
+                tot = _fma(v[:, j], wg[:, j], tot)
+            sums.append(tot)
+        dsv, dbv = sums
+        scale = dt.type(1) / dt.type(D * HW)
+        c2 = _fma(dbv, mean, -dsv) * rstd * rstd * rstd * scale
+        c3 = _fma(-(dbv * rstd), scale, -c2 * mean)
+        c1 = np.broadcast_to(rstd[:, None, None], x3.shape) if w is None else \
+            np.broadcast_to((rstd[:, None] * wg)[:, :, None], x3.shape)
+        c2 = np.broadcast_to(c2[:, None, None], x3.shape)
+        gx = _fma(c1, g3, c2 * x3)
+        gx += c3[:, None, None]
+    if w is not None and needs[1]:
+        dsn = ds.reshape(N, G, D)
+        dbn = db.reshape(N, G, D)
+        m = mean.reshape(N, G, 1)
+        r = rstd.reshape(N, G, 1)
+        acc = np.zeros((G, D), dt)
+        for n in range(N):
+            t = _fma(-dbn[n], np.broadcast_to(m[n], (G, D)), dsn[n])
+            acc = _fma(t, np.broadcast_to(r[n], (G, D)), acc)
+        gw = acc.reshape(-1)
+    if needs[2]:
+        dbc = db.reshape(N, G * D)
+        gb = np.add.reduce(dbc, axis=0, initial=0) if G * D > 1 else \
+            np.add.accumulate(dbc, axis=0)[-1] + 0
     return gx, gw, gb

@@ -14,7 +14,8 @@ from .._warnings import warn_once
 from ..ops._fma import fma
 from ..ops._torch_sum import einsum as _c_einsum       # (np.einsum without its wrapper)
 from .._threads import intra_op_threads
-from ._norm_exact import layer_norm_rows, layer_norm_rows_bwd
+from ._norm_exact import (group_norm_rows, group_norm_rows_bwd, layer_norm_rows,
+                          layer_norm_rows_bwd)
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm"]
@@ -213,6 +214,14 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     half_stats = dt.itemsize == 2 and stats is None and (w is None or w.dtype == dt)
     x2 = _rows(xp, x, axes, w is not None or b is not None, wshape) \
         if stats is None and not half_stats else None
+    if stats is None and view is not None and xp is np and dt in _FLOATS and \
+            x.flags.c_contiguous and all(p is None or p.dtype == dt for p in (w, b)):
+        # group norm in torch's order (see _norm_exact): the saved "xhat" is (groups, mean)
+        x3 = x.reshape(view[0] * view[1], view[2], view[3])
+        y, mean, rstd = group_norm_rows(x3, view[1], w, b, eps)
+        saved = ((x3, mean), rstd.reshape(view[:2] + (1, 1)), w, b is not None, shape, axes,
+                 wshape, frozen)
+        return y.reshape(shape), saved
     if x2 is not None and view is None and dt in _FLOATS and \
             all(p is None or p.dtype == dt for p in (w, b)):
         # layer norm in torch's order (see _norm_exact): the saved "xhat" is (rows, mean)
@@ -309,6 +318,16 @@ def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
 
 
 def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
+    if type(xhat) is tuple and xhat[0].ndim == 3:       # group norm's exact forward
+        x3, mean = xhat
+        g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
+        gx, gw, gb = group_norm_rows_bwd(g3, x3, mean, invstd.reshape(-1),
+                                         None if w is None else w.reshape(-1), invstd.shape[1],
+                                         (needs[0], w is not None and needs[1],
+                                          has_b and needs[2]))
+        return (None if gx is None else gx.reshape(shape),
+                None if gw is None else gw.reshape(w.shape),
+                None if gb is None else gb.reshape(-1 if w is None else w.shape))
     if type(xhat) is tuple:                 # layer norm's exact forward: (rows, mean)
         x2, mean = xhat
         g2 = np.ascontiguousarray(g, dtype=x2.dtype).reshape(x2.shape)
@@ -361,7 +380,10 @@ _NORM = {name: op(name, needs_mask=True, node=node)(_norm_fwd).vjp(_norm_bwd)
 def _group_norm_stats_fwd(xp, x, w, b, view, axes, wshape, eps):
     """torch.native_group_norm: the output and each group's mean and rstd, as (N, group)."""
     y, saved = _norm_fwd(xp, x, w, b, view, axes, wshape, eps, None, False)
-    mean = _compute(x).reshape(view).mean(axis=axes)
+    if type(saved[0]) is tuple:         # (the exact kernel's statistics)
+        mean = saved[0][1].reshape(view[:2])
+    else:
+        mean = _compute(x).reshape(view).mean(axis=axes)
     rstd = saved[1].reshape(mean.shape)
     return (y, mean.astype(x.dtype, copy=False), rstd.astype(x.dtype, copy=False)), saved
 
@@ -376,6 +398,10 @@ def _group_norm_stats_bwd(xp, gs, xhat, invstd, w, has_b, shape, axes, wshape, f
         gx, gw, gb = _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen,
                                needs)
     if needs[0] and gmean is not None and grstd is not None:
+        if type(xhat) is tuple:         # (the exact kernel's saved groups and means)
+            x3, mean = xhat
+            xhat = ((x3 - mean[:, None, None]) * invstd.reshape(-1, 1, 1)).reshape(
+                invstd.shape[:2] + x3.shape[1:])
         keep = invstd.shape
         term = (gmean.reshape(keep) - grstd.reshape(keep) * (invstd * invstd) * xhat) / \
             (xhat.size // max(invstd.size, 1))
