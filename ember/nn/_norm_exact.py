@@ -377,3 +377,52 @@ def group_norm_rows_bwd(g3, x3, mean, rstd, w, G, needs):
         gb = np.add.reduce(dbc, axis=0, initial=0) if G * D > 1 else \
             np.add.accumulate(dbc, axis=0)[-1] + 0
     return gx, gw, gb
+
+
+def batch_stats(x3):
+    """torch's contiguous batch norm statistics (batch_norm_cpu_collect_stats_contiguous_impl)
+    of x3 (N, C, HxW): per channel (mean, var_sum), both in x3's dtype: the sum in double
+    element after element (sample after sample), mean = sum / n rounded; the squared
+    deviations (x - mean)^2 in the dtype, summed in double in the same order, rounded."""
+    N, C, HW = x3.shape
+    dt = x3.dtype
+    xt = np.ascontiguousarray(x3.transpose(1, 0, 2)).reshape(C, N * HW)
+    n = N * HW
+    s = np.add.accumulate(xt, axis=1, dtype=np.float64)[:, -1]
+    mean = (s / n).astype(dt)
+    d = xt - mean[:, None]
+    d *= d
+    var_sum = np.add.accumulate(d, axis=1, dtype=np.float64)[:, -1].astype(dt)
+    return mean, var_sum
+
+
+def batch_norm_bwd(g3, x3, mean, invstd, w, needs):
+    """torch's contiguous batch norm backward in training mode
+    (batch_norm_cpu_backward_contiguous_impl) of x3 (N, C, HxW) with the saved per-channel
+    mean and invstd: (grad_input, grad_weight, grad_bias). Per channel, summed in double over
+    the samples: sum = the rows' sums of g (reduce_all), dotp = of (x - mean) * g
+    (map2_reduce_all); k = dotp * invstd^2 / n, grad_mean = sum / n, grad_input =
+    fma(-(x - mean), k, g - grad_mean) * invstd * w, grad_weight = dotp * invstd, grad_bias =
+    sum."""
+    N, C, HW = x3.shape
+    dt = x3.dtype
+    n = N * HW
+    xc = x3 - mean[:, None]
+    s = np.zeros(C)
+    dotp = np.zeros(C)
+    for i in range(N):
+        s += _row_dots(g3[i], None, dt)
+        dotp += _row_dots(xc[i], g3[i], dt)
+    gx = gw = gb = None
+    if needs[0]:
+        k = dotp.astype(dt) * invstd * invstd / dt.type(n)
+        gmean = (s / n).astype(dt)
+        gx = _fma(-xc, np.broadcast_to(k[:, None], x3.shape), g3 - gmean[:, None])
+        gx *= invstd[:, None]
+        if w is not None:
+            gx *= w[:, None]
+    if needs[1]:
+        gw = (dotp * invstd).astype(dt)
+    if needs[2]:
+        gb = s.astype(dt)
+    return gx, gw, gb
