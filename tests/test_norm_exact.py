@@ -97,3 +97,56 @@ def test_group_norm_single_group():
         e, t = (_run_group(lib, x, 1, w, None, g)[1] for lib in (ember, torch))
         bad += not (e == t).all()
     assert bad == 0
+
+
+BATCH_SHAPES = [(4, 6, 5), (3, 8, 4, 5), (2, 32, 7, 7), (5, 12, 33), (8, 3, 100), (16, 4, 2, 2)]
+
+
+def _run_batch(lib, fn, x, w, b, g, rm, rv):
+    tx = lib.tensor(x, requires_grad=True)
+    tw = None if w is None else lib.tensor(w, requires_grad=True)
+    tb = None if b is None else lib.tensor(b, requires_grad=True)
+    trm = None if rm is None else lib.tensor(rm)
+    trv = None if rv is None else lib.tensor(rv)
+    if fn == "batch_norm":
+        y = lib.nn.functional.batch_norm(tx, trm, trv, tw, tb, True, 0.1, 1e-5)
+    else:
+        y = lib.nn.functional.instance_norm(tx, trm, trv, tw, tb, True, 0.1, 1e-5)
+    y.backward(lib.tensor(g))
+    return [y.detach().numpy(), tx.grad.numpy()] + [t.grad.numpy() for t in (tw, tb)
+                                                    if t is not None] + \
+        [t.numpy() for t in (trm, trv) if t is not None]
+
+
+def _batch_case(fn, dtype, shape):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    w, b, rm = rng.standard_normal((3, shape[1])).astype(dtype)
+    rv = (rng.random(shape[1]) + 0.5).astype(dtype)
+    for args in ((w, b, rm, rv), (None, None, None, None)):
+        w_, b_, rm_, rv_ = args
+        for e, t in zip(_run_batch(ember, fn, x, w_, b_, g, rm_, rv_),
+                        _run_batch(torch, fn, x, w_, b_, g, rm_, rv_)):
+            _same_bits(e, t)
+
+
+@pytest.mark.parametrize("fn", ["batch_norm", "instance_norm"])
+@pytest.mark.parametrize("shape", BATCH_SHAPES)
+def test_batch_instance_norm_bits_float32(fn, shape):
+    """Training mode on contiguous input with more than one element a channel a sample: output,
+    gradients and running statistics."""
+    _batch_case(fn, "float32", shape)
+
+
+@pytest.mark.xfail(strict=True, reason="float64 batch norm statistics: for an odd count of "
+                   "elements a channel, torch's invstd is 1-3 ulps off the sequential sum of "
+                   "squared deviations its kernel's source shows (even counts agree); not "
+                   "identified")
+def test_batch_norm_bits_float64_odd_count():
+    _batch_case("batch_norm", "float64", (1, 64, 7))
+
+
+@pytest.mark.parametrize("fn", ["batch_norm", "instance_norm"])
+def test_batch_instance_norm_bits_float64_even_count(fn):
+    _batch_case(fn, "float64", (4, 6, 8))
