@@ -17,6 +17,7 @@ RowwiseMoments (a row's mean and biased variance):
 - var = m2 / N; rstd = 1 / sqrt(var + eps) in the dtype; y = fma((x - mean) * rstd, w, b)
   (without a weight: fma(x - mean, rstd, b))."""
 import functools
+import math
 
 import numpy as np
 
@@ -26,9 +27,25 @@ _F32 = np.dtype(np.float32)
 _CHUNK = 16
 
 
+_BLOCK = 1 << 16
+
+
 def _fma(a, b, c, out=None):
     """a * b + c rounded once (float32: the exact product summed in double and rounded, as
-    ops._fma: but for ties of that double rounding, 2**-29 of the cases), into `out` if given."""
+    ops._fma: but for ties of that double rounding, 2**-29 of the cases), into `out` if given.
+    Large float32 results go through double a block of rows at a time (cache-sized)."""
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b), np.shape(c)) if \
+        a.dtype == _F32 and out is None else ()
+    if len(shape) > 1 and math.prod(shape) >= 2 * _BLOCK:
+        a, b, c = (np.broadcast_to(v, shape) for v in (a, b, c))
+        out = np.empty(shape, _F32)
+        k = max(1, _BLOCK // (out.size // shape[0]))
+        buf = np.empty((k,) + shape[1:])
+        for i in range(0, shape[0], k):
+            t = buf[:min(k, shape[0] - i)]
+            np.multiply(a[i:i + k], b[i:i + k], out=t, dtype=np.float64)
+            np.add(t, c[i:i + k], out=out[i:i + k], dtype=np.float64, casting="unsafe")
+        return out
     if a.dtype == _F32:
         return np.add(np.multiply(a, b, dtype=np.float64), c, out=out, dtype=np.float64,
                       casting="unsafe") if out is not None else \
@@ -276,8 +293,7 @@ def layer_norm_rows_bwd(g2, x2, mean, rstd, w, needs, threads):
     gx = gw = gb = None
     a = rstd[:, None]
     if w is not None and needs[1] and M:
-        inner = _fma(np.broadcast_to(a, x2.shape), x2,
-                     np.broadcast_to(-a * mean[:, None], x2.shape))
+        inner = _fma(a, x2, -a * mean[:, None])
         gw = _thread_sums(g2, inner, threads)
     if needs[2] and M:
         gb = _thread_sums(g2, None, threads)
@@ -291,7 +307,7 @@ def layer_norm_rows_bwd(g2, x2, mean, rstd, w, needs, threads):
         gx = a * g2
         if w is not None:
             gx *= w
-        gx = _fma(np.broadcast_to(b[:, None], x2.shape), x2, gx)
+        gx = _fma(b[:, None], x2, gx)
         gx += c[:, None]
     return gx, gw, gb
 
@@ -315,8 +331,7 @@ def group_norm_rows(x3, G, w, b, eps):
     scale = np.broadcast_to(r, shape) if w is None else r * w.reshape(G, D)
     m = np.broadcast_to(mean.reshape(NG // G, G, 1), shape)
     bias = -scale * m if b is None else _fma(-scale, m, np.broadcast_to(b.reshape(G, D), shape))
-    y = _fma(np.broadcast_to(scale.reshape(NG, D, 1), x3.shape), x3,
-             np.broadcast_to(bias.reshape(NG, D, 1), x3.shape))
+    y = _fma(scale.reshape(NG, D, 1), x3, bias.reshape(NG, D, 1))
     return y, mean, rstd
 
 
@@ -357,9 +372,8 @@ def group_norm_rows_bwd(g3, x3, mean, rstd, w, G, needs):
         scale = dt.type(1) / dt.type(D * HW)
         c2 = _fma(dbv, mean, -dsv) * rstd * rstd * rstd * scale
         c3 = _fma(-(dbv * rstd), scale, -c2 * mean)
-        c1 = np.broadcast_to(rstd[:, None, None], x3.shape) if w is None else \
-            np.broadcast_to((rstd[:, None] * wg)[:, :, None], x3.shape)
-        c2 = np.broadcast_to(c2[:, None, None], x3.shape)
+        c1 = rstd[:, None, None] if w is None else (rstd[:, None] * wg)[:, :, None]
+        c2 = c2[:, None, None]
         gx = _fma(c1, g3, c2 * x3)
         gx += c3[:, None, None]
     if w is not None and needs[1]:
@@ -408,16 +422,17 @@ def batch_norm_bwd(g3, x3, mean, invstd, w, needs):
     dt = x3.dtype
     n = N * HW
     xc = x3 - mean[:, None]
-    s = np.zeros(C)
-    dotp = np.zeros(C)
-    for i in range(N):
-        s += _row_dots(g3[i], None, dt)
-        dotp += _row_dots(xc[i], g3[i], dt)
+    # every sample's row sums at once, then added in double sample after sample onto 0
+    s = _row_dots(g3.reshape(-1, HW), None, dt).reshape(N, C).astype(np.float64)
+    dotp = _row_dots(xc.reshape(-1, HW), g3.reshape(-1, HW), dt).reshape(N, C).astype(
+        np.float64)
+    s, dotp = (np.add.accumulate(v, axis=0)[-1] + 0 if C > 1 else
+               np.add.accumulate(v.ravel())[-1:] + 0 for v in (s, dotp))
     gx = gw = gb = None
     if needs[0]:
         k = dotp.astype(dt) * invstd * invstd / dt.type(n)
         gmean = (s / n).astype(dt)
-        gx = _fma(-xc, np.broadcast_to(k[:, None], x3.shape), g3 - gmean[:, None])
+        gx = _fma(-xc, k[:, None], g3 - gmean[:, None])
         gx *= invstd[:, None]
         if w is not None:
             gx *= w[:, None]
