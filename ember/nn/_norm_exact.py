@@ -46,10 +46,9 @@ def _fma(a, b, c, out=None):
             np.multiply(a[i:i + k], b[i:i + k], out=t, dtype=np.float64)
             np.add(t, c[i:i + k], out=out[i:i + k], dtype=np.float64, casting="unsafe")
         return out
-    if a.dtype == _F32:
-        return np.add(np.multiply(a, b, dtype=np.float64), c, out=out, dtype=np.float64,
-                      casting="unsafe") if out is not None else \
-            np.add(np.multiply(a, b, dtype=np.float64), c).astype(_F32)
+    if a.dtype == _F32:         # (the sum rounded to float32 as it is written: one pass)
+        return np.add(np.multiply(a, b, dtype=np.float64), c, dtype=np.float64,
+                      out=np.empty(shape, _F32) if out is None else out, casting="unsafe")
     r = fma64(np, a, b, c)
     if out is None:
         return r
