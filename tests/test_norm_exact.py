@@ -139,14 +139,9 @@ def test_batch_instance_norm_bits_float32(fn, shape):
     _batch_case(fn, "float32", shape)
 
 
-@pytest.mark.xfail(strict=True, reason="float64 batch norm statistics: for an odd count of "
-                   "elements a channel, torch's invstd is 1-3 ulps off the sequential sum of "
-                   "squared deviations its kernel's source shows (even counts agree); not "
-                   "identified")
-def test_batch_norm_bits_float64_odd_count():
-    _batch_case("batch_norm", "float64", (1, 64, 7))
-
-
 @pytest.mark.parametrize("fn", ["batch_norm", "instance_norm"])
-def test_batch_instance_norm_bits_float64_even_count(fn):
-    _batch_case(fn, "float64", (4, 6, 8))
+@pytest.mark.parametrize("shape", [(1, 64, 7), (3, 5, 3, 3), (4, 6, 8)])
+def test_batch_instance_norm_bits_float64(fn, shape):
+    """float64, odd element counts a sample included (GCC's fused last square)."""
+    _batch_case(fn, "float64", shape)
+

@@ -396,7 +396,8 @@ def batch_stats(x3):
     """torch's contiguous batch norm statistics (batch_norm_cpu_collect_stats_contiguous_impl)
     of x3 (N, C, HxW): per channel (mean, var_sum), both in x3's dtype: the sum in double
     element after element (sample after sample), mean = sum / n rounded; the squared
-    deviations (x - mean)^2 in the dtype, summed in double in the same order, rounded."""
+    deviations (x - mean)^2 in the dtype, summed in double in the same order, rounded (float64
+    with an odd HxW: see _odd_var_sum)."""
     N, C, HW = x3.shape
     dt = x3.dtype
     xt = np.ascontiguousarray(x3.transpose(1, 0, 2)).reshape(C, N * HW)
@@ -404,9 +405,24 @@ def batch_stats(x3):
     s = np.add.accumulate(xt, axis=1, dtype=np.float64)[:, -1]
     mean = (s / n).astype(dt)
     d = xt - mean[:, None]
+    if dt != _F32 and HW % 2:
+        return mean, _odd_var_sum(d.reshape(C, N, HW))
     d *= d
     var_sum = np.add.accumulate(d, axis=1, dtype=np.float64)[:, -1].astype(dt)
     return mean, var_sum
+
+
+def _odd_var_sum(d):
+    """float64 sums of squares of d (C, N, HxW) with HxW odd as torch's build adds them: GCC
+    computes the squares two at a time, added in order, and the last of each sample's odd count
+    alone, fused: acc = fma(d, d, acc)."""
+    C, N, HW = d.shape
+    acc = np.zeros((C, 1))
+    for i in range(N):
+        acc = np.add.accumulate(np.concatenate((acc, d[:, i, :-1] * d[:, i, :-1]), axis=1),
+                                axis=1)[:, -1:]
+        acc = fma64(np, d[:, i, -1:], d[:, i, -1:], acc)
+    return acc.reshape(C)
 
 
 def batch_norm_bwd(g3, x3, mean, invstd, w, needs):
