@@ -343,9 +343,7 @@ def group_norm_rows_bwd(g3, x3, mean, rstd, w, G, needs):
     added in order onto 0, the leftover channels fused), c2 = fma(db, mean, -ds) * rstd^3 / n,
     c3 = fma(-db * rstd, 1 / n, -c2 * mean), grad_input = fma(rstd * w, g, c2 * x) + c3;
     grad_weight: over the samples in order, fma(fma(-db, mean, ds), rstd, acc); grad_bias: db
-    over the samples in order. (A single group in all, N * G == 1, runs torch's loop outside
-    its thread pool, which GCC compiled with other fusions: there about one group in ten
-    differs in the last bit.)"""
+    over the samples in order."""
     dt = x3.dtype
     NG, D, HW = x3.shape
     N = NG // G
@@ -364,8 +362,13 @@ def group_norm_rows_bwd(g3, x3, mean, rstd, w, G, needs):
                 s = slice(k * L, (k + 1) * L)
                 acc = _fma(v[:, s], wg[:, s], acc)
             tot = np.add.accumulate(acc, axis=1)[:, -1] + 0
+            # the leftover channels fused one by one; a single group in all runs the loop's
+            # copy outside the thread pool, which GCC vectorized 16 bytes at a time: products
+            # rounded, added in order, the last odd ones fused
+            paired = (D - nb * L) // (16 // dt.itemsize) * (16 // dt.itemsize) if NG == 1 else 0
             for j in range(nb * L, D):
-                tot = _fma(v[:, j], wg[:, j], tot)
+                tot = tot + v[:, j] * wg[:, j] if j < nb * L + paired else \
+                    _fma(v[:, j], wg[:, j], tot)
             sums.append(tot)
         dsv, dbv = sums
         scale = dt.type(1) / dt.type(D * HW)
