@@ -1,12 +1,15 @@
-"""Layer norm over the rows of a C-contiguous float32/float64 (M, N) array in the order torch's
-CPU kernel computes it (layer_norm_kernel.cpp, ATen/native/cpu/moments_utils.h), so that the
-output, the saved statistics and the gradients come out bit for bit as torch's.
+"""Layer, group and batch norm (instance norm is batch norm over a view) of C-contiguous
+float32/float64 arrays in the order torch's CPU kernels compute them (layer_norm_kernel.cpp,
+group_norm_kernel.cpp, batch_norm_kernel.cpp, ATen/native/cpu/moments_utils.h), so that the
+outputs, the saved statistics and the gradients come out bit for bit as torch's. The cost:
+a NumPy call per step of torch's sequential loops (chunk steps, lanes, a thread's rows), and
+fused multiply-adds through double (float32) or Dekker's product (float64, _fma.fma64).
 
 torch registers these kernels with REGISTER_DISPATCH, which runs the AVX2 build also on AVX512
 machines: vectors of 8 float32 / 4 float64 lanes. GCC contracts a product feeding one addition
 into a fused multiply-add; the comments name where it does (found by comparing with torch).
 
-RowwiseMoments (a row's mean and biased variance):
+Layer norm's RowwiseMoments (a row's mean and biased variance; group norm's too):
 - the row's whole vectors in chunks of 16: per lane Welford, m1 = fma(1/(j+1), x - m1, m1),
   m2 = fma(x - m1_old, x - m1, m2) (1/(j+1) rounded);
 - the chunks' (count, m1, m2) merged by a binary-counter cascade (_plan) with AddMomentsVec:
@@ -25,8 +28,6 @@ from ..ops._fma import fma64
 
 _F32 = np.dtype(np.float32)
 _CHUNK = 16
-
-
 _BLOCK = 1 << 16
 
 
