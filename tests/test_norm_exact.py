@@ -145,3 +145,13 @@ def test_batch_instance_norm_bits_float64(fn, shape):
     """float64, odd element counts a sample included (GCC's fused last square)."""
     _batch_case(fn, "float64", shape)
 
+
+
+def test_layer_norm_signed_zeros():
+    """An infinite variance (rstd 0): torch's loop adds the absent bias, 0, so the zeros are
+    +0.0 whatever the signs of x - mean and the weight."""
+    x = (np.random.default_rng(1).standard_normal((5, 300)) * 1e30).astype("float32")
+    w = np.random.default_rng(2).standard_normal(300).astype("float32")
+    for ww in (None, w):
+        e, t = (_run(lib, x, ww, None, np.ones_like(x), [300])[0] for lib in (ember, torch))
+        _same_bits(e, t)

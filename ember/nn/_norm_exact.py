@@ -199,8 +199,9 @@ def layer_norm_rows(x2, w, b, eps):
     y *= rstd[:, None]
     if w is not None and b is not None:
         y = _fma(y, w, b)
-    elif w is not None:         # fma(y, w, 0): a -0.0 product comes out +0.0
-        y *= w
+    else:       # (the scalar loop's y * w + 0: a -0.0 product comes out +0.0)
+        if w is not None:
+            y *= w
         y += 0
     return y, mean, rstd
 
@@ -330,7 +331,8 @@ def group_norm_rows(x3, G, w, b, eps):
     r = rstd.reshape(NG // G, G, 1)
     scale = np.broadcast_to(r, shape) if w is None else r * w.reshape(G, D)
     m = np.broadcast_to(mean.reshape(NG // G, G, 1), shape)
-    bias = -scale * m if b is None else _fma(-scale, m, np.broadcast_to(b.reshape(G, D), shape))
+    bias = -scale * m + 0 if b is None else \
+        _fma(-scale, m, np.broadcast_to(b.reshape(G, D), shape))
     y = _fma(scale.reshape(NG, D, 1), x3, bias.reshape(NG, D, 1))
     return y, mean, rstd
 
