@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..ops._fma import fma64
+from ..ops._fma import _split, fma64
 
 _F32 = np.dtype(np.float32)
 _CHUNK = 16
@@ -273,9 +273,20 @@ def _thread_sums(v, f, threads):
             p3 = np.multiply(v3, f3, dtype=np.float64)
             for k in range(chunk):
                 np.add(buf, p3[:, k], out=buf, casting="unsafe")
-        else:
+        else:       # fma64's steps, the exact products (p + e) made once for every row
+            p3 = v3 * f3
+            vh, vl = _split(v3)
+            fh, fl = _split(f3)
+            e3 = ((vh * fh - p3) + vh * fl + vl * fh) + vl * fl
+            start = buf
             for k in range(chunk):
-                buf = fma64(np, v3[:, k], f3[:, k], buf)
+                p, s = p3[:, k], buf + p3[:, k]
+                t = s - p
+                buf = s + (((p - (s - t)) + (buf - t)) + e3[:, k])
+            if not np.isfinite(buf).all():     # (fma64's overflow handling)
+                buf = start
+                for k in range(chunk):
+                    buf = fma64(np, v3[:, k], f3[:, k], buf)
     total = np.zeros(N, dt)
     for t in range(parts):
         total += buf[t]
