@@ -11,9 +11,12 @@ from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
 from .._warnings import warn_once
-from ..ops._fma import fma
+from ..ops._fma import fma, fma64
 from ..ops._torch_sum import einsum as _c_einsum       # (np.einsum without its wrapper)
 from .._threads import intra_op_threads
+from ._norm_exact import (batch_norm_bwd, batch_stats, group_norm_rows, group_norm_rows_bwd,
+                          layer_norm_rows, layer_norm_rows_bwd)
+from ..ops._torch_sum import torch_sum
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm"]
@@ -54,8 +57,14 @@ def _batch_moments(xp, a, axes):
     double and mean = float(sum / N); the float32 squares (x - mean)^2 summed in double and
     rounded to float32. (N, C) input: the mean as torch's (_rows_mean); the squares' sums as
     torch's (_rows_var_sum) for up to _ROWS_EXACT rows a thread, else as above, where torch's
-    differ in the last bit for about a third of the channels. Other dtypes: in the compute
-    dtype (float32 for float16/bfloat16)."""
+    differ in the last bit for about a third of the channels. Contiguous float32/float64
+    (N, C, HxW > 1) input: _norm_exact.batch_stats, torch's own order. Other dtypes: in the
+    compute dtype (float32 for float16/bfloat16)."""
+    x3 = _channel_rows(xp, a)
+    if x3 is not None:
+        keep = (1, -1) + (1,) * len(axes[1:])
+        mean, var_sum = batch_stats(x3)
+        return mean.reshape(keep), var_sum.reshape(keep)
     if a.dtype != _F32:
         a = _compute(a)
         mean = _mean(a, axes)
@@ -74,6 +83,16 @@ def _batch_moments(xp, a, axes):
     xc = a - mean
     xc *= xc
     return mean, _sum64(xc, axes).astype(_F32)
+
+
+def _channel_rows(xp, a):
+    """A contiguous float32/float64 NumPy (N, C, ...) array as (N, C, HxW), where torch's CPU
+    batch norm takes its contiguous kernel (HxW > 1: an (N, C) or (N, C, 1, ...) input takes
+    its channels-last one); else None."""
+    if xp is not np or a.dtype not in _FLOATS or a.ndim < 3 or not a.flags.c_contiguous or \
+            a.size <= a.shape[0] * a.shape[1]:
+        return None
+    return a.reshape(a.shape[0], a.shape[1], -1)
 
 
 def _sum64(a, axes):
@@ -212,6 +231,22 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     half_stats = dt.itemsize == 2 and stats is None and (w is None or w.dtype == dt)
     x2 = _rows(xp, x, axes, w is not None or b is not None, wshape) \
         if stats is None and not half_stats else None
+    if stats is None and view is not None and xp is np and dt in _FLOATS and \
+            x.flags.c_contiguous and all(p is None or p.dtype == dt for p in (w, b)):
+        # group norm in torch's order (see _norm_exact): the saved "xhat" is (groups, mean)
+        x3 = x.reshape(view[0] * view[1], view[2], view[3])
+        y, mean, rstd = group_norm_rows(x3, view[1], w, b, eps)
+        saved = ((x3, mean), rstd.reshape(view[:2] + (1, 1)), w, b is not None, shape, axes,
+                 wshape, frozen)
+        return y.reshape(shape), saved
+    if x2 is not None and view is None and dt in _FLOATS and \
+            all(p is None or p.dtype == dt for p in (w, b)):
+        # layer norm in torch's order (see _norm_exact): the saved "xhat" is (rows, mean)
+        y, mean, rstd = layer_norm_rows(x2, None if w is None else w.reshape(-1),
+                                        None if b is None else b.reshape(-1), eps)
+        keep = shape[:len(shape) - len(axes)] + (1,) * len(axes)
+        saved = ((x2, mean), rstd.reshape(keep), w, b is not None, shape, axes, wshape, frozen)
+        return y.reshape(shape), saved
     if x2 is not None:
         y, xhat, invstd = _rows_fwd(x, x2, w, b, axes, wshape, eps)
         saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
@@ -219,6 +254,8 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     if stats is None:
         mean, var, xc = _moments(x, axes)
         invstd = 1 / xp.sqrt(var + eps)
+    elif len(stats) == 3:       # training statistics from batch_stats: torch's kernel throughout
+        return _exact_batch_fwd(x, w, b, stats, shape, axes, wshape)
     else:
         mean, invstd = stats
         if dt == _F32:
@@ -235,6 +272,29 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         xhat = (x - mean.astype(dt).astype(np.float32)) * invstd
     saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
     return _output(y, shape, dt, w, b), saved
+
+
+def _exact_batch_fwd(x, w, b, stats, shape, axes, wshape):
+    """Batch norm (reps 1) or instance norm (reps N: batch norm over the (1, N * C, HxW) view,
+    the affine repeated N times) of a contiguous float32/float64 x with the statistics of
+    _norm_exact.batch_stats, as torch's contiguous kernel: alpha = invstd * w, beta =
+    fma(-mean, alpha, b), y = fma(x, alpha, beta). The saved "xhat" is (x3, mean, reps), which
+    _norm_bwd hands to _norm_exact.batch_norm_bwd."""
+    mean, invstd, reps = stats
+    x3 = x.reshape(x.shape[0] // reps, x.shape[1] * reps, -1)
+    mean, invstd = mean.reshape(-1), invstd.reshape(-1)
+    alpha = invstd if w is None else invstd * np.tile(w.reshape(-1), reps)
+    beta = np.tile(b.reshape(-1), reps) if b is not None else np.zeros_like(alpha)
+    beta = fma(np, -mean, alpha, beta, x.dtype) if x.dtype == _F32 else fma64(np, -mean, alpha,
+                                                                               beta)
+    if x.dtype == _F32 and x.size > _FMA_BLOCK:
+        y = _fma_channels(x3, alpha, beta)
+    else:
+        y = (fma(np, x3, alpha[:, None], beta[:, None], _F32) if x.dtype == _F32 else
+             fma64(np, x3, alpha[:, None], beta[:, None]))
+    saved = ((x3, mean, reps), invstd.reshape(wshape if reps == 1 else (shape[0],) + wshape[1:]),
+             w, b is not None, shape, axes, wshape, False)
+    return y.reshape(shape), saved
 
 
 def _affine_fwd(xp, x, w, b, mean, invstd, wshape, shape, frozen, axes):
@@ -300,6 +360,38 @@ def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
 
 
 def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
+    if type(xhat) is tuple and len(xhat) == 3:          # _exact_batch_fwd's
+        x3, mean, reps = xhat
+        g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
+        wr = None if w is None else np.tile(w.reshape(-1), reps)
+        gx, gw, gb = batch_norm_bwd(g3, x3, mean, invstd.reshape(-1), wr,
+                                    (needs[0], w is not None and needs[1], has_b and needs[2]))
+        if reps > 1:        # (instance norm: the repeated affine's gradients summed, as torch)
+            gw, gb = (None if t is None else torch_sum(t.reshape(reps, -1), (0,), False)
+                      for t in (gw, gb))
+        return (None if gx is None else gx.reshape(shape),
+                None if gw is None else gw.reshape(w.shape),
+                None if gb is None else gb.reshape(-1 if w is None else w.shape))
+    if type(xhat) is tuple and xhat[0].ndim == 3:       # group norm's exact forward
+        x3, mean = xhat
+        g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
+        gx, gw, gb = group_norm_rows_bwd(g3, x3, mean, invstd.reshape(-1),
+                                         None if w is None else w.reshape(-1), invstd.shape[1],
+                                         (needs[0], w is not None and needs[1],
+                                          has_b and needs[2]))
+        return (None if gx is None else gx.reshape(shape),
+                None if gw is None else gw.reshape(w.shape),
+                None if gb is None else gb.reshape(-1 if w is None else w.shape))
+    if type(xhat) is tuple:                 # layer norm's exact forward: (rows, mean)
+        x2, mean = xhat
+        g2 = np.ascontiguousarray(g, dtype=x2.dtype).reshape(x2.shape)
+        gx, gw, gb = layer_norm_rows_bwd(g2, x2, mean, invstd.reshape(-1),
+                                         None if w is None else w.reshape(-1),
+                                         (needs[0], needs[1], has_b and needs[2]),
+                                         intra_op_threads())
+        return (None if gx is None else gx.reshape(shape),
+                None if gw is None else gw.reshape(w.shape),
+                None if gb is None else gb.reshape(-1 if w is None else w.shape))
     g = g.reshape(xhat.shape)
     if g.dtype != xhat.dtype:               # float16/bfloat16: computed in float32 (xhat's)
         g = g.astype(xhat.dtype)
@@ -342,7 +434,10 @@ _NORM = {name: op(name, needs_mask=True, node=node)(_norm_fwd).vjp(_norm_bwd)
 def _group_norm_stats_fwd(xp, x, w, b, view, axes, wshape, eps):
     """torch.native_group_norm: the output and each group's mean and rstd, as (N, group)."""
     y, saved = _norm_fwd(xp, x, w, b, view, axes, wshape, eps, None, False)
-    mean = _compute(x).reshape(view).mean(axis=axes)
+    if type(saved[0]) is tuple:         # (the exact kernel's statistics)
+        mean = saved[0][1].reshape(view[:2])
+    else:
+        mean = _compute(x).reshape(view).mean(axis=axes)
     rstd = saved[1].reshape(mean.shape)
     return (y, mean.astype(x.dtype, copy=False), rstd.astype(x.dtype, copy=False)), saved
 
@@ -357,6 +452,10 @@ def _group_norm_stats_bwd(xp, gs, xhat, invstd, w, has_b, shape, axes, wshape, f
         gx, gw, gb = _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen,
                                needs)
     if needs[0] and gmean is not None and grstd is not None:
+        if type(xhat) is tuple:         # (the exact kernel's saved groups and means)
+            x3, mean = xhat
+            xhat = ((x3 - mean[:, None, None]) * invstd.reshape(-1, 1, 1)).reshape(
+                invstd.shape[:2] + x3.shape[1:])
         keep = invstd.shape
         term = (gmean.reshape(keep) - grstd.reshape(keep) * (invstd * invstd) * xhat) / \
             (xhat.size // max(invstd.size, 1))
@@ -401,22 +500,36 @@ def _update_running(running_mean, running_var, mean, var_sum, n, momentum, exact
     computes it: in float32 with momentum rounded to float32, but for running_var's sum
     (in double, of momentum * unbiased in double and the float32 (1 - momentum) *
     running_var)."""
+    new_mean, new_var = _running_values(None if running_mean is None else running_mean.arr,
+                                        None if running_var is None else running_var.arr,
+                                        mean, var_sum, n, momentum, exact)
+    if running_mean is not None:
+        _update(running_mean, new_mean)
+    if running_var is not None:
+        _update(running_var, new_var)
+
+
+def _running_values(rm, rv, mean, var_sum, n, momentum, exact):
+    """_update_running's new running mean and variance (None for an rm or rv of None); float64
+    as torch's: unbiased = var_sum / (n - 1)."""
     if exact:
         m = _F32.type(momentum)
-    if running_mean is not None and exact:
-        _update(running_mean, m * mean + (1 - m) * running_mean.arr)
-    elif running_mean is not None:
-        _update(running_mean, (1 - momentum) * running_mean.arr + momentum * mean)
-    if running_var is None:
-        return
+    new_mean = new_var = None
+    if rm is not None and exact:
+        new_mean = m * mean + (1 - m) * rm
+    elif rm is not None:
+        new_mean = (1 - momentum) * rm + momentum * mean
+    if rv is None:
+        return new_mean, new_var
     with np.errstate(divide="ignore", invalid="ignore"):
         if exact:
             unbiased = (var_sum / _F32.type(n - 1)).astype(np.float64)
-            new = m.astype(np.float64) * unbiased + ((1 - m) * running_var.arr).astype(np.float64)
+            new_var = m.astype(np.float64) * unbiased + ((1 - m) * rv).astype(np.float64)
         else:
-            unbiased = var_sum / n * (n / (n - 1) if n > 1 else math.nan)
-            new = (1 - momentum) * running_var.arr + momentum * unbiased
-    _update(running_var, new)
+            unbiased = var_sum / (n - 1) if var_sum.dtype == np.float64 else \
+                var_sum / n * (n / (n - 1) if n > 1 else math.nan)
+            new_var = (1 - momentum) * rv + momentum * unbiased
+    return new_mean, new_var
 
 
 def _verify_batch_size(size):
@@ -494,8 +607,9 @@ def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, 
         # float16 parameters: torch's CPU kernel saves (and normalizes with) mean and invstd
         # in float16, invstd from the float variance (bfloat16's rounding is not this one)
         mean, invstd = (v.astype(np.float16).astype(_F32) for v in (mean, invstd))
+    stats = (mean, invstd) if _channel_rows(xp, input.arr) is None else (mean, invstd, 1)
     return suggested_layout(apply(_NORM["native_batch_norm"], (input, weight, bias),
-                         (None, axes, wshape, eps, (mean, invstd), False)), input)
+                         (None, axes, wshape, eps, stats, False)), input)
 
 
 def _update_running_half(running_mean, running_var, mean, var_sum, n, momentum, rnd):
@@ -626,6 +740,27 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         invstd = (1 / xp.sqrt(running_var.arr.astype(dt) + eps)).reshape(wshape)
         return _instance_view(apply(_NORM["native_batch_norm"], (input, weight, bias),
                                     (None, axes, wshape, eps, (mean, invstd), True)))
+    n, keep = input.shape[0], (input.shape[0], c) + (1,) * len(axes)
+    x3 = _channel_rows(xp, input.arr.reshape((1, -1) + input.arr.shape[2:]))
+    if x3 is not None:      # torch's: batch norm over the (1, N * C, HxW) view
+        mean, var_sum = batch_stats(x3)
+        exact = x3.dtype == _F32
+        invstd = _batch_invstd(xp, var_sum, spatial, eps, exact)
+        new_mean, new_var = _running_values(
+            None if running_mean is None else np.tile(running_mean.arr, n),
+            None if running_var is None else np.tile(running_var.arr, n),
+            mean, var_sum, spatial, momentum, exact)
+        # (the instances' running statistics averaged, in the running statistics' dtype: as
+        # torch's mean(0), a sum in its order divided by n)
+        for t, new in ((running_mean, new_mean), (running_var, new_var)):
+            if t is not None:
+                new = new.reshape(n, c).astype(t.arr.dtype, copy=False)
+                total = torch_sum(new, (0,), False)
+                _update(t, (ureduce("add", new, 0) if total is None else total) /
+                        t.arr.dtype.type(n))
+        return _instance_view(apply(_NORM["native_batch_norm"], (input, weight, bias),
+                                    (None, axes, wshape, eps,
+                                     (mean.reshape(keep), invstd.reshape(keep), n), False)))
     mean, var, _ = _moments(_compute(input.arr), axes)
     invstd = 1 / xp.sqrt(var + eps)
     if running_mean is not None:
