@@ -1,11 +1,19 @@
-"""layer_norm's output and gradients bit for bit as torch's CPU kernel (ember/nn/_norm_exact.py):
-normalized sizes across the vector, chunk and cascade boundaries of torch's RowwiseMoments, with
-and without weight and bias, in float32 and float64."""
+"""layer_norm's output and gradients bit for bit as torch's CPU kernel (ember/nn/_norm_exact.py,
+on with EMBER_EXACT_NORMS=1): normalized sizes across the vector, chunk and cascade boundaries
+of torch's RowwiseMoments, with and without weight and bias, in float32 and float64."""
 import numpy as np
 import pytest
 import torch
 
 import ember
+from ember.nn import _norm_ops
+
+
+@pytest.fixture(autouse=True)
+def _exact_norms(monkeypatch):
+    """The exact kernels are opt-in (EMBER_EXACT_NORMS=1): on for these tests."""
+    monkeypatch.setattr(_norm_ops, "EXACT", True)
+
 
 SIZES = [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 63, 64, 65, 100, 127, 128, 129, 135, 136, 255, 256,
          257, 300, 511, 512, 513, 767, 768, 769, 1001, 2048, 2049, 4097, 5000]
