@@ -298,6 +298,10 @@ def __getattr__(name):
     raise AttributeError(f"module 'ember.jit' has no attribute '{name}'")
 
 
+def __dir__():
+    return sorted(set(globals()) | {"isinstance"})
+
+
 def is_tracing():
     return False
 
