@@ -35,7 +35,7 @@ from ._registry import c_order, contiguous_outputs, no_complex_grad, op, refused
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
 from ..autograd.engine import watch_indices as _watch_indices
-from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, none_index, \
+from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, _none_index, \
     _check_broadcast_into
 
 
@@ -497,7 +497,7 @@ def getitem(self, idx):
             from ..nested._ops import select_component
             return select_component(self, idx)
     if idx is None and type(self.arr) is np.ndarray:    # fast path: x[None]
-        return none_index(self)
+        return _none_index(self)
     if type(idx) is slice and type(self.arr) is np.ndarray and self.arr.ndim:
         start, stop, step = idx.start, idx.stop, idx.step       # fast path: x[a:b] (what
         if (start is None or type(start) is int) and (stop is None or type(stop) is int) and \

@@ -1481,7 +1481,7 @@ _UNSQUEEZE_IDX = _unsqueeze_idx_fn.op
 _NONE_KEY = (None, Ellipsis)       # index._parse_basic(None, shape)[0]
 
 
-def none_index(input):
+def _none_index(input):
     """input[None] of a NumPy tensor: for a C-contiguous one without unit dims (NumPy's strides
     are torch's), _idx_fwd's array made here, without its calls."""
     a = input.arr
