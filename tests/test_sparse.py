@@ -933,3 +933,36 @@ def test_dense_to_compressed_with_the_wrong_blocksize_raises_torchs_error(layout
                                                                   blocksize=blocksize)
         errors.append(str(e.value))
     assert errors[0] == errors[1]
+
+
+_IMPLICIT_WARNING = """
+import warnings
+import {lib} as torch
+
+
+def made(**kw):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.sparse_coo_tensor(torch.tensor([[0]]), torch.tensor([1.0]), (2,), **kw)
+    return len(w)
+
+
+torch.set_warn_always(True)
+seen = [made(), made(check_invariants=False), made()]
+with torch.sparse.check_sparse_tensor_invariants(False):
+    pass
+seen.append(made())
+print(seen)
+"""
+
+
+def test_implicitly_disabled_warning_ends_once_the_checks_are_set():
+    """torch stops warning that the invariant checks are implicitly off once they were switched
+    on or off explicitly (enable, disable or the context manager), for the rest of the
+    process: run in fresh processes."""
+    import subprocess
+    import sys
+    out = [subprocess.run([sys.executable, "-c", _IMPLICIT_WARNING.format(lib=lib)],
+                          capture_output=True, text=True, check=True).stdout.strip()
+           for lib in ("ember", "torch")]
+    assert out[0] == out[1] == "[1, 0, 1, 0]"

@@ -79,7 +79,9 @@ def _is_sparse(t):
 
 
 # ---- construction --------------------------------------------------------------------------
-_CHECKS = [False]      # torch._C._check_sparse_tensor_invariants()
+# torch._C._check_sparse_tensor_invariants(), and whether it was ever set (by enable, disable
+# or the context manager): after that torch no longer warns that the checks are implicitly off
+_CHECKS = [False, False]
 
 
 @op("sparse_coo_tensor", saves=None, node="SparseCooTensorWithDimsAndTensorsBackward0")
@@ -97,7 +99,10 @@ def _(xp, g, indices, shape):
 
 
 def warn_unchecked():
-    """torch warns once that a sparse constructor left its invariants unchecked."""
+    """torch warns once that a sparse constructor left its invariants unchecked (unless the
+    checks were switched on or off explicitly)."""
+    if _CHECKS[1]:
+        return
     warn_once("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) "
               "will occur when operating on a sparse tensor which violates the invariants, but "
               "checks incur performance overhead. To silence this warning, explicitly opt in or "

@@ -252,11 +252,11 @@ class check_sparse_tensor_invariants:
 
     @staticmethod
     def enable():
-        _CHECKS[0] = True
+        _CHECKS[:] = True, True
 
     @staticmethod
     def disable():
-        _CHECKS[0] = False
+        _CHECKS[:] = False, True
 
     def __init__(self, enable=True):
         self.state, self.saved_state = enable, None
@@ -265,10 +265,12 @@ class check_sparse_tensor_invariants:
         if self.saved_state is not None:
             raise RuntimeError("This context manager instance is already activated. Use a "
                                "different context manager instance for context nesting.")
-        self.saved_state, _CHECKS[0] = _CHECKS[0], self.state
+        self.saved_state = _CHECKS[0]
+        _CHECKS[:] = self.state, True
 
     def __exit__(self, *exc):
-        _CHECKS[0], self.saved_state = self.saved_state, None
+        _CHECKS[:] = self.saved_state, True
+        self.saved_state = None
 
     def __call__(self, fn):
         def checked(*args, **kwargs):
