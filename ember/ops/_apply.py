@@ -204,36 +204,7 @@ def make_view(op):
             out, saved = fwd(be.xp, x.arr, *static)
         except RuntimeWarning:
             out, saved = quiet(fwd, be.xp, x.arr, *static)
-        # _new's tensor, made here (its inference-mode counter would be replaced by x's); this
-        # is view_out's code, inline (a call less on every view)
-        t = _object_new(Tensor)
-        t.arr, t.be, t._rg = out, be, False
-        t._grad = t.grad_fn = t._leaf = t._retain = None
-        vc, base = x._vc, x._base
-        if vc is None:
-            vc = x._vc = [0, 0]
-        t._vc, t._base = vc, x if base is None else base
-        if _grad.enabled:
-            if len(vc) == 2:            # (register_view's code: one call less on every view)
-                vc.append([])
-            views = vc[2]
-            n = len(views)
-            if n >= 32 and not n & (n - 1):
-                views[:] = [r for r in views if r() is not None]
-            views.append(_weakref(t))
-            if x._rg:
-                t._rg = True
-                if op.keeps is None or x.arr.nbytes < _THIN_MIN:
-                    ins, kept = (x,), saved
-                else:
-                    ins, kept = _thin1(op, x, saved, out)
-                t.grad_fn = op.node_cls(op, bwd, be.xp, kept,
-                                        (x.grad_fn or x._leaf_node(),), ins, static)
-        elif x._rg:         # torch: a view made in no_grad mode requires grad, with no grad_fn
-            t._rg = True
-        if _fw.level is not None:
-            _fw_view(x, t, fn, static)
-        return t
+        return view_out(op, fn, x, out, saved, static)
     fn.__name__ = fn.__qualname__ = op.name
     fn.op = op
     return fn
