@@ -127,8 +127,8 @@ def _lane_rowsum(e):
             acc += e[..., j]
         return acc[..., None]
     nb = n // lanes
-    if lanes == 8 and n == nb * 8:
-        # 8 lanes folded in halves add ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)): the
+    if lanes == 8 and e.dtype.itemsize == 4 and n == nb * 8:
+        # 8 float32 lanes folded in halves add ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)): the
         # tree NumPy's pairwise sum makes of a contiguous row of 8 summed onto 0 (neighbours
         # first), with the lanes laid out in bit-reversed order by the einsum (lane 4i + 2j + k
         # at 4k + 2j + i): one reduction for the three folds (a third off a short row's sum)
