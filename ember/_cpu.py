@@ -23,6 +23,17 @@ def _cpu_flags():
     return frozenset()
 
 
+def _numpy_svml():
+    """Whether NumPy's transcendental float loops are SVML's: it links SVML on x86-64 Linux and
+    dispatches to it where the CPU has (and NPY_DISABLE_CPU_FEATURES leaves) AVX512_SKX."""
+    import sys
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:     # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__
+    return sys.platform == "linux" and bool(__cpu_features__.get("AVX512_SKX"))
+
+
 FLAGS = _cpu_flags()
 _AVX512 = {"avx512f", "avx512vl", "avx512bw", "avx512dq", "fma"} <= FLAGS
 
@@ -53,3 +64,8 @@ ONEDNN_BF16 = _AVX512 or {"avx_ne_convert", "avx_vnni"} <= FLAGS
 # torch's x86 quantized engine hands convolutions to oneDNN only on AVX512-VNNI machines
 # (should_use_onednn_quant); fbgemm's kernels elsewhere
 AVX512_VNNI = "avx512_vnni" in FLAGS
+# NumPy's own dispatch (not torch's variable): where it runs its AVX512_SKX loops, its float32
+# transcendental functions (exp, log, sin, atan, tanh, power, ...) and float64 power are Intel's
+# SVML (up to 4 ulp: 10-50 % of float32 results an ulp off the correctly rounded ones, which
+# torch's Sleef and libm give nearly always); elsewhere libm's or NumPy's own AVX2 ones
+NUMPY_SVML = _numpy_svml()

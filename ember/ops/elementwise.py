@@ -248,15 +248,24 @@ def _in_float64(f):
     return f_wide
 
 
+def _svml_in_float64(f):
+    """f computed as _in_float64 does where NumPy's float32 loop of it is SVML's (_cpu.NUMPY_SVML:
+    10-36 % of exp2, log2, tan, asin, acos, atan results an ulp or more off the correctly rounded
+    one, torch's nearly always); elsewhere NumPy calls libm, whose results these are."""
+    return _in_float64(f) if _cpu.NUMPY_SVML else f
+
+
 exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: _gmul(xp, g, y),
                    saves="out")
-exp2 = _float_unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, g, x, y: g * y * _LN2,
+exp2 = _float_unary("exp2", _svml_in_float64(lambda xp, x: xp.exp2(x)),
+                    lambda xp, g, x, y: g * y * _LN2,
                     saves="out")
 expm1 = _float_unary("expm1", _in_float64(lambda xp, x: xp.expm1(x)),
                      lambda xp, g, x, y: g * (y + 1),
                      saves="out")
 log = _float_unary("log", lambda xp, x: xp.log(x), lambda xp, g, x, y: g / x)
-log2 = _float_unary("log2", lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2))
+log2 = _float_unary("log2", _svml_in_float64(lambda xp, x: xp.log2(x)),
+                    lambda xp, g, x, y: g / (x * _LN2))
 log10 = _float_unary("log10", _in_float64(lambda xp, x: xp.log10(x)),
                      lambda xp, g, x, y: g / _times_scalar(x, _LN10_TORCH))
 
@@ -294,15 +303,17 @@ reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x,
                           lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
-tan = _float_unary("tan", lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1 + y * y),
+tan = _float_unary("tan", _svml_in_float64(lambda xp, x: xp.tan(x)),
+                   lambda xp, g, x, y: g * (1 + y * y),
                    saves="out")
 # asin/acos/asinh/acosh backward as torch's: g * rsqrt(...), its rsqrt 1 / sqrt rounded twice
 # (g / sqrt(...) rounds once less: an ulp apart in a quarter of the elements)
-asin = _float_unary("asin", lambda xp, x: xp.arcsin(x),
+asin = _float_unary("asin", _svml_in_float64(lambda xp, x: xp.arcsin(x)),
                     lambda xp, g, x, y: g * _rsqrt_k(xp, 1 - x * x))
-acos = _float_unary("acos", lambda xp, x: xp.arccos(x),
+acos = _float_unary("acos", _svml_in_float64(lambda xp, x: xp.arccos(x)),
                     lambda xp, g, x, y: g * -_rsqrt_k(xp, 1 - x * x))
-atan = _float_unary("atan", lambda xp, x: xp.arctan(x), lambda xp, g, x, y: g / (1 + x * x))
+atan = _float_unary("atan", _svml_in_float64(lambda xp, x: xp.arctan(x)),
+                   lambda xp, g, x, y: g / (1 + x * x))
 # exp(x) overflows float32 past this: torch's AVX2 sinh and cosh of float32 are infinite there
 # (its AVX512 kernels' are not, nor its float16/bfloat16 ones, NumPy's float32 loops here)
 _EXPF_LIMIT = np.float32(88.72283)       # (the float32 below log(FLT_MAX))
@@ -618,7 +629,7 @@ def _angle_real(xp, x):
 def _angle_kernel(xp, x):
     k = x.dtype.kind
     if k == "c":        # (torch's complex angle allocates its result contiguous)
-        y = xp.angle(x)
+        y = _arctan2(xp, x.imag, x.real) if xp is np else xp.angle(x)
         return y if y.flags.c_contiguous else xp.ascontiguousarray(y)   # (keeps a 0-d one)
     if k == "V":
         return _angle_real(xp, x.astype(_F32)).astype(x.dtype)
@@ -1354,7 +1365,15 @@ def _hypot_grad(xp, g, a, b):
     return g * a / h, g * b / h
 
 
-_atan2 = _binary("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_grad,
+def _arctan2(xp, a, b):
+    """arctan2, in float64 rounded once where NumPy's float32 loop is SVML's (26 % of results
+    an ulp off the correctly rounded one; torch's nearly always is, see _svml_in_float64)."""
+    if _cpu.NUMPY_SVML and xp is np and np.result_type(a, b) == _F32:
+        return np.arctan2(a, b, dtype=_F64).astype(_F32)
+    return xp.arctan2(a, b)
+
+
+_atan2 = _binary("atan2", _arctan2, _atan2_grad,
                  check=_to_float_pair("atan2", complex_ok=False))
 atan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "atan2")
 arctan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "arctan2")
