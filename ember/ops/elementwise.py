@@ -248,23 +248,26 @@ def _in_float64(f):
     return f_wide
 
 
-def _svml_in_float64(f):
-    """f computed as _in_float64 does where NumPy's float32 loop of it is SVML's (_cpu.NUMPY_SVML:
-    10-36 % of exp2, log2, tan, asin, acos, atan results an ulp or more off the correctly rounded
-    one, torch's nearly always); elsewhere NumPy calls libm, whose results these are."""
-    return _in_float64(f) if _cpu.NUMPY_SVML else f
+def _libm(name):
+    """NumPy's `name` of a NumPy array through libm (_cpu.libm_loop: not SVML's loop), as on
+    machines without AVX512 and, for asinh and acosh, torch's kernel."""
+    ufunc = getattr(np, name)
+
+    def f(xp, x):
+        return _cpu.libm_loop(ufunc, x) if type(x) is np.ndarray else getattr(xp, name)(x)
+    return f
 
 
 exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: _gmul(xp, g, y),
                    saves="out")
-exp2 = _float_unary("exp2", _svml_in_float64(lambda xp, x: xp.exp2(x)),
+exp2 = _float_unary("exp2", _libm("exp2"),
                     lambda xp, g, x, y: g * y * _LN2,
                     saves="out")
 expm1 = _float_unary("expm1", _in_float64(lambda xp, x: xp.expm1(x)),
                      lambda xp, g, x, y: g * (y + 1),
                      saves="out")
 log = _float_unary("log", lambda xp, x: xp.log(x), lambda xp, g, x, y: g / x)
-log2 = _float_unary("log2", _svml_in_float64(lambda xp, x: xp.log2(x)),
+log2 = _float_unary("log2", _libm("log2"),
                     lambda xp, g, x, y: g / (x * _LN2))
 log10 = _float_unary("log10", _in_float64(lambda xp, x: xp.log10(x)),
                      lambda xp, g, x, y: g / _times_scalar(x, _LN10_TORCH))
@@ -303,16 +306,16 @@ reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x,
                           lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
-tan = _float_unary("tan", _svml_in_float64(lambda xp, x: xp.tan(x)),
+tan = _float_unary("tan", _libm("tan"),
                    lambda xp, g, x, y: g * (1 + y * y),
                    saves="out")
 # asin/acos/asinh/acosh backward as torch's: g * rsqrt(...), its rsqrt 1 / sqrt rounded twice
 # (g / sqrt(...) rounds once less: an ulp apart in a quarter of the elements)
-asin = _float_unary("asin", _svml_in_float64(lambda xp, x: xp.arcsin(x)),
+asin = _float_unary("asin", _libm("arcsin"),
                     lambda xp, g, x, y: g * _rsqrt_k(xp, 1 - x * x))
-acos = _float_unary("acos", _svml_in_float64(lambda xp, x: xp.arccos(x)),
+acos = _float_unary("acos", _libm("arccos"),
                     lambda xp, g, x, y: g * -_rsqrt_k(xp, 1 - x * x))
-atan = _float_unary("atan", _svml_in_float64(lambda xp, x: xp.arctan(x)),
+atan = _float_unary("atan", _libm("arctan"),
                    lambda xp, g, x, y: g / (1 + x * x))
 # exp(x) overflows float32 past this: torch's AVX2 sinh and cosh of float32 are infinite there
 # (its AVX512 kernels' are not, nor its float16/bfloat16 ones, NumPy's float32 loops here)
@@ -365,9 +368,9 @@ def _tanh_grad(xp, g, x, y):
 
 
 tanh = _float_unary("tanh", lambda xp, x: xp.tanh(x), _kernel_grad(_tanh_grad), saves="out")
-asinh = _float_unary("asinh", lambda xp, x: xp.arcsinh(x),
+asinh = _float_unary("asinh", _libm("arcsinh"),
                      lambda xp, g, x, y: g * _rsqrt_k(xp, x * x + 1))
-acosh = _float_unary("acosh", lambda xp, x: xp.arccosh(x),
+acosh = _float_unary("acosh", _libm("arccosh"),
                      lambda xp, g, x, y: g * _rsqrt_k(xp, x * x - 1))
 atanh = _float_unary("atanh", _in_float64(lambda xp, x: xp.arctanh(x)),
                      lambda xp, g, x, y: g / (1 - x * x))
@@ -1366,11 +1369,8 @@ def _hypot_grad(xp, g, a, b):
 
 
 def _arctan2(xp, a, b):
-    """arctan2, in float64 rounded once where NumPy's float32 loop is SVML's (26 % of results
-    an ulp off the correctly rounded one; torch's nearly always is, see _svml_in_float64)."""
-    if _cpu.NUMPY_SVML and xp is np and np.result_type(a, b) == _F32:
-        return np.arctan2(a, b, dtype=_F64).astype(_F32)
-    return xp.arctan2(a, b)
+    """arctan2, NumPy's through libm (_libm)."""
+    return _cpu.libm_loop(np.arctan2, a, b) if xp is np else xp.arctan2(a, b)
 
 
 _atan2 = _binary("atan2", _arctan2, _atan2_grad,
@@ -1502,12 +1502,17 @@ _REAL_POW = {3: lambda xp, a: a * a * a, -2: lambda xp, a: 1 / (a * a),
 _NOT_DENSE = (SparseCOO, CompressedArray, NestedArray)
 
 
+def _pow(a, b):
+    """a ** b, NumPy's power of a NumPy array a through libm (_libm)."""
+    return _cpu.libm_loop(np.power, a, b) if type(a) is np.ndarray else a ** b
+
+
 def _real_pow(xp, a, b):
     """a ** b for a float16/32/64 array a and pow(Tensor, Scalar)'s exponent b, as torch's
     kernel (an overflow's RuntimeWarning reruns the op quietly: _apply)."""
     shortcut = _REAL_POW.get(b)
     if shortcut is None or a.dtype.char == "e" or isinstance(a, _NOT_DENSE):
-        return a ** b       # (a sparse or nested array's ** takes its own path)
+        return _pow(a, b)   # (a sparse or nested array's ** takes its own path)
     return shortcut(xp, a)
 
 
@@ -1519,14 +1524,14 @@ def _bf16_pow(xp, a, b):
         return _REAL_POW[b](xp, a)
     if not _has_shape(b) and b == -0.5:     # (rsqrt: 1 / sqrt in float32)
         return (1 / xp.sqrt(a.astype(_F32))).astype(a.dtype)
-    return (a.astype(_F32) ** (b.astype(_F32) if _has_shape(b) else b)).astype(a.dtype)
+    return _pow(a.astype(_F32), b.astype(_F32) if _has_shape(b) else b).astype(a.dtype)
 
 
 def _pow_fwd(xp, a, b, scalar=False):
     """a ** b; `scalar`: b is pow(Tensor, Scalar)'s exponent (its kernel's shortcuts)."""
     k = a.dtype.kind
     if k == "f":
-        y = _real_pow(xp, a, b) if scalar and b in _REAL_POW else a ** b
+        y = _real_pow(xp, a, b) if scalar and b in _REAL_POW else _pow(a, b)
     elif k == "c":
         shortcut = False if _has_shape(b) else _POW_SHORTCUTS.get(b, False)
         with np.errstate(all="ignore"):
