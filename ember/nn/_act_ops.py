@@ -42,9 +42,10 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     takes conj of the derivative, torch's convention). `low_grad`: (buffer, ldf) where torch's
     float16/bfloat16 backward kernel reads an array its forward saved in the input's dtype:
     dx = g * ldf(xp, x, buffer(xp, x) rounded to that dtype), in float32. `f_half`, when
-    given, replaces f on 2-byte inputs (it reads their layout, computes in float32 itself). `scalar`, when given, is torch's
-    scalar lambda where it differs from the vectorised one: scalar(x, y, *params) gives y's
-    values for the elements torch's scalar loop computes (see ops/_scalar_loop.py)."""
+    given, replaces f on 2-byte inputs (it reads their layout, computes in float32 itself).
+    `scalar`, when given, is torch's scalar lambda where it differs from the vectorised one:
+    scalar(x, y, *params) gives y's values for the elements torch's scalar loop computes (see
+    ops/_scalar_loop.py)."""
     kernel = kernel or f"{name}_cpu"
 
     @op(name, saves=saves, node=node)
