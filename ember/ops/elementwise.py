@@ -248,9 +248,23 @@ def _in_float64(f):
     return f_wide
 
 
+def _svml_f64(name):
+    """NumPy's `name`, of a float32 NumPy array in float64 rounded once where NumPy's float32
+    loop is SVML's (_cpu.NUMPY_SVML: 10-36 % of its results an ulp or more off the correctly
+    rounded one, which torch's Sleef kernels give nearly always); 1-1.5 ns a value more than
+    SVML's loop, 10-30x less than libm's (_libm). Elsewhere NumPy calls libm, unchanged."""
+    ufunc = getattr(np, name)
+
+    def f(xp, x):
+        if _cpu.NUMPY_SVML and type(x) is np.ndarray and x.dtype == _F32:
+            return ufunc(x, dtype=_F64).astype(_F32)
+        return getattr(xp, name)(x)
+    return f
+
+
 def _libm(name):
-    """NumPy's `name` of a NumPy array through libm (_cpu.libm_loop: not SVML's loop), as on
-    machines without AVX512 and, for asinh and acosh, torch's kernel."""
+    """NumPy's `name` of a NumPy array through libm (_cpu.libm_loop, not SVML's loop): torch's
+    kernels of asinh and acosh call libm (SVML's float32 results: 18 % an ulp off)."""
     ufunc = getattr(np, name)
 
     def f(xp, x):
@@ -260,14 +274,14 @@ def _libm(name):
 
 exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: _gmul(xp, g, y),
                    saves="out")
-exp2 = _float_unary("exp2", _libm("exp2"),
+exp2 = _float_unary("exp2", _svml_f64("exp2"),
                     lambda xp, g, x, y: g * y * _LN2,
                     saves="out")
 expm1 = _float_unary("expm1", _in_float64(lambda xp, x: xp.expm1(x)),
                      lambda xp, g, x, y: g * (y + 1),
                      saves="out")
 log = _float_unary("log", lambda xp, x: xp.log(x), lambda xp, g, x, y: g / x)
-log2 = _float_unary("log2", _libm("log2"),
+log2 = _float_unary("log2", _svml_f64("log2"),
                     lambda xp, g, x, y: g / (x * _LN2))
 log10 = _float_unary("log10", _in_float64(lambda xp, x: xp.log10(x)),
                      lambda xp, g, x, y: g / _times_scalar(x, _LN10_TORCH))
@@ -306,16 +320,16 @@ reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x,
                           lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
-tan = _float_unary("tan", _libm("tan"),
+tan = _float_unary("tan", _svml_f64("tan"),
                    lambda xp, g, x, y: g * (1 + y * y),
                    saves="out")
 # asin/acos/asinh/acosh backward as torch's: g * rsqrt(...), its rsqrt 1 / sqrt rounded twice
 # (g / sqrt(...) rounds once less: an ulp apart in a quarter of the elements)
-asin = _float_unary("asin", _libm("arcsin"),
+asin = _float_unary("asin", _svml_f64("arcsin"),
                     lambda xp, g, x, y: g * _rsqrt_k(xp, 1 - x * x))
-acos = _float_unary("acos", _libm("arccos"),
+acos = _float_unary("acos", _svml_f64("arccos"),
                     lambda xp, g, x, y: g * -_rsqrt_k(xp, 1 - x * x))
-atan = _float_unary("atan", _libm("arctan"),
+atan = _float_unary("atan", _svml_f64("arctan"),
                    lambda xp, g, x, y: g / (1 + x * x))
 # exp(x) overflows float32 past this: torch's AVX2 sinh and cosh of float32 are infinite there
 # (its AVX512 kernels' are not, nor its float16/bfloat16 ones, NumPy's float32 loops here)
@@ -1369,8 +1383,10 @@ def _hypot_grad(xp, g, a, b):
 
 
 def _arctan2(xp, a, b):
-    """arctan2, NumPy's through libm (_libm)."""
-    return _cpu.libm_loop(np.arctan2, a, b) if xp is np else xp.arctan2(a, b)
+    """arctan2, float32 in float64 rounded once where NumPy's loop is SVML's (_svml_f64)."""
+    if _cpu.NUMPY_SVML and xp is np and np.result_type(a, b) == _F32:
+        return np.arctan2(a, b, dtype=_F64).astype(_F32)
+    return xp.arctan2(a, b)
 
 
 _atan2 = _binary("atan2", _arctan2, _atan2_grad,
@@ -1503,8 +1519,15 @@ _NOT_DENSE = (SparseCOO, CompressedArray, NestedArray)
 
 
 def _pow(a, b):
-    """a ** b, NumPy's power of a NumPy array a through libm (_libm)."""
-    return _cpu.libm_loop(np.power, a, b) if type(a) is np.ndarray else a ** b
+    """a ** b; a float32 NumPy array a to a number or float32 array b in float64 rounded once
+    where NumPy's float32 power is SVML's (_svml_f64: 21 % of its results an ulp off), b a
+    float32 first, as in NumPy's float32 loop and torch's kernel."""
+    if _cpu.NUMPY_SVML and type(a) is np.ndarray and a.dtype == _F32:
+        if type(b) in (int, float):
+            return np.power(a, np.float32(b), dtype=_F64).astype(_F32)
+        if type(b) is np.ndarray and b.dtype == _F32:
+            return np.power(a, b, dtype=_F64).astype(_F32)
+    return a ** b
 
 
 def _real_pow(xp, a, b):
@@ -1565,8 +1588,8 @@ def _pow_base_grad(xp, g, a, b, scalar=False):
         if b == 0:
             return xp.zeros_like(g)
         return g * (b * (_real_pow(xp, a, b - 1) if scalar and a.dtype.kind == "f" else
-                         a ** (b - 1)))
-    return xp.where(b == 0, 0, g * (b * a ** (b - 1)))
+                         _pow(a, b - 1)))
+    return xp.where(b == 0, 0, g * (b * _pow(a, b - 1)))
 
 
 def _nonneg(b):
