@@ -76,9 +76,9 @@ def libm_loop(ufunc, *args):
     """ufunc(*args) (NumPy arrays and numbers) as NumPy computes it where NUMPY_SVML is false:
     through libm. Its SVML loops take only positive strides, so the arrays are read reversed
     (every axis; one value as two, whose stride NumPy would ignore) into a fresh output, flipped
-    back into a copy in their layout (3-20 ns a value: 5-20x SVML's). torch calls libm in its
-    scalar kernels (asinh, acosh, the norms' pow), and these are ember's results on machines
-    without AVX512."""
+    back into a copy in their layout (3-80 ns a value: 10-100x SVML's). torch calls libm in its
+    scalar kernels (asinh, acosh, the norms' pow, a 0-d pow), and these are ember's results on
+    machines without AVX512."""
     if not NUMPY_SVML:
         return ufunc(*args)
     import numpy as np

@@ -46,7 +46,7 @@ def asgd_update(p, state, group):
         param -= (grad + param * lambd) * eta.arr.astype(param.dtype)
         ax += (param - ax) * mu.arr.astype(ax.dtype)
         # eta from the float32 step tensor in float32 ops, the division as torch's
-        # Tensor.__rtruediv__ (reciprocal times lr)
+        # Tensor.__rtruediv__ (reciprocal times lr); the 0-d pow is torch's scalar code: libm's
         f = state["step"].arr.dtype.type
         power = libm_loop(np.power, f(1) + state["step"].arr * f(lambd * lr), f(alpha))
         eta.arr[...] = f(1) / power * f(lr)
