@@ -8,6 +8,7 @@ AVX2 where it has AVX2 and FMA, DEFAULT otherwise. Most of torch's kernels are r
 without an AVX512 build and run their AVX2 one there too; those registered for AVX512 as well
 (softmax, sgn, sinh/cosh and torch's other Sleef unary functions) run on 64-byte vectors:
 VEC_BYTES. oneDNN and fbgemm read the CPU themselves (ONEDNN_*, AVX512_VNNI)."""
+import math
 import os
 
 
@@ -21,6 +22,17 @@ def _cpu_flags():
     except OSError:
         pass
     return frozenset()
+
+
+def _numpy_svml():
+    """Whether NumPy's transcendental float loops are SVML's: it links SVML on x86-64 Linux and
+    dispatches to it where the CPU has (and NPY_DISABLE_CPU_FEATURES leaves) AVX512_SKX."""
+    import sys
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:     # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__
+    return sys.platform == "linux" and bool(__cpu_features__.get("AVX512_SKX"))
 
 
 FLAGS = _cpu_flags()
@@ -53,3 +65,29 @@ ONEDNN_BF16 = _AVX512 or {"avx_ne_convert", "avx_vnni"} <= FLAGS
 # torch's x86 quantized engine hands convolutions to oneDNN only on AVX512-VNNI machines
 # (should_use_onednn_quant); fbgemm's kernels elsewhere
 AVX512_VNNI = "avx512_vnni" in FLAGS
+# NumPy's own dispatch (not torch's variable): where it runs its AVX512_SKX loops, its float
+# exp2, log2, tan, arcsin, arccos, arctan, arcsinh, arccosh, arctan2, power (and log10, expm1,
+# log1p, arctanh, sinh, cosh, cbrt) are Intel's SVML: 10-36 % of float32 results an ulp or more
+# off libm's, which NumPy calls elsewhere (exp, log, sin, cos, tanh are NumPy's own everywhere)
+NUMPY_SVML = _numpy_svml()
+
+
+def libm_loop(ufunc, *args):
+    """ufunc(*args) (NumPy arrays and numbers) as NumPy computes it where NUMPY_SVML is false:
+    through libm. Its SVML loops take only positive strides, so the arrays are read reversed
+    (every axis; one value as two, whose stride NumPy would ignore) into a fresh output, flipped
+    back into a copy in their layout (3-80 ns a value: 10-100x SVML's). torch calls libm in its
+    scalar kernels (asinh, acosh, the norms' pow, a 0-d pow), and these are ember's results on
+    machines without AVX512."""
+    if not NUMPY_SVML:
+        return ufunc(*args)
+    import numpy as np
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    if math.prod(shape) == 1:       # (a 0-d operand gives a NumPy scalar, as ufunc's)
+        y = ufunc(*(np.repeat(np.reshape(a, 1), 2)[::-1]
+                    if isinstance(a, (np.ndarray, np.generic)) else a for a in args))
+        return y[0] if not shape else y[:1].reshape(shape)
+    flip = (slice(None, None, -1),) * len(shape)
+    y = ufunc(*(np.broadcast_to(a, shape)[flip] if isinstance(a, np.ndarray) else a
+                for a in args))
+    return y[flip].copy(order="K")

@@ -1922,7 +1922,12 @@ def timm_bf16_foreach_ema_and_hf_new_gelu_inner(torch, log):
 
 
 @pytest.mark.parametrize("name", PROGRAMS.params())
-def test_program_like_torch(name):
+def test_program_like_torch(name, request):
+    if name == "timm_warmup_cosine_lambda_and_no_decay_groups" and ember._cpu.ONEDNN_AVX512:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "torch's float32 Conv2d of a batch runs oneDNN, whose avx512_core kernels add in "
+            "another order than ember's convolution (which this program's matches on AVX2 "
+            "machines): 55-77 % of small convolutions' outputs an ulp apart here")))
     fn, tol, _ = PROGRAMS[name]
     _check(fn, tol)
 

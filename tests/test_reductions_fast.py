@@ -65,8 +65,14 @@ def test_one_dim_sum_of_zeros_is_positive_zero():
 def _lane_order_sum(e):
     """torch's vectorised row sum written out: lanes of one vector (ember._cpu.VEC_BYTES) fed
     block after block, the tail into the first lanes, the lanes folded in halves (float32's
-    VecReduceAllSIMD) or added lane after lane (float64's generic vec_reduce_all)."""
+    VecReduceAllSIMD) or added lane after lane (float64's generic vec_reduce_all); a row
+    shorter than a vector (float32 rows of 8 on AVX512) left to right."""
     n, lanes = e.shape[-1], ember._cpu.VEC_BYTES // e.dtype.itemsize
+    if n < lanes:
+        total = e[..., :1].copy()
+        for j in range(1, n):
+            total += e[..., j:j + 1]
+        return total
     nb = n // lanes
     acc = e[..., :lanes] + 0
     for b in range(1, nb):

@@ -14,6 +14,7 @@ from ..ops._blend import fast_where
 from ..ops._apply import apply, traced
 from ..ops._registry import OPS, contiguous_outputs, op
 from ..ops._scalar_loop import scalar_mask
+from .._cpu import ONEDNN_BF16
 from .._kernel_dtypes import float_only_arr, not_implemented
 
 _SQRT_2 = math.sqrt(2.0)
@@ -41,18 +42,18 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     takes conj of the derivative, torch's convention). `low_grad`: (buffer, ldf) where torch's
     float16/bfloat16 backward kernel reads an array its forward saved in the input's dtype:
     dx = g * ldf(xp, x, buffer(xp, x) rounded to that dtype), in float32. `f_half`, when
-    given, replaces f on the float32 copies of 2-byte inputs. `scalar`, when given, is torch's
-    scalar lambda where it differs from the vectorised one: scalar(x, y, *params) gives y's
-    values for the elements torch's scalar loop computes (see ops/_scalar_loop.py)."""
+    given, replaces f on 2-byte inputs (it reads their layout, computes in float32 itself).
+    `scalar`, when given, is torch's scalar lambda where it differs from the vectorised one:
+    scalar(x, y, *params) gives y's values for the elements torch's scalar loop computes (see
+    ops/_scalar_loop.py)."""
     kernel = kernel or f"{name}_cpu"
-    f_half = f_half or f
 
     @op(name, saves=saves, node=node)
     def fwd(xp, x, *params):
         if not (ints and x.dtype.kind in "iu"):
             _check_float(x, kernel, complex_ok=complex_ok)
         if _half(x) and not composite:
-            y = f_half(xp, x.astype(np.float32), *params)
+            y = f(xp, x.astype(np.float32), *params) if f_half is None else f_half(xp, x, *params)
         else:
             y = f(xp, x, *params)
         if type(y) is not type(x):
@@ -70,7 +71,8 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
         if _half(x) and not composite:     # from the input, as torch's backward kernels
             x32 = x.astype(np.float32)
             if low_grad is None:
-                d = df(xp, x32, f_half(xp, x32, *params), *params)
+                y32 = f(xp, x32, *params) if f_half is None else f_half(xp, x, *params)
+                d = df(xp, x32, y32, *params)
             else:
                 d = low_grad[1](xp, x32, low_grad[0](xp, x32).astype(x.dtype).astype(np.float32))
             return (_times(xp, g.astype(np.float32), d).astype(x.dtype),)
@@ -114,8 +116,10 @@ def _gelu(xp, x, approximate, onednn=True):
 
 
 def _gelu_half(xp, x, approximate):
-    """float16/bfloat16 in float32: torch's vectorised kernel, not oneDNN's."""
-    return _gelu(xp, x, approximate, False)
+    """float16/bfloat16 in float32: torch's vectorised kernel, except a C-contiguous bfloat16
+    tensor's where oneDNN computes bfloat16 (ONEDNN_BF16), which goes to oneDNN as float32."""
+    onednn = ONEDNN_BF16 and x.dtype != np.float16 and x.flags.c_contiguous
+    return _gelu(xp, x.astype(np.float32), approximate, onednn)
 
 
 def _gelu_grad(xp, x, y, approximate):

@@ -127,11 +127,12 @@ def _lane_rowsum(e):
             acc += e[..., j]
         return acc[..., None]
     nb = n // lanes
-    if lanes == 8 and n == nb * 8:
-        # 8 lanes folded in halves add ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)): the
-        # tree NumPy's pairwise sum makes of a contiguous row of 8 summed onto 0 (neighbours
-        # first), with the lanes laid out in bit-reversed order by the einsum (lane 4i + 2j + k
-        # at 4k + 2j + i): one reduction for the three folds (a third off a short row's sum)
+    if lanes == 8 and e.dtype.itemsize == 4 and n == nb * 8:
+        # 8 float32 lanes folded in halves add ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 +
+        # l7)): the tree NumPy's pairwise sum makes of a contiguous row of 8 summed onto 0
+        # (neighbours first), with the lanes laid out in bit-reversed order by the einsum (lane
+        # 4i + 2j + k at 4k + 2j + i): one reduction for the three folds (a third off a short
+        # row's sum)
         # (einsum's output follows the input's layout: the reshape copies it to rows of 8, the
         # last axis contiguous, which the pairwise sum needs; order="C" is 5x slower)
         acc = np.ascontiguousarray(_einsum("rbijk->rkji", e.reshape(-1, nb, 2, 2, 2))

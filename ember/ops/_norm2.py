@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from .._cpu import libm_loop
 from ._fma import _split
 from ._torch_sum import _seq, einsum as _einsum
 
@@ -191,7 +192,7 @@ def row_norms(w, p):
         r = a.cumsum(axis=1)[:, -1]
     else:
         q = acc_dt.type(p)
-        r = np.power(np.power(a, q).cumsum(axis=1)[:, -1], acc_dt.type(1) / q)
+        r = _libm_pow(_libm_pow(a, q).cumsum(axis=1)[:, -1], acc_dt.type(1) / q)
     return r.astype(w.dtype)
 
 
@@ -249,8 +250,12 @@ def norm_p(x, p, dims):
     if p == 1:
         return _seq(a).astype(dt).reshape(out_shape)
     q = acc_dt.type(p)
-    # (exponents as arrays: NumPy's scalar fast paths, sqrt for 0.5 and 1 / x for -1, are
-    # not libm's pow, which torch calls)
-    s = _seq(np.power(a, np.broadcast_to(q, a.shape)))
-    return np.power(s, np.broadcast_to(acc_dt.type(1) / q, s.shape)).astype(dt).reshape(
-        out_shape)
+    s = _seq(_libm_pow(a, q))
+    return _libm_pow(s, acc_dt.type(1) / q).astype(dt).reshape(out_shape)
+
+
+def _libm_pow(a, q):
+    """a ** q elementwise through libm's pow (powf for float32), as torch's kernel (_cpu.libm_loop:
+    NumPy's SVML loop is not libm's). (q as an array: NumPy's scalar fast paths, sqrt for 0.5 and
+    1 / x for -1, are not pow.)"""
+    return libm_loop(np.power, a, np.broadcast_to(q, a.shape))

@@ -134,6 +134,8 @@ _GELU_P, _GELU_Q = _gelu_coefficients()
 _GELU_LIMIT = np.float32(4 * math.sqrt(2))
 _GELU_MINUS_LIMIT = -_GELU_LIMIT
 _F32_0, _F32_HALF, _F32_1 = np.float32(0), np.float32(0.5), np.float32(1)
+_F32_2_127 = np.float32(2.0 ** 127)
+_MAX = np.maximum.reduce     # (axis=None: over all elements)
 try:        # np.clip's ufunc, called directly: np.clip's Python wrappers cost more than it
     from numpy._core.umath import clip as clip_ufunc    # (a quarter of a small GELU's time)
 except ImportError:         # NumPy 1.x
@@ -146,8 +148,9 @@ def gelu_f32(x, onednn=True):
     negative x. With `onednn` (a float32 tensor's own array), a C-contiguous x of more than
     one element goes, as in torch, through oneDNN, whose AVX2 kernel's 0.5 x + 0.5 x erf(x /
     sqrt 2) gives +0.0 zeros (x = -0.0, and x below about -5.5 where erf rounds to -1; its
-    avx512_core kernel's x (1 + erf) / 2 keeps -0.0); torch's other inputs, and the float32
-    copies of 2-byte floats, keep x Phi(x)'s -0.0."""
+    avx512_core kernel's x (1 + erf) / 2 keeps -0.0, but gives inf from x = 2**127 on and NaN
+    for +inf); torch's other inputs keep x Phi(x)'s -0.0 and x. oneDNN also takes bfloat16
+    where ONEDNN_BF16 (the caller passes `onednn` for its float32 copy then)."""
     if x.ndim == 0:     # NumPy's operations on a 0-d array give scalars, which out= refuses
         return gelu_f32(x.reshape(1), onednn).reshape(())
     t = clip_ufunc(x, _GELU_MINUS_LIMIT, _GELU_LIMIT)
@@ -166,8 +169,12 @@ def gelu_f32(x, onednn=True):
     p += _F32_HALF
     clip_ufunc(p, _F32_0, _F32_1, out=p)    # Phi in [0, 1]: no sign flips
     p *= x
-    if onednn and not ONEDNN_AVX512 and x.size > 1 and x.flags.c_contiguous:
-        p += _F32_0
+    if onednn and x.size > 1 and x.flags.c_contiguous:
+        if not ONEDNN_AVX512:
+            p += _F32_0
+        elif not _MAX(x, None) < _F32_2_127:    # (NaN too) x (1 + erf) overflows from 2**127 on,
+            p[x >= _F32_2_127] = np.inf     # and the kernel's erf(+inf) is NaN
+            p[x == np.inf] = np.nan
     return p
 
 

@@ -248,15 +248,41 @@ def _in_float64(f):
     return f_wide
 
 
+def _svml_f64(name):
+    """NumPy's `name`, of a float32 NumPy array in float64 rounded once where NumPy's float32
+    loop is SVML's (_cpu.NUMPY_SVML: 10-36 % of its results an ulp or more off the correctly
+    rounded one, which torch's Sleef kernels give nearly always); 1-1.5 ns a value more than
+    SVML's loop, 10-30x less than libm's (_libm). Elsewhere NumPy calls libm, unchanged."""
+    ufunc = getattr(np, name)
+
+    def f(xp, x):
+        if _cpu.NUMPY_SVML and type(x) is np.ndarray and x.dtype == _F32:
+            return ufunc(x, dtype=_F64).astype(_F32)
+        return getattr(xp, name)(x)
+    return f
+
+
+def _libm(name):
+    """NumPy's `name` of a NumPy array through libm (_cpu.libm_loop, not SVML's loop): torch's
+    kernels of asinh and acosh call libm (SVML's float32 results: 18 % an ulp off)."""
+    ufunc = getattr(np, name)
+
+    def f(xp, x):
+        return _cpu.libm_loop(ufunc, x) if type(x) is np.ndarray else getattr(xp, name)(x)
+    return f
+
+
 exp = _float_unary("exp", lambda xp, x: xp.exp(x), lambda xp, g, x, y: _gmul(xp, g, y),
                    saves="out")
-exp2 = _float_unary("exp2", lambda xp, x: xp.exp2(x), lambda xp, g, x, y: g * y * _LN2,
+exp2 = _float_unary("exp2", _svml_f64("exp2"),
+                    lambda xp, g, x, y: g * y * _LN2,
                     saves="out")
 expm1 = _float_unary("expm1", _in_float64(lambda xp, x: xp.expm1(x)),
                      lambda xp, g, x, y: g * (y + 1),
                      saves="out")
 log = _float_unary("log", lambda xp, x: xp.log(x), lambda xp, g, x, y: g / x)
-log2 = _float_unary("log2", lambda xp, x: xp.log2(x), lambda xp, g, x, y: g / (x * _LN2))
+log2 = _float_unary("log2", _svml_f64("log2"),
+                    lambda xp, g, x, y: g / (x * _LN2))
 log10 = _float_unary("log10", _in_float64(lambda xp, x: xp.log10(x)),
                      lambda xp, g, x, y: g / _times_scalar(x, _LN10_TORCH))
 
@@ -294,15 +320,17 @@ reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x,
                           lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out")
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
-tan = _float_unary("tan", lambda xp, x: xp.tan(x), lambda xp, g, x, y: g * (1 + y * y),
+tan = _float_unary("tan", _svml_f64("tan"),
+                   lambda xp, g, x, y: g * (1 + y * y),
                    saves="out")
 # asin/acos/asinh/acosh backward as torch's: g * rsqrt(...), its rsqrt 1 / sqrt rounded twice
 # (g / sqrt(...) rounds once less: an ulp apart in a quarter of the elements)
-asin = _float_unary("asin", lambda xp, x: xp.arcsin(x),
+asin = _float_unary("asin", _svml_f64("arcsin"),
                     lambda xp, g, x, y: g * _rsqrt_k(xp, 1 - x * x))
-acos = _float_unary("acos", lambda xp, x: xp.arccos(x),
+acos = _float_unary("acos", _svml_f64("arccos"),
                     lambda xp, g, x, y: g * -_rsqrt_k(xp, 1 - x * x))
-atan = _float_unary("atan", lambda xp, x: xp.arctan(x), lambda xp, g, x, y: g / (1 + x * x))
+atan = _float_unary("atan", _svml_f64("arctan"),
+                   lambda xp, g, x, y: g / (1 + x * x))
 # exp(x) overflows float32 past this: torch's AVX2 sinh and cosh of float32 are infinite there
 # (its AVX512 kernels' are not, nor its float16/bfloat16 ones, NumPy's float32 loops here)
 _EXPF_LIMIT = np.float32(88.72283)       # (the float32 below log(FLT_MAX))
@@ -354,9 +382,9 @@ def _tanh_grad(xp, g, x, y):
 
 
 tanh = _float_unary("tanh", lambda xp, x: xp.tanh(x), _kernel_grad(_tanh_grad), saves="out")
-asinh = _float_unary("asinh", lambda xp, x: xp.arcsinh(x),
+asinh = _float_unary("asinh", _libm("arcsinh"),
                      lambda xp, g, x, y: g * _rsqrt_k(xp, x * x + 1))
-acosh = _float_unary("acosh", lambda xp, x: xp.arccosh(x),
+acosh = _float_unary("acosh", _libm("arccosh"),
                      lambda xp, g, x, y: g * _rsqrt_k(xp, x * x - 1))
 atanh = _float_unary("atanh", _in_float64(lambda xp, x: xp.arctanh(x)),
                      lambda xp, g, x, y: g / (1 - x * x))
@@ -618,7 +646,7 @@ def _angle_real(xp, x):
 def _angle_kernel(xp, x):
     k = x.dtype.kind
     if k == "c":        # (torch's complex angle allocates its result contiguous)
-        y = xp.angle(x)
+        y = _arctan2(xp, x.imag, x.real) if xp is np else xp.angle(x)
         return y if y.flags.c_contiguous else xp.ascontiguousarray(y)   # (keeps a 0-d one)
     if k == "V":
         return _angle_real(xp, x.astype(_F32)).astype(x.dtype)
@@ -1354,7 +1382,14 @@ def _hypot_grad(xp, g, a, b):
     return g * a / h, g * b / h
 
 
-_atan2 = _binary("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_grad,
+def _arctan2(xp, a, b):
+    """arctan2, float32 in float64 rounded once where NumPy's loop is SVML's (_svml_f64)."""
+    if _cpu.NUMPY_SVML and xp is np and np.result_type(a, b) == _F32:
+        return np.arctan2(a, b, dtype=_F64).astype(_F32)
+    return xp.arctan2(a, b)
+
+
+_atan2 = _binary("atan2", _arctan2, _atan2_grad,
                  check=_to_float_pair("atan2", complex_ok=False))
 atan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "atan2")
 arctan2 = _tensor_only(lambda a, b: _atan2(*_float_operands(a, b)), "arctan2")
@@ -1483,12 +1518,24 @@ _REAL_POW = {3: lambda xp, a: a * a * a, -2: lambda xp, a: 1 / (a * a),
 _NOT_DENSE = (SparseCOO, CompressedArray, NestedArray)
 
 
+def _pow(a, b):
+    """a ** b; a float32 NumPy array a to a number or float32 array b in float64 rounded once
+    where NumPy's float32 power is SVML's (_svml_f64: 21 % of its results an ulp off), b a
+    float32 first, as in NumPy's float32 loop and torch's kernel."""
+    if _cpu.NUMPY_SVML and type(a) is np.ndarray and a.dtype == _F32:
+        if type(b) in (int, float):
+            return np.power(a, np.float32(b), dtype=_F64).astype(_F32)
+        if type(b) is np.ndarray and b.dtype == _F32:
+            return np.power(a, b, dtype=_F64).astype(_F32)
+    return a ** b
+
+
 def _real_pow(xp, a, b):
     """a ** b for a float16/32/64 array a and pow(Tensor, Scalar)'s exponent b, as torch's
     kernel (an overflow's RuntimeWarning reruns the op quietly: _apply)."""
     shortcut = _REAL_POW.get(b)
     if shortcut is None or a.dtype.char == "e" or isinstance(a, _NOT_DENSE):
-        return a ** b       # (a sparse or nested array's ** takes its own path)
+        return _pow(a, b)   # (a sparse or nested array's ** takes its own path)
     return shortcut(xp, a)
 
 
@@ -1500,14 +1547,14 @@ def _bf16_pow(xp, a, b):
         return _REAL_POW[b](xp, a)
     if not _has_shape(b) and b == -0.5:     # (rsqrt: 1 / sqrt in float32)
         return (1 / xp.sqrt(a.astype(_F32))).astype(a.dtype)
-    return (a.astype(_F32) ** (b.astype(_F32) if _has_shape(b) else b)).astype(a.dtype)
+    return _pow(a.astype(_F32), b.astype(_F32) if _has_shape(b) else b).astype(a.dtype)
 
 
 def _pow_fwd(xp, a, b, scalar=False):
     """a ** b; `scalar`: b is pow(Tensor, Scalar)'s exponent (its kernel's shortcuts)."""
     k = a.dtype.kind
     if k == "f":
-        y = _real_pow(xp, a, b) if scalar and b in _REAL_POW else a ** b
+        y = _real_pow(xp, a, b) if scalar and b in _REAL_POW else _pow(a, b)
     elif k == "c":
         shortcut = False if _has_shape(b) else _POW_SHORTCUTS.get(b, False)
         with np.errstate(all="ignore"):
@@ -1541,8 +1588,8 @@ def _pow_base_grad(xp, g, a, b, scalar=False):
         if b == 0:
             return xp.zeros_like(g)
         return g * (b * (_real_pow(xp, a, b - 1) if scalar and a.dtype.kind == "f" else
-                         a ** (b - 1)))
-    return xp.where(b == 0, 0, g * (b * a ** (b - 1)))
+                         _pow(a, b - 1)))
+    return xp.where(b == 0, 0, g * (b * _pow(a, b - 1)))
 
 
 def _nonneg(b):

@@ -154,8 +154,8 @@ def _logaddexp_grad(xp, g, a, b):
 def _pow2(xp, d):
     """torch's pow(2, d): bfloat16 in float32, rounded once."""
     if d.dtype.kind == "V":
-        return (np.float32(2) ** d.astype(np.float32)).astype(d.dtype)
-    return d.dtype.type(2) ** d
+        return _E._pow(np.asarray(2, np.float32), d.astype(np.float32)).astype(d.dtype)
+    return _E._pow(np.asarray(2, d.dtype), d) if type(d) is np.ndarray else d.dtype.type(2) ** d
 
 
 def _logaddexp2_grad(xp, g, a, b):

@@ -1,4 +1,7 @@
 """ASGD: averaged stochastic gradient descent (torch.optim.ASGD)."""
+import numpy as np
+
+from .._cpu import libm_loop
 from .._dtype import get_default_dtype
 from .._tensor import Tensor
 from .optimizer import (_scale_, _PerParameter, _add, _effective_grad, _finish, _get_scalar_dtype,
@@ -43,9 +46,10 @@ def asgd_update(p, state, group):
         param -= (grad + param * lambd) * eta.arr.astype(param.dtype)
         ax += (param - ax) * mu.arr.astype(ax.dtype)
         # eta from the float32 step tensor in float32 ops, the division as torch's
-        # Tensor.__rtruediv__ (reciprocal times lr)
+        # Tensor.__rtruediv__ (reciprocal times lr); the 0-d pow is torch's scalar code: libm's
         f = state["step"].arr.dtype.type
-        eta.arr[...] = f(1) / ((f(1) + state["step"].arr * f(lambd * lr)) ** f(alpha)) * f(lr)
+        power = libm_loop(np.power, f(1) + state["step"].arr * f(lambd * lr), f(alpha))
+        eta.arr[...] = f(1) / power * f(lr)
     else:
         eta_value = float(eta.item())
         _scale_(param, 1 - lambd * eta_value)                         # decay term
