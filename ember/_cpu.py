@@ -79,9 +79,10 @@ def libm_loop(ufunc, *args):
     back into a copy in their layout (3-80 ns a value: 10-100x SVML's). torch calls libm in its
     scalar kernels (asinh, acosh, the norms' pow, a 0-d pow), and these are ember's results on
     machines without AVX512."""
-    if not NUMPY_SVML:
-        return ufunc(*args)
     import numpy as np
+    if not NUMPY_SVML or not all(isinstance(a, (np.ndarray, np.generic, int, float))
+                                 for a in args):       # (a device array: its own library's)
+        return ufunc(*args)
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
     if math.prod(shape) == 1:       # (a 0-d operand gives a NumPy scalar, as ufunc's)
         y = ufunc(*(np.repeat(np.reshape(a, 1), 2)[::-1]
