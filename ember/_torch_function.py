@@ -321,21 +321,20 @@ _C_PREFIXED = ("torch.linalg", "torch.fft", "torch.special")
 # torch-function check and torch._C's own (not the argument parser's) functions
 _UNDISPATCHED = {"torch": frozenset("""
     are_deterministic_algorithms_enabled autocast_decrement_nesting autocast_increment_nesting
-    broadcast_shapes clear_autocast_cache compile compiled_with_cxx11_abi cond eig frombuffer
-    from_dlpack is_anomaly_check_nan_enabled is_anomaly_enabled load save set_anomaly_enabled
-    while_loop
-    from_numpy get_autocast_cpu_dtype get_autocast_dtype get_autocast_gpu_dtype
+    broadcast_shapes clear_autocast_cache compile compiled_with_cxx11_abi cond eig from_dlpack
+    from_numpy frombuffer get_autocast_cpu_dtype get_autocast_dtype get_autocast_gpu_dtype
     get_default_device get_default_dtype get_deterministic_debug_mode get_device_module
     get_float32_matmul_precision get_num_interop_threads get_num_threads get_rng_state
-    init_num_threads initial_seed is_autocast_cache_enabled is_autocast_cpu_enabled
-    is_autocast_enabled is_deterministic_algorithms_warn_only_enabled is_grad_enabled
-    is_inference_mode_enabled is_storage is_tensor is_vulkan_available is_warn_always_enabled
-    lstsq manual_seed matrix_rank seed set_autocast_cache_enabled set_autocast_cpu_dtype
+    init_num_threads initial_seed is_anomaly_check_nan_enabled is_anomaly_enabled
+    is_autocast_cache_enabled is_autocast_cpu_enabled is_autocast_enabled
+    is_deterministic_algorithms_warn_only_enabled is_grad_enabled is_inference_mode_enabled
+    is_storage is_tensor is_vulkan_available is_warn_always_enabled load lstsq manual_seed
+    matrix_rank save seed set_anomaly_enabled set_autocast_cache_enabled set_autocast_cpu_dtype
     set_autocast_cpu_enabled set_autocast_dtype set_autocast_enabled set_autocast_gpu_dtype
     set_default_device set_default_dtype set_default_tensor_type set_deterministic_debug_mode
     set_float32_matmul_precision set_flush_denormal set_num_interop_threads set_num_threads
     set_printoptions set_rng_state set_warn_always solve symeig to_dlpack typename
-    use_deterministic_algorithms vmap""".split()),
+    use_deterministic_algorithms vmap while_loop""".split()),
     # (torch's sigmoid/tanh call the Tensor method, upsample* call interpolate, each dispatched)
     "torch.nn.functional": frozenset(
         "sigmoid tanh upsample upsample_nearest upsample_bilinear".split())}
