@@ -25,22 +25,22 @@ base_types = (str, int, float, bool, complex, ember.dtype, ember.Tensor, ember.d
 # torch's graphs read `relu(x, inplace = False)`. Its C functionals (conv2d, linear, gelu, ...)
 # and torch's other functions pass the call as written; so does ember for them.
 _PY_FUNCTIONALS = frozenset("""
-    adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d
-    adaptive_max_pool3d affine_grid alpha_dropout batch_norm binary_cross_entropy
+    adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool1d_with_indices
+    adaptive_max_pool2d adaptive_max_pool2d_with_indices adaptive_max_pool3d
+    adaptive_max_pool3d_with_indices affine_grid alpha_dropout batch_norm binary_cross_entropy
     binary_cross_entropy_with_logits celu cosine_embedding_loss cross_entropy ctc_loss dropout
     dropout1d dropout2d dropout3d elu embedding embedding_bag feature_alpha_dropout fold
-    fractional_max_pool2d fractional_max_pool3d gaussian_nll_loss glu grid_sample group_norm
+    fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d
+    fractional_max_pool3d_with_indices gaussian_nll_loss glu grid_sample group_norm
     gumbel_softmax hardsigmoid hardswish hardtanh hinge_embedding_loss huber_loss instance_norm
     interpolate kl_div layer_norm leaky_relu linear_cross_entropy local_response_norm
-    log_softmax lp_pool1d lp_pool2d lp_pool3d margin_ranking_loss max_pool1d max_pool2d
-    max_pool3d max_pool1d_with_indices max_pool2d_with_indices max_pool3d_with_indices
-    adaptive_max_pool1d_with_indices adaptive_max_pool2d_with_indices
-    adaptive_max_pool3d_with_indices fractional_max_pool2d_with_indices
-    fractional_max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss
-    multi_margin_loss
-    multilabel_margin_loss multilabel_soft_margin_loss nll_loss normalize pad poisson_nll_loss
-    relu relu6 rms_norm rrelu selu silu smooth_l1_loss soft_margin_loss softmax softmin softsign
-    tanhshrink threshold triplet_margin_loss triplet_margin_with_distance_loss unfold
+    log_softmax lp_pool1d lp_pool2d lp_pool3d margin_ranking_loss max_pool1d
+    max_pool1d_with_indices max_pool2d max_pool2d_with_indices max_pool3d
+    max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss
+    multi_margin_loss multilabel_margin_loss multilabel_soft_margin_loss nll_loss normalize pad
+    poisson_nll_loss relu relu6 rms_norm rrelu selu silu smooth_l1_loss soft_margin_loss softmax
+    softmin softsign tanhshrink threshold triplet_margin_loss triplet_margin_with_distance_loss
+    unfold
     """.split())
 _SIGNATURES = {}
 
