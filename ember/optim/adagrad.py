@@ -87,7 +87,10 @@ def adagrad_update(p, state, group):
                 (_real(p.arr), _real(_grad_array(p)), _real(state["sum"].arr)),
                 _clr(group, step, "addcdiv_(): argument 'value'"), _value(group["eps"]),
                 weight_decay, group["maximize"], bool(group["foreach"]))
-    _finish(p)
+    _finish(p, state, _BUMPS)
+
+
+_BUMPS = (("sum", 1),)     # torch's state_sum.addcmul_
 
 
 def _clr(group, step, what):

@@ -134,7 +134,15 @@ def adam_update(p, state, group):
         _for_chunks(xp, _adam_kernel, (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq),
                     beta1, beta2, step_size, bias_correction2_sqrt, eps, weight_decay, decay,
                     group["maximize"])
-    _finish(p)
+    _finish(p, state, _ADAM_BUMPS[group["amsgrad"], decay != 1.0])
+
+
+# torch's exp_avg.lerp_, exp_avg_sq.mul_().addcmul_(), torch.maximum(..., out=max_exp_avg_sq)
+# with amsgrad, and param.mul_(1 - lr * weight_decay) when decoupled (_incr counts step_t += 1)
+_ADAM_BUMPS = {(amsgrad, decoupled): (("exp_avg", 1), ("exp_avg_sq", 2))
+               + ((("max_exp_avg_sq", 1),) if amsgrad else ())
+               + (((None, 1),) if decoupled else ())
+               for amsgrad in (False, True) for decoupled in (False, True)}
 
 
 def _adam_kernel(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, step_size,

@@ -560,9 +560,11 @@ def _full_like(p, value):
 
 
 def _incr(step_t):
-    """`step_t += 1` on a 0-d state tensor; returns the new value as a Python float."""
+    """`step_t += 1` on a 0-d state tensor (a version, as torch's); returns the new value as a
+    Python float."""
     a = step_t.arr
     a += 1
+    bump_version(step_t)
     return float(a)
 
 
@@ -731,9 +733,16 @@ def _addcdiv_(xp, dst, t1, t2, value, tmp=None):
     return dst
 
 
-def _finish(p):
-    """Record the in-place update of a parameter (its version counter), as torch does."""
+def _finish(p, state=None, bumps=()):
+    """Record the in-place update of a parameter (its version counter), as torch does; `bumps`
+    are (state key or None for the parameter, count) pairs: the further in-place ops torch's
+    step does on them, each one a version (torch's Adam: exp_avg.lerp_, exp_avg_sq.mul_ then
+    .addcmul_, step_t += 1)."""
     bump_version(p)
+    for key, n in bumps:
+        t = p if key is None else state[key]
+        for _ in range(n):
+            bump_version(t)
 
 
 _FUSED_DEVICES = ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]

@@ -1,5 +1,5 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
-from .._tensor import Tensor, _new
+from .._tensor import Tensor, _new, bump_version
 from ._op_steps import foreach_step
 from .optimizer import (_scale_, Optimizer, _add, _check_fused_once, _effective_grad,
                         _eval_closure, _finish, _for_chunks, _grad_array, _sparse_add_,
@@ -82,7 +82,12 @@ def sgd_update(p, state, group):
     _for_chunks(p.be.xp, _sgd_kernel, (p.arr, _grad_array(p), buf), _value(group["lr"]),
                 momentum, dampening, weight_decay, group["nesterov"], group["maximize"], first,
                 into_grad)
-    _finish(p)
+    if into_grad:
+        bump_version(p.grad)
+    _finish(p, state, () if first or buf is None else _SGD_BUMPS)
+
+
+_SGD_BUMPS = (("momentum_buffer", 2),)
 
 
 def _fused(update, group):
