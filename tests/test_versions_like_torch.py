@@ -2,6 +2,8 @@
 updates of the norm layers equal torch's: every in-place op torch's step does on a parameter
 or a state tensor bumps its counter, and the counter is observable (`_version`, and autograd's
 "modified by an inplace operation ... is at version N" error)."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -255,3 +257,60 @@ def test_norm_running_stat_versions(name, shape, kw, grad, dtype):
         assert ev == tv, f"forward {step}: ember {ev} torch {tv}"
         for k in tvals:
             np.testing.assert_allclose(evals[k], tvals[k], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["SparseAdam", "Adagrad", "SGD"])
+def test_sparse_gradient_versions(name):
+    def run(lib):
+        emb = lib.nn.Embedding(5, 3, sparse=True, dtype=lib.float64)
+        opt = getattr(lib.optim, name)(emb.parameters(), lr=0.1)
+        seen = []
+        for idx in ([1, 2, 1], [0, 4]):
+            opt.zero_grad()
+            emb(lib.tensor(idx)).sum().backward()
+            opt.step()
+            state = opt.state[emb.weight]
+            seen.append((emb.weight._version, {k: v._version for k, v in state.items()
+                                               if isinstance(v, lib.Tensor)}))
+        return seen
+    with warnings.catch_warnings():     # (torch's sparse Adagrad: "Sparse invariant checks")
+        warnings.simplefilter("ignore")
+        theirs = run(torch)
+    assert run(ember) == theirs
+
+
+@pytest.mark.parametrize("ema", [False, True], ids=["swa", "ema"])
+def test_averaged_model_versions(ema):
+    def run(lib):
+        lib.manual_seed(0)
+        m = lib.nn.Linear(3, 2)
+        swa = lib.optim.swa_utils
+        kw = dict(multi_avg_fn=swa.get_ema_multi_avg_fn(0.9) if ema else swa.get_swa_multi_avg_fn())
+        avg = swa.AveragedModel(m, **kw)
+        seen = []
+        for _ in range(3):
+            avg.update_parameters(m)
+            seen.append({k: v._version for k, v in avg.state_dict().items()})
+        return seen
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("cls,kw", [("StepLR", dict(step_size=1)),
+                                    ("ExponentialLR", dict(gamma=0.9)),
+                                    ("CosineAnnealingLR", dict(T_max=5)),
+                                    ("OneCycleLR", dict(max_lr=0.5, total_steps=10))],
+                         ids=["StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR"])
+def test_scheduler_tensor_lr_versions(cls, kw):
+    """A scheduler fill_s a tensor lr in place: a version of the lr each step."""
+    def run(lib):
+        p = lib.ones(3, dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.Adam([p], lr=lib.tensor(0.1), foreach=False)
+        sched = getattr(lib.optim.lr_scheduler, cls)(opt, **kw)
+        seen = []
+        for _ in range(3):
+            p.grad = lib.ones(3, dtype=lib.float64)
+            opt.step()
+            sched.step()
+            seen.append((p._version, opt.param_groups[0]["lr"]._version))
+        return seen
+    assert run(ember) == run(torch)

@@ -123,4 +123,4 @@ def _sparse_adagrad(p, state, group, step):
     _sparse_add_(state_sum, g._like(vals * vals))
     std = g.xp.sqrt(state_sum[at]) + _value(group["eps"])
     _sparse_add_(p.arr, g._like(vals / std), -_clr(group, step, "add_(): argument 'alpha'"))
-    _finish(p)
+    _finish(p, state, _BUMPS)      # (torch's state_sum.add_ of the sparse squares)
