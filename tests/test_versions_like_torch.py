@@ -104,6 +104,35 @@ def test_optimizer_versions(name, kw, foreach):
     _compare(name, kw, MATRIX_SHAPES if name == "Muon" else SHAPES)
 
 
+FUSED = [("Adam", dict()), ("Adam", dict(amsgrad=True, weight_decay=0.1)), ("AdamW", dict()),
+         ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)), ("Adagrad", dict())]
+
+
+@pytest.mark.parametrize("name,kw", FUSED, ids=[f"{n}-{k}" for n, k in FUSED])
+def test_fused_versions(name, kw):
+    """torch's fused CPU kernels write the parameters and states without a version: only the
+    step counter counts."""
+    _compare(name, dict(kw, fused=True), SHAPES)
+
+
+@pytest.mark.parametrize("tensor", ["lr", "betas"])
+def test_tensor_hyperparameter_versions(tensor):
+    def run(lib):
+        kw = dict(lr=lib.tensor(0.01)) if tensor == "lr" else \
+            dict(betas=(lib.tensor(0.9), lib.tensor(0.999)))
+        init, grads = _problem(SHAPES)
+        params = [lib.tensor(a, requires_grad=True) for a in init]
+        opt = lib.optim.Adam(params, foreach=False, **kw)
+        seen = []
+        for step_grads in grads:
+            for p, g in zip(params, step_grads):
+                p.grad = lib.tensor(g)
+            opt.step()
+            seen.append(_versions(lib, params, opt))
+        return seen
+    assert run(ember) == run(torch)
+
+
 def _low_float_versions(lib, name, kw, shapes, dtype):
     init, grads = _problem(shapes)
     params = [lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=True) for a in init]

@@ -256,6 +256,8 @@ class Optimizer:
                 run = foreach_step(self, group, update)
             if group.get("capturable"):
                 run = _on_capturable_device(run, group, self._capturable_check)
+            if group.get("fused"):
+                run = _fused_versions(run)
             for p, state in self._init_group(group, init_state):
                 run(p, state, group)
         return loss
@@ -748,6 +750,23 @@ def _finish(p, state=None, bumps=()):
         else:
             vc[0] += n
             vc[1] = _CLOCK[0]
+
+
+def _fused_versions(update):
+    """`update` as torch's fused CPU kernels leave the version counters: they write the
+    parameter and its states through raw pointers (no version); only the step counts (its
+    _foreach_add_)."""
+    def run(p, state, group):
+        kept = [(t, t._vc) for t in (p, *(v for k, v in (state or {}).items()
+                                           if k != "step" and isinstance(v, Tensor)))]
+        counts = [None if vc is None else vc[:] for _, vc in kept]
+        update(p, state, group)
+        for (t, vc), old in zip(kept, counts):
+            if vc is None:
+                t._vc = None
+            else:
+                vc[:] = old
+    return run
 
 
 _FUSED_DEVICES = ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]

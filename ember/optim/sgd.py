@@ -2,8 +2,9 @@
 from .._tensor import Tensor, _new, bump_version
 from ._op_steps import foreach_step
 from .optimizer import (_scale_, Optimizer, _add, _check_fused_once, _effective_grad,
-                        _eval_closure, _finish, _for_chunks, _grad_array, _sparse_add_,
-                        _use_grad_for_differentiable, _value, _weight_decay, _number, _low_float)
+                        _eval_closure, _finish, _for_chunks, _fused_versions, _grad_array,
+                        _sparse_add_, _use_grad_for_differentiable, _value, _weight_decay, _number,
+                        _low_float)
 
 __all__ = ["SGD"]
 
@@ -49,7 +50,7 @@ class SGD(Optimizer):
             update = _differentiable_sgd if group["differentiable"] else \
                 foreach_step(self, group, sgd_update)
             if group["fused"]:
-                update = _fused(update, group)
+                update = _fused_versions(_fused(update, group))
             for p in group["params"]:
                 if p.grad is not None:
                     state = self.state[p] if group["momentum"] != 0 else None
