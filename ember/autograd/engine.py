@@ -709,6 +709,7 @@ def _accumulate(leaf, g, handed, create_graph):
             ga = t._grad.arr
             if ga.shape == g.shape and getattr(ga.flags, "writeable", True):
                 ga += g
+                _T.bump_version(t._grad)    # (torch's AccumulateGrad: variable_grad += new_grad)
             else:
                 t._grad = _new(ga + g, t.be)
     if leaf.hooks:

@@ -494,11 +494,14 @@ def _check_len(t, name, c):
         raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
 
 
-def _update(t, new):
-    """In-place running-stat update of buffer t (torch does this under no_grad)."""
+def _update(t, new, bump=True):
+    """In-place running-stat update of buffer t (torch does this under no_grad). `bump`: record
+    it in t's version counter, as torch's instance norm (running_mean.copy_) does; its batch
+    norm kernels write the running statistics without (their versions stay as they were)."""
     xp = t.be.xp
     xp.copyto(t.arr, new.reshape(t.arr.shape), casting="unsafe")
-    bump_version(t)
+    if bump:
+        bump_version(t)
 
 
 def _update_running(running_mean, running_var, mean, var_sum, n, momentum, exact):
@@ -511,9 +514,9 @@ def _update_running(running_mean, running_var, mean, var_sum, n, momentum, exact
                                         None if running_var is None else running_var.arr,
                                         mean, var_sum, n, momentum, exact)
     if running_mean is not None:
-        _update(running_mean, new_mean)
+        _update(running_mean, new_mean, False)
     if running_var is not None:
-        _update(running_var, new_var)
+        _update(running_var, new_var, False)
 
 
 def _running_values(rm, rv, mean, var_sum, n, momentum, exact):
@@ -627,10 +630,11 @@ def _update_running_half(running_mean, running_var, mean, var_sum, n, momentum, 
     m = rnd(momentum)
     keep = rnd(1 - m)
     if running_mean is not None:
-        _update(running_mean, rnd(m * mean) + rnd(keep * running_mean.arr.astype(_F32)))
+        _update(running_mean, rnd(m * mean) + rnd(keep * running_mean.arr.astype(_F32)),
+                False)
     if running_var is not None:
         unbiased = rnd(var_sum / rnd(n - 1))
-        _update(running_var, m * unbiased + rnd(keep * running_var.arr.astype(_F32)))
+        _update(running_var, m * unbiased + rnd(keep * running_var.arr.astype(_F32)), False)
 
 
 def _bfloat16_stats(a, mean, var_sum, n, eps, running_mean, running_var, momentum):

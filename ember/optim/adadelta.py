@@ -38,7 +38,11 @@ def adadelta_update(p, state, group):
                 _value(group["eps"]),
                 _weight_decay(group),
                 group["maximize"])
-    _finish(p)
+    _finish(p, state, _BUMPS)
+
+
+# torch's square_avg.mul_().addcmul_(), acc_delta.mul_().addcmul_()
+_BUMPS = (("square_avg", 2), ("acc_delta", 2))
 
 
 def _adadelta_kernel(xp, param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay,

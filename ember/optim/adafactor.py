@@ -78,7 +78,15 @@ def adafactor_update(p, state, group):
     d = _value(group["d"]) if group["foreach"] else _number(group["d"], "add_(): argument 'alpha'")
     denom = max(1.0, _norm(xp, update) / ((update.size ** 0.5) * d))
     param -= (alpha / denom) * update
-    _finish(p)
+    _finish(p, state, _BUMPS[grad.ndim > 1, weight_decay != 0])
+
+
+# torch's row_var.lerp_ and col_var.lerp_ (or variance.lerp_), and param.mul_(1 - lr *
+# weight_decay)
+_BUMPS = {(factored, decay): ((("row_var", 1), ("col_var", 1)) if factored
+                              else (("variance", 1),))
+          + (((None, 1),) if decay else ())
+          for factored in (False, True) for decay in (False, True)}
 
 
 def _norm(xp, a):

@@ -87,7 +87,10 @@ def adagrad_update(p, state, group):
                 (_real(p.arr), _real(_grad_array(p)), _real(state["sum"].arr)),
                 _clr(group, step, "addcdiv_(): argument 'value'"), _value(group["eps"]),
                 weight_decay, group["maximize"], bool(group["foreach"]))
-    _finish(p)
+    _finish(p, state, _BUMPS)
+
+
+_BUMPS = (("sum", 1),)     # torch's state_sum.addcmul_
 
 
 def _clr(group, step, what):
@@ -120,4 +123,4 @@ def _sparse_adagrad(p, state, group, step):
     _sparse_add_(state_sum, g._like(vals * vals))
     std = g.xp.sqrt(state_sum[at]) + _value(group["eps"])
     _sparse_add_(p.arr, g._like(vals / std), -_clr(group, step, "add_(): argument 'alpha'"))
-    _finish(p)
+    _finish(p, state, _BUMPS)      # (torch's state_sum.add_ of the sparse squares)

@@ -1,7 +1,7 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, bump_version
 from ._op_steps import adam_tensor_betas
 from .optimizer import (_check_moment_args, _scale_, _update_moments, Optimizer, _addcdiv_,
                         _device_dtype_check_for_fused, _effective_grad, _finish, _for_chunks,
@@ -112,11 +112,12 @@ def adam_update(p, state, group):
     on_device = p.be.kernels.get("adam_capturable")
     if on_device is not None and step_t.be is p.be and not group["amsgrad"]:
         step_t.arr += 1     # capturable: the step count never leaves the GPU
+        bump_version(step_t)
         if decay != 1.0:
             _scale_(param, decay)
         on_device(-grad if group["maximize"] else grad, step_t.arr, lr, beta1, beta2, eps,
                   weight_decay, param, exp_avg, exp_avg_sq)
-        _finish(p)
+        _finish(p, state, _ADAM_BUMPS[False, decay != 1.0])
         return
     step = _incr(step_t)
     bias_correction1 = 1 - beta1 ** step
@@ -134,7 +135,15 @@ def adam_update(p, state, group):
         _for_chunks(xp, _adam_kernel, (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq),
                     beta1, beta2, step_size, bias_correction2_sqrt, eps, weight_decay, decay,
                     group["maximize"])
-    _finish(p)
+    _finish(p, state, _ADAM_BUMPS[group["amsgrad"], decay != 1.0])
+
+
+# torch's exp_avg.lerp_, exp_avg_sq.mul_().addcmul_(), torch.maximum(..., out=max_exp_avg_sq)
+# with amsgrad, and param.mul_(1 - lr * weight_decay) when decoupled (_incr counts step_t += 1)
+_ADAM_BUMPS = {(amsgrad, decoupled): (("exp_avg", 1), ("exp_avg_sq", 2))
+               + ((("max_exp_avg_sq", 1),) if amsgrad else ())
+               + (((None, 1),) if decoupled else ())
+               for amsgrad in (False, True) for decoupled in (False, True)}
 
 
 def _adam_kernel(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, step_size,

@@ -26,7 +26,11 @@ def adamax_update(p, state, group):
                 (_real(p.arr), _real(_grad_array(p)), _real(state["exp_avg"].arr),
                  _real(state["exp_inf"].arr)),
                 beta1, beta2, _value(group["eps"]), clr, _weight_decay(group), group["maximize"])
-    _finish(p)
+    _finish(p, state, _BUMPS)
+
+
+# torch's exp_avg.lerp_, exp_inf.mul_ then torch.maximum(..., out=exp_inf)
+_BUMPS = (("exp_avg", 1), ("exp_inf", 2))
 
 
 def _adamax_kernel(xp, param, grad, exp_avg, exp_inf, beta1, beta2, eps, clr, weight_decay,

@@ -61,7 +61,13 @@ def asgd_update(p, state, group):
         _in_scalar_state(group["lambd"]), _in_scalar_state(group["alpha"])
         eta.arr[...] = rounded(lr / ((1 + lambd * lr * step) ** alpha))
     mu.arr[...] = rounded(1 / max(1, step - t0))
-    _finish(p)
+    _finish(p, state, _BUMPS[bool(group["foreach"])])
+
+
+# torch's ax.add_ (or copy_), eta.copy_, mu.copy_, and its single-tensor step's
+# param.mul_(1 - lambd * eta) before param.add_ (its foreach step: one _foreach_addcmul_)
+_BUMPS = {foreach: (("ax", 1), ("eta", 1), ("mu", 1))
+          + (() if foreach else ((None, 1),)) for foreach in (False, True)}
 
 
 def _init_asgd(state, p, group):

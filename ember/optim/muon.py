@@ -63,7 +63,11 @@ def muon_update(p, state, group):
     param = p.arr
     _scale_(param, 1 - lr * _value(group["weight_decay"]))
     param -= _adjust_lr(lr, group["adjust_lr_fn"], param.shape) * update.astype(param.dtype)
-    _finish(p)
+    _finish(p, state, _BUMPS)
+
+
+# torch's buf.lerp_ and param.mul_(1 - lr * weight_decay) before param.add_
+_BUMPS = (("momentum_buffer", 1), (None, 1))
 
 
 def _bfloat16(xp, a):

@@ -59,7 +59,13 @@ def nadam_update(p, state, group):
                  _real(state["exp_avg_sq"].arr)),
                 beta1, beta2, bias_correction2, _value(group["eps"]), grad_coef, avg_coef,
                 weight_decay, decay, group["maximize"], bool(group["foreach"]))
-    _finish(p)
+    _finish(p, state, _BUMPS[decay != 1.0])
+
+
+# torch's mu_product *= mu, exp_avg.lerp_, exp_avg_sq.mul_().addcmul_(), the two
+# param.addcdiv_ (and param.mul_(1 - lr * weight_decay) when decoupled)
+_BUMPS = {decoupled: ((None, 2 if decoupled else 1), ("mu_product", 1),
+                      ("exp_avg", 1), ("exp_avg_sq", 2)) for decoupled in (False, True)}
 
 
 def _nadam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, bias_correction2, eps,

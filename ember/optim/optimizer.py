@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _dtype
 from .._parallel import for_chunks as _for_chunks  # noqa: F401  (the update rules import it here)
-from .._tensor import Tensor, _new, bump_version
+from .._tensor import CLOCK as _CLOCK, Tensor, _new, bump_version
 from .._typenames import qualified
 from ..ops.elementwise import _addcdiv_low, _addcmul_fused, _axpy, _lerp_fused, _low_float
 from ..autograd.grad_mode import _enabled, set_grad
@@ -256,6 +256,8 @@ class Optimizer:
                 run = foreach_step(self, group, update)
             if group.get("capturable"):
                 run = _on_capturable_device(run, group, self._capturable_check)
+            if group.get("fused"):
+                run = _fused_versions(run)
             for p, state in self._init_group(group, init_state):
                 run(p, state, group)
         return loss
@@ -560,9 +562,11 @@ def _full_like(p, value):
 
 
 def _incr(step_t):
-    """`step_t += 1` on a 0-d state tensor; returns the new value as a Python float."""
+    """`step_t += 1` on a 0-d state tensor (a version, as torch's); returns the new value as a
+    Python float."""
     a = step_t.arr
     a += 1
+    bump_version(step_t)
     return float(a)
 
 
@@ -731,9 +735,38 @@ def _addcdiv_(xp, dst, t1, t2, value, tmp=None):
     return dst
 
 
-def _finish(p):
-    """Record the in-place update of a parameter (its version counter), as torch does."""
+def _finish(p, state=None, bumps=()):
+    """Record the in-place update of a parameter (its version counter), as torch does; `bumps`
+    are (state key or None for the parameter, count) pairs: the further in-place ops torch's
+    step does on them, each one a version (torch's Adam: exp_avg.lerp_, exp_avg_sq.mul_ then
+    .addcmul_, step_t += 1)."""
     bump_version(p)
+    for key, n in bumps:        # (bump_version n times over)
+        t = p if key is None else state[key]
+        _CLOCK[0] += n
+        vc = t._vc
+        if vc is None:
+            t._vc = [n, _CLOCK[0]]
+        else:
+            vc[0] += n
+            vc[1] = _CLOCK[0]
+
+
+def _fused_versions(update):
+    """`update` as torch's fused CPU kernels leave the version counters: they write the
+    parameter and its states through raw pointers (no version); only the step counts (its
+    _foreach_add_)."""
+    def run(p, state, group):
+        kept = [(t, t._vc) for t in (p, *(v for k, v in (state or {}).items()
+                                           if k != "step" and isinstance(v, Tensor)))]
+        counts = [None if vc is None else vc[:] for _, vc in kept]
+        update(p, state, group)
+        for (t, vc), old in zip(kept, counts):
+            if vc is None:
+                t._vc = None
+            else:
+                vc[:] = old
+    return run
 
 
 _FUSED_DEVICES = ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]

@@ -52,7 +52,13 @@ def radam_update(p, state, group):
                  _real(state["exp_avg_sq"].arr)),
                 beta1, beta2, lr, _value(group["eps"]), bias_correction1, bias_correction2, rect,
                 weight_decay, decay, group["maximize"])
-    _finish(p)
+    _finish(p, state, _BUMPS[decay != 1.0])
+
+
+# torch's exp_avg.lerp_, exp_avg_sq.mul_().addcmul_() (and param.mul_(1 - lr *
+# weight_decay) when decoupled)
+_BUMPS = {decoupled: (("exp_avg", 1), ("exp_avg_sq", 2))
+          + (((None, 1),) if decoupled else ()) for decoupled in (False, True)}
 
 
 def _radam_kernel(xp, param, grad, exp_avg, exp_avg_sq, beta1, beta2, lr, eps, bias_correction1,

@@ -55,7 +55,15 @@ def rmsprop_update(p, state, group):
                 _value(group["lr"]), _number(group["alpha"], "addcmul_(): argument 'value'"),
                 _value(group["eps"]),
                 _weight_decay(group), _value(group["momentum"]), group["maximize"])
-    _finish(p)
+    _finish(p, state, _BUMPS[grad_avg is not None, buf is not None])
+
+
+# torch's square_avg.mul_().addcmul_(), grad_avg.lerp_ (centered) and
+# buf.mul_().addcdiv_() (momentum)
+_BUMPS = {(centered, momentum): (("square_avg", 2),)
+          + ((("grad_avg", 1),) if centered else ())
+          + ((("momentum_buffer", 2),) if momentum else ())
+          for centered in (False, True) for momentum in (False, True)}
 
 
 def _rmsprop_kernel(xp, param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay,

@@ -32,7 +32,14 @@ def rprop_update(p, state, group):
                 (_real(p.arr), _real(_grad_array(p)), _real(state["prev"].arr),
                  _real(state["step_size"].arr)),
                 etaminus, etaplus, lo, hi, group["maximize"])
-    _finish(p)
+    _finish(p, state, _BUMPS[bool(group["foreach"]), group["maximize"]])
+
+
+# torch's step_size.mul_().clamp_(), prev.copy_(grad) (its foreach step: prev
+# written by the sign product's zeroing and the copy, and negated first for maximize)
+_BUMPS = {(foreach, maximize): (("step_size", 2),
+                                ("prev", 2 + maximize if foreach else 1))
+          for foreach in (False, True) for maximize in (False, True)}
 
 
 def _rprop_kernel(xp, param, grad, prev, step_size, etaminus, etaplus, lo, hi, maximize):

@@ -1,9 +1,10 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum: torch.optim.SGD."""
-from .._tensor import Tensor, _new
+from .._tensor import Tensor, _new, bump_version
 from ._op_steps import foreach_step
 from .optimizer import (_scale_, Optimizer, _add, _check_fused_once, _effective_grad,
-                        _eval_closure, _finish, _for_chunks, _grad_array, _sparse_add_,
-                        _use_grad_for_differentiable, _value, _weight_decay, _number, _low_float)
+                        _eval_closure, _finish, _for_chunks, _fused_versions, _grad_array,
+                        _sparse_add_, _use_grad_for_differentiable, _value, _weight_decay, _number,
+                        _low_float)
 
 __all__ = ["SGD"]
 
@@ -49,7 +50,7 @@ class SGD(Optimizer):
             update = _differentiable_sgd if group["differentiable"] else \
                 foreach_step(self, group, sgd_update)
             if group["fused"]:
-                update = _fused(update, group)
+                update = _fused_versions(_fused(update, group))
             for p in group["params"]:
                 if p.grad is not None:
                     state = self.state[p] if group["momentum"] != 0 else None
@@ -82,7 +83,12 @@ def sgd_update(p, state, group):
     _for_chunks(p.be.xp, _sgd_kernel, (p.arr, _grad_array(p), buf), _value(group["lr"]),
                 momentum, dampening, weight_decay, group["nesterov"], group["maximize"], first,
                 into_grad)
-    _finish(p)
+    if into_grad:
+        bump_version(p.grad)
+    _finish(p, state, () if first or buf is None else _SGD_BUMPS)
+
+
+_SGD_BUMPS = (("momentum_buffer", 2),)
 
 
 def _fused(update, group):

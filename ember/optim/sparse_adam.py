@@ -79,4 +79,7 @@ def sparse_adam_update(p, state, group):
     step = state["step"]
     step_size = _value(group["lr"]) * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
     _sparse_add_(p.arr, grad._like(-step_size * (numer / denom)))
-    _finish(p)
+    _finish(p, state, _BUMPS)
+
+
+_BUMPS = (("exp_avg", 1), ("exp_avg_sq", 1))     # torch's exp_avg.add_, exp_avg_sq.add_

@@ -4,6 +4,7 @@ import math
 import warnings
 from copy import deepcopy
 
+from .._tensor import bump_version
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import Module
 from ..ops._apply import write_into
@@ -29,6 +30,7 @@ def get_ema_multi_avg_fn(decay=0.999):
         for p_ema, p_model in zip(ema_param_list, current_param_list):
             if _is_float(p_ema):
                 _lerp_(p_ema.be.xp, p_ema.arr, p_model.arr, 1 - decay)
+                bump_version(p_ema)         # (torch's _foreach_lerp_)
             else:
                 write_into(p_ema, (p_ema * decay + p_model * (1 - decay)).arr)
     return ema_update
@@ -42,6 +44,7 @@ def get_swa_multi_avg_fn():
         for p_avg, p_model in zip(averaged_param_list, current_param_list):
             if _is_float(p_avg):
                 _lerp_(p_avg.be.xp, p_avg.arr, p_model.arr, weight)
+                bump_version(p_avg)         # (torch's _foreach_lerp_)
             else:
                 write_into(p_avg, (p_avg + (p_model - p_avg) / (num_averaged + 1)).arr)
     return swa_update
