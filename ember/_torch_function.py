@@ -15,6 +15,8 @@ import threading
 import types
 import warnings
 
+from ._warnings import ALWAYS
+
 __all__ = ["enable", "disable", "dispatched", "has_torch_function", "handle_torch_function",
            "overloaded_args", "DisableTorchFunctionSubclass", "DisableTorchFunction",
            "TorchFunctionMode", "resolve_name",
@@ -109,7 +111,7 @@ def _through_mode(func, args, kwargs):
     try:
         overloaded = () if STATE.disabled else overloaded_args(args + tuple(kwargs.values()))
         kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
-        result = mode.__torch_function__(func, kinds, args, kwargs)
+        result = mode.__torch_function__(func, kinds, args, _handed_kwargs(func, kwargs))
         if result is NotImplemented and overloaded:
             result = handle_torch_function(func, overloaded, *args, **kwargs)
     finally:
@@ -184,12 +186,13 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     overloaded = overloaded_args(relevant_args)
     kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
     name = getattr(public_api, "torch_name", None) or \
-        f"{getattr(public_api, '__module__', 'torch')}.{public_api.__qualname__}"
-    in_python = name.startswith("torch.nn.functional") or not name.startswith("torch.")
+        f"{getattr(public_api, '__module__', 'torch')}.{public_api.__name__}"
+    in_python = _in_python(name)
+    handed = kwargs if kwargs or in_python else None
     for a in overloaded:
-        if type(a) not in _METHOD_CHECKED or in_python:
+        if type(a) not in _METHOD_CHECKED or in_python or ALWAYS[0]:
             _warn_if_plain_method(type(a), in_python)
-        result = a.__torch_function__(public_api, kinds, args, kwargs)
+        result = a.__torch_function__(public_api, kinds, args, handed)
         if result is not NotImplemented:
             return result
     if in_python:
@@ -199,6 +202,22 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     raise TypeError(f"Multiple dispatch failed for '{name}'; all __torch_function__ handlers "
                     f"returned NotImplemented:\n{lines}\n\nFor more information, try "
                     "re-running with TORCH_LOGS=not_implemented")
+
+
+def _in_python(name):
+    """Whether torch's `name` is a Python function (torch.nn.functional's, torch.functional's,
+    a user's), whose handlers are given the keyword arguments it passes; torch's C++ functions
+    hand None for no keyword arguments."""
+    return name.startswith(("torch.nn.functional", "torch.functional")) or \
+        not name.startswith("torch.")
+
+
+def _handed_kwargs(func, kwargs):
+    """The kwargs a handler is given: None for a C++ function of torch's called without any."""
+    if kwargs:
+        return kwargs
+    name = getattr(func, "torch_name", None) or getattr(func, "__module__", None) or ""
+    return kwargs if _in_python(name) else None
 
 
 _METHOD_CHECKED = set()     # the types the C++ check of _warn_if_plain_method has looked at
