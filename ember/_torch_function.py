@@ -252,6 +252,8 @@ def _dispatcher(fn, torch_name, public=None):
     argument (or an element of a list/tuple argument) is overloaded. `public`: the function
     handlers are given instead of this one (torch hands them Tensor.mul for `x * y`)."""
     kind, operator = _KIND.get, torch_name.startswith("torch.Tensor.__")
+    method = torch_name.startswith("torch.Tensor.") and not operator and \
+        torch_name[13:] not in _PY_TENSOR_METHODS and "." not in torch_name[13:]
     if torch_name in _MODES_ONLY:
         @functools.wraps(fn)
         def dispatch(*args, **kwargs):
@@ -275,6 +277,8 @@ def _dispatcher(fn, torch_name, public=None):
             else:
                 if not kwargs or not overloaded_args(kwargs.values()):
                     return fn(*args, **kwargs)
+            if method:
+                _check_self(torch_name[13:], args)
             try:
                 return handle_torch_function(public or dispatch, args + tuple(kwargs.values()),
                                              *args, **kwargs)
@@ -359,6 +363,27 @@ _UNDISPATCHED = {"torch": frozenset("""
     "torch.nn.functional": frozenset(
         "sigmoid tanh upsample upsample_nearest upsample_bilinear".split())}
 # ... and those that only modes see (their data argument is not a tensor argument to torch)
+# torch's Tensor methods written in Python (torch/_tensor.py): these dispatch a non-Tensor
+# `self` with __torch_function__; its C methods refuse it as Python's method descriptors do
+_PY_TENSOR_METHODS = frozenset((
+    "_clear_non_serializable_cached_data", "_reduce_ex_internal", "_typed_storage", "backward",
+    "dim_order", "eig", "index", "is_shared", "istft", "lstsq", "lu", "module_load", "norm",
+    "register_hook", "register_post_accumulate_grad_hook", "reinforce", "resize", "resize_as",
+    "share_memory_", "solve", "split", "stft", "storage", "storage_type", "symeig",
+    "to_sparse_coo", "unflatten", "unique", "unique_consecutive"))
+
+
+def _check_self(name, args):
+    """Python's TypeError for a C method of torch's TensorBase called on a non-Tensor."""
+    from ._tensor import Tensor
+    if not args:
+        raise TypeError(f"descriptor '{name}' of 'torch._C.TensorBase' object needs an "
+                        "argument")
+    if not isinstance(args[0], Tensor):
+        raise TypeError(f"descriptor '{name}' for 'torch._C.TensorBase' objects doesn't "
+                        f"apply to a '{type(args[0]).__name__}' object")
+
+
 _MODES_ONLY = frozenset(("torch.tensor", "torch.as_tensor", "torch.asarray"))
 # F's max pools choose by return_indices, as torch's boolean_dispatch: the *_with_indices
 # function (dispatched under its own name) or the plain one; (position of return_indices)

@@ -900,4 +900,167 @@ def handlers_see_python_functions_default_kwargs(torch, log):
     log(seen)
 
 
+@program()
+def scheduler_order_warnings_and_resume(torch, log):
+    S = torch.optim.lr_scheduler
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sch = S.StepLR(opt, step_size=1, gamma=0.5)
+    sch.step()                      # before optimizer.step(): torch warns
+    log(sch.get_last_lr(), sch.last_epoch)
+    opt.step()
+    sch.step()
+    sd = sch.state_dict()
+    log(sorted(sd), sd["last_epoch"], sd["_last_lr"])
+    opt2 = torch.optim.SGD([p], lr=1.0)
+    opt2.param_groups[0]["initial_lr"] = 1.0
+    sch2 = S.StepLR(opt2, step_size=1, gamma=0.5, last_epoch=1)
+    log(sch2.get_last_lr(), opt2.param_groups[0]["lr"])
+    opt3 = torch.optim.SGD([p], lr=1.0)
+    _err(log, lambda: S.StepLR(opt3, step_size=1, last_epoch=3))
+    sch3 = S.MultiStepLR(torch.optim.SGD([p], lr=1.0), milestones=[2, 2, 4], gamma=0.1)
+    for _ in range(5):
+        sch3.optimizer.step()
+        sch3.step()
+    log(sch3.get_last_lr(), sorted(sch3.milestones.items()))
+
+
+@program(tol=1e-6)
+def functional_call_buffers_and_batchnorm(torch, log):
+    functional_call = torch.func.functional_call
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    x = torch.randn(4, 3)
+    bufs = {k: v.clone() for k, v in m.named_buffers()}
+    out = functional_call(m, bufs, (x,))
+    log(out.shape, bufs["1.running_mean"], m[1].running_mean, bufs["1.num_batches_tracked"])
+    params_and_bufs = ({k: v * 0 for k, v in m.named_parameters()}, bufs)
+    log(functional_call(m, params_and_bufs, x))
+    _err(log, lambda: functional_call(m, ({"0.weight": torch.ones(3, 3)},
+                                          {"0.weight": torch.ones(3, 3)}), (x,)))
+    m.eval()
+    log(functional_call(m, {}, (x,), {}), m.training)
+    log(functional_call(m, {"1.running_var": torch.full((3,), 4.0)}, args=x))
+
+
+@program(tol=1e-6)
+def mixture_and_relaxed_distributions(torch, log):
+    D = torch.distributions
+    mix = D.Categorical(torch.tensor([0.3, 0.7]))
+    comp = D.Normal(torch.tensor([-1.0, 2.0]), torch.tensor([0.5, 1.0]))
+    gmm = D.MixtureSameFamily(mix, comp)
+    log(gmm.batch_shape, gmm.event_shape, gmm.mean, gmm.variance)
+    log(gmm.log_prob(torch.tensor([0.0, 1.0, -1.0])), gmm.cdf(torch.tensor(0.0)))
+    log(gmm.sample((3,)).shape)
+    print(gmm)
+    _err(log, lambda: D.MixtureSameFamily(D.Categorical(torch.ones(3)), comp))
+    _err(log, lambda: D.MixtureSameFamily(torch.ones(2), comp))
+    rb = D.RelaxedBernoulli(torch.tensor(0.5), probs=torch.tensor([0.2, 0.8]))
+    log(rb.rsample().shape, rb.temperature, rb.batch_shape)
+    roh = D.RelaxedOneHotCategorical(torch.tensor(1.0), logits=torch.zeros(3))
+    y = roh.rsample()
+    log(y.shape, float(y.sum()), roh.log_prob(torch.tensor([0.2, 0.3, 0.5])))
+    lkj = D.LKJCholesky(3, concentration=2.0)
+    L = lkj.sample()
+    log(L.shape, torch.allclose((L @ L.T).diagonal(), torch.ones(3)), lkj.log_prob(L).shape)
+
+
+@program()
+def fx_tracer_leaf_modules_and_nodes(torch, log):
+    fx, nn = torch.fx, torch.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return torch.relu(self.lin(x))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+            self.head = nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.head(self.block(x)) * x.size(0)
+
+    class LeafTracer(fx.Tracer):
+        def is_leaf_module(self, m, qualname):
+            return isinstance(m, Block) or super().is_leaf_module(m, qualname)
+
+    net = Net()
+    graph = LeafTracer().trace(net)
+    gm = fx.GraphModule(net, graph)
+    print(gm.code)
+    log([(n.name, n.op) for n in graph.nodes])
+    default = fx.symbolic_trace(net)
+    log([(n.name, n.op) for n in default.graph.nodes])
+    for n in default.graph.nodes:
+        if n.op == "call_module":
+            log(n.target, [str(a) for a in n.args], [u.name for u in n.users])
+    x = torch.ones(3, 2)
+    log(torch.equal(gm(x), net(x)), torch.equal(default(x), net(x)))
+    log(sorted(dict(gm.named_modules())), gm.head.weight.shape)
+
+
+@program()
+def overridable_tensor_methods_and_descriptors(torch, log):
+    class Dummy:
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return torch.overrides.resolve_name(func)
+
+    _err(log, lambda: torch.Tensor.add(Dummy(), 2))
+    _err(log, lambda: torch.Tensor.sum(Dummy()))
+    _err(log, lambda: torch.Tensor.add(torch.ones(1), Dummy()))
+    _err(log, lambda: torch.Tensor.split(Dummy(), 1))
+    _err(log, lambda: torch.Tensor.norm(Dummy()))
+    log(torch.stack([Dummy(), Dummy()]), torch.cat((torch.ones(1), Dummy())))
+    log(torch.where(torch.tensor([True]), Dummy(), 1.0))
+    log(torch.nn.functional.linear(torch.ones(2), Dummy()))
+
+    class Sub(torch.Tensor):
+        pass
+    s = torch.ones(2).as_subclass(Sub)
+    log(type(s.grad).__name__, type(s.data).__name__, type(s.real).__name__,
+        type(s.T).__name__, type(s.mT if s.dim() >= 2 else s).__name__,
+        type(s.new_zeros(2)).__name__, type(torch.zeros_like(s)).__name__)
+
+
+@program(tol=1e-6)
+def parametrize_cached_with_training_and_errors(torch, log):
+    P = torch.nn.utils.parametrize
+    nn = torch.nn
+
+    class Positive(nn.Module):
+        def forward(self, x):
+            return x.exp()
+
+        def right_inverse(self, y):
+            return y.log()
+
+    m = nn.Linear(2, 2)
+    P.register_parametrization(m, "weight", Positive())
+    m.weight = torch.full((2, 2), 2.0)
+    log(m.parametrizations.weight.original, m.weight)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    with P.cached():
+        out = m(torch.ones(1, 2)) + m(torch.ones(1, 2))
+        out.sum().backward()
+    opt.step()
+    log(m.parametrizations.weight.original.grad, m.weight)
+    _err(log, lambda: setattr(m, "weight", torch.ones(3, 3)))
+    _err(log, lambda: P.register_parametrization(m, "nope", Positive()))
+    _err(log, lambda: P.register_parametrization(m, "bias", nn.Linear(2, 3)))
+    log(type(m).__name__, type(m).__mro__[1].__name__)
+    sd = m.state_dict()
+    log(sorted(sd))
+    m2 = nn.Linear(2, 2)
+    P.register_parametrization(m2, "weight", Positive())
+    m2.load_state_dict(sd)
+    log(torch.equal(m2.weight, m.weight))
+
+
 test_program = PROGRAMS.test(_check)
