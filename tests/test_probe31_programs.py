@@ -1063,4 +1063,90 @@ def parametrize_cached_with_training_and_errors(torch, log):
     log(torch.equal(m2.weight, m.weight))
 
 
+@program()
+def wrap_torch_function_and_testing_signatures(torch, log):
+    import inspect
+    ov = torch.overrides
+
+    def dispatcher(a, b=None):
+        return (a,)
+
+    @ov.wrap_torch_function(dispatcher)
+    def scaled_add(a, b=None):
+        return a + (0 if b is None else b)
+
+    class Tag:
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return "tag:" + func.__name__
+
+    log(scaled_add(torch.ones(2), 1), scaled_add(Tag()), scaled_add(torch.ones(1), b=Tag()))
+    tests = ov.get_testing_overrides()
+    for f in (torch.add, torch.where, torch.nn.functional.relu, torch.Tensor.view):
+        log(len(inspect.signature(tests[f]).parameters) > 0)
+    log(ov.is_tensor_method_or_property(torch.Tensor.shape.__get__),
+        ov.resolve_name(torch.Tensor.T.__get__), ov.resolve_name(torch.nn.functional.conv2d))
+
+
+@program()
+def datasets_compose_and_collate_errors(torch, log):
+    data = torch.utils.data
+    a = data.TensorDataset(torch.arange(3.))
+    b = data.TensorDataset(torch.arange(3., 5.))
+    ab = a + b
+    log(type(ab).__name__, len(ab), ab[4])
+    _err(log, lambda: data.TensorDataset(torch.ones(2), torch.ones(3)))
+    st = data.StackDataset(x=a, y=b if len(b) == 3 else a)
+    log(st[1], len(st))
+    _err(log, lambda: data.StackDataset(a, b))
+    _err(log, lambda: data.default_collate([torch.ones(2), torch.ones(3)]))
+    _err(log, lambda: data.default_collate([torch.ones(2), 1.0]))
+    log(data.default_collate([(1, "a"), (2, "b")]), data.default_collate([[1.5], [2.5]]))
+    dl = data.DataLoader(ab, batch_size=2, collate_fn=lambda items: [i[0].item() for i in items])
+    log(list(dl))
+    dl2 = data.DataLoader(range(5), batch_size=None)
+    log([int(v) for v in dl2], type(next(iter(dl2))).__name__)
+
+
+@program(tol=1e-5)
+def batched_linalg_strides_and_reduced_svd(torch, log):
+    A = torch.arange(24.).reshape(2, 4, 3) / 10 + torch.eye(4, 3)
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    log(U.shape, U.stride(), S.stride(), Vh.stride())
+    log(torch.allclose(U @ torch.diag_embed(S) @ Vh, A, atol=1e-5))
+    Q, R = torch.linalg.qr(A, mode="reduced")
+    log(Q.stride(), R.stride(), torch.linalg.qr(A, mode="r")[0].numel())
+    Qc, Rc = torch.linalg.qr(A, mode="complete")
+    log(Qc.shape, Qc.stride())
+    M = A.mT @ A
+    w, V = torch.linalg.eigh(M)
+    log(V.stride(), V.view(2, 9).shape if V.is_contiguous() else V.reshape(2, 9).stride())
+    x = torch.linalg.solve(M, torch.ones(2, 3))
+    log(x.shape, x.stride())
+    X = torch.linalg.solve(M, torch.ones(2, 3, 2))
+    log(X.stride(), X.contiguous().stride(), X.flatten().shape)
+    log(torch.linalg.lu(M)[0].stride(), torch.linalg.lu(M)[2].stride())
+
+
+@program(tol=1e-6)
+def transform_cache_and_constraints(torch, log):
+    D = torch.distributions
+    T, C = D.transforms, D.constraints
+    t = T.ExpTransform(cache_size=1)
+    x = torch.tensor([0.0, 1.0])
+    y = t(x)
+    log(t.inv(y) is x, t.inv.inv is t, T.ExpTransform().inv(y) is x)
+    _err(log, lambda: T.ExpTransform(cache_size=2))
+    log(t == T.ExpTransform(), T.AffineTransform(0., 1.) == T.AffineTransform(0., 1.))
+    log(C.positive.check(torch.tensor([-1.0, 0.0, 1.0])), C.simplex.check(torch.tensor([0.5, 0.5])),
+        C.interval(0, 2).check(torch.tensor(2.0)),
+        C.integer_interval(0, 3).check(torch.tensor(2.5)))
+    log(str(C.positive), str(C.interval(0.0, 1.0)), C.real.is_discrete, C.boolean.is_discrete)
+    log(C.independent(C.real, 1).event_dim, C.positive_definite.event_dim)
+    ct = T.CatTransform([T.ExpTransform(), T.identity_transform], dim=0, lengths=[1, 1])
+    log(ct(torch.tensor([0.0, 5.0])))
+    pt = T.PowerTransform(torch.tensor(2.0))
+    log(pt(torch.tensor(3.0)), pt.inv(torch.tensor(9.0)), pt.sign)
+
+
 test_program = PROGRAMS.test(_check)
