@@ -861,16 +861,35 @@ def operator_index(torch):
         return type(e).__name__, str(e)
 
 
-@program(xfail="ember's Tensor constructors take any object with __array__ (or "
-               "__array_interface__); torch's infer a dtype only for sequences, NumPy arrays and "
-               "scalars, raising 'Could not infer dtype of Wrapper' for other objects")
-def array_protocol_objects_to_tensor(torch, log):
+@program()
+def array_protocol_buffers_and_sequences_to_tensor(torch, log):
+    import array
+
     class Wrapper:
         def __array__(self, dtype=None, copy=None):
             return np.arange(3.0)
 
-    _err(log, lambda: torch.as_tensor(Wrapper()))
-    _err(log, lambda: torch.tensor(Wrapper()))
+    class Rows(Wrapper):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            if i >= 3:
+                raise IndexError(i)
+            return float(i)
+
+    for make in (torch.tensor, torch.as_tensor, torch.asarray):
+        _err(log, lambda: make(Wrapper()))
+        _err(log, lambda: make(Rows()))
+        _err(log, lambda: make(array.array("f", [1.0, 2.0])))
+        _err(log, lambda: make(memoryview(np.arange(3.0))))
+        _err(log, lambda: make(bytearray(b"abcd")))
+        _err(log, lambda: make(b"abcd"))
+    buf = bytearray(b"abcd")
+    t = torch.asarray(buf, dtype=torch.uint8)
+    t[0] = 65
+    log(bytes(buf), torch.asarray(buf, dtype=torch.uint8, copy=True).add_(1), bytes(buf))
+    log(torch.asarray(memoryview(buf), dtype=torch.int16))
 
 
 @program()
