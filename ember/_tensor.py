@@ -648,7 +648,9 @@ class Tensor(TensorBase):
         return self.arr.__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
-        return self.arr.__dlpack_device__()
+        from .utils.dlpack import DLDeviceType
+        kind, index = self.arr.__dlpack_device__()
+        return DLDeviceType(kind), index
 
     @property
     def __cuda_array_interface__(self):

@@ -15,6 +15,8 @@ import threading
 import types
 import warnings
 
+from ._warnings import ALWAYS
+
 __all__ = ["enable", "disable", "dispatched", "has_torch_function", "handle_torch_function",
            "overloaded_args", "DisableTorchFunctionSubclass", "DisableTorchFunction",
            "TorchFunctionMode", "resolve_name",
@@ -109,7 +111,7 @@ def _through_mode(func, args, kwargs):
     try:
         overloaded = () if STATE.disabled else overloaded_args(args + tuple(kwargs.values()))
         kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
-        result = mode.__torch_function__(func, kinds, args, kwargs)
+        result = mode.__torch_function__(func, kinds, args, _handed_kwargs(func, kwargs))
         if result is NotImplemented and overloaded:
             result = handle_torch_function(func, overloaded, *args, **kwargs)
     finally:
@@ -184,12 +186,13 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     overloaded = overloaded_args(relevant_args)
     kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
     name = getattr(public_api, "torch_name", None) or \
-        f"{getattr(public_api, '__module__', 'torch')}.{public_api.__qualname__}"
-    in_python = name.startswith("torch.nn.functional") or not name.startswith("torch.")
+        f"{getattr(public_api, '__module__', 'torch')}.{public_api.__name__}"
+    in_python = _in_python(name)
+    handed = kwargs if kwargs or in_python else None
     for a in overloaded:
-        if type(a) not in _METHOD_CHECKED or in_python:
+        if type(a) not in _METHOD_CHECKED or in_python or ALWAYS[0]:
             _warn_if_plain_method(type(a), in_python)
-        result = a.__torch_function__(public_api, kinds, args, kwargs)
+        result = a.__torch_function__(public_api, kinds, args, handed)
         if result is not NotImplemented:
             return result
     if in_python:
@@ -199,6 +202,22 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     raise TypeError(f"Multiple dispatch failed for '{name}'; all __torch_function__ handlers "
                     f"returned NotImplemented:\n{lines}\n\nFor more information, try "
                     "re-running with TORCH_LOGS=not_implemented")
+
+
+def _in_python(name):
+    """Whether torch's `name` is a Python function (torch.nn.functional's, torch.functional's,
+    a user's), whose handlers are given the keyword arguments it passes; torch's C++ functions
+    hand None for no keyword arguments."""
+    return name.startswith(("torch.nn.functional", "torch.functional")) or \
+        not name.startswith("torch.")
+
+
+def _handed_kwargs(func, kwargs):
+    """The kwargs a handler is given: None for a C++ function of torch's called without any."""
+    if kwargs:
+        return kwargs
+    name = getattr(func, "torch_name", None) or getattr(func, "__module__", None) or ""
+    return kwargs if _in_python(name) else None
 
 
 _METHOD_CHECKED = set()     # the types the C++ check of _warn_if_plain_method has looked at
@@ -233,6 +252,8 @@ def _dispatcher(fn, torch_name, public=None):
     argument (or an element of a list/tuple argument) is overloaded. `public`: the function
     handlers are given instead of this one (torch hands them Tensor.mul for `x * y`)."""
     kind, operator = _KIND.get, torch_name.startswith("torch.Tensor.__")
+    method = torch_name.startswith("torch.Tensor.") and not operator and \
+        torch_name[13:] not in _PY_TENSOR_METHODS and "." not in torch_name[13:]
     if torch_name in _MODES_ONLY:
         @functools.wraps(fn)
         def dispatch(*args, **kwargs):
@@ -256,6 +277,8 @@ def _dispatcher(fn, torch_name, public=None):
             else:
                 if not kwargs or not overloaded_args(kwargs.values()):
                     return fn(*args, **kwargs)
+            if method:
+                _check_self(torch_name[13:], args)
             try:
                 return handle_torch_function(public or dispatch, args + tuple(kwargs.values()),
                                              *args, **kwargs)
@@ -339,6 +362,27 @@ _UNDISPATCHED = {"torch": frozenset("""
     "torch.nn.functional": frozenset(
         "sigmoid tanh upsample upsample_nearest upsample_bilinear".split())}
 # ... and those that only modes see (their data argument is not a tensor argument to torch)
+# torch's Tensor methods written in Python (torch/_tensor.py): these dispatch a non-Tensor
+# `self` with __torch_function__; its C methods refuse it as Python's method descriptors do
+_PY_TENSOR_METHODS = frozenset((
+    "_clear_non_serializable_cached_data", "_reduce_ex_internal", "_typed_storage", "backward",
+    "dim_order", "eig", "index", "is_shared", "istft", "lstsq", "lu", "module_load", "norm",
+    "register_hook", "register_post_accumulate_grad_hook", "reinforce", "resize", "resize_as",
+    "share_memory_", "solve", "split", "stft", "storage", "storage_type", "symeig",
+    "to_sparse_coo", "unflatten", "unique", "unique_consecutive"))
+
+
+def _check_self(name, args):
+    """Python's TypeError for a C method of torch's TensorBase called on a non-Tensor."""
+    from ._tensor import Tensor
+    if not args:
+        raise TypeError(f"descriptor '{name}' of 'torch._C.TensorBase' object needs an "
+                        "argument")
+    if not isinstance(args[0], Tensor):
+        raise TypeError(f"descriptor '{name}' for 'torch._C.TensorBase' objects doesn't "
+                        f"apply to a '{type(args[0]).__name__}' object")
+
+
 _MODES_ONLY = frozenset(("torch.tensor", "torch.as_tensor", "torch.asarray"))
 # F's max pools choose by return_indices, as torch's boolean_dispatch: the *_with_indices
 # function (dispatched under its own name) or the plain one; (position of return_indices)

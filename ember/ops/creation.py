@@ -1,4 +1,5 @@
 """Tensor factories, conversions between dtypes and devices, and random sampling."""
+import array
 import builtins
 import math
 import warnings
@@ -374,12 +375,14 @@ def _to_array(data, dtype):
         a = data.get()
         return a if dtype is None else _cast_data(a, dtype)
     if isinstance(data, (str, bytes)):
-        raise TypeError("new(): invalid data type 'str'")
-    if not _is_seq(data) and not isinstance(data, np.generic) and (
-            hasattr(data, "__array_interface__") or hasattr(data, "__array__")):
-        return _to_array(np.asarray(data), dtype)
+        kind = "str" if isinstance(data, str) else "bytes"
+        raise TypeError(f"new(): invalid data type '{kind}'")
     if type(data).__name__ in _STORAGE_TYPES:
         return _storage_array(data, dtype)
+    if isinstance(data, (bytearray, memoryview, array.array)) or not _is_seq(data) and \
+            hasattr(data, "__len__") and hasattr(data, "__getitem__") and \
+            not isinstance(data, (dict, np.generic)):
+        data = list(data)       # (torch walks any sequence; __array__ alone it does not take)
     shape, inferred, flat = _walk(data)
     return _values_array(flat, shape, inferred if dtype is None else _to_dtype(dtype))
 
@@ -478,6 +481,13 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
                       "obj.requires_grad instead of False. Pass requires_grad=False explicitly "
                       "to get the old behavior and silence this warning.", key="asarray_grad")
         t = as_tensor(obj, dtype, device)
+        if copy:
+            t = t.clone()
+    elif isinstance(obj, (bytes, bytearray, memoryview, array.array)):
+        from .._toplevel import frombuffer      # (torch reads a buffer's bytes as `dtype`)
+        t = frombuffer(obj, dtype=DEFAULT.float if dtype is None else dtype)
+        if device is not None:
+            t = t.to(device)
         if copy:
             t = t.clone()
     elif copy or isinstance(obj, np.ndarray) and dtype is not None and \

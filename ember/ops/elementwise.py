@@ -411,13 +411,26 @@ erfc = _float_unary("erfc", _special.erfc,
                     complex_ok=False)
 def _erfinv(xp, x):
     y = _special.erfinv(xp, x)
-    return xp.where(x == 0, x, y).astype(y.dtype)     # torch: erfinv(-0.0) = -0.0
+    # torch: erfinv(-0.0) = -0.0, erfinv(nan) the same nan (SciPy's: its sign flipped)
+    return xp.where((x == 0) | xp.isnan(x), x, y).astype(y.dtype)
 
 
-erfinv = _float_unary("erfinv", _in_float64(_erfinv),
+_erfinv_wide = _in_float64(_erfinv)
+
+
+def _erfinv_f32(xp, x):
+    """erfinv, with float32's NaNs out of [-1, 1] negative as torch's vectorised float32
+    kernel's (its float64 and float16 ones are positive)."""
+    y = _erfinv_wide(xp, x)
+    if x.dtype == _F32:
+        y = xp.where(xp.abs(x) > 1, np.float32(-np.nan), y)
+    return y
+
+
+erfinv = _float_unary("erfinv", _erfinv_f32,
                       lambda xp, g, x, y: _times_scalar(xp.exp(y * y), 0.5 * math.sqrt(math.pi))
                       * g,
-                      complex_ok=False)
+                      complex_ok=False, low=_erfinv_wide)
 _OPS["erfinv"].rerun_on_write()     # (torch's backward recomputes erfinv(self))
 def _lgamma(xp, x):
     y = _special.lgamma(xp, x)
