@@ -361,7 +361,6 @@ _UNDISPATCHED = {"torch": frozenset("""
     # (torch's sigmoid/tanh call the Tensor method, upsample* call interpolate, each dispatched)
     "torch.nn.functional": frozenset(
         "sigmoid tanh upsample upsample_nearest upsample_bilinear".split())}
-# ... and those that only modes see (their data argument is not a tensor argument to torch)
 # torch's Tensor methods written in Python (torch/_tensor.py): these dispatch a non-Tensor
 # `self` with __torch_function__; its C methods refuse it as Python's method descriptors do
 _PY_TENSOR_METHODS = frozenset((
@@ -383,6 +382,7 @@ def _check_self(name, args):
                         f"apply to a '{type(args[0]).__name__}' object")
 
 
+# ... and those that only modes see (their data argument is not a tensor argument to torch)
 _MODES_ONLY = frozenset(("torch.tensor", "torch.as_tensor", "torch.asarray"))
 # F's max pools choose by return_indices, as torch's boolean_dispatch: the *_with_indices
 # function (dispatched under its own name) or the plain one; (position of return_indices)
