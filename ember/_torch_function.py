@@ -382,7 +382,7 @@ def _check_self(name, args):
                         f"apply to a '{type(args[0]).__name__}' object")
 
 
-# ... and those that only modes see (their data argument is not a tensor argument to torch)
+# torch's functions that only modes see (their data argument is not a tensor argument to torch)
 _MODES_ONLY = frozenset(("torch.tensor", "torch.as_tensor", "torch.asarray"))
 # F's max pools choose by return_indices, as torch's boolean_dispatch: the *_with_indices
 # function (dispatched under its own name) or the plain one; (position of return_indices)
