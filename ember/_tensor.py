@@ -1559,14 +1559,14 @@ def _strided_view(flat, offset, size, stride):
     return type(flat)(size, flat.dtype, memptr=flat.data + offset * item, strides=strides)
 
 
-def bump_version(t):
-    """Record an in-place write to `t` (and every view of its storage)."""
-    CLOCK[0] += 1
+def bump_version(t, n=1):
+    """Record an in-place write to `t` (and every view of its storage); `n` writes at once."""
+    CLOCK[0] += n
     vc = t._vc
     if vc is None:
-        t._vc = [1, CLOCK[0]]
+        t._vc = [n, CLOCK[0]]
     else:
-        vc[0] += 1
+        vc[0] += n
         vc[1] = CLOCK[0]
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _dtype
 from .._parallel import for_chunks as _for_chunks  # noqa: F401  (the update rules import it here)
-from .._tensor import CLOCK as _CLOCK, Tensor, _new, bump_version
+from .._tensor import Tensor, _new, bump_version
 from .._typenames import qualified
 from ..ops.elementwise import _addcdiv_low, _addcmul_fused, _axpy, _lerp_fused, _low_float
 from ..autograd.grad_mode import _enabled, set_grad
@@ -741,15 +741,8 @@ def _finish(p, state=None, bumps=()):
     step does on them, each one a version (torch's Adam: exp_avg.lerp_, exp_avg_sq.mul_ then
     .addcmul_, step_t += 1)."""
     bump_version(p)
-    for key, n in bumps:        # (bump_version n times over)
-        t = p if key is None else state[key]
-        _CLOCK[0] += n
-        vc = t._vc
-        if vc is None:
-            t._vc = [n, _CLOCK[0]]
-        else:
-            vc[0] += n
-            vc[1] = _CLOCK[0]
+    for key, n in bumps:
+        bump_version(p if key is None else state[key], n)
 
 
 def _fused_versions(update):
