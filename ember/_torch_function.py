@@ -32,6 +32,7 @@ class _State(threading.local):
 
 STATE = _State()
 _ENABLED = [False]
+_GENERATION = [0]       # enable()s so far: what caches of the dispatchers key on
 _REPLACED = []          # (owner, name, original attribute): what disable() puts back
 _DISPATCHERS = {}       # id(plain function) -> its dispatcher, while enabled
 
@@ -547,6 +548,7 @@ def enable():
     if _ENABLED[0]:
         return
     _ENABLED[0] = True
+    _GENERATION[0] += 1
     _unwatch_class_statements()
     import importlib
     import sys

@@ -174,9 +174,21 @@ def get_ignored_functions():
     return found
 
 
+_CACHE = {}     # enable()'s generation -> _overridable()'s result
+
+
 def _overridable():
-    """({namespace: [its dispatched functions]}, {function: torch's name}), with dispatch on."""
+    """({namespace: [its dispatched functions]}, {function: torch's name}), with dispatch on
+    (built once for the dispatchers installed)."""
     _torch_function.enable()
+    generation = _torch_function._GENERATION[0]
+    if generation not in _CACHE:
+        _CACHE.clear()
+        _CACHE[generation] = _collect()
+    return _CACHE[generation]
+
+
+def _collect():
     funcs, index = collections.defaultdict(list), {}
     ignored = get_ignored_functions()
     for prefix, ns in _namespaces().items():
@@ -204,7 +216,7 @@ def _overridable():
 def get_overridable_functions():
     """{namespace: [functions __torch_function__ can override]}: ember's dispatched
     functions, methods and property getters (dispatch is switched on)."""
-    return _overridable()[0]
+    return collections.defaultdict(list, {ns: list(fs) for ns, fs in _overridable()[0].items()})
 
 
 def get_testing_overrides():
