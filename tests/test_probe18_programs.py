@@ -29,11 +29,16 @@ def _check(program, tol=None):
     """Round 17's comparison, but for the C++ line torch's TORCH_WARN messages end with (" (Triggered
     internally at .../ReduceOps.cpp:1861.)"): most of ember's warnings leave it out, so it is
     compared on neither side. The TypedStorage warning, once a process in both libraries, starts
-    unwarned in both (what earlier tests in this process did to either flag does not count)."""
+    unwarned in both (what earlier tests in this process did to either flag does not count), and
+    sparse invariant checks start explicitly off in both."""
     import torch
     import torch.storage
     torch.storage._reset_warn_typed_storage_removal()
     ember._warnings.GIVEN.discard(ember._storage._TYPED_STORAGE_WARNING)
+    # sparse constructors warn that invariant checks are implicitly off until the checks are
+    # set explicitly, in either library by whatever ran before in the process: set in both
+    for lib in (torch, ember):
+        lib.sparse.check_sparse_tensor_invariants.disable()
     with _one_torch_thread():
         got, want = _run(ember, program), _run(torch, program)
     diff = _same(got[0], want[0], tol, "log")
