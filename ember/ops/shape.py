@@ -171,14 +171,21 @@ def _contiguous_view(input, dims):
     return view_out(_VIEW, _view_fn, input, r, (a.shape,), (r.shape,))
 
 
+def _int_sizes(args):
+    """view's, reshape's and expand's sizes given as ints (none below -1) or as one tuple or
+    Size of them: that tuple; else None (the general argument parsing)."""
+    dims = args[0] if len(args) == 1 and (args[0].__class__ is tuple or
+                                          args[0].__class__ is Size) else args
+    for s in dims:
+        if type(s) is not int or s < -1:
+            return None
+    return dims
+
+
 def view(input, *shape, size=None, dtype=None):
     if shape and size is None and dtype is None:
-        dims = shape[0] if len(shape) == 1 and (shape[0].__class__ is tuple or
-                                                shape[0].__class__ is Size) else shape
-        for s in dims:
-            if type(s) is not int or s < -1:
-                break
-        else:                       # ints, or a tuple of ints: the steps below
+        dims = _int_sizes(shape)
+        if dims is not None:        # ints, or a tuple of ints: the steps below
             t = _contiguous_view(input, dims)
             if t is not None:
                 return t
@@ -330,12 +337,8 @@ def view_as_complex(input):
 
 def reshape(input, *args, shape=None):
     if args and shape is None:
-        dims = args[0] if len(args) == 1 and (args[0].__class__ is tuple or
-                                              args[0].__class__ is Size) else args
-        for s in dims:
-            if type(s) is not int or s < -1:
-                break
-        else:                       # of a contiguous NumPy tensor: the steps below
+        dims = _int_sizes(args)
+        if dims is not None:        # of a contiguous NumPy tensor: the steps below
             t = _contiguous_view(input, dims)
             if t is not None:
                 return t
