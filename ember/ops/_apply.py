@@ -455,11 +455,11 @@ def make_binary(op, operator=False):
     return fn
 
 
-def apply(op, args, static=(), view_of=None):
+def apply(op, args, static=()):
     """General apply: `args` is a tuple of Tensors / None / scalars (passed to fwd as arrays /
     None / scalars). Multi-output ops return a tuple; outputs of integer or bool dtype never
-    require grad. `view_of` makes the (single) output share that tensor's version counter.
-    Under autocast, ops with an amp policy get their floating inputs cast first."""
+    require grad (views: view_out, multi_view). Under autocast, ops with an amp policy get their
+    floating inputs cast first."""
     if _amp.enabled and op.amp is not None:
         from ..amp.autocast import cast_args
         args = cast_args(op, args)
@@ -493,8 +493,6 @@ def apply(op, args, static=(), view_of=None):
     record = rg and _grad.enabled and op.differentiable
     if op.n_out == 1:
         t = _new(out, be)
-        if view_of is not None:
-            _share_version(t, view_of)
         if record:
             t._rg = True
             node = t.grad_fn = _node(op, bwd, be, saved, args, static, arrays, out)
@@ -504,35 +502,8 @@ def apply(op, args, static=(), view_of=None):
                 node.out_vc = t._vc
         if _fw.level is not None:
             _fw_propagate(op, args, static, t, saved)
-            if view_of is not None:
-                _fw_alias_views(view_of, (t,))
         return t
-    if view_of is not None and _grad.enabled:
-        # views of one tensor (unbind, split): _new's tensors made here with _share_version's
-        # and register_view's code, the version counter and the list of views found once
-        vc = view_of._vc
-        if vc is None:
-            vc = view_of._vc = [0, 0]
-        base = view_of if view_of._base is None else view_of._base
-        if len(vc) == 2:
-            vc.append([])
-        views = vc[2]
-        outs = []
-        for o in out:
-            t = _object_new(Tensor)
-            t.arr, t.be, t._rg, t._vc, t._base = o, be, False, vc, base
-            t._grad = t.grad_fn = t._leaf = t._retain = None
-            n = len(views)
-            if n >= 32 and not n & (n - 1):
-                views[:] = [r for r in views if r() is not None]
-            views.append(MultiRef(t))
-            outs.append(t)
-        outs = tuple(outs)
-    else:
-        outs = tuple([_new(o, be) for o in out])
-        if view_of is not None:
-            for o in outs:
-                _share_version(o, view_of)
+    outs = tuple([_new(o, be) for o in out])
     if record:
         node = _node(op, bwd, be, saved, args, static, arrays, out)
         node.outs = tuple([(o.shape, o.dtype) for o in out])
@@ -547,15 +518,58 @@ def apply(op, args, static=(), view_of=None):
         dt = floating = None
         for i, o in enumerate(outs):
             d = o.arr.dtype
-            if d is not dt:     # (the outputs of views, splits, unbinds: one dtype)
+            if d is not dt:     # (outputs mostly of one dtype)
                 dt, floating = d, d.kind in _FLOAT_KINDS or d.num == BF16_NUM
             if floating:
                 o._rg = True
                 o.grad_fn = slot(node, i)
     if _fw.level is not None:
         _fw_propagate(op, args, static, outs, saved)
-        if view_of is not None:
-            _fw_alias_views(view_of, outs)
+    return outs
+
+
+def multi_view(op, x, static):
+    """The outputs of the multi-output view op `op` (split, unbind) of the Tensor x with `static`:
+    view_out's steps for each array its forward makes (x's version counter and base; in grad
+    mode registered as multi-output views, see MultiRef), all under one node when x requires
+    grad (a floating x: so are its views). The op saves no output."""
+    be, xa = x.be, x.arr
+    fwd, bwd = op.impl[be.idx]
+    out, saved = fwd(be.xp, xa, *static)
+    vc, base, rg = x._vc, x._base, x._rg
+    if vc is None:
+        vc = x._vc = [0, 0]
+    if base is None:
+        base = x
+    slot = node = views = None
+    if _grad.enabled:
+        if len(vc) == 2:
+            vc.append([])
+        views = vc[2]
+        n = len(views)
+        if n >= 32 and (n - 1).bit_length() < (n + len(out) - 1).bit_length():
+            views[:] = [r for r in views if r() is not None]    # (a power of two reached)
+        if rg:
+            if op.keeps is None or xa.nbytes < _THIN_MIN:
+                ins, kept = (x,), saved
+            else:
+                ins, kept = _thin1(op, x, saved, out)
+            node = op.node_cls(op, bwd, be.xp, kept, (x.grad_fn or x._leaf_node(),), ins, static)
+            node.outs = tuple([(o.shape, o.dtype) for o in out])
+            slot = slot_class(node)
+    outs = []
+    for i, o in enumerate(out):     # (in no_grad mode x's views require grad, with no grad_fn)
+        t = _object_new(Tensor)
+        t.arr, t.be, t._rg, t._vc, t._base = o, be, rg, vc, base
+        t._grad = t._leaf = t._retain = None
+        t.grad_fn = None if slot is None else slot(node, i)
+        if views is not None:
+            views.append(MultiRef(t))
+        outs.append(t)
+    outs = tuple(outs)
+    if _fw.level is not None:
+        _fw_propagate(op, (x,), static, outs, saved)
+        _fw_alias_views(x, outs)
     return outs
 
 
@@ -676,17 +690,6 @@ def _extent(a):
 
 def _ptr(a):
     return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
-
-
-def _share_version(t, base):
-    vc = base._vc
-    if vc is None:
-        vc = base._vc = [0, 0]
-    t._vc, t._base = vc, base if base._base is None else base._base
-    if _grad.enabled:
-        register_view(vc, t)
-    elif base._rg and (t.arr.dtype.kind in _FLOAT_KINDS or t.arr.dtype.num == BF16_NUM):
-        t._rg = True        # a view made in no_grad mode requires grad, with no grad_fn
 
 
 class MultiRef(_weakref):

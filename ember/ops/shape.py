@@ -24,8 +24,8 @@ from ..autograd.grad_mode import STATE as _grad
 from ._apply import add_at
 from ._apply import _fw, _fw_inplace, _fw_propagate, _missing_arg, _node, _can_write, \
     _finish as _finish_out, _tname as _type_name, apply, inplace, make_unary, \
-    make_view, raise_not_tensor, tensor_arg, tensor_args, tensor_elements, tensor_ndim, view_out, \
-    write_into
+    make_view, multi_view, raise_not_tensor, tensor_arg, tensor_args, tensor_elements, \
+    tensor_ndim, view_out, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
     torch_strided as _strided, torch_view
@@ -1634,7 +1634,7 @@ def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
             split_error(tensor, split_size_or_sections, dim)
         raise
     o = _split if isinstance(split_size_or_sections, int) else _split_sizes
-    return apply(o, (tensor,), (d, bounds), view_of=tensor)
+    return multi_view(o, tensor, (d, bounds))
 
 
 def _split_sizes_arg(sizes):
@@ -1741,7 +1741,7 @@ def chunk(input, chunks, dim=0):
                   chunks)
     else:
         static = (d, _piece_bounds(n, d, step), chunks)
-    return apply(_split, (input,), static, view_of=input)
+    return multi_view(_split, input, static)
 
 
 def unsafe_chunk(input, chunks, dim=0):
@@ -1768,7 +1768,7 @@ def unbind(input, dim=0):
     if input.be.idx == NESTED_IDX:      # a nested tensor's components (dense tensors)
         from ..nested._ops import unbind as nested_unbind
         return nested_unbind(input, d, dim)
-    return apply(_unbind, (input,), (d,), view_of=input)
+    return multi_view(_unbind, input, (d,))
 
 
 def hsplit(input, indices_or_sections):
