@@ -35,8 +35,8 @@ from ._registry import c_order, contiguous_outputs, no_complex_grad, op, refused
 from ..autograd.node import node_class as _node_class
 from ._views import check_inplace_view, rebase_view, refresh_views
 from ..autograd.engine import watch_indices as _watch_indices
-from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, _none_index, \
-    _check_broadcast_into
+from .shape import _alias_fn, _select_fn, _slice_fn, _unsqueeze_idx_fn, _index_view, \
+    _none_index, _check_broadcast_into
 
 
 def index_add_rows(xp, n_rows, idx, vals):
@@ -490,7 +490,7 @@ def getitem(self, idx):
                 raise IndexError("tuple index out of range")
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
         try:
-            return _select_fn(self, (idx + n if idx < 0 else idx, Ellipsis))
+            return _index_view(_select_fn, self, (idx + n if idx < 0 else idx, Ellipsis))
         except NotImplementedError:     # a nested tensor (no select kernel): its component
             if not self.is_nested:
                 raise
@@ -502,12 +502,16 @@ def getitem(self, idx):
         start, stop, step = idx.start, idx.stop, idx.step       # fast path: x[a:b] (what
         if (start is None or type(start) is int) and (stop is None or type(stop) is int) and \
                 (step is None or type(step) is int and step > 0):   # _parse_basic returns)
-            return _slice_fn(self, (idx, Ellipsis))
+            return _index_view(_slice_fn, self, (idx, Ellipsis))
     if type(idx) in _BASIC_KEYS and type(self.arr) is np.ndarray:   # fast path: views
         parsed = _parse_basic(idx, self.arr.shape)
         if parsed is not None:
             basic, last = parsed
-            return _alias_fn(self, ()) if last == "alias" else _BASIC[last](self, basic)
+            if last == "alias":
+                return _alias_fn(self, ())
+            if last == "unsqueeze" or None in basic:
+                return _BASIC[last](self, basic)
+            return _index_view(_BASIC[last], self, basic)
     try:
         if type(idx) is Tensor and idx.arr.ndim and idx.be is self.be and self.be.xp is np:
             # fast path: x[t] (NumPy checks the bounds)

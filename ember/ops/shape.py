@@ -454,10 +454,13 @@ def _empty_permuted(xp, x, dims):
     return y
 
 
-_permute_fn = _view_op(
-    "permute", lambda xp, x, dims: (x.transpose(dims) if x.size else
-                                    _empty_permuted(xp, x, dims), (dims,)),
-    lambda xp, g, dims: (g.transpose(tuple(np.argsort(dims))),))
+def _permute_fwd(xp, x, dims):
+    return (x.transpose(dims) if x.size else _empty_permuted(xp, x, dims)), (dims,)
+
+
+_permute_fn = _view_op("permute", _permute_fwd,
+                       lambda xp, g, dims: (g.transpose(tuple(np.argsort(dims))),))
+_PERMUTE = _permute_fn.op
 
 
 # permute's dims (ints, as given) already checked -> wrapped: valid for len(dims) dimensions
@@ -474,6 +477,10 @@ def permute(input, *args, dims=None):
         raise_not_tensor("permute", ("input", 1, input))
     p = _PERMS.get(dims)
     if p is not None and len(p) == nd:
+        a = input.arr
+        if type(a) is np.ndarray and a.size and _PERMUTE.impl[0][0] is _permute_fwd:
+            # (_permute_fn's steps inline)
+            return view_out(_PERMUTE, _permute_fn, input, a.transpose(p), (p,), (p,))
         return _permute_fn(input, p)
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
@@ -506,12 +513,26 @@ _transpose_fn = _view_op("transpose", _swap_fwd, _swap_bwd)
 _t_fn = _view_op("t", _swap_fwd, _swap_bwd, node="TBackward0")
 
 
+def _swap_view(fn, input, d0, d1):
+    """fn(input, d0, d1) for _transpose_fn or _t_fn, dims wrapped: for a non-empty NumPy tensor
+    and two dims, _swap_fwd's array made here and its Tensor by view_out, without fn's and the
+    forward's calls (fn's own while the kernel is wrapped: profiler, FLOP counter)."""
+    o = fn.op
+    a = input.arr
+    if type(a) is np.ndarray and d0 != d1 and a.size and o.impl[0][0] is _swap_fwd:
+        return view_out(o, fn, input, a.swapaxes(d0, d1), (d0, d1), (d0, d1))
+    return fn(input, d0, d1)
+
+
 def transpose(input, dim0, dim1):
     try:
-        nd = input.ndim
+        nd = input.arr.ndim
     except AttributeError:
         raise_not_tensor("transpose", ("input", 1, input))
-    return _transpose_fn(input, wrap_dim(dim0, nd), wrap_dim(dim1, nd))
+    if type(dim0) is int and type(dim1) is int and -nd <= dim0 < nd and -nd <= dim1 < nd:
+        return _swap_view(_transpose_fn, input, dim0 % nd, dim1 % nd)
+    return _transpose_fn(input, wrap_dim(int_arg(dim0, "transpose", "dim0", 1), nd),
+                         wrap_dim(int_arg(dim1, "transpose", "dim1", 2), nd))
 
 
 swapaxes = swapdims = transpose
@@ -524,7 +545,7 @@ def t(input, name="t"):
         raise_not_tensor(name, ("input", 1, input))
     if nd > 2:
         raise RuntimeError(f"{name}() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    return _t_fn(input, 0, 1) if nd == 2 else _t_fn(input, 0, 0) if nd == 1 else \
+    return _swap_view(_t_fn, input, 0, 1) if nd == 2 else _t_fn(input, 0, 0) if nd == 1 else \
         _alias_fn(input, ())
 
 
@@ -1481,6 +1502,20 @@ _select_fn = _view_op("select", _idx_fwd, _idx_bwd)
 _unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _idx_bwd, node="UnsqueezeBackward0")
 _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,))
 _UNSQUEEZE_IDX = _unsqueeze_idx_fn.op
+
+
+def _index_view(fn, input, key):
+    """fn(input, key) for _select_fn or _slice_fn and a basic index without None: for a NumPy
+    tensor, _idx_fwd's array a[key] made here and its Tensor by view_out when it is non-empty
+    (NumPy's strides and offset are then torch's), without fn's and the forward's calls (fn's
+    own while the kernel is wrapped: profiler, FLOP counter)."""
+    o = fn.op
+    a = input.arr
+    if type(a) is np.ndarray and o.impl[0][0] is _idx_fwd:
+        out = a[key]
+        if out.size:
+            return view_out(o, fn, input, out, (a.shape, key), (key,))
+    return fn(input, key)
 _NONE_KEY = (None, Ellipsis)       # index._parse_basic(None, shape)[0]
 
 
@@ -1541,7 +1576,7 @@ def narrow(input, dim, start, length):
     d = wrap_dim(dim, nd)
     try:
         start, length = _narrow_range(input, d, start, length)
-        return _slice_fn(input, (slice(None),) * d + (slice(start, start + length),))
+        return _index_view(_slice_fn, input, (slice(None),) * d + (slice(start, start + length),))
     except (TypeError, RuntimeError, IndexError, NotImplementedError):
         if input.be.idx != NESTED_IDX:
             raise
@@ -1558,8 +1593,8 @@ def select(input, dim, index):
             raise IndexError(f"select(): index {index} out of range for tensor of size "
                              f"{list(input.shape)} at dimension {d}")
         # (the trailing ... keeps a 0-d result a view: NumPy gives a scalar for all-int indices)
-        return _select_fn(input, (slice(None),) * d + (index + n if index < 0 else index,
-                                                       Ellipsis))
+        return _index_view(_select_fn, input, (slice(None),) * d +
+                           (index + n if index < 0 else index, Ellipsis))
     except (TypeError, RuntimeError, IndexError, NotImplementedError):
         if input.be.idx != NESTED_IDX:
             raise
@@ -1734,9 +1769,9 @@ def chunk(input, chunks, dim=0):
         from ..nested._ops import split_error
         split_error(input, None, d)
         raise
-    if n == 0:
-        static = (d, ((0, 0),) * chunks)
-    elif type(step) is int:     # (_piece_bounds' for an int step of at least 1)
+    if n == 0:      # (torch's chunk of an empty dim: split_with_sizes, of zeros)
+        return multi_view(_split_sizes, input, (d, ((0, 0),) * chunks))
+    if type(step) is int:     # (_piece_bounds' for an int step of at least 1)
         static = (d, tuple([(s, s + step if s + step < n else n) for s in range(0, n, step)]),
                   chunks)
     else:
