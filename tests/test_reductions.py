@@ -508,3 +508,31 @@ def test_sum_over_non_adjacent_dims_in_torchs_order(dtype):
             np.testing.assert_array_equal(ember.tensor(a).mean(dims, keepdim=keep).numpy(),
                                           torch.tensor(a).mean(dims, keepdim=keep).numpy(),
                                           err_msg=f"mean {shape} {dims}")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_small_topk_and_sort_with_extreme_values_match_torch(dtype):
+    """The float-key sort (ops/index._topk_by_sort) on extreme finite values (largest and
+    smallest normals, subnormals, both signs: the positions in the low bits must round back
+    away) and on inputs it hands on (NaN, +-inf): topk and sort values bit for bit, indices,
+    along every dim."""
+    info = np.finfo(dtype)
+    specials = np.array([info.max, -info.max, info.tiny, -info.tiny, info.smallest_subnormal,
+                         -info.smallest_subnormal, 1.0, -1.0], dtype)
+    rng = np.random.default_rng(5)
+    for trial in range(80):
+        shape = tuple(int(s) for s in rng.integers(1, 12, rng.integers(1, 4)))
+        a = (rng.standard_normal(shape) * 10).astype(dtype)
+        pick = rng.random(shape) < 0.3
+        a[pick] = rng.permutation(np.resize(specials, int(pick.sum())))
+        if trial % 5 == 3:
+            a[rng.random(shape) < 0.1] = [np.nan, np.inf, -np.inf][trial % 3]
+        d = int(rng.integers(0, len(shape)))
+        k = int(rng.integers(0, shape[d] + 1))
+        for largest in (True, False):
+            got = [ember.tensor(a).topk(k, d, largest), ember.tensor(a).sort(d, largest)]
+            want = [torch.from_numpy(a).topk(k, d, largest), torch.from_numpy(a).sort(d, largest)]
+            for e, t in zip(got, want):
+                np.testing.assert_array_equal(e.values.numpy().view(f"u{a.itemsize}"),
+                                              t.values.numpy().view(f"u{a.itemsize}"))
+                np.testing.assert_array_equal(e.indices.numpy(), t.indices.numpy())

@@ -2262,7 +2262,7 @@ def msort(input, *, out=None):
     return _finish(sort(input, 0).values, out, "sort", exact=True)
 
 
-_LOW29 = (1 << 29) - 1
+_LOW29 = np.int64((1 << 29) - 1)
 _COLUMNS = np.arange(4096, dtype=np.int64)
 
 
@@ -2272,25 +2272,26 @@ def _topk_by_sort(x, k, dim, largest):
     (any sort then puts the same positions first); None otherwise. The values as doubles keep
     29 low mantissa bits zero: each element's position written there orders no two distinct
     values differently, and comes back out of the sorted keys with the value (NumPy's float
-    sort is vectorised, its argsort and the gather after it cost 5 times more)."""
-    if not np.isfinite(x).all():
-        return None
+    sort is vectorised, its argsort and the gather after it cost 5 times more). The keys are
+    rounded back to x's dtype exactly (the positions lie below half its ulp). Few NumPy calls,
+    methods rather than ufuncs where they do (a ufunc's call costs more than a 2048-element
+    pass): an ascending sort read backwards for the largest, one sum for the finite check."""
     last = dim == x.ndim - 1
     key = x if last else x.swapaxes(dim, -1)
     n = key.shape[-1]
-    # (C order: a ufunc keeps a transposed key's layout, and the results are sliced from p)
-    p = np.negative(key, dtype=np.float64, order="C") if largest else \
-        key.astype(np.float64, order="C")
+    p = key.astype(np.float64, order="C")       # (C order: the results are sliced from p)
+    if not math.isfinite(np.add.reduce(p, None)):    # (float64 sums of x's values: no overflow)
+        return None
     bits = p.view(np.int64)
     bits |= _COLUMNS[:n]
     p.sort(axis=-1)
-    top = bits[..., :k + 1] & ~_LOW29
-    ranked = top.view(np.float64)
-    if (ranked[..., 1:] == ranked[..., :-1]).any():
+    if largest:
+        p, bits = p[..., ::-1], bits[..., ::-1]
+    top = p[..., :k + 1].astype(x.dtype, order="C")     # (exact: see above)
+    if np.logical_or.reduce(top[..., 1:] == top[..., :-1], None):
         return None                 # (equal values among the first k + 1)
-    v = ranked[..., :k]
-    v = np.negative(v, dtype=x.dtype) if largest else v.astype(x.dtype)     # (exact)
-    i = bits[..., :k] & _LOW29
+    v = top if k == n else top[..., :k].copy()
+    i = np.bitwise_and(bits[..., :k], _LOW29, order="C")
     if not last:
         v = np.ascontiguousarray(v.swapaxes(dim, -1))
         i = np.ascontiguousarray(i.swapaxes(dim, -1))
@@ -2357,12 +2358,12 @@ _topk.vjp(lambda xp, g, shape, i, dim: (g[0],) if i is None else
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     try:
-        boolean = input.arr.dtype == bool
+        a = input.arr
+        kind = a.dtype.kind
     except AttributeError:
         raise _not_tensor("topk", input) from None
-    if boolean:
+    if kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    a = input.arr
     if type(k) is not int or type(dim) is not int or largest.__class__ is not bool or \
             sorted.__class__ is not bool:       # (the checks of arguments of other types)
         k = int_arg(k, "topk", "k", 2)            # (a bool too: int_arg refuses it)
@@ -2373,9 +2374,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     d = wrap_dim(dim, nd)
     if not 0 <= k <= (a.shape[d] if nd else 1):
         raise RuntimeError("selected index k out of range")
-    if a.dtype.kind == "c":
+    if kind == "c":
         _no_complex_sort(input, "topk")
-    r = apply(_topk, (input,), (int(k), d, largest, sorted))
+    r = apply(_topk, (input,), (k, d, largest, sorted))
     return TOPK(*r) if out is None else _finish_tuple(r, out, "topk", TOPK)
 
 
