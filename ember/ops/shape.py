@@ -33,6 +33,7 @@ from ._overlap import check as check_overlap, check_out as check_out_overlap
 from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ._torch_sum import torch_sum
 from ..autograd.node import node_class as _node_class
+from ..autograd._thin import MIN_BYTES as _THIN_MIN
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -1224,7 +1225,9 @@ def _joined(o, fwd, tensors, dim, nd):
             ([a.shape[d] for a in arrays], [False] * len(arrays), d)
         if record:
             r._rg = True
-            r.grad_fn = _node(o, o.impl[0][1], be, saved, tuple(tensors), (d,), arrays, out)
+            # (inputs no bigger than their small result: none for autograd's _thin to stub)
+            big = (arrays, out) if out.nbytes >= _THIN_MIN else ()
+            r.grad_fn = _node(o, o.impl[0][1], be, saved, tuple(tensors), (d,), *big)
         if _fw.level is not None:
             _fw_propagate(o, tuple(tensors), (d,), r, saved)
     return r
