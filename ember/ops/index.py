@@ -2273,9 +2273,10 @@ def _topk_by_sort(x, k, dim, largest):
     29 low mantissa bits zero: each element's position written there orders no two distinct
     values differently, and comes back out of the sorted keys with the value (NumPy's float
     sort is vectorised, its argsort and the gather after it cost 5 times more). The keys are
-    rounded back to x's dtype exactly (the positions lie below half its ulp). Few NumPy calls,
-    methods rather than ufuncs where they do (a ufunc's call costs more than a 2048-element
-    pass): an ascending sort read backwards for the largest, one sum for the finite check."""
+    rounded back to x's dtype exactly (the positions lie below half its ulp). Few NumPy calls
+    (on small arrays each costs more than its pass over the data), methods where they do the
+    work (cheaper calls than ufuncs'): an ascending sort read backwards for the largest, one
+    sum for the finite check."""
     last = dim == x.ndim - 1
     key = x if last else x.swapaxes(dim, -1)
     n = key.shape[-1]

@@ -1505,6 +1505,7 @@ _select_fn = _view_op("select", _idx_fwd, _idx_bwd)
 _unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _idx_bwd, node="UnsqueezeBackward0")
 _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,))
 _UNSQUEEZE_IDX = _unsqueeze_idx_fn.op
+_NONE_KEY = (None, Ellipsis)       # index._parse_basic(None, shape)[0]
 
 
 def _index_view(fn, input, key):
@@ -1519,7 +1520,6 @@ def _index_view(fn, input, key):
         if out.size:
             return view_out(o, fn, input, out, (a.shape, key), (key,))
     return fn(input, key)
-_NONE_KEY = (None, Ellipsis)       # index._parse_basic(None, shape)[0]
 
 
 def _none_index(input):
