@@ -2286,13 +2286,15 @@ def _topk_by_sort(x, k, dim, largest):
     bits = p.view(np.int64)
     bits |= _COLUMNS[:n]
     p.sort(axis=-1)
-    if largest:
-        p, bits = p[..., ::-1], bits[..., ::-1]
-    top = p[..., :k + 1].astype(x.dtype, order="C")     # (exact: see above)
-    if np.logical_or.reduce(top[..., 1:] == top[..., :-1], None):
+    if largest:     # (the last k + 1 keys and k positions, backwards)
+        top, pos = p[..., :-k - 2:-1], bits[..., :-k - 1:-1]
+    else:
+        top, pos = p[..., :k + 1], bits[..., :k]
+    top = top.astype(x.dtype, order="C")     # (exact: see above)
+    if np.count_nonzero(top[..., 1:] == top[..., :-1]):
         return None                 # (equal values among the first k + 1)
     v = top if k == n else top[..., :k].copy()
-    i = np.bitwise_and(bits[..., :k], _LOW29, order="C")
+    i = np.bitwise_and(pos, _LOW29, order="C")
     if not last:
         v = np.ascontiguousarray(v.swapaxes(dim, -1))
         i = np.ascontiguousarray(i.swapaxes(dim, -1))
