@@ -61,6 +61,43 @@ def test_one_dim_sum_of_zeros_is_positive_zero():
         assert _same_bits(ember.tensor(x).sum(dim).numpy(), t), (shape, dim)
 
 
+
+# _torch_sum's plans (planned_sum): to one number with s groups of 4 vectors (s = 1, below 16,
+# whole blocks of 16), rows of 1 or s groups, outer dims of up to 16 rows or whole blocks of 16;
+# and shapes just off each (torch_sum's general path)
+_PLANNED = [(32, 64), (64, 32), (16, 32), (4, 32, 8), (8, 16, 12), (2048,), (32,), (256, 8),
+            (240, 4), (3, 4, 64), (5, 16, 16), (64, 128), (48, 16), (2, 17, 32), (33, 64),
+            (32, 65), (272, 8), (7, 24)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", _PLANNED)
+def test_planned_sums_and_means_are_torchs_bits(shape, dtype):
+    rng = np.random.default_rng(sum(shape))
+    for x in (_spread(rng, shape, dtype), np.full(shape, -0.0, dtype)):
+        for dim, keepdim in [(None, False), (None, True)] + [
+                (d, k) for d in range(-len(shape), len(shape)) for k in (False, True)]:
+            for name in ("sum", "mean"):
+                args, kw = ((), {}) if dim is None and not keepdim else ((dim,), {
+                    "keepdim": keepdim})
+                t = getattr(torch.from_numpy(x), name)(*args, **kw).numpy()
+                e = getattr(ember.tensor(x), name)(*args, **kw)
+                assert e.is_contiguous() and _same_bits(e.numpy(), t), (name, dim, keepdim)
+
+
+def test_planned_sum_overflow_warns_nothing():
+    """A float32 sum that overflows to inf on the planned path: torch warns nothing, and a
+    warnings filter set to "error" turns nothing into an exception."""
+    import warnings
+    x = np.full((32, 64), 3e38, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for args in ((), (0,), (1,)):
+            t = torch.from_numpy(x).sum(*args).numpy()
+            assert _same_bits(ember.tensor(x).sum(*args).numpy(), t)
+            t = torch.from_numpy(x).mean(*args).numpy()
+            assert _same_bits(ember.tensor(x).mean(*args).numpy(), t)
+
 # ---- softmax/log_softmax's lane-order row sum: 8 lanes folded by one pairwise reduction -----
 def _lane_order_sum(e):
     """torch's vectorised row sum written out: lanes of one vector (ember._cpu.VEC_BYTES) fed

@@ -17,15 +17,19 @@ from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._overlap import check_out as check_out_overlap
 from ._apply import add_at
-from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _apply, type_name, \
+from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _apply, quiet, \
+    type_name, \
     make_unary as _make_unary, tensor_ndim, ureduce
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
 from .elementwise import maximum, minimum
-from ._torch_sum import _seq, einsum as _einsum, torch_sum
+from ._torch_sum import _seq, einsum as _einsum, planned_sum, torch_sum
 from .._threads import intra_op_threads
 from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
     no_complex_grad as _no_complex_grad, op as _op
+from ..amp.state import AMP as _amp
+from ..autograd.forward_ad import FW as _fw
+from ..autograd.grad_mode import STATE as _grad
 
 _F32 = np.dtype(np.float32)
 _FLOAT_DTYPES = (_F32, np.dtype(np.float64))
@@ -153,6 +157,9 @@ def _float_only(x, name):
 def _sum_arrays(xp, x, dims, keepdim):
     """x.sum over dims; float32/float64 on the CPU added in torch's order where it can be."""
     if xp is np:
+        r = planned_sum(x, dims, keepdim)
+        if r is not None:
+            return r
         r = torch_sum(x, dims, keepdim)
         if r is not None:
             if r.ndim:      # (a float32/float64 array: _from_zero's add, without its checks)
@@ -225,7 +232,36 @@ def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
                     f"= None, Tensor out = None)\n")
 
 
+def _planned(input, dim, keepdim):
+    """x.sum(), x.sum(dim) or x.sum(dim, keepdim) of a C-contiguous float32/float64 NumPy
+    tensor where nothing is recorded (no grad needed, no autocast, no forward AD) and _torch_sum
+    has a plan for it: the result's array (summed from +0), else None. The quick path of small
+    sums and means (their op's dispatch and checks cost as much as the sum's einsums)."""
+    try:
+        a = input.arr
+        if input._rg and _grad.enabled or _amp.enabled or _fw.level is not None or \
+                type(a) is not np.ndarray or a.dtype not in _FLOAT_DTYPES:
+            return None
+    except AttributeError:          # (not a Tensor: the op's TypeError)
+        return None
+    if dim is not _NO_DIM and dim is not None:
+        if type(dim) is not int or not a.ndim:
+            return None
+        dim = (_wrap_dim(dim, a.ndim),)
+    else:
+        dim = None
+    try:
+        return planned_sum(a, dim, keepdim)
+    except RuntimeWarning:
+        return quiet(planned_sum, a, dim, keepdim)
+
+
 def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
+    if dtype is None and out is None and (keepdim is False or keepdim is True and
+                                          dim is not _NO_DIM):
+        r = _planned(input, dim, keepdim)
+        if r is not None:
+            return _new(r, input.be)
     if dim is _NO_DIM and keepdim is False and dtype is None and out is None:
         fn, dims = _sum0, None      # x.sum(): nothing to check (_sum0 refuses a non-Tensor)
     else:
@@ -330,6 +366,12 @@ def _optional_dtype_check(dtype, name):
 
 
 def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
+    if dtype is None and out is None and (keepdim is False or keepdim is True and
+                                          dim is not _NO_DIM):
+        r = _planned(input, dim, keepdim)
+        if r is not None:       # (a sum's new array, divided in place: see _mean_fwd)
+            np.true_divide(r, input.arr.size // r.size, r)
+            return _new(r, input.be)
     if dim is _NO_DIM and keepdim is False and dtype is None and out is None:
         fn, dims = _mean0, None     # x.mean(): the dtype check only (_mean0 refuses a non-Tensor)
         arr = getattr(input, "arr", None)
