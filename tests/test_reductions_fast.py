@@ -246,3 +246,26 @@ def test_var_to_one_element_without_dof_is_torchs_nan_silently(dtype):
                 with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
                     got = getattr(ember, name)(ember.tensor(x), correction=x.size).numpy()
             assert _same_bits(got, want), (name, x)
+
+
+# ---- max/min over a dim: argmax/argmin and the values at their indices -----------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(32, 64), (5, 1, 7), (3, 4, 5), (1, 9), (6, 0, 2), (17,)])
+def test_max_min_dim_values_indices_are_torchs(shape, dtype):
+    """NaNs (the first one wins), signed zeros (the first of equal zeros), every dim."""
+    rng = np.random.default_rng(sum(shape) + 1)
+    x = _spread(rng, shape, dtype)
+    x[rng.random(shape) < 0.2] = 0.0
+    y = x.copy()
+    y[rng.random(shape) < 0.1] = np.nan
+    for a in (x, y):
+        for d in range(-len(shape), len(shape)):
+            if not shape[d]:
+                continue
+            for keepdim in (False, True):
+                for name in ("max", "min"):
+                    t = getattr(torch.from_numpy(a), name)(d, keepdim=keepdim)
+                    e = getattr(ember.tensor(a), name)(d, keepdim=keepdim)
+                    assert _same_bits(e.values.numpy(), t.values.numpy()), (name, d, keepdim)
+                    assert _same_bits(e.indices.numpy(), t.indices.numpy()), (name, d, keepdim)
+                    assert e.values.is_contiguous() and e.indices.is_contiguous()

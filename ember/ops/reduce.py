@@ -630,13 +630,45 @@ def _first_index(xp, x, axis, f):
     return i
 
 
+_FIRSTS = {}        # (shape, dim) -> _at_index's (flat index of each result's first element,
+                    # dim's stride in elements)
+
+
+def _at_index(x, i, dim):
+    """take_along_axis(x, i, dim) for a C-contiguous NumPy x and i of one index along dim (an
+    arange plus i times dim's stride, made once per shape: take_along_axis builds its index
+    grid in Python on every call)."""
+    key = (x.shape, dim)
+    plan = _FIRSTS.get(key)
+    if plan is None:
+        if len(_FIRSTS) >= 256:
+            _FIRSTS.clear()
+        step = 1
+        for n in x.shape[dim + 1:]:
+            step *= n
+        plan = _FIRSTS[key] = (np.arange(x.size).reshape(x.shape)[
+            (slice(None),) * dim + (slice(0, 1),)], step)
+    first, step = plan
+    return x.reshape(-1)[first + i if step == 1 else first + i * step]
+
+
 def _select_dim(name, f):
+    method = f.__name__         # (ndarray's argmax/argmin: no Python wrapper, keepdims)
+
     def fwd(xp, x, dim, keepdim):
         _empty_dim_check(x, (dim,) if x.ndim else None, name)
         _no_complex(x, name, RuntimeError)
         if not x.ndim:
             return (x.copy(), xp.zeros((), np.int64)), (x.shape, xp.zeros((), np.int64), dim,
                                                         keepdim)
+        if type(x) is np.ndarray and x.dtype in _FLOAT_DTYPES and x.flags.c_contiguous:
+            # NumPy's float32/float64 argmax/argmin pick the first NaN as torch's (see
+            # _first_index for the others)
+            i = getattr(x, method)(axis=dim, keepdims=True)
+            v = _at_index(x, i, dim)
+            if not keepdim:
+                v, i = v.squeeze(dim), i.squeeze(dim)
+            return (v, i), (x.shape, i, dim, keepdim)
         i = xp.expand_dims(_first_index(xp, x, dim, f), dim)
         v = xp.take_along_axis(x, i, dim)
         if not keepdim:
