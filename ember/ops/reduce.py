@@ -668,7 +668,8 @@ def _select_dim(name, f):
             v = _at_index(x, i, dim)
             if not keepdim:
                 v, i = v.squeeze(dim), i.squeeze(dim)
-            return (v, i), (x.shape, i, dim, keepdim)
+            return (v, i.copy()), (x.shape, i, dim, keepdim)    # (the indices' own array: the
+            # backward's is not the user's to write)
         i = xp.expand_dims(_first_index(xp, x, dim, f), dim)
         v = xp.take_along_axis(x, i, dim)
         if not keepdim:
