@@ -188,6 +188,35 @@ def test_short_row_var_std_and_means_are_torchs_bits(dtype):
                     assert _same_bits(a, b), (name, kw, t_x.shape)
 
 
+
+@pytest.mark.parametrize("shape", [(32, 64), (2048,), (7,), (3, 5, 7), (40000,)])
+def test_float32_var_std_over_everything_are_torchs_bits(shape):
+    """The pairwise sum of squared deviations standing in for torch's in-order one where the
+    float32 result is certain: spreads, equal elements, a tiny spread on a large mean, non-finite
+    elements, every correction."""
+    rng = np.random.default_rng(sum(shape))
+    cases = [(rng.standard_normal(shape) * 10.0 ** k).astype(np.float32) for k in (-3, 0, 4)]
+    cases.append(np.full(shape, 2.5, np.float32))
+    cases.append((1e4 + rng.standard_normal(shape) * 1e-3).astype(np.float32))
+    for v in (np.inf, np.nan):
+        cases.append(cases[0].copy())
+        cases[-1].reshape(-1)[-1] = v
+    for x in cases:
+        for name in ("var", "std"):
+            for corr in (0, 1, 2):
+                t = getattr(torch.from_numpy(x), name)(correction=corr).numpy()
+                assert _same_bits(getattr(ember.tensor(x), name)(correction=corr).numpy(), t)
+
+
+def test_float32_var_certainty_check_refuses_a_tie():
+    """m2 / div at a float32 tie (1 + 2**-24, exact in double): the interval around the pairwise
+    sum straddles it, so the in-order sum decides."""
+    from ember.ops.reduce import _float32_var_certain
+    assert _float32_var_certain(np.array([1 + 2.0 ** -24, 0.0]), 1, False) is None
+    d = np.random.default_rng(0).random(1000) ** 2
+    r = _float32_var_certain(d, 999, True)
+    assert r is not None and _same_bits(r, np.float32(np.sqrt(np.add.accumulate(d)[-1] / 999)))
+
 # ---- sort of small float32/float16 tensors: one float sort where the values are distinct ------
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 @pytest.mark.parametrize("shape", [(32, 64), (3, 5, 17), (64, 2), (4, 1000)])

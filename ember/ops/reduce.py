@@ -4,6 +4,7 @@ torch's rules: integer and bool sums/products/cumsums give int64, `mean` of an i
 raises, float16/bfloat16 accumulate in float32 and round once, a reduction over an empty dim
 without identity raises IndexError (RuntimeError when no dim is given)."""
 import builtins
+import math
 
 import numpy as np
 
@@ -1028,10 +1029,11 @@ def _var_real(xp, x, dims, keepdim, div, take_sqrt, steps=None):
     for double. `steps`: _welford's result where the caller has it. A float32/float64 var or
     std with one output element is torch's std_var_all_cpu (see _var_all)."""
     if steps is None and xp is np and x.dtype.char in "fd" and x.size and \
-            _numel(x.shape, dims) == x.size:
+            (dims is None or _numel(x.shape, dims) == x.size):
         r = _var_all(x, div, take_sqrt)
         if r is not None:
-            return r.reshape(_reduced_shape(x.shape, dims, keepdim))
+            return r if dims is None and not keepdim else \
+                r.reshape(_reduced_shape(x.shape, dims, keepdim))
     if steps is None and dims is not None:
         steps = _welford(xp, x, dims, (div, take_sqrt, False))
     if type(steps) is _Rounded:
@@ -1060,16 +1062,46 @@ def _var_all(x, div, take_sqrt):
     if tasks > 1 and not dense:
         return None
     flat = x.reshape(-1) if x.flags.c_contiguous else np.ravel(x, order="K")
-    mean = float(_mean_fwd(np, flat, None, False, None)[0])
+    mean = planned_sum(flat, None, False)       # (its plan: mean's sum without its op)
+    if mean is None:
+        mean = float(_mean_fwd(np, flat, None, False, None)[0])
+    else:                                       # (divided in x's dtype, as mean's)
+        mean = float(np.true_divide(mean, n, mean))
     d = np.subtract(flat, mean, dtype=np.float64)
     d *= d
+    if div and x.dtype == _F32:
+        r = _float32_var_certain(d, div, take_sqrt)
+        if r is not None:
+            return r
     chunk = -(-n // tasks)
     total = 0.0
     for i in range(0, n, chunk):
         total += float(np.add.accumulate(d[i:i + chunk])[-1])
+    if div:         # (Python's double division and root round as NumPy's)
+        var = total / div
+        return np.array(math.sqrt(var) if take_sqrt else var, x.dtype)
     # (_var_fwd, the caller, has NumPy's floating-point warnings off: 0 / 0 for no dof)
     var = np.float64(total) / np.float64(div)
     return np.asarray(np.sqrt(var) if take_sqrt else var).astype(x.dtype)
+
+
+def _float32_var_certain(d, div, take_sqrt):
+    """_var_all's float32 result from NumPy's (pairwise) sum of the squared deviations d where
+    it is certain to be that of torch's in-order sum, else None: any order of adding n terms
+    >= 0 is within (n - 1) u of their exact sum, so the two sums are within 2.1 n u of each
+    other (n <= 2**20); (4 u more for the ends' own rounding) the result, m2 / div and its root
+    rounded to float32, is monotone in the sum: equal at both ends of that interval, it is
+    the in-order sum's. (The in-order sum is one dependent add per element: 3.5 ns each.)"""
+    total = float(np.add.reduce(d))
+    n = d.size
+    if n > 1 << 20 or not math.isfinite(total):
+        return None
+    err = total * ((2.1 * n + 4) * _U)
+    lo, hi = (total - err) / div, (total + err) / div
+    if take_sqrt:
+        lo, hi = math.sqrt(lo), math.sqrt(hi)
+    r = np.float32(lo)
+    return np.array(r) if r == np.float32(hi) else None
 
 
 def _var_bwd(xp, g, x, y, dims, keepdim, div):
