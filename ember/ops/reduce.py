@@ -544,8 +544,19 @@ def _all_ones_nan(xp, x, y):
 
 def _extreme(name, pick, kernel):
     whole = kernel in ("max_all", "min_all")
+    reduce = getattr(np, pick).reduce
 
     def fwd(xp, x, dims, keepdim):
+        if type(x) is np.ndarray and x.dtype in _FLOAT_DTYPES and x.size:
+            # (the common case first: a non-empty float32/float64 NumPy array)
+            y = reduce(x, dims, None, None, keepdim)
+            if type(y) is not np.ndarray:        # (a NumPy scalar: the whole reduction)
+                y = np.asarray(y)
+                if whole and y != y and x.size > 1:
+                    y = _all_ones_nan(xp, x, y)
+            elif not y.flags.c_contiguous:
+                y = y.copy()
+            return y, (x, y, dims, keepdim)
         _empty_dim_check(x, dims, name)
         if x.dtype.kind == "c":       # torch's kernels have no complex version
             raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x.dtype)}\'')
