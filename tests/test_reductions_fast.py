@@ -85,6 +85,17 @@ def test_planned_sums_and_means_are_torchs_bits(shape, dtype):
                 assert e.is_contiguous() and _same_bits(e.numpy(), t), (name, dim, keepdim)
 
 
+@pytest.mark.parametrize("shape", [(32, 64), (33, 64), (7,), (3,), (1000,), (40000,), (5, 1)])
+def test_sum_to_one_number_owns_its_storage(shape):
+    """A sum or mean to one number is an array of its own (storage offset 0, one element's
+    bytes), not a view into the partial sums."""
+    for dtype in ("float32", "float64"):
+        x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+        for f in (lambda v: v.sum(), lambda v: v.mean(), lambda v: v.sum(None, keepdim=True)):
+            t, e = f(torch.from_numpy(x)), f(ember.tensor(x))
+            assert (e.storage_offset(), e.untyped_storage().nbytes()) == \
+                (t.storage_offset(), t.untyped_storage().nbytes())
+
 def test_planned_sum_overflow_warns_nothing():
     """A float32 sum that overflows to inf on the planned path: torch warns nothing, and a
     warnings filter set to "error" turns nothing into an exception."""

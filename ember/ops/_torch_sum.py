@@ -198,8 +198,7 @@ def _flat_sum(x, lanes):
     accumulators and their sum as in-order reductions of rows."""
     n = x.size
     if n < lanes:       # scalar row_sum: x0, x4, ..., x1, x2, x3 in order
-        return np.add.accumulate(x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x)[-1:] \
-            .reshape(())
+        return np.asarray(np.add.accumulate(x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x)[-1])
     nv = n // lanes
     s = nv // 4
     if s >= 512:        # (long rows: the einsums over rows run faster)
@@ -224,7 +223,9 @@ def _flat_sum(x, lanes):
         acc = einsum("jl->l", rows)
     if nv * lanes < n:                      # the leftover elements, then the lanes
         acc = np.concatenate((x[nv * lanes:], acc))
-    return np.add.accumulate(acc)[-1:].reshape(())     # (ndarray.cumsum's loop, called directly)
+    # (ndarray.cumsum's loop, called directly; the last sum in its own 0-d array, not a view
+    # into the partial sums: a tensor's storage is its array's base)
+    return np.asarray(np.add.accumulate(acc)[-1])
 
 
 def _several(x, dims, lanes):
@@ -411,8 +412,9 @@ def _full_plan(n, lanes, out):
 
 
 def _lanes_in_order(q, out):
-    """The lanes q of a reduction to one number added in order, from +0, shaped `out`."""
-    r = np.add.accumulate(q)[-1:]
+    """The lanes q of a reduction to one number added in order, from +0, shaped `out` (in its
+    own array: see _flat_sum)."""
+    r = np.asarray(np.add.accumulate(q)[-1])
     if not r:
         r += 0.0
     return r.reshape(out)
