@@ -846,6 +846,14 @@ def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps=None):
         raise RuntimeError("std and var only support floating point and complex dtypes")
     n = _numel(x.shape, dims)
     div = builtins.max(n - correction, 0)
+    if steps is None and div and 1 < n <= 64 and x.size != n and x.dtype == _F32 and \
+            type(x) is np.ndarray and dims == (x.ndim - 1,):
+        # (the common case, float32 rows of up to 64, straight to _welford's shortcut)
+        with np.errstate(all="ignore"):
+            y = _welford_checked(x, n, _F32, div, take_sqrt, False)[1]
+        if keepdim:
+            y = y.reshape(x.shape[:-1] + (1,))
+        return y, (x, y, dims, keepdim, div)
     if not n:       # torch fills an empty reduction with NaN (positive, where 0 / 0 is negative)
         y = xp.full(_reduced_shape(x.shape, dims, keepdim), np.nan, x.real.dtype)
         return y, (x, y, dims, keepdim, div)
