@@ -64,10 +64,12 @@ def test_one_dim_sum_of_zeros_is_positive_zero():
 
 # _torch_sum's plans (planned_sum): to one number with s groups of 4 vectors (s = 1, below 16,
 # whole blocks of 16), rows of 1 or s groups, outer dims of up to 16 rows or whole blocks of 16;
-# and shapes just off each (torch_sum's general path)
+# shapes just off each and others (the plans running torch_sum's general functions); a sum to
+# one number split by threads (no plan)
 _PLANNED = [(32, 64), (64, 32), (16, 32), (4, 32, 8), (8, 16, 12), (2048,), (32,), (256, 8),
             (240, 4), (3, 4, 64), (5, 16, 16), (64, 128), (48, 16), (2, 17, 32), (33, 64),
-            (32, 65), (272, 8), (7, 24)]
+            (32, 65), (272, 8), (7, 24), (128, 10), (64, 100), (100,), (3,), (5000,), (16, 300),
+            (300, 3), (2, 600), (3, 1100), (40000,)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

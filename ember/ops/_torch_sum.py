@@ -375,7 +375,7 @@ def _plan(shape, dtype, dims, keepdim):
     out = tuple(1 if i in dims else n for i, n in enumerate(shape) if keepdim or i not in dims)
     lanes = 32 // dtype.itemsize
     if all(shape[i] == 1 for i in range(len(shape)) if i not in dims):
-        return _full_plan(size, lanes, out)
+        return _full_plan(size, lanes, out) or _any_full_plan(size, lanes, out)
     if len(dims) != 1:
         return None
     d = dims[0]
@@ -383,9 +383,47 @@ def _plan(shape, dtype, dims, keepdim):
     inner = size // n
     for k in shape[:d]:
         inner //= k
-    return _outer_plan(size // (n * inner), n, inner, lanes, out) if inner > 1 else \
-        _inner_plan(size // n, n, lanes, out)
+    if inner > 1:
+        o = size // (n * inner)
+        return _outer_plan(o, n, inner, lanes, out) or _any_outer_plan(o, n, inner, lanes, out)
+    return _inner_plan(size // n, n, lanes, out) or _any_inner_plan(size // n, n, lanes, out)
 
+
+# The other shapes' plans: torch_sum's own functions for them, without its dispatch
+def _any_full_plan(n, lanes, out):
+    if n > _GRAIN:          # (split by threads: _full)
+        return None
+
+    def plan(x):
+        r = _flat_sum(x.reshape(-1), lanes)
+        if not r:
+            r += 0.0
+        return r.reshape(out)
+    return plan
+
+
+def _any_inner_plan(o, n, lanes, out):
+    nv = n // lanes
+    if nv and nv < 64:      # (_short_rows: o > 1 rows end in an einsum onto +0)
+        def plan(x):
+            return _short_rows(x.reshape(o, n), lanes, nv).reshape(out)
+    else:
+        def plan(x):
+            r = _inner_rows(x.reshape(o, n), lanes)
+            np.add(r, 0.0, out=r)
+            return r.reshape(out)
+    return plan
+
+
+def _any_outer_plan(o, n, inner, lanes, out):
+    copy = inner < 256 and o > 1        # (as _one_dim)
+
+    def plan(x):
+        cols = x.reshape(o, n, inner).transpose(1, 0, 2)
+        r = _outer(np.ascontiguousarray(cols) if copy else cols, lanes)
+        np.add(r, 0.0, out=r)
+        return r.reshape(out)
+    return plan
 
 
 def _full_plan(n, lanes, out):
