@@ -101,11 +101,8 @@ def _lane_sum(e):
 def _fold_lanes(acc):
     """The lanes (axis 0) of reduce_all's accumulator added up as torch's vec_reduce_all:
     float32 in halves (its shuffling VecReduceAllSIMD), other dtypes lane after lane."""
-    if acc.dtype.itemsize != 4:
-        out = acc[0].copy()
-        for j in range(1, acc.shape[0]):
-            out += acc[j]
-        return out[None]
+    if acc.dtype.itemsize != 4:         # (accumulate adds in order: one call, not a lane each)
+        return np.add.accumulate(acc, axis=0)[-1:]
     while acc.shape[0] > 1:
         h = acc.shape[0] // 2
         acc = acc[:h] + acc[h:]
