@@ -101,8 +101,13 @@ def _lane_sum(e):
 def _fold_lanes(acc):
     """The lanes (axis 0) of reduce_all's accumulator added up as torch's vec_reduce_all:
     float32 in halves (its shuffling VecReduceAllSIMD), other dtypes lane after lane."""
-    if acc.dtype.itemsize != 4:         # (accumulate adds in order: one call, not a lane each)
-        return np.add.accumulate(acc, axis=0)[-1:]
+    if acc.dtype.itemsize != 4:
+        if acc[0].size <= 64:       # (one accumulate, in order, for a few rows: it loops over
+            return np.add.accumulate(acc, axis=0)[-1:]      # the columns)
+        out = acc[0].copy()
+        for j in range(1, acc.shape[0]):
+            out += acc[j]
+        return out[None]
     while acc.shape[0] > 1:
         h = acc.shape[0] // 2
         acc = acc[:h] + acc[h:]
@@ -124,6 +129,8 @@ def _lane_rowsum(e):
     if not n:                       # rows of nothing sum to zero
         return np.zeros(e.shape[:-1] + (1,), e.dtype)
     if n < lanes:
+        if e.size <= 64 * n:        # (few rows: one accumulate, in order, not a call a column;
+            return np.add.accumulate(e, axis=-1)[..., -1:]      # it loops over the rows)
         acc = e[..., 0].copy()
         for j in range(1, n):
             acc += e[..., j]
