@@ -233,17 +233,25 @@ def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
                     f"= None, Tensor out = None)\n")
 
 
-def _planned(input, dim, keepdim):
-    """x.sum(), x.sum(dim) or x.sum(dim, keepdim) of a C-contiguous float32/float64 NumPy
-    tensor where nothing is recorded (no grad needed, no autocast, no forward AD) and _torch_sum
-    has a plan for it: the result's array (summed from +0), else None. The quick path of small
-    sums and means (their op's dispatch and checks cost as much as the sum's einsums)."""
+def _plain(input):
+    """input's float32/float64 NumPy array where nothing is recorded of an op on it (no grad
+    needed, no autocast, no forward AD), else None: the reductions' quick paths (their op's
+    dispatch and checks cost as much as a small reduction)."""
     try:
         a = input.arr
         if input._rg and _grad.enabled or _amp.enabled or _fw.level is not None or \
                 type(a) is not np.ndarray or a.dtype not in _FLOAT_DTYPES:
             return None
     except AttributeError:          # (not a Tensor: the op's TypeError)
+        return None
+    return a
+
+
+def _planned(input, dim, keepdim):
+    """x.sum(), x.sum(dim) or x.sum(dim, keepdim) of a _plain tensor for which _torch_sum has a
+    plan: the result's array (summed from +0), else None."""
+    a = _plain(input)
+    if a is None:
         return None
     if dim is not _NO_DIM and dim is not None:
         if type(dim) is not int or not a.ndim:
@@ -599,7 +607,20 @@ _AMAX_OUT = ("Expected the dtype for input and out to match, but got {result} fo
              "and {out} for out's dtype.")
 
 
+def _quick_extreme(reduce, input, dim, keepdim):
+    """amax/amin over one int dim of a non-empty _plain tensor: the Tensor, else None."""
+    a = _plain(input)
+    if a is None or not a.size or not a.ndim or type(dim) is not int or type(keepdim) is not bool:
+        return None
+    y = reduce(a, _wrap_dim(dim, a.ndim), None, None, keepdim)
+    return _new(y if y.flags.c_contiguous else y.copy(), input.be)
+
+
 def amax(input, dim=(), keepdim=False, *, out=None):
+    if out is None:
+        t = _quick_extreme(np.maximum.reduce, input, dim, keepdim)
+        if t is not None:
+            return t
     dims = _dims(input, dim, "amax")
     _empty_dim_as_given(input, dim, "amax")
     try:
@@ -610,6 +631,10 @@ def amax(input, dim=(), keepdim=False, *, out=None):
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
+    if out is None:
+        t = _quick_extreme(np.minimum.reduce, input, dim, keepdim)
+        if t is not None:
+            return t
     dims = _dims(input, dim, "amin")
     _empty_dim_as_given(input, dim, "amin")
     try:
