@@ -61,6 +61,56 @@ def test_one_dim_sum_of_zeros_is_positive_zero():
         assert _same_bits(ember.tensor(x).sum(dim).numpy(), t), (shape, dim)
 
 
+
+# _torch_sum's plans (planned_sum): to one number with s groups of 4 vectors (s = 1, below 16,
+# whole blocks of 16), rows of 1 or s groups, outer dims of up to 16 rows or whole blocks of 16;
+# shapes just off each and others (the plans running torch_sum's general functions); a sum to
+# one number split by threads (no plan)
+_PLANNED = [(32, 64), (64, 32), (16, 32), (4, 32, 8), (8, 16, 12), (2048,), (32,), (256, 8),
+            (240, 4), (3, 4, 64), (5, 16, 16), (64, 128), (48, 16), (2, 17, 32), (33, 64),
+            (32, 65), (272, 8), (7, 24), (128, 10), (64, 100), (100,), (3,), (5000,), (16, 300),
+            (300, 3), (2, 600), (3, 1100), (40000,)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", _PLANNED)
+def test_planned_sums_and_means_are_torchs_bits(shape, dtype):
+    rng = np.random.default_rng(sum(shape))
+    for x in (_spread(rng, shape, dtype), np.full(shape, -0.0, dtype)):
+        for dim, keepdim in [(None, False), (None, True)] + [
+                (d, k) for d in range(-len(shape), len(shape)) for k in (False, True)]:
+            for name in ("sum", "mean"):
+                args, kw = ((), {}) if dim is None and not keepdim else ((dim,), {
+                    "keepdim": keepdim})
+                t = getattr(torch.from_numpy(x), name)(*args, **kw).numpy()
+                e = getattr(ember.tensor(x), name)(*args, **kw)
+                assert e.is_contiguous() and _same_bits(e.numpy(), t), (name, dim, keepdim)
+
+
+@pytest.mark.parametrize("shape", [(32, 64), (33, 64), (7,), (3,), (1000,), (40000,), (5, 1)])
+def test_sum_to_one_number_owns_its_storage(shape):
+    """A sum or mean to one number is an array of its own (storage offset 0, one element's
+    bytes), not a view into the partial sums."""
+    for dtype in ("float32", "float64"):
+        x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+        for f in (lambda v: v.sum(), lambda v: v.mean(), lambda v: v.sum(None, keepdim=True)):
+            t, e = f(torch.from_numpy(x)), f(ember.tensor(x))
+            assert (e.storage_offset(), e.untyped_storage().nbytes()) == \
+                (t.storage_offset(), t.untyped_storage().nbytes())
+
+def test_planned_sum_overflow_warns_nothing():
+    """A float32 sum that overflows to inf on the planned path: torch warns nothing, and a
+    warnings filter set to "error" turns nothing into an exception."""
+    import warnings
+    x = np.full((32, 64), 3e38, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for args in ((), (0,), (1,)):
+            t = torch.from_numpy(x).sum(*args).numpy()
+            assert _same_bits(ember.tensor(x).sum(*args).numpy(), t)
+            t = torch.from_numpy(x).mean(*args).numpy()
+            assert _same_bits(ember.tensor(x).mean(*args).numpy(), t)
+
 # ---- softmax/log_softmax's lane-order row sum: 8 lanes folded by one pairwise reduction -----
 def _lane_order_sum(e):
     """torch's vectorised row sum written out: lanes of one vector (ember._cpu.VEC_BYTES) fed
@@ -151,6 +201,35 @@ def test_short_row_var_std_and_means_are_torchs_bits(dtype):
                     assert _same_bits(a, b), (name, kw, t_x.shape)
 
 
+
+@pytest.mark.parametrize("shape", [(32, 64), (2048,), (7,), (3, 5, 7), (40000,)])
+def test_float32_var_std_over_everything_are_torchs_bits(shape):
+    """The pairwise sum of squared deviations standing in for torch's in-order one where the
+    float32 result is certain: spreads, equal elements, a tiny spread on a large mean, non-finite
+    elements, every correction."""
+    rng = np.random.default_rng(sum(shape))
+    cases = [(rng.standard_normal(shape) * 10.0 ** k).astype(np.float32) for k in (-3, 0, 4)]
+    cases.append(np.full(shape, 2.5, np.float32))
+    cases.append((1e4 + rng.standard_normal(shape) * 1e-3).astype(np.float32))
+    for v in (np.inf, np.nan):
+        cases.append(cases[0].copy())
+        cases[-1].reshape(-1)[-1] = v
+    for x in cases:
+        for name in ("var", "std"):
+            for corr in (0, 1, 2):
+                t = getattr(torch.from_numpy(x), name)(correction=corr).numpy()
+                assert _same_bits(getattr(ember.tensor(x), name)(correction=corr).numpy(), t)
+
+
+def test_float32_var_certainty_check_refuses_a_tie():
+    """m2 / div at a float32 tie (1 + 2**-24, exact in double): the interval around the pairwise
+    sum straddles it, so the in-order sum decides."""
+    from ember.ops.reduce import _float32_var_certain
+    assert _float32_var_certain(np.array([1 + 2.0 ** -24, 0.0]), 1, False) is None
+    d = np.random.default_rng(0).random(1000) ** 2
+    r = _float32_var_certain(d, 999, True)
+    assert r is not None and _same_bits(r, np.float32(np.sqrt(np.add.accumulate(d)[-1] / 999)))
+
 # ---- sort of small float32/float16 tensors: one float sort where the values are distinct ------
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 @pytest.mark.parametrize("shape", [(32, 64), (3, 5, 17), (64, 2), (4, 1000)])
@@ -209,3 +288,44 @@ def test_var_to_one_element_without_dof_is_torchs_nan_silently(dtype):
                 with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
                     got = getattr(ember, name)(ember.tensor(x), correction=x.size).numpy()
             assert _same_bits(got, want), (name, x)
+
+
+# ---- max/min over a dim: argmax/argmin and the values at their indices -----------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(32, 64), (5, 1, 7), (3, 4, 5), (1, 9), (6, 0, 2), (17,)])
+def test_max_min_dim_values_indices_are_torchs(shape, dtype):
+    """NaNs (the first one wins), signed zeros (the first of equal zeros), every dim; amax and
+    amin's values too (their zeros made +0.0)."""
+    rng = np.random.default_rng(sum(shape) + 1)
+    x = _spread(rng, shape, dtype)
+    x[rng.random(shape) < 0.2] = 0.0
+    y = x.copy()
+    y[rng.random(shape) < 0.1] = np.nan
+    for a in (x, y):
+        for d in range(-len(shape), len(shape)):
+            if not shape[d]:
+                continue
+            for keepdim in (False, True):
+                for name in ("max", "min"):
+                    t = getattr(torch.from_numpy(a), name)(d, keepdim=keepdim)
+                    e = getattr(ember.tensor(a), name)(d, keepdim=keepdim)
+                    assert _same_bits(e.values.numpy(), t.values.numpy()), (name, d, keepdim)
+                    assert _same_bits(e.indices.numpy(), t.indices.numpy()), (name, d, keepdim)
+                    assert e.values.is_contiguous() and e.indices.is_contiguous()
+                    # amax/amin: the values alone (zeros of one sign: see the xfail below)
+                    name, b = "a" + name, a + 0.0
+                    t = getattr(torch.from_numpy(b), name)(d, keepdim=keepdim)
+                    e = getattr(ember.tensor(b), name)(d, keepdim=keepdim)
+                    assert _same_bits(e.numpy(), t.numpy()) and e.is_contiguous(), (name, d)
+
+
+
+@pytest.mark.xfail(strict=True, reason="amax/amin of equal -0.0 and +0.0: torch's kernel keeps "
+                   "the first of them (-0.0 of a column [-0.0, 0.0]), NumPy's maximum/minimum "
+                   "reduce the last (+0.0); which one torch keeps along vector lanes is not "
+                   "reproduced")
+def test_amax_amin_signed_zero_ties_are_torchs():
+    x = np.array([[-0.0], [0.0]], np.float32)
+    for name in ("amax", "amin"):
+        t = getattr(torch.from_numpy(x), name)(0).numpy()
+        assert _same_bits(getattr(ember.tensor(x), name)(0).numpy(), t), name

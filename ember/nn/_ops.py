@@ -102,6 +102,8 @@ def _fold_lanes(acc):
     """The lanes (axis 0) of reduce_all's accumulator added up as torch's vec_reduce_all:
     float32 in halves (its shuffling VecReduceAllSIMD), other dtypes lane after lane."""
     if acc.dtype.itemsize != 4:
+        if acc[0].size <= 64:       # (one accumulate, in order, for a few rows: it loops over
+            return np.add.accumulate(acc, axis=0)[-1:]      # the columns)
         out = acc[0].copy()
         for j in range(1, acc.shape[0]):
             out += acc[j]
@@ -110,6 +112,11 @@ def _fold_lanes(acc):
         h = acc.shape[0] // 2
         acc = acc[:h] + acc[h:]
     return acc
+
+
+# _lane_rowsum's order of float32 lanes for NumPy's pairwise sum to fold them
+_FOLD_ORDER = {8: np.array([0, 4, 2, 6, 1, 5, 3, 7])}
+_FOLD_ORDER[16] = np.concatenate((_FOLD_ORDER[8], _FOLD_ORDER[8] + 8))
 
 
 def _lane_rowsum(e):
@@ -122,21 +129,21 @@ def _lane_rowsum(e):
     if not n:                       # rows of nothing sum to zero
         return np.zeros(e.shape[:-1] + (1,), e.dtype)
     if n < lanes:
+        if e.size <= 64 * n:        # (few rows: one accumulate, in order, not a call a column;
+            return np.add.accumulate(e, axis=-1)[..., -1:]      # it loops over the rows)
         acc = e[..., 0].copy()
         for j in range(1, n):
             acc += e[..., j]
         return acc[..., None]
     nb = n // lanes
-    if lanes == 8 and e.dtype.itemsize == 4 and n == nb * 8:
-        # 8 float32 lanes folded in halves add ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 +
-        # l7)): the tree NumPy's pairwise sum makes of a contiguous row of 8 summed onto 0
-        # (neighbours first), with the lanes laid out in bit-reversed order by the einsum (lane
-        # 4i + 2j + k at 4k + 2j + i): one reduction for the three folds (a third off a short
-        # row's sum)
-        # (einsum's output follows the input's layout: the reshape copies it to rows of 8, the
-        # last axis contiguous, which the pairwise sum needs; order="C" is 5x slower)
-        acc = np.ascontiguousarray(_einsum("rbijk->rkji", e.reshape(-1, nb, 2, 2, 2))
-                                   .reshape(-1, 8))
+    if e.dtype.itemsize == 4 and n == nb * lanes:
+        # float32 lanes folded in halves: 8 add ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 +
+        # l7)), the tree NumPy's pairwise sum makes of a contiguous row of 8 summed onto 0
+        # (neighbours first); 16 first add lane i + 8 to lane i, as that sum's 8 accumulators
+        # do over a row of 16. The blocks summed by an einsum, its rows of lanes put in that
+        # order (the bits below the top lane bit reversed: lane 4i + 2j + k at 4k + 2j + i),
+        # one reduction does all the folds (a third off a short row's sum)
+        acc = _einsum("rbl->rl", e.reshape(-1, nb, lanes)).take(_FOLD_ORDER[lanes], 1)
         return np.add.reduce(acc, axis=1, initial=0.0).reshape(e.shape[:-1] + (1,))
     # blocks added in order into the lanes (einsum's loop over the blocks: 3x faster than sum),
     # laid out lanes first: the folds are passes over contiguous rows (on short rows the

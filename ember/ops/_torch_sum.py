@@ -159,7 +159,7 @@ def _short_rows(x2, lanes, nv):
         v = np.concatenate((x2[:, cut:].T, v))
     if o == 1:          # (one column: NumPy would add it pairwise)
         return np.add.accumulate(v.reshape(-1))[-1:]
-    return np.add.reduce(v, 0)
+    return einsum("lo->o", v)       # (onto +0: only a sum of -0.0s differs)
 
 
 def _outer(a, lanes):
@@ -198,8 +198,7 @@ def _flat_sum(x, lanes):
     accumulators and their sum as in-order reductions of rows."""
     n = x.size
     if n < lanes:       # scalar row_sum: x0, x4, ..., x1, x2, x3 in order
-        return np.add.accumulate(x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x)[-1:] \
-            .reshape(())
+        return np.asarray(np.add.accumulate(x[[0, *range(4, n), 1, 2, 3]] if n > 4 else x)[-1])
     nv = n // lanes
     s = nv // 4
     if s >= 512:        # (long rows: the einsums over rows run faster)
@@ -207,24 +206,26 @@ def _flat_sum(x, lanes):
     if s >= 256:
         acc = _row_sum(x[:nv * lanes].reshape(nv, lanes))
     else:
+        # (the einsums add in order, as _seq1 says, onto +0: only a sum of -0.0s differs)
         w = 4 * lanes
         if s >= 16:     # _cascade of s < 256 rows: blocks of 16 (fewer than 16 of them)
             g = s >> 4
-            blocks = np.add.reduce(x[:g * 16 * w].reshape(g, 16, w), axis=1)
             # acc[1] from +0 (the + 0 of acc[2], acc[3]: only a -0.0 sum differs)
-            p = np.add.reduce(blocks, axis=0, initial=0.0)
+            p = einsum("gw->w", einsum("gtw->gw", x[:g * 16 * w].reshape(g, 16, w)))
             if s > g * 16:              # the rows after the last block: acc[0]
-                p += np.add.reduce(x[g * 16 * w:s * w].reshape(-1, w), axis=0)
+                p += einsum("tw->w", x[g * 16 * w:s * w].reshape(-1, w))
             p = p.reshape(4, lanes)
         elif s:
-            p = np.add.reduce(x[:s * w].reshape(s, w), axis=0).reshape(4, lanes)
+            p = einsum("tw->w", x[:s * w].reshape(s, w)).reshape(4, lanes)
         rows = x[:nv * lanes].reshape(nv, lanes)
         if s:           # (the leftover vectors go into the first accumulator)
             rows = np.concatenate((p[:1], rows[4 * s:], p[1:])) if nv > 4 * s else p
-        acc = np.add.reduce(rows, axis=0)
+        acc = einsum("jl->l", rows)
     if nv * lanes < n:                      # the leftover elements, then the lanes
         acc = np.concatenate((x[nv * lanes:], acc))
-    return np.add.accumulate(acc)[-1:].reshape(())     # (ndarray.cumsum's loop, called directly)
+    # (ndarray.cumsum's loop, called directly; the last sum in its own 0-d array, not a view
+    # into the partial sums: a tensor's storage is its array's base)
+    return np.asarray(np.add.accumulate(acc)[-1])
 
 
 def _several(x, dims, lanes):
@@ -338,3 +339,158 @@ def _one_dim(x, shape, d, n, keepdim, lanes):
         r = _outer(cols if inner >= 256 or outer == 1 else np.ascontiguousarray(cols), lanes)
     return r.reshape(shape[:d] + (1,) + shape[d + 1:] if keepdim else shape[:d] + shape[d + 1:])
 
+
+
+_PLANS = {}     # (shape, dtype, dims, keepdim) -> planned_sum's plan for them, or None
+
+
+def planned_sum(x, dims, keepdim):
+    """torch_sum(x, dims, keepdim) begun at +0, as torch's sums are (a sum of -0.0s is +0.0),
+    for the common small reductions of a C-contiguous float32/float64 x, else None: a plan made
+    once per (shape, dtype, dims, keepdim) runs the einsums of their order (each adds onto +0),
+    without torch_sum's dispatch. `dims`: None or sorted non-negative dims."""
+    if type(x) is not np.ndarray or not x.flags.c_contiguous:
+        return None
+    key = (x.shape, x.dtype, dims, keepdim)
+    try:
+        plan = _PLANS[key]
+    except KeyError:
+        if len(_PLANS) >= 256:
+            _PLANS.clear()
+        plan = _PLANS[key] = _plan(*key)
+    return None if plan is None else plan(x)
+
+
+def _plan(shape, dtype, dims, keepdim):
+    """planned_sum's function of x for these, or None."""
+    if dtype not in _FLOATS:
+        return None
+    size = 1
+    for n in shape:
+        size *= n
+    if dims is None:
+        dims = tuple(range(len(shape)))
+    if not size or any(d < 0 for d in dims):
+        return None
+    out = tuple(1 if i in dims else n for i, n in enumerate(shape) if keepdim or i not in dims)
+    lanes = 32 // dtype.itemsize
+    if all(shape[i] == 1 for i in range(len(shape)) if i not in dims):
+        return _full_plan(size, lanes, out) or _any_full_plan(size, lanes, out)
+    if len(dims) != 1:
+        return None
+    d = dims[0]
+    n = shape[d]
+    inner = size // n
+    for k in shape[:d]:
+        inner //= k
+    if inner > 1:
+        o = size // (n * inner)
+        return _outer_plan(o, n, inner, lanes, out) or _any_outer_plan(o, n, inner, lanes, out)
+    return _inner_plan(size // n, n, lanes, out) or _any_inner_plan(size // n, n, lanes, out)
+
+
+# The other shapes' plans: torch_sum's own functions for them, without its dispatch
+def _any_full_plan(n, lanes, out):
+    if n > _GRAIN:          # (split by threads: _full)
+        return None
+
+    def plan(x):
+        r = _flat_sum(x.reshape(-1), lanes)
+        if not r:
+            r += 0.0
+        return r.reshape(out)
+    return plan
+
+
+def _any_inner_plan(o, n, lanes, out):
+    nv = n // lanes
+    if nv and nv < 64:      # (_short_rows: o > 1 rows end in an einsum onto +0)
+        def plan(x):
+            return _short_rows(x.reshape(o, n), lanes, nv).reshape(out)
+    else:
+        def plan(x):
+            r = _inner_rows(x.reshape(o, n), lanes)
+            np.add(r, 0.0, out=r)
+            return r.reshape(out)
+    return plan
+
+
+def _any_outer_plan(o, n, inner, lanes, out):
+    copy = inner < 256 and o > 1        # (as _one_dim)
+
+    def plan(x):
+        cols = x.reshape(o, n, inner).transpose(1, 0, 2)
+        r = _outer(np.ascontiguousarray(cols) if copy else cols, lanes)
+        np.add(r, 0.0, out=r)
+        return r.reshape(out)
+    return plan
+
+
+def _full_plan(n, lanes, out):
+    """A reduction to one number (_flat_sum) of whole groups of 4 vectors: s of them, fewer
+    than 16 or whole blocks of 16 (fewer than 256 groups: one chunk, no deeper cascade)."""
+    nv = n // lanes
+    s, w = nv >> 2, 4 * lanes
+    if n != nv * lanes or nv != 4 * s or not s or s >= 256 or s > 16 and s % 16:
+        return None
+    if s == 1:
+        def plan(x):
+            return _lanes_in_order(einsum("jl->l", x.reshape(4, lanes)), out)
+    elif s <= 16:
+        def plan(x):
+            return _lanes_in_order(einsum("jl->l", einsum("tw->w", x.reshape(s, w))
+                                          .reshape(4, lanes)), out)
+    else:
+        g = s >> 4
+
+        def plan(x):
+            p = einsum("gw->w", einsum("gtw->gw", x.reshape(g, 16, w)))
+            return _lanes_in_order(einsum("jl->l", p.reshape(4, lanes)), out)
+    return plan
+
+
+def _lanes_in_order(q, out):
+    """The lanes q of a reduction to one number added in order, from +0, shaped `out` (in its
+    own array: see _flat_sum)."""
+    r = np.asarray(np.add.accumulate(q)[-1])
+    if not r:
+        r += 0.0
+    return r.reshape(out)
+
+
+def _inner_plan(o, n, lanes, out):
+    """o > 1 rows of n (_short_rows) in whole groups of 4 vectors, fewer than 16 groups."""
+    nv = n // lanes
+    s = nv >> 2
+    if n != nv * lanes or nv != 4 * s or not s or s >= 16:
+        return None
+    if s == 1:
+        def plan(x):
+            return einsum("lo->o", einsum("oal->lo", x.reshape(o, 4, lanes), order="C")) \
+                .reshape(out)
+    else:
+        w = 4 * lanes
+
+        def plan(x):
+            p = einsum("osw->ow", x.reshape(o, s, w)).reshape(o, 4, lanes)
+            return einsum("lo->o", einsum("oal->lo", p, order="C")).reshape(out)
+    return plan
+
+
+def _outer_plan(o, n, inner, lanes, out):
+    """A dim of n with inner > 1 elements after it (_outer), its columns in whole blocks of
+    4 vectors (of 4 where fewer than a vector), one cascade block or whole blocks of 16 (fewer
+    than 256 rows): in x's own layout, the einsums adding the rows in order."""
+    block = 4 * lanes if inner >= lanes else 4
+    if inner % block or n >= 256 or n > 16 and n % 16:
+        return None
+    if n <= 16:
+        def plan(x):
+            return einsum("oni->oi", x.reshape(o, n, inner)).reshape(out)
+    else:
+        g = n >> 4
+
+        def plan(x):
+            return einsum("ogi->oi", einsum("ogti->ogi", x.reshape(o, g, 16, inner))) \
+                .reshape(out)
+    return plan

@@ -4,6 +4,7 @@ torch's rules: integer and bool sums/products/cumsums give int64, `mean` of an i
 raises, float16/bfloat16 accumulate in float32 and round once, a reduction over an empty dim
 without identity raises IndexError (RuntimeError when no dim is given)."""
 import builtins
+import math
 
 import numpy as np
 
@@ -17,15 +18,19 @@ from .._kernel_dtypes import cname, not_implemented
 from .._tensor import Tensor, _new
 from ._overlap import check_out as check_out_overlap
 from ._apply import add_at
-from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _apply, type_name, \
+from ._apply import _finish_tuple, _missing_arg, _not_tensor, _tname, apply as _apply, quiet, \
+    type_name, \
     make_unary as _make_unary, tensor_ndim, ureduce
 from ._dims import int_arg, unique_dims, wrap_dim as _wrap_dim
 from . import _stl_select
 from .elementwise import maximum, minimum
-from ._torch_sum import _seq, einsum as _einsum, torch_sum
+from ._torch_sum import _seq, einsum as _einsum, planned_sum, torch_sum
 from .._threads import intra_op_threads
 from ._registry import c_order, contiguous_outputs, holomorphic as _holo, \
     no_complex_grad as _no_complex_grad, op as _op
+from ..amp.state import AMP as _amp
+from ..autograd.forward_ad import FW as _fw
+from ..autograd.grad_mode import STATE as _grad
 
 _F32 = np.dtype(np.float32)
 _FLOAT_DTYPES = (_F32, np.dtype(np.float64))
@@ -153,6 +158,9 @@ def _float_only(x, name):
 def _sum_arrays(xp, x, dims, keepdim):
     """x.sum over dims; float32/float64 on the CPU added in torch's order where it can be."""
     if xp is np:
+        r = planned_sum(x, dims, keepdim)
+        if r is not None:
+            return r
         r = torch_sum(x, dims, keepdim)
         if r is not None:
             if r.ndim:      # (a float32/float64 array: _from_zero's add, without its checks)
@@ -225,7 +233,44 @@ def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
                     f"= None, Tensor out = None)\n")
 
 
+def _plain(input):
+    """input's float32/float64 NumPy array where nothing is recorded of an op on it (no grad
+    needed, no autocast, no forward AD), else None: the reductions' quick paths (their op's
+    dispatch and checks cost as much as a small reduction)."""
+    try:
+        a = input.arr
+        if input._rg and _grad.enabled or _amp.enabled or _fw.level is not None or \
+                type(a) is not np.ndarray or a.dtype not in _FLOAT_DTYPES:
+            return None
+    except AttributeError:          # (not a Tensor: the op's TypeError)
+        return None
+    return a
+
+
+def _planned(input, dim, keepdim):
+    """x.sum(), x.sum(dim) or x.sum(dim, keepdim) of a _plain tensor for which _torch_sum has a
+    plan: the result's array (summed from +0), else None."""
+    a = _plain(input)
+    if a is None:
+        return None
+    if dim is not _NO_DIM and dim is not None:
+        if type(dim) is not int or not a.ndim:
+            return None
+        dim = (_wrap_dim(dim, a.ndim),)
+    else:
+        dim = None
+    try:
+        return planned_sum(a, dim, keepdim)
+    except RuntimeWarning:
+        return quiet(planned_sum, a, dim, keepdim)
+
+
 def sum(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
+    if dtype is None and out is None and (keepdim is False or keepdim is True and
+                                          dim is not _NO_DIM):
+        r = _planned(input, dim, keepdim)
+        if r is not None:
+            return _new(r, input.be)
     if dim is _NO_DIM and keepdim is False and dtype is None and out is None:
         fn, dims = _sum0, None      # x.sum(): nothing to check (_sum0 refuses a non-Tensor)
     else:
@@ -330,6 +375,12 @@ def _optional_dtype_check(dtype, name):
 
 
 def mean(input, dim=_NO_DIM, keepdim=False, *, dtype=None, out=None):
+    if dtype is None and out is None and (keepdim is False or keepdim is True and
+                                          dim is not _NO_DIM):
+        r = _planned(input, dim, keepdim)
+        if r is not None:       # (a sum's new array, divided in place: see _mean_fwd)
+            np.true_divide(r, input.arr.size // r.size, r)
+            return _new(r, input.be)
     if dim is _NO_DIM and keepdim is False and dtype is None and out is None:
         fn, dims = _mean0, None     # x.mean(): the dtype check only (_mean0 refuses a non-Tensor)
         arr = getattr(input, "arr", None)
@@ -501,8 +552,19 @@ def _all_ones_nan(xp, x, y):
 
 def _extreme(name, pick, kernel):
     whole = kernel in ("max_all", "min_all")
+    reduce = getattr(np, pick).reduce
 
     def fwd(xp, x, dims, keepdim):
+        if type(x) is np.ndarray and x.dtype in _FLOAT_DTYPES and x.size:
+            # (the common case first: a non-empty float32/float64 NumPy array)
+            y = reduce(x, dims, None, None, keepdim)
+            if type(y) is not np.ndarray:        # (a NumPy scalar: the whole reduction)
+                y = np.asarray(y)
+                if whole and y != y and x.size > 1:
+                    y = _all_ones_nan(xp, x, y)
+            elif not y.flags.c_contiguous:
+                y = y.copy()
+            return y, (x, y, dims, keepdim)
         _empty_dim_check(x, dims, name)
         if x.dtype.kind == "c":       # torch's kernels have no complex version
             raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x.dtype)}\'')
@@ -545,7 +607,20 @@ _AMAX_OUT = ("Expected the dtype for input and out to match, but got {result} fo
              "and {out} for out's dtype.")
 
 
+def _quick_extreme(reduce, input, dim, keepdim):
+    """amax/amin over one int dim of a non-empty _plain tensor: the Tensor, else None."""
+    a = _plain(input)
+    if a is None or not a.size or not a.ndim or type(dim) is not int or type(keepdim) is not bool:
+        return None
+    y = reduce(a, _wrap_dim(dim, a.ndim), None, None, keepdim)
+    return _new(y if y.flags.c_contiguous else y.copy(), input.be)
+
+
 def amax(input, dim=(), keepdim=False, *, out=None):
+    if out is None:
+        t = _quick_extreme(np.maximum.reduce, input, dim, keepdim)
+        if t is not None:
+            return t
     dims = _dims(input, dim, "amax")
     _empty_dim_as_given(input, dim, "amax")
     try:
@@ -556,6 +631,10 @@ def amax(input, dim=(), keepdim=False, *, out=None):
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
+    if out is None:
+        t = _quick_extreme(np.minimum.reduce, input, dim, keepdim)
+        if t is not None:
+            return t
     dims = _dims(input, dim, "amin")
     _empty_dim_as_given(input, dim, "amin")
     try:
@@ -588,13 +667,46 @@ def _first_index(xp, x, axis, f):
     return i
 
 
+_FIRSTS = {}        # (shape, dim) -> _at_index's (flat index of each result's first element,
+                    # dim's stride in elements)
+
+
+def _at_index(x, i, dim):
+    """take_along_axis(x, i, dim) for a C-contiguous NumPy x and i of one index along dim (an
+    arange plus i times dim's stride, made once per shape: take_along_axis builds its index
+    grid in Python on every call)."""
+    key = (x.shape, dim)
+    plan = _FIRSTS.get(key)
+    if plan is None:
+        if len(_FIRSTS) >= 256:
+            _FIRSTS.clear()
+        step = 1
+        for n in x.shape[dim + 1:]:
+            step *= n
+        plan = _FIRSTS[key] = (np.arange(x.size).reshape(x.shape)[
+            (slice(None),) * dim + (slice(0, 1),)], step)
+    first, step = plan
+    return x.reshape(-1)[first + i if step == 1 else first + i * step]
+
+
 def _select_dim(name, f):
+    method = f.__name__         # (ndarray's argmax/argmin: no Python wrapper, keepdims)
+
     def fwd(xp, x, dim, keepdim):
         _empty_dim_check(x, (dim,) if x.ndim else None, name)
         _no_complex(x, name, RuntimeError)
         if not x.ndim:
             return (x.copy(), xp.zeros((), np.int64)), (x.shape, xp.zeros((), np.int64), dim,
                                                         keepdim)
+        if type(x) is np.ndarray and x.dtype in _FLOAT_DTYPES and x.flags.c_contiguous:
+            # NumPy's float32/float64 argmax/argmin pick the first NaN as torch's (see
+            # _first_index for the others)
+            i = getattr(x, method)(axis=dim, keepdims=True)
+            v = _at_index(x, i, dim)
+            if not keepdim:
+                v, i = v.squeeze(dim), i.squeeze(dim)
+            return (v, i.copy()), (x.shape, i, dim, keepdim)    # (the indices' own array: the
+            # backward's is not the user's to write)
         i = xp.expand_dims(_first_index(xp, x, dim, f), dim)
         v = xp.take_along_axis(x, i, dim)
         if not keepdim:
@@ -649,6 +761,17 @@ def _max_min(name, input, args, dim, keepdim, other, out, full, dim_op, cls, ele
         except NotImplementedError:
             return _finish(_nested_reduction(name, input, None, False, None), out, name)
     d = _wrap_dim(_int_dim(name, dim), input.arr.ndim)
+    if out is None and type(input.arr) is np.ndarray and not (
+            input._rg and _grad.enabled or _amp.enabled or _fw.level is not None):
+        # nothing to record: the kernel and two new tensors (apply's general path: a third of
+        # a small max(dim)'s time)
+        be = input.be
+        fwd = dim_op.impl[be.idx][0]
+        try:
+            (v, i), _ = fwd(be.xp, input.arr, d, keepdim)
+        except RuntimeWarning:
+            (v, i), _ = quiet(fwd, be.xp, input.arr, d, keepdim)
+        return cls(_new(v, be), _new(i, be))
     try:
         vi = _apply(dim_op, (input,), (d, keepdim))
     except NotImplementedError:
@@ -759,6 +882,14 @@ def _var_fwd(xp, x, dims, correction, keepdim, take_sqrt, steps=None):
         raise RuntimeError("std and var only support floating point and complex dtypes")
     n = _numel(x.shape, dims)
     div = builtins.max(n - correction, 0)
+    if steps is None and div and 1 < n <= 64 and x.size != n and x.dtype == _F32 and \
+            type(x) is np.ndarray and dims == (x.ndim - 1,):
+        # (the common case, float32 rows of up to 64, straight to _welford's shortcut)
+        with np.errstate(all="ignore"):
+            y = _welford_checked(x, n, _F32, div, take_sqrt, False)[1]
+        if keepdim:
+            y = y.reshape(x.shape[:-1] + (1,))
+        return y, (x, y, dims, keepdim, div)
     if not n:       # torch fills an empty reduction with NaN (positive, where 0 / 0 is negative)
         y = xp.full(_reduced_shape(x.shape, dims, keepdim), np.nan, x.real.dtype)
         return y, (x, y, dims, keepdim, div)
@@ -953,10 +1084,11 @@ def _var_real(xp, x, dims, keepdim, div, take_sqrt, steps=None):
     for double. `steps`: _welford's result where the caller has it. A float32/float64 var or
     std with one output element is torch's std_var_all_cpu (see _var_all)."""
     if steps is None and xp is np and x.dtype.char in "fd" and x.size and \
-            _numel(x.shape, dims) == x.size:
+            (dims is None or _numel(x.shape, dims) == x.size):
         r = _var_all(x, div, take_sqrt)
         if r is not None:
-            return r.reshape(_reduced_shape(x.shape, dims, keepdim))
+            return r if dims is None and not keepdim else \
+                r.reshape(_reduced_shape(x.shape, dims, keepdim))
     if steps is None and dims is not None:
         steps = _welford(xp, x, dims, (div, take_sqrt, False))
     if type(steps) is _Rounded:
@@ -985,16 +1117,46 @@ def _var_all(x, div, take_sqrt):
     if tasks > 1 and not dense:
         return None
     flat = x.reshape(-1) if x.flags.c_contiguous else np.ravel(x, order="K")
-    mean = float(_mean_fwd(np, flat, None, False, None)[0])
+    mean = planned_sum(flat, None, False)       # (its plan: mean's sum without its op)
+    if mean is None:
+        mean = float(_mean_fwd(np, flat, None, False, None)[0])
+    else:                                       # (divided in x's dtype, as mean's)
+        mean = float(np.true_divide(mean, n, mean))
     d = np.subtract(flat, mean, dtype=np.float64)
     d *= d
+    if div and x.dtype == _F32:
+        r = _float32_var_certain(d, div, take_sqrt)
+        if r is not None:
+            return r
     chunk = -(-n // tasks)
     total = 0.0
     for i in range(0, n, chunk):
         total += float(np.add.accumulate(d[i:i + chunk])[-1])
+    if div:         # (Python's double division and root round as NumPy's)
+        var = total / div
+        return np.array(math.sqrt(var) if take_sqrt else var, x.dtype)
     # (_var_fwd, the caller, has NumPy's floating-point warnings off: 0 / 0 for no dof)
     var = np.float64(total) / np.float64(div)
     return np.asarray(np.sqrt(var) if take_sqrt else var).astype(x.dtype)
+
+
+def _float32_var_certain(d, div, take_sqrt):
+    """_var_all's float32 result from NumPy's (pairwise) sum of the squared deviations d where
+    it is certain to be that of torch's in-order sum, else None: any order of adding n terms
+    >= 0 is within (n - 1) u of their exact sum, so the two sums are within 2.1 n u of each
+    other (n <= 2**20); (4 u more for the ends' own rounding) the result, m2 / div and its root
+    rounded to float32, is monotone in the sum: equal at both ends of that interval, it is
+    the in-order sum's. (The in-order sum is one dependent add per element: 3.5 ns each.)"""
+    total = float(np.add.reduce(d))
+    n = d.size
+    if n > 1 << 20 or not math.isfinite(total):
+        return None
+    err = total * ((2.1 * n + 4) * _U)
+    lo, hi = (total - err) / div, (total + err) / div
+    if take_sqrt:
+        lo, hi = math.sqrt(lo), math.sqrt(hi)
+    r = np.float32(lo)
+    return np.array(r) if r == np.float32(hi) else None
 
 
 def _var_bwd(xp, g, x, y, dims, keepdim, div):
