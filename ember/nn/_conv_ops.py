@@ -181,18 +181,31 @@ def _grad_input_full_width(xp, g, wr, padded, ksize, stride, dilation, pads):
     g3.fill(0)
     copy_rows(xp, g3[..., :out[-1]], g.swapaxes(0, 1))
     gcols = _matmul(xp, wr.swapaxes(-1, -2), g3.reshape(groups, o // groups, -1), "cols")
-    gcols = gcols.reshape((c, math.prod(ksize), n) + full)
+    kl, dl = ksize[-1], dilation[-1]
+    gcols = gcols.reshape(c, math.prod(ksize[:-1]), kl, -1)
+    length = gcols.shape[-1]                        # n * prod(full)
     plane = math.prod(spatial)
     steps = [math.prod(spatial[i + 1:]) for i in range(len(spatial))]
-    tail = dilation[-1] * (ksize[-1] - 1)           # the zero columns' reach past the last row
+    tail = dl * (kl - 1)                            # the zero columns' reach past the last row
     flat = xp.zeros(n * c * plane + tail, g.dtype)
     it = flat.itemsize
     strides = (plane * it, c * plane * it) + tuple(s * t * it for s, t in
                                                    zip(stride[:-1], steps[:-1])) + (it,)
-    for i, k in enumerate(itertools.product(*(range(kk) for kk in ksize))):
+    # The taps along the last dim first sum into one row block per leading tap (shifted adds
+    # over whole (C, N * prod(full)) rows, at memory speed), which then goes onto the image
+    # in one add of plane-strided blocks: kh adds of those instead of kh * kw.
+    acc = scratch(xp, "taps_row", (c, length + tail), g.dtype) if kl > 1 else None
+    for i, k in enumerate(itertools.product(*(range(kk) for kk in ksize[:-1]))):
+        src = gcols[:, i, 0]
+        if kl > 1:
+            acc[:, :length] = src
+            acc[:, length:] = 0
+            for j in range(1, kl):
+                acc[:, j * dl:j * dl + length] += gcols[:, i, j]
+            src = acc[:, :length]
         shift = sum(kk * d * s for kk, d, s in zip(k, dilation, steps))
         dst = xp.lib.stride_tricks.as_strided(flat[shift:], (c, n) + full, strides)
-        dst += gcols[:, i]
+        dst += src.reshape((c, n) + full)
     gx = flat[:n * c * plane].reshape((n, c) + tuple(spatial))
     cropped = _crop(gx, pads)
     return gx if cropped is gx else cropped.copy()
