@@ -52,6 +52,25 @@ def test_max_pool_ties_nan_inf():
                  lambda t: TF.max_pool2d(t, 2, return_indices=True), [x])
 
 
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=(1, 2))])
+def test_max_pool_signed_zeros(kw):
+    """A window's first maximum gives its value on a -0.0/+0.0 tie, and a -0.0 gradient reaches
+    the input as +0.0 (torch adds it into zeros), on the tiled path (kernel = stride) and off it."""
+    x = np.zeros((2, 3, 6, 6), np.float32)
+    x[:, :, ::2] = -0.0
+    x[1, 2, 1, 1] = 1.0
+    g = np.full((2, 3) + tuple(TF.max_pool2d(torch.tensor(x), **kw).shape[2:]), -0.0, np.float32)
+    g[0, 0] = 2.0
+    te, tt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ye, yt = F.max_pool2d(te, **kw), TF.max_pool2d(tt, **kw)
+    (ge,), (gt,) = ember.autograd.grad(ye, te, ember.tensor(g)), torch.autograd.grad(yt, tt,
+                                                                                    torch.tensor(g))
+    for a, b in ((ye, yt), (ge, gt)):
+        bits = a.detach().numpy().view(np.int32)
+        assert bits.tolist() == b.detach().numpy().view(np.int32).tolist()
+
+
 def test_max_pool_int():
     x = np.arange(2 * 3 * 6 * 6).reshape(2, 3, 6, 6) % 7
     check_fn(lambda t: F.max_pool2d(t, 3, 2, 1), lambda t: TF.max_pool2d(t, 3, 2, 1), [x],
