@@ -282,3 +282,34 @@ def test_masked_reductions_alone_leave_dispatch_off():
             "print(tf._ENABLED[0], 'ember.masked.maskedtensor' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def _tutorial(L):
+    """The programs of torch's MaskedTensor tutorials: reductions of a 3-d tensor, the safe
+    softmax, nanmean, the zero-or-NaN gradients of where."""
+    mt = L.masked.masked_tensor
+    data = L.arange(24).reshape(2, 3, 4)
+    m3 = mt(data.float(), data % 2 == 0)
+    out = [m3, m3.sum(), m3.sum(dim=1), m3.amax(dim=(0, 2))]
+    d = L.tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]])
+    m = L.tensor([[True, False, False], [True, False, True], [False, False, False]])
+    out += [d.masked_fill(~m, float("-inf")).softmax(0), mt(d, m).softmax(0)]
+    x = L.empty(16).fill_(float("nan"))
+    x[:3] = L.tensor([1.0, 2.0, 3.0])
+    out.append(mt(x, ~L.isnan(x)).mean())
+    x = L.tensor([-10.0, -5, 0, 5, 10, 50, 60, 70, 80, 90, 100])
+    mask = x < 0
+    mx = mt(x, mask, requires_grad=True)
+    my = mt(L.ones_like(x), ~mask, requires_grad=True)
+    L.where(mask, L.exp(mx), my).sum().backward()
+    out += [mx.grad, my.grad]
+    a = mt(L.tensor([[1.0, 2.0], [3.0, 4.0]]), L.tensor([[True, False], [False, True]]))
+    out += [(a.exp() * 2).log().sum(1), a / a, a < 2.5, a.to_tensor(float("nan")),
+            mt(a.get_data(), L.tensor([[False, False], [True, True]])).mean(1)]
+    return [repr(o) for o in out]
+
+
+def test_tutorial_programs_like_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _tutorial(ember) == _tutorial(torch)
