@@ -1982,6 +1982,13 @@ def rdiv(input, other):
     return mul(reciprocal(input), other)
 
 
+def _scalar_like(s, like):
+    """A Python scalar as a 0-d tensor of the dtype it would promote to against `like` (the
+    left operand of a reflected operator: ember/_bind.py's _left)."""
+    from .creation import full
+    return full((), s, dtype=_result_type(s, like), device=like.device)
+
+
 # ---- ternary and clamping ----------------------------------------------------------------------
 @_op("where", saves="in")
 @_shapes_as_runtime
