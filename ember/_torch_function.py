@@ -11,6 +11,7 @@ overloaded types' __torch_function__(func, types, args, kwargs), subclasses firs
 handle_torch_function does. Tensor's default __torch_function__ runs the function with subclass
 dispatch disabled and turns Tensor results into the subclass (as_subclass)."""
 import functools
+import inspect
 import threading
 import types
 import warnings
@@ -221,6 +222,38 @@ def _handed_kwargs(func, kwargs):
     return kwargs if _in_python(name) else None
 
 
+def _python_hands(torch_name):
+    """For a function torch writes in Python, the function turning a call's (args, kwargs) into
+    what torch's hands its handlers (ember/_python_calls.py: F.dropout(x) hands (x,),
+    {'p': 0.5, 'training': True, 'inplace': False}); None for the others."""
+    from ._python_calls import CALLS
+    entry = CALLS.get(torch_name)
+    if entry is None:
+        return None
+    params, n_positional, keywords = entry
+    signature = []
+
+    def hands(args, kwargs):
+        if not signature:       # torch's parameters, from the table's text (made on first use)
+            scope = {}
+            exec(f"def f({params}): pass", scope)
+            signature.append(inspect.signature(scope["f"]))
+        try:
+            bound = signature[0].bind(*args, **kwargs)
+        except TypeError:
+            return args, kwargs         # (the call fails in ember's function, as in torch's)
+        bound.apply_defaults()
+        values = bound.arguments
+        handed = []
+        for p in list(signature[0].parameters.values())[:n_positional]:
+            if p.kind is p.VAR_POSITIONAL:
+                handed += values[p.name]
+            else:
+                handed.append(values[p.name])
+        return tuple(handed), {k: values[k] for k in keywords}
+    return hands
+
+
 _METHOD_CHECKED = set()     # the types the C++ check of _warn_if_plain_method has looked at
 
 
@@ -253,6 +286,7 @@ def _dispatcher(fn, torch_name, public=None):
     argument (or an element of a list/tuple argument) is overloaded. `public`: the function
     handlers are given instead of this one (torch hands them Tensor.mul for `x * y`)."""
     kind, operator = _KIND.get, torch_name.startswith("torch.Tensor.__")
+    hands = _python_hands(torch_name)
     method = torch_name.startswith("torch.Tensor.") and not operator and \
         torch_name[13:] not in _PY_TENSOR_METHODS and "." not in torch_name[13:]
     if torch_name in _MODES_ONLY:
@@ -267,6 +301,8 @@ def _dispatcher(fn, torch_name, public=None):
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
         if STATE.modes and not STATE.all_disabled:
+            if hands is not None:
+                args, kwargs = hands(args, kwargs)
             return _through_mode(public or dispatch, args, kwargs)
         if not STATE.disabled:
             for v in args:
@@ -280,6 +316,8 @@ def _dispatcher(fn, torch_name, public=None):
                     return fn(*args, **kwargs)
             if method:
                 _check_self(torch_name[13:], args)
+            if hands is not None:
+                args, kwargs = hands(args, kwargs)
             try:
                 return handle_torch_function(public or dispatch, args + tuple(kwargs.values()),
                                              *args, **kwargs)

@@ -3,7 +3,8 @@
 ember has no TorchScript compiler or interpreter. What is here lets model code and scripts
 written for torch.jit run with the same numbers, as torch runs them with the JIT disabled:
 
-- script() returns its module, function or class unchanged; trace() and trace_module() call
+- script() returns its module, function or class unchanged (a function's source is checked as
+  torch's front end reads it: a lambda raises torch's error); trace() and trace_module() call
   the model once on the example inputs (so errors surface where torch's tracer raises them)
   and return it unchanged. The result is the eager object, not a ScriptModule: there is no
   .graph or .code, and isinstance(scripted, ScriptModule) is False. Control flow is not frozen
@@ -78,9 +79,33 @@ class ScriptFunction:
 
 # ---- compiling: the eager object back ------------------------------------------------------
 def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
-    """torch.jit.script: `obj` (a Module, function or class) unchanged."""
+    """torch.jit.script: `obj` (a Module, function or class) unchanged; a function's source is
+    read as torch's front end reads it (a lambda is refused)."""
     _deprecated("script", _SWITCH)
+    if isinstance(obj, types.FunctionType):
+        _check_function_source(obj)
     return obj
+
+
+def _check_function_source(fn):
+    """torch._sources.parse_def's checks: the source can be read and is one function."""
+    import ast
+    import inspect
+    import textwrap
+    try:
+        filename = inspect.getsourcefile(fn)
+        lines, lineno = inspect.getsourcelines(fn)
+    except OSError as e:
+        raise OSError(f"Can't get source for {fn}. TorchScript requires source access in order "
+                      "to carry out compilation, make sure original .py files are available.") from e
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("def")), None)
+    if start is not None:           # (torch's normalize_source_lines)
+        pad = lines[start].split("def")[0]
+        lines = [pad + (s[len(pad):] if s.startswith(pad) else s) if i != start else s
+                 for i, s in enumerate(lines)]
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+        raise RuntimeError(f"Expected a single top-level function: {filename}:{lineno}")
 
 
 def _as_args(example_inputs):

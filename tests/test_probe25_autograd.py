@@ -1286,10 +1286,7 @@ def no_grad_inference_tensors_in_autograd(torch, log):
             log(torch.is_grad_enabled(), (w * 1).requires_grad)
 
 
-@program(xfail="Module.register_backward_hook (deprecated): torch hooks the output's grad_fn "
-                "(Linear: AddmmBackward0, 3 grad_inputs) with a FutureWarning about multiple "
-                "autograd Nodes; ember gives it the full hook's arguments (1 grad_input), no "
-                "warning")
+@program()
 def legacy_module_backward_hook(torch, log):
     lin = torch.nn.Linear(2, 2)
     calls = []

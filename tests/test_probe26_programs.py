@@ -368,8 +368,7 @@ def masked_reductions(torch, log):
         M.sum(x, 1, dtype=torch.float64, mask=m))
 
 
-@program(xfail="ember has no torch.masked.masked_tensor / MaskedTensor (AttributeError where "
-                "torch makes a MaskedTensor and warns that its API is a prototype)")
+@program(tol=_ULP)          # (float32 exp: NumPy's loop, an ulp off torch's in 30-40 % of values)
 def masked_tensor_objects(torch, log):
     data = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
     mask = torch.tensor([[True, False, True], [False, True, True]])

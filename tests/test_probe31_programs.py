@@ -900,9 +900,7 @@ def erfinv_out_of_domain_nan_sign(torch, log):
     log(torch.signbit(torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(2.0))))
 
 
-@program(xfail="torch's Python functions (torch.functional.split, torch.nn.functional.relu) "
-               "hand __torch_function__ handlers their defaulted keyword arguments ({'dim': 0}, "
-               "{'inplace': False}); ember's dispatch hands only those the caller gave")
+@program()
 def handlers_see_python_functions_default_kwargs(torch, log):
     seen = []
 

@@ -539,3 +539,109 @@ def _redispatch_docs_example(lib):
 
 def test_redispatch_function_skips_one_hop():
     assert _redispatch_docs_example(ember) == _redispatch_docs_example(torch)
+
+
+def test_python_calls_table_is_torchs():
+    """ember/_python_calls.py is what scripts/gen_python_calls.py reads off torch's sources."""
+    import importlib.util
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "gen_python_calls", os.path.join(root, "scripts", "gen_python_calls.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    from ember._python_calls import CALLS
+    assert CALLS == gen.torch_calls()
+
+
+def test_python_functions_take_the_keywords_torch_hands():
+    """A handler calls func(*args, **kwargs) with what torch's Python function handed it: ember's
+    function under that name takes every one of those keyword arguments."""
+    import inspect
+    from ember._python_calls import CALLS
+    owners = {"torch.Tensor": ember.Tensor, "torch.nn.functional": ember.nn.functional,
+              "torch.functional": ember}
+    _torch_function.enable()
+    checked = 0
+    for name, (_, _, keywords) in CALLS.items():
+        owner, _, attr = name.rpartition(".")
+        fn = getattr(owners[owner], attr, None)
+        if getattr(fn, "torch_name", None) != name:     # (not dispatched by ember: __dir__ ...)
+            continue
+        params = inspect.signature(fn).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            assert [k for k in keywords if k not in params] == [], name
+        checked += 1
+    assert checked >= 130
+
+
+def _handed(lib, call):
+    """What a mode and a subclass's handler are given by `call`: the function's name, the
+    positional arguments' types, the keyword arguments (tensors as their shapes). Left out:
+    Tensor's dunder methods and torch's functions without a public name (the _VF functions
+    some of torch's Python functions call)."""
+    seen = []
+
+    def log(func, args, kwargs):
+        def show(v):
+            return ("tensor", tuple(v.shape)) if isinstance(v, lib.Tensor) else v
+        seen.append((lib.overrides.resolve_name(func), [type(a).__name__ for a in args],
+                     None if kwargs is None else {k: show(v) for k, v in kwargs.items()}))
+
+    class Mode(lib.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            log(func, args, kwargs)
+            return func(*args, **(kwargs or {}))
+
+    class Sub(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            log(func, args, kwargs)
+            return super().__torch_function__(func, types, args, kwargs or {})
+    x = lib.arange(8.0).view(2, 4)
+    with Mode():
+        call(lib, x)
+    by_mode, seen[:] = list(seen), []
+    call(lib, x.as_subclass(Sub))
+    return by_mode, [s for s in seen if s[0] and not s[0].startswith("torch.Tensor.__")]
+
+
+_HANDS = {
+    "F.relu": lambda L, x: L.nn.functional.relu(x),
+    "F.dropout positional": lambda L, x: L.nn.functional.dropout(x, 0.0, True),
+    "F.dropout keywords": lambda L, x: L.nn.functional.dropout(x, inplace=False, p=0.0),
+    "F.threshold": lambda L, x: L.nn.functional.threshold(x, 1.0, 0.0),
+    "F.softmax": lambda L, x: L.nn.functional.softmax(x, 1),
+    "F.layer_norm": lambda L, x: L.nn.functional.layer_norm(x, (4,), eps=1e-3),
+    "F.l1_loss": lambda L, x: L.nn.functional.l1_loss(x, x, reduction="sum"),
+    "F.cross_entropy": lambda L, x: L.nn.functional.cross_entropy(x, L.tensor([0, 3])),
+    "F.max_pool1d": lambda L, x: L.nn.functional.max_pool1d(x, 2),
+    "F.max_pool1d indices": lambda L, x: L.nn.functional.max_pool1d(x, 2, return_indices=True),
+    "F.interpolate": lambda L, x: L.nn.functional.interpolate(x[None], scale_factor=2.0),
+    "F.normalize": lambda L, x: L.nn.functional.normalize(x, dim=0),
+    "F.pad": lambda L, x: L.nn.functional.pad(x, (1, 1)),
+    "split": lambda L, x: L.split(x, 2, 1),
+    "unique": lambda L, x: L.unique(x, return_counts=True),
+    "meshgrid": lambda L, x: L.meshgrid(x[0], x[1], indexing="xy"),
+    "broadcast_tensors": lambda L, x: L.broadcast_tensors(x, x[0]),
+    "einsum": lambda L, x: L.einsum("ij->j", x),
+    "tensordot": lambda L, x: L.tensordot(x, x.t(), 1),
+    "norm": lambda L, x: L.norm(x, dim=1),
+    "stft": lambda L, x: L.stft(x[0], 4, return_complex=True),
+    "Tensor.split": lambda L, x: x.split(1),
+    "Tensor.unique": lambda L, x: x.unique(sorted=False),
+    "Tensor.norm": lambda L, x: x.norm(p=1),
+    "Tensor.backward": lambda L, x: x.clone().requires_grad_().sum().backward(),
+    "add (C++: kwargs None)": lambda L, x: L.add(x, 1),
+    "sum (C++: as given)": lambda L, x: L.sum(x, dim=0),
+}
+
+
+@pytest.mark.parametrize("name", list(_HANDS))
+def test_handlers_get_what_torchs_python_functions_hand(name):
+    """torch's Python-written functions hand handlers their parameters as their own code
+    passes them to handle_torch_function (F.relu(x): (x,), {'inplace': False}); its C++
+    functions what the caller gave."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _handed(ember, _HANDS[name]) == _handed(torch, _HANDS[name])

@@ -414,10 +414,10 @@ def _nll_sums(xp, loss, w, mask, weighted):
     n = loss.shape[0]
     power = max(4, (int(n - 1).bit_length() if n > 1 else 0) // 8)
     keep = np.flatnonzero(mask)
-    if keep.size <= 100:        # few samples: torch's loop itself, on NumPy scalars
-        return _cascade8_loop(loss[keep], w[keep] if weighted else None, keep.tolist(), power)
-    if keep.size == n:          # every sample kept: groups of 2^p, laid out by a reshape
+    if keep.size == n > 8:      # every sample kept: groups of 2^p, laid out by a reshape
         sums = [_cascade8_every(v, power) for v in ((loss, w) if weighted else (loss,))]
+    elif keep.size <= 100:      # few samples: torch's loop itself, on NumPy scalars
+        return _cascade8_loop(loss[keep], w[keep] if weighted else None, keep.tolist(), power)
     else:
         sums = [_cascade8(v[keep], keep, power) for v in ((loss, w) if weighted else (loss,))]
     if sums[0] is None or weighted and sums[1] is None:

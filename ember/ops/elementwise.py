@@ -1983,7 +1983,8 @@ def rdiv(input, other):
 
 
 def _scalar_like(s, like):
-    """A Python scalar as a 0-d tensor of the dtype it would promote to against `like`."""
+    """A Python scalar as a 0-d tensor of the dtype it would promote to against `like` (the
+    left operand of a reflected operator: ember/_bind.py's _left)."""
     from .creation import full
     return full((), s, dtype=_result_type(s, like), device=like.device)
 
@@ -2011,17 +2012,16 @@ def _(xp, g, cond):
     return None, fast_where(xp, cond, g, zero), fast_where(xp, cond, zero, g)
 
 
-def _tensor_pair(a, b, ref):
-    """Scalar operands of ternary ops become 0-d tensors of the promoted dtype."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
+def _tensor_pair(a, b, ref, dt):
+    """where's scalar operands as 0-d tensors of the promoted dtype `dt`, on the other
+    operand's device (the condition's when both are scalars)."""
+    from .creation import full
+    a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_tensor and b_tensor:
         return a, b
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        from .creation import full
-        d = _result_type(a, b)
-        return (full((), a, dtype=d, device=ref.device), full((), b, dtype=d, device=ref.device))
-    if not isinstance(a, Tensor):
-        return _scalar_like(a, b), b
-    return a, _scalar_like(b, a)
+    device = a.device if a_tensor else b.device if b_tensor else ref.device
+    return (a if a_tensor else full((), a, dtype=dt, device=device),
+            b if b_tensor else full((), b, dtype=dt, device=device))
 
 
 _UNSET = object()     # where's input and other when not given (None is an invalid argument)
@@ -2087,7 +2087,7 @@ def where(condition, input=_UNSET, other=_UNSET, *, out=None):
     if isinstance(out, Tensor) and out.dtype is not dt:
         raise RuntimeError(f"Expected out type to be {_tname(dt.np)} but got "
                            f"{_tname(out.arr.dtype)}")
-    a, b = _tensor_pair(input, other, condition)
+    a, b = _tensor_pair(input, other, condition, dt)
     return _finish(_apply(_where, (condition, a, b), (dt.np,)), out, "where")
 
 

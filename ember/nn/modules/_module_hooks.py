@@ -35,9 +35,8 @@ class HooksMixin:
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
         bw_hook = None
-        hooks = full_hooks + legacy_hooks
-        if hooks or pre_bw_hooks:
-            bw_hook = BackwardHook(self, hooks, pre_bw_hooks)
+        if full_hooks or pre_bw_hooks:
+            bw_hook = BackwardHook(self, full_hooks, pre_bw_hooks)
             args = bw_hook.setup_input_hook(args)
         result = self.forward(*args, **kwargs)
         for hook_id, hook in (*_GLOBAL.forward.items(), *self._forward_hooks.items()):
@@ -56,7 +55,24 @@ class HooksMixin:
                 warnings.warn("For backward hooks to be called, module output should be a Tensor "
                               f"or a tuple of Tensors but received {type(result)}", stacklevel=3)
             result = bw_hook.setup_output_hook(result)
+        if legacy_hooks:
+            self._hook_output_node(legacy_hooks, args, result)
         return result
+
+    def _hook_output_node(self, hooks, args, result):
+        """torch's non-full (register_backward_hook) hooks: on the grad_fn of the first tensor
+        of the output, called with that node's gradients (grad_input: those of the node's own
+        inputs, not the module's), with torch's FutureWarning where the two differ."""
+        var = result
+        while not isinstance(var, Tensor):
+            var = next(v for v in var.values() if isinstance(v, Tensor)) \
+                if isinstance(var, dict) else var[0]
+        grad_fn = var.grad_fn
+        if grad_fn is None:
+            return
+        for hook in hooks:
+            grad_fn.register_hook(_ModuleHook(hook, self))
+        _warn_non_full_backward_hook(args, result, grad_fn)
 
     def _run_always_called_hooks(self, args, kwargs, called_always):
         for hook_id, hook in (*_GLOBAL.forward.items(), *self._forward_hooks.items()):
@@ -118,7 +134,7 @@ class HooksMixin:
         return handle
 
     def register_backward_hook(self, hook):
-        """Deprecated in torch; here it gets the full-hook behaviour (documented arguments)."""
+        """Deprecated in torch: the hook goes on the output's grad_fn (see _hook_output_node)."""
         if self._is_full_backward_hook is True:
             raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
                                "on a single Module. Please use only one of them.")
@@ -141,6 +157,63 @@ class HooksMixin:
 
     def _get_backward_pre_hooks(self):
         return list(_GLOBAL.backward_pre.values()) + list(self._backward_pre_hooks.values())
+
+
+class _ModuleHook:
+    """A node hook calling hook(module, grad_input, grad_output) (torch's _WrappedHook); the
+    module held weakly."""
+
+    def __init__(self, hook, module):
+        import weakref
+        self.hook, self.module = hook, weakref.ref(module)
+
+    def __call__(self, *args):
+        module = self.module()
+        if module is None:
+            raise RuntimeError("You are trying to call the hook of a dead Module!")
+        return self.hook(module, *args)
+
+
+def _warn_non_full_backward_hook(inputs, result, grad_fn):
+    """torch's Module._maybe_warn_non_full_backward_hook."""
+    if not isinstance(result, Tensor):
+        if not (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result)):
+            warnings.warn("Using non-full backward hooks on a Module that does not return a "
+                          "single Tensor or a tuple of Tensors is deprecated and will be removed "
+                          "in future versions. This hook will be missing some of the "
+                          "grad_output. Please use register_full_backward_hook to get the "
+                          "documented behavior.", FutureWarning, stacklevel=4)
+            return
+    else:
+        result = (result,)
+    if not isinstance(inputs, Tensor):
+        if not (isinstance(inputs, tuple) and all(isinstance(i, Tensor) for i in inputs)):
+            warnings.warn("Using non-full backward hooks on a Module that does not take as input "
+                          "a single Tensor or a tuple of Tensors is deprecated and will be "
+                          "removed in future versions. This hook will be missing some of the "
+                          "grad_input. Please use register_full_backward_hook to get the "
+                          "documented behavior.", FutureWarning, stacklevel=4)
+            return
+    else:
+        inputs = (inputs,)
+    out_fns = {r.grad_fn for r in result if r.grad_fn is not None}
+    if not out_fns or (len(out_fns) == 1 and grad_fn not in out_fns):
+        warnings.warn("Using a non-full backward hook when outputs are nested in python data "
+                      "structure is deprecated and will be removed in future versions. This hook "
+                      "will be missing some grad_output.", FutureWarning, stacklevel=4)
+    elif len(out_fns) > 1:
+        warnings.warn("Using a non-full backward hook when outputs are generated by different "
+                      "autograd Nodes is deprecated and will be removed in future versions. This "
+                      "hook will be missing some grad_output. Please use "
+                      "register_full_backward_hook to get the documented behavior.",
+                      FutureWarning, stacklevel=4)
+    elif {i.grad_fn for i in inputs if i.grad_fn is not None} != \
+            {n[0] for n in grad_fn.next_functions}:
+        warnings.warn("Using a non-full backward hook when the forward contains multiple "
+                      "autograd Nodes is deprecated and will be removed in future versions. This "
+                      "hook will be missing some grad_input. Please use "
+                      "register_full_backward_hook to get the documented behavior.",
+                      FutureWarning, stacklevel=4)
 
 
 # ---- global module hooks ----------------------------------------------------------------

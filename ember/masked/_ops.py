@@ -2,14 +2,14 @@
 `mask` (broadcast to the input) is False are left out, by putting the operation's identity in
 their place (0 for sums, 1 for products, -inf for maxima, ...), as torch/masked/_ops.py does.
 Lanes with every element masked out come out as that identity (nan for mean, var, std and
-median, as in torch). MaskedTensor and the sparse layouts are not implemented."""
+median, as in torch). Sparse layouts are not implemented."""
 import builtins
 import math
 
 import numpy as np
 
-from . import _dtype
-from ._layout import strided
+from .. import _dtype
+from .._layout import strided
 
 __all__ = ["amax", "amin", "argmax", "argmin", "cumprod", "cumsum", "log_softmax", "logaddexp",
            "logsumexp", "mean", "median", "norm", "normalize", "prod", "softmax", "softmin",
@@ -20,7 +20,7 @@ _INT_TO_LONG = ("uint8", "bool", "int8", "int16", "int32")
 
 def _identity(op, input, ord=2):
     """The value a masked-out element takes for `op` (torch's _reduction_identity)."""
-    from .ops.creation import tensor
+    from ..ops.creation import tensor
     dt = input.dtype
     if op in ("sum", "cumsum"):
         value = 0
@@ -72,12 +72,18 @@ def _input_mask(input, mask):
 
 
 def _masked(op, input, mask, ord=2):
-    """input with its masked-out elements replaced by op's identity."""
+    """input with its masked-out elements replaced by op's identity. A MaskedTensor input is
+    masked by its own mask (the `mask` argument then only counts, as torch's Combine)."""
     if input.layout is not strided:
         raise ValueError(f"masked {op} expects strided tensor (got {input.layout} tensor)")
+    from ..ops.elementwise import where
+    own = getattr(input, "_masked_mask", None)
+    if own is not None:
+        from .._torch_function import DisableTorchFunctionSubclass
+        with DisableTorchFunctionSubclass():
+            return where(own, input, _identity(op, input, ord))
     if mask is None:
         return input
-    from .ops.elementwise import where
     return where(_input_mask(input, mask), input, _identity(op, input, ord))
 
 
@@ -143,7 +149,7 @@ def mean(input, dim=None, *, keepdim=False, dtype=None, mask=None):
         raise ValueError(f"mean(): Could not infer output dtype. {source} dtype must be either a "
                          f"floating point or complex dtype. Got: {dtype}")
     if mask is None:
-        from .ops.creation import ones
+        from ..ops.creation import ones
         count = sum(ones(input.shape, dtype=_dtype.int64, device=input.device), dim,
                     keepdim=keepdim)
         total = sum(input, dim, keepdim=keepdim, dtype=dtype)
@@ -176,21 +182,21 @@ def logsumexp(input, dim=None, *, keepdim=False, dtype=None, mask=None):
 
 
 def logaddexp(input, other, *, dtype=None, input_mask=None, other_mask=None):
-    from .ops.numeric import logaddexp as _logaddexp
+    from ..ops.numeric import logaddexp as _logaddexp
     dtype = input.dtype if dtype is None else dtype
     return _logaddexp(_masked("logaddexp", input, input_mask),
                       _masked("logaddexp", other, other_mask)).to(dtype=dtype)
 
 
 def norm(input, ord=2.0, dim=None, *, keepdim=False, dtype=None, mask=None):
-    from .linalg import vector_norm
+    from ..linalg import vector_norm
     dtype = input.dtype if dtype is None else dtype
     return vector_norm(_masked("norm", input, mask, ord), ord, _canonical_dim(dim, input.ndim),
                        bool(keepdim), dtype=dtype)
 
 
 def _std_var(input, dim, unbiased, correction, keepdim, dtype, mask, take_sqrt):
-    from .ops.creation import ones
+    from ..ops.creation import ones
     if unbiased is not None and correction is not None:
         raise AssertionError("Only one of unbiased and correction may be given")
     corr = 1.0 if unbiased is None else float(bool(unbiased))
@@ -229,7 +235,7 @@ def std(input, dim=None, unbiased=None, *, correction=None, keepdim=False, dtype
 
 def _normalization(fn_name, identity):
     def fn(input, dim, *, dtype=None, mask=None):
-        from .nn import functional as F
+        from ..nn import functional as F
         dtype = input.dtype if dtype is None else dtype
         d = _canonical_dim(dim, input.ndim)[0]
         return getattr(F, fn_name)(_masked(identity, input, mask), d, dtype=dtype)
@@ -243,7 +249,7 @@ softmin = _normalization("softmin", "amin")
 
 
 def normalize(input, ord, dim, *, eps=1e-12, dtype=None, mask=None):
-    from .ops.elementwise import maximum
+    from ..ops.elementwise import maximum
     dtype = input.dtype if dtype is None else dtype
     nrm = norm(input, ord, dim, keepdim=True, dtype=dtype, mask=mask)
     return _masked("sum", input, mask) / maximum(nrm, nrm.new_full([], eps))

@@ -1,0 +1,110 @@
+"""Writes ember/_python_calls.py: how each of torch's Python-written functions calls
+handle_torch_function, i.e. which of its parameters a __torch_function__ handler receives
+positionally and which as keyword arguments (defaults filled in): torch.nn.functional.dropout
+hands `(input,), {'p': 0.5, 'training': True, 'inplace': False}` whatever the caller wrote.
+
+Run with the test oracle's torch: `.venv/bin/python scripts/gen_python_calls.py`.
+tests/test_torch_function.py checks the written table against the installed torch."""
+import ast
+import os
+import textwrap
+
+# torch's source files whose functions ember dispatches under these names (torch.pca_lowrank
+# and svd_lowrank resolve as torch.functional's)
+_FILES = {"functional.py": "torch.functional", "nn/functional.py": "torch.nn.functional",
+          "_tensor.py": "torch.Tensor", "_lowrank.py": "torch.functional"}
+_PUBLISHED_AS = {"_threshold": "threshold"}       # (torch.nn.functional's `threshold = _threshold`)
+
+
+def _calls(fn):
+    return [node for node in ast.walk(fn) if isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == "handle_torch_function"]
+
+
+def torch_calls():
+    """name -> (torch's parameter list as source text, how many parameters the handler gets
+    positionally, the names it gets as keywords), for the functions that hand their own
+    parameters on (those that compute what they hand, such as torch.autograd.grad's tuple of
+    inputs, are left out: ember hands what the caller gave)."""
+    import torch
+    root = os.path.dirname(torch.__file__)
+    table = {}
+    for path, prefix in _FILES.items():
+        with open(os.path.join(root, path)) as f:
+            tree = ast.parse(f.read())
+        defs = {}       # name -> its run-time definition (not `if TYPE_CHECKING:`'s, not stubs)
+        for top in tree.body:
+            for fn in (top.body if isinstance(top, ast.ClassDef) else
+                       top.orelse if isinstance(top, ast.If) else [top]):
+                if isinstance(fn, ast.FunctionDef) and not any(
+                        getattr(d, "id", None) == "overload" for d in fn.decorator_list):
+                    defs[fn.name] = fn
+        for fn in defs.values():
+            calls = _calls(fn)
+            if len(calls) != 1 or fn.args.kwarg is not None:
+                continue
+            # the function handed on, with its own parameters where it is defined (meshgrid's
+            # _meshgrid hands `meshgrid`)
+            public = ast.unparse(calls[0].args[0]).rpartition(".")[2]
+            a = (defs.get(public) or fn).args
+            params = [p.arg for p in a.posonlyargs + a.args]
+            if a.vararg is not None:
+                params.append("*" + a.vararg.arg)
+            params += [p.arg for p in a.kwonlyargs]
+            handed = [ast.unparse(x) for x in calls[0].args[2:]]
+            keywords = [k.arg for k in calls[0].keywords]
+            if handed != params[:len(handed)] or \
+                    any(k.arg != getattr(k.value, "id", None) for k in calls[0].keywords):
+                continue
+            table[f"{prefix}.{_PUBLISHED_AS.get(public, public)}"] = (
+                _signature(a), len(handed), tuple(keywords))
+    return table
+
+
+def _signature(a):
+    """The parameter list as source text with its defaults evaluated (`1.0 / 8` -> 0.125), no
+    annotations."""
+    def default(d):
+        return repr(eval(compile(ast.Expression(d), "<default>", "eval")))
+    positional = a.posonlyargs + a.args
+    firsts = len(positional) - len(a.defaults)
+    out = [p.arg if i < firsts else f"{p.arg}={default(a.defaults[i - firsts])}"
+           for i, p in enumerate(positional)]
+    if a.posonlyargs:
+        out.insert(len(a.posonlyargs), "/")
+    if a.vararg is not None:
+        out.append("*" + a.vararg.arg)
+    elif a.kwonlyargs:
+        out.append("*")
+    out += [p.arg if d is None else f"{p.arg}={default(d)}"
+            for p, d in zip(a.kwonlyargs, a.kw_defaults)]
+    return ", ".join(out)
+
+
+def _entry(name, entry):
+    """One entry of the table, wrapped at 100 columns."""
+    line = f"    {name!r}: {entry!r},"
+    if len(line) <= 100:
+        return line
+    params, handed, keywords = entry
+    parts = textwrap.wrap(params, 86, break_long_words=False)
+    params = [f'        "{p} "' for p in parts[:-1]] + [f'        "{parts[-1]}", {handed},']
+    keywords = textwrap.fill(repr(keywords), 92, initial_indent="        ",
+                             subsequent_indent="         ", break_long_words=False)
+    return "\n".join([f"    {name!r}: (", *params, keywords + "),"])
+
+
+def main():
+    lines = [_entry(name, entry) for name, entry in sorted(torch_calls().items())]
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "ember", "_python_calls.py")
+    with open(path, "w") as f:
+        f.write('"""What torch\'s Python-written functions hand __torch_function__ handlers '
+                '(generated by\nscripts/gen_python_calls.py from torch\'s sources): name -> '
+                '(torch\'s parameters, how many of\nthem the handler gets positionally, the ones '
+                'it gets as keyword arguments, defaults filled\nin)."""\n\nCALLS = {\n')
+        f.write("\n".join(lines) + "\n}\n")
+
+
+if __name__ == "__main__":
+    main()
