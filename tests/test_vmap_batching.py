@@ -28,6 +28,11 @@ def _longs(L, f):
     return _v(L, f, L.ones(2, dtype=L.int64), L.arange(1, 7).reshape(3, 2), in_dims=(None, 0))
 
 
+def _module(L, kind, n_in, n_out):
+    L.manual_seed(0)
+    return getattr(L.nn, kind)(n_in, n_out).double()
+
+
 CASES = {
     # .item() and the scalars made through it; control flow; data pointers
     "item": lambda L: _v(L, lambda a: a.sum().item(), _x3(L)),
@@ -42,6 +47,15 @@ CASES = {
     "numpy": lambda L: _v(L, lambda a: a.numpy(), _x3(L)),
     "equal": lambda L: _v(L, lambda a: L.ones(2).equal(a), _x3(L)),
     "allclose": lambda L: _v(L, lambda a: L.allclose(a, a), _x3(L)),
+    "format_of_a_0d": lambda L: _v(L, lambda a: (f"{a.sum():.2f}", a)[1], _x3(L)),
+    "format_of_a_1d": lambda L: _v(L, lambda a: (format(a, ""), a)[1], _x3(L)),
+    "tensor_of_a_list": lambda L: _v(L, lambda a: L.tensor([a[0], a[1]]), _x3(L)),
+    "tensor_of_a_nested_list": lambda L: _v(L, lambda a: L.tensor([[a[0]]]), _x3(L)),
+    "as_tensor_of_a_list": lambda L: _v(L, lambda a: L.as_tensor([a[0], a[1]]), _x3(L)),
+    "one_hot_without_num_classes": lambda L: _v(
+        L, lambda a: L.nn.functional.one_hot((a.abs() * 3).long()), _x3(L)),
+    "one_hot_with_num_classes": lambda L: _v(
+        L, lambda a: L.nn.functional.one_hot((a.abs() * 3).long(), 4), _x3(L)),
     # unbatched tensors inside vmap may do all of that
     "item_of_unbatched": lambda L: _unb(L, lambda w, a: a * w.sum().item()),
     "bool_of_unbatched": lambda L: _v(L, lambda a: a if L.ones(1).sum() > 0 else -a, _x3(L)),
@@ -151,6 +165,22 @@ CASES = {
         lambda b: (b * a).sum())(L.ones(2, dtype=L.float64)).sum().item(), _x3(L)),
     "jacrev_is_batched": lambda L: _v(L, lambda a: L.func.jacrev(lambda b: b * a)(
         L.ones(2, dtype=L.float64)).sum().add_(a.sum()), _x3(L)),
+    # modules: torch's RNN kernels have no batching rule; what ember computes unseen by the
+    # mode (GRUCell) is batched all the same; distributions check their arguments as torch does
+    "lstm": lambda L: (lambda m: _v(L, lambda a: m(a.unsqueeze(0))[0], _x3(L)))(
+        _module(L, "LSTM", 2, 3)),
+    "gru_of_unbatched": lambda L: (lambda m: _v(L, lambda a: m(
+        L.ones(1, 2, dtype=L.float64))[0] + a.sum(), _x3(L)))(_module(L, "GRU", 2, 3)),
+    "rnn_batched_state": lambda L: (lambda m: _v(L, lambda a: m(
+        L.ones(1, 2, dtype=L.float64), a.view(1, 2))[0], _x3(L)))(_module(L, "RNN", 2, 2)),
+    "lstm_cell": lambda L: (lambda m: _v(L, lambda a: m(a)[0], _x3(L)))(
+        _module(L, "LSTMCell", 2, 3)),
+    "gru_cell_then_add_": lambda L: (lambda m: _v(L, lambda a: m(a).add_(a), _x3(L)))(
+        _module(L, "GRUCell", 2, 2)),
+    "normal_log_prob": lambda L: _v(L, lambda a: L.distributions.Normal(a, 1.0).log_prob(
+        L.zeros(2, dtype=L.float64)), _x3(L)),
+    "categorical_entropy": lambda L: _v(L, lambda a: L.distributions.Categorical(
+        logits=a).entropy(), _x3(L)),
     # nested vmaps
     "nested_item": lambda L: _v(L, L.func.vmap(lambda a: a.sum().item()), _x3(L)),
     "nested_item_of_the_outer": lambda L: _v(L, lambda a: L.func.vmap(
@@ -219,7 +249,15 @@ _RANDOM = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_like_torch(name):
-    _compare({name: CASES[name]}, ulps=0)
+    _compare({name: CASES[name]}, ulps=16)     # (exceptions: the same class and message)
+
+
+@pytest.mark.xfail(strict=True, reason="torch's message shows the invalid values as its "
+                   "BatchedTensor's repr (BatchedTensor(lvl=1, bdim=0, value=...)); ember's "
+                   "vmap has no batched tensors and shows the sample's")
+def test_invalid_distribution_argument_like_torch():
+    _compare({"invalid_scale": lambda L: _v(L, lambda a: L.distributions.Normal(0.0, a).log_prob(
+        L.zeros(2, dtype=L.float64)), _x3(L))}, ulps=0)
 
 
 @pytest.mark.parametrize("randomness", ["error", "same", "different"])

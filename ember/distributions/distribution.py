@@ -3,6 +3,7 @@ import warnings
 
 from .._tensor import Size, Tensor
 from ..autograd.grad_mode import no_grad
+from ..func._batching import is_all_true
 from . import constraints
 from .utils import _size, lazy_property
 
@@ -50,7 +51,7 @@ class Distribution:
                                                         lazy_property):
                 continue                      # not given: derived from another parameter
             value = getattr(self, name)
-            if not bool(constraint.check(value).all()):
+            if not is_all_true(constraint.check(value)):
                 raise ValueError(
                     f"Expected parameter {name} ({type(value).__name__} of shape "
                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the "
@@ -163,7 +164,7 @@ class Distribution:
                           "validation. Please initialize the distribution with "
                           "`validate_args=False` to turn off validation.", stacklevel=2)
             return
-        if not bool(support.check(value).all()):
+        if not is_all_true(support.check(value)):
             raise ValueError(
                 f"Expected value argument ({type(value).__name__} of shape "
                 f"{tuple(value.shape)}) to be within the support ({support!r}) of the "

@@ -11,15 +11,21 @@ batching rules raise theirs. The dispatchers are in only while a vmap runs
 (_torch_function.hold): outside vmap nothing pays. A tensor is taken as unbatched unless marked,
 so a tensor made where the mode cannot see (a function captured before the vmap call by
 `from torch import relu`, autograd's engine outside torch.func) counts as unbatched."""
+import threading
 import weakref
 
 from .._dtype import bool_
 from .._tensor import Tensor
-from .._torch_function import TorchFunctionMode
+from .._torch_function import DisableTorchFunction, TorchFunctionMode
 from ..autograd.grad_mode import TRANSFORMS
 from ..utils._pytree import tree_flatten
 
-LEVELS = []     # the vmap levels running, innermost last
+class _Running(threading.local):
+    def __init__(self):
+        self.levels = []    # the vmap levels running in this thread, innermost last
+
+
+RUNNING = _Running()
 
 
 class Level:
@@ -27,8 +33,8 @@ class Level:
     its levels from 1 in that stack) and the tensors of the current sample that are batched."""
     __slots__ = ("randomness", "size", "index", "marked")
 
-    def __init__(self, randomness, size):       # (made once its "vmap" is on TRANSFORMS)
-        self.randomness, self.size, self.index = randomness, size, len(TRANSFORMS) - 1
+    def __init__(self, randomness, size):       # (made before its "vmap" is on TRANSFORMS)
+        self.randomness, self.size, self.index = randomness, size, len(TRANSFORMS)
         self.marked = {}        # id -> weakref of a batched tensor
 
     def has(self, t):
@@ -39,15 +45,13 @@ class Level:
         self.marked[id(t)] = weakref.ref(t)
 
     def any(self, values):
-        """Whether a tensor among `values` (or in a list or tuple among them) is batched."""
+        """Whether a tensor among `values` (or in lists or tuples among them) is batched."""
         for v in values:
             if isinstance(v, Tensor):
                 if self.has(v):
                     return True
-            elif type(v) in (list, tuple):
-                for a in v:
-                    if isinstance(a, Tensor) and self.has(a):
-                        return True
+            elif type(v) in (list, tuple) and self.any(v):
+                return True
         return False
 
     def mark_all(self, out):
@@ -67,13 +71,50 @@ def carry(sources, results):
     """Mark the tensors of pytree `results` batched at each running level where a tensor of
     pytree `sources` is: for what torch.func's transforms make where the mode does not see
     (gradients from autograd's engine, Jacobians stacked by ember's own code)."""
-    if not LEVELS:
+    levels = RUNNING.levels
+    if not levels:
         return results
     flat = [t for t in tree_flatten(sources)[0] if isinstance(t, Tensor)]
-    for level in LEVELS:
+    for level in levels:
         if level.any(flat):
             level.mark_all(tree_flatten(results)[0])
     return results
+
+
+def module_outputs(module, args, kwargs, output):
+    """A global forward hook while a vmap runs: a module whose forward ember computes with its
+    own kernels, unseen by the mode (nn.GRUCell, nn.RNNCell), returns outputs batched where an
+    input, parameter or buffer is."""
+    sources = [*args, *kwargs.values(), *module._parameters.values(), *module._buffers.values()]
+    for level in RUNNING.levels:
+        if level.any(sources):
+            level.mark_all(output)
+
+
+def rnn_refusal(module, args):
+    """A global forward pre-hook while a vmap runs: torch's nn.RNN, LSTM, GRU and LSTMCell call
+    aten kernels without a batching rule, so torch refuses them on batched inputs, states or
+    weights (ember's own kernels, which the mode does not see, would run)."""
+    from ..nn.modules.rnn import LSTMCell, RNNBase
+    if isinstance(module, RNNBase):
+        op = f"{module.mode.lower()}.input"
+    elif isinstance(module, LSTMCell):
+        op = "lstm_cell"
+    else:
+        return
+    sources = [*args, *module._parameters.values()]
+    if any(level.any(sources) for level in RUNNING.levels):
+        raise RuntimeError(_no_fallback(op))
+
+
+def is_all_true(t):
+    """bool(t.all()) as torch._is_all_true tests it (torch's distributions check their
+    arguments so): its batching rule reduces over the batch too, so under vmap the test of a
+    batched `t` is no data-dependent control flow (ember's tests the sample's)."""
+    if not RUNNING.levels:
+        return bool(t.all())
+    with DisableTorchFunction():
+        return bool(t.all())
 
 
 # ---- torch's messages -----------------------------------------------------------------------
@@ -133,6 +174,23 @@ def _always(message):
     def refuse(level, args, kwargs):
         raise RuntimeError(message)
     return refuse
+
+
+def _format(level, args, kwargs):
+    if args[0].dim() == 0:      # (torch formats a 0-d tensor's item())
+        _scalar(_ITEM)(level, args, kwargs)
+
+
+def _one_hot(level, args, kwargs):
+    if kwargs.get("num_classes", args[1] if len(args) > 1 else -1) <= 0:
+        raise RuntimeError("When vmap-ing torch.nn.functional.one_hot, please provide an "
+                           "explicit positive num_classes argument.")
+
+
+def _from_data(level, args, kwargs):
+    """torch.tensor & co. take the item() of each tensor in a (nested) list."""
+    if type(args[0] if args else kwargs.get("data")) in (list, tuple):
+        raise RuntimeError(_ITEM)
 
 
 def _nonzero(level, args, kwargs):
@@ -201,6 +259,9 @@ for _names, _rule in [
         (_named("unique_consecutive") + ["torch.functional.unique_consecutive"],
          _always(_dynamic("unique_consecutive"))),
         (_named("masked_select"), _masked_select),
+        (("torch.Tensor.__format__",), _format),
+        (("torch.nn.functional.one_hot",), _one_hot),
+        (("torch.tensor", "torch.as_tensor", "torch.asarray"), _from_data),
         (("torch.Tensor.__getitem__",), _getitem),
         (("torch.Tensor.__setitem__",), _setitem)]:
     _REFUSALS.update(dict.fromkeys(_names, _rule))
@@ -236,7 +297,7 @@ def _refuse_broadcast(self, other):
     shapes below all the vmap levels (each level's batch dimension in front, the logical
     shapes padded to the same rank) fail the in-place broadcast check."""
     s, o = list(self.shape), list(other.shape)
-    for level in reversed(LEVELS):
+    for level in reversed(RUNNING.levels):
         rank = max(len(s), len(o))
         if level.has(self):
             s = [level.size] + [1] * (rank - len(s)) + s
@@ -289,6 +350,19 @@ for _kind, _names in [
     _RANDOM.update(dict.fromkeys(_names, _kind))
 
 
+_RULES = {}     # torch's name of a function -> (its refusal, its in-place op, its random kind)
+
+
+def _rules(name):
+    rules = _RULES.get(name)
+    if rules is None:
+        op = name.rpartition(".")[2]
+        inplace = (op[-1:] == "_" and op[-2:] != "__" or op in _BROADCAST or op in _BY_NAME or
+                   op in _FALLBACK_NAME) and not name.startswith("torch.nn.")
+        rules = _RULES[name] = (_REFUSALS.get(name), op if inplace else None, _RANDOM.get(name))
+    return rules
+
+
 class Batching(TorchFunctionMode):
     """The mode of one vmap level (see the module's docstring)."""
 
@@ -297,23 +371,20 @@ class Batching(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         level, kwargs = self.level, kwargs or {}
-        name = getattr(func, "torch_name", None) or ""
+        refuse, inplace, random = _rules(getattr(func, "torch_name", None) or "")
         batched = level.any(args) or (kwargs and level.any(kwargs.values()))
         if batched:
-            refuse = _REFUSALS.get(name)
             if refuse is not None:
                 refuse(level, args, kwargs)
-            op = name.rpartition(".")[2]
-            if (op[-1:] == "_" and op[-2:] != "__" or op in _BROADCAST or op in _BY_NAME or
-                    op in _FALLBACK_NAME) and not name.startswith("torch.nn.") and args and \
-                    isinstance(args[0], Tensor) and not level.has(args[0]):
-                _refuse_inplace(level, op, args, kwargs)
+            if inplace is not None and args and isinstance(args[0], Tensor) and \
+                    not level.has(args[0]):
+                _refuse_inplace(level, inplace, args, kwargs)
             if kwargs.get("out") is not None:
-                raise RuntimeError(f"Batching rule not implemented for aten::{_out_name(name)}; "
-                                   "the fallback path doesn't work on out= or view ops.")
-        kind = _RANDOM.get(name)
-        if kind is not None:
-            return self._random(kind, func, args, kwargs, batched)
+                raise RuntimeError(f"Batching rule not implemented for aten::"
+                                   f"{_out_name(func.torch_name)}; the fallback path doesn't "
+                                   "work on out= or view ops.")
+        if random is not None:
+            return self._random(random, func, args, kwargs, batched)
         out = func(*args, **kwargs)
         if batched:
             level.mark_all(out)

@@ -12,7 +12,7 @@ import functools
 
 from .._torch_function import STATE, hold, release
 from ..autograd.function import transform
-from ._batching import LEVELS, Batching, Level
+from ._batching import RUNNING, Batching, Level, module_outputs, rnn_refusal
 from ..utils._pytree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
@@ -122,6 +122,8 @@ def _stack_outputs(func, outputs, out_dims, size):
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """func mapped over dimension in_dims of its inputs (None: not mapped; a tuple, possibly
     nested, gives one per argument), its outputs stacked along out_dims. Loops over the batch."""
+    from ..nn.modules.module import (register_module_forward_hook,
+                                     register_module_forward_pre_hook)
     from ..ops.random import get_rng_state, set_rng_state
     check_randomness(randomness)
     if not (chunk_size is None or chunk_size > 0):
@@ -133,6 +135,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         size, flat_dims, flat_args, spec = _batched_inputs(func, in_dims, args)
         state = get_rng_state() if randomness == "same" else None
         outputs = []
+        hooks = () if RUNNING.levels else (
+            register_module_forward_pre_hook(rnn_refusal),
+            register_module_forward_hook(module_outputs, with_kwargs=True))
+        mode = Batching(Level(randomness, size))
         hold()
         try:
             with randomness_guard(randomness):
@@ -142,27 +148,28 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     sample = [arg if dim is None else arg.select(dim, i) if size else
                               arg.new_zeros(arg.shape[:dim] + arg.shape[dim + 1:])
                               for arg, dim in zip(flat_args, flat_dims)]
-                    outputs.append(_call(func, sample, flat_dims, spec, kwargs, randomness,
-                                         size))
+                    outputs.append(_call(func, mode, sample, flat_dims, spec, kwargs))
             return _stack_outputs(func, outputs, out_dims, size)
         finally:
             release()
+            for hook in hooks:
+                hook.remove()
     return wrapped
 
 
-def _call(func, sample, flat_dims, spec, kwargs, randomness, size):
-    """func on one sample, under a Batching mode whose level has the sample's mapped inputs
-    batched."""
+def _call(func, mode, sample, flat_dims, spec, kwargs):
+    """func on one sample, under the vmap's Batching mode, its level holding the sample's mapped
+    inputs batched."""
+    level = mode.level
+    level.marked.clear()
+    for t, dim in zip(sample, flat_dims):
+        if dim is not None:
+            level.mark(t)
     with transform("vmap"):
-        level = Level(randomness, size)
-        for t, dim in zip(sample, flat_dims):
-            if dim is not None:
-                level.mark(t)
-        mode = Batching(level)
         STATE.modes += (mode,)
-        LEVELS.append(level)
+        RUNNING.levels.append(level)
         try:
             return func(*tree_unflatten(sample, spec), **kwargs)
         finally:
-            LEVELS.pop()
+            RUNNING.levels.pop()
             mode.__exit__()
