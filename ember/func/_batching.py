@@ -3,14 +3,16 @@
 ember's vmap calls the function once per sample (_vmap.py), so nothing in a sample is batched
 and what torch's BatchedTensors refuse would run: .item(), data-dependent control flow, boolean
 masks, in-place writes of mapped values into unmapped tensors, random ops against the
-randomness mode. So during each call of the function a _Batching mode (a TorchFunctionMode)
+randomness mode. So during each call of the function a Batching mode (a TorchFunctionMode)
 sees every ember function and Tensor method called: it marks the sample's mapped inputs batched
 at the call's Level, marks an op's outputs when an input is batched (or when randomness
 "different" makes a random op's result batched), and raises torch's errors where torch's
-batching rules raise theirs. The dispatchers are in only while a vmap runs
-(_torch_function.hold): outside vmap nothing pays. A tensor is taken as unbatched unless marked,
-so a tensor made where the mode cannot see (a function captured before the vmap call by
-`from torch import relu`, autograd's engine outside torch.func) counts as unbatched."""
+batching rules raise theirs. Global module hooks do the same for modules ember computes with
+its own kernels, and torch.func's transforms carry the marks onto what autograd's engine makes.
+The dispatchers are in only while a vmap runs (_torch_function.hold): outside vmap nothing pays.
+A tensor is taken as unbatched unless marked, so one made where neither sees (by a function
+captured before the vmap call, `from torch import relu`; by autograd.grad or backward) counts
+as unbatched."""
 import threading
 import weakref
 
@@ -19,6 +21,7 @@ from .._tensor import Tensor
 from .._torch_function import DisableTorchFunction, TorchFunctionMode
 from ..autograd.grad_mode import TRANSFORMS
 from ..utils._pytree import tree_flatten
+
 
 class _Running(threading.local):
     def __init__(self):
@@ -170,6 +173,9 @@ def _scalar(message):
     return refuse
 
 
+_item = _scalar(_ITEM)
+
+
 def _always(message):
     def refuse(level, args, kwargs):
         raise RuntimeError(message)
@@ -178,7 +184,7 @@ def _always(message):
 
 def _format(level, args, kwargs):
     if args[0].dim() == 0:      # (torch formats a 0-d tensor's item())
-        _scalar(_ITEM)(level, args, kwargs)
+        _item(level, args, kwargs)
 
 
 def _one_hot(level, args, kwargs):
@@ -245,7 +251,7 @@ _REFUSALS = {}
 for _names, _rule in [
         (("torch.Tensor.item", "torch.Tensor.__int__", "torch.Tensor.__float__",
           "torch.Tensor.__index__", "torch.Tensor.__complex__", "torch.Tensor.__contains__"),
-         _scalar(_ITEM)),
+         _item),
         (("torch.Tensor.__bool__", *_named("is_nonzero")), _scalar(_CONTROL_FLOW)),
         (("torch.Tensor.tolist", "torch.Tensor.numpy", "torch.Tensor.__array__"),
          _always(_NO_STORAGE)),
