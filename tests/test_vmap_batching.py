@@ -33,6 +33,10 @@ def _module(L, kind, n_in, n_out):
     return getattr(L.nn, kind)(n_in, n_out).double()
 
 
+def _stat(L, value):
+    return L.full((1,), float(value), dtype=L.float64)
+
+
 CASES = {
     # .item() and the scalars made through it; control flow; data pointers
     "item": lambda L: _v(L, lambda a: a.sum().item(), _x3(L)),
@@ -177,6 +181,22 @@ CASES = {
         _module(L, "LSTMCell", 2, 3)),
     "gru_cell_then_add_": lambda L: (lambda m: _v(L, lambda a: m(a).add_(a), _x3(L)))(
         _module(L, "GRUCell", 2, 2)),
+    "batch_norm_training_unbatched_stats": lambda L: _v(L, lambda a: L.nn.functional.batch_norm(
+        a.view(2, 1), _stat(L, 0), _stat(L, 1), training=True), _x3(L)),
+    "batch_norm_training_positional": lambda L: _v(L, lambda a: L.nn.functional.batch_norm(
+        a.view(2, 1), _stat(L, 0), _stat(L, 1), None, None, True), _x3(L)),
+    "batch_norm_one_value_per_channel": lambda L: _v(L, lambda a: L.nn.functional.batch_norm(
+        a.view(1, 2), L.zeros(2), L.ones(2), training=True), _x3(L)),
+    "batch_norm_eval": lambda L: _v(L, lambda a: L.nn.functional.batch_norm(
+        a.view(2, 1), _stat(L, 0), _stat(L, 1)), _x3(L)),
+    "batch_norm_batched_stats": lambda L: _v(L, lambda a: L.nn.functional.batch_norm(
+        a.view(2, 1), a[:1] * 0, a[:1].abs() + 1, training=True), _x3(L)),
+    "torch_batch_norm": lambda L: _v(L, lambda a: L.batch_norm(
+        a.view(2, 1), None, None, _stat(L, 0), _stat(L, 1), True, 0.1, 1e-5, False), _x3(L)),
+    "batch_norm_module_training": lambda L: (lambda m: _v(L, lambda a: m(a.view(2, 1)), _x3(L)))(
+        L.nn.BatchNorm1d(1).double()),
+    "modules_made_inside": lambda L: _v(L, lambda a: L.nn.BatchNorm1d(2).double().eval()(
+        a.view(1, 2)) * L.nn.Parameter(L.ones(2, dtype=L.float64)), _x3(L)),
     "normal_log_prob": lambda L: _v(L, lambda a: L.distributions.Normal(a, 1.0).log_prob(
         L.zeros(2, dtype=L.float64)), _x3(L)),
     "categorical_entropy": lambda L: _v(L, lambda a: L.distributions.Categorical(

@@ -199,6 +199,26 @@ def _from_data(level, args, kwargs):
         raise RuntimeError(_ITEM)
 
 
+def _batch_norm(positions):
+    """torch's refusal to update unbatched running statistics from a batched input
+    (`positions`: where input, running_mean, running_var and training are passed)."""
+    names = ("input", "running_mean", "running_var", "training")
+
+    def refuse(level, args, kwargs):
+        x, mean, var, training = (kwargs[n] if n in kwargs else args[i] if i < len(args) else
+                                  None for n, i in zip(names, positions))
+        if training and isinstance(x, Tensor) and level.has(x) and any(
+                isinstance(t, Tensor) and not level.has(t) for t in (mean, var)) and \
+                x.dim() > 1 and x.numel() != x.shape[1]:    # (F's own check comes first)
+            raise RuntimeError(
+                "Batch norm got a batched tensor as input while the running_mean or running_var,"
+                " which will be updated in place, were not batched.\nIf you are using a module "
+                "and do not need eval mode, please set `track_running_stats` to be False.If you "
+                "are using a prebuilt module and do not need eval mode, please see the functorch "
+                "website for resources on how to patch your module to work with vmap")
+    return refuse
+
+
 def _nonzero(level, args, kwargs):
     as_tuple = kwargs.get("as_tuple", args[1] if len(args) > 1 else False)
     raise RuntimeError(_no_fallback("nonzero_numpy") if as_tuple else _dynamic("nonzero"))
@@ -267,6 +287,8 @@ for _names, _rule in [
         (_named("masked_select"), _masked_select),
         (("torch.Tensor.__format__",), _format),
         (("torch.nn.functional.one_hot",), _one_hot),
+        (("torch.nn.functional.batch_norm",), _batch_norm((0, 1, 2, 5))),
+        (("torch.batch_norm",), _batch_norm((0, 3, 4, 5))),
         (("torch.tensor", "torch.as_tensor", "torch.asarray"), _from_data),
         (("torch.Tensor.__getitem__",), _getitem),
         (("torch.Tensor.__setitem__",), _setitem)]:
