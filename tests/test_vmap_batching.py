@@ -287,10 +287,48 @@ def test_randomness_like_torch(name, randomness):
 
 
 def test_dispatchers_are_out_after_vmap():
-    """The mode's dispatchers are in only while a vmap runs (outside, ember's functions are
-    the plain ones: no cost per op), also after a vmap that raised."""
-    add, item = ember.add, ember.Tensor.item
-    ember.func.vmap(lambda a: a + 1)(ember.ones(3, 2))
-    with pytest.raises(RuntimeError):
-        ember.func.vmap(lambda a: a.sum().item())(ember.ones(3, 2))
-    assert ember.add is add and ember.Tensor.item is item
+    """The mode's dispatchers are in only while a vmap runs (outside, ember's functions and
+    Tensor methods are the plain ones: no cost per op), also after a vmap that raised; in a
+    fresh process, as a test run may have enabled them for good (a Tensor subclass)."""
+    import os
+    import subprocess
+    import sys
+    code = """if 1:
+        import ember
+        from ember import _torch_function as tf
+        add, item, radd = ember.add, ember.Tensor.item, ember.Tensor.__radd__
+        def inside(a):
+            assert tf._ENABLED[0] and hasattr(ember.Tensor.item, "torch_name")
+            return a + 1
+        ember.func.vmap(inside)(ember.ones(3, 2))
+        try:
+            ember.func.vmap(lambda a: a.sum().item())(ember.ones(3, 2))
+        except RuntimeError:
+            pass
+        print(ember.add is add, ember.Tensor.item is item, ember.Tensor.__radd__ is radd,
+              tf._ENABLED[0])"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.split() == ["True", "True", "True", "False"]
+
+
+def test_vmaps_in_threads():
+    """Levels are per thread: vmaps running in several threads at once see their own."""
+    import threading
+    results, errors, enabled = [], [], ember._torch_function._ENABLED[0]
+
+    def work():
+        for _ in range(20):
+            results.append(ember.func.vmap(lambda a: (a * 2).sum())(ember.ones(4, 3)).tolist())
+            try:
+                ember.func.vmap(lambda a: a.sum().item())(ember.ones(4, 3))
+            except RuntimeError as e:
+                errors.append(str(e)[:22])
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [[6.0] * 4] * 80 and errors == ["vmap: It looks like yo"] * 80
+    assert ember._torch_function._ENABLED[0] == enabled

@@ -1,13 +1,20 @@
 """torch.distributions.Distribution: shapes, argument and sample validation, expand, repr."""
+import sys
 import warnings
 
 from .._tensor import Size, Tensor
 from ..autograd.grad_mode import no_grad
-from ..func._batching import is_all_true
 from . import constraints
 from .utils import _size, lazy_property
 
 __all__ = ["Distribution"]
+
+
+def is_all_true(t):
+    """torch._is_all_true(t)'s test of the arguments: under vmap that of a batched `t` is no
+    data-dependent control flow (ember/func/_batching.py, loaded once a vmap has run)."""
+    batching = sys.modules.get("ember.func._batching")
+    return bool(t.all()) if batching is None else batching.is_all_true(t)
 
 
 def _torch_class(cls):

@@ -135,12 +135,12 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         size, flat_dims, flat_args, spec = _batched_inputs(func, in_dims, args)
         state = get_rng_state() if randomness == "same" else None
         outputs = []
-        hooks = () if RUNNING.levels else (
-            register_module_forward_pre_hook(rnn_refusal),
-            register_module_forward_hook(module_outputs, with_kwargs=True))
-        mode = Batching(Level(randomness, size))
+        mode, hooks = Batching(Level(randomness, size)), []
         hold()
         try:
+            if not RUNNING.levels:          # (the outermost vmap of the thread)
+                hooks += (register_module_forward_pre_hook(rnn_refusal),
+                          register_module_forward_hook(module_outputs, with_kwargs=True))
             with randomness_guard(randomness):
                 for i in range(max(size, 1)):
                     if state is not None:
