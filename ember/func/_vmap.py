@@ -12,8 +12,8 @@ import functools
 
 from .._torch_function import STATE, hold, release
 from ..autograd.function import transform
-from ._batching import RUNNING, Batching, Level, module_outputs, rnn_refusal
 from ..utils._pytree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
+from ._batching import RUNNING, Batching, Level, module_outputs, rnn_refusal
 
 __all__ = ["vmap"]
 
