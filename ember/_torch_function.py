@@ -546,12 +546,23 @@ def _replace(owner, name, new):
 
 
 def wrap_attribute(owner, name, wrap):
-    """setattr(owner, name, wrap(its current attribute)), and while the dispatchers are in,
-    wrap the plain attribute disable() puts back too (else disable() would drop the wrapper)."""
-    setattr(owner, name, wrap(getattr(owner, name)))
-    for i, (o, n, original) in enumerate(_REPLACED):
-        if o is owner and n == name:
-            _REPLACED[i] = (o, n, wrap(original))
+    """setattr(owner, name, wrap(its current attribute)), and wrap the others it may take
+    too: the plain one disable() or release() puts back, the dispatcher hold() puts back
+    (one wrapper per attribute object)."""
+    made = {}
+
+    def wrapped(attribute):
+        if id(attribute) not in made:
+            made[id(attribute)] = wrap(attribute)
+        return made[id(attribute)]
+    setattr(owner, name, wrapped(getattr(owner, name)))
+    for entries in (_REPLACED, _SHELVED):
+        for i, (o, n, original) in enumerate(entries):
+            if o is owner and n == name:
+                entries[i] = (o, n, wrapped(original))
+    for o, plains, dispatchers in _SHELF:
+        if o is owner and name in plains:
+            plains[name], dispatchers[name] = wrapped(plains[name]), wrapped(dispatchers[name])
 
 
 def watch_class_statements():
@@ -584,10 +595,16 @@ def _unwatch_class_statements():
 def enable():
     """Install the dispatchers (once per process)."""
     if _ENABLED[0]:
+        if _HELD[0]:            # installed by hold(): they stay from now on
+            _HELD[0] = 0
+            _unwatch_class_statements()
         return
     _ENABLED[0] = True
-    _GENERATION[0] += 1
     _unwatch_class_statements()
+    if _SHELVED:
+        _unshelve()
+        return
+    _GENERATION[0] += 1
     import importlib
     import sys
     from ._tensor import Tensor
@@ -598,9 +615,71 @@ def enable():
     _wrap_module_functions(_DISPATCHERS)
 
 
+_HELD = [0]         # the hold()s running while the dispatchers are in for them alone
+_HOLDING = threading.RLock()    # (vmaps in several threads: one holds or releases at a time)
+_SHELF = []         # per owner: (owner, {name: plain attribute}, {name: dispatcher})
+_SHELVED = []       # the _REPLACED entries the last release() took out
+
+
+def hold():
+    """Install the dispatchers for a while (torch.func.vmap's mode: ember/func/_vmap.py), to
+    be taken out again by the matching release() unless something enables them meanwhile.
+    Putting back what a release() took out is a dict update per module and a setattr per
+    Tensor attribute (with the release, 0.3-0.7 ms), not enable()'s build; the
+    class-statement watch stays on."""
+    with _HOLDING:
+        if _ENABLED[0]:
+            if _HELD[0]:
+                _HELD[0] += 1
+            return
+        enable()
+        watch_class_statements()
+        _HELD[0] = 1
+
+
+def _put(owner, attributes):
+    if isinstance(owner, types.ModuleType):
+        vars(owner).update(attributes)
+    else:
+        for name, value in attributes.items():
+            setattr(owner, name, value)
+
+
+def _unshelve():
+    """Put back the dispatchers release() took out."""
+    for owner, _, dispatchers in _SHELF:
+        _put(owner, dispatchers)
+    _REPLACED.extend(_SHELVED)
+    _SHELVED.clear()
+
+
+def release():
+    """The end of a hold(): the last one takes the dispatchers out, keeping them for the next."""
+    with _HOLDING:
+        if not _HELD[0]:
+            return
+        _HELD[0] -= 1
+        if _HELD[0]:
+            return
+        if not _SHELF:
+            owners = {}
+            for owner, name, plain in reversed(_REPLACED):  # (a name replaced twice: its
+                _, plains, dispatchers = owners.setdefault(id(owner), (owner, {}, {}))  # first)
+                plains[name], dispatchers[name] = plain, vars(owner)[name]
+            _SHELF.extend(owners.values())
+        _SHELVED[:] = _REPLACED
+        _REPLACED.clear()
+        for owner, plains, _ in _SHELF:
+            _put(owner, plains)
+        _ENABLED[0] = False
+
+
 def disable():
     """Put the plain functions back (for tests: the process then runs as before any subclass
     was defined; subclasses defined so far lose their dispatch)."""
+    _HELD[0] = 0
+    _SHELF.clear()
+    _SHELVED.clear()
     while _REPLACED:
         owner, name, original = _REPLACED.pop()
         setattr(owner, name, original)

@@ -203,7 +203,8 @@ def test_misuse_messages_like_torch(name):
     _compare({name: lambda L: ERRORS[name](L, L.func)}, ulps=0)
 
 
-# vmap loops over the batch, so it cannot see what torch's batched tensors see
+# what torch's batched tensors refuse: ember's vmap, which calls the function per sample, sees
+# it through its mode (ember/func/_batching.py; more cases in test_vmap_batching.py)
 LOOPING = {
     "inplace_into_unmapped": lambda L: L.func.vmap(lambda a, b: a.add_(b), in_dims=(None, 0))(
         _x(L, 2), _x(L, 3, 2)),
@@ -219,10 +220,6 @@ LOOPING = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="ember's vmap calls the function per sample: torch's "
-                   "refusals of in-place writes into unmapped tensors (ember writes once per "
-                   "sample), .item(), data-dependent control flow, boolean masks and the "
-                   "randomness modes' refusals of batched / unbatched random ops are not seen")
 @pytest.mark.parametrize("name", list(LOOPING))
 def test_vmap_refusals_like_torch(name):
     _compare({name: LOOPING[name]}, ulps=0)

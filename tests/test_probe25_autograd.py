@@ -723,9 +723,7 @@ def func_vmap_in_out_dims_nested(torch, log):
     log(F.vmap(lambda a: a.sum(), chunk_size=1)(x))
 
 
-@program(xfail="ember's vmap calls the function per sample (no batched tensors): .item() on a "
-                "mapped sample raises the plain 'a Tensor with 12 elements cannot be converted to "
-                "Scalar' (or succeeds on a one-element sample), not torch's vmap .item() error")
+@program()
 def func_vmap_item_message(torch, log):
     x = torch.arange(24.0).reshape(2, 3, 4)
     _err(log, lambda: torch.func.vmap(lambda a: a.item())(x))

@@ -448,9 +448,7 @@ def func_vmap_in_out_dims_and_errors(torch, log):
     log(vmap(lambda x: torch.where(x > 0, x, 0.0))(a))
 
 
-@program(xfail="ember's vmap calls the function on plain sample tensors: .item(), bool(), "
-              "tolist(), nonzero, boolean masks and bernoulli of a sample under "
-              "randomness='same' run there, where torch's batched tensors refuse them")
+@program()
 def func_vmap_refuses_data_dependent_calls(torch, log):
     vmap = torch.func.vmap
     a = torch.arange(6.0).view(2, 3)

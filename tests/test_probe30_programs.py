@@ -1276,10 +1276,7 @@ def vmap_options_and_errors(torch, log):
     log(vmap(inplace)(x.clone())[0])
 
 
-@program(xfail="ember's vmap loops over ordinary per-sample tensors (ember/func/_vmap.py): it "
-               "cannot refuse what torch's batched tensors refuse, .item(), float(), bool() "
-               "and .tolist() on a per-sample value, an in-place write of a batched value "
-               "into an unbatched tensor, or batch norm's update of unbatched running stats")
+@program()
 def vmap_data_dependent_calls_refused(torch, log):
     vmap = torch.func.vmap
     x = torch.randn(3, 4)

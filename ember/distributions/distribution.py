@@ -1,4 +1,5 @@
 """torch.distributions.Distribution: shapes, argument and sample validation, expand, repr."""
+import sys
 import warnings
 
 from .._tensor import Size, Tensor
@@ -7,6 +8,13 @@ from . import constraints
 from .utils import _size, lazy_property
 
 __all__ = ["Distribution"]
+
+
+def is_all_true(t):
+    """torch._is_all_true(t)'s test of the arguments: under vmap that of a batched `t` is no
+    data-dependent control flow (ember/func/_batching.py, loaded once a vmap has run)."""
+    batching = sys.modules.get("ember.func._batching")
+    return bool(t.all()) if batching is None else batching.is_all_true(t)
 
 
 def _torch_class(cls):
@@ -50,7 +58,7 @@ class Distribution:
                                                         lazy_property):
                 continue                      # not given: derived from another parameter
             value = getattr(self, name)
-            if not bool(constraint.check(value).all()):
+            if not is_all_true(constraint.check(value)):
                 raise ValueError(
                     f"Expected parameter {name} ({type(value).__name__} of shape "
                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the "
@@ -163,7 +171,7 @@ class Distribution:
                           "validation. Please initialize the distribution with "
                           "`validate_args=False` to turn off validation.", stacklevel=2)
             return
-        if not bool(support.check(value).all()):
+        if not is_all_true(support.check(value)):
             raise ValueError(
                 f"Expected value argument ({type(value).__name__} of shape "
                 f"{tuple(value.shape)}) to be within the support ({support!r}) of the "

@@ -19,6 +19,7 @@ from ..autograd.node import Leaf
 from ..ops.creation import ones_like, zeros, zeros_like
 from ..ops.shape import stack
 from ..utils._pytree import tree_flatten, tree_map, tree_unflatten, treespec_pprint
+from ._batching import carry
 from ._vmap import check_randomness, randomness_guard
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian"]
@@ -81,7 +82,8 @@ class _Level:
                 g is not None and g.requires_grad for g in gos))
             grads = _autograd_grad(outs, inputs, gos, retain_graph=retain_graph,
                                    create_graph=create_graph, allow_unused=True)
-        return self.unwrap([zeros_like(x) if g is None else g for g, x in zip(grads, inputs)])
+        return carry((outputs, inputs, grad_outputs), self.unwrap(
+            [zeros_like(x) if g is None else g for g, x in zip(grads, inputs)]))
 
 
 # ---- argument handling ----------------------------------------------------------------------
@@ -275,7 +277,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
         blocks = [[per_in[i][j].reshape((*o.shape, *x.shape)) if rows else   # no outputs:
                    x.new_zeros((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]  # empty
                   for j, o in enumerate(flat_out)]
-        jac = _assemble(blocks, argnums, in_spec, out_spec)
+        jac = carry((args, flat_out), _assemble(blocks, argnums, in_spec, out_spec))
         return (jac, aux) if has_aux else jac
     return wrapper
 
@@ -309,7 +311,8 @@ def _linearize(func, args, argnums, has_aux, strict=False):
         pairs = [(v, t) for v, t in zip(vjps, flat_tangents) if v is not None]
         tangents = iter(level.grad([v for v, _ in pairs], dummies, [t for _, t in pairs],
                                    retain_graph=True))
-        return [next(tangents) if o.requires_grad else zeros_like(o) for o in flat_out]
+        return carry((args, flat_tangents, flat_out), [
+            next(tangents) if o.requires_grad else zeros_like(o) for o in flat_out])
     return level.unwrap(flat_out), out_spec, jvp_fn, level.unwrap(aux) if has_aux else None
 
 
@@ -401,7 +404,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         blocks = [[_unflatten_last(per_out[j][i], x.shape) if cols else   # no inputs:
                    o.new_zeros((*o.shape, *x.shape)) for i, x in enumerate(flat_in)]  # empty
                   for j, o in enumerate(flat_out)]
-        jac = _assemble(blocks, argnums, in_spec, out_spec)
+        jac = carry((args, flat_out), _assemble(blocks, argnums, in_spec, out_spec))
         return (jac, aux) if has_aux else jac
     return wrapper
 

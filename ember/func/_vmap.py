@@ -2,16 +2,18 @@
 
 ember has no batched tensors: vmap calls the function once per index of the mapped dimension,
 on slices of the mapped inputs, and stacks the outputs with ember.stack. Results equal torch's;
-the cost is one Python call per sample. Differences that follow from looping: an output with
-out_dim None is the first sample's (torch requires it not to depend on the mapped inputs),
-over a mapped dimension of size 0 the function runs once on zero-filled samples (for the
-outputs' shapes), chunk_size is validated but changes nothing, and randomness="error" is
-detected after the fact, from the default generator's state."""
+the cost is one Python call per sample. While the function runs, a mode marks what is batched and
+refuses what torch's batched tensors refuse (_batching.py). Differences that follow from looping:
+an output with out_dim None is the first sample's (torch requires it not to depend on the mapped
+inputs), over a mapped dimension of size 0 the function runs once on zero-filled samples (for
+the outputs' shapes), and chunk_size is validated but changes nothing."""
 import contextlib
 import functools
 
+from .._torch_function import STATE, hold, release
 from ..autograd.function import transform
 from ..utils._pytree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
+from ._batching import RUNNING, Batching, Level, module_outputs, rnn_refusal
 
 __all__ = ["vmap"]
 
@@ -93,8 +95,8 @@ def _check_out_dims(func, out_dims):
 
 
 def _stack_outputs(func, outputs, out_dims, size):
+    from .. import stack        # ember.stack as it is now: an enclosing vmap's mode sees it
     from .._tensor import Tensor
-    from ..ops.shape import stack
     name = _name(func)
     flat_first, spec = tree_flatten(outputs[0])
     single = isinstance(outputs[0], Tensor) and isinstance(out_dims, tuple) and len(out_dims) == 1
@@ -120,6 +122,8 @@ def _stack_outputs(func, outputs, out_dims, size):
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """func mapped over dimension in_dims of its inputs (None: not mapped; a tuple, possibly
     nested, gives one per argument), its outputs stacked along out_dims. Loops over the batch."""
+    from ..nn.modules.module import (register_module_forward_hook,
+                                     register_module_forward_pre_hook)
     from ..ops.random import get_rng_state, set_rng_state
     check_randomness(randomness)
     if not (chunk_size is None or chunk_size > 0):
@@ -131,14 +135,41 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         size, flat_dims, flat_args, spec = _batched_inputs(func, in_dims, args)
         state = get_rng_state() if randomness == "same" else None
         outputs = []
-        with randomness_guard(randomness):
-            for i in range(max(size, 1)):
-                if state is not None:
-                    set_rng_state(state)
-                sample = [arg if dim is None else arg.select(dim, i) if size else
-                          arg.new_zeros(arg.shape[:dim] + arg.shape[dim + 1:])
-                          for arg, dim in zip(flat_args, flat_dims)]
-                with transform("vmap"):
-                    outputs.append(func(*tree_unflatten(sample, spec), **kwargs))
-        return _stack_outputs(func, outputs, out_dims, size)
+        mode, hooks = Batching(Level(randomness, size)), []
+        hold()
+        try:
+            if not RUNNING.levels:          # (the outermost vmap of the thread)
+                hooks += (register_module_forward_pre_hook(rnn_refusal),
+                          register_module_forward_hook(module_outputs, with_kwargs=True))
+            with randomness_guard(randomness):
+                for i in range(max(size, 1)):
+                    if state is not None:
+                        set_rng_state(state)
+                    sample = [arg if dim is None else arg.select(dim, i) if size else
+                              arg.new_zeros(arg.shape[:dim] + arg.shape[dim + 1:])
+                              for arg, dim in zip(flat_args, flat_dims)]
+                    outputs.append(_call(func, mode, sample, flat_dims, spec, kwargs))
+            return _stack_outputs(func, outputs, out_dims, size)
+        finally:
+            release()
+            for hook in hooks:
+                hook.remove()
     return wrapped
+
+
+def _call(func, mode, sample, flat_dims, spec, kwargs):
+    """func on one sample, under the vmap's Batching mode, its level holding the sample's mapped
+    inputs batched."""
+    level = mode.level
+    level.marked.clear()
+    for t, dim in zip(sample, flat_dims):
+        if dim is not None:
+            level.mark(t)
+    with transform("vmap"):
+        STATE.modes += (mode,)
+        RUNNING.levels.append(level)
+        try:
+            return func(*tree_unflatten(sample, spec), **kwargs)
+        finally:
+            RUNNING.levels.pop()
+            mode.__exit__()

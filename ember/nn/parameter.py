@@ -54,7 +54,9 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
             if not (self.is_floating_point() or self.is_complex()):
                 raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                    "gradients")
-            Tensor.requires_grad_(self, True)       # (not a placeholder's refusing one)
+            # (not a placeholder's refusing requires_grad_, nor the check torch's
+            # requires_grad_ makes under torch.func's transforms: torch makes a Parameter there)
+            Tensor._requires_grad_(self, True)
         return self
 
     def __init__(self, *args, **kwargs):
