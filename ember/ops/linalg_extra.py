@@ -502,6 +502,9 @@ def cholesky_inverse(L, upper=False, *, out=None):
     if tensor_ndim("cholesky_inverse", L, "input") < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
+    if L.shape[-1] != L.shape[-2]:
+        raise RuntimeError("cholesky_inverse: A must be batches of square matrices, but they are "
+                           f"{L.shape[-2]} by {L.shape[-1]} matrices")
     lapack_only(L, "cholesky_inverse_out_cpu")
     return _finish(la.inv(_gram(L, upper)), out, "cholesky_inverse", castable="cholesky_inverse")
 
