@@ -17,8 +17,20 @@ class PackedSequence(namedtuple("PackedSequence",
     """Time-major concatenation of the active rows of each step; batch_sizes[t] rows at step t."""
 
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+        """PackedSequence(data, batch_sizes, ...) or, as torch, PackedSequence((data,
+        batch_sizes), ...)."""
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = invert_permutation(sorted_indices)
+        if batch_sizes is None:
+            if not (isinstance(data, (list, tuple)) and len(data) == 2):
+                raise AssertionError("Expected data to be a list or tuple of length 2")
+            data, batch_sizes = data
+        elif batch_sizes.device.type != "cpu":
+            raise ValueError("batch_sizes should always be on CPU. Instances of PackedSequence "
+                             "should never be created manually. They should be instantiated by "
+                             "functions like pack_sequence and pack_padded_sequences in "
+                             "nn.utils.rnn. https://pytorch.org/docs/stable/nn.html#torch.nn."
+                             "utils.rnn.pack_sequence")
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs):
