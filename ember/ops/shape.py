@@ -215,6 +215,13 @@ def view(input, *shape, size=None, dtype=None):
 def _view_dtype(input, dtype):
     dt = to_dtype(dtype)
     a = input.arr
+    if type(input._vc) is not list and input._vc is not None:  # a conjugate view or its imag
+        from .elementwise import is_conj, is_neg
+        what = ("conjugate view tensors" if is_conj(input) else
+                "tensors with negative bit set" if is_neg(input) else None)
+        if what:
+            raise RuntimeError(f"torch.Tensor.view is not supported for {what} when converting "
+                               "to a different dtype.")
     if dt.np.itemsize != a.itemsize:
         _check_view_dtype(input, dt.np)
     if input.be.name == "cuda" and _float8.is_float8(dt.np):
