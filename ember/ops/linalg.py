@@ -1759,7 +1759,7 @@ def _linalg_svdvals(A, *, driver=None, out=None):
     if tensor_ndim("linalg_svdvals", A, "A") < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")         # (torch's svdvals checks as svd)
-    _cpu_driver(A, driver, "svdvals")
+    _cpu_driver(A, driver, "svd")     # (torch names svd)
     return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", "resize")
 
 

@@ -303,9 +303,11 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found "
                            f"LU of type {_tn(LU)} and B of type {_tn(B)} instead")
     _square_shape(LU, "torch.linalg.lu_solve")
+    if B.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
     _check_batch(B.shape[:-2], LU.shape[:-2])
     n = LU.shape[-1]
-    if B.ndim >= 2 and (B.shape[-2] if left else B.shape[-1]) != n:
+    if (B.shape[-2] if left else B.shape[-1]) != n:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x"
                            f"{B.shape[-1]})")
