@@ -500,9 +500,15 @@ def _zeros_like_mul(input):
 
 
 def _check_dropout_dtype(input, bool_as=None):
-    """Dropout scales by a float: torch's in-place multiply refuses an integer input."""
+    """Dropout scales by a float: torch's in-place multiply refuses an integer input, and on
+    the CPU its mask (bernoulli_ in the input's dtype) a complex one."""
     dt = input.arr.dtype
-    if not _D.is_float(dt) and dt.kind != "c":
+    if dt.kind == "c":
+        if input.be.name == "cpu":
+            from ..ops._apply import _tname
+            raise NotImplementedError("\"bernoulli_scalar_cpu_\" not implemented for "
+                                      f"'{_tname(dt)}'")
+    elif not _D.is_float(dt):
         raise _D.cast_failure(np.dtype(np.float32),
                               bool_as if bool_as is not None and dt.kind == "b" else dt)
 
@@ -600,9 +606,9 @@ def _alpha_dropout(input, p, training, inplace, feature):
             input)
     if p == 1:
         return _zeros_like_mul(input)
-    _check_dropout_dtype(input, np.dtype(np.int64))
     if feature and input.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    _check_dropout_dtype(input, np.dtype(np.int64))
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else input.shape
     xp, dtype = input.be.xp, input.arr.dtype
     keep = _rng_for(None, input.be).bernoulli(shape, 1 - p).astype(dtype)
