@@ -18,7 +18,8 @@ from ..autograd.grad_mode import no_grad as _no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import apply as _apply, inplace as _inplace, raise_not_tensor as _not_tensor
-from ..ops._registry import holomorphic as _holomorphic, op as _op
+from ..ops._registry import holomorphic as _holomorphic, no_complex_grad as _no_complex_grad, \
+    op as _op
 from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
 from .. import _kernel_dtypes as _D
@@ -147,6 +148,7 @@ def bilinear(input1, input2, weight, bias=None):
     # torch's graph: inputs flattened to 2-d, _trilinear, the batch shape back, then + bias
     out = _apply(_trilinear, (input1.reshape(-1, input1.shape[-1]), weight,
                               input2.reshape(-1, input2.shape[-1])))
+    _no_complex_grad(out, "_trilinear")
     out = out.reshape(*input1.shape[:-1], weight.shape[0])
     return out if bias is None else out + bias
 
