@@ -1156,4 +1156,84 @@ def load_state_dict_casts_values_as_copy_does(torch, log):
     log(a.weight.stride())
 
 
+@program()
+def extending_default_collate_through_its_map(torch, log):
+    C = _module(torch, "utils.data._utils.collate")
+    data = torch.utils.data
+
+    def collate_str(batch, *, collate_fn_map):
+        return "|".join(batch)
+
+    def collate_tensor(batch, *, collate_fn_map):
+        return torch.cat(batch)
+
+    out = C.collate([{"a": "x", "b": torch.ones(1)}, {"a": "y", "b": torch.zeros(1)}],
+                    collate_fn_map={str: collate_str, torch.Tensor: collate_tensor})
+    log(out)
+    _err(log, lambda: C.collate([1, 2]))
+    _err(log, lambda: C.collate([1, 2], collate_fn_map={}))
+    log(C.collate([1, 2], collate_fn_map=C.default_collate_fn_map))
+    C.default_collate_fn_map[str] = collate_str
+    try:
+        log(data.default_collate([("p", 1), ("q", 2)]))
+        log([b for b in data.DataLoader(["u", "v", "w"], batch_size=2)])
+    finally:
+        C.default_collate_fn_map[str] = C.collate_str_fn
+    log(data.default_collate(["a", "b"]), C.default_collate_err_msg_format)
+    log(C.collate_int_fn([1, 2], collate_fn_map=None), C.collate_float_fn([1.0], collate_fn_map={}))
+
+
+@program(tol=1e-6)
+def complex_parameters_through_nn_helpers(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    lin = nn.Linear(2, 2, dtype=torch.cfloat)
+    x = torch.tensor([[1 + 1j, 2 - 1j]])
+    log(lin(x).shape, lin.weight.dtype, lin.bias.dtype)
+    z = torch.tensor([1 + 1j, 2j])
+    log(F.dropout(z, 0.0), F.dropout(z, 0.5, training=False), F.dropout(z, 1.0))
+    _err(log, lambda: F.dropout(z, 0.5))
+    _err(log, lambda: nn.Dropout(0.3)(z.double()))
+    _err(log, lambda: F.dropout2d(z.reshape(1, 1, 1, 2), 0.5))
+    _err(log, lambda: F.alpha_dropout(z, 0.5, True))
+    _err(log, lambda: F.feature_alpha_dropout(z, 0.5, True))
+    _err(log, lambda: F.feature_alpha_dropout(torch.tensor([1, 2]), 0.5, True))
+    _err(log, lambda: F.pad(torch.ones(1, 2), (1, 1), value=1j))
+    _err(log, lambda: F.pad(torch.ones(1, 1, 2), (1, 1), mode="reflect", value=1j))
+    _err(log, lambda: F.pad(torch.ones(1, 2), (1, 1), value="0"))
+    log(F.pad(z.reshape(1, 2), (1, 0), value=2.5), F.mse_loss(z, torch.zeros(2, dtype=torch.cfloat)))
+    p = nn.Parameter(torch.tensor([1 + 1j, 2 - 1j]))
+    (p.abs() ** 2).sum().backward()
+    _err(log, lambda: nn.utils.clip_grad_value_([p], 1.0))
+    log(p.grad, nn.utils.clip_grad_norm_([p], 1.0), p.grad)
+    opt = torch.optim.Adam([p], lr=0.1)
+    opt.step()
+    log(p, opt.state[p]["exp_avg_sq"])
+
+
+@program(tol=1e-5, xfail="ember's RNN/GRU/LSTM kernels compute in float32/float64 only: complex "
+                         "inputs and weights lose their imaginary parts (torch computes them)")
+def complex_gru_forward(torch, log):
+    gru = torch.nn.GRU(2, 2, dtype=torch.cfloat)
+    out, h = gru(torch.tensor([[1 + 1j, 0.5 - 1j]]))
+    log(out, h, out.dtype)
+
+
+@program(tol=1e-6)
+def complex_layers_init_and_autograd_refusals(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(2)
+    log(nn.init.sparse_(torch.empty(3, 2, dtype=torch.cfloat), 0.5))
+    log(nn.init.normal_(torch.empty(2, dtype=torch.cdouble)), nn.init.zeros_(torch.empty(2, 2)))
+    _err(log, lambda: nn.init.orthogonal_(torch.empty(2, 3, dtype=torch.cfloat)))
+    log(torch.rand(2))
+    bil = nn.Bilinear(2, 2, 1, dtype=torch.cfloat)
+    x = torch.ones(1, 2, dtype=torch.cfloat)
+    _err(log, lambda: bil(x, x))
+    with torch.no_grad():
+        log(bil(x, x).shape)
+    w = torch.ones(1, 2, 2, dtype=torch.cfloat)
+    log(F.bilinear(x, x, w), F.bilinear(x, x, w, torch.ones(1, dtype=torch.cfloat,
+                                                             requires_grad=True)))
+
+
 test_program = PROGRAMS.test(_check)
