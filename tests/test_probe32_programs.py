@@ -1200,7 +1200,8 @@ def complex_parameters_through_nn_helpers(torch, log):
     _err(log, lambda: F.pad(torch.ones(1, 2), (1, 1), value=1j))
     _err(log, lambda: F.pad(torch.ones(1, 1, 2), (1, 1), mode="reflect", value=1j))
     _err(log, lambda: F.pad(torch.ones(1, 2), (1, 1), value="0"))
-    log(F.pad(z.reshape(1, 2), (1, 0), value=2.5), F.mse_loss(z, torch.zeros(2, dtype=torch.cfloat)))
+    log(F.pad(z.reshape(1, 2), (1, 0), value=2.5),
+        F.mse_loss(z, torch.zeros(2, dtype=torch.cfloat)))
     p = nn.Parameter(torch.tensor([1 + 1j, 2 - 1j]))
     (p.abs() ** 2).sum().backward()
     _err(log, lambda: nn.utils.clip_grad_value_([p], 1.0))
