@@ -697,6 +697,16 @@ def chain_matmul(*matrices, out=None):
     _warn_once("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                "release. Use torch.linalg.multi_dot instead, which accepts a list of two or more "
                "tensors rather than multiple parameters.", stacklevel=1)
+    for i, m in enumerate(matrices):    # (torch's checks: every one a matrix, then one at least)
+        if not isinstance(m, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(m).__name__}")
+        if m.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    if len(matrices) == 1:
+        return _finish(matrices[0].clone(), out, "chain_matmul", _MULTI_DOT_OUT)
     return _finish(linalg.multi_dot(matrices), out, "chain_matmul", _MULTI_DOT_OUT)
 
 
