@@ -693,14 +693,15 @@ _MULTI_DOT_OUT = "multi_dot(): expected out tensor to have dtype {cresult} but g
 
 def chain_matmul(*matrices, out=None):
     from .. import linalg
+    for i, m in enumerate(matrices):    # (the argument parser's check, before the C++ op)
+        if not isinstance(m, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(m).__name__}")
     # torch's C++ warning, from the _VF call in torch/functional.py: it lands here
     _warn_once("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                "release. Use torch.linalg.multi_dot instead, which accepts a list of two or more "
                "tensors rather than multiple parameters.", stacklevel=1)
-    for i, m in enumerate(matrices):    # (torch's checks: every one a matrix, then one at least)
-        if not isinstance(m, Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(m).__name__}")
+    for m in matrices:          # (torch's checks: every one a matrix, then one at least)
         if m.ndim != 2:
             raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
     if not matrices:
