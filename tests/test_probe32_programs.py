@@ -1237,4 +1237,29 @@ def complex_layers_init_and_autograd_refusals(torch, log):
                                                              requires_grad=True)))
 
 
+@program(quiet=(r"Sparse CSR tensor support is in beta state",))
+def deprecated_and_rarely_used_helpers(torch, log):
+    a = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    log(torch.chain_matmul(a), torch.chain_matmul(a, a, a), torch.chain_matmul(a).data_ptr()
+        != a.data_ptr())
+    _err(log, lambda: torch.chain_matmul())
+    _err(log, lambda: torch.chain_matmul(torch.ones(2), torch.ones(2)))
+    _err(log, lambda: torch.chain_matmul(a, torch.ones(2)))
+    _err(log, lambda: torch.chain_matmul(a, 1))
+    log(torch.dequantize(torch.tensor([1, 2])), torch.dequantize(a) is a,
+        torch.tensor([1.5], dtype=torch.float64).dequantize(), torch.tensor([True]).dequantize())
+    x = torch.tensor([1.0, 4.0, 9.0, 16.0])
+    log(torch.gradient(x), torch.gradient(x, spacing=2.0), torch.gradient(x, spacing=[3.0]))
+    _err(log, lambda: torch.gradient(x, spacing=[1.0, 2.0]))
+    _err(log, lambda: torch.gradient(x.reshape(2, 2), spacing=[1.0, 2.0, 3.0]))
+    _err(log, lambda: torch.gradient(x.reshape(2, 2), spacing=[1.0], dim=[0, 1]))
+    s = torch.tensor([[2.5]]).to_sparse()
+    log(s.item(), float(s), int(s), bool(s), complex(s))
+    _err(log, lambda: torch.tensor([[2.5, 0.0]]).to_sparse().item())
+    _err(log, lambda: torch.tensor([[2.5, 0.0]]).to_sparse().tolist())
+    _err(log, lambda: torch.tensor([[2.5, 0.0]]).to_sparse().data_ptr())
+    _err(log, lambda: torch.tensor([[2.5, 0.0]]).to_sparse_csr().tolist())
+    _err(log, lambda: s.numpy())
+
+
 test_program = PROGRAMS.test(_check)
