@@ -282,6 +282,8 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
     if _tensor_ndim("linalg_matrix_rank", A, "input") < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 "
                            "dimensions.")
+    _ops._complex_tol(atol, "matrix_rank", "atol")
+    _ops._complex_tol(rtol, "matrix_rank", "rtol")
     if rtol is None and not (A.dtype in (_float32, _float64) or A.is_complex()):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if not A.numel():                       # (torch's early return, before any dtype check)

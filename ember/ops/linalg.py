@@ -1957,12 +1957,18 @@ def _(xp, g, a, b, sol, vector, rtol):
     return ga, (gb[..., 0] if vector else gb)
 
 
-def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+def _linalg_pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """torch.linalg.pinv; `rcond` is torch's older overload (atol 0, rtol rcond)."""
+    if rcond is not None:
+        _complex_tol(rcond, "pinv", "rcond")
+        atol, rtol = 0.0, rcond
     if tensor_ndim("linalg_pinv", A, "A") < 2:
         raise RuntimeError("linalg.pinv(" + _tn(A) + "{" + str(list(A.shape)) + "}): expected a "
                            "tensor with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
     _floating(A, "linalg.pinv")
+    _complex_tol(atol, "pinv", "atol")
+    _complex_tol(rtol, "pinv", "rtol")
     if hermitian and A.numel():         # (through eigh, whose checks torch's are; torch
         _square_shape(A, "linalg.eigh")     # returns early for an empty A)
     atol, rtol = (_pinv_tol(A, t) for t in (atol, rtol))
@@ -1973,6 +1979,13 @@ def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     atol = 0.0 if atol is None else atol
     return _finish(apply(_pinv, (A,), (atol, rtol, bool(hermitian))), out, "linalg_pinv",
                    castable="linalg.pinv")
+
+
+def _complex_tol(tol, fn, name):
+    """torch refuses a complex tolerance tensor (pinv's and matrix_rank's)."""
+    if isinstance(tol, Tensor) and tol.arr.dtype.kind == "c":
+        raise RuntimeError(f"torch.linalg.{fn}: {name} tensor of complex type is not supported. "
+                           f"Got {_tn(tol)}")
 
 
 def _pinv_tol(A, tol):

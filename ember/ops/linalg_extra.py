@@ -130,7 +130,8 @@ def _(xp, g, P, L, U):
 
 def _check_lu_input(A, pivot, name):
     if tensor_ndim(name.replace(".", "_"), A, "A") < 2:
-        raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
+        what = "linalg.lu" if name == "linalg.lu" else "torch.lu_factor"
+        raise RuntimeError(f"{what}: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
     if not A.arr.size:      # (torch's kernel, which checks the dtype and the pivoting, not run)
         return
