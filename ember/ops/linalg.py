@@ -1667,16 +1667,19 @@ def _linalg_householder_product(A, tau, *, out=None):
     name = "torch.linalg.householder_product"
     if tensor_ndim("linalg_householder_product", A, "input") < 2:
         raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
-    if tensor_ndim("linalg_householder_product", tau, "tau", 2) != A.ndim - 1:
-        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but "
-                           f"got tau.ndim equal to {tau.ndim} and input.ndim is equal to "
-                           f"{A.ndim}")
-    if A.shape[-2] < A.shape[-1]:
+    tau_ndim = tensor_ndim("linalg_householder_product", tau, "tau", 2)
+    if A.shape[-2] < A.shape[-1]:       # (torch's order: the shapes, then the ranks)
         raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
                            "input.shape[-1]")
+    if not tau_ndim:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
     if A.shape[-1] < tau.shape[-1]:
         raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to "
                            "tau.shape[-1]")
+    if tau_ndim != A.ndim - 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but "
+                           f"got tau.ndim equal to {tau.ndim} and input.ndim is equal to "
+                           f"{A.ndim}")
     if tau.shape[:-1] != A.shape[:-2]:
         raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to "
                            f"input.shape[:-2], but got {list(tau.shape[:-1])}")
