@@ -771,7 +771,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if not _D.is_float(dt) and dt.kind != "c":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_D.tname(dt)}")
-    d = (_wrap_dim(dim, input.ndim),) if input.ndim else None
+    d = (_wrap_dim(dim, input.ndim),)
+    if not input.ndim:      # (a 0-d input's dim is checked, as torch's, then unused)
+        d = None
     # torch's input.norm(p, dim, keepdim=True); for 2-byte floats linalg's vector norm, whose
     # backward rounds in their dtype as torch's does (_norm's, leaner, computes in float32)
     denom = _E.clamp_min(_L._linalg_vector_norm(input, p, d, True) if dt.itemsize == 2 else
