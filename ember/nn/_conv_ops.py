@@ -499,9 +499,10 @@ def _check_weight_dtype(input, weight, stride, dilation, groups):
                        f"{scalar_type(weight.arr.dtype)}")
 
 
-def _check_int_kernel(x, nsp, dilation, transposed):
+def _check_int_kernel(x, nsp, dilation, transposed, columns=False):
     """torch's CPU kernels for integer and bool convolutions: the plain ones (slow_conv2d/3d)
-    take every integer dtype, the transposed and dilated ones int64 only; none takes bool."""
+    take every integer dtype, the transposed and dilated ones int64 only; none takes bool
+    (`columns`: slow_conv3d's im2col step runs, and refuses, first)."""
     dt = x.arr.dtype
     if dt.kind not in "biu" or x.be.name != "cpu" or (dt == np.int64 and dt.kind == "i"):
         return
@@ -510,7 +511,8 @@ def _check_int_kernel(x, nsp, dilation, transposed):
         return
     n = 3 if nsp == 3 else 2
     kernel = f"slow_conv_transpose{n}d_out_cpu" if transposed else \
-        "slow_conv_dilated<>" if dilated else f"slow_conv{n}d_cpu"
+        "slow_conv_dilated<>" if dilated else "compute_columns3d" if columns else \
+        f"slow_conv{n}d_cpu"
     raise not_implemented(kernel, dt)
 
 
@@ -683,7 +685,8 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
                 f"Kernel size: ({' x '.join(map(str, kext))}). Kernel size can't be greater "
                 "than actual input size")
         _check_weight_dtype(x, weight, stride, dilation, groups)
-        _check_int_kernel(x, nsp, dilation, False)
+        _check_int_kernel(x, nsp, dilation, False, nsp == 3 and (
+            any(v != 1 for v in (*weight.shape[2:], *stride)) or any(p != (0, 0) for p in pads)))
         return lay_out(apply(_conv, (x, weight, bias), (stride, pads, dilation, groups)), x,
                        weight)
     return _batched(input, nsp, run)
