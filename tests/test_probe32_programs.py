@@ -1262,4 +1262,44 @@ def deprecated_and_rarely_used_helpers(torch, log):
     _err(log, lambda: s.numpy())
 
 
+@program(tol=1e-5)
+def pseudo_inverse_overloads_and_tolerance_checks(torch, log):
+    L = torch.linalg
+    A = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    log(L.pinv(A, 0.5), L.pinv(A, 0.5, True), L.pinv(A, rcond=0.5), L.pinv(A, torch.tensor(0.5)))
+    log(L.pinv(A, rtol=0.5), torch.pinverse(A, 0.5), L.pinv(A, atol=0.5, hermitian=True))
+    log(L.pinv(torch.ones(2, 2, 2), torch.tensor([0.5, 0.6])), L.pinv(A, 1e-20))
+    c = torch.tensor(1j)
+    for call in (lambda: L.pinv(A, c), lambda: L.pinv(torch.ones(3), c),
+                 lambda: L.pinv(A, atol=c), lambda: L.pinv(A, rtol=c),
+                 lambda: L.pinv(A.long(), atol=c), lambda: L.matrix_rank(A, c),
+                 lambda: L.matrix_rank(A, atol=c), lambda: L.matrix_rank(A.long(), rtol=c),
+                 lambda: L.matrix_rank(torch.ones(3), atol=c), lambda: L.lu(torch.ones(3)),
+                 lambda: L.lu_factor(torch.ones(3)),
+                 lambda: L.householder_product(torch.ones(2, 3), torch.ones(2, 3)),
+                 lambda: L.householder_product(torch.ones(3, 2), torch.ones(3)),
+                 lambda: L.householder_product(torch.ones(3, 2), torch.ones(())),
+                 lambda: L.householder_product(torch.ones(3, 2), torch.ones(1, 2))):
+        _err(log, call)
+    log(L.matrix_rank(A, 0.5, True), L.matrix_rank(A, atol=3.0, rtol=0.0))
+
+
+@program()
+def integer_and_bool_convolutions_on_the_cpu(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(16).reshape(1, 1, 4, 4)
+    w = torch.ones(1, 1, 2, 2, dtype=torch.int64)
+    log(F.conv2d(x, w), F.conv2d(x, w, dilation=2), F.conv_transpose2d(x, w, stride=2).shape)
+    for dt in (torch.int32, torch.uint8, torch.bool):
+        xi, wi = x.to(dt), w.to(dt)
+        for call in (lambda: F.conv2d(xi, wi), lambda: F.conv2d(xi, wi, stride=2),
+                     lambda: F.conv2d(xi, wi, dilation=2), lambda: F.conv1d(xi[0], wi[0]),
+                     lambda: F.conv_transpose2d(xi, wi), lambda: F.conv3d(xi[None], wi[None]),
+                     lambda: F.conv_transpose3d(xi[None], wi[None])):
+            _err(log, call)
+    log(F.normalize(torch.tensor(1.5), dim=0), F.normalize(torch.tensor(-2.0), dim=-1))
+    _err(log, lambda: F.normalize(torch.tensor(1.5)))
+    _err(log, lambda: F.normalize(torch.tensor(1.5), dim=-2))
+
+
 test_program = PROGRAMS.test(_check)
