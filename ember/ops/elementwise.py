@@ -1815,6 +1815,11 @@ def _shift_left(xp, a, b):
 
 def _shift_right(xp, a, b):
     bits = a.dtype.itemsize * 8
+    if a.dtype.kind == "u":         # torch: an unsigned shift by the width or more (a negative
+        if _has_shape(b):           # count too) gives 0, not the top bit
+            out = a >> xp.clip(b, 0, bits - 1).astype(a.dtype)
+            return xp.where((b < 0) | (b >= bits), xp.zeros((), a.dtype), out)
+        return a >> b if 0 <= b < bits else xp.zeros_like(a)
     return a >> (xp.minimum(b, bits - 1).astype(a.dtype) if _has_shape(b)
                  else min(b, bits - 1))
 
