@@ -1697,9 +1697,10 @@ def tensor_split(input, indices_or_sections, dim=0):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("tensor_split", ("input", 1, input))
-    d = wrap_dim(dim, nd)
-    n = input.shape[d]
-    if isinstance(indices_or_sections, Tensor):
+    if not nd:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
+    if isinstance(indices_or_sections, Tensor):     # (checked before dim, as torch)
         t = indices_or_sections.arr
         if t.dtype != np.int64:
             raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype "
@@ -1709,6 +1710,8 @@ def tensor_split(input, indices_or_sections, dim=0):
                                f"zero-dimensional or one-dimensional tensor, but got a tensor "
                                f"with {t.ndim} dims")
         indices_or_sections = indices_or_sections.tolist()
+    d = wrap_dim(dim, nd)
+    n = input.shape[d]
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
         if k <= 0:
