@@ -60,8 +60,9 @@ _COMPLEX_REFUSALS = {
 def _ni(name, dt):
     if dt.kind == "c" and name in _COMPLEX_REFUSALS:
         return NotImplementedError(_COMPLEX_REFUSALS[name])
-    return NotImplementedError(f"\"{_KERNEL_NAMES.get(name, name + '_cpu')}\" not implemented "
-                               f"for '{_tname(dt)}'")
+    # (torch.special's kernels are named without the prefix: "entr_cpu")
+    kernel = _KERNEL_NAMES.get(name) or name.removeprefix("special_") + "_cpu"
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(dt)}'")
 
 
 def _bool_sub(input, other):
