@@ -1302,4 +1302,44 @@ def integer_and_bool_convolutions_on_the_cpu(torch, log):
     _err(log, lambda: F.normalize(torch.tensor(1.5), dim=-2))
 
 
+@program()
+def bit_shifts_past_the_width_and_scalar_splits(torch, log):
+    u = torch.tensor([3, 0, 100, 200], dtype=torch.uint8)
+    s = torch.tensor([-5, 3, 100, -128], dtype=torch.int8)
+    for k in (-1, 0, 3, 7, 8, 9, 64):
+        log(k, u >> k, u << k, s >> k, s << k)
+    log(u >> torch.tensor([1, 8, 7, 9], dtype=torch.uint8), u.bitwise_right_shift(
+        torch.tensor([9, 1, 2, 0], dtype=torch.uint8)), torch.bitwise_right_shift(200, u))
+    v = u.clone()
+    v >>= 9
+    log(v, torch.tensor([-200, 7]) >> torch.tensor([70, -1]))
+    z = torch.tensor(2.5)
+    for call in (lambda: z.tensor_split(2), lambda: z.tensor_split([1]),
+                 lambda: z.tensor_split(torch.tensor([1.0])), lambda: z.tensor_split(2, dim=3),
+                 lambda: torch.ones(2).tensor_split(2, dim=3),
+                 lambda: torch.ones(2).tensor_split(torch.tensor([[1]]), dim=3),
+                 lambda: torch.ones(5).tensor_split(torch.tensor([1, 3])),
+                 lambda: torch.ones(5, 2).tensor_split([1, 4], dim=-1)):
+        _err(log, call)
+
+
+@program()
+def special_functions_refusals_and_round_overload(torch, log):
+    S = torch.special
+    z = torch.tensor([1j, 2.0 + 0j])
+    for name in ("entr", "erfcx", "i0e", "i1", "i1e", "log_ndtr", "ndtri", "erf", "logit",
+                 "bessel_j0", "spherical_bessel_j0"):
+        _err(log, lambda: getattr(S, name)(z))
+    _err(log, lambda: S.xlog1py(z, z))
+    x = torch.tensor([1.25, 2.5, -0.5, 3.5], requires_grad=True)
+    log(S.round(x), S.round(x).grad_fn.name(), S.round(x, decimals=1).grad_fn.name())
+    log(torch.round(x).grad_fn.name(), torch.round(torch.tensor([2, 3])))
+    _err(log, lambda: S.round(torch.tensor([2, 3])))
+    _err(log, lambda: S.round(torch.tensor([2, 3], dtype=torch.uint8)))
+    _err(log, lambda: S.round(torch.tensor([2, 3]), decimals=1))
+    _err(log, lambda: S.round(torch.tensor([True])))
+    _err(log, lambda: S.round(2.5))
+    log(S.round(torch.tensor([15.0, 25.0]), decimals=-1))
+
+
 test_program = PROGRAMS.test(_check)
