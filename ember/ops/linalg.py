@@ -2217,6 +2217,10 @@ def cholesky(input, upper=False, *, out=None):
                "with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
                "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will "
                "produce equivalent results for all valid (symmetric positive definite) inputs.")
+    if not input.numel():       # (torch's early return, before any check)
+        from .creation import empty_like
+        return _finish(empty_like(input), out, "cholesky")
+    _square_shape(input, "cholesky")
     lapack_only(input, "cholesky_cpu")
     return _linalg_cholesky(input, upper=upper, out=out, _op=_cholesky_deprecated,
                             _name="cholesky")
