@@ -1260,6 +1260,11 @@ def deprecated_and_rarely_used_helpers(torch, log):
     _err(log, lambda: torch.tensor([[2.5, 0.0]]).to_sparse().data_ptr())
     _err(log, lambda: torch.tensor([[2.5, 0.0]]).to_sparse_csr().tolist())
     _err(log, lambda: s.numpy())
+    for t in (torch.ones(3, dtype=torch.int64), torch.ones(2, 2, dtype=torch.int64),
+              torch.ones(2, 3, dtype=torch.int64), torch.ones(0), torch.ones(2, 0),
+              torch.ones(0, 2, 2, dtype=torch.int64), torch.ones(2, 2, dtype=torch.float16)):
+        _err(log, lambda: torch.cholesky(t).shape)
+    log(torch.cholesky(torch.tensor([[4.0, 2.0], [2.0, 3.0]]), upper=True))
 
 
 @program(tol=1e-5)
