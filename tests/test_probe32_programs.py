@@ -1324,7 +1324,10 @@ def bit_shifts_past_the_width_and_scalar_splits(torch, log):
                  lambda: torch.ones(2).tensor_split(2, dim=3),
                  lambda: torch.ones(2).tensor_split(torch.tensor([[1]]), dim=3),
                  lambda: torch.ones(5).tensor_split(torch.tensor([1, 3])),
-                 lambda: torch.ones(5, 2).tensor_split([1, 4], dim=-1)):
+                 lambda: torch.ones(5, 2).tensor_split([1, 4], dim=-1),
+                 lambda: torch.tensor([True, False]).cumsum_(5),
+                 lambda: torch.tensor([True, False]).cumprod_(-6),
+                 lambda: torch.tensor([True, False]).cumsum_(0)):
         _err(log, call)
 
 
