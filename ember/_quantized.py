@@ -520,13 +520,14 @@ def _choose_qparams(lo, hi, qmin, qmax, preserve_sparsity=False):
 
 
 def dequantize(input):
-    """torch.dequantize / Tensor.dequantize: float32 values (a float tensor is returned as is;
-    a list of tensors gives a tuple)."""
+    """torch.dequantize / Tensor.dequantize: float32 values (an unquantized tensor as
+    .to(float32), itself when float32 already; a list of tensors gives a tuple)."""
     from ._tensor import Tensor, _new
     if not isinstance(input, Tensor):
         return tuple(dequantize(t) for t in input)
     if type(input.arr) is not QArray:
-        return input
+        from ._dtype import float32
+        return input.to(float32)
     return _new(dequantize_array(input.arr), input.be)
 
 

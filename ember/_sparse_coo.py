@@ -43,6 +43,10 @@ def not_implemented(op, xp=np, kind="Sparse"):
         f"resolutions. 'aten::{op}' is only available for these backends: [...].")
 
 
+# what torch says reading a sparse tensor's data (tolist, data_ptr): it has no storage
+NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
+
+
 # NumPy ufunc / function name -> aten op name, for the NotImplementedError message
 _ATEN = {"exp": "exp", "log": "log", "equal": "eq.Tensor", "maximum": "maximum",
          "reshape": "view", "sum": "sum", "mean": "mean.dim", "amax": "max", "max": "max",
@@ -541,6 +545,9 @@ class SparseCOO:
     def __array__(self, dtype=None, copy=None):
         raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
                         "first.")
+
+    def tolist(self):
+        raise RuntimeError(NO_STORAGE)
 
     def __getattr__(self, name):
         # a dense kernel reaching for an ndarray method (reshape, sum, ...): torch's error

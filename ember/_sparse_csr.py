@@ -7,7 +7,8 @@ else raises torch's errors for the SparseCsrCPU backend. Only 2-D tensors withou
 import numpy as np
 
 from ._kernel_dtypes import not_implemented as dtype_not_implemented
-from ._sparse_coo import SparseCOO, _FLAGS, _index_add, _is_array, _mul_sparse, not_implemented
+from ._sparse_coo import NO_STORAGE, SparseCOO, _FLAGS, _index_add, _is_array, _mul_sparse, \
+    not_implemented
 
 # the unary ops torch maps over a compressed tensor's values (zero stays zero); the others
 # raise its unsupported-layout error
@@ -136,6 +137,9 @@ class CompressedArray:
     def __array__(self, dtype=None, copy=None):
         raise TypeError(f"can't convert Sparse{self.kind} layout tensor to numpy. Use "
                         "Tensor.to_dense() first.")
+
+    def tolist(self):
+        raise RuntimeError(NO_STORAGE)
 
     def __getattr__(self, name):
         if name.startswith("_"):

@@ -9,7 +9,8 @@ from ._kernel_dtypes import cname, tname
 from .autograd.grad_mode import STATE as _GRAD, TRANSFORMS as _TRANSFORMS
 from .autograd.node import CLOCK, InferenceVersion, Leaf, new_inference_version, refresh_init
 from ._layout import sparse_coo, sparse_csr, strided
-from ._sparse_coo import SparseCOO, _FLAGS as _SPARSE_FLAGS
+from ._sparse_coo import NO_STORAGE as _NO_STORAGE, SparseCOO, _FLAGS as _SPARSE_FLAGS, \
+    not_implemented as _sparse_not_implemented
 from ._sparse_csr import SparseCSR
 from ._sparse_compressed import SparseCompressed
 from ._typenames import tp_name
@@ -504,7 +505,7 @@ class Tensor(TensorBase):
             raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
         if self.be.name == "meta":
             raise RuntimeError("Tensor.item() cannot be called on meta tensors")
-        return self._host().reshape(()).item()
+        return self._one().item()
 
     def __array__(self, dtype=None, copy=None):
         if copy is not None:
@@ -605,7 +606,13 @@ class Tensor(TensorBase):
 
     def _one(self):
         """The one element's host array, for bool/int/float/complex/index: torch's item()
-        refusal for a meta tensor (no data to copy out)."""
+        refusal for a meta tensor (no data to copy out); a sparse COO tensor's element read
+        through its dense form, a compressed one refused as torch's."""
+        a = self.arr
+        if type(a) is SparseCOO:
+            return self.be.to_host(a.to_dense()).reshape(())
+        if isinstance(a, (SparseCSR, SparseCompressed)):
+            raise _sparse_not_implemented("_local_scalar_dense", a.xp, "SparseCsr")
         try:
             return self._host().reshape(())
         except NotImplementedError:
@@ -1407,6 +1414,8 @@ def _ptr(a):
         return a.__array_interface__["data"][0]
     if type(a) is NestedArray:      # (a strided one's buffer; torch's jagged subclass has none)
         return 0 if a.meta.layout == "jagged" else _ptr(a.parts[0])
+    if isinstance(a, (SparseCOO, SparseCSR, SparseCompressed)):
+        raise RuntimeError(_NO_STORAGE)
     return a.data.ptr
 
 

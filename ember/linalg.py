@@ -282,6 +282,8 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
     if _tensor_ndim("linalg_matrix_rank", A, "input") < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 "
                            "dimensions.")
+    _ops._complex_tol(atol, "matrix_rank", "atol")
+    _ops._complex_tol(rtol, "matrix_rank", "rtol")
     if rtol is None and not (A.dtype in (_float32, _float64) or A.is_complex()):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if not A.numel():                       # (torch's early return, before any dtype check)
@@ -370,18 +372,31 @@ def solve_triangular(A, B, *, upper=None, left=True, unitriangular=False, out=No
 def lstsq(A, B, rcond=None, *, driver=None, out=None):
     import numpy as np
     from .ops.creation import empty
+    b_ndim = _tensor_ndim("linalg_lstsq", B, "b", 2)
     if _tensor_ndim("linalg_lstsq", A, "input") < 2:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
-    if not (A.dtype in (_float32, _float64) or A.is_complex()):
-        raise RuntimeError("This function doesn't handle types other than float and double")
+    if b_ndim < 1:
+        raise RuntimeError("torch.linalg.lstsq: other must have at least 1 dimension.")
+    if B.dtype is not A.dtype:
+        raise RuntimeError("torch.linalg.lstsq: Expected input and other to have the same dtype, "
+                           f"but got input's dtype {_ops._tn(A)} and other's dtype {_ops._tn(B)}")
+    if A.ndim - b_ndim not in (0, 1):
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
+                           "other.dim() and (input.dim() - other.dim()) <= 1")
+    # (torch's checks, in its order: a right side of one dimension fewer is a batch of vectors
+    # for the batch check, but vectors for the row check only if its shape is A's but the last)
+    vector = b_ndim == 1 or (b_ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    m, n = A.shape[-2:]
+    if (B.shape[-1] if vector else B.shape[-2]) != m:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size"
+                           f"({-1 if vector else -2})")
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
                            "gelsy, gelsd, gelss)")
-    vector = _tensor_ndim("linalg_lstsq", B, "b", 2) == A.ndim - 1
-    Bm = B.unsqueeze(-1) if vector else B
-    m, n = A.shape[-2:]
-    if Bm.shape[-2] != m:
-        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    if not (A.dtype in (_float32, _float64) or A.is_complex()):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    _ops._check_batch(A.shape[:-2], B.shape[:-1] if b_ndim < A.ndim else B.shape[:-2])
+    vector = b_ndim == A.ndim - 1
     eps = float(np.finfo(A.arr.dtype).eps)
     rtol = max(m, n) * eps if rcond is None else rcond
     s = svdvals(A.detach())

@@ -31,9 +31,16 @@ def make(name, fields=("values", "indices")):
         __getattr__(self, attr)
     cls.__getattr__, cls.__setattr__ = __getattr__, __setattr__
     cls.__delattr__ = lambda self, attr: __setattr__(self, attr, None)
+    # pickled by name through this module: the class's own __module__ names torch's
+    cls.__reduce__ = lambda self: (_rebuild, (name, fields, tuple(self)))
     globals()[name] = cls
     __all__.append(name)
     return cls
+
+
+def _rebuild(name, fields, values):
+    """The return type `name` (of `fields`) holding `values`: what unpickling one calls."""
+    return make(name, fields)(*values)
 
 
 def out_variant(cls):

@@ -13,7 +13,8 @@ import numpy as np
 
 from . import (digamma, erf, erfc, erfinv, exp2, expm1, i0, igamma as _igamma,
                igammac as _igammac, lgamma as _lgamma, log1p, log_softmax, logit, logsumexp,
-               mvlgamma as _mvlgamma, polygamma, round, sigmoid as _sigmoid, sinc, softmax, xlogy)
+               mvlgamma as _mvlgamma, polygamma, round as _round, sigmoid as _sigmoid, sinc, softmax,
+               xlogy)
 from ._dtype import DEFAULT as _DEFAULT
 from ._kernel_dtypes import not_implemented as _not_implemented
 from .ops import _bessel as _kernels, _special, elementwise as _E
@@ -38,6 +39,16 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit",
            "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
            "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
 __all__ += list(_BESSEL + _POLYNOMIALS)
+
+def round(input, *, decimals=0, out=None):
+    """torch.round's decimals overload for every `decimals` (RoundBackward1), which has no
+    integer kernels: torch.round(int) passes integers through, special.round refuses them."""
+    if not isinstance(input, Tensor):
+        _not_tensor("special_round", ("input", 1, input))
+    if decimals == 0 and input.arr.dtype.kind in "iu":
+        raise _not_implemented("round_vml_cpu", input.arr.dtype)
+    return _round(input, decimals=decimals, out=out)
+
 
 expit, gammaln, psi, multigammaln = _sigmoid, _lgamma, digamma, _mvlgamma
 gammainc, gammaincc = _igamma, _igammac

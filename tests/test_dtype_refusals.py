@@ -51,8 +51,7 @@ KNOWN = {     # (uint32 and the fnuz float8s run as uint16 and float8_e4m3fn/e5m
     # (linalg.vector_norm: the norm of nothing, 0, is c10's 2**-127 in e8m0, ember's NaN)
     "float8_e8m0fnu": _FLOAT8 | {"isfinite", "pow.zero_exp", "rsub.fn", "sum",
                                  "linalg.vector_norm"},
-    # torch checks that input and other share a dtype first (the sample's other is int64)
-    "bool": {"linalg.lstsq"}, "int8": set(),
+    "bool": set(), "int8": set(),
 }
 
 

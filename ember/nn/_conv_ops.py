@@ -15,7 +15,7 @@ from .._memory_format import _suggests_cl, as_format, channels_last, lay_out
 from ..ops._apply import apply, raise_not_tensor, tensor_ndim
 from ..ops._dims import wrap_dim
 from ..ops._registry import holomorphic, op
-from .._kernel_dtypes import cname, float_only
+from .._kernel_dtypes import cname, float_only, not_implemented
 from .._warnings import warn_once
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -531,6 +531,23 @@ def _check_weight_dtype(input, weight, stride, dilation, groups):
                        f"{scalar_type(weight.arr.dtype)}")
 
 
+def _check_int_kernel(x, nsp, dilation, transposed, columns=False):
+    """torch's CPU kernels for integer and bool convolutions: the plain ones (slow_conv2d/3d)
+    take every integer dtype, the transposed and dilated ones int64 only; none takes bool
+    (`columns`: slow_conv3d's im2col step runs, and refuses, first)."""
+    dt = x.arr.dtype
+    if dt.kind not in "biu" or x.be.name != "cpu" or (dt == np.int64 and dt.kind == "i"):
+        return
+    dilated = any(d > 1 for d in dilation)
+    if dt.kind != "b" and not (transposed or dilated):
+        return
+    n = 3 if nsp == 3 else 2
+    kernel = f"slow_conv_transpose{n}d_out_cpu" if transposed else \
+        "slow_conv_dilated<>" if dilated else "compute_columns3d" if columns else \
+        f"slow_conv{n}d_cpu"
+    raise not_implemented(kernel, dt)
+
+
 def _mkldnn(input, weight, stride, dilation, groups):
     """torch's use_mkldnn (aten/src/ATen/native/Convolution.cpp): whether its CPU convolution
     goes to oneDNN, for a batched input (1-d convolutions run as 2-d ones of height 1)."""
@@ -700,6 +717,8 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
                 f"Kernel size: ({' x '.join(map(str, kext))}). Kernel size can't be greater "
                 "than actual input size")
         _check_weight_dtype(x, weight, stride, dilation, groups)
+        _check_int_kernel(x, nsp, dilation, False, nsp == 3 and (
+            any(v != 1 for v in (*weight.shape[2:], *stride)) or any(p != (0, 0) for p in pads)))
         return lay_out(apply(_conv, (x, weight, bias), (stride, pads, dilation, groups)), x,
                        weight)
     return _batched(input, nsp, run)
@@ -780,6 +799,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                 f"Calculated output size per channel: ({' x '.join(map(str, outs))}). "
                 "Output size is too small")
         _check_weight_dtype(x, weight, stride, dilation, groups)
+        _check_int_kernel(x, nsp, dilation, True)
         pads = tuple((p, p) for p in padding)
         return lay_out(apply(_conv_t, (x, weight, bias), (stride, pads, dilation, groups, full)),
                        x, weight)

@@ -720,6 +720,9 @@ _PAD_NODE = {"reflect": "ReflectionPad{}DBackward0", "replicate": "ReplicationPa
 def pad(input, pad, mode="constant", value=None):
     """torch.nn.functional.pad; pad = (last_lo, last_hi, prev_lo, prev_hi, ...), negative crops."""
     pad = [int(p) for p in pad]
+    if isinstance(value, (complex, str, bytes)):    # (torch's argument parser: a float)
+        raise TypeError(f"pad(): argument 'value' (position 4) must be float, not "
+                        f"{type(value).__name__}")
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     k = len(pad) // 2

@@ -366,15 +366,20 @@ transpose_ = make_view(op("rnn_transpose_", saves=None, node="TransposeBackward1
                        .vjp(_swap_bwd))
 
 
-@op("rnn_pack", saves=None, node="CatBackward0")
-def rnn_pack(xp, padded, t_idx, b_idx):
-    """A padded (T, B, *) output to PackedSequence data: torch concatenates the steps' rows."""
+def _pack_rows(xp, padded, t_idx, b_idx):
+    """A padded (T, B, *) tensor to PackedSequence data: the rows at (t_idx, b_idx)."""
     t_idx, b_idx = xp.asarray(t_idx), xp.asarray(b_idx)
     return padded[t_idx, b_idx], (padded.shape, t_idx, b_idx)
 
 
-@rnn_pack.vjp
-def _(xp, g, shape, t_idx, b_idx):
+def _unpack_rows(xp, g, shape, t_idx, b_idx):
     d = xp.zeros(shape, g.dtype)
     d[t_idx, b_idx] = g
     return (d,)
+
+
+# an RNN's packed output (torch concatenates the steps' rows) and pack_padded_sequence's data
+# (torch's _pack_padded_sequence op): the same rows under torch's two node names
+rnn_pack = op("rnn_pack", saves=None, node="CatBackward0")(_pack_rows).vjp(_unpack_rows)
+pack_padded = op("_pack_padded_sequence", saves=None,
+                 node="PackPaddedSequenceBackward0")(_pack_rows).vjp(_unpack_rows)

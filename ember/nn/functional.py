@@ -18,7 +18,8 @@ from ..autograd.grad_mode import no_grad as _no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import apply as _apply, inplace as _inplace, raise_not_tensor as _not_tensor
-from ..ops._registry import holomorphic as _holomorphic, op as _op
+from ..ops._registry import holomorphic as _holomorphic, no_complex_grad as _no_complex_grad, \
+    op as _op
 from ..ops._dims import wrap_dim as _wrap_dim
 from ..ops.random import rng_for as _rng_for
 from .. import _kernel_dtypes as _D
@@ -147,6 +148,7 @@ def bilinear(input1, input2, weight, bias=None):
     # torch's graph: inputs flattened to 2-d, _trilinear, the batch shape back, then + bias
     out = _apply(_trilinear, (input1.reshape(-1, input1.shape[-1]), weight,
                               input2.reshape(-1, input2.shape[-1])))
+    _no_complex_grad(out, "_trilinear")
     out = out.reshape(*input1.shape[:-1], weight.shape[0])
     return out if bias is None else out + bias
 
@@ -500,9 +502,15 @@ def _zeros_like_mul(input):
 
 
 def _check_dropout_dtype(input, bool_as=None):
-    """Dropout scales by a float: torch's in-place multiply refuses an integer input."""
+    """Dropout scales by a float: torch's in-place multiply refuses an integer input, and on
+    the CPU its mask (bernoulli_ in the input's dtype) a complex one."""
     dt = input.arr.dtype
-    if not _D.is_float(dt) and dt.kind != "c":
+    if dt.kind == "c":
+        if input.be.name == "cpu":
+            from ..ops._apply import _tname
+            raise NotImplementedError("\"bernoulli_scalar_cpu_\" not implemented for "
+                                      f"'{_tname(dt)}'")
+    elif not _D.is_float(dt):
         raise _D.cast_failure(np.dtype(np.float32),
                               bool_as if bool_as is not None and dt.kind == "b" else dt)
 
@@ -600,9 +608,9 @@ def _alpha_dropout(input, p, training, inplace, feature):
             input)
     if p == 1:
         return _zeros_like_mul(input)
-    _check_dropout_dtype(input, np.dtype(np.int64))
     if feature and input.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    _check_dropout_dtype(input, np.dtype(np.int64))
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else input.shape
     xp, dtype = input.be.xp, input.arr.dtype
     keep = _rng_for(None, input.be).bernoulli(shape, 1 - p).astype(dtype)
@@ -763,7 +771,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if not _D.is_float(dt) and dt.kind != "c":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_D.tname(dt)}")
-    d = (_wrap_dim(dim, input.ndim),) if input.ndim else None
+    d = (_wrap_dim(dim, input.ndim),)
+    if not input.ndim:      # (a 0-d input's dim is checked, as torch's, then unused)
+        d = None
     # torch's input.norm(p, dim, keepdim=True); for 2-byte floats linalg's vector norm, whose
     # backward rounds in their dtype as torch's does (_norm's, leaner, computes in float32)
     denom = _E.clamp_min(_L._linalg_vector_norm(input, p, d, True) if dt.itemsize == 2 else

@@ -192,11 +192,16 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    if tensor.arr.dtype.kind == "c":    # torch draws and factors, then refuses sign() of R
+        with _no_grad():
+            tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
+                                  "numbers. Please use torch.sgn instead.")
     _float_only(tensor, "normal_kernel_cpu")
     if _is_reduced(tensor.arr.dtype):             # torch's QR has no half-precision kernel
         raise _not_implemented("geqrf_cpu", tensor.arr.dtype)
-    rows = tensor.shape[0]
-    cols = tensor.numel() // rows
     xp = tensor.be.xp
     flat = _rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype)
     if rows < cols:
@@ -211,10 +216,14 @@ def orthogonal_(tensor, gain=1, generator=None):
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    _float_only(tensor, "normal_kernel_cpu")
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
-    out = _rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype, 0.0, std)
+    if tensor.arr.dtype.kind == "c":            # (torch's normal_ of a complex tensor)
+        with _no_grad():
+            out = tensor.normal_(0.0, std, generator=generator).arr.copy()
+    else:
+        _float_only(tensor, "normal_kernel_cpu")
+        out = _rng_for(generator, tensor.be).normal((rows, cols), tensor.arr.dtype, 0.0, std)
     rows_rng = _rng_for(None, tensor.be)     # torch zeroes each column with a global randperm
     for col in range(cols):
         out[rows_rng.permutation(rows)[:num_zeros], col] = 0

@@ -1136,9 +1136,12 @@ def polar(abs, angle, *, out=None):
         same = abs.dtype is angle.dtype
     except AttributeError:
         raise_not_tensor("polar", ("abs", 1, abs), ("angle", 2, angle))
-    if not same or abs.arr.dtype.kind != "f":
+    if abs.arr.dtype.kind != "f" or angle.arr.dtype.kind != "f":
         raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
                            f"{_tname(abs.arr.dtype)} and {_tname(angle.arr.dtype)}")
+    if not same:
+        raise RuntimeError(f"Expected object of scalar type {_tname(abs.arr.dtype)} but got "
+                           f"scalar type {_tname(angle.arr.dtype)} for second argument")
     return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
 
 

@@ -60,8 +60,9 @@ _COMPLEX_REFUSALS = {
 def _ni(name, dt):
     if dt.kind == "c" and name in _COMPLEX_REFUSALS:
         return NotImplementedError(_COMPLEX_REFUSALS[name])
-    return NotImplementedError(f"\"{_KERNEL_NAMES.get(name, name + '_cpu')}\" not implemented "
-                               f"for '{_tname(dt)}'")
+    # (torch.special's kernels are named without the prefix: "entr_cpu")
+    kernel = _KERNEL_NAMES.get(name) or name.removeprefix("special_") + "_cpu"
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(dt)}'")
 
 
 def _bool_sub(input, other):
@@ -1815,6 +1816,11 @@ def _shift_left(xp, a, b):
 
 def _shift_right(xp, a, b):
     bits = a.dtype.itemsize * 8
+    if a.dtype.kind == "u":         # torch: an unsigned shift by the width or more (a negative
+        if _has_shape(b):           # count too) gives 0, not the top bit
+            out = a >> xp.clip(b, 0, bits - 1).astype(a.dtype)
+            return xp.where((b < 0) | (b >= bits), xp.zeros((), a.dtype), out)
+        return a >> b if 0 <= b < bits else xp.zeros_like(a)
     return a >> (xp.minimum(b, bits - 1).astype(a.dtype) if _has_shape(b)
                  else min(b, bits - 1))
 

@@ -693,10 +693,21 @@ _MULTI_DOT_OUT = "multi_dot(): expected out tensor to have dtype {cresult} but g
 
 def chain_matmul(*matrices, out=None):
     from .. import linalg
+    for i, m in enumerate(matrices):    # (the argument parser's check, before the C++ op)
+        if not isinstance(m, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(m).__name__}")
     # torch's C++ warning, from the _VF call in torch/functional.py: it lands here
     _warn_once("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                "release. Use torch.linalg.multi_dot instead, which accepts a list of two or more "
                "tensors rather than multiple parameters.", stacklevel=1)
+    for m in matrices:          # (torch's checks: every one a matrix, then one at least)
+        if m.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    if len(matrices) == 1:
+        return _finish(matrices[0].clone(), out, "chain_matmul", _MULTI_DOT_OUT)
     return _finish(linalg.multi_dot(matrices), out, "chain_matmul", _MULTI_DOT_OUT)
 
 
@@ -1656,16 +1667,19 @@ def _linalg_householder_product(A, tau, *, out=None):
     name = "torch.linalg.householder_product"
     if tensor_ndim("linalg_householder_product", A, "input") < 2:
         raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
-    if tensor_ndim("linalg_householder_product", tau, "tau", 2) != A.ndim - 1:
-        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but "
-                           f"got tau.ndim equal to {tau.ndim} and input.ndim is equal to "
-                           f"{A.ndim}")
-    if A.shape[-2] < A.shape[-1]:
+    tau_ndim = tensor_ndim("linalg_householder_product", tau, "tau", 2)
+    if A.shape[-2] < A.shape[-1]:       # (torch's order: the shapes, then the ranks)
         raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
                            "input.shape[-1]")
+    if not tau_ndim:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
     if A.shape[-1] < tau.shape[-1]:
         raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to "
                            "tau.shape[-1]")
+    if tau_ndim != A.ndim - 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but "
+                           f"got tau.ndim equal to {tau.ndim} and input.ndim is equal to "
+                           f"{A.ndim}")
     if tau.shape[:-1] != A.shape[:-2]:
         raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to "
                            f"input.shape[:-2], but got {list(tau.shape[:-1])}")
@@ -1759,7 +1773,7 @@ def _linalg_svdvals(A, *, driver=None, out=None):
     if tensor_ndim("linalg_svdvals", A, "A") < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     _floating(A, "linalg.svd")         # (torch's svdvals checks as svd)
-    _cpu_driver(A, driver, "svdvals")
+    _cpu_driver(A, driver, "svd")     # (torch names svd)
     return _finish(apply(_svdvals, (A,)), out, "linalg_svdvals", "resize")
 
 
@@ -1946,12 +1960,18 @@ def _(xp, g, a, b, sol, vector, rtol):
     return ga, (gb[..., 0] if vector else gb)
 
 
-def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+def _linalg_pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """torch.linalg.pinv; `rcond` is torch's older overload (atol 0, rtol rcond)."""
+    if rcond is not None:
+        _complex_tol(rcond, "pinv", "rcond")
+        atol, rtol = 0.0, rcond
     if tensor_ndim("linalg_pinv", A, "A") < 2:
         raise RuntimeError("linalg.pinv(" + _tn(A) + "{" + str(list(A.shape)) + "}): expected a "
                            "tensor with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
     _floating(A, "linalg.pinv")
+    _complex_tol(atol, "pinv", "atol")
+    _complex_tol(rtol, "pinv", "rtol")
     if hermitian and A.numel():         # (through eigh, whose checks torch's are; torch
         _square_shape(A, "linalg.eigh")     # returns early for an empty A)
     atol, rtol = (_pinv_tol(A, t) for t in (atol, rtol))
@@ -1962,6 +1982,13 @@ def _linalg_pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     atol = 0.0 if atol is None else atol
     return _finish(apply(_pinv, (A,), (atol, rtol, bool(hermitian))), out, "linalg_pinv",
                    castable="linalg.pinv")
+
+
+def _complex_tol(tol, fn, name):
+    """torch refuses a complex tolerance tensor (pinv's and matrix_rank's)."""
+    if isinstance(tol, Tensor) and tol.arr.dtype.kind == "c":
+        raise RuntimeError(f"torch.linalg.{fn}: {name} tensor of complex type is not supported. "
+                           f"Got {_tn(tol)}")
 
 
 def _pinv_tol(A, tol):
@@ -2190,6 +2217,10 @@ def cholesky(input, upper=False, *, out=None):
                "with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
                "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will "
                "produce equivalent results for all valid (symmetric positive definite) inputs.")
+    if not input.numel():       # (torch's early return, before any check)
+        from .creation import empty_like
+        return _finish(empty_like(input), out, "cholesky")
+    _square_shape(input, "cholesky")
     lapack_only(input, "cholesky_cpu")
     return _linalg_cholesky(input, upper=upper, out=out, _op=_cholesky_deprecated,
                             _name="cholesky")

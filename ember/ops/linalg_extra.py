@@ -130,7 +130,8 @@ def _(xp, g, P, L, U):
 
 def _check_lu_input(A, pivot, name):
     if tensor_ndim(name.replace(".", "_"), A, "A") < 2:
-        raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
+        what = "linalg.lu" if name == "linalg.lu" else "torch.lu_factor"
+        raise RuntimeError(f"{what}: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
     if not A.arr.size:      # (torch's kernel, which checks the dtype and the pivoting, not run)
         return
@@ -303,9 +304,11 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found "
                            f"LU of type {_tn(LU)} and B of type {_tn(B)} instead")
     _square_shape(LU, "torch.linalg.lu_solve")
+    if B.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
     _check_batch(B.shape[:-2], LU.shape[:-2])
     n = LU.shape[-1]
-    if B.ndim >= 2 and (B.shape[-2] if left else B.shape[-1]) != n:
+    if (B.shape[-2] if left else B.shape[-1]) != n:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x"
                            f"{B.shape[-1]})")
@@ -502,6 +505,9 @@ def cholesky_inverse(L, upper=False, *, out=None):
     if tensor_ndim("cholesky_inverse", L, "input") < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
+    if L.shape[-1] != L.shape[-2]:
+        raise RuntimeError("cholesky_inverse: A must be batches of square matrices, but they are "
+                           f"{L.shape[-2]} by {L.shape[-1]} matrices")
     lapack_only(L, "cholesky_inverse_out_cpu")
     return _finish(la.inv(_gram(L, upper)), out, "cholesky_inverse", castable="cholesky_inverse")
 

@@ -1474,6 +1474,7 @@ def _scan_inplace(method, name):
     """Tensor.cumsum_ / cumprod_: the scan in the tensor's own dtype (none for bool)."""
     def fn(self, dim, *, dtype=None):
         dtype = self.dtype if dtype is None else dtype     # (what the float8/uint refusals see)
+        _wrap_dim(dim, self.ndim)                           # (torch checks dim first)
         _scan_out_dtype(name, dtype)
         return method(self, dim, dtype=dtype)
     fn.__name__ = fn.__qualname__ = name + "_"

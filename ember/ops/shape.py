@@ -216,6 +216,13 @@ def view(input, *shape, size=None, dtype=None):
 def _view_dtype(input, dtype):
     dt = to_dtype(dtype)
     a = input.arr
+    if type(input._vc) is not list and input._vc is not None:  # a conjugate view or its imag
+        from .elementwise import is_conj, is_neg
+        what = ("conjugate view tensors" if is_conj(input) else
+                "tensors with negative bit set" if is_neg(input) else None)
+        if what:
+            raise RuntimeError(f"torch.Tensor.view is not supported for {what} when converting "
+                               "to a different dtype.")
     if dt.np.itemsize != a.itemsize:
         _check_view_dtype(input, dt.np)
     if input.be.name == "cuda" and _float8.is_float8(dt.np):
@@ -1728,9 +1735,10 @@ def tensor_split(input, indices_or_sections, dim=0):
         nd = input.ndim
     except AttributeError:
         raise_not_tensor("tensor_split", ("input", 1, input))
-    d = wrap_dim(dim, nd)
-    n = input.shape[d]
-    if isinstance(indices_or_sections, Tensor):
+    if not nd:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
+    if isinstance(indices_or_sections, Tensor):     # (checked before dim, as torch)
         t = indices_or_sections.arr
         if t.dtype != np.int64:
             raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype "
@@ -1740,6 +1748,8 @@ def tensor_split(input, indices_or_sections, dim=0):
                                f"zero-dimensional or one-dimensional tensor, but got a tensor "
                                f"with {t.ndim} dims")
         indices_or_sections = indices_or_sections.tolist()
+    d = wrap_dim(dim, nd)
+    n = input.shape[d]
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
         if k <= 0:

@@ -643,6 +643,10 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     dims = list(unique_dims(dims, input.ndim))
     if isinstance(spacing, (list, tuple)):
         sp = list(spacing)
+        if dim is None and len(sp) != len(dims):
+            raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar, or "
+                               f"a list of length equal to 'self.dim() = {input.ndim}', since "
+                               f"dim argument was not given, but got a list of length {len(sp)}")
         if len(sp) != len(dims):
             raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar "
                                f"or it's spacing and dim arguments to have the same length, "

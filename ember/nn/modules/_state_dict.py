@@ -261,7 +261,9 @@ def _swap_in(param, input_param, assign):
 def _copy_into(dst, src):
     """param.copy_(input_param): torch's in-place copy with dtype cast and device move."""
     from ...ops._apply import write_into
+    from ...ops.index import warn_complex_to_real
     arr = src.arr
+    warn_complex_to_real(arr.dtype, dst.arr.dtype)
     if src.be is not dst.be:
         arr = dst.be.from_host(src.be.to_host(arr))
     write_into(dst, arr, "copy")

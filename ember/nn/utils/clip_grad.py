@@ -152,6 +152,8 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         raise RuntimeError("Expected !nested_tensorlist[0].empty() to be true, but got false.  "
                            "(Could this error message be improved?  If so, please report an "
                            "enhancement request to PyTorch.)")
+    if any(g.arr.dtype.kind == "c" for g in grads):
+        raise NotImplementedError("clamp is not supported for complex types")
     for g in grads:
         g.be.xp.clip(g.arr, -clip_value, clip_value, out=g.arr)
         _bump(g)

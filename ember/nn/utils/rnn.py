@@ -6,22 +6,43 @@ import numpy as np
 from ...backends import CPU
 from ..._dtype import float16, float32, float64, int8, int16, int32, int64, uint8
 from ..._tensor import Tensor, _new
+from ...ops._apply import apply
 from ...ops.index import _unstable_argsort
+from .._rnn_ops import pack_padded
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
            "pack_sequence", "unpad_sequence", "unpack_sequence", "invert_permutation"]
 
 
-class PackedSequence(namedtuple("PackedSequence",
+class PackedSequence(namedtuple("PackedSequence_",
                                 ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
     """Time-major concatenation of the active rows of each step; batch_sizes[t] rows at step t."""
 
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+        """PackedSequence(data, batch_sizes, ...) or, as torch, PackedSequence((data,
+        batch_sizes), ...)."""
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = invert_permutation(sorted_indices)
+        if batch_sizes is None:
+            if not (isinstance(data, (list, tuple)) and len(data) == 2):
+                raise AssertionError("Expected data to be a list or tuple of length 2")
+            data, batch_sizes = data
+        elif batch_sizes.device.type != "cpu":
+            raise ValueError("batch_sizes should always be on CPU. Instances of PackedSequence "
+                             "should never be created manually. They should be instantiated by "
+                             "functions like pack_sequence and pack_padded_sequences in "
+                             "nn.utils.rnn. https://pytorch.org/docs/stable/nn.html#torch.nn."
+                             "utils.rnn.pack_sequence")
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
+    def pin_memory(self):
+        idx = [None if i is None else i.pin_memory() for i in (self.sorted_indices,
+                                                               self.unsorted_indices)]
+        return type(self)(self.data.pin_memory(), self.batch_sizes, *idx)
+
     def to(self, *args, **kwargs):
+        if "copy" in kwargs:
+            raise RuntimeError(".to() does not accept copy argument")
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
@@ -110,13 +131,11 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         sorted_indices = _new(input.be.xp.asarray(order), input.be)
         input = input.index_select(0 if batch_first else 1, sorted_indices)
     _check_packing(input, lengths, batch_first)
-    if batch_first:
-        input = input.transpose(0, 1)
     T = int(lengths[0]) if lengths.size else 0
     batch_sizes = np.array([(lengths > t).sum() for t in range(T)], dtype=np.int64)
     t_idx, b_idx = _index_arrays(batch_sizes)
-    xp = input.be.xp
-    data = input[_new(xp.asarray(t_idx), input.be), _new(xp.asarray(b_idx), input.be)]
+    # (torch's op takes the batch-first input as it is: no transpose node before it)
+    data = apply(pack_padded, (input,), (b_idx, t_idx) if batch_first else (t_idx, b_idx))
     return PackedSequence(data, _new(batch_sizes, CPU), sorted_indices)
 
 

@@ -1,4 +1,5 @@
 """ember.utils.data: datasets, samplers and the DataLoader (torch.utils.data)."""
+from . import _utils  # noqa: F401  (torch.utils.data._utils.collate)
 from ._collate import default_collate, default_convert
 from ._worker import WorkerInfo, get_worker_info
 from .dataloader import DataLoader, _DatasetKind

@@ -3,7 +3,7 @@ import bisect
 import itertools
 import math
 import warnings
-from typing import Generic, TypeVar
+from typing import Generic, Iterable, TypeVar
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split"]
@@ -21,11 +21,9 @@ class Dataset(Generic[_T_co]):
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset[_T_co]):
-    """A dataset that is an iterable of samples (`__iter__`)."""
-
-    def __iter__(self):
-        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+class IterableDataset(Dataset[_T_co], Iterable[_T_co]):
+    """A dataset that is an iterable of samples: `__iter__` is abstract (as torch's, through
+    typing.Iterable, a subclass without it cannot be instantiated)."""
 
     def __add__(self, other):
         return ChainDataset([self, other])
