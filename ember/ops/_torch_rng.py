@@ -221,22 +221,26 @@ class TorchCPU:
 
     def _normal_fill(self, n, dtype, mean, std):
         acc = np.float64 if dtype == np.float64 else np.float32
-        rows = n // 16
+        rows, part = divmod(n, 16)
         out = np.empty(n, acc)
         # float and double draw every uniform first; half and bfloat16 only the whole blocks';
         # a partial last block is redrawn (16 more uniforms) and written over the end. The
-        # draws go in order, so rows of them are drawn and transformed a cacheful at a time
+        # draws go in order, so rows of them are drawn and transformed a cacheful at a time,
+        # the redrawn block as one more row of the last pass
         for i in range(0, rows, _BLOCK_ROWS):
             k = min(_BLOCK_ROWS, rows - i)
-            block = self._unit(16 * k, dtype).astype(acc, copy=False).reshape(k, 16)
-            self._box_muller_rows(block, acc, mean, std, out[16 * i:16 * (i + k)].reshape(k, 16))
-        if n % 16:
-            if dtype.itemsize >= 4:
-                self.bits.random_raw(n % 16 * (2 if acc is np.float64 else 1))  # (unused)
-            tail = np.empty((1, 16), acc)
-            self._box_muller_rows(self._unit(16, dtype).astype(acc, copy=False).reshape(1, 16),
-                                  acc, mean, std, tail)
-            out[n - 16:] = tail[0]
+            dest = out[16 * i:16 * (i + k)].reshape(k, 16)
+            if not part or i + k < rows:
+                block = self._unit(16 * k, dtype).astype(acc, copy=False).reshape(k, 16)
+                self._box_muller_rows(block, acc, mean, std, dest)
+                continue
+            skip = part if dtype.itemsize >= 4 else 0       # (drawn, unused)
+            u = self._unit(16 * (k + 1) + skip, dtype).astype(acc, copy=False)
+            block = np.concatenate((u[:16 * k], u[16 * k + skip:])).reshape(k + 1, 16)
+            done = np.empty((k + 1, 16), acc)
+            self._box_muller_rows(block, acc, mean, std, done)
+            dest[...] = done[:k]
+            out[n - 16:] = done[k]
         return out
 
     @staticmethod
@@ -692,9 +696,10 @@ _LOG_P = tuple(map(_c64, (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1
 _COS_P = (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
 _SIN_P = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
 _COS_SIN_P = tuple(np.array([_F(c), _F(s)], _D).reshape(2, 1, 1) for c, s in zip(_COS_P, _SIN_P))
-_ONE_F, _HALF_F, _MINUS_TWO_F, _TWO_PI_F = map(_c32, (1, 0.5, -2, 2.0 * np.pi))
+_ONE_F, _HALF_F, _MINUS_HALF_F, _MINUS_TWO_F, _TWO_PI_F = map(_c32, (1, 0.5, -0.5, -2,
+                                                                   2.0 * np.pi))
 _LOG_Q1, _LOG_Q2 = _c32(-2.12194440e-4), _c32(0.693359375)
-_MINUS_HALF_D = _c64(-0.5)
+_HALF_D = _c64(0.5)
 _FOPI = _c32(1.27323954473516)              # 4 / pi
 _DP1, _DP2, _DP3 = _c32(-0.78515625), _c32(-2.4187564849853515625e-4), _c64(-3.77489497744594108e-8)
 _SQRTHF_BITS = _ci(0x3F3504F3)                 # float32(sqrt(0.5)), Cephes' SQRTHF
@@ -721,9 +726,12 @@ def _log_ps(x):
     y *= x
     wide = y.astype(_D)
     wide *= z64
-    _add_rounded(wide, e * _LOG_Q1, y)
-    z64 *= _MINUS_HALF_D
-    _add_rounded(z64, y, y)
+    z64[...] = e * _LOG_Q1                      # (a float64 pass adds it faster than a mixed one)
+    _add_rounded(wide, z64, y)
+    # z * -0.5 + y: the product is exact in float32, and a float32 sum rounded through float64
+    # is the float32 sum (53 >= 2 * 24 + 2 bits: double rounding is innocuous)
+    z *= _MINUS_HALF_F
+    y += z
     # e * 0.693359375 (a 9-bit constant, |e| <= 25) is exact in float32, and so is its sum with
     # x + y in float64 (52 bits at most): the multiply-add is a float32 add
     y += x
@@ -743,7 +751,10 @@ def _sincos_ps(x):
     y = j.astype(_F)
     x = x + y * _DP1
     x += y * _DP2
-    _add_rounded(j.astype(_D) * _DP3, x, x)
+    wide = j.astype(_D)
+    wide *= _DP3
+    wide += x.astype(_D)                        # (two float64 passes: faster than a mixed one)
+    x[...] = wide
     z = x * x
     z64 = z.astype(_D)
     cs = _horner(z64, _COS_SIN_P)               # (2, *z.shape): the cos and sin polynomials
@@ -751,8 +762,8 @@ def _sincos_ps(x):
     wide = cs.astype(_D)
     c, s = wide
     c *= z64
-    z *= _HALF_F
-    c -= z
+    z64 *= _HALF_D
+    c -= z64
     x64 = x.astype(_D)
     s *= x64
     s += x64
