@@ -566,16 +566,8 @@ def _swapped(draws, n):
     j = np.remainder(draws, np.arange(n, 1, -1, dtype=np.uint64), out=draws).view(np.int64)
     j += steps
     # the steps grouped by target, in step order within a group
-    shift = m.bit_length()
-    if 2 * shift + 1 < 63:
-        ks = j << shift
-        ks |= steps
-        ks.sort()
-        js = ks >> shift
-        ks &= (1 << shift) - 1
-    else:
-        ks = np.lexsort((steps, j))
-        js = j[ks]
+    ks = _stable_order(j, m.bit_length())
+    js = j[ks]
     same = js[1:] == js[:-1]
     prev = np.empty(m, np.int64)            # the last earlier step with step i's target
     prev[ks[0]] = -1
@@ -596,6 +588,17 @@ def _swapped(draws, n):
     out = np.where(prev < 0, j, root[prev])     # root[i]: what position i holds before step i
     out[own] = root[own]
     return np.append(out, root[m])
+
+
+def _stable_order(keys, bits):
+    """np.argsort(keys, kind="stable") of keys below 2**bits, by stable sorts of 16-bit digits
+    from the lowest (NumPy sorts those with a radix sort: linear time, where its sorts of
+    wider integers take n log n)."""
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    for shift in range(16, bits, 16):
+        digit = (keys >> shift).astype(np.uint16)       # (the bits above wrap away)
+        order = order[np.argsort(digit[order], kind="stable")]
+    return order
 
 
 _NUMBERS = (float, int)
