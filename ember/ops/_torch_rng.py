@@ -318,10 +318,17 @@ class TorchCPU:
         if span >= 2 ** 28 or type(span) is not int:
             v = self.u64(n) if span >= 2 ** 28 else self.u32(n)
             return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
-        v = self.u32(n).view(np.int64) % span       # (32-bit draws: signed division is faster)
+        # 32-bit draws: the remainder as v - (v // span) * span in uint32, whose division by
+        # one number NumPy computes with a multiplication (libdivide), where % divides
+        v = self.bits.random_raw(n).astype(np.uint32)
+        span = np.array(span, np.uint32)
+        q = v // span
+        q *= span
+        v -= q
+        out = v.astype(np.int64)
         if low:
-            v += low
-        return v.reshape(shape)
+            out += low
+        return out.reshape(shape)
 
     def full_range(self, shape, dtype):
         """random_() without bounds: [0, 2**mantissa] for floats, [0, max] for integers."""
