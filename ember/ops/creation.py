@@ -1215,7 +1215,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     _random_bounds(d, low, high)
     be = _get_backend(device)
     a = _rng_for(generator, be).integers(low, high, _size((size,)))
-    return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
+    return _finish(a.astype(d, copy=False), be, requires_grad)
 
 
 _DIGITS = {"float32": 24, "float64": 53, "float16": 11, "bfloat16": 8}    # mantissa digits
@@ -1365,8 +1365,12 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise RuntimeError(f"multinomial expects Long tensor out, got: {_tname(out.arr.dtype)}")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
-    p = be.to_host(input.arr).astype(np.float64)
-    rows = p[None] if p.ndim == 1 else p
+    p = be.to_host(input.arr)
+    # in the sampling precision: float32 holds the narrower floats exactly, and the checks
+    # below (signs, finiteness, a positive row sum) come out alike in either
+    dt = np.float64 if p.dtype == np.float64 else np.float32
+    rows = p.astype(dt, copy=False)
+    rows = rows[None] if p.ndim == 1 else rows
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
@@ -1380,8 +1384,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         return _new(be.from_host(np.zeros((0, num_samples), np.int64)), be)
     _multinomial_checks(rows, replacement and num_samples > 1)
     r = _rng_for(generator, CPU)
-    dt = np.float64 if input.arr.dtype == np.float64 else np.float32
-    rows = rows.astype(dt)
     if replacement and num_samples > 1:     # torch: a double uniform per sample, searched in
         # the row's cumsum (a single sample takes the exponential path below, as in torch)
         # (its binary search finds the first entry >= u: the count of those below u)
@@ -1391,8 +1393,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         u = r.uniform((len(rows), num_samples), np.float64)     # row by row, as torch draws
         if cum.size * num_samples <= 1 << 16:
             out = (cum[:, None, :] < u[:, :, None]).sum(2, dtype=np.int64)
+        elif len(cum) == 1:
+            out = np.searchsorted(cum[0], u[0]).reshape(1, -1)
         else:
-            out = np.stack([np.searchsorted(c, v) for c, v in zip(cum, u)]).astype(np.int64)
+            out = np.stack([np.searchsorted(c, v) for c, v in zip(cum, u)])
     else:               # torch: the top num_samples of p / q with q ~ Exp(1)
         keys = rows / r.exponential(rows.shape, 1.0, dt == np.float64).astype(dt)
         out = _top_stable(-keys, num_samples)
