@@ -569,9 +569,8 @@ def _swapped(draws, n):
     its step (pointer doubling), and step i takes that of the last earlier step with the same
     target (or the target's own value, or its own where j_i = i)."""
     m = n - 1
-    steps = np.arange(m, dtype=np.int64)
     j = np.remainder(draws, np.arange(n, 1, -1, dtype=np.uint64), out=draws).view(np.int64)
-    j += steps
+    j += np.arange(m)
     # the steps grouped by target, in step order within a group
     ks = _stable_order(j, m.bit_length())
     js = j[ks]
@@ -579,21 +578,22 @@ def _swapped(draws, n):
     prev = np.empty(m, np.int64)            # the last earlier step with step i's target
     prev[ks[0]] = -1
     prev[ks[1:]] = np.where(same, ks[:-1], -1)
-    parent = np.full(n, -1, np.int64)       # the last step before i that targeted i
+    # the parent of position t: the last step before t that targeted t, the last of t's group
+    # (or the one before it where that is step t itself, the last one that can target t)
     ends = np.append(~same, True)
-    parent[js[ends]] = ks[ends]
-    own = np.flatnonzero(j == steps)        # (there the last one targeting i is i itself)
-    parent[own] = prev[own]
-    linked = np.flatnonzero(parent >= 0)
+    targets, last = js[ends], ks[ends]
+    parent = np.where(last == targets, prev[last], last)
+    has = parent >= 0
+    linked = targets[has]
     root = np.arange(n)
-    root[linked] = parent[linked]
+    root[linked] = parent[has]
     while linked.size:                      # (a position whose root is final drops out)
         r = root[linked]
         up = root[r]
         root[linked] = up
         linked = linked[up != r]
-    out = np.where(prev < 0, j, root[prev])     # root[i]: what position i holds before step i
-    out[own] = root[own]
+    # root[i]: what position i holds before step i (where j_i = i that is root[prev[i]] too)
+    out = np.where(prev < 0, j, root[prev])
     return np.append(out, root[m])
 
 

@@ -1226,6 +1226,9 @@ _BOUNDS = {"float32": ("float", "Float", 3.4028234663852886e38),
            "bfloat16": ("c10::BFloat16", "BFloat16", 3.3895313892515355e38)}
 
 
+_BOUNDS_BY_DTYPE = {}     # _BOUNDS by NumPy dtype, filled on use
+
+
 def _random_bounds(d, low, high):
     """torch's checks of random_(from, to) (and randint) for dtype `d`: no complex or float8
     kernels, integer bounds within the dtype."""
@@ -1557,7 +1560,10 @@ def _draw(self, draw):
 def _uniform_values(self, a=0.0, b=1.0, *, generator=None):
     dt = self.arr.dtype
     _float_kernel("check_uniform_bounds", dt)
-    names = _BOUNDS.get(dt.name)
+    try:
+        names = _BOUNDS_BY_DTYPE[dt]
+    except KeyError:        # (a dtype's .name is a slow property)
+        names = _BOUNDS_BY_DTYPE[dt] = _BOUNDS.get(dt.name)
     top = names[2] if names else math.inf
     for v, what in ((a, "from"), (b, "to")):
         if not -top <= v <= top:            # (NaN too)
