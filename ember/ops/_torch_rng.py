@@ -43,6 +43,7 @@ _PERM_LOOP = 256                        # randperm's swaps in a Python loop up t
 # arithmetic and C library functions as NumPy's float64 passes, without their per-call cost):
 # normals and scaled uniforms, double scaled uniforms (fma64: 20 passes) and integers
 _SMALL, _SMALL_FMA, _SMALL_INT = 16, 24, 8
+_SMALL_DIVIDE = 1024     # randint's values divided (%) below this, else multiplied
 _CHUNK = 1 << 15        # values drawn and transformed at a time (see TorchCPU._chunked)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -318,8 +319,13 @@ class TorchCPU:
         if span >= 2 ** 28 or type(span) is not int:
             v = self.u64(n) if span >= 2 ** 28 else self.u32(n)
             return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
-        # 32-bit draws: the remainder as v - (v // span) * span in uint32, whose division by
-        # one number NumPy computes with a multiplication (libdivide), where % divides
+        if n < _SMALL_DIVIDE:           # (32-bit draws: signed division is faster)
+            v = self.bits.random_raw(n).view(np.int64) % span
+            if low:
+                v += low
+            return v.reshape(shape)
+        # the remainder as v - (v // span) * span in uint32, whose division by one number NumPy
+        # computes with a multiplication (libdivide), where % divides each value
         v = self.bits.random_raw(n).astype(np.uint32)
         span = np.array(span, np.uint32)
         q = v // span
