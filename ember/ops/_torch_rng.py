@@ -5,19 +5,24 @@ with legacy seeding is the same engine), and each distribution turns its 32- or 
 into values in a fixed way (ATen's DistributionsHelper.h and cpu/DistributionTemplates.h). The
 transformations below follow those kernels, so `manual_seed(s)` then rand/randn/randint/randperm,
 uniform_/normal_ (hence nn.init and every layer's default initialisation), bernoulli, dropout,
-random_split and shuffling DataLoaders give torch's numbers: bit for bit for integers and
-uniforms, within an ulp of torch's vectorised log/sin/cos for normals.
+random_split and shuffling DataLoaders give torch's numbers: bit for bit for integers,
+uniforms and float normals; double normals of 16 or more within an ulp (NumPy's log, sin and
+cos where torch's scalar kernel calls the C library's).
 
 Distributions without a torch-identical path here draw from a
 NumPy Generator seeded by one 64-bit draw of the stream.
 
-Where the time goes (2026-11, min CPU time against torch's): the raw words come from NumPy's
-MT19937 (random_raw, about 3.3 ns a word: most of rand(1M), and near torch's own per-value
-cost); a few values (normals, scaled uniforms, integers) compute on Python floats, cheaper than
-NumPy passes at that size; float normals of 16 or more go through the float32 emulation of
-torch's AVX2 Box-Muller below, about 110 NumPy passes per block of rows, which bounds randn of
-2048 floats (~0.14 ms, torch 0.01 ms) and of 1M (~24 ms, torch 4 ms): its fused multiply-adds
-need float64 and a float32 rounding per step, and no NumPy call fuses those."""
+Where the time goes (2026-11, min times against torch's in one process): the raw words come
+from NumPy's MT19937 (random_raw, about 2.7 ns a word, near torch's own per-value cost: rand
+and randint of 64K values 0.85x torch's); a few values (normals, scaled uniforms, integers)
+compute on Python floats, cheaper than NumPy passes at that size. Float normals of 16 or more
+go through the float32 emulation of torch's AVX2 Box-Muller below, about 95 NumPy calls per
+pass of rows, which bounds randn of 2048 floats (~80 us, each call ~0.5 us of overhead; torch
+9 us) and of 64K (~1.1 ms, torch 0.22 ms): its fused multiply-adds need float64 and a float32
+rounding per step, which no NumPy call fuses (a mixed-dtype call, out= with a cast, costs more
+than the two same-dtype passes it replaces, and a table lookup (take) more than arithmetic).
+randperm's swaps become array passes (_swapped: ~50 calls, gathers and scatters; 2048 values
+~70 us, torch 10 us); multinomial with replacement is NumPy's sequential float32 cumsum."""
 import math
 import struct
 
