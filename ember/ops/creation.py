@@ -1279,13 +1279,20 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     _dtype.refuse_few("randperm", d)
     if d.kind in "iu":      # (torch's scalar_tensor(n - 1): an integer dtype's range)
         _fill_value(n - 1 if n > 0 else n, d)
-    digits = _DIGITS.get(d.name) if d.name != "bfloat16" else None
+    try:
+        digits = _PERM_DIGITS[d]
+    except KeyError:        # (by dtype: its .name is a slow property)
+        digits = _PERM_DIGITS[d] = _DIGITS.get(d.name) if d.name != "bfloat16" else None
     if digits is not None and n > (1 << digits) + 1:    # (exact integers; bfloat16 unchecked)
         limit = "2049" if digits == 11 else f"2^{digits}+1"
         raise RuntimeError(f"n cannot be greater than {limit} for {_BOUNDS[d.name][1]} type.")
     if d.kind == "b":
         raise _dtype_not_implemented("randperm", d)
-    return _finish(_rng_for(generator, be).permutation(n).astype(d), be, requires_grad)
+    return _finish(_rng_for(generator, be).permutation(n).astype(d, copy=False), be,
+                   requires_grad)
+
+
+_PERM_DIGITS = {}       # randperm's float dtypes' mantissa digits by NumPy dtype, filled on use
 
 
 _NORMAL_SIGNATURES = (
