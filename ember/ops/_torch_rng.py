@@ -252,7 +252,8 @@ class TorchCPU:
     @staticmethod
     def _box_muller_rows(block, acc, mean, std, out):
         _box_muller16(block, acc, out)
-        if mean == 0.0 and std == 1.0:
+        if mean == 0.0 and std == 1.0:     # (x * 1.0 is x, but + 0.0 turns -0.0 into +0.0:
+            out += mean                     # a zero radius and a negative cos or sin give it)
             return
         if acc is np.float32:       # torch's AVX2 kernel: one fused multiply-add
             _add_rounded(out.astype(_D) * float(np.float32(std)), float(np.float32(mean)), out)
