@@ -256,7 +256,9 @@ class TorchCPU:
             out += mean                     # a zero radius and a negative cos or sin give it)
             return
         if acc is np.float32:       # torch's AVX2 kernel: one fused multiply-add
-            _add_rounded(out.astype(_D) * float(np.float32(std)), float(np.float32(mean)), out)
+            wide = out.astype(_D)
+            wide *= float(np.float32(std))
+            _add_rounded(wide, float(np.float32(mean)), out)
         else:
             out *= std
             out += mean
