@@ -729,7 +729,7 @@ _DP1, _DP2, _DP3 = _c32(-0.78515625), _c32(-2.4187564849853515625e-4), _c64(-3.7
 _SQRTHF_BITS = _ci(0x3F3504F3)                 # float32(sqrt(0.5)), Cephes' SQRTHF
 _SQRTHF_UP = _ci(0x3F800000 - 0x3F3504F3)      # carries a mantissa >= SQRTHF's into the exponent
 _MANTISSA, _BIAS_F = _ci(0x7FFFFF), _c32(0x7F)
-_I1, _I3, _I23, _NOT1 = map(_ci, (1, 3, 23, ~1))
+_I1, _I2, _I4, _I23, _I29, _NOT1 = map(_ci, (1, 2, 4, 23, 29, ~1))
 
 
 def _log_ps(x):
@@ -793,14 +793,16 @@ def _sincos_ps(x):
     s += x64
     cs[...] = wide
     cs[0] += _ONE_F
-    j >>= _I1
-    j &= _I3                              # the octant: j is even, Cephes' choices by j & 6
-    cs = np.where(_FIRST.take(j), cs, cs[::-1])
-    cs *= _COS_SIN_SIGN.take(j, axis=1)
+    # the octant (j even, at most 8): where j & 2 cos takes the sine's polynomial and sin the
+    # cosine's; cos is negative where (j + 2) & 4, sin where j & 4 (avx_mathfun's masks), their
+    # sign bits flipped (integer passes: cheaper than looking the choices up with take)
+    cs = np.where(j & _I2, cs[::-1], cs)
+    sign = j + _SIGN_OFFSET                     # (2, *j.shape)
+    sign &= _I4
+    sign <<= _I29
+    bits = cs.view(np.int32)
+    bits ^= sign
     return cs
 
 
-# by (j >> 1) & 3: the first octant's polynomials (c for cos, s for sin) and the signs of cos
-# and sin, as avx_mathfun's (j & 2) == 0, (~(j - 2) & 4) != 0 and (j & 4) != 0
-_FIRST = np.array([True, False, True, False])
-_COS_SIN_SIGN = np.array([[1, -1, -1, 1], [1, 1, -1, -1]], _F)
+_SIGN_OFFSET = np.array([2, 0], np.int32).reshape(2, 1, 1)
