@@ -729,7 +729,7 @@ _DP1, _DP2, _DP3 = _c32(-0.78515625), _c32(-2.4187564849853515625e-4), _c64(-3.7
 _SQRTHF_BITS = _ci(0x3F3504F3)                 # float32(sqrt(0.5)), Cephes' SQRTHF
 _SQRTHF_UP = _ci(0x3F800000 - 0x3F3504F3)      # carries a mantissa >= SQRTHF's into the exponent
 _MANTISSA, _BIAS_F = _ci(0x7FFFFF), _c32(0x7F)
-_I1, _I2, _I4, _I23, _I29, _NOT1 = map(_ci, (1, 2, 4, 23, 29, ~1))
+_I1, _I4, _I23, _I29, _I30, _I31, _NOT1 = map(_ci, (1, 4, 23, 29, 30, 31, ~1))
 
 
 def _log_ps(x):
@@ -793,14 +793,19 @@ def _sincos_ps(x):
     s += x64
     cs[...] = wide
     cs[0] += _ONE_F
-    # the octant (j even, at most 8): where j & 2 cos takes the sine's polynomial and sin the
-    # cosine's; cos is negative where (j + 2) & 4, sin where j & 4 (avx_mathfun's masks), their
-    # sign bits flipped (integer passes: cheaper than looking the choices up with take)
-    cs = np.where(j & _I2, cs[::-1], cs)
+    # the octant (j even, at most 8), on the bits (integer passes: a where on a mask, or a
+    # table lookup with take, costs several times more): where j & 2 cos takes the sine's
+    # polynomial and sin the cosine's (swapped by xor-ing both with their xor under the mask
+    # of j's bit 1); cos is negative where (j + 2) & 4, sin where j & 4 (avx_mathfun's masks)
+    bits = cs.view(np.int32)
+    swap = bits[0] ^ bits[1]
+    mask = j << _I30                            # (bit 1 to the sign bit, spread: 0 or -1)
+    mask >>= _I31
+    swap &= mask
+    bits ^= swap
     sign = j + _SIGN_OFFSET                     # (2, *j.shape)
     sign &= _I4
     sign <<= _I29
-    bits = cs.view(np.int32)
     bits ^= sign
     return cs
 
