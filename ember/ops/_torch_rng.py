@@ -653,11 +653,22 @@ def _box_muller16(block, acc, out):
     and cos's y * z * z - z / 2 each fuse the last product), bit for bit (NumPy's own
     functions: one value in seven an ulp away)."""
     if acc is np.float32:
-        radius = _log_ps(_ONE_F - block[:, :8])     # contiguous halves: faster passes below
+        # the halves of the rows (C-contiguous), apart and back as 32-byte items: a pass over
+        # rows of 8 floats pays NumPy's inner-loop call per row, 4 times a contiguous pass
+        k = len(block)
+        halves = np.empty((2, k, 8), _F)
+        to, rows = halves.view(_V32).reshape(2, k), block.view(_V32).reshape(k, 2)
+        to[0], to[1] = rows[:, 0], rows[:, 1]
+        u, theta = halves
+        np.subtract(_ONE_F, u, out=u)
+        radius = _log_ps(u)
         radius *= _MINUS_TWO_F
         np.sqrt(radius, out=radius)
-        cos_sin = _sincos_ps(_TWO_PI_F * block[:, 8:])
-        np.multiply(radius, cos_sin, out=out.reshape(-1, 2, 8).transpose(1, 0, 2))
+        theta *= _TWO_PI_F
+        cos_sin = _sincos_ps(theta)
+        cos_sin *= radius
+        to, rows = cos_sin.view(_V32).reshape(2, k), out.view(_V32).reshape(k, 2)
+        rows[:, 0], rows[:, 1] = to
         return
     radius = np.sqrt(acc(-2) * np.log(acc(1) - block[:, :8]))
     theta = acc(2.0 * np.pi) * block[:, 8:]
@@ -667,6 +678,7 @@ def _box_muller16(block, acc, out):
 
 _F = np.float32
 _D = np.float64
+_V32 = np.dtype("V32")      # 8 floats as one item
 _BLOCK_ROWS = 2048      # Box-Muller rows per pass: 32K values, whose temporaries fit in cache
 
 # The float32 kernels below round through float64 with same-dtype NumPy passes (a float64 copy,
