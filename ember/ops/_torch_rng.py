@@ -652,33 +652,38 @@ def _box_muller16(block, acc, out):
     the compiler's choice of fusions (which product goes into which add: log's y * x * z + e * q1
     and cos's y * z * z - z / 2 each fuse the last product), bit for bit (NumPy's own
     functions: one value in seven an ulp away)."""
+    # the halves of the rows (C-contiguous) apart and back as items of 8 values (two slice
+    # copies each way): a pass over rows of 8 values pays NumPy's inner-loop call per row,
+    # several times the cost of a contiguous pass
+    k = len(block)
+    halves = np.empty((2, k, 8), acc)
+    item = np.dtype((np.void, 8 * halves.itemsize))
+    to, rows = halves.view(item).reshape(2, k), block.view(item).reshape(k, 2)
+    to[0], to[1] = rows[:, 0], rows[:, 1]
+    u, theta = halves
     if acc is np.float32:
-        # the halves of the rows (C-contiguous), apart and back as 32-byte items: a pass over
-        # rows of 8 floats pays NumPy's inner-loop call per row, 4 times a contiguous pass
-        k = len(block)
-        halves = np.empty((2, k, 8), _F)
-        to, rows = halves.view(_V32).reshape(2, k), block.view(_V32).reshape(k, 2)
-        to[0], to[1] = rows[:, 0], rows[:, 1]
-        u, theta = halves
         np.subtract(_ONE_F, u, out=u)
         radius = _log_ps(u)
         radius *= _MINUS_TWO_F
         np.sqrt(radius, out=radius)
         theta *= _TWO_PI_F
         cos_sin = _sincos_ps(theta)
-        cos_sin *= radius
-        to, rows = cos_sin.view(_V32).reshape(2, k), out.view(_V32).reshape(k, 2)
-        rows[:, 0], rows[:, 1] = to
-        return
-    radius = np.sqrt(acc(-2) * np.log(acc(1) - block[:, :8]))
-    theta = acc(2.0 * np.pi) * block[:, 8:]
-    np.multiply(radius, np.cos(theta), out=out[:, :8])
-    np.multiply(radius, np.sin(theta), out=out[:, 8:])
+    else:
+        np.subtract(acc(1), u, out=u)
+        radius = np.log(u, out=u)
+        radius *= acc(-2)
+        np.sqrt(radius, out=radius)
+        theta *= acc(2.0 * np.pi)
+        cos_sin = np.empty_like(halves)
+        np.cos(theta, out=cos_sin[0])
+        np.sin(theta, out=cos_sin[1])
+    cos_sin *= radius
+    to, rows = cos_sin.view(item).reshape(2, k), out.view(item).reshape(k, 2)
+    rows[:, 0], rows[:, 1] = to
 
 
 _F = np.float32
 _D = np.float64
-_V32 = np.dtype("V32")      # 8 floats as one item
 _BLOCK_ROWS = 2048      # Box-Muller rows per pass: 32K values, whose temporaries fit in cache
 
 # The float32 kernels below round through float64 with same-dtype NumPy passes (a float64 copy,
