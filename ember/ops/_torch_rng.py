@@ -657,7 +657,7 @@ def _box_muller16(block, acc, out):
     # several times the cost of a contiguous pass
     k = len(block)
     halves = np.empty((2, k, 8), acc)
-    item = np.dtype((np.void, 8 * halves.itemsize))
+    item = _ROW_HALF[acc]
     to, rows = halves.view(item).reshape(2, k), block.view(item).reshape(k, 2)
     to[0], to[1] = rows[:, 0], rows[:, 1]
     u, theta = halves
@@ -684,6 +684,7 @@ def _box_muller16(block, acc, out):
 
 _F = np.float32
 _D = np.float64
+_ROW_HALF = {_F: np.dtype("V32"), _D: np.dtype("V64")}     # 8 values as one item
 _BLOCK_ROWS = 2048      # Box-Muller rows per pass: 32K values, whose temporaries fit in cache
 
 # The float32 kernels below round through float64 with same-dtype NumPy passes (a float64 copy,
