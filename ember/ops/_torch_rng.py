@@ -5,19 +5,24 @@ with legacy seeding is the same engine), and each distribution turns its 32- or 
 into values in a fixed way (ATen's DistributionsHelper.h and cpu/DistributionTemplates.h). The
 transformations below follow those kernels, so `manual_seed(s)` then rand/randn/randint/randperm,
 uniform_/normal_ (hence nn.init and every layer's default initialisation), bernoulli, dropout,
-random_split and shuffling DataLoaders give torch's numbers: bit for bit for integers and
-uniforms, within an ulp of torch's vectorised log/sin/cos for normals.
+random_split and shuffling DataLoaders give torch's numbers: bit for bit for integers,
+uniforms and float normals; double normals of 16 or more within an ulp (NumPy's log, sin and
+cos where torch's scalar kernel calls the C library's).
 
 Distributions without a torch-identical path here draw from a
 NumPy Generator seeded by one 64-bit draw of the stream.
 
-Where the time goes (2026-11, min CPU time against torch's): the raw words come from NumPy's
-MT19937 (random_raw, about 3.3 ns a word: most of rand(1M), and near torch's own per-value
-cost); a few values (normals, scaled uniforms, integers) compute on Python floats, cheaper than
-NumPy passes at that size; float normals of 16 or more go through the float32 emulation of
-torch's AVX2 Box-Muller below, about 110 NumPy passes per block of rows, which bounds randn of
-2048 floats (~0.14 ms, torch 0.01 ms) and of 1M (~24 ms, torch 4 ms): its fused multiply-adds
-need float64 and a float32 rounding per step, and no NumPy call fuses those."""
+Where the time goes (2026-11, min times against torch's in one process): the raw words come
+from NumPy's MT19937 (random_raw, about 2.7 ns a word, near torch's own per-value cost: rand
+and randint of 64K values 0.85x torch's); a few values (normals, scaled uniforms, integers)
+compute on Python floats, cheaper than NumPy passes at that size. Float normals of 16 or more
+go through the float32 emulation of torch's AVX2 Box-Muller below, about 95 NumPy calls per
+pass of rows, which bounds randn of 2048 floats (~80 us, each call ~0.5 us of overhead; torch
+9 us) and of 64K (~1.1 ms, torch 0.22 ms): its fused multiply-adds need float64 and a float32
+rounding per step, which no NumPy call fuses (a mixed-dtype call, out= with a cast, costs more
+than the two same-dtype passes it replaces, and a table lookup (take) more than arithmetic).
+randperm's swaps become array passes (_swapped: ~50 calls, gathers and scatters; 2048 values
+~70 us, torch 10 us); multinomial with replacement is NumPy's sequential float32 cumsum."""
 import math
 import struct
 
@@ -43,6 +48,7 @@ _PERM_LOOP = 256                        # randperm's swaps in a Python loop up t
 # arithmetic and C library functions as NumPy's float64 passes, without their per-call cost):
 # normals and scaled uniforms, double scaled uniforms (fma64: 20 passes) and integers
 _SMALL, _SMALL_FMA, _SMALL_INT = 16, 24, 8
+_SMALL_DIVIDE = 1024     # randint's values divided (%) below this, else multiplied
 _CHUNK = 1 << 15        # values drawn and transformed at a time (see TorchCPU._chunked)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -221,31 +227,38 @@ class TorchCPU:
 
     def _normal_fill(self, n, dtype, mean, std):
         acc = np.float64 if dtype == np.float64 else np.float32
-        rows = n // 16
+        rows, part = divmod(n, 16)
         out = np.empty(n, acc)
         # float and double draw every uniform first; half and bfloat16 only the whole blocks';
         # a partial last block is redrawn (16 more uniforms) and written over the end. The
-        # draws go in order, so rows of them are drawn and transformed a cacheful at a time
+        # draws go in order, so rows of them are drawn and transformed a cacheful at a time,
+        # the redrawn block as one more row of the last pass
         for i in range(0, rows, _BLOCK_ROWS):
             k = min(_BLOCK_ROWS, rows - i)
-            block = self._unit(16 * k, dtype).astype(acc, copy=False).reshape(k, 16)
-            self._box_muller_rows(block, acc, mean, std, out[16 * i:16 * (i + k)].reshape(k, 16))
-        if n % 16:
-            if dtype.itemsize >= 4:
-                self.bits.random_raw(n % 16 * (2 if acc is np.float64 else 1))  # (unused)
-            tail = np.empty((1, 16), acc)
-            self._box_muller_rows(self._unit(16, dtype).astype(acc, copy=False).reshape(1, 16),
-                                  acc, mean, std, tail)
-            out[n - 16:] = tail[0]
+            dest = out[16 * i:16 * (i + k)].reshape(k, 16)
+            if not part or i + k < rows:
+                block = self._unit(16 * k, dtype).astype(acc, copy=False).reshape(k, 16)
+                self._box_muller_rows(block, acc, mean, std, dest)
+                continue
+            skip = part if dtype.itemsize >= 4 else 0       # (drawn, unused)
+            u = self._unit(16 * (k + 1) + skip, dtype).astype(acc, copy=False)
+            block = np.concatenate((u[:16 * k], u[16 * k + skip:])).reshape(k + 1, 16)
+            done = np.empty((k + 1, 16), acc)
+            self._box_muller_rows(block, acc, mean, std, done)
+            dest[...] = done[:k]
+            out[n - 16:] = done[k]
         return out
 
     @staticmethod
     def _box_muller_rows(block, acc, mean, std, out):
         _box_muller16(block, acc, out)
-        if mean == 0.0 and std == 1.0:
+        if mean == 0.0 and std == 1.0:     # (x * 1.0 is x, but + 0.0 turns -0.0 into +0.0:
+            out += mean                     # a zero radius and a negative cos or sin give it)
             return
         if acc is np.float32:       # torch's AVX2 kernel: one fused multiply-add
-            _add_rounded(out.astype(_D) * float(np.float32(std)), float(np.float32(mean)), out)
+            wide = out.astype(_D)
+            wide *= float(np.float32(std))
+            _add_rounded(wide, float(np.float32(mean)), out)
         else:
             out *= std
             out += mean
@@ -314,10 +327,22 @@ class TorchCPU:
         if span >= 2 ** 28 or type(span) is not int:
             v = self.u64(n) if span >= 2 ** 28 else self.u32(n)
             return ((v % _U64(span)).astype(np.int64) + low).reshape(shape)
-        v = self.u32(n).view(np.int64) % span       # (32-bit draws: signed division is faster)
+        if n < _SMALL_DIVIDE:           # (32-bit draws: signed division is faster)
+            v = self.bits.random_raw(n).view(np.int64) % span
+            if low:
+                v += low
+            return v.reshape(shape)
+        # the remainder as v - (v // span) * span in uint32, whose division by one number NumPy
+        # computes with a multiplication (libdivide), where % divides each value
+        v = self.bits.random_raw(n).astype(np.uint32)
+        span = np.array(span, np.uint32)
+        q = v // span
+        q *= span
+        v -= q
+        out = v.astype(np.int64)
         if low:
-            v += low
-        return v.reshape(shape)
+            out += low
+        return out.reshape(shape)
 
     def full_range(self, shape, dtype):
         """random_() without bounds: [0, 2**mantissa] for floats, [0, max] for integers."""
@@ -558,40 +583,43 @@ def _swapped(draws, n):
     its step (pointer doubling), and step i takes that of the last earlier step with the same
     target (or the target's own value, or its own where j_i = i)."""
     m = n - 1
-    steps = np.arange(m, dtype=np.int64)
     j = np.remainder(draws, np.arange(n, 1, -1, dtype=np.uint64), out=draws).view(np.int64)
-    j += steps
+    j += np.arange(m)
     # the steps grouped by target, in step order within a group
-    shift = m.bit_length()
-    if 2 * shift + 1 < 63:
-        ks = j << shift
-        ks |= steps
-        ks.sort()
-        js = ks >> shift
-        ks &= (1 << shift) - 1
-    else:
-        ks = np.lexsort((steps, j))
-        js = j[ks]
+    ks = _stable_order(j, m.bit_length())
+    js = j[ks]
     same = js[1:] == js[:-1]
     prev = np.empty(m, np.int64)            # the last earlier step with step i's target
     prev[ks[0]] = -1
     prev[ks[1:]] = np.where(same, ks[:-1], -1)
-    parent = np.full(n, -1, np.int64)       # the last step before i that targeted i
+    # the parent of position t: the last step before t that targeted t, the last of t's group
+    # (or the one before it where that is step t itself, the last one that can target t)
     ends = np.append(~same, True)
-    parent[js[ends]] = ks[ends]
-    own = np.flatnonzero(j == steps)        # (there the last one targeting i is i itself)
-    parent[own] = prev[own]
-    linked = np.flatnonzero(parent >= 0)
+    targets, last = js[ends], ks[ends]
+    parent = np.where(last == targets, prev[last], last)
+    has = parent >= 0
+    linked = targets[has]
     root = np.arange(n)
-    root[linked] = parent[linked]
+    root[linked] = parent[has]
     while linked.size:                      # (a position whose root is final drops out)
         r = root[linked]
         up = root[r]
         root[linked] = up
         linked = linked[up != r]
-    out = np.where(prev < 0, j, root[prev])     # root[i]: what position i holds before step i
-    out[own] = root[own]
+    # root[i]: what position i holds before step i (where j_i = i that is root[prev[i]] too)
+    out = np.where(prev < 0, j, root[prev])
     return np.append(out, root[m])
+
+
+def _stable_order(keys, bits):
+    """np.argsort(keys, kind="stable") of keys below 2**bits, by stable sorts of 16-bit digits
+    from the lowest (NumPy sorts those with a radix sort: linear time, where its sorts of
+    wider integers take n log n)."""
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    for shift in range(16, bits, 16):
+        digit = (keys >> shift).astype(np.uint16)       # (the bits above wrap away)
+        order = order[np.argsort(digit[order], kind="stable")]
+    return order
 
 
 _NUMBERS = (float, int)
@@ -624,21 +652,39 @@ def _box_muller16(block, acc, out):
     the compiler's choice of fusions (which product goes into which add: log's y * x * z + e * q1
     and cos's y * z * z - z / 2 each fuse the last product), bit for bit (NumPy's own
     functions: one value in seven an ulp away)."""
+    # the halves of the rows (C-contiguous) apart and back as items of 8 values (two slice
+    # copies each way): a pass over rows of 8 values pays NumPy's inner-loop call per row,
+    # several times the cost of a contiguous pass
+    k = len(block)
+    halves = np.empty((2, k, 8), acc)
+    item = _ROW_HALF[acc]
+    to, rows = halves.view(item).reshape(2, k), block.view(item).reshape(k, 2)
+    to[0], to[1] = rows[:, 0], rows[:, 1]
+    u, theta = halves
     if acc is np.float32:
-        radius = _log_ps(_ONE_F - block[:, :8])     # contiguous halves: faster passes below
+        np.subtract(_ONE_F, u, out=u)
+        radius = _log_ps(u)
         radius *= _MINUS_TWO_F
         np.sqrt(radius, out=radius)
-        cos_sin = _sincos_ps(_TWO_PI_F * block[:, 8:])
-        np.multiply(radius, cos_sin, out=out.reshape(-1, 2, 8).transpose(1, 0, 2))
-        return
-    radius = np.sqrt(acc(-2) * np.log(acc(1) - block[:, :8]))
-    theta = acc(2.0 * np.pi) * block[:, 8:]
-    np.multiply(radius, np.cos(theta), out=out[:, :8])
-    np.multiply(radius, np.sin(theta), out=out[:, 8:])
+        theta *= _TWO_PI_F
+        cos_sin = _sincos_ps(theta)
+    else:
+        np.subtract(acc(1), u, out=u)
+        radius = np.log(u, out=u)
+        radius *= acc(-2)
+        np.sqrt(radius, out=radius)
+        theta *= acc(2.0 * np.pi)
+        cos_sin = np.empty_like(halves)
+        np.cos(theta, out=cos_sin[0])
+        np.sin(theta, out=cos_sin[1])
+    cos_sin *= radius
+    to, rows = cos_sin.view(item).reshape(2, k), out.view(item).reshape(k, 2)
+    rows[:, 0], rows[:, 1] = to
 
 
 _F = np.float32
 _D = np.float64
+_ROW_HALF = {_F: np.dtype("V32"), _D: np.dtype("V64")}     # 8 values as one item
 _BLOCK_ROWS = 2048      # Box-Muller rows per pass: 32K values, whose temporaries fit in cache
 
 # The float32 kernels below round through float64 with same-dtype NumPy passes (a float64 copy,
@@ -692,15 +738,16 @@ _LOG_P = tuple(map(_c64, (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1
 _COS_P = (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
 _SIN_P = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
 _COS_SIN_P = tuple(np.array([_F(c), _F(s)], _D).reshape(2, 1, 1) for c, s in zip(_COS_P, _SIN_P))
-_ONE_F, _HALF_F, _MINUS_TWO_F, _TWO_PI_F = map(_c32, (1, 0.5, -2, 2.0 * np.pi))
+_ONE_F, _HALF_F, _MINUS_HALF_F, _MINUS_TWO_F, _TWO_PI_F = map(_c32, (1, 0.5, -0.5, -2,
+                                                                   2.0 * np.pi))
 _LOG_Q1, _LOG_Q2 = _c32(-2.12194440e-4), _c32(0.693359375)
-_MINUS_HALF_D = _c64(-0.5)
+_HALF_D = _c64(0.5)
 _FOPI = _c32(1.27323954473516)              # 4 / pi
 _DP1, _DP2, _DP3 = _c32(-0.78515625), _c32(-2.4187564849853515625e-4), _c64(-3.77489497744594108e-8)
 _SQRTHF_BITS = _ci(0x3F3504F3)                 # float32(sqrt(0.5)), Cephes' SQRTHF
 _SQRTHF_UP = _ci(0x3F800000 - 0x3F3504F3)      # carries a mantissa >= SQRTHF's into the exponent
 _MANTISSA, _BIAS_F = _ci(0x7FFFFF), _c32(0x7F)
-_I1, _I3, _I23, _NOT1 = map(_ci, (1, 3, 23, ~1))
+_I1, _I4, _I23, _I29, _I30, _I31, _NOT1 = map(_ci, (1, 4, 23, 29, 30, 31, ~1))
 
 
 def _log_ps(x):
@@ -721,9 +768,12 @@ def _log_ps(x):
     y *= x
     wide = y.astype(_D)
     wide *= z64
-    _add_rounded(wide, e * _LOG_Q1, y)
-    z64 *= _MINUS_HALF_D
-    _add_rounded(z64, y, y)
+    z64[...] = e * _LOG_Q1                      # (a float64 pass adds it faster than a mixed one)
+    _add_rounded(wide, z64, y)
+    # z * -0.5 + y: the product is exact in float32, and a float32 sum rounded through float64
+    # is the float32 sum (53 >= 2 * 24 + 2 bits: double rounding is innocuous)
+    z *= _MINUS_HALF_F
+    y += z
     # e * 0.693359375 (a 9-bit constant, |e| <= 25) is exact in float32, and so is its sum with
     # x + y in float64 (52 bits at most): the multiply-add is a float32 add
     y += x
@@ -743,7 +793,10 @@ def _sincos_ps(x):
     y = j.astype(_F)
     x = x + y * _DP1
     x += y * _DP2
-    _add_rounded(j.astype(_D) * _DP3, x, x)
+    wide = j.astype(_D)
+    wide *= _DP3
+    wide += x.astype(_D)                        # (two float64 passes: faster than a mixed one)
+    x[...] = wide
     z = x * x
     z64 = z.astype(_D)
     cs = _horner(z64, _COS_SIN_P)               # (2, *z.shape): the cos and sin polynomials
@@ -751,21 +804,28 @@ def _sincos_ps(x):
     wide = cs.astype(_D)
     c, s = wide
     c *= z64
-    z *= _HALF_F
-    c -= z
+    z64 *= _HALF_D
+    c -= z64
     x64 = x.astype(_D)
     s *= x64
     s += x64
     cs[...] = wide
     cs[0] += _ONE_F
-    j >>= _I1
-    j &= _I3                              # the octant: j is even, Cephes' choices by j & 6
-    cs = np.where(_FIRST.take(j), cs, cs[::-1])
-    cs *= _COS_SIN_SIGN.take(j, axis=1)
+    # the octant (j even, at most 8), on the bits (integer passes: a where on a mask, or a
+    # table lookup with take, costs several times more): where j & 2 cos takes the sine's
+    # polynomial and sin the cosine's (swapped by xor-ing both with their xor under the mask
+    # of j's bit 1); cos is negative where (j + 2) & 4, sin where j & 4 (avx_mathfun's masks)
+    bits = cs.view(np.int32)
+    swap = bits[0] ^ bits[1]
+    mask = j << _I30                            # (bit 1 to the sign bit, spread: 0 or -1)
+    mask >>= _I31
+    swap &= mask
+    bits ^= swap
+    sign = j + _SIGN_OFFSET                     # (2, *j.shape)
+    sign &= _I4
+    sign <<= _I29
+    bits ^= sign
     return cs
 
 
-# by (j >> 1) & 3: the first octant's polynomials (c for cos, s for sin) and the signs of cos
-# and sin, as avx_mathfun's (j & 2) == 0, (~(j - 2) & 4) != 0 and (j & 4) != 0
-_FIRST = np.array([True, False, True, False])
-_COS_SIN_SIGN = np.array([[1, -1, -1, 1], [1, 1, -1, -1]], _F)
+_SIGN_OFFSET = np.array([2, 0], np.int32).reshape(2, 1, 1)

@@ -1218,7 +1218,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     _random_bounds(d, low, high)
     be = _get_backend(device)
     a = _rng_for(generator, be).integers(low, high, _size((size,)))
-    return _finish(a.astype(_np_dtype(dtype, _dtype.int64)), be, requires_grad)
+    return _finish(a.astype(d, copy=False), be, requires_grad)
 
 
 _DIGITS = {"float32": 24, "float64": 53, "float16": 11, "bfloat16": 8}    # mantissa digits
@@ -1227,6 +1227,9 @@ _BOUNDS = {"float32": ("float", "Float", 3.4028234663852886e38),
            "float64": ("double", "Double", 1.7976931348623157e308),
            "float16": ("c10::Half", "Half", 65504.0),
            "bfloat16": ("c10::BFloat16", "BFloat16", 3.3895313892515355e38)}
+
+
+_BOUNDS_BY_DTYPE = {}     # _BOUNDS by NumPy dtype, filled on use
 
 
 def _random_bounds(d, low, high):
@@ -1279,13 +1282,20 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     _dtype.refuse_few("randperm", d)
     if d.kind in "iu":      # (torch's scalar_tensor(n - 1): an integer dtype's range)
         _fill_value(n - 1 if n > 0 else n, d)
-    digits = _DIGITS.get(d.name) if d.name != "bfloat16" else None
+    try:
+        digits = _PERM_DIGITS[d]
+    except KeyError:        # (by dtype: its .name is a slow property)
+        digits = _PERM_DIGITS[d] = _DIGITS.get(d.name) if d.name != "bfloat16" else None
     if digits is not None and n > (1 << digits) + 1:    # (exact integers; bfloat16 unchecked)
         limit = "2049" if digits == 11 else f"2^{digits}+1"
         raise RuntimeError(f"n cannot be greater than {limit} for {_BOUNDS[d.name][1]} type.")
     if d.kind == "b":
         raise _dtype_not_implemented("randperm", d)
-    return _finish(_rng_for(generator, be).permutation(n).astype(d), be, requires_grad)
+    return _finish(_rng_for(generator, be).permutation(n).astype(d, copy=False), be,
+                   requires_grad)
+
+
+_PERM_DIGITS = {}       # randperm's float dtypes' mantissa digits by NumPy dtype, filled on use
 
 
 _NORMAL_SIGNATURES = (
@@ -1368,8 +1378,12 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise RuntimeError(f"multinomial expects Long tensor out, got: {_tname(out.arr.dtype)}")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
-    p = be.to_host(input.arr).astype(np.float64)
-    rows = p[None] if p.ndim == 1 else p
+    p = be.to_host(input.arr)
+    # in the sampling precision: float32 holds the narrower floats exactly, and the checks
+    # below (signs, finiteness, a positive row sum) come out alike in either
+    dt = np.float64 if p.dtype == np.float64 else np.float32
+    rows = p.astype(dt, copy=False)
+    rows = rows[None] if p.ndim == 1 else rows
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
@@ -1383,8 +1397,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         return _new(be.from_host(np.zeros((0, num_samples), np.int64)), be)
     _multinomial_checks(rows, replacement and num_samples > 1)
     r = _rng_for(generator, CPU)
-    dt = np.float64 if input.arr.dtype == np.float64 else np.float32
-    rows = rows.astype(dt)
     if replacement and num_samples > 1:     # torch: a double uniform per sample, searched in
         # the row's cumsum (a single sample takes the exponential path below, as in torch)
         # (its binary search finds the first entry >= u: the count of those below u)
@@ -1394,8 +1406,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         u = r.uniform((len(rows), num_samples), np.float64)     # row by row, as torch draws
         if cum.size * num_samples <= 1 << 16:
             out = (cum[:, None, :] < u[:, :, None]).sum(2, dtype=np.int64)
+        elif len(cum) == 1:
+            out = np.searchsorted(cum[0], u[0]).reshape(1, -1)
         else:
-            out = np.stack([np.searchsorted(c, v) for c, v in zip(cum, u)]).astype(np.int64)
+            out = np.stack([np.searchsorted(c, v) for c, v in zip(cum, u)])
     else:               # torch: the top num_samples of p / q with q ~ Exp(1)
         keys = rows / r.exponential(rows.shape, 1.0, dt == np.float64).astype(dt)
         out = _top_stable(-keys, num_samples)
@@ -1556,7 +1570,10 @@ def _draw(self, draw):
 def _uniform_values(self, a=0.0, b=1.0, *, generator=None):
     dt = self.arr.dtype
     _float_kernel("check_uniform_bounds", dt)
-    names = _BOUNDS.get(dt.name)
+    try:
+        names = _BOUNDS_BY_DTYPE[dt]
+    except KeyError:        # (a dtype's .name is a slow property)
+        names = _BOUNDS_BY_DTYPE[dt] = _BOUNDS.get(dt.name)
     top = names[2] if names else math.inf
     for v, what in ((a, "from"), (b, "to")):
         if not -top <= v <= top:            # (NaN too)
