@@ -194,7 +194,8 @@ def _sum_bwd(xp, g, shape, dims, keepdim):
     return (_expand(xp, g, shape, dims, keepdim),)
 
 
-_sum0 = _make_unary(_op("sum", saves=None, node="SumBackward0")(_sum_fwd).vjp(_sum_bwd))
+_SUM_OP = _op("sum", saves=None, node="SumBackward0")(_sum_fwd).vjp(_sum_bwd)
+_sum0 = _make_unary(_SUM_OP)
 _sum1 = _make_unary(_op("sum_dim", saves=None, node="SumBackward1")(_sum_fwd).vjp(_sum_bwd))
 
 
@@ -235,12 +236,14 @@ def _without_dim(name, dim_arg, keepdim, dtype, out, out_ok=False):
 
 def _plain(input):
     """input's float32/float64 NumPy array where nothing is recorded of an op on it (no grad
-    needed, no autocast, no forward AD), else None: the reductions' quick paths (their op's
-    dispatch and checks cost as much as a small reduction)."""
+    needed, no autocast, no forward AD, no profiler wrapping the kernels: the sum op's is its
+    own), else None: the reductions' quick paths (their op's dispatch and checks cost as much
+    as a small reduction)."""
     try:
         a = input.arr
         if input._rg and _grad.enabled or _amp.enabled or _fw.level is not None or \
-                type(a) is not np.ndarray or a.dtype not in _FLOAT_DTYPES:
+                type(a) is not np.ndarray or a.dtype not in _FLOAT_DTYPES or \
+                _SUM_OP.impl[0][0] is not _sum_fwd:
             return None
     except AttributeError:          # (not a Tensor: the op's TypeError)
         return None
