@@ -97,7 +97,8 @@ def _check_function_source(fn):
         lines, lineno = inspect.getsourcelines(fn)
     except OSError as e:
         raise OSError(f"Can't get source for {fn}. TorchScript requires source access in order "
-                      "to carry out compilation, make sure original .py files are available.") from e
+                      "to carry out compilation, make sure original .py files are "
+                      "available.") from e
     start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("def")), None)
     if start is not None:           # (torch's normalize_source_lines)
         pad = lines[start].split("def")[0]

@@ -13,8 +13,8 @@ import numpy as np
 
 from . import (digamma, erf, erfc, erfinv, exp2, expm1, i0, igamma as _igamma,
                igammac as _igammac, lgamma as _lgamma, log1p, log_softmax, logit, logsumexp,
-               mvlgamma as _mvlgamma, polygamma, round as _round, sigmoid as _sigmoid, sinc, softmax,
-               xlogy)
+               mvlgamma as _mvlgamma, polygamma, round as _round, sigmoid as _sigmoid, sinc,
+               softmax, xlogy)
 from ._dtype import DEFAULT as _DEFAULT
 from ._kernel_dtypes import not_implemented as _not_implemented
 from .ops import _bessel as _kernels, _special, elementwise as _E
