@@ -667,7 +667,7 @@ def _legacy_hook_log(L, make, inputs):
     m.register_backward_hook(lambda mod, gi, go: seen.append(
         (mod is m, [None if g is None else tuple(g.shape) for g in gi],
          [None if g is None else tuple(g.shape) for g in go])))
-    xs = [L.randn(*s, requires_grad=True) for s in inputs]
+    xs = [L.randn(*s, requires_grad=True) if isinstance(s, tuple) else s for s in inputs]
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         out = m(*xs)
@@ -684,6 +684,7 @@ _LEGACY = {
     "tanh of a sum": (lambda L: L.nn.Tanh(), [(2, 3)]),
     "bilinear": (lambda L: L.nn.Bilinear(2, 3, 4), [(5, 2), (5, 3)]),
     "dict output": (lambda L: _DictOut(L), [(2, 3)]),
+    "a number among the inputs": (lambda L: _Scaled(L), [(2, 3), 2.0]),
     "outputs of two nodes": (lambda L: _TwoOuts(L), [(2, 3)]),
 }
 
@@ -693,6 +694,13 @@ def _DictOut(L):
         def forward(self, x):
             return {"a": x * 2}
     return DictOut()
+
+
+def _Scaled(L):
+    class Scaled(L.nn.Module):
+        def forward(self, x, k):
+            return x * k
+    return Scaled()
 
 
 def _TwoOuts(L):

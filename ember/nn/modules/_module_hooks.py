@@ -176,26 +176,20 @@ class _ModuleHook:
 
 def _warn_non_full_backward_hook(inputs, result, grad_fn):
     """torch's Module._maybe_warn_non_full_backward_hook."""
-    if not isinstance(result, Tensor):
-        if not (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result)):
-            warnings.warn("Using non-full backward hooks on a Module that does not return a "
+    checked = []
+    for value, does, part in ((result, "return", "grad_output"),
+                              (inputs, "take as input", "grad_input")):
+        tensors = (value,) if isinstance(value, Tensor) else value if isinstance(value, tuple) \
+            and all(isinstance(v, Tensor) for v in value) else None
+        if tensors is None:
+            warnings.warn(f"Using non-full backward hooks on a Module that does not {does} a "
                           "single Tensor or a tuple of Tensors is deprecated and will be removed "
-                          "in future versions. This hook will be missing some of the "
-                          "grad_output. Please use register_full_backward_hook to get the "
-                          "documented behavior.", FutureWarning, stacklevel=4)
+                          f"in future versions. This hook will be missing some of the {part}. "
+                          "Please use register_full_backward_hook to get the documented "
+                          "behavior.", FutureWarning, stacklevel=4)
             return
-    else:
-        result = (result,)
-    if not isinstance(inputs, Tensor):
-        if not (isinstance(inputs, tuple) and all(isinstance(i, Tensor) for i in inputs)):
-            warnings.warn("Using non-full backward hooks on a Module that does not take as input "
-                          "a single Tensor or a tuple of Tensors is deprecated and will be "
-                          "removed in future versions. This hook will be missing some of the "
-                          "grad_input. Please use register_full_backward_hook to get the "
-                          "documented behavior.", FutureWarning, stacklevel=4)
-            return
-    else:
-        inputs = (inputs,)
+        checked.append(tensors)
+    result, inputs = checked
     out_fns = {r.grad_fn for r in result if r.grad_fn is not None}
     if not out_fns or (len(out_fns) == 1 and grad_fn not in out_fns):
         warnings.warn("Using a non-full backward hook when outputs are nested in python data "
