@@ -340,7 +340,6 @@ def _one_dim(x, shape, d, n, keepdim, lanes):
     return r.reshape(shape[:d] + (1,) + shape[d + 1:] if keepdim else shape[:d] + shape[d + 1:])
 
 
-
 _PLANS = {}     # (shape, dtype, dims, keepdim) -> planned_sum's plan for them, or None
 
 
