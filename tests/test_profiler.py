@@ -169,3 +169,20 @@ def test_record_function_as_decorator_and_outside_a_profile():
     with ember.autograd.profiler.profile() as prof:
         block(ember.zeros(1))
     assert [e.name for e in prof.events()] == ["aten::exp", "my_block"]
+
+
+def test_ops_of_modules_imported_mid_profile_are_recorded():
+    """ember.nn.functional's ops exist once it is imported: a profile begun before that import
+    records them too (they ran unwrapped, unrecorded), softmax's last-dim quick path as well."""
+    import subprocess
+    import sys
+    code = ("import ember\n"
+            "x = ember.ones(8, 4)\n"
+            "with ember.profiler.profile() as prof:\n"
+            "    import ember.nn.functional as F\n"
+            "    F.log_softmax(x, 1); x.softmax(1); x.softmax(0)\n"
+            "print(sorted(e.name for e in prof.events()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split("\n")[0] == str(["aten::log_softmax", "aten::softmax",
+                                             "aten::softmax"])

@@ -57,7 +57,12 @@ def _timed(name, fn):
 
 
 def _install():
+    import importlib
     from ..ops._registry import OPS
+    # (the modules imported on first use register ops too: those they register mid-profile
+    # would run unwrapped, unrecorded)
+    for name in ("ember.nn.functional", "ember.fft", "ember.linalg", "ember.special"):
+        importlib.import_module(name)
     for op in OPS.values():
         for idx, pair in enumerate(op.impl):
             fwd, bwd = pair

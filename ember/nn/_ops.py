@@ -318,11 +318,12 @@ _F32 = np.dtype(np.float32)
 def _softmax_last_f32(x, dim):
     """_unrecorded(_softmax, x, (dim, False)) for a non-empty float32 NumPy x over its last dim
     (the common case), straight to its kernel (a seventh of a small softmax's time goes to the
-    op's dispatch and checks); None otherwise."""
+    op's dispatch and checks); None otherwise, and while the profiler wraps the kernel."""
     try:
         a = x.arr
         if type(a) is not np.ndarray or a.dtype != _F32 or dim != a.ndim - 1 or not a.size \
-                or x._rg or _amp.enabled or _fw.level is not None:
+                or x._rg or _amp.enabled or _fw.level is not None or \
+                _softmax.impl[0][0] is not _SOFTMAX_FWD:
             return None
     except AttributeError:          # (not a Tensor: apply's TypeError)
         return None
@@ -1319,3 +1320,4 @@ def _(xp, g, x, t, reduction):
 
 
 contiguous_outputs("softmax", "log_softmax", "vector_norm", "cdist")
+_SOFTMAX_FWD = _softmax.impl[0][0]      # (until the profiler wraps it: _softmax_last_f32)
