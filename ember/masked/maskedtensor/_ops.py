@@ -71,8 +71,7 @@ def handle(func, args, kwargs):
     if short in PLAIN:
         with _torch_function.DisableTorchFunctionSubclass():
             return func(*args, **kwargs)
-    special = (_SPECIAL_METHODS.get(short) if owner == "torch.Tensor" else None) or \
-        _SPECIAL.get(short)
+    special = _SPECIAL.get(short)
     if special is None:
         _unsupported(short)
     return special(func, args, kwargs)
@@ -199,13 +198,19 @@ def _convert(func, args, kwargs):
 
 
 def _where(func, args, kwargs):
-    if kwargs or len(args) != 3:
+    """torch.where(cond, x, y): the data where'd and the masks alike (a plain operand's mask all
+    True); Tensor.where(self, cond, y) the same of (cond, self, y). Three positional arguments
+    only, as torch's table takes them."""
+    if len(args) != 3:
         raise ValueError(f"__torch_function__, torch.where: len(args) must be 3 but got "
-                         f"{len(args)}" if len(args) != 3 else "__torch_function__, "
-                         f"torch.where: len(kwargs) must be 0 but got {len(kwargs)}")
+                         f"{len(args)}")
+    if kwargs:
+        raise ValueError(f"__torch_function__, torch.where: len(kwargs) must be 0 but got "
+                         f"{len(kwargs)}")
     from ...ops.creation import ones_like
     from ...ops.elementwise import where
-    cond, x, y = args
+    cond, x, y = args if _torch_function.resolve_name(func) != "torch.Tensor.where" else \
+        (args[1], args[0], args[2])
 
     def mask_of(v):
         if isinstance(v, MaskedTensor):
@@ -217,15 +222,10 @@ def _where(func, args, kwargs):
     return _new(data, mask)
 
 
-def _tensor_where(func, args, kwargs):
-    self, cond, other = (list(args) + [kwargs.get("condition"), kwargs.get("other")])[:3]
-    return _where(func, (cond, self, other), {})
-
-
 def _softmax(func, args, kwargs):
     from ... import masked
     values = dict(zip(("input", "dim"), args), **kwargs)
-    self, dim = values["input"] if "input" in values else args[0], values.get("dim")
+    self, dim = values["input"], values.get("dim")
     mask = self._masked_mask
     data = _run(masked.softmax, (self, dim), {"mask": mask, "dtype": values.get("dtype")})
     return _new(data, mask)
@@ -271,4 +271,3 @@ _SPECIAL = {"where": _where, "softmax": _softmax, "clone": _keep_mask, "detach":
             "resolve_conj": _keep_mask, "resolve_neg": _keep_mask, "copy_": _copy_, "item": _item,
             "__bool__": _item, "__float__": _item, "__int__": _item, "__index__": _item,
             "tolist": _tolist, "__format__": _format}
-_SPECIAL_METHODS = {"where": _tensor_where}

@@ -1,6 +1,7 @@
 """Module's forward/backward hooks: per-module registration, the hooked call path, and the
 global `register_module_*` hooks. The backward-hook machinery itself lives in `_hooks.py`."""
 import warnings
+import weakref
 
 from ..._tensor import Tensor
 from ._hooks import GLOBAL as _GLOBAL, BackwardHook, RemovableHandle
@@ -164,7 +165,6 @@ class _ModuleHook:
     module held weakly."""
 
     def __init__(self, hook, module):
-        import weakref
         self.hook, self.module = hook, weakref.ref(module)
 
     def __call__(self, *args):
