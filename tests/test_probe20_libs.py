@@ -2132,9 +2132,6 @@ def test_view_as_complex_of_half_is_complex32_like_torch():
     assert run(ember) == run(torch)
 
 
-@pytest.mark.xfail(strict=True, reason="torch.ops.aten (the ATen operator namespace, with overload "
-                   "packets such as aten.mm.default) is not provided: ember.ops reaches only the "
-                   "custom operators of ember.library")
 def test_ops_aten_namespace_like_torch():
     def run(lib):
         return lib.ops.aten.mm.default(lib.eye(2), lib.ones(2, 2)).tolist()

@@ -10,7 +10,7 @@ folds to; a matmul is an mm, a bmm, or an mv or dot (not counted) as torch's mat
 backward of a product is one product per input that needs a gradient, of the forward's flops,
 as torch's mm/bmm backward formulas; a convolution's backward is one convolution_backward.
 The counts then go through torch's formulas (`flop_registry`, or the mode's custom_mapping),
-under keys that print as torch's packets ("aten.mm").
+under torch.ops.aten's packets (ember.ops.aten.mm).
 
 While a mode is active, the counted ops' forward and backward run through counting wrappers,
 installed into the op table on entry and removed on exit (as the profiler's timing wrappers):
@@ -25,44 +25,11 @@ from math import prod
 import numpy as np
 
 from .._tensor import Tensor
+from ..ops._aten import OpOverloadPacket, aten
 from ._pytree import tree_map, tree_map_
 from .module_tracker import ModuleTracker
 
 __all__ = ["FlopCounterMode", "register_flop_formula"]
-
-
-class OpOverloadPacket:
-    """A key of the counts, standing for torch's `torch.ops.aten.<name>` (it prints as torch's:
-    str "aten.mm", repr "<OpOverloadPacket(op='aten.mm')>"; one object per op)."""
-    __slots__ = ("__name__", "_qualified_op_name")
-
-    def __init__(self, name):
-        self.__name__, self._qualified_op_name = name, f"aten::{name}"
-
-    def __repr__(self):
-        return f"<OpOverloadPacket(op='aten.{self.__name__}')>"
-
-    def __str__(self):
-        return f"aten.{self.__name__}"
-
-
-class _Aten:
-    """The aten ops flop formulas are registered for (torch's `aten` namespace, reduced to
-    them)."""
-
-    def __init__(self, names):
-        for name in names:
-            setattr(self, name, OpOverloadPacket(name))
-
-
-aten = _Aten([
-    "mm", "addmm", "bmm", "baddbmm", "_scaled_mm", "convolution", "_convolution",
-    "cudnn_convolution", "_slow_conv2d_forward", "convolution_overrideable",
-    "convolution_backward", "_scaled_dot_product_efficient_attention",
-    "_scaled_dot_product_flash_attention", "_scaled_dot_product_cudnn_attention",
-    "_scaled_dot_product_efficient_attention_backward",
-    "_scaled_dot_product_flash_attention_backward",
-    "_scaled_dot_product_cudnn_attention_backward"])
 
 
 def get_shape(i):
@@ -85,7 +52,7 @@ def shape_wrapper(f):
 def register_flop_formula(targets, get_raw=False):
     """Register a formula for `targets` (a packet or a list of them): called with the op's
     argument shapes (its raw arguments with get_raw) and `out_shape`, it returns the flops.
-    ember's packets are those of this module's `aten`."""
+    The packets are torch.ops.aten's (ember.ops.aten.mm)."""
     def register_fun(flop_formula):
         if not get_raw:
             flop_formula = shape_wrapper(flop_formula)
