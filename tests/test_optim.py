@@ -785,3 +785,29 @@ def test_nadam_foreach_denominator_is_torchs(foreach):
             opt.step()
         return p.detach().numpy().copy()
     np.testing.assert_array_equal(run(ember), run(torch))
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_muon_bfloat16_buffers_like_torch(nesterov):
+    """bfloat16 parameters: without nesterov torch's Newton-Schulz input is the momentum buffer
+    itself (grad.bfloat16() of a bfloat16 buffer), so its in-place normalisation rewrites the
+    buffer. The buffers match torch's bits; the parameters to a bfloat16 ulp (the iteration's
+    products, which ember rounds as torch's CPU kernels do, differ in a few elements)."""
+    rng = np.random.default_rng(7)
+    init = [rng.standard_normal(s).astype(np.float32) for s in ((3, 4), (5, 2))]
+    grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in init] for _ in range(3)]
+
+    def run(lib):
+        params = [lib.tensor(a, dtype=lib.bfloat16, requires_grad=True) for a in init]
+        opt = lib.optim.Muon(params, lr=0.05, momentum=0.9, nesterov=nesterov)
+        for step in grads:
+            for p, g in zip(params, step):
+                p.grad = lib.tensor(g, dtype=lib.bfloat16)
+            opt.step()
+        return ([p.detach().float().numpy() for p in params],
+                [opt.state[p]["momentum_buffer"].float().numpy() for p in params])
+    (e_params, e_bufs), (t_params, t_bufs) = run(ember), run(torch)
+    for e, t in zip(e_bufs, t_bufs):
+        np.testing.assert_array_equal(e, t)
+    for e, t in zip(e_params, t_params):
+        np.testing.assert_allclose(e, t, rtol=2 ** -6, atol=0)

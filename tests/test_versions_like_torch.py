@@ -146,15 +146,7 @@ def _low_float_versions(lib, name, kw, shapes, dtype):
     return seen
 
 
-_BF16_MUON = pytest.mark.xfail(strict=True, reason=(
-    "torch's Muon without nesterov hands the momentum buffer itself to its Newton-Schulz "
-    "iteration, whose grad.bfloat16() is the buffer for a bfloat16 parameter: its div_ by the "
-    "norm rewrites the buffer (another version, and other values); ember leaves the buffer"))
-
-
-LOW_FLOAT = [pytest.param(n, k, dt, id=f"{i}-{dt}",
-                         marks=_BF16_MUON if (n, dt) == ("Muon", "bfloat16")
-                         and not k.get("nesterov", True) else ())
+LOW_FLOAT = [pytest.param(n, k, dt, id=f"{i}-{dt}")
              for n, k, i in zip(*zip(*CONFIGS), IDS) for dt in ("float32", "float16", "bfloat16")]
 
 

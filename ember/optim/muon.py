@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .._dtype import BF16_NUM
 from .._tensor import Tensor
 from .optimizer import _scale_, _PerParameter, _finish, _grad_array, _lerp_, _value, _zeros_like
 
@@ -57,17 +58,22 @@ def muon_update(p, state, group):
     momentum = _value(group["momentum"])
     buf = _lerp_(xp, state["momentum_buffer"].arr, grad, 1 - momentum)
     update = _lerp_(xp, grad.copy(), buf, momentum) if group["nesterov"] else buf
+    # torch's update without nesterov is the buffer, whose .bfloat16() is itself for a bfloat16
+    # parameter: the iteration's in-place normalisation then rewrites the buffer
+    aliased = update is buf and buf.dtype.num == BF16_NUM
     update = _zeropower_via_newtonschulz(xp, update, group["ns_coefficients"],
-                                         group["ns_steps"], _value(group["eps"]))
+                                         group["ns_steps"], _value(group["eps"]),
+                                         buf if aliased else None)
     lr = _value(group["lr"])
     param = p.arr
     _scale_(param, 1 - lr * _value(group["weight_decay"]))
     param -= _adjust_lr(lr, group["adjust_lr_fn"], param.shape) * update.astype(param.dtype)
-    _finish(p, state, _BUMPS)
+    _finish(p, state, _ALIASED_BUMPS if aliased else _BUMPS)
 
 
 # torch's buf.lerp_ and param.mul_(1 - lr * weight_decay) before param.add_
 _BUMPS = (("momentum_buffer", 1), (None, 1))
+_ALIASED_BUMPS = (("momentum_buffer", 2), (None, 1))        # (and the buffer's div_)
 
 
 def _bfloat16(xp, a):
@@ -80,9 +86,10 @@ def _bfloat16(xp, a):
     return xp.where(xp.isnan(a), a, rounded)
 
 
-def _zeropower_via_newtonschulz(xp, grad, ns_coefficients, ns_steps, eps):
+def _zeropower_via_newtonschulz(xp, grad, ns_coefficients, ns_steps, eps, aliased=None):
     """torch's quintic Newton-Schulz iteration towards the orthogonal factor of `grad`, on
-    bfloat16 values."""
+    bfloat16 values; `aliased` (grad's bfloat16 array, torch's grad.bfloat16() itself) receives
+    the normalised values as torch's div_ writes them."""
     if ns_steps >= 100:
         raise ValueError("Number of steps must be less than 100 for computational efficiency")
     if len(grad.shape) != 2:
@@ -94,6 +101,8 @@ def _zeropower_via_newtonschulz(xp, grad, ns_coefficients, ns_steps, eps):
     x = _bfloat16(xp, grad.T if tall else grad)
     norm = _bfloat16(xp, xp.linalg.norm(x.ravel()))
     x = _bfloat16(xp, x / xp.maximum(norm, _bfloat16(xp, xp.asarray(eps))))
+    if aliased is not None:
+        aliased[...] = (x.T if tall else x).astype(aliased.dtype)
     for _ in range(ns_steps):
         gram = _bfloat16(xp, x @ x.T)
         gram_update = _bfloat16(xp, b * gram + c * (gram @ gram))
