@@ -4,7 +4,8 @@ gradients after every backward, so that every process holds the same model.
 
     python examples/ddp_digits.py                      # 2 processes on this machine (spawn)
     python examples/ddp_digits.py --world-size 3 --epochs 5
-    torchrun --nproc-per-node 2 examples/ddp_digits.py # one process per rank, env:// rendezvous
+    python -m ember.distributed.run --nproc-per-node 2 examples/ddp_digits.py
+                                                       # torchrun's launch: env:// rendezvous
     python examples/ddp_digits.py --smoke              # a few steps (tests)
 
 Needs scikit-learn: pip install 'ember[examples]'. Swap the first import for `import torch` and
@@ -39,7 +40,7 @@ def digits(limit=None):
 
 
 def train(rank, world_size, args):
-    if "RANK" not in os.environ:                       # spawned here rather than by torchrun
+    if "RANK" not in os.environ:                       # spawned here rather than launched
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{args.port}",
                                 rank=rank, world_size=world_size)
     else:
@@ -92,7 +93,7 @@ def main():
     args = p.parse_args()
     if args.smoke:
         args.epochs = 1
-    if "RANK" in os.environ:                           # launched by torchrun
+    if "RANK" in os.environ:                           # launched (ember.distributed.run)
         train(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), args)
         return
     args.port = free_port()

@@ -39,6 +39,11 @@ def _env(url, query, timeout):
             raise _error("env", f"environment variable {var} expected, but not set")
         return value
 
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True":
+        raise RuntimeError(
+            "this process was started by torch's torchrun, whose agent serves the job's store "
+            "as torch's C++ TCPStore, which ember's store cannot talk to: launch ember programs "
+            "with `python -m ember.distributed.run` (torchrun's options)")
     rank = int(query["rank"]) if "rank" in query else int(env("RANK"))
     world_size = int(query["world_size"]) if "world_size" in query else int(env("WORLD_SIZE"))
     store = _tcp_store(env("MASTER_ADDR"), int(env("MASTER_PORT")), rank, world_size, timeout)

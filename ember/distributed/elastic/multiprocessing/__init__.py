@@ -1,0 +1,2 @@
+"""torch.distributed.elastic.multiprocessing: the workers' error files and their reports
+(errors)."""
