@@ -1,10 +1,13 @@
-"""gradcheck / gradgradcheck: analytical gradients against central finite differences.
+"""gradcheck / gradgradcheck: analytical gradients against central finite differences, as
+torch's.
 
 Slow mode (torch's default) compares full Jacobians; fast mode compares the random projections
-vᵀ·J·u, one backward and two forwards per input (pytorch/pytorch#53876). Forward-mode and
-batched checks are not available (ember has no forward AD and no vmap). Complex inputs and
-outputs are checked as torch does, through their real and imaginary parts (conjugate Wirtinger
-convention: the gradient of a real loss L is dL/d(real) + i dL/d(imag))."""
+vᵀ·J·u (pytorch/pytorch#53876), with u and v drawn as torch draws them (rand from a fresh
+generator: torch's default seed, so the same vectors), its tolerance and its report. Complex
+outputs are checked through their imaginary, then their real parts, as torch does; complex
+inputs through d/d real + i d/d imag (the conjugate Wirtinger convention: the gradient of a
+real loss L). check_forward_ad compares forward-mode Jacobians; batched checks are not
+available."""
 import warnings
 
 import numpy as np
@@ -132,46 +135,42 @@ def _analytical_jacobians(outputs, inputs, diff_idx, check_grad_dtypes):
     return jac
 
 
-def _parts(t):
-    """(name, slice of the real representation) for each part torch checks separately."""
-    if t.arr.dtype.kind != "c":
-        return ((None, slice(None)),)
-    return (("real", slice(0, None, 2)), ("imaginary", slice(1, None, 2)))
+def _complex_rows(m, x):
+    """A Jacobian's rows for input x in torch's form: a complex input's pairs of rows (d/d real,
+    d/d imag) joined as d/d real + i d/d imag."""
+    return m[0::2] + 1j * m[1::2] if x.is_complex() else m
 
 
-def _first_mismatch(a, n, out, inp, rtol, atol):
-    """torch checks the real and imaginary parts of complex outputs, then of complex inputs,
-    separately; the note names the part that fails first (None: no mismatch)."""
-    for what, t, axis in (("outputs", out, 1), ("inputs", inp, 0)):
-        for part, sl in _parts(t):
-            idx = (slice(None), sl) if axis else (sl, slice(None))
-            if not np.allclose(a[idx], n[idx], rtol=rtol, atol=atol):
-                note = "" if part is None else \
-                    f"While considering the {part} part of complex {what} only, "
-                return note, a[idx], n[idx]
-    return None
+def _part_prefix(j, complex_outputs, imag):
+    if j not in complex_outputs:
+        return ""
+    return f"While considering the {'imaginary' if imag else 'real'} part of complex outputs only, "
 
 
-def _slow_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, check_dtypes):
+def _slow_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, check_dtypes,
+                complex_outputs=(), imag=False):
+    """torch's _slow_gradcheck on real outputs: full Jacobians, output by output (each
+    output's backward run twice first: reentrancy)."""
+    diff_out = [o for o in outputs if o.requires_grad]
     numerical = _numerical_jacobians(func, inputs, diff_idx, eps)
-    for j, out in enumerate(outputs):
-        if not out.requires_grad:
-            for k in range(len(diff_idx)):
-                if np.abs(numerical[k][j]).max(initial=0) > 0:
-                    raise GradcheckError("Numerical gradient for function expected to be zero")
-    diff_out = [j for j, o in enumerate(outputs) if o.requires_grad]
+    if not diff_out:
+        if any(np.any(m != 0) for row in numerical for m in row):
+            raise GradcheckError("Numerical gradient for function expected to be zero")
+        return
+    diff_j = [j for j, o in enumerate(outputs) if o.requires_grad]
     first = _analytical_jacobians(outputs, inputs, diff_idx, check_dtypes)
     second = _analytical_jacobians(outputs, inputs, diff_idx, check_dtypes)
-    for oi, j in enumerate(diff_out):
-        for k in range(len(diff_idx)):
-            a, n = first[k][j], numerical[k][j]
-            bad = _first_mismatch(a, n, outputs[j], inputs[diff_idx[k]], rtol, atol)
-            if bad is not None:
-                raise GradcheckError(bad[0] + _mismatch(
-                    oi, k, bad[2], bad[1], n_dtype=_real(outputs[j]),
-                    a_dtype=_real(inputs[diff_idx[k]])))
-            if np.abs(a - second[k][j]).max(initial=0) > nondet_tol:
-                raise GradcheckError(_NONDET.format(nondet_tol))
+    for oi, j in enumerate(diff_j):
+        if any(np.abs(first[k][j] - second[k][j]).max(initial=0) > nondet_tol
+               for k in range(len(diff_idx))):
+            raise GradcheckError(_NONDET.format(nondet_tol))
+        for k, i in enumerate(diff_idx):
+            x = inputs[i]
+            a, n = (_complex_rows(m[k][j], x) for m in (first, numerical))
+            if not np.allclose(a, n, rtol=rtol, atol=atol):
+                raise GradcheckError(_part_prefix(oi, complex_outputs, imag) + _mismatch(
+                    oi, k, n, a, n_dtype=x.dtype if x.is_complex() else outputs[j].dtype,
+                    a_dtype=x.dtype))
 
 
 def _forward_jacobians(func, inputs, diff_idx):
@@ -215,24 +214,13 @@ def _forward_check(func, inputs, outputs, diff_idx, eps, atol, rtol):
                     f"analytical:{tensor(a.T, dtype=_f64())}\n")
 
 
-def _mismatch(out_idx, in_idx, numerical, analytical, fast=False, n_dtype=None, a_dtype=None):
+def _mismatch(out_idx, in_idx, numerical, analytical, n_dtype=None, a_dtype=None):
     """torch's message; its numerical Jacobian has the output's dtype, its analytical one the
-    input's (float64 in fast mode and for complex tensors' parts)."""
+    input's (float64 for complex tensors' parts)."""
     from ..ops.creation import tensor
-    msg = (f"Jacobian mismatch for output {out_idx:d} with respect to input {in_idx:d},\n"
-           f"numerical:{tensor(numerical, dtype=n_dtype or _f64())}\n"
-           f"analytical:{tensor(analytical, dtype=a_dtype or _f64())}\n")
-    if fast:
-        msg += ("\nThe above quantities relating the numerical and analytical jacobians are "
-                "computed in fast mode. See: https://github.com/pytorch/pytorch/issues/53876 "
-                "for more background about fast mode. Rerun with fast_mode=False to see the "
-                "full jacobians.\n")
-    return msg
-
-
-def _real(t):
-    """A real tensor's dtype (None for a complex one)."""
-    return None if t.is_complex() else t.dtype
+    return (f"Jacobian mismatch for output {out_idx:d} with respect to input {in_idx:d},\n"
+            f"numerical:{tensor(numerical, dtype=n_dtype or _f64())}\n"
+            f"analytical:{tensor(analytical, dtype=a_dtype or _f64())}\n")
 
 
 def _f64():
@@ -242,61 +230,188 @@ def _f64():
 
 _NONDET = ("Backward is not reentrant, i.e., running backward with same input and grad_output "
            "multiple times gives different values, although analytical gradient matches "
-           "numerical gradient.The tolerance for nondeterminism was {}.")
+           "numerical gradient.The tolerance for nondeterminism was {}." """
+
+NOTE: If your op relies on non-deterministic operations i.e., it is listed here:
+https://pytorch.org/docs/stable/generated/torch.use_deterministic_algorithms.html
+this failure might be expected.
+
+If you are adding a new operator, please file an issue and then use one of the
+workarounds. The workaround depends on how your test invokes gradcheck/gradgradcheck.
+If the test
+- manually invokes gradcheck/gradgradcheck, then call gradcheck/gradgradcheck
+  with `nondet_tol=<tol>` as a keyword argument.
+- is OpInfo-based (e.g., in test_ops_gradients.py), then modify the OpInfo for the test
+  to have `gradcheck_nondet_tol=<tol>`.
+- is a Module test (e.g., in common_nn.py), then modify the corresponding
+  module_test entry to have `gradcheck_nondet_tol=<tol>`
+""")
 
 
-# ---- fast mode: vᵀ·J·u ---------------------------------------------------------------------
-def _unit(rng, shape):
-    v = rng.standard_normal(shape)
-    n = np.linalg.norm(v)
-    return v / n if n else v
+# ---- fast mode: vᵀ·J·u, as torch's _fast_gradcheck ------------------------------------------
+_FAST_FAIL_SLOW_OK = """
+Fast gradcheck failed but element-wise differences are small. This means that the
+test might've passed in slow_mode!
+
+If you are adding a new operator, please file an issue and then use one of the
+workarounds. The workaround depends on how your test invokes gradcheck/gradgradcheck:
+
+If the test
+- manually invokes gradcheck/gradgradcheck, then call gradcheck/gradgradcheck
+  with `fast_mode=False` as a keyword argument.
+- is OpInfo-based (e.g., in test_ops_gradients.py), then modify the OpInfo for the test
+  to have `gradcheck_fast_mode=False`
+- is a Module test (e.g., in common_nn.py), then modify the corresponding
+  module_test entry to have `gradcheck_fast_mode=False`
+"""
 
 
-def _as_complex(t, v):
-    """A real-representation vector as an array of t's kind (pairs -> complex numbers)."""
-    return v[..., 0] + 1j * v[..., 1] if t.arr.dtype.kind == "c" else v
+def _unit_vector(t, generator, downcast_complex=False):
+    """torch's random unit vector for `t`: rand from gradcheck's own generator (torch's default
+    seed, so the same numbers), in t's dtype (its real dtype with downcast_complex)."""
+    from ..ops.creation import rand
+    dtype = t.real.dtype if downcast_complex and t.is_complex() else t.dtype
+    v = rand(t.numel(), generator=generator).to(dtype=dtype, device=t.device)
+    return v / v.norm()
 
 
-def _fast_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, check_dtypes):
-    from .._tensor import _new
-    rng = np.random.default_rng(0)
-    us = [_unit(rng, _host(inputs[i]).shape) for i in diff_idx]
-    diff_out = [o for o in outputs if o.requires_grad]
-    vs = [_unit(rng, _host(o).shape) for o in outputs]
-    numerical = []                    # numerical[k][j] = vⱼᵀ (J u_k)
-    for k, i in enumerate(diff_idx):
-        a = inputs[i].arr
-        orig = a.copy()
-        step = (eps * _as_complex(inputs[i], us[k])).astype(a.dtype)
-        a[...] = orig - step
-        minus = _eval(func, inputs)
-        a[...] = orig + step
-        plus = _eval(func, inputs)
-        a[...] = orig
-        numerical.append([float(np.sum(v * (p - m) / (2 * eps)))
-                          for v, p, m in zip(vs, plus, minus)])
+def _float_outputs(func, inputs):
+    Tensor = _tensor_cls()
+    return [o.detach().clone() for o in _as_tuple(func(*inputs))
+            if isinstance(o, Tensor) and (o.is_floating_point() or o.is_complex())]
+
+
+def _numerical_jvps(func, inputs, i, u, eps):
+    """J·u for input i by central differences (u scaled by eps), one per float output; for a
+    complex input (u a pair) the real direction plus i times the imaginary one."""
+    entry = inputs[i].data              # (its own version counter: the graph stays valid)
+
+    def jvp(delta):
+        orig = entry.clone()
+        entry.copy_(orig - delta)
+        minus = _float_outputs(func, inputs)
+        entry.copy_(orig + delta)
+        plus = _float_outputs(func, inputs)
+        entry.copy_(orig)
+        return [((b - a) / (2 * eps)).reshape(-1) for a, b in zip(minus, plus)]
+    shape = tuple(entry.shape)
+    if isinstance(u, tuple):
+        dx = jvp(u[0].reshape(shape) * eps)
+        dy = jvp(u[1].reshape(shape) * eps * 1j)
+        return [a + b * 1j for a, b in zip(dx, dy)]
+    return jvp(u.reshape(shape) * eps)
+
+
+def _vjp_dot_u(out, diff_inputs, v, us, nondet_tol, check_dtypes):
+    """vᵀ·J·u for each differentiable input, from one backward with grad_output v (run twice:
+    the second checks reentrancy)."""
+    from ..ops.creation import zeros
+    runs = []
+    for _ in range(2):
+        grads = _grad((out,), diff_inputs, (v.reshape(tuple(out.shape)),), retain_graph=True,
+                      allow_unused=True)
+        row = []
+        for g, x in zip(grads, diff_inputs):
+            if g is not None and tuple(g.shape) != tuple(x.shape):
+                raise GradcheckError("Analytical gradient has incorrect size")
+            if g is not None and g.dtype is not x.dtype and check_dtypes:
+                raise GradcheckError("Gradient has dtype mismatch")
+            row.append(zeros(x.numel(), dtype=x.dtype, device=x.device) if g is None
+                       else g.detach().to(x.dtype).reshape(-1))
+        runs.append(row)
+    for a, b in zip(*runs):
+        if a.numel() and float((a - b).abs().max()) > nondet_tol:
+            raise GradcheckError(_NONDET.format(nondet_tol))
+    out = []
+    for vj, u in zip(runs[0], us):
+        if vj.is_complex():
+            parts = vj.resolve_conj()
+            out.append(parts.real.dot(u[0]) + 1j * parts.imag.dot(u[1]))
+        else:
+            out.append(vj.dot(u))
+    return out
+
+
+def _adjusted_atol(atol, u, v):
+    sum_u = float(u[0].sum()) + float(u[1].sum()) if isinstance(u, tuple) else float(u.sum())
+    return atol * sum_u * (1.0 if v is None else float(v.sum()))
+
+
+def _slow_mode_report(func, inputs, outputs, diff_idx, k, j, eps, atol, rtol):
+    """torch's recomputation, in slow mode, of the Jacobians a fast check found apart."""
+    from ..ops.creation import tensor
+    numerical = _numerical_jacobians(func, inputs, diff_idx, eps)[k][j]
+    analytical = _analytical_jacobians(outputs, inputs, diff_idx, False)[k][j]
+    x = inputs[diff_idx[k]]
+    if x.is_complex():          # (rows d/d real, d/d imag -> torch's d/d real + i d/d imag)
+        numerical, analytical = (m[0::2] + 1j * m[1::2] for m in (numerical, analytical))
+    n = tensor(numerical, dtype=x.dtype if x.is_complex() else outputs[j].dtype)
+    a = tensor(analytical, dtype=x.dtype)
+    close = a.allclose(n, rtol, atol)          # (torch's: its dtypes must agree)
+    msg = ("\nThe above quantities relating the numerical and analytical jacobians are computed "
+           "\nin fast mode. See: https://github.com/pytorch/pytorch/issues/53876 for more "
+           "background \nabout fast mode. Below, we recompute numerical and analytical "
+           f"jacobians in slow mode:\n\nNumerical:\n {n}\nAnalytical:\n{a}\n\n"
+           f"The max per-element difference (slow mode) is: {_number((n - a).abs().max())}.\n")
+    if close:
+        msg += _FAST_FAIL_SLOW_OK
+    return msg
+
+
+def _fast_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, check_dtypes,
+                complex_outputs=(), imag=False):
+    from ..ops.random import Generator
+    generator = Generator()
     diff_inputs = [inputs[i] for i in diff_idx]
-    for oi, out in enumerate(diff_out):
-        j = next(n for n, o in enumerate(outputs) if o is out)
-        v = _new(out.be.xp.asarray(_as_complex(out, vs[j]), dtype=out.arr.dtype), out.be)
-        results = []
-        for _ in range(2):            # twice: the second run checks reentrancy
-            grads = _grad((out,), diff_inputs, (v,), retain_graph=True, allow_unused=True)
-            results.append([0.0 if g is None else float(np.sum(_host(g) * u))
-                            for g, u in zip(grads, us)])
-            if check_dtypes:
-                for g, x in zip(grads, diff_inputs):
-                    if g is not None and g.dtype is not x.dtype:
-                        raise GradcheckError("Gradient has dtype mismatch")
-        for k in range(len(diff_idx)):
-            a, n = results[0][k], numerical[k][j]
-            if not abs(a - n) <= atol + rtol * abs(n):
-                raise GradcheckError(_mismatch(oi, k, n, a, fast=True))
-            if abs(a - results[1][k]) > nondet_tol:
-                raise GradcheckError(_NONDET.format(nondet_tol))
-    for j, out in enumerate(outputs):
-        if not out.requires_grad and any(abs(numerical[k][j]) > 0 for k in range(len(diff_idx))):
-            raise GradcheckError("Numerical gradient for function expected to be zero")
+    us = [(_unit_vector(x, generator, True), _unit_vector(x, generator, True))
+          if x.is_complex() else _unit_vector(x, generator, True) for x in diff_inputs]
+    diff_out = [o for o in outputs if o.requires_grad]
+    vs = [_unit_vector(o, generator) for o in diff_out]
+    numerical = []                  # numerical[k][j] = vⱼᵀ·(J u_k), torch's pairing of v and J u
+    for k, i in enumerate(diff_idx):
+        jvps = _numerical_jvps(func, inputs, i, us[k], eps)
+        if not diff_out:
+            if any(jvp.numel() and float(jvp.abs().max()) > nondet_tol for jvp in jvps):
+                raise GradcheckError("Numerical gradient for function expected to be zero")
+            continue
+        numerical.append([(v * jvp).sum() for v, jvp in zip(vs, jvps)])
+    analytical = [_vjp_dot_u(o, diff_inputs, v, us, nondet_tol, check_dtypes)
+                  for o, v in zip(diff_out, vs)]
+    for k, row in enumerate(numerical):
+        for j, n in enumerate(row):
+            a = analytical[j][k]
+            tol = _adjusted_atol(atol, us[k], vs[j])
+            if not _allclose_promoted(a, n, rtol, tol):
+                raise GradcheckError(
+                    f"{_part_prefix(j, complex_outputs, imag)}Jacobian mismatch for output {j:d} with respect to input {k:d},\n"
+                    f"numerical:{_number(n)}\nanalytical:{_number(a)}\n" + _slow_mode_report(
+                        func, inputs, diff_out, diff_idx, k, j, eps, atol, rtol))
+
+
+def _number(t):
+    """A 0-d tensor as torch's fast-mode messages print it (a Python number)."""
+    return t.item()
+
+
+def _allclose_promoted(a, b, rtol, atol):
+    from .._dtype import promote_types
+    dtype = promote_types(a.dtype, b.dtype)
+    return bool(a.to(dtype).allclose(b.to(dtype), rtol, atol))
+
+
+def _by_parts(check, func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol,
+              check_dtypes):
+    """torch checks complex outputs through their imaginary, then their real parts."""
+    complex_outputs = [j for j, o in enumerate(o for o in outputs if o.requires_grad)
+                       if o.is_complex()]
+    if not any(o.is_complex() for o in outputs):
+        return check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, check_dtypes)
+    for part, imag in (("imag", True), ("real", False)):
+        def part_fn(*args, part=part):
+            return tuple(getattr(o, part) if o.is_complex() else o
+                         for o in _as_tuple(func(*args)))
+        check(part_fn, inputs, _outputs(part_fn, inputs), diff_idx, eps, atol, rtol, nondet_tol,
+              check_dtypes, complex_outputs, imag)
 
 
 # ---- public API ------------------------------------------------------------------------------
@@ -319,9 +434,8 @@ def gradcheck(func, inputs, *, eps=1e-06, atol=1e-05, rtol=0.001, raise_exceptio
     try:
         outputs = _outputs(func, tupled)
         if check_backward_ad and outputs:
-            check = _fast_check if fast_mode else _slow_check
-            check(func, tupled, outputs, diff_idx, eps, atol, rtol, nondet_tol,
-                  check_grad_dtypes)
+            _by_parts(_fast_check if fast_mode else _slow_check, func, tupled, outputs,
+                      diff_idx, eps, atol, rtol, nondet_tol, check_grad_dtypes)
         if check_forward_ad and outputs:
             _forward_check(func, tupled, outputs, diff_idx, eps, atol, rtol)
     except GradcheckError:
