@@ -383,7 +383,8 @@ def _fast_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, ch
             tol = _adjusted_atol(atol, us[k], vs[j])
             if not _allclose_promoted(a, n, rtol, tol):
                 raise GradcheckError(
-                    f"{_part_prefix(j, complex_outputs, imag)}Jacobian mismatch for output {j:d} with respect to input {k:d},\n"
+                    f"{_part_prefix(j, complex_outputs, imag)}Jacobian mismatch for output "
+                    f"{j:d} with respect to input {k:d},\n"
                     f"numerical:{_number(n)}\nanalytical:{_number(a)}\n" + _slow_mode_report(
                         func, inputs, diff_out, diff_idx, k, j, eps, atol, rtol))
 
