@@ -118,7 +118,20 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
     elem = batch[0]
     if np_str_obj_array_pattern.search(elem.dtype.str) is not None:
         raise TypeError(default_collate_err_msg_format.format(elem.dtype))
+    if (collate_fn_map or default_collate_fn_map).get(Tensor) is collate_tensor_fn and \
+            _stackable(batch, elem):
+        out = np.empty((len(batch),) + elem.shape, elem.dtype)     # (torch's: dense)
+        return _as_tensor(np.stack(batch, out=out))     # (as_tensor of each, then stack)
     return collate([_as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
+
+
+def _stackable(batch, elem):
+    """Whether every array of `batch` is a writable ndarray of elem's dtype and shape without
+    negative strides: then stacking them is what converting each and stacking the tensors gives
+    (the others take that path for its warnings and errors)."""
+    dtype, shape = elem.dtype, elem.shape
+    return all(type(b) is np.ndarray and b.dtype == dtype and b.shape == shape
+               and b.flags.writeable and min(b.strides, default=0) >= 0 for b in batch)
 
 
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
