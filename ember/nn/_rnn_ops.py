@@ -197,6 +197,8 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
 def _lstm_steps(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse, hs, cs, tcs, acts, ms, ig):
     T, G, B = xw.shape
     H = G // 4
+    if batch_sizes is None and w_hr is None:
+        return _lstm_steps_full(xp, xw, h0, c0, w_hh, reverse, hs, cs, tcs, acts, ig)
     prev = b_prev = None
     for t in _steps(T, reverse):
         b = _active(batch_sizes, t, B)
@@ -222,6 +224,30 @@ def _lstm_steps(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse, hs, cs, tcs, a
             xp.multiply(o, tc, out=m)
             _matmul_into(xp, w_hr, m, hs[t, :, :b])
         prev, b_prev = t, b
+
+
+def _lstm_steps_full(xp, xw, h0, c0, w_hh, reverse, hs, cs, tcs, acts, ig):
+    """_lstm_steps for whole batches without a projection (every column advances every step),
+    with every step's views taken up front: the same operations, a third less time in Python
+    between them."""
+    T, G, B = xw.shape
+    H = G // 4
+    exp, tanh, multiply, matmul, reciprocal = xp.exp, xp.tanh, xp.multiply, xp.matmul, xp.reciprocal
+    steps = zip(acts, xw, acts[:, :3 * H], acts[:, 3 * H:], acts[:, :H], acts[:, H:2 * H],
+                acts[:, 2 * H:3 * H], cs, tcs, hs)
+    hp, cp = h0, c0
+    for act, xw_t, sig, g, o, i, f, c, tc, h in (reversed(list(steps)) if reverse else steps):
+        matmul(w_hh, hp, out=act)
+        act += xw_t
+        exp(sig, out=sig)                   # -z: exp, + 1, reciprocal
+        sig += 1
+        reciprocal(sig, out=sig)
+        tanh(g, out=g)
+        multiply(f, cp, out=c)
+        c += multiply(i, g, out=ig)
+        tanh(c, out=tc)
+        multiply(o, tc, out=h)
+        hp, cp = h, c
 
 
 def _matmul_into(xp, a, b, out):
@@ -292,11 +318,38 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
     # every step's gate gradients as a column block of one (G, T * B) matrix, which the
     # weight and input gradients then read without a transposing copy
     dgates = (xp.empty if batch_sizes is None else xp.zeros)((4, H, T, B), acts.dtype)
-    column = xp.empty((G, B), acts.dtype)
     g_out = xp.ascontiguousarray(g_out.transpose(0, 2, 1))
     dh, dc = g_h.T.copy(), g_c.T.copy()
-    w_hh_t, w_hr_t = w_hh_p.T, None if w_hr is None else w_hr.T
+    w_hh_t = w_hh_p.T
     dw_hr = None if w_hr is None else xp.zeros_like(w_hr)
+    if batch_sizes is None and w_hr is None and B > 1:
+        _lstm_bptt_full(xp, g_out, dh, dc, dc_dm, do_dm, coef, f, dgates, w_hh_t, reverse)
+    else:
+        _lstm_bptt(xp, g_out, dh, dc, dc_dm, do_dm, coef, f, dgates, w_hh_t, w_hr, ms, dw_hr,
+                   batch_sizes, reverse)
+    flat = dgates.reshape(G, T * B)
+
+    def unroll(a):                                     # back to torch's gate order
+        return _roll(xp, a, -H)
+    dx = (flat.T @ w_ih_p).reshape(T, B, -1) if needs[0] else None
+    dw_ih = db = None
+    if needs[3] or has_b:
+        dw1 = unroll(flat @ x.reshape(T * B, -1))      # (the bias gradient is its last column)
+        dw_ih, db = (dw1[:, :-1].copy(), dw1[:, -1].copy()) if has_b else (dw1, None)
+    dw_hh = None
+    if needs[4]:
+        dw_hh = unroll(flat @ _prev_stack(xp, out, h0, batch_sizes, reverse).reshape(T * B, -1))
+    return (dx, dh.T.copy(), dc.T.copy(), dw_ih, dw_hh, db, None if db is None else db.copy(),
+            dw_hr)
+
+
+def _lstm_bptt(xp, g_out, dh, dc, dc_dm, do_dm, coef, f, dgates, w_hh_t, w_hr, ms, dw_hr,
+               batch_sizes, reverse):
+    """The backward's time loop (steps in reverse): dh, dc (and dw_hr) updated in place, the
+    gate gradients written into dgates (4, H, T, B)."""
+    T, B, G = g_out.shape[0], g_out.shape[2], w_hh_t.shape[1]
+    column = xp.empty((G, B), dgates.dtype)
+    w_hr_t = None if w_hr is None else w_hr.T
     for t in _steps(T, not reverse):
         b = _active(batch_sizes, t, B)
         dm = dh[:, :b]
@@ -315,20 +368,24 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
             column[:, :1] = dg      # matrix-vector product rounds by the vector's stride
             dg = column[:, :1]
         _matmul_into(xp, w_hh_t, dg, dh[:, :b])
-    flat = dgates.reshape(G, T * B)
 
-    def unroll(a):                                     # back to torch's gate order
-        return _roll(xp, a, -H)
-    dx = (flat.T @ w_ih_p).reshape(T, B, -1) if needs[0] else None
-    dw_ih = db = None
-    if needs[3] or has_b:
-        dw1 = unroll(flat @ x.reshape(T * B, -1))      # (the bias gradient is its last column)
-        dw_ih, db = (dw1[:, :-1].copy(), dw1[:, -1].copy()) if has_b else (dw1, None)
-    dw_hh = None
-    if needs[4]:
-        dw_hh = unroll(flat @ _prev_stack(xp, out, h0, batch_sizes, reverse).reshape(T * B, -1))
-    return (dx, dh.T.copy(), dc.T.copy(), dw_ih, dw_hh, db, None if db is None else db.copy(),
-            dw_hr)
+
+def _lstm_bptt_full(xp, g_out, dh, dc, dc_dm, do_dm, coef, f, dgates, w_hh_t, reverse):
+    """_lstm_bptt for whole batches of several columns without a projection, every step's
+    views taken up front (as in _lstm_steps_full)."""
+    T, G = g_out.shape[0], w_hh_t.shape[1]
+    multiply, matmul = xp.multiply, xp.matmul
+    steps = zip(g_out, dc_dm, do_dm, coef, f, dgates[0].transpose(1, 0, 2),
+                dgates[1:].transpose(2, 0, 1, 3), dgates.reshape(G, T, -1).transpose(1, 0, 2))
+    for g_t, dc_dm_t, do_dm_t, coef_t, f_t, dg_o, dg_ifg, dg in \
+            (steps if reverse else reversed(list(steps))):
+        dh += g_t                   # dm
+        dct = dh * dc_dm_t
+        dct += dc
+        multiply(dh, do_dm_t, out=dg_o)
+        multiply(dct, coef_t, out=dg_ifg)
+        multiply(dct, f_t, out=dc)
+        matmul(w_hh_t, dg, out=dh)
 
 
 # torch's oneDNN LSTM layer (what it runs for unpacked float32/bfloat16 LSTMs without
