@@ -197,7 +197,7 @@ def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse):
 def _lstm_steps(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse, hs, cs, tcs, acts, ms, ig):
     T, G, B = xw.shape
     H = G // 4
-    if batch_sizes is None and w_hr is None:
+    if batch_sizes is None and w_hr is None and xp is np:
         return _lstm_steps_full(xp, xw, h0, c0, w_hh, reverse, hs, cs, tcs, acts, ig)
     prev = b_prev = None
     for t in _steps(T, reverse):
@@ -227,9 +227,10 @@ def _lstm_steps(xp, xw, h0, c0, w_hh, w_hr, batch_sizes, reverse, hs, cs, tcs, a
 
 
 def _lstm_steps_full(xp, xw, h0, c0, w_hh, reverse, hs, cs, tcs, acts, ig):
-    """_lstm_steps for whole batches without a projection (every column advances every step),
-    with every step's views taken up front: the same operations, a third less time in Python
-    between them."""
+    """_lstm_steps for whole batches of NumPy arrays without a projection (every column
+    advances every step), with every step's views taken up front: the same operations, a
+    third less time in Python between them. (Other namespaces, create_graph's traced one
+    among them, iterate arrays into copies, not views.)"""
     T, G, B = xw.shape
     H = G // 4
     exp, tanh, multiply, matmul, reciprocal = xp.exp, xp.tanh, xp.multiply, xp.matmul, xp.reciprocal
@@ -298,7 +299,7 @@ def _(xp, grads, x, h0, c0, w_ih_p, w_hh_p, w_hr, out, stacks, has_b, batch_size
     dh, dc = g_h.T.copy(), g_c.T.copy()
     w_hh_t = w_hh_p.T
     dw_hr = None if w_hr is None else xp.zeros_like(w_hr)
-    if batch_sizes is None and w_hr is None and B > 1:
+    if batch_sizes is None and w_hr is None and B > 1 and xp is np:
         _lstm_bptt_full(xp, g_out, dh, dc, acts, cs, tcs, c0.T, dgates, w_hh_t, reverse)
     else:
         coef = xp.empty((T, 3, H, B), acts.dtype)
@@ -385,7 +386,7 @@ _BPTT_BLOCK_BYTES = 1 << 20     # _lstm_bptt_full's block of steps: their gates 
 
 
 def _lstm_bptt_full(xp, g_out, dh, dc, acts, cs, tcs, c0, dgates, w_hh_t, reverse):
-    """_lstm_bptt for whole batches of several columns without a projection: the gate
+    """_lstm_bptt for NumPy whole batches of several columns without a projection: the gate
     factors computed for a block of steps at a time, just before those steps run, the block's
     gates and factors (9 H B numbers a step) within about a megabyte, a second-level cache
     (the whole sequence's at once, 9 MB in the LSTM benchmark, cost 2.5x as much time a
