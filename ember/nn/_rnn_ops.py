@@ -231,8 +231,7 @@ def _lstm_steps_full(xp, xw, h0, c0, w_hh, reverse, hs, cs, tcs, acts, ig):
     advances every step), with every step's views taken up front: the same operations, a
     third less time in Python between them. (Other namespaces, create_graph's traced one
     among them, iterate arrays into copies, not views.)"""
-    T, G, B = xw.shape
-    H = G // 4
+    H = xw.shape[1] // 4
     exp, tanh, multiply, matmul, reciprocal = xp.exp, xp.tanh, xp.multiply, xp.matmul, xp.reciprocal
     steps = zip(acts, xw, acts[:, :3 * H], acts[:, 3 * H:], acts[:, :H], acts[:, H:2 * H],
                 acts[:, 2 * H:3 * H], cs, tcs, hs)
