@@ -211,6 +211,21 @@ def test_lstm_gradcheck(kw):
     assert ember.autograd.gradcheck(f, (x, h, c) + params)
 
 
+@pytest.mark.parametrize("kw", [{}, dict(bidirectional=True, batch_first=True)])
+def test_lstm_double_backward_matches_torch(kw):
+    """create_graph through whole-batch LSTM layers (the NumPy loops' fast paths step aside
+    for the traced namespace, which reruns the forward): the gradient of a gradient."""
+    e, t = _pair("LSTM", "float64", 3, 4, **kw)
+    xe, xt = _inputs((2, 5, 3), "float64")
+    grads = []
+    for m, x, lib in ((e, xe, ember), (t, xt, torch)):
+        g, = lib.autograd.grad(m(x)[0].sin().sum(), x, create_graph=True)
+        (g * g).sum().backward()
+        grads.append((g, x.grad, m.weight_hh_l0.grad, m.bias_ih_l0.grad))
+    for a, b in zip(*grads):
+        assert_close(a, b, **TOL["float64"])
+
+
 def test_lstm_output_modified_in_place_raises():
     m = ember.nn.LSTM(3, 4)
     out, _ = m(ember.randn(5, 2, 3))
