@@ -1793,12 +1793,19 @@ def chunk(input, chunks, dim=0):
         raise
     if n == 0:      # (torch's chunk of an empty dim: split_with_sizes, of zeros)
         return multi_view(_split_sizes, input, (d, ((0, 0),) * chunks))
-    if type(step) is int:     # (_piece_bounds' for an int step of at least 1)
+    if type(chunks) is not int:
+        return multi_view(_split, input, (d, _piece_bounds(n, d, step), chunks))
+    static = _CHUNKS.get((d, n, chunks))
+    if static is None:      # (_piece_bounds' for an int step of at least 1)
         static = (d, tuple([(s, s + step if s + step < n else n) for s in range(0, n, step)]),
                   chunks)
-    else:
-        static = (d, _piece_bounds(n, d, step), chunks)
+        if len(_CHUNKS) >= 256:
+            _CHUNKS.clear()
+        _CHUNKS[d, n, chunks] = static
     return multi_view(_split, input, static)
+
+
+_CHUNKS = {}    # (dim, its size, chunks: an int) -> chunk's static arguments to split
 
 
 def unsafe_chunk(input, chunks, dim=0):
