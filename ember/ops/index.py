@@ -2303,9 +2303,9 @@ def _topk_by_sort(x, k, dim, largest):
         return None                 # (equal values among the first k + 1)
     v = top if k == n else top[..., :k].copy()
     i = np.bitwise_and(pos, _LOW29, order="C")
-    if not last:
-        v = np.ascontiguousarray(v.swapaxes(dim, -1))
-        i = np.ascontiguousarray(i.swapaxes(dim, -1))
+    if not last:    # (copies: torch's strides where a dim is 1, which ascontiguousarray keeps)
+        v = v.swapaxes(dim, -1).copy()
+        i = i.swapaxes(dim, -1).copy()
     return v, i
 
 
