@@ -310,9 +310,16 @@ def _functional():
 
 def _nn_method(name):
     """A Tensor method whose fused op lives in ember.nn.functional (imported on first call;
-    then read from sys.modules: an import statement per call costs microseconds)."""
+    then read from sys.modules: an import statement per call costs microseconds). softmax and
+    log_softmax with a dim alone try their quick path first (ember.nn._ops)."""
+    quick = None if name == "hardshrink" else name + "_quick"
+
     def method(self, *args, **kwargs):
         functional = sys.modules.get("ember.nn.functional") or _functional()
+        if quick and len(args) == 1 and not kwargs:
+            t = getattr(functional._O, quick)(self, args[0])
+            if t is not None:
+                return t
         if "axis" in kwargs and "dim" not in kwargs:        # NumPy's name, as torch's methods
             kwargs["dim"] = kwargs.pop("axis")
         if name != "hardshrink":

@@ -4,6 +4,7 @@
 Each is a thin alias onto ember.nn.functional (reordered arguments, integer-coded reductions and
 modes, tuple returns); none carries its own kernel.  ember/__init__.py reaches them lazily through
 NAMES, so importing this module must stay cheap: ember.nn is imported inside the functions only."""
+import sys
 
 NAMES = (
     "batch_norm layer_norm group_norm instance_norm rms_norm "
@@ -594,7 +595,14 @@ rnn_relu = _rnn_function("rnn_relu", "RNN_RELU")
 def _dim_required(name):
     """torch.softmax / Tensor.softmax (and log_softmax): `dim` is required (only
     torch.nn.functional's versions pick one, with a deprecation warning)."""
+    quick = name + "_quick"
+
     def fn(input, *args, **kwargs):
+        if len(args) == 1 and not kwargs:   # (a dim alone: the quick path of ember.nn._ops)
+            ops = (sys.modules.get("ember.nn.functional") or _F())._O
+            t = getattr(ops, quick)(input, args[0])
+            if t is not None:
+                return t
         if not args and "dim" not in kwargs:
             from .ops._apply import _missing_arg
             raise _missing_arg(name, "dim")

@@ -245,3 +245,16 @@ def test_copies_of_every_dtype_laid_out_like_torch(dtype):
                  lib.empty(0, 3, 2, 2, dtype=dt).contiguous(memory_format=lib.channels_last)]
         return [_layout(lib, c) for c in cases] + [x.to(dt).clone().to(lib.float32).tolist()]
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (3, 4, 5), (4, 1, 3), (1, 6)])
+@pytest.mark.parametrize("k", [1, 2])
+def test_topk_layout_along_each_dim(shape, k):
+    """topk's values and indices along any dim: contiguous with torch's strides, those of a dim
+    of size 1 (k = 1) included (the sorted path for small float inputs gave such a dim the
+    stride 1)."""
+    for d in range(len(shape)):
+        if k <= shape[d]:
+            for largest in (True, False):
+                _compare(lambda lib, x: x.topk(k, d, largest)[0], shape)
+                _compare(lambda lib, x: x.topk(k, d, largest)[1], shape)

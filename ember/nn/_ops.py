@@ -13,7 +13,8 @@ from .._tensor import _new
 from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.forward_ad import FW as _fw
-from ..ops._apply import apply, quiet
+from ..autograd.grad_mode import STATE as _grad
+from ..ops._apply import _node, apply, quiet
 from ..ops.creation import dense_order
 from ..ops.index import index_add_rows
 from ..ops._fma import fma64 as _fma64
@@ -59,7 +60,7 @@ def _rowsum(xp, a, dim):
     return a.sum(axis=dim, keepdims=True)
 
 
-_ROW_STARTS = {}        # (size, n) -> the row starts _rowmax's reduceat takes (a few shapes)
+_ROW_STARTS = {}        # shape -> (the row starts _rowmax's reduceat takes, its result's shape)
 
 
 def _rowmax(xp, a):
@@ -68,12 +69,12 @@ def _rowmax(xp, a):
     maximum is exact, so the order is free)."""
     n = a.shape[-1]
     if xp is np and 1 < n <= 2048 and a.flags.c_contiguous and a.size:
-        starts = _ROW_STARTS.get((a.size, n))
-        if starts is None:
+        plan = _ROW_STARTS.get(a.shape)
+        if plan is None:
             if len(_ROW_STARTS) >= 64:
                 _ROW_STARTS.clear()
-            starts = _ROW_STARTS[a.size, n] = np.arange(0, a.size, n)
-        return np.maximum.reduceat(a.reshape(-1), starts).reshape(a.shape[:-1] + (1,))
+            plan = _ROW_STARTS[a.shape] = (np.arange(0, a.size, n), a.shape[:-1] + (1,))
+        return np.maximum.reduceat(a.reshape(-1), plan[0]).reshape(plan[1])
     return a.max(axis=-1, keepdims=True)
 
 
@@ -117,12 +118,21 @@ def _fold_lanes(acc):
 # _lane_rowsum's order of float32 lanes for NumPy's pairwise sum to fold them
 _FOLD_ORDER = {8: np.array([0, 4, 2, 6, 1, 5, 3, 7])}
 _FOLD_ORDER[16] = np.concatenate((_FOLD_ORDER[8], _FOLD_ORDER[8] + 8))
+_LANES32 = VEC_BYTES // 4
+_FOLD32 = _FOLD_ORDER[_LANES32]
 
 
 def _lane_rowsum(e):
     """_lane_sum over the last dim: many short rows through a transposed copy (NumPy's per-row
     overhead dominates rows of fewer than 256 floats: 3x faster), else in e's own layout."""
     n = e.shape[-1]
+    if e.dtype.itemsize == 4 and n and not n % _LANES32 and (
+            n >= 256 or e.size < 64 * n or not e.flags.c_contiguous):
+        # (the common case, float32 rows of whole vectors, first: see its steps below)
+        acc = _einsum("rbl->rl", e.reshape(-1, n // _LANES32, _LANES32)).take(_FOLD32, 1)
+        if e.ndim == 2:
+            return np.add.reduce(acc, 1, None, None, True, 0.0)
+        return np.add.reduce(acc, 1, None, None, False, 0.0).reshape(e.shape[:-1] + (1,))
     if 1 < n < 256 and e.size >= 64 * n and e.flags.c_contiguous:
         return _lane_sum(_transposed(e.reshape(-1, n), True)).reshape(e.shape[:-1] + (1,))
     lanes = VEC_BYTES // e.dtype.itemsize
@@ -187,7 +197,7 @@ def _softmax_lastdim_f32(x):
     n = x.shape[-1]
     if n >= 256 or x.size < 64 * n:     # long rows, or few: NumPy's row reductions do well
         e = _exp32(x - _rowmax(np, x), True)
-        e *= np.float32(1) / _lane_rowsum(e)
+        e *= np.reciprocal(_lane_rowsum(e))     # (1 / z: correctly rounded either way)
         return e
     xt = _transposed(x.reshape(-1, n), True)
     xt -= np.maximum.reduce(xt, axis=0)
@@ -257,22 +267,33 @@ def _log_softmax(xp, x, dim):
         return y, (y, None)
     if x.size == 0:
         return xp.empty_like(x), (xp.empty_like(x), dim)
+    if _lastdim_f32(xp, x, dim):    # torch's last-dim kernel
+        s = _log_softmax_lastdim_f32(x)
+        return s, (s, dim)
     a = x.astype(np.float32) if _half(x) else x     # torch's kernel: in float32, rounded once
     s = a - (_rowmax(xp, a) if dim in (-1, a.ndim - 1) else a.max(axis=dim, keepdims=True))
-    if _lastdim_f32(xp, a, dim):    # torch's last-dim kernel: see _softmax_lastdim_f32
-        e = _exp32(s)
-        z = _lane_rowsum(e)
-        if a is x:
-            s -= np.log(z, dtype=np.float64).astype(np.float32)
-        else:   # float16/bfloat16: torch's kernel keeps the sum and its log in x's dtype
-            lz = np.log(z.astype(x.dtype).astype(np.float32), dtype=np.float64)
-            s -= lz.astype(np.float32).astype(x.dtype).astype(np.float32)
+    if _lastdim_f32(xp, a, dim):
+        # float16/bfloat16: torch's last-dim kernel keeps the sum and its log in x's dtype
+        z = _lane_rowsum(_exp32(s))
+        lz = np.log(z.astype(x.dtype).astype(np.float32), dtype=np.float64)
+        s -= lz.astype(np.float32).astype(x.dtype).astype(np.float32)
     elif xp is np and a.dtype == np.float64 and dim in (-1, a.ndim - 1):
         s -= np.log(_lane_rowsum(np.exp(s)))        # (the kernel's lane-order sum)
     else:
         s -= xp.log(_rowsum(xp, xp.exp(s), dim))
     s = s.astype(x.dtype, copy=False)
     return s, (s, dim)
+
+
+def _log_softmax_lastdim_f32(x):
+    """float32 log_softmax over the last dim of a non-empty NumPy x as torch's kernel (see
+    _softmax_lastdim_f32): x - max - log(the lane-order sum of exp(x - max)), exp and log
+    nearly correctly rounded there (here in float64, then rounded: the log into the sum's own
+    array)."""
+    s = x - _rowmax(np, x)
+    z = _lane_rowsum(_exp32(s))
+    s -= np.log(z, dtype=np.float64, out=z)
+    return s
 
 
 def _lastdim_f32(xp, a, dim):
@@ -290,7 +311,8 @@ def _(xp, g, y, dim):
         # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract
         ey = np.multiply(_exp32(y), _lane_rowsum(g),
                          dtype=np.float64)      # (two floats' product: exact in double)
-        return (np.subtract(g, ey, dtype=np.float64).astype(np.float32),)
+        # (the difference in double, rounded once into float32 as it is written)
+        return (np.subtract(g, ey, out=np.empty(g.shape, np.float32), dtype=np.float64),)
     return (g - xp.exp(y) * _rowsum(xp, g, dim),)
 
 
@@ -315,28 +337,55 @@ def _unrecorded(o, x, static):
 _F32 = np.dtype(np.float32)
 
 
-def _softmax_last_f32(x, dim):
-    """_unrecorded(_softmax, x, (dim, False)) for a non-empty float32 NumPy x over its last dim
-    (the common case), straight to its kernel (a seventh of a small softmax's time goes to the
-    op's dispatch and checks); None otherwise, and while the profiler wraps the kernel."""
+def _lastdim_quick(o, plain, kernel, more, x, dim):
+    """op o (its static arguments the last dim and `more`: softmax's (False,)) of a non-empty
+    float32 NumPy Tensor x over its last dim (dim: an int, that dim or -1), the common case,
+    straight to `kernel` (a third of a small softmax's time goes to the op's dispatch, checks
+    and apply's general recording); None otherwise: another dim or input, autocast, forward
+    AD, and while the profiler wraps the op's CPU forward (`plain` otherwise; another
+    backend's is never `plain`)."""
     try:
-        a = x.arr
-        if type(a) is not np.ndarray or a.dtype != _F32 or dim != a.ndim - 1 or not a.size \
-                or x._rg or _amp.enabled or _fw.level is not None or \
-                _softmax.impl[0][0] is not _SOFTMAX_FWD:
+        a, be = x.arr, x.be
+        nd = a.ndim
+        if type(a) is not np.ndarray or a.dtype is not _F32 or dim != nd - 1 and dim != -1 or \
+                not nd or not a.size or _amp.enabled or _fw.level is not None or \
+                o.impl[be.idx][0] is not plain:
             return None
-    except AttributeError:          # (not a Tensor: apply's TypeError)
+        rg = x._rg
+    except AttributeError:          # (not a Tensor: the general path's TypeError)
         return None
     try:
-        out = _softmax_lastdim_f32(a)
+        out = kernel(a)
     except RuntimeWarning:
-        out = quiet(_softmax_lastdim_f32, a)
-    return _new(out if out.flags.c_contiguous else out.copy(order="C"), x.be)
+        out = quiet(kernel, a)
+    if not out.flags.c_contiguous:
+        out = out.copy(order="C")
+    t = _new(out, be)
+    if rg and _grad.enabled:        # (apply's recording of a one-output op saving its output)
+        t._rg = True
+        d = nd - 1
+        node = t.grad_fn = _node(o, o.impl[0][1], be, (out, d), (x,), (d,) + more, (a,), out)
+        if t._vc is None:
+            t._vc = [0, 0]
+        node.out_vc = t._vc
+    return t
+
+
+def softmax_quick(x, dim):
+    """_lastdim_quick's softmax."""
+    return _lastdim_quick(_softmax, _SOFTMAX_FWD, _softmax_lastdim_f32, (False,), x, dim) \
+        if dim.__class__ is int else None
+
+
+def log_softmax_quick(x, dim):
+    """_lastdim_quick's log_softmax."""
+    return _lastdim_quick(_log_softmax, _LOG_SOFTMAX_FWD, _log_softmax_lastdim_f32, (), x,
+                          dim) if dim.__class__ is int else None
 
 
 def softmax_raw(x, dim, masked=False):
     if not masked:
-        t = _softmax_last_f32(x, dim)
+        t = softmax_quick(x, dim)
         if t is not None:
             return t
     t = _unrecorded(_softmax, x, (dim, masked))
@@ -371,6 +420,9 @@ def scaled_causal_softmax_raw(x, scale):
 
 
 def log_softmax_raw(x, dim):
+    t = log_softmax_quick(x, dim)
+    if t is not None:
+        return t
     t = _unrecorded(_log_softmax, x, (dim,))
     if t is not None:
         return t
@@ -1320,4 +1372,5 @@ def _(xp, g, x, t, reduction):
 
 
 contiguous_outputs("softmax", "log_softmax", "vector_norm", "cdist")
-_SOFTMAX_FWD = _softmax.impl[0][0]      # (until the profiler wraps it: _softmax_last_f32)
+# (until the profiler wraps them: _lastdim_quick)
+_SOFTMAX_FWD, _LOG_SOFTMAX_FWD = _softmax.impl[0][0], _log_softmax.impl[0][0]

@@ -458,6 +458,10 @@ def _softmax_prep(input, dim, dtype, name, stacklevel):
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dtype is None:
+        t = _O.softmax_quick(input, dim)
+        if t is not None:
+            return t
     x, d = _softmax_prep(input, dim, dtype, "softmax", _stacklevel)
     return _O.softmax_raw(x, d)
 
@@ -468,6 +472,10 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dtype is None:
+        t = _O.log_softmax_quick(input, dim)
+        if t is not None:
+            return t
     x, d = _softmax_prep(input, dim, dtype, "log_softmax", _stacklevel)
     return _O.log_softmax_raw(x, d)
 

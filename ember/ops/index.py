@@ -23,7 +23,8 @@ from ._overlap import check_out as check_out_overlap
 from ._apply import add_at, one_d, traced
 from ._apply import INPLACE_CHECKS, _finish, _finish_tuple, _fw, _fw_involved, \
     _not_tensor, _OVERLAP, _tname as _dtype_name, apply, inplace, raise_not_tensor, tensor_arg, \
-    tensor_args, tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps
+    tensor_args, tensor_ndim, type_name, writable_alias, shared_alias, warn_shared, _overlaps, \
+    quiet
 from . import _overlap, _stl_select
 from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
@@ -2264,6 +2265,7 @@ def msort(input, *, out=None):
 
 _LOW29 = np.int64((1 << 29) - 1)
 _COLUMNS = np.arange(4096, dtype=np.int64)
+_POSITIONS = {}     # shape -> each element's position along the last dim (_topk_by_sort's keys)
 
 
 def _topk_by_sort(x, k, dim, largest):
@@ -2284,7 +2286,13 @@ def _topk_by_sort(x, k, dim, largest):
     if not math.isfinite(np.add.reduce(p, None)):    # (float64 sums of x's values: no overflow)
         return None
     bits = p.view(np.int64)
-    bits |= _COLUMNS[:n]
+    cols = _POSITIONS.get(p.shape)
+    if cols is None:    # (a whole array of them: the broadcast row costs a call per row)
+        if len(_POSITIONS) >= 16:
+            _POSITIONS.clear()
+        cols = np.ascontiguousarray(np.broadcast_to(_COLUMNS[:n], p.shape))
+        _POSITIONS[p.shape] = cols
+    bits |= cols
     p.sort(axis=-1)
     if largest:     # (the last k + 1 keys and k positions, backwards)
         top, pos = p[..., :-k - 2:-1], bits[..., :-k - 1:-1]
@@ -2295,9 +2303,9 @@ def _topk_by_sort(x, k, dim, largest):
         return None                 # (equal values among the first k + 1)
     v = top if k == n else top[..., :k].copy()
     i = np.bitwise_and(pos, _LOW29, order="C")
-    if not last:
-        v = np.ascontiguousarray(v.swapaxes(dim, -1))
-        i = np.ascontiguousarray(i.swapaxes(dim, -1))
+    if not last:    # (copies: torch's strides where a dim is 1, which ascontiguousarray keeps)
+        v = v.swapaxes(dim, -1).copy()
+        i = i.swapaxes(dim, -1).copy()
     return v, i
 
 
@@ -2379,6 +2387,15 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
         raise RuntimeError("selected index k out of range")
     if kind == "c":
         _no_complex_sort(input, "topk")
+    if out is None and not input._rg and _fw.level is None:
+        # (nothing to record: apply's steps, the kernel as the op holds it and two tensors)
+        be = input.be
+        fwd = _topk.impl[be.idx][0]
+        try:
+            r = fwd(be.xp, a, k, d, largest, sorted)[0]
+        except RuntimeWarning:
+            r = quiet(fwd, be.xp, a, k, d, largest, sorted)[0]
+        return TOPK(_new(r[0], be), _new(r[1], be))
     r = apply(_topk, (input,), (k, d, largest, sorted))
     return TOPK(*r) if out is None else _finish_tuple(r, out, "topk", TOPK)
 

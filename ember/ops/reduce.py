@@ -983,7 +983,10 @@ def _round_as(r, dtype):
     """What _rounded makes of the NumPy double r, as unsigned integers of dtype's bits."""
     if dtype.itemsize == 2:
         r = r.astype(np.float32)
-    return r.astype(dtype).view(f"u{dtype.itemsize}")
+    return r.astype(dtype).view(_UINTS[dtype.itemsize])
+
+
+_UINTS = {2: np.dtype(np.uint16), 4: np.dtype(np.uint32)}     # (_round_as: by itemsize)
 
 
 class _Rounded(tuple):
@@ -1043,20 +1046,22 @@ def _welford_checked(rows, n, dtype, div, take_sqrt, want_mean):
                       dtype)
         ok &= m[0] == m[1]
         m = m[0]
-    # (rows of equal elements, m2 +0, never pass the check: their interval's lower end
-    # -err is not above 0)
-    if not ok.all() and (same := m2 == 0).any():
-        ok |= same
-        var[same] = 0                               # (+0.0's bits)
-        if want_mean:
-            m[same] = _round_as(mean[same] + 0.0, dtype)
-    if not ok.all():
-        bad = ~ok
-        mean, m2 = _welford_np(x[bad], n)
-        r = m2 / div
-        var[bad] = _round_as(np.sqrt(r) if take_sqrt else r, dtype)
-        if want_mean:
-            m[bad] = _round_as(mean, dtype)
+    # (all(): count_nonzero's call costs a third of ndarray.all's)
+    if np.count_nonzero(ok) != ok.size:
+        # (rows of equal elements, m2 +0, never pass the check: their interval's lower end
+        # -err is not above 0)
+        if (same := m2 == 0).any():
+            ok |= same
+            var[same] = 0                           # (+0.0's bits)
+            if want_mean:
+                m[same] = _round_as(mean[same] + 0.0, dtype)
+        if np.count_nonzero(ok) != ok.size:
+            bad = ~ok
+            mean, m2 = _welford_np(x[bad], n)
+            r = m2 / div
+            var[bad] = _round_as(np.sqrt(r) if take_sqrt else r, dtype)
+            if want_mean:
+                m[bad] = _round_as(mean, dtype)
     return _Rounded((m.view(dtype).reshape(lead) if want_mean else None,
                      var.view(dtype).reshape(lead)))
 

@@ -1323,6 +1323,8 @@ _STACK_FWD = _stack.impl[0][0]
 
 @_stack.vjp
 def _(xp, g, dim, n):
+    if type(g) is np.ndarray and g.ndim > 1:    # (its views by iteration: 3x faster)
+        return tuple(np.moveaxis(g, dim, 0) if dim else g)
     return tuple(g[(slice(None),) * dim + (i,)] for i in range(n))
 
 
@@ -1663,7 +1665,14 @@ def _unbind(xp, x, dim):
     return tuple([x[pre + (i, Ellipsis)] for i in range(x.shape[dim])]), (dim,)
 
 
-_unbind.vjp(lambda xp, g, dim: (xp.stack(g, axis=dim),))
+@_unbind.vjp
+def _(xp, g, dim):
+    if xp is np and g[0].dtype.kind in "fc":
+        # (np.array copies the gradients into one contiguous array, as stack's result is: a
+        # third of np.stack's time)
+        a = np.array(g)
+        return (np.ascontiguousarray(np.moveaxis(a, 0, dim)) if dim else a,)
+    return (xp.stack(g, axis=dim),)
 
 
 def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
@@ -1784,12 +1793,19 @@ def chunk(input, chunks, dim=0):
         raise
     if n == 0:      # (torch's chunk of an empty dim: split_with_sizes, of zeros)
         return multi_view(_split_sizes, input, (d, ((0, 0),) * chunks))
-    if type(step) is int:     # (_piece_bounds' for an int step of at least 1)
+    if type(chunks) is not int:
+        return multi_view(_split, input, (d, _piece_bounds(n, d, step), chunks))
+    static = _CHUNKS.get((d, n, chunks))
+    if static is None:      # (_piece_bounds' for an int step of at least 1)
         static = (d, tuple([(s, s + step if s + step < n else n) for s in range(0, n, step)]),
                   chunks)
-    else:
-        static = (d, _piece_bounds(n, d, step), chunks)
+        if len(_CHUNKS) >= 256:
+            _CHUNKS.clear()
+        _CHUNKS[d, n, chunks] = static
     return multi_view(_split, input, static)
+
+
+_CHUNKS = {}    # (dim, its size, chunks: an int) -> chunk's static arguments to split
 
 
 def unsafe_chunk(input, chunks, dim=0):
