@@ -401,3 +401,29 @@ def test_views_of_inference_tensors_are_no_views_like_torch():
             y = lib.ones(4, 6)
             out.append([v._base is None for v in (y.t(), y[1], y.chunk(2)[0])])
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, 3, -1, -4])
+@pytest.mark.parametrize("grad", [False, True])
+def test_stack_of_many_like_torch(dim, grad):
+    """A stack of many tensors (a batch's samples) is checked and joined in whole-list steps:
+    values, strides, node and gradients as torch's; a mismatched shape, dtype or a non-tensor
+    among them still gets torch's error."""
+    rng = np.random.default_rng(dim + 10)
+    arrays = list(rng.standard_normal((20, 3, 2, 4)).astype(np.float32))
+
+    def run(lib):
+        xs = [lib.tensor(a, requires_grad=grad) for a in arrays]
+        y = lib.stack(xs, dim)
+        out = [y.detach().numpy().tolist(), y.stride(), type(y.grad_fn).__name__]
+        if grad:
+            (y * lib.arange(float(y.numel())).reshape(y.shape)).sum().backward()
+            out.append([x.grad.numpy().tolist() for x in xs])
+        for bad in (xs[:5] + [lib.ones(3, 2, 5)] + xs[5:], xs[:9] + [lib.ones(3, 2, 4).double()],
+                    xs[:9] + [1.0]):
+            try:
+                out.append(str(lib.stack(bad, dim).dtype))
+            except Exception as e:
+                out.append((type(e).__name__, str(e)))
+        return out
+    assert run(ember) == run(torch)

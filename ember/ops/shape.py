@@ -1203,6 +1203,13 @@ def _joined(o, fwd, tensors, dim, nd):
         return None
     d = dim + n if dim < 0 else dim
     dt = a0.dtype
+    if nd and d < len(ref) and len(tensors) > _MANY:
+        arrays, rg = _stackable_many(tensors, be, dt, ref)
+        if arrays is None:
+            return None
+        # stacking along d is concatenating along d, seen with dim d split in two
+        out = np.concatenate(arrays, d).reshape(ref[:d] + (len(arrays),) + ref[d:])
+        return _joined_result(o, tensors, arrays, out, a0, be, rg, (d, len(arrays)), d)
     arrays = []
     rg = False
     for t in tensors:
@@ -1223,13 +1230,33 @@ def _joined(o, fwd, tensors, dim, nd):
         out = np.concatenate([a[sl] for a in arrays], d)
     else:
         out = np.concatenate(arrays, d)
+    saved = (d, len(arrays)) if nd else ([a.shape[d] for a in arrays], [False] * len(arrays), d)
+    return _joined_result(o, tensors, arrays, out, a0, be, rg, saved, d)
+
+
+_MANY = 8           # stacks of more tensors check them and join them in whole-list steps
+
+
+def _stackable_many(tensors, be, dt, ref):
+    """(the arrays, whether any tensor requires grad) of `tensors` when all are NumPy tensors on
+    `be` of dtype dt and shape ref (a batch's samples); (None, False) otherwise."""
+    try:
+        arrays = [t.arr for t in tensors]
+        if {t.be for t in tensors} != {be} or {type(a) for a in arrays} != {np.ndarray} or \
+                {a.dtype for a in arrays} != {dt} or {a.shape for a in arrays} != {ref}:
+            return None, False
+        return arrays, any(t._rg for t in tensors)
+    except (AttributeError, TypeError):
+        return None, False
+
+
+def _joined_result(o, tensors, arrays, out, a0, be, rg, saved, d):
+    """_joined's tensor from its joined array: dense, with the op's node where it records."""
     if not out.flags.c_contiguous:
         out = _dense(np, out, a0)
     r = _new(out, be)
     record = rg and _grad.enabled
     if record or _fw.level is not None:     # (the forward's saved values)
-        saved = (d, len(arrays)) if nd else \
-            ([a.shape[d] for a in arrays], [False] * len(arrays), d)
         if record:
             r._rg = True
             # (inputs no bigger than their small result: none for autograd's _thin to stub)
