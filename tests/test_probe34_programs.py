@@ -1,0 +1,953 @@
+"""Ordinary PyTorch programs, round 34 (code in the idioms of libraries built on PyTorch:
+HuggingFace transformers' masks, rotary embeddings, norms, MLPs, kv-caches, samplers and logits
+processors, dtype casts and embedding resizing; torchvision's ResNets, tensor transforms,
+resampling and box ops; timm's DropPath, LayerScale, initialisers, EMAs and parameter groups;
+Lightning-style loops with accumulation, clipping and scheduler chains; einops-like reshapes;
+torch.compile and torch.jit as no-ops; seeding utilities and deterministic mode) run under ember
+and torch from the same seed: everything they record must agree (the harness is rounds 17, 18
+and 26's)."""
+from probe_registry import Programs, log_outcome as _err
+from test_probe18_programs import _check
+
+PROGRAMS = Programs()
+
+program = PROGRAMS.always     # (every warning given each time)
+
+_TRAIN = 1e-4
+
+
+# ---- transformers --------------------------------------------------------------------------
+
+@program()
+def hf_extended_mask_dtypes_printed(torch, log):
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        ext = mask[:, None, None, :]
+        ext = ext.to(dtype=dtype)
+        ext = (1.0 - ext) * torch.finfo(dtype).min
+        print(ext)
+        log(ext.dtype, ext.shape, ext.stride(), torch.finfo(dtype).min)
+    inv = mask[:, None, None, :].eq(0)
+    print(inv, inv.dtype)
+    m = torch.zeros(2, 1, 3, 3).masked_fill(inv, torch.finfo(torch.float16).min)
+    print(m)
+    print(torch.finfo(torch.float16), torch.finfo(torch.bfloat16))
+    print(torch.finfo(torch.float32).min, torch.finfo(torch.float16).tiny,
+          torch.finfo().eps, torch.iinfo(torch.int64).min)
+
+
+@program()
+def hf_causal_mask_triu_full_and_expand(torch, log):
+    L, dtype = 4, torch.float32
+    min_v = torch.finfo(dtype).min
+    causal = torch.full((L, L), fill_value=min_v, dtype=dtype)
+    causal = torch.triu(causal, diagonal=1)
+    print(causal)
+    past = 2
+    causal2 = torch.cat([torch.zeros(L, past, dtype=dtype), causal], dim=-1)
+    print(causal2)
+    e = causal2[None, None, :, :].expand(2, 1, -1, -1)
+    log(e.shape, e.stride(), e.is_contiguous())
+    pad = torch.tensor([[0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
+    c = e.clone()
+    mask_len = pad.shape[-1]
+    padding_mask = c[:, :, :, :mask_len] + pad[:, None, None, :]
+    padding_mask = padding_mask == 0
+    c[:, :, :, :mask_len] = c[:, :, :, :mask_len].masked_fill(padding_mask, min_v)
+    print(c)
+    tri = torch.ones(L, L, dtype=torch.bool).tril()
+    print(tri, (~tri).int())
+    s = torch.randn(1, 1, L, L).masked_fill(~tri, float("-inf")).softmax(-1)
+    log(s)
+    log(torch.arange(L)[:, None] >= torch.arange(L)[None, :])
+    idx = torch.arange(L).view(-1, 1) < torch.arange(L).view(1, -1)
+    print(idx)
+
+
+@program(tol=1e-6)
+def hf_llama_rotary_matmul_form(torch, log):
+    dim, base = 8, 10000.0
+    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    log(inv_freq.dtype, inv_freq)
+    position_ids = torch.tensor([[0, 1, 2, 3, 4], [3, 4, 5, 6, 7]])
+    inv_freq_expanded = inv_freq[None, :, None].float().expand(position_ids.shape[0], -1, 1)
+    position_ids_expanded = position_ids[:, None, :].float()
+    freqs = (inv_freq_expanded.float() @ position_ids_expanded.float()).transpose(1, 2)
+    log(freqs.shape, freqs.stride(), freqs.is_contiguous())
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    cos, sin = cos.to(torch.bfloat16), sin.to(torch.bfloat16)
+    log(cos.dtype, cos, sin)
+
+    def rotate_half(x):
+        x1 = x[..., : x.shape[-1] // 2]
+        x2 = x[..., x.shape[-1] // 2:]
+        return torch.cat((-x2, x1), dim=-1)
+
+    q = torch.randn(2, 3, 5, dim, dtype=torch.bfloat16)
+    k = torch.randn(2, 1, 5, dim, dtype=torch.bfloat16)
+    cu, su = cos.unsqueeze(1), sin.unsqueeze(1)
+    q_embed = (q * cu) + (rotate_half(q) * su)
+    k_embed = (k * cu) + (rotate_half(k) * su)
+    log(q_embed.dtype, q_embed, k_embed)
+    t = torch.arange(6, dtype=torch.float32)
+    f = torch.outer(t, inv_freq)
+    log(torch.einsum("i,j->ij", t, inv_freq).equal(f), f.stride())
+    cis = torch.polar(torch.ones_like(f), f)
+    log(cis.dtype, cis[:2])
+    print(cis[:2, :2])
+
+
+@program(tol=1e-6)
+def hf_rmsnorm_half_and_swiglu(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class LlamaRMSNorm(nn.Module):
+        def __init__(self, hidden_size, eps=1e-6):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(hidden_size))
+            self.variance_epsilon = eps
+
+        def forward(self, hidden_states):
+            input_dtype = hidden_states.dtype
+            hidden_states = hidden_states.to(torch.float32)
+            variance = hidden_states.pow(2).mean(-1, keepdim=True)
+            hidden_states = hidden_states * torch.rsqrt(variance + self.variance_epsilon)
+            return self.weight * hidden_states.to(input_dtype)
+
+        def extra_repr(self):
+            return f"{tuple(self.weight.shape)}, eps={self.variance_epsilon}"
+
+    class MLP(nn.Module):
+        def __init__(self, h, i):
+            super().__init__()
+            self.gate_proj = nn.Linear(h, i, bias=False)
+            self.up_proj = nn.Linear(h, i, bias=False)
+            self.down_proj = nn.Linear(i, h, bias=False)
+            self.act_fn = nn.SiLU()
+
+        def forward(self, x):
+            return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input_layernorm = LlamaRMSNorm(6)
+            self.mlp = MLP(6, 10)
+
+        def forward(self, x):
+            return x + self.mlp(self.input_layernorm(x))
+
+    b = Block()
+    print(b)
+    x = torch.randn(2, 3, 6)
+    log(b(x))
+    b.half()
+    log([(n, p.dtype) for n, p in b.named_parameters()])
+    y = b(x.half())
+    log(y.dtype, y, b.input_layernorm(x.half()).dtype)
+    b.to(torch.bfloat16)
+    y = b(x.to(torch.bfloat16))
+    log(y.dtype, y)
+    b.float()
+    fused = nn.Linear(6, 20, bias=False)
+    gate, up = fused(x).chunk(2, dim=-1)
+    log(gate.shape, gate.stride(), up.stride(), F.silu(gate) * up)
+    rms = nn.RMSNorm(6, eps=1e-6)
+    print(rms)
+    log(rms(x), F.rms_norm(x, (6,)), rms(x.half()).dtype)
+
+
+@program(tol=1e-5)
+def hf_generation_kv_cache_tuples(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    V, D, H = 11, 8, 2
+    emb = nn.Embedding(V, D)
+    qkv = nn.Linear(D, 3 * D)
+    lm_head = nn.Linear(D, V, bias=False)
+    lm_head.weight = emb.weight
+    log(lm_head.weight is emb.weight, lm_head.weight.data_ptr() == emb.weight.data_ptr())
+
+    def step(ids, past):
+        x = emb(ids)
+        B, T, _ = x.shape
+        q, k, v = qkv(x).split(D, dim=2)
+        q = q.view(B, T, H, D // H).transpose(1, 2)
+        k = k.view(B, T, H, D // H).transpose(1, 2)
+        v = v.view(B, T, H, D // H).transpose(1, 2)
+        if past is not None:
+            k = torch.cat((past[0], k), dim=-2)
+            v = torch.cat((past[1], v), dim=-2)
+        present = (k, v)
+        att = (q @ k.transpose(-2, -1)) / (k.size(-1) ** 0.5)
+        S = k.shape[-2]
+        mask = torch.ones(T, S, dtype=torch.bool).tril(diagonal=S - T)
+        att = att.masked_fill(~mask, torch.finfo(att.dtype).min)
+        out = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, D)
+        return lm_head(out), present
+
+    ids = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    past = None
+    with torch.no_grad():
+        for i in range(4):
+            logits, past = step(ids if past is None else ids[:, -1:], past)
+            nxt = logits[:, -1, :].argmax(dim=-1, keepdim=True)
+            ids = torch.cat([ids, nxt], dim=-1)
+            log(i, ids, tuple(t.shape for t in past), past[0].stride(), past[0].is_contiguous())
+    print(ids)
+    pkv = ((past[0], past[1]),)
+    log(type(pkv).__name__, len(pkv), pkv[0][0].shape)
+    beam_idx = torch.tensor([1, 0])
+    reordered = tuple(tuple(p.index_select(0, beam_idx) for p in layer) for layer in pkv)
+    log(reordered[0][0][0].equal(pkv[0][0][1]))
+
+
+@program()
+def hf_top_k_top_p_filtering_classic(torch, log):
+    F = torch.nn.functional
+
+    def top_k_top_p_filtering(logits, top_k=0, top_p=1.0, filter_value=-float("Inf"),
+                              min_tokens_to_keep=1):
+        if top_k > 0:
+            top_k = min(max(top_k, min_tokens_to_keep), logits.size(-1))
+            indices_to_remove = logits < torch.topk(logits, top_k)[0][..., -1, None]
+            logits[indices_to_remove] = filter_value
+        if top_p < 1.0:
+            sorted_logits, sorted_indices = torch.sort(logits, descending=True)
+            cumulative_probs = torch.cumsum(F.softmax(sorted_logits, dim=-1), dim=-1)
+            sorted_indices_to_remove = cumulative_probs > top_p
+            if min_tokens_to_keep > 1:
+                sorted_indices_to_remove[..., :min_tokens_to_keep] = 0
+            sorted_indices_to_remove[..., 1:] = sorted_indices_to_remove[..., :-1].clone()
+            sorted_indices_to_remove[..., 0] = 0
+            indices_to_remove = sorted_indices_to_remove.scatter(
+                1, sorted_indices, sorted_indices_to_remove)
+            logits[indices_to_remove] = filter_value
+        return logits
+
+    torch.manual_seed(1)
+    logits = torch.randn(3, 10)
+    log(top_k_top_p_filtering(logits.clone(), top_k=3))
+    log(top_k_top_p_filtering(logits.clone(), top_p=0.7))
+    log(top_k_top_p_filtering(logits.clone(), top_k=5, top_p=0.9, min_tokens_to_keep=2))
+    f = top_k_top_p_filtering(logits.clone(), top_k=4, top_p=0.8)
+    probs = F.softmax(f, dim=-1)
+    print(probs)
+    log(torch.multinomial(probs, num_samples=1), torch.multinomial(probs, 2))
+    g = torch.Generator().manual_seed(7)
+    log(torch.multinomial(probs, 3, replacement=True, generator=g))
+    ties = torch.tensor([[1.0, 1.0, 1.0, 0.5, 0.5]])
+    log(top_k_top_p_filtering(ties.clone(), top_k=2))
+    half = logits.half()
+    log(top_k_top_p_filtering(half.clone(), top_p=0.5))
+
+
+@program()
+def hf_repetition_and_presence_penalties(torch, log):
+    torch.manual_seed(2)
+    scores = torch.randn(2, 8)
+    input_ids = torch.tensor([[1, 3, 3, 5], [0, 0, 7, 2]])
+    penalty = 1.3
+    score = torch.gather(scores, 1, input_ids)
+    log(score)
+    score = torch.where(score < 0, score * penalty, score / penalty)
+    s1 = scores.scatter(1, input_ids, score)
+    log(s1)
+    s2 = scores.clone()
+    s2.scatter_(1, input_ids, score)
+    log(s2.equal(s1))
+    counts = torch.zeros_like(scores).scatter_add_(1, input_ids, torch.ones_like(input_ids,
+                                                                           dtype=scores.dtype))
+    log(counts)
+    freq = scores - 0.5 * counts - 0.2 * (counts > 0).float()
+    log(freq)
+    bad = [[3], [5, 6]]
+    banned = torch.zeros_like(scores, dtype=torch.bool)
+    for b, ids in enumerate(bad):
+        banned[b, ids] = True
+    log(scores.masked_fill(banned, -float("inf")))
+    enc = torch.tensor([[2, 4]]).expand(2, -1)
+    log(torch.gather(scores, 1, enc), enc.stride())
+    _err(log, lambda: torch.gather(scores, 1, input_ids.int()))
+    _err(log, lambda: scores.scatter_(1, input_ids, score.double()))
+    _err(log, lambda: torch.gather(scores, 1, torch.tensor([[9]])))
+    log(torch.gather(scores, 0, torch.tensor([[1, 0]])))
+
+
+@program()
+def hf_logits_processor_list(torch, log):
+    class TemperatureLogitsWarper:
+        def __init__(self, temperature):
+            self.temperature = temperature
+
+        def __call__(self, input_ids, scores):
+            return scores / self.temperature
+
+    class MinLengthLogitsProcessor:
+        def __init__(self, min_length, eos_token_id):
+            self.min_length = min_length
+            self.eos_token_id = torch.tensor(eos_token_id)
+
+        def __call__(self, input_ids, scores):
+            vocab_tensor = torch.arange(scores.shape[-1])
+            eos_token_mask = torch.isin(vocab_tensor, self.eos_token_id)
+            scores_processed = scores.clone()
+            if input_ids.shape[-1] < self.min_length:
+                scores_processed = torch.where(eos_token_mask, -float("inf"), scores)
+            return scores_processed
+
+    class TopKLogitsWarper:
+        def __init__(self, top_k, filter_value=-float("Inf")):
+            self.top_k = top_k
+            self.filter_value = filter_value
+
+        def __call__(self, input_ids, scores):
+            top_k = min(self.top_k, scores.size(-1))
+            indices_to_remove = scores < torch.topk(scores, top_k)[0][..., -1, None]
+            return scores.masked_fill(indices_to_remove, self.filter_value)
+
+    class EpsilonLogitsWarper:
+        def __init__(self, epsilon):
+            self.epsilon = epsilon
+
+        def __call__(self, input_ids, scores):
+            probabilities = scores.softmax(dim=-1)
+            indices_to_remove = probabilities < self.epsilon
+            top_k = min(2, scores.size(-1))
+            indices_to_remove = indices_to_remove & (
+                scores < torch.topk(scores, top_k)[0][..., -1, None])
+            return scores.masked_fill(indices_to_remove, -float("inf"))
+
+    procs = [MinLengthLogitsProcessor(5, [0, 2]), TemperatureLogitsWarper(0.7),
+             TopKLogitsWarper(4), EpsilonLogitsWarper(0.05)]
+    input_ids = torch.tensor([[5, 6, 7], [1, 2, 3]])
+    scores = torch.randn(2, 9)
+    for p in procs:
+        scores = p(input_ids, scores)
+        log(type(p).__name__, scores)
+    probs = torch.nn.functional.softmax(scores, dim=-1)
+    log(probs, torch.multinomial(probs, num_samples=1).squeeze(1))
+    unfinished = torch.ones(2, dtype=torch.long)
+    next_tokens = torch.tensor([0, 4])
+    pad = 1
+    next_tokens = next_tokens * unfinished + pad * (1 - unfinished)
+    unfinished = unfinished & ~torch.isin(next_tokens, torch.tensor([0]))
+    log(next_tokens, unfinished, unfinished.max() == 0, unfinished.dtype)
+    log(torch.isin(torch.tensor([[1, 2], [3, 4]]), torch.tensor([2, 3]), invert=True))
+    log(torch.isin(torch.tensor([1.5, 2.0]), 2.0), torch.isin(3, torch.tensor([1, 3])))
+
+# ---- torchvision ---------------------------------------------------------------------------
+
+@program(tol=_TRAIN)
+def tv_resnet_kaiming_zero_init_residual_printed(torch, log):
+    nn = torch.nn
+
+    def conv3x3(i, o, stride=1, groups=1, dilation=1):
+        return nn.Conv2d(i, o, kernel_size=3, stride=stride, padding=dilation, groups=groups,
+                         bias=False, dilation=dilation)
+
+    class BasicBlock(nn.Module):
+        expansion = 1
+
+        def __init__(self, inplanes, planes, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = conv3x3(inplanes, planes, stride)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = conv3x3(planes, planes)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = downsample
+            self.stride = stride
+
+        def forward(self, x):
+            identity = x
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out += identity
+            return self.relu(out)
+
+    class ResNet(nn.Module):
+        def __init__(self, layers, num_classes=5, zero_init_residual=True):
+            super().__init__()
+            self.inplanes = 4
+            self.conv1 = nn.Conv2d(3, 4, kernel_size=7, stride=2, padding=3, bias=False)
+            self.bn1 = nn.BatchNorm2d(4)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+            self.layer1 = self._make_layer(4, layers[0])
+            self.layer2 = self._make_layer(8, layers[1], stride=2)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(8, num_classes)
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                    nn.init.constant_(m.weight, 1)
+                    nn.init.constant_(m.bias, 0)
+            if zero_init_residual:
+                for m in self.modules():
+                    if isinstance(m, BasicBlock) and m.bn2.weight is not None:
+                        nn.init.constant_(m.bn2.weight, 0)
+
+        def _make_layer(self, planes, blocks, stride=1):
+            downsample = None
+            if stride != 1 or self.inplanes != planes:
+                downsample = nn.Sequential(
+                    nn.Conv2d(self.inplanes, planes, 1, stride=stride, bias=False),
+                    nn.BatchNorm2d(planes))
+            layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
+            self.inplanes = planes
+            for _ in range(1, blocks):
+                layers.append(BasicBlock(self.inplanes, planes))
+            return nn.Sequential(*layers)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer2(self.layer1(x))
+            x = torch.flatten(self.avgpool(x), 1)
+            return self.fc(x)
+
+    net = ResNet([2, 1])
+    print(net)
+    x = torch.randn(2, 3, 16, 16)
+    out = net(x)
+    log(out, net.layer1[0].bn2.weight)
+    loss = torch.nn.functional.cross_entropy(out, torch.tensor([1, 3]))
+    loss.backward()
+    log(loss, net.conv1.weight.grad.abs().sum(), net.layer2[0].downsample[1].weight.grad)
+    log(sum(p.numel() for p in net.parameters()),
+        sum(b.numel() for b in net.buffers()), [n for n, _ in net.named_buffers()][:4])
+    net.eval()
+    with torch.inference_mode():
+        y = net(x)
+    log(y, y.requires_grad, y.is_inference())
+    log(net.layer1[0].bn1.num_batches_tracked, net.bn1.running_var)
+
+
+@program(tol=1e-6)
+def tv_tensor_transforms_functional(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(3)
+    img = torch.randint(0, 256, (3, 7, 9), dtype=torch.uint8)
+    x = img.float() / 255
+    mean = torch.tensor([0.485, 0.456, 0.406])
+    std = torch.tensor([0.229, 0.224, 0.225])
+    normed = (x - mean[:, None, None]) / std[:, None, None]
+    n2 = x.clone()
+    n2.sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1))
+    log(normed.equal(n2), normed[0, 0])
+    log(img.flip(-1)[0, 0], img.flip(-2)[0, :, 0], torch.flip(img, [-2, -1]).stride())
+    h, w = img.shape[-2:]
+    th, tw = 4, 5
+    top = int(round((h - th) / 2.0))
+    left = int(round((w - tw) / 2.0))
+    crop = img[..., top:top + th, left:left + tw]
+    log(top, left, crop.shape, crop.stride(), crop.is_contiguous(), crop[1])
+    padded = F.pad(img.float(), [2, 2, 1, 1], mode="reflect")
+    log(padded.shape, padded[0, :3])
+    padded = F.pad(img.unsqueeze(0).float(), [1, 1, 1, 1], mode="replicate")
+    log(padded[0, 0, :2])
+    gray = (0.2989 * x[0] + 0.587 * x[1] + 0.114 * x[2]).unsqueeze(0)
+    log(gray[0, 0])
+    u8 = (gray * 255).clamp(0, 255).to(torch.uint8)
+    log(u8[0, 0], u8.dtype)
+    b = 1.3
+    log(((x * b).clamp(0, 1) * 255).round().to(torch.uint8)[0, 0])
+    r = F.interpolate(x.unsqueeze(0), size=(4, 5), mode="bilinear", align_corners=False,
+                      antialias=True)
+    log(r.shape, r[0, 0])
+    r = F.interpolate(img.unsqueeze(0), size=(5, 6), mode="nearest")
+    log(r.dtype, r[0, 0])
+    r = F.interpolate(img.unsqueeze(0), size=(5, 6), mode="nearest-exact")
+    log(r[0, 0])
+    r = F.interpolate(x.unsqueeze(0), scale_factor=0.5, mode="bicubic", align_corners=False,
+                      antialias=True, recompute_scale_factor=True)
+    log(r.shape, r[0, 1])
+    r = F.interpolate(x.unsqueeze(0), scale_factor=1.7, mode="bilinear")
+    log(r.shape, r[0, 2, 0])
+    r = F.interpolate(x.unsqueeze(0), scale_factor=1.7, mode="bilinear",
+                      recompute_scale_factor=True)
+    log(r.shape, r[0, 2, 0])
+    _err(log, lambda: F.interpolate(img.unsqueeze(0), size=(5, 6), mode="bilinear"))
+    _err(log, lambda: F.interpolate(x, size=(2, 2), mode="bilinear"))
+    _err(log, lambda: F.interpolate(x.unsqueeze(0), size=(4, 5), mode="nearest",
+                                    antialias=True))
+
+
+@program(tol=1e-5)
+def tv_affine_grid_sample_rotations(torch, log):
+    F = torch.nn.functional
+    import math
+    x = torch.arange(2 * 1 * 5 * 6, dtype=torch.float32).reshape(2, 1, 5, 6)
+    angle = math.radians(30)
+    theta = torch.tensor([[math.cos(angle), -math.sin(angle), 0.1],
+                          [math.sin(angle), math.cos(angle), -0.2]]).unsqueeze(0).repeat(2, 1, 1)
+    for ac in (False, True):
+        grid = F.affine_grid(theta, list(x.shape), align_corners=ac)
+        log(ac, grid.shape, grid.stride(), grid[0, 0, :2])
+        for mode in ("bilinear", "nearest", "bicubic"):
+            for pm in ("zeros", "border", "reflection"):
+                out = F.grid_sample(x, grid, mode=mode, padding_mode=pm, align_corners=ac)
+                log(mode, pm, out[0, 0])
+    g3 = F.affine_grid(torch.eye(3, 4).unsqueeze(0), [1, 1, 2, 3, 4], align_corners=False)
+    log(g3.shape, g3[0, 0, 0])
+    xd = torch.randn(1, 1, 2, 3, 4)
+    log(F.grid_sample(xd, g3, align_corners=False).sub(xd).abs().max() < 1e-5)
+    _err(log, lambda: F.affine_grid(theta, [2, 1, 5], align_corners=False))
+    _err(log, lambda: F.affine_grid(theta[:, :1], [2, 1, 5, 6], align_corners=False))
+    _err(log, lambda: F.grid_sample(x, grid, mode="area", align_corners=False))
+    _err(log, lambda: F.grid_sample(x, grid, padding_mode="circular", align_corners=False))
+    _err(log, lambda: F.grid_sample(x, grid[:1], align_corners=False))
+    ident = torch.tensor([[[1.0, 0, 0], [0, 1, 0]]])
+    g = F.affine_grid(ident, [1, 1, 3, 3])
+    log(g[0, :, :, 0])
+
+
+@program()
+def tv_box_ops_plain_torch(torch, log):
+    def box_area(b):
+        return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+
+    def box_iou(b1, b2):
+        a1, a2 = box_area(b1), box_area(b2)
+        lt = torch.max(b1[:, None, :2], b2[:, :2])
+        rb = torch.min(b1[:, None, 2:], b2[:, 2:])
+        wh = (rb - lt).clamp(min=0)
+        inter = wh[:, :, 0] * wh[:, :, 1]
+        union = a1[:, None] + a2 - inter
+        return inter / union
+
+    def nms(boxes, scores, thr):
+        order = scores.argsort(descending=True)
+        keep = []
+        while order.numel() > 0:
+            i = order[0]
+            keep.append(i.item())
+            if order.numel() == 1:
+                break
+            ious = box_iou(boxes[i][None], boxes[order[1:]])[0]
+            order = order[1:][ious <= thr]
+        return torch.tensor(keep, dtype=torch.int64)
+
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30],
+                          [0, 0, 10, 10], [21, 19, 29, 31]], dtype=torch.float32)
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.9, 0.95])
+    log(box_iou(boxes, boxes))
+    log(nms(boxes, scores, 0.5), nms(boxes, scores, 0.0), nms(boxes[:0], scores[:0], 0.5))
+    cxcywh = torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2,
+                          boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], dim=-1)
+    cx, cy, w, h = cxcywh.unbind(-1)
+    back = torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], dim=-1)
+    log(back.equal(boxes), cxcywh.stride())
+    ib = boxes.to(torch.int32)
+    log(box_area(ib).dtype, box_iou(ib, ib[:2]).dtype, box_iou(ib, ib[:2]))
+    keep = (boxes[:, 2] - boxes[:, 0] >= 9) & (boxes[:, 3] - boxes[:, 1] >= 11)
+    log(torch.where(keep)[0], keep.nonzero().squeeze(1), keep.nonzero(as_tuple=True))
+    clipped = boxes.clone()
+    clipped[:, 0::2] = clipped[:, 0::2].clamp(min=0, max=25)
+    clipped[:, 1::2].clamp_(min=2, max=24)
+    log(clipped)
+    offsets = torch.tensor([0, 1, 0, 1, 0]).to(boxes) * (boxes.max() + 1)
+    log(offsets, (boxes + offsets[:, None])[:, :2])
+    sc, idx = scores.sort(descending=True, stable=True)
+    log(sc, idx)
+    print(box_iou(boxes, boxes[:2]))
+
+
+# ---- timm ----------------------------------------------------------------------------------
+
+@program(tol=1e-6)
+def timm_ema_lerp_mul_add_and_state(torch, log):
+    nn = torch.nn
+    import copy
+    model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    ema = copy.deepcopy(model)
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    decay = 0.9
+    for step in range(3):
+        out = model(torch.randn(8, 4))
+        loss = out.pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            for ema_v, model_v in zip(ema.state_dict().values(), model.state_dict().values()):
+                if ema_v.dtype.is_floating_point:
+                    if step % 2:
+                        ema_v.lerp_(model_v, weight=1.0 - decay)
+                    else:
+                        ema_v.mul_(decay).add_(model_v, alpha=1.0 - decay)
+                else:
+                    ema_v.copy_(model_v)
+        log(step, [v for v in ema.state_dict().values()])
+    with torch.no_grad():
+        ep = list(ema.parameters())
+        mp = list(model.parameters())
+        torch._foreach_lerp_(ep, mp, 0.5)
+        torch._foreach_mul_(ep, 0.99)
+        torch._foreach_add_(ep, mp, alpha=0.01)
+    log(ep)
+    w = torch.tensor([0.1, 0.9])
+    a = torch.zeros(2)
+    log(a.lerp(torch.ones(2), w), torch.lerp(a, torch.ones(2), 0.25))
+    _err(log, lambda: a.lerp_(torch.ones(2, dtype=torch.float64), 0.5))
+    _err(log, lambda: a.lerp_(torch.ones(2), torch.tensor(0.5, dtype=torch.float64)))
+    log(ema.training, ema[1].num_batches_tracked, model[1].num_batches_tracked)
+
+
+@program(tol=1e-6)
+def timm_drop_path_layer_scale_block(torch, log):
+    nn = torch.nn
+
+    def drop_path(x, drop_prob=0.0, training=False, scale_by_keep=True):
+        if drop_prob == 0.0 or not training:
+            return x
+        keep_prob = 1 - drop_prob
+        shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+        random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
+        if keep_prob > 0.0 and scale_by_keep:
+            random_tensor.div_(keep_prob)
+        return x * random_tensor
+
+    class DropPath(nn.Module):
+        def __init__(self, drop_prob=0.0, scale_by_keep=True):
+            super().__init__()
+            self.drop_prob = drop_prob
+            self.scale_by_keep = scale_by_keep
+
+        def forward(self, x):
+            return drop_path(x, self.drop_prob, self.training, self.scale_by_keep)
+
+        def extra_repr(self):
+            return f"drop_prob={round(self.drop_prob, 3):0.3f}"
+
+    class LayerScale(nn.Module):
+        def __init__(self, dim, init_values=1e-5, inplace=False):
+            super().__init__()
+            self.inplace = inplace
+            self.gamma = nn.Parameter(init_values * torch.ones(dim))
+
+        def forward(self, x):
+            return x.mul_(self.gamma) if self.inplace else x * self.gamma
+
+    class Block(nn.Module):
+        def __init__(self, dim, dp):
+            super().__init__()
+            self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+            self.mlp = nn.Sequential(nn.Linear(dim, dim * 2), nn.GELU(approximate="tanh"),
+                                     nn.Dropout(0.0), nn.Linear(dim * 2, dim))
+            self.ls1 = LayerScale(dim, 0.1)
+            self.drop_path1 = DropPath(dp) if dp > 0.0 else nn.Identity()
+
+        def forward(self, x):
+            return x + self.drop_path1(self.ls1(self.mlp(self.norm1(x))))
+
+    dpr = [x.item() for x in torch.linspace(0, 0.3, 3)]
+    log(dpr)
+    blocks = nn.Sequential(*[Block(6, dpr[i]) for i in range(3)])
+    print(blocks)
+    x = torch.randn(4, 5, 6, requires_grad=True)
+    y = blocks(x)
+    y.sum().backward()
+    log(y, x.grad, blocks[2].ls1.gamma.grad)
+    blocks.eval()
+    log(blocks(x.detach()))
+    t = torch.ones(4, 3)
+    log(drop_path(t, 0.5, True, False), drop_path(t, 1.0, True))
+    ls = LayerScale(3, inplace=True)
+    z = torch.ones(2, 3, requires_grad=True)
+    _err(log, lambda: ls(z))
+    log(ls(torch.ones(2, 3)))
+
+
+@program()
+def timm_trunc_normal_and_param_groups(torch, log):
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pos_embed = nn.Parameter(torch.zeros(1, 4, 6))
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, 6))
+            self.proj = nn.Conv2d(3, 6, 2, 2)
+            self.norm = nn.LayerNorm(6)
+            self.head = nn.Linear(6, 3)
+            self.bn = nn.BatchNorm1d(6)
+
+        def no_weight_decay(self):
+            return {"pos_embed", "cls_token"}
+
+    net = Net()
+    nn.init.trunc_normal_(net.pos_embed, std=0.02)
+    nn.init.trunc_normal_(net.cls_token, std=0.02, a=-0.01, b=0.01)
+    nn.init.trunc_normal_(net.head.weight, std=0.02)
+    nn.init.zeros_(net.head.bias)
+    log(net.pos_embed, net.cls_token, net.head.weight.abs().max() <= 0.04)
+    decay, no_decay = [], []
+    skip = net.no_weight_decay()
+    for name, param in net.named_parameters():
+        if not param.requires_grad:
+            continue
+        if param.ndim <= 1 or name.endswith(".bias") or name in skip:
+            no_decay.append(name)
+        else:
+            decay.append(name)
+    log(decay, no_decay)
+    params = dict(net.named_parameters())
+    groups = [{"params": [params[n] for n in no_decay], "weight_decay": 0.0},
+              {"params": [params[n] for n in decay], "weight_decay": 0.05}]
+    opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.999))
+    print(opt)
+    log([len(g["params"]) for g in opt.param_groups], opt.defaults)
+    sd = opt.state_dict()
+    log(sd["param_groups"])
+    _err(log, lambda: torch.optim.AdamW([{"params": [params["head.bias"]]},
+                                         {"params": [params["head.bias"]]}]))
+    _err(log, lambda: torch.optim.AdamW(params["head.bias"]))
+    _err(log, lambda: torch.optim.AdamW([], lr=1e-3))
+    _err(log, lambda: torch.optim.AdamW(net.parameters(), lr=-1))
+    _err(log, lambda: torch.optim.AdamW(net.parameters(), betas=(1.0, 0.9)))
+    _err(log, lambda: torch.optim.AdamW(net.parameters(), weight_decay=-0.1))
+    _err(log, lambda: torch.optim.AdamW(net.parameters(), eps=-1e-8))
+
+
+# ---- schedulers, jit, seeding -------------------------------------------------------------
+
+@program()
+def sched_onecycle_three_phase_linear_state_and_errors(torch, log):
+    nn = torch.nn
+    m = nn.Linear(2, 2)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    s = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=10, three_phase=True,
+                                            anneal_strategy="linear")
+    for i in range(10):
+        opt.step(); s.step()
+        log(i, s.get_last_lr(), opt.param_groups[0]["betas"], s.last_epoch)
+    sd = s.state_dict()
+    log(sorted(sd))
+    print({k: v for k, v in sd.items() if k not in ("_schedule_phases",)})
+    print(sd.get("_schedule_phases"))
+    _err(log, lambda: s.step())
+    s2 = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[0.01], epochs=2, steps_per_epoch=3)
+    s2.load_state_dict(sd)
+    log(s2.last_epoch, s2.total_steps)
+    _err(log, lambda: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1))
+    _err(log, lambda: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=-1))
+    OneCycleLR = torch.optim.lr_scheduler.OneCycleLR
+    _err(log, lambda: OneCycleLR(opt, max_lr=0.1, total_steps=5, anneal_strategy="exp"))
+    _err(log, lambda: OneCycleLR(opt, max_lr=0.1, total_steps=5, pct_start=1.5))
+    _err(log, lambda: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[0.1, 0.2], total_steps=5))
+    _err(log, lambda: OneCycleLR(opt, max_lr=0.1, epochs=0, steps_per_epoch=3))
+    o2 = torch.optim.SGD(m.parameters(), lr=0.1)
+    _err(log, lambda: OneCycleLR(o2, max_lr=0.1, total_steps=5).total_steps)
+    OneCycleLR(o2, max_lr=0.1, total_steps=5, cycle_momentum=False)
+    log(o2.param_groups[0].keys().__len__(), sorted(o2.param_groups[0]))
+
+
+@program()
+def sched_cosine_warm_restarts_fractional_epochs(torch, log):
+    m = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    s = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2, eta_min=1e-3)
+    iters = 4
+    for epoch in range(4):
+        for i in range(iters):
+            opt.step()
+            s.step(epoch + i / iters)
+            log(epoch, i, s.get_last_lr(), s.T_cur, s.T_i, s.last_epoch)
+    s.step()
+    log(s.get_last_lr(), s.T_cur, s.last_epoch)
+    print(s.state_dict())
+    _err(log, lambda: s.step(-1))
+    _err(log, lambda: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=0))
+    _err(log, lambda: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=0))
+    _err(log, lambda: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2.0))
+    _err(log, lambda: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=1.5))
+    _err(log, lambda: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, eta_min="a"))
+
+
+@program()
+def sched_sequential_lambda_chained_state_round_trip(torch, log):
+    m = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD([{"params": [m.weight]}, {"params": [m.bias], "lr": 0.5}], lr=0.1)
+    warm = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=[lambda e: (e + 1) / 3, lambda e: 1.0])
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    seq = torch.optim.lr_scheduler.SequentialLR(opt, schedulers=[warm, cos], milestones=[3])
+    for i in range(8):
+        opt.step(); seq.step()
+        log(i, seq.get_last_lr(), [g["lr"] for g in opt.param_groups])
+    sd = seq.state_dict()
+    print(sd)
+    seq2_opt = torch.optim.SGD([{"params": [m.weight]}, {"params": [m.bias], "lr": 0.5}], lr=0.1)
+    w2 = torch.optim.lr_scheduler.LambdaLR(seq2_opt,
+                                           lr_lambda=[lambda e: (e + 1) / 3, lambda e: 1.0])
+    c2 = torch.optim.lr_scheduler.CosineAnnealingLR(seq2_opt, T_max=4)
+    s2 = torch.optim.lr_scheduler.SequentialLR(seq2_opt, schedulers=[w2, c2], milestones=[3])
+    s2.load_state_dict(sd)
+    log(s2.last_epoch, s2.get_last_lr(), s2._milestones)
+    _err(log, lambda: torch.optim.lr_scheduler.SequentialLR(opt, [warm, cos], milestones=[3, 4]))
+    _err(log, lambda: torch.optim.lr_scheduler.SequentialLR(opt, [], milestones=[]))
+    o3 = torch.optim.SGD(m.parameters(), lr=0.1)
+    c3 = torch.optim.lr_scheduler.ExponentialLR(o3, 0.9)
+    _err(log, lambda: torch.optim.lr_scheduler.SequentialLR(opt, [warm, c3], milestones=[3]))
+    _err(log, lambda: torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=[lambda e: 1.0]))
+    lam = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 ** e)
+    log(lam.state_dict())
+    S = torch.optim.lr_scheduler
+    ch = S.ChainedScheduler([S.ConstantLR(opt, factor=0.5, total_iters=2),
+                             S.ExponentialLR(opt, gamma=0.9)])
+    for i in range(3):
+        opt.step(); ch.step(); log(ch.get_last_lr())
+    print(ch.state_dict())
+
+
+@program()
+def jit_script_trace_ignore_and_compiler_queries(torch, log):
+    nn = torch.nn
+    @torch.jit.script
+    def f(x: torch.Tensor, n: int = 2) -> torch.Tensor:
+        return x * n + 1
+    log(f(torch.ones(2)), f(torch.ones(2), 3))
+    m = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    tm = torch.jit.trace(m, torch.randn(1, 3))
+    log(tm(torch.ones(1, 3)).shape)
+    @torch.jit.ignore
+    def g(x):
+        return x + 1
+    @torch.jit.unused
+    def h(x):
+        return x - 1
+    log(g(torch.ones(1)), h(torch.ones(1)))
+    log(torch.jit.is_scripting(), torch.jit.is_tracing(), torch.compiler.is_compiling())
+    log(torch.compiler.is_dynamo_compiling())
+    @torch.compiler.disable
+    def k(x):
+        return x * 2
+    log(k(torch.ones(2)))
+    @torch.jit.export
+    def e(x):
+        return x
+    log(e(3))
+    log(torch.jit.annotate(list, []), torch.jit.Final, type(torch.jit.Attribute(3, int)).__name__)
+    x = torch.jit.wait(torch.jit.fork(lambda a: a + 1, torch.ones(2)))
+    log(x)
+    torch.jit.trace(m, torch.randn(1, 3), check_inputs=[(torch.randn(2, 3),), (torch.ones(1, 3),)])
+    torch.jit.trace(m, torch.randn(1, 3), check_trace=False)
+    torch.jit.trace_module(m, {"forward": torch.randn(2, 3)})
+    torch.jit.trace(lambda t: t * 2, torch.randn(2))
+    torch.jit.trace(lambda t: t * 2, torch.randn(2), check_inputs=[])
+    a = torch.jit.Attribute(3, int)
+    log(a, a.value, a.type is int, type(a).__module__, type(a).__name__, a._fields)
+
+    class Scripted(torch.jit.ScriptModule):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.jit.Attribute(2.5, float)
+
+        @torch.jit.script_method
+        def forward(self, x):
+            return x * self.scale
+
+    sm = Scripted()
+    log(sm.scale, sm(torch.ones(2)))
+
+
+@program()
+def deterministic_mode_fills_and_debug_modes(torch, log):
+    log(torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled())
+    torch.use_deterministic_algorithms(True)
+    try:
+        log(torch.are_deterministic_algorithms_enabled(), torch.get_deterministic_debug_mode())
+        e = torch.empty(3)
+        log(e)
+        log(torch.empty(2, dtype=torch.int64), torch.empty(2, dtype=torch.bool),
+            torch.empty(2, dtype=torch.uint8))
+        log(torch.empty_like(torch.ones(2)), torch.ones(2).new_empty(2))
+        t = torch.ones(2); t.resize_(4)
+        log(t)
+        log(torch.zeros(3).index_add_(0, torch.tensor([0, 0]), torch.ones(2)))
+        log(torch.zeros(3).scatter_add_(0, torch.tensor([0, 0]), torch.ones(2)))
+        log(torch.zeros(3).index_put_((torch.tensor([0, 0]),), torch.ones(2), accumulate=True))
+        log(torch.zeros(3).put_(torch.tensor([0, 0]), torch.ones(2), accumulate=True))
+        log(torch.kthvalue(torch.tensor([3., 1, 2]), 2))
+        log(torch.bincount(torch.tensor([0, 1, 1])))
+    finally:
+        torch.use_deterministic_algorithms(False)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    log(torch.is_deterministic_algorithms_warn_only_enabled(), torch.get_deterministic_debug_mode())
+    torch.set_deterministic_debug_mode("default")
+    log(torch.get_deterministic_debug_mode())
+    torch.set_deterministic_debug_mode(1)
+    log(torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled())
+    _err(log, lambda: torch.set_deterministic_debug_mode("foo"))
+    _err(log, lambda: torch.set_deterministic_debug_mode(3))
+    _err(log, lambda: torch.use_deterministic_algorithms("yes"))
+    torch.set_deterministic_debug_mode(0)
+    log(torch.are_deterministic_algorithms_enabled())
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    log(torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.backends.cudnn.deterministic = False
+    log(torch.utils.deterministic.fill_uninitialized_memory)
+
+
+@program()
+def generator_objects_states_and_offsets(torch, log):
+    g = torch.Generator()
+    log(g.initial_seed(), g.device, repr(g.device))
+    print(g.device)
+    g.manual_seed(42)
+    log(g.initial_seed(), torch.rand(2, generator=g), torch.randn(2, generator=g))
+    log(torch.randperm(5, generator=g), torch.randint(0, 10, (3,), generator=g))
+    st = g.get_state()
+    log(st.dtype, st.shape)
+    a = torch.rand(3, generator=g)
+    g.set_state(st)
+    log(torch.rand(3, generator=g).equal(a))
+    g2 = torch.Generator().manual_seed(42)
+    log(type(g.manual_seed(1)).__name__, g2.initial_seed())
+    log(torch.normal(0.0, 1.0, (2,), generator=g2), torch.empty(3).uniform_(generator=g2))
+    log(torch.empty(3).normal_(generator=g2), torch.empty(3).exponential_(generator=g2))
+    log(torch.bernoulli(torch.full((4,), 0.5), generator=g2),
+        torch.empty(3).random_(10, generator=g2))
+    log(torch.empty(3).geometric_(0.3, generator=g2), torch.empty(3).cauchy_(generator=g2),
+        torch.empty(3).log_normal_(generator=g2))
+    _err(log, lambda: g.manual_seed(-1).initial_seed())
+    _err(log, lambda: g.manual_seed(2**64))
+    _err(log, lambda: g.manual_seed(1.5))
+    _err(log, lambda: g.manual_seed("1"))
+    _err(log, lambda: torch.manual_seed(-5).initial_seed())
+    log(torch.manual_seed(3).initial_seed(), torch.initial_seed())
+    _err(log, lambda: g.set_state(torch.zeros(3)))
+    _err(log, lambda: torch.Generator(device="meta"))
+    g3 = torch.Generator().manual_seed(2**63)
+    log(g3.initial_seed(), torch.rand(1, generator=g3))
+    g4 = torch.Generator().manual_seed(-1 + 2**64)
+    log(g4.initial_seed())
+    _err(log, lambda: g.graphsafe_get_state())
+    _err(log, lambda: g.graphsafe_set_state(g2))
+    _err(log, lambda: g.graphsafe_set_state(1))
+    _err(log, lambda: g.get_offset())
+    _err(log, lambda: g.set_offset(3))
+    _err(log, lambda: g.set_offset(1.5))
+    _err(log, lambda: torch.Generator(device="meta"))
+    gc = g.clone_state()
+    log(type(gc).__name__, torch.rand(1, generator=gc).equal(torch.rand(1, generator=g)))
+    import random, numpy as np
+    random.seed(0); np.random.seed(0)
+    log(torch.random.initial_seed(), torch.default_generator.initial_seed())
+    torch.random.manual_seed(5)
+    log(torch.rand(1))
+    with torch.random.fork_rng():
+        torch.rand(3)
+    log(torch.rand(1))
+
+
+test_program = PROGRAMS.test(_check)
