@@ -34,10 +34,11 @@ def _check(model, backend, mode, options):
     if mode is not None and options is not None:
         raise RuntimeError("Either mode or options can be specified, but both can't be "
                            "specified at the same time.")
-    if mode is not None and mode not in _MODES:
-        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
     if isinstance(backend, str) and backend not in _BACKENDS + _DEBUG_BACKENDS:
         raise InvalidBackend(backend)
+    # (modes are inductor's: another backend ignores one, as torch's do)
+    if mode is not None and mode not in _MODES and backend == "inductor":
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
