@@ -7,6 +7,7 @@ torch.compile and torch.jit as no-ops; seeding utilities and deterministic mode)
 and torch from the same seed: everything they record must agree (the harness is rounds 17, 18
 and 26's)."""
 from probe_registry import Programs, log_outcome as _err
+from test_probe17_programs import _module
 from test_probe18_programs import _check
 
 PROGRAMS = Programs()
@@ -948,6 +949,264 @@ def generator_objects_states_and_offsets(torch, log):
     with torch.random.fork_rng():
         torch.rand(3)
     log(torch.rand(1))
+
+
+# ---- compile, einops, Lightning loops, casts and checkpointing ---------------------------
+
+@program()
+def compile_optimized_module_state_dict_and_modes(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    cm = torch.compile(m, backend="eager")
+    log(type(cm).__name__, isinstance(cm, nn.Module), cm is m, cm._orig_mod is m)
+    print(cm)
+    log(list(cm.state_dict().keys()), [n for n, _ in cm.named_parameters()])
+    x = torch.randn(2, 3)
+    log(cm(x).equal(m(x)), cm.training)
+    cm.eval()
+    log(m.training, cm.training)
+    sd = cm.state_dict()
+    m2 = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    r = m2.load_state_dict(sd, strict=False)
+    log(r.missing_keys, r.unexpected_keys)
+    print(r)
+    clean = {k.removeprefix("_orig_mod."): v for k, v in sd.items()}
+    log(str(m2.load_state_dict(clean)))
+    @torch.compile(backend="eager", fullgraph=True, dynamic=False)
+    def f(a, b):
+        return a * b + 1
+    log(f(torch.ones(2), torch.full((2,), 3.0)), type(f).__name__)
+    g = torch.compile(lambda a: a.sin(), mode="reduce-overhead", backend="eager")
+    log(g(torch.zeros(2)))
+    _err(log, lambda: torch.compile(m, mode="fast", backend="eager"))
+    _err(log, lambda: torch.compile(m, mode="default", options={"x": 1}, backend="eager"))
+    _err(log, lambda: torch.compile(3))
+    torch._dynamo.reset()
+    torch.compiler.reset()
+    m.compile(backend="eager")
+    log(type(m).__name__, m(x).shape, list(m.state_dict().keys()))
+    log(getattr(cm, "__wrapped__", None) is None)
+
+
+@program()
+def einops_like_flatten_unflatten_movedim_strides(torch, log):
+    x = torch.arange(2 * 6 * 4 * 3).reshape(2, 6, 4, 3)
+    # b c h w -> b (h w) c
+    y = x.flatten(2).transpose(1, 2)
+    log(y.shape, y.stride(), y.is_contiguous())
+    z = y.transpose(1, 2).unflatten(2, (4, 3))
+    log(z.equal(x), z.stride())
+    h = x.unflatten(1, (2, -1))
+    log(h.shape, h.stride())
+    _err(log, lambda: x.unflatten(1, (4, -1)))
+    _err(log, lambda: x.unflatten(1, ()))
+    _err(log, lambda: x.unflatten(5, (2, 3)))
+    _err(log, lambda: x.flatten(2, 1))
+    _err(log, lambda: x.flatten(0, 7))
+    log(torch.movedim(x, [0, 1], [-1, -2]).shape, torch.movedim(x, 1, -1).stride())
+    _err(log, lambda: torch.movedim(x, [0, 0], [1, 2]))
+    _err(log, lambda: torch.movedim(x, [0, 1], [1]))
+    _err(log, lambda: torch.movedim(x, 0, 4))
+    log(x.moveaxis(-1, 0).shape, x.swapdims(0, 3).shape, x.swapaxes(1, 2).stride())
+    p = x.permute(0, 2, 3, 1)
+    log(p.stride(), p.reshape(2, -1, 6).stride(), p.contiguous().stride())
+    _err(log, lambda: p.view(2, -1, 6))
+    _err(log, lambda: p.permute(0, 1, 2))
+    _err(log, lambda: p.permute(0, 1, 2, 2))
+    log(x.permute(*range(x.ndim - 1, -1, -1)).shape, x.mT.shape, x.mH.stride())
+    # b (p1 p2) ... pixel-shuffle like
+    img = torch.arange(1 * 8 * 2 * 2).reshape(1, 8, 2, 2)
+    r = img.reshape(1, 2, 2, 2, 2, 2).permute(0, 1, 4, 2, 5, 3).reshape(1, 2, 4, 4)
+    log(r.equal(torch.nn.functional.pixel_shuffle(img, 2)), r[0, 0])
+    e = torch.einsum("bhqd,bhkd->bhqk", torch.ones(1, 2, 3, 4), torch.ones(1, 2, 5, 4))
+    log(e.shape, e.stride())
+    log(x.flatten().stride(), x[:, ::2].flatten(1).stride(), x[:, ::2].flatten(2).stride())
+    log(x.unsqueeze(-1).expand(-1, -1, -1, -1, 2).flatten(-2).stride())
+    log(torch.flatten(torch.tensor(5)).shape)
+    try:
+        torch.tensor(5).unflatten(0, (1,))
+    except RuntimeError as e:       # (torch's message goes on with its C++ stack)
+        log(str(e).splitlines()[:2])
+    log(x.view(2, 6, -1).stride(), x.T.shape if x.ndim == 2 else x.permute(3, 2, 1, 0).shape)
+
+
+@program(tol=_TRAIN)
+def pl_accumulation_clip_total_norm_and_foreach(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    accumulate = 3
+    data = [(torch.randn(5, 4), torch.randn(5, 1)) for _ in range(6)]
+    for i, (x, y) in enumerate(data):
+        loss = nn.functional.mse_loss(model(x), y) / accumulate
+        loss.backward()
+        if (i + 1) % accumulate == 0:
+            norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)
+            log(i, norm, norm.dtype, norm.shape)
+            v = nn.utils.clip_grad_value_(model.parameters(), clip_value=0.05)
+            log(v)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            log([p.grad for p in model.parameters()])
+    ps = list(model.parameters())
+    for p in ps:
+        p.grad = torch.ones_like(p)
+    grads = [p.grad for p in ps]
+    tn = nn.utils.get_total_norm(grads, norm_type=2.0)
+    log(tn)
+    nn.utils.clip_grads_with_norm_(ps, max_norm=1.0, total_norm=tn)
+    log(ps[0].grad[0])
+    log(nn.utils.clip_grad_norm_(ps, 1.0, norm_type="inf"),
+        nn.utils.clip_grad_norm_(ps, 1.0, norm_type=1))
+    log(nn.utils.clip_grad_norm_([], 1.0))
+    ps[0].grad[0, 0] = float("nan")
+    _err(log, lambda: nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True))
+    log(nn.utils.clip_grad_norm_(ps, 1.0, foreach=False))
+    log(nn.utils.clip_grad_norm_(ps[1], 1.0))
+    t = torch.ones(3, requires_grad=True)
+    log(nn.utils.clip_grad_norm_(t, 1.0))
+    _err(log, lambda: nn.utils.clip_grad_norm_(ps, 1.0, norm_type=0))
+    _err(log, lambda: nn.utils.clip_grad_norm_(ps, 1.0, norm_type=-1))
+    _err(log, lambda: nn.utils.get_total_norm([torch.ones(2), torch.ones(2, dtype=torch.float64)]))
+
+
+@program()
+def hf_resize_token_embeddings_tied_and_padded(torch, log):
+    nn = torch.nn
+    torch.manual_seed(4)
+    class LM(nn.Module):
+        def __init__(self, V, D):
+            super().__init__()
+            self.embed_tokens = nn.Embedding(V, D, padding_idx=0)
+            self.lm_head = nn.Linear(D, V, bias=False)
+            self.lm_head.weight = self.embed_tokens.weight
+        def get_input_embeddings(self):
+            return self.embed_tokens
+        def set_input_embeddings(self, e):
+            self.embed_tokens = e
+        def resize_token_embeddings(self, new_num, pad_to_multiple_of=None):
+            old = self.get_input_embeddings()
+            if pad_to_multiple_of is not None:
+                k = pad_to_multiple_of
+                new_num = ((new_num + k - 1) // k) * k
+            new = nn.Embedding(new_num, old.embedding_dim, device=old.weight.device,
+                               dtype=old.weight.dtype)
+            n = min(old.num_embeddings, new_num)
+            with torch.no_grad():
+                new.weight.data[:n, :] = old.weight.data[:n, :]
+                if new_num > old.num_embeddings:
+                    mean = old.weight.data.mean(0)
+                    new.weight.data[n:] = mean
+            new.padding_idx = old.padding_idx
+            self.set_input_embeddings(new)
+            self.lm_head.weight = new.weight
+            return new
+    m = LM(6, 4)
+    print(m)
+    log(m.embed_tokens.weight[0], m.lm_head.weight.shape)
+    e = m.resize_token_embeddings(9, pad_to_multiple_of=4)
+    print(m, e)
+    log(e.weight.shape, e.weight[-1], e.weight[:6].equal(m.lm_head.weight[:6]), e.padding_idx)
+    log(list(m.state_dict().keys()), len(list(m.parameters())))
+    out = m.lm_head(m.embed_tokens(torch.tensor([[1, 0, 7]])))
+    out.sum().backward()
+    log(out.shape, m.embed_tokens.weight.grad[0],
+        m.embed_tokens.weight.grad is m.lm_head.weight.grad)
+    m.resize_token_embeddings(3)
+    log(m.embed_tokens.weight.shape, m.lm_head.out_features, m.lm_head.weight.shape)
+    _err(log, lambda: m.lm_head(torch.ones(2, 4)).shape)
+    _err(log, lambda: m.embed_tokens(torch.tensor([5])))
+    _err(log, lambda: m.embed_tokens(torch.tensor([1.0])))
+    _err(log, lambda: nn.Embedding(3, 2, padding_idx=3))
+    _err(log, lambda: nn.Embedding(3, 2, padding_idx=-4))
+    print(nn.Embedding(3, 2, padding_idx=-1), nn.Embedding(3, 2, max_norm=1.0, sparse=True))
+
+
+@program()
+def hf_model_half_bfloat16_and_buffer_casts(torch, log):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(4, 3), nn.LayerNorm(3), nn.BatchNorm1d(3))
+    m.register_buffer("steps", torch.tensor(3))
+    m.register_buffer("scale", torch.tensor(0.5))
+    m.half()
+    log([(k, v.dtype) for k, v in m.state_dict().items()])
+    x = torch.randn(2, 4)
+    _err(log, lambda: m(x))
+    y = m(x.half())
+    log(y.dtype, y)
+    m.to(torch.bfloat16)
+    log(m[0].weight.dtype, m.scale.dtype, m.steps.dtype, m[2].num_batches_tracked.dtype)
+    m.to(dtype=torch.float64)
+    log(m[0].weight.dtype, m[2].running_mean.dtype)
+    _err(log, lambda: m.to(torch.int32))
+    m.type(torch.float32)
+    log(m[0].weight.dtype, m.steps.dtype)
+    m.double()
+    log(m.scale.dtype, m.steps.dtype)
+    m.float()
+    p = m[0].weight
+    log(p.half().dtype, p.half().requires_grad, p.half().is_leaf, p.half().grad_fn.name())
+    _err(log, lambda: m.to(torch.complex64))
+    log(m[0].weight.dtype)
+    w = torch.randn(3, 3)
+    log(w.half().float().sub(w).abs().max() < 1e-2, w.to(torch.float16).dtype)
+    log(torch.tensor(70000.0).half(), torch.tensor(1e-8).half(),
+        torch.tensor(-70000.).to(torch.bfloat16))
+    print(torch.tensor([1.5, 70000.0, 1e-8]).half(), torch.tensor([1.0, 2 ** -24]).half())
+    print(torch.tensor([3.14159, 1e10]).bfloat16())
+
+
+@program(tol=_TRAIN)
+def hf_checkpointed_layers_with_dropout_and_kwargs(torch, log):
+    import importlib; importlib.import_module(torch.__name__ + '.utils.checkpoint')
+    nn = torch.nn
+    checkpoint = torch.utils.checkpoint.checkpoint
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.drop = nn.Dropout(0.5)
+        def forward(self, x, scale=1.0, mask=None):
+            h = self.drop(torch.tanh(self.fc(x))) * scale
+            if mask is not None:
+                h = h.masked_fill(mask, 0.0)
+            return h + x
+    layers = nn.ModuleList([Layer() for _ in range(3)])
+    x = torch.randn(2, 4, requires_grad=True)
+    mask = torch.tensor([[False, True, False, False]] * 2)
+    torch.manual_seed(10)
+    h = x
+    for layer in layers:
+        h = checkpoint(layer, h, 2.0, mask=mask, use_reentrant=False)
+    h.sum().backward()
+    g1 = [p.grad.clone() for p in layers.parameters()], x.grad.clone()
+    log(h, g1)
+    for p in layers.parameters():
+        p.grad = None
+    x.grad = None
+    torch.manual_seed(10)
+    h2 = x
+    for layer in layers:
+        h2 = layer(h2, 2.0, mask=mask)
+    h2.sum().backward()
+    log(h2.equal(h), [p.grad.equal(q) for p, q in zip(layers.parameters(), g1[0])],
+        x.grad.equal(g1[1]))
+    torch.manual_seed(10)
+    h3 = checkpoint(layers[0], x, use_reentrant=True)
+    log(h3.grad_fn.name(), h3.requires_grad)
+    h4 = checkpoint(layers[0], x, use_reentrant=False, preserve_rng_state=False)
+    h4.sum().backward()
+    log(h4.grad_fn.name())
+    with torch.no_grad():
+        h5 = checkpoint(layers[0], x, use_reentrant=False)
+    log(h5.requires_grad)
+    _err(log, lambda: checkpoint(layers[0], x, use_reentrant=True, mask=mask))
+    _err(log, lambda: checkpoint(layers[0], x, foo=1, use_reentrant=False))
+    checkpoint_sequential = _module(torch, "utils.checkpoint").checkpoint_sequential
+    seq = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU())
+    out = checkpoint_sequential(seq, 2, x, use_reentrant=False)
+    log(out.equal(seq(x)), out.grad_fn.name())
 
 
 test_program = PROGRAMS.test(_check)
