@@ -104,8 +104,8 @@ def _parse_error(name, given, kw, method, which):
             continue
         else:
             raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
-        if v is None and (optional or name == "sort"):
-            continue
+        if v is None and (arg == "out" or arg == "stable" and name == "sort"):
+            continue        # (the arguments that take None)
         fits = {"int": _is_int, "bool": lambda x: type(x) is bool}.get(
             kind, lambda x: isinstance(x, (tuple, list)) if kind[0] == "t" else
             type(x).__name__ == "Tensor")(v)
