@@ -1211,4 +1211,378 @@ def hf_checkpointed_layers_with_dropout_and_kwargs(torch, log):
     log(out.equal(seq(x)), out.grad_fn.name())
 
 
+# ---- attention, masks, detection and augmentation ----------------------------------------
+
+@program(tol=1e-5)
+def hf_sdpa_gqa_causal_and_bool_float_masks(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(0)
+    q = torch.randn(2, 4, 5, 8)
+    k = torch.randn(2, 2, 5, 8)
+    v = torch.randn(2, 2, 5, 8)
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+    log(out.shape, out.stride())
+    kr = k.repeat_interleave(2, dim=1)
+    vr = v[:, :, None].expand(2, 2, 2, 5, 8).reshape(2, 4, 5, 8)
+    ref = F.scaled_dot_product_attention(q, kr, vr, is_causal=True)
+    log((out - ref).abs().max() < 1e-6)
+    mask = torch.ones(5, 5, dtype=torch.bool).tril()
+    fmask = torch.zeros(5, 5).masked_fill(~mask, torch.finfo(torch.float32).min)
+    a = F.scaled_dot_product_attention(q, kr, vr, attn_mask=fmask)
+    b = F.scaled_dot_product_attention(q, kr, vr, attn_mask=mask)
+    log((a - b).abs().max() < 1e-6, (a - ref).abs().max() < 1e-6)
+    _err(log, lambda: F.scaled_dot_product_attention(q, k, v))
+    _err(log, lambda: F.scaled_dot_product_attention(q, kr, vr, attn_mask=mask, is_causal=True))
+    _err(log, lambda: F.scaled_dot_product_attention(q, kr, vr, attn_mask=mask.int()))
+    _err(log, lambda: F.scaled_dot_product_attention(q.half(), kr, vr))
+    _err(log, lambda: F.scaled_dot_product_attention(q[0, 0], kr[0, 0], vr[0, 0],
+                                                     dropout_p=0.0).shape)
+    qh, kh, vh = q.half(), kr.half(), vr.half()
+    o16 = F.scaled_dot_product_attention(qh, kh, vh, is_causal=True)
+    log(o16.dtype, (o16.float() - ref).abs().max() < 5e-3)
+    s = F.scaled_dot_product_attention(q, kr, vr, scale=0.5, is_causal=True)
+    w = (q @ kr.transpose(-1, -2) * 0.5).masked_fill(~mask, float("-inf")).softmax(-1)
+    log((s - w @ vr).abs().max() < 1e-5)
+    pad = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    m4 = pad[:, None, None, :] & mask[None, None]
+    o = F.scaled_dot_product_attention(q, kr, vr, attn_mask=m4)
+    log(o.shape, torch.isnan(o).any())
+    allmask = torch.zeros(5, 5, dtype=torch.bool)
+    log(F.scaled_dot_product_attention(q, kr, vr, attn_mask=allmask)[0, 0, 0])
+
+
+@program()
+def hf_position_ids_cu_seqlens_and_eos_search(torch, log):
+    attention_mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1], [0, 1, 1, 1, 1]])
+    position_ids = attention_mask.long().cumsum(-1) - 1
+    position_ids.masked_fill_(attention_mask == 0, 1)
+    log(position_ids)
+    log(position_ids[:, -1:], (attention_mask.sum(-1) - 1))
+    cache_position = torch.arange(3, 5)
+    log(cache_position, cache_position[-1:] + 1)
+    left = attention_mask.argmax(-1)
+    log(left, attention_mask.flip(-1).argmax(-1))
+    seq_lens = attention_mask.sum(dim=-1, dtype=torch.int32)
+    log(seq_lens, seq_lens.dtype, torch.cumsum(seq_lens, 0, dtype=torch.int32))
+    cu = torch.nn.functional.pad(torch.cumsum(seq_lens, dim=0, dtype=torch.int32), (1, 0))
+    log(cu, cu.dtype)
+    idx = torch.nonzero(attention_mask.flatten(), as_tuple=False).flatten()
+    log(idx, seq_lens.max().item())
+    new_mask = torch.cat([attention_mask, attention_mask.new_ones((attention_mask.shape[0], 1))],
+                         dim=-1)
+    log(new_mask, new_mask.dtype)
+    bm = attention_mask.repeat_interleave(2, dim=0)
+    log(bm.shape, bm[:3])
+    exp = attention_mask[:, None, :].expand(-1, 2, -1).reshape(-1, 5)
+    log(exp.equal(bm), exp.stride())
+    eos = torch.tensor([[5, 2, 7, 2], [1, 1, 1, 1]])
+    is_eos = eos == 2
+    first = torch.where(is_eos.any(-1), is_eos.int().argmax(-1), torch.tensor(eos.shape[1]))
+    log(first, is_eos.int().argmax(-1))
+    token_type = torch.zeros_like(attention_mask)
+    log(token_type.dtype, token_type.sum())
+    ext = attention_mask[:, None, None, :].to(torch.float16)
+    log(((1.0 - ext) * -10000.0).dtype, ((1.0 - ext) * -10000.0)[0])
+
+
+@program()
+def tv_batched_nms_per_class_offsets_and_topk(torch, log):
+    torch.manual_seed(5)
+    boxes = torch.rand(12, 4) * 20
+    boxes[:, 2:] += boxes[:, :2]
+    scores = torch.rand(12, 3)
+    num_classes = 3
+    labels = torch.arange(num_classes).view(1, -1).expand_as(scores)
+    log(labels.stride())
+    boxes_r = boxes[:, None].expand(12, num_classes, 4).reshape(-1, 4)
+    scores_r = scores.reshape(-1)
+    labels_r = labels.reshape(-1)
+    keep = torch.where(scores_r > 0.3)[0]
+    b, s, l = boxes_r[keep], scores_r[keep], labels_r[keep]
+    log(keep, l)
+    max_coord = b.max()
+    offsets = l.to(b) * (max_coord + torch.tensor(1).to(b))
+    bo = b + offsets[:, None]
+    def nms(bx, sc, thr):
+        x1, y1, x2, y2 = bx.unbind(1)
+        areas = (x2 - x1) * (y2 - y1)
+        order = sc.argsort(descending=True)
+        keep = []
+        while order.numel():
+            i = order[0]
+            keep.append(i)
+            xx1 = torch.maximum(x1[i], x1[order[1:]])
+            yy1 = torch.maximum(y1[i], y1[order[1:]])
+            xx2 = torch.minimum(x2[i], x2[order[1:]])
+            yy2 = torch.minimum(y2[i], y2[order[1:]])
+            inter = (xx2 - xx1).clamp(min=0) * (yy2 - yy1).clamp(min=0)
+            iou = inter / (areas[i] + areas[order[1:]] - inter)
+            order = order[1:][iou <= thr]
+        return torch.stack(keep) if keep else torch.empty(0, dtype=torch.long)
+    k = nms(bo, s, 0.5)
+    log(k, k.dtype, s[k], l[k])
+    topk = s[k].topk(min(5, k.numel()))
+    log(topk, topk.values.dtype)
+    print(topk)
+    log(nms(torch.empty(0, 4), torch.empty(0), 0.5))
+    sc, ix = scores.max(dim=1)
+    log(sc, ix, scores.amax(1), scores.argmax(1, keepdim=True))
+    flat_idx = scores.flatten().topk(4).indices
+    log(flat_idx // 3, flat_idx % 3, torch.div(flat_idx, 3, rounding_mode="floor"))
+    log(torch.unravel_index(flat_idx, scores.shape))
+
+
+@program(tol=_TRAIN)
+def tv_resnext_bottleneck_groups_dilation_channels_last(torch, log):
+    nn = torch.nn
+    class Bottleneck(nn.Module):
+        expansion = 4
+        def __init__(self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64,
+                     dilation=1):
+            super().__init__()
+            width = int(planes * (base_width / 64.0)) * groups
+            self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(width)
+            self.conv2 = nn.Conv2d(width, width, 3, stride, padding=dilation, groups=groups,
+                                   bias=False, dilation=dilation)
+            self.bn2 = nn.BatchNorm2d(width)
+            self.conv3 = nn.Conv2d(width, planes * self.expansion, 1, bias=False)
+            self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+            self.relu = nn.ReLU(inplace=True)
+            self.downsample = downsample
+        def forward(self, x):
+            identity = x
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.relu(self.bn2(self.conv2(out)))
+            out = self.bn3(self.conv3(out))
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out += identity
+            return self.relu(out)
+    ds = nn.Sequential(nn.Conv2d(8, 16, 1, stride=2, bias=False), nn.BatchNorm2d(16))
+    blk = Bottleneck(8, 4, stride=2, downsample=ds, groups=2, base_width=32)
+    blk2 = Bottleneck(16, 4, groups=2, base_width=32, dilation=2)
+    print(blk)
+    x = torch.randn(2, 8, 9, 9)
+    y = blk2(blk(x))
+    log(y.shape, y.sum(), y[0, 0, 0])
+    y.mean().backward()
+    log(blk.conv2.weight.grad.shape, blk.conv2.weight.grad.sum(), blk.bn3.weight.grad)
+    blk.eval(); blk2.eval()
+    log(blk2(blk(x))[1, 2, 3])
+    xcl = x.to(memory_format=torch.channels_last)
+    ycl = blk(xcl)
+    log(ycl.is_contiguous(memory_format=torch.channels_last), ycl.stride())
+    log(nn.Conv2d(4, 4, 3, groups=4).weight.shape)
+    _err(log, lambda: nn.Conv2d(4, 6, 3, groups=4))
+    _err(log, lambda: nn.Conv2d(4, 4, 3, groups=0))
+    _err(log, lambda: nn.Conv2d(4, 4, 3, padding="same", stride=2))
+    _err(log, lambda: nn.Conv2d(4, 4, 3, padding="valid2"))
+    _err(log, lambda: blk(torch.randn(2, 7, 9, 9)))
+
+
+@program()
+def tv_interpolate_area_trilinear_upsample_aliases(torch, log):
+    F = torch.nn.functional
+    x = torch.arange(2 * 3 * 4, dtype=torch.float32).reshape(1, 2, 3, 4)
+    log(F.interpolate(x, scale_factor=(2, 1.5), mode="area"))
+    log(F.interpolate(x, size=(2, 3), mode="area"))
+    log(F.interpolate(x, size=(5, 7), mode="bicubic", align_corners=True)[0, 0])
+    log(F.interpolate(x, size=(6, 8), mode="bicubic", antialias=True)[0, 1])
+    log(F.interpolate(x[:, :, 0], size=7, mode="linear")[0])
+    log(F.interpolate(x[:, :, 0], scale_factor=0.5, mode="linear", antialias=False)[0])
+    v = torch.arange(8.).reshape(1, 1, 2, 2, 2)
+    log(F.interpolate(v, scale_factor=2, mode="trilinear", align_corners=False)[0, 0, 1])
+    log(F.interpolate(v, size=(3, 3, 3), mode="nearest")[0, 0, 2])
+    log(F.interpolate(x, scale_factor=2.5, mode="nearest-exact").shape)
+    log(F.upsample(x, scale_factor=2).shape)
+    log(F.upsample_bilinear(x, scale_factor=2)[0, 0, 0])
+    log(F.upsample_nearest(x, size=(4, 4))[0, 0])
+    _err(log, lambda: F.interpolate(x, size=(2, 3), scale_factor=2))
+    _err(log, lambda: F.interpolate(x))
+    _err(log, lambda: F.interpolate(x, size=(2, 3, 4)))
+    _err(log, lambda: F.interpolate(x, scale_factor=(2, 2, 2)))
+    _err(log, lambda: F.interpolate(x, size=4, mode="linear"))
+    _err(log, lambda: F.interpolate(x, size=(4, 4), mode="nearest", align_corners=True))
+    _err(log, lambda: F.interpolate(x, size=(4, 4), mode="bogus"))
+    _err(log, lambda: F.interpolate(x, size=(0, 4)))
+    _err(log, lambda: F.interpolate(x, scale_factor=-1.0))
+    u8 = torch.arange(24, dtype=torch.uint8).reshape(1, 2, 3, 4)
+    log(F.interpolate(u8, size=(5, 6), mode="bilinear", antialias=True).dtype if False else 0)
+    log(F.interpolate(x.double(), size=(2, 2), mode="bilinear", antialias=True).dtype)
+    log(F.interpolate(x.half(), size=(2, 2), mode="bilinear"))
+    log(F.interpolate(x.bfloat16(), size=(5, 5), mode="nearest").dtype)
+
+
+@program()
+def tv_random_resized_crop_and_color_jitter_draws(torch, log):
+    torch.manual_seed(11)
+    img = torch.rand(3, 8, 10)
+    def random_resized_crop_params(height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+        import math
+        area = height * width
+        log_ratio = torch.log(torch.tensor(ratio))
+        for _ in range(10):
+            target_area = area * torch.empty(1).uniform_(scale[0], scale[1]).item()
+            aspect_ratio = torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1])).item()
+            w = int(round(math.sqrt(target_area * aspect_ratio)))
+            h = int(round(math.sqrt(target_area / aspect_ratio)))
+            if 0 < w <= width and 0 < h <= height:
+                i = torch.randint(0, height - h + 1, size=(1,)).item()
+                j = torch.randint(0, width - w + 1, size=(1,)).item()
+                return i, j, h, w
+        return 0, 0, height, width
+    for _ in range(3):
+        p = random_resized_crop_params(8, 10)
+        log(p)
+        i, j, h, w = p
+        crop = img[:, i:i + h, j:j + w]
+        r = torch.nn.functional.interpolate(crop[None], size=(4, 4), mode="bilinear",
+                                            align_corners=False, antialias=True)
+        log(r[0, 0])
+    if torch.rand(1) < 0.5:
+        img = img.flip(-1)
+    log(img[0, 0, :3])
+    fn_idx = torch.randperm(4)
+    b = float(torch.empty(1).uniform_(0.6, 1.4))
+    c = float(torch.empty(1).uniform_(0.6, 1.4))
+    log(fn_idx, b, c)
+    mean = img.mean(dim=(-3, -2, -1), keepdim=True)
+    adj = (c * img + (1.0 - c) * mean).clamp(0, 1)
+    log(adj[1, 1, :3], mean.shape)
+    grayish = (0.2989 * img[0] + 0.587 * img[1] + 0.114 * img[2])
+    log(grayish.mean(), torch.mean(grayish, dtype=torch.float64))
+    erase_i, erase_j = torch.randint(0, 4, (2,)).tolist()
+    v = torch.empty([3, 2, 2], dtype=torch.float32).normal_()
+    img2 = img.clone()
+    img2[..., erase_i:erase_i + 2, erase_j:erase_j + 2] = v
+    log(img2[:, erase_i, erase_j], (img2 != img).sum())
+
+
+# ---- half precision ----------------------------------------------------------------------
+
+@program()
+def half_and_bfloat16_reductions_norms_and_activations(torch, log):
+    torch.manual_seed(0)
+    for dt in (torch.float16, torch.bfloat16):
+        x = (torch.randn(3, 257) * 3).to(dt)
+        log(dt, x.sum(-1), x.mean(-1), x.cumsum(-1)[:, -3:], x.prod(-1))
+        log(x.var(-1), x.std(-1), x.norm(dim=-1), x.logsumexp(-1))
+        log(x.softmax(-1)[:, :3], x.log_softmax(-1)[:, :3], torch.softmax(x, -1,
+                                                                          dtype=torch.float32)[:,
+                                                                                               :2])
+        log(x.cumprod(-1)[:, :4], x.amax(-1), x.argmax(-1), x.sort(-1, stable=True).indices[:, :5])
+        log(x.sum(), x.mean(), x.to(torch.float32).sum().to(dt))
+        log(x.topk(3, dim=-1), x.max(-1).values, x.median(-1), x.nansum(-1), x.nanmean(-1))
+        log(torch.cumsum(x, 0, dtype=torch.float32)[:, :3], x.sum(-1, dtype=torch.float32))
+        log(x.abs().sqrt().sum(-1), x.exp().sum(-1), (x * x).sum(-1),
+            x.pow(2).mean(-1, keepdim=True))
+        log(torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
+        log(torch.nn.functional.layer_norm(x, (257,))[:, :4],
+            torch.nn.functional.rms_norm(x, (257,))[:, :4])
+        log(torch.nn.functional.gelu(x)[:, :4], torch.nn.functional.silu(x)[:, :4],
+            torch.nn.functional.gelu(x, approximate="tanh")[:, :4])
+
+
+@program()
+def half_and_bfloat16_matmul_addmm_einsum_linear(torch, log):
+    torch.manual_seed(1)
+    for dt in (torch.float16, torch.bfloat16):
+        a = torch.randn(4, 37).to(dt)
+        b = torch.randn(37, 5).to(dt)
+        log(dt, a @ b, torch.addmm(torch.ones(5).to(dt), a, b, beta=0.5, alpha=2))
+        log(torch.bmm(a[None], b[None])[0, 0], torch.einsum("ij,jk->ik", a, b)[0])
+        lin = torch.nn.Linear(37, 5).to(dt)
+        log(lin(a))
+        log(torch.baddbmm(torch.zeros(1, 4, 5, dtype=dt), a[None], b[None], beta=0.0,
+                          alpha=0.125)[0, 1])
+
+
+@program()
+def half_bfloat16_finfo_printing_and_state_dicts(torch, log):
+    print(torch.full((2, 3), torch.finfo(torch.bfloat16).min, dtype=torch.bfloat16))
+    print(torch.full((2,), torch.finfo(torch.float16).min, dtype=torch.float16))
+    print(torch.tensor([0.1, 1e-5, 65504.0, float("inf")], dtype=torch.float16))
+    print(torch.tensor([1.0, 2.0, 3.0], dtype=torch.bfloat16), torch.tensor([1e-3, 1e3],
+                                                                            dtype=torch.bfloat16))
+    print(torch.tensor([[0.1234, 5.0]], dtype=torch.float16, requires_grad=True))
+    m = torch.nn.Linear(2, 2).half()
+    print(m.state_dict())
+    print(m.weight)
+    print(torch.finfo(torch.bfloat16).min, torch.finfo(torch.float16).max,
+          torch.finfo(torch.float16).eps)
+    print(torch.tensor(torch.finfo(torch.float32).min))
+    print(torch.tensor([torch.finfo(torch.float32).min, 0.0]))
+    print(torch.tensor([-3.4028e+38, 1.0]).to(torch.float16))
+    eye = torch.tensor([[True, False], [False, True]])
+    print(torch.zeros(2, 2, dtype=torch.float16).masked_fill(eye, torch.finfo(torch.float16).min))
+    x = torch.tensor([1.0, -2.5]).half()
+    print(f"{x.sum():.3f}", f"{x.sum().item()}", repr(x.sum()))
+
+
+@program(tol=1e-6)
+def hf_causal_lm_shifted_cross_entropy_and_z_loss(torch, log):
+    F = torch.nn.functional
+    torch.manual_seed(2)
+    logits = torch.randn(2, 5, 7)
+    labels = torch.tensor([[1, 2, -100, 4, 5], [-100, -100, 3, 3, 0]])
+    shift_logits = logits[..., :-1, :].contiguous()
+    shift_labels = labels[..., 1:].contiguous()
+    loss = F.cross_entropy(shift_logits.view(-1, 7), shift_labels.view(-1))
+    log(loss, shift_logits.is_contiguous(), logits[..., :-1, :].is_contiguous())
+    per = F.cross_entropy(shift_logits.view(-1, 7), shift_labels.view(-1), reduction="none")
+    log(per, per.dtype)
+    num = (shift_labels != -100).sum()
+    log(per.sum() / num, num.dtype)
+    log(F.cross_entropy(logits.transpose(1, 2), labels), F.cross_entropy(logits.transpose(1, 2),
+                                                                         labels, reduction="sum"))
+    log(F.cross_entropy(logits.half().float().view(-1, 7), labels.view(-1), label_smoothing=0.1))
+    h = logits.half()
+    _err(log, lambda: F.cross_entropy(h.view(-1, 7), labels.view(-1)))
+    _err(log, lambda: F.cross_entropy(logits.view(-1, 7), labels.view(-1).int()))
+    _err(log, lambda: F.cross_entropy(logits.view(-1, 7), labels.view(-1)[:-1]))
+    _err(log, lambda: F.cross_entropy(logits.view(-1, 7), torch.tensor([7] * 10)))
+    all_ignored = torch.full((10,), -100)
+    log(F.cross_entropy(logits.view(-1, 7), all_ignored))
+    log(F.cross_entropy(logits.view(-1, 7), all_ignored, reduction="sum"))
+    lp = F.log_softmax(logits, -1)
+    tok = torch.gather(lp, 2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    log(tok * (labels != -100), (tok * (labels != -100)).sum(-1) / (labels != -100).sum(-1))
+    z_loss = logits.logsumexp(-1).pow(2).mean()
+    log(z_loss)
+    log(F.nll_loss(lp.view(-1, 7), labels.view(-1), ignore_index=-100, reduction="mean"))
+    acc = (logits.argmax(-1) == labels)[labels != -100].float().mean()
+    log(acc)
+
+@program()
+def sort_and_argsort_argument_refusals_methods_and_functions(torch, log):
+    x = torch.tensor([3.0, 1.0, 2.0])
+    calls = [lambda: x.sort(-1, stable=True), lambda: torch.sort(x, -1, stable=True),
+             lambda: x.sort(0, True, stable=True), lambda: x.sort(dim=True),
+             lambda: x.sort(0, 1), lambda: x.sort(stable=1), lambda: x.argsort(0, stable=True),
+             lambda: torch.argsort(x, 0, stable=True), lambda: x.argsort(dim=0.5),
+             lambda: x.sort(0, descending=1), lambda: x.sort(1, 2, 3),
+             lambda: torch.argsort(x, out=None), lambda: x.argsort(stable=None),
+             lambda: x.sort(0, dim=0), lambda: x.sort(foo=1),
+             lambda: x.sort(dim=0, descending=True, stable=1),
+             lambda: x.sort(0, dim=0, descending=True, stable=True),
+             lambda: x.sort(stable=True, foo=1, dim=0), lambda: x.argsort(0, True, stable=True),
+             lambda: torch.sort(x, 0, True, stable=True, out=None),
+             lambda: torch.sort(x, dim=0, descending=True, stable=1),
+             lambda: torch.argsort(x, dim=0, descending=1, stable=True),
+             lambda: torch.argsort(x, (1, 2), [3]), lambda: x.sort((1, 2), [3, 4.0]),
+             lambda: x.sort(x, stable=True, dim=1, descending=True),
+             lambda: x.sort(dim=0, foo=1, bar=2), lambda: x.sort(a=1, b=2, c=3, d=4),
+             lambda: torch.sort(x, foo=1, bar=2), lambda: torch.sort(x, 0, True, 1, 2),
+             lambda: torch.sort(x, dim=0, descending=True, stable=True, out=1),
+             lambda: torch.argsort(x, 0, True, 1), lambda: x.sort(dim=None, descending=True,
+                                                                   stable=True)]
+    for call in calls:
+        _err(log, lambda: call().values)
+    log(x.sort(stable=None), x.sort(descending=True, dim=0, stable=None).indices)
+    log(torch.argsort(x, dim=0, descending=True, stable=True, out=None))
+    log(x.sort(0, True), x.argsort(0, True), torch.sort(x, stable=True, descending=True))
+    log(torch.Tensor.sort.__name__, torch.Tensor.argsort.__name__)
+
+
 test_program = PROGRAMS.test(_check)
