@@ -1585,4 +1585,352 @@ def sort_and_argsort_argument_refusals_methods_and_functions(torch, log):
     log(torch.Tensor.sort.__name__, torch.Tensor.argsort.__name__)
 
 
+# ---- initialisers, schedulers, torchvision's rotate --------------------------------------
+
+@program(tol=1e-12)
+def init_and_random_draws_in_low_precision(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    for dt in (torch.float16, torch.bfloat16, torch.float64):
+        w = torch.empty(3, 5, dtype=dt)
+        nn.init.trunc_normal_(w, std=0.02)
+        log(dt, w)
+        nn.init.normal_(w, 0, 0.5); log(w)
+        nn.init.uniform_(w, -1, 1); log(w)
+        nn.init.xavier_uniform_(w); log(w)
+        nn.init.kaiming_normal_(w, mode="fan_out"); log(w)
+        nn.init.orthogonal_(w) if dt == torch.float64 else None
+        log(w)
+        nn.init.constant_(w, 0.3); log(w)
+        nn.init.zeros_(w); nn.init.ones_(w); nn.init.eye_(w); log(w)
+    e = nn.Embedding(4, 3, padding_idx=1, dtype=torch.float16)
+    log(e.weight.dtype, e.weight[1])
+    l = nn.Linear(3, 2, dtype=torch.bfloat16)
+    log(l.weight, l.bias)
+    torch.manual_seed(1)
+    log(torch.randn(4, dtype=torch.float16), torch.rand(4, dtype=torch.bfloat16))
+    log(torch.randint(0, 100, (4,), dtype=torch.int8), torch.randint(-5, 5, (3,),
+                                                                     dtype=torch.int16))
+    log(torch.randn(3, dtype=torch.complex64), torch.rand(2, dtype=torch.float64))
+    log(torch.normal(torch.zeros(3), torch.ones(3)), torch.normal(1.0, torch.ones(2) * 2))
+    log(torch.randperm(40)[:10], torch.randperm(5, dtype=torch.int32))
+    log(torch.multinomial(torch.ones(30), 10), torch.multinomial(torch.rand(2, 6), 3,
+                                                                 replacement=True))
+    g = torch.Generator().manual_seed(3)
+    log(torch.randn(2, 3, generator=g, dtype=torch.float16), torch.randint(10, (2,), generator=g))
+    log(torch.empty(4, dtype=torch.float16).uniform_(-2, 2, generator=g))
+    log(torch.empty(4, dtype=torch.bfloat16).normal_(generator=g))
+    log(torch.bernoulli(torch.full((5,), 0.3, dtype=torch.float16), generator=g))
+    log(torch.rand_like(torch.ones(3, dtype=torch.float16)),
+        torch.randn_like(torch.ones(2, dtype=torch.bfloat16)))
+    log(torch.randint_like(torch.ones(3, dtype=torch.int32), 7))
+    _err(log, lambda: torch.randn(3, dtype=torch.int64))
+    _err(log, lambda: torch.rand(3, dtype=torch.bool))
+    _err(log, lambda: torch.randint(5, 2, (3,)))
+    _err(log, lambda: torch.randint(0, 300, (2,), dtype=torch.uint8))
+    _err(log, lambda: torch.empty(3, dtype=torch.int32).normal_())
+    _err(log, lambda: torch.multinomial(torch.ones(3), 5))
+    _err(log, lambda: torch.multinomial(torch.tensor([1.0, -1.0]), 1))
+    _err(log, lambda: torch.multinomial(torch.zeros(3), 1))
+
+
+@program()
+def sched_closed_forms_cyclic_onecycle_momentum_and_plateau(torch, log):
+    m = torch.nn.Linear(2, 2)
+    S = torch.optim.lr_scheduler
+    for make in (lambda o: S.StepLR(o, step_size=2, gamma=0.1),
+                 lambda o: S.MultiStepLR(o, milestones=[2, 3, 3], gamma=0.5),
+                 lambda o: S.ExponentialLR(o, gamma=0.9),
+                 lambda o: S.LinearLR(o, start_factor=0.25, total_iters=3),
+                 lambda o: S.PolynomialLR(o, total_iters=4, power=2.0),
+                 lambda o: S.CosineAnnealingLR(o, T_max=3, eta_min=0.01),
+                 lambda o: S.ConstantLR(o, factor=0.5, total_iters=2),
+                 lambda o: S.MultiplicativeLR(o, lr_lambda=lambda e: 0.95),
+                 lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2,
+                                      mode="triangular2"),
+                 lambda o: S.OneCycleLR(o, max_lr=0.5, total_steps=6, div_factor=10,
+                                        final_div_factor=100, base_momentum=0.8, max_momentum=0.9)):
+        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        s = make(opt)
+        lrs = []
+        for _ in range(6):
+            opt.step(); s.step()
+            lrs.append(s.get_last_lr()[0])
+        log(type(s).__name__, lrs, opt.param_groups[0]["momentum"], sorted(s.state_dict()))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    _err(log, lambda: S.LinearLR(opt, start_factor=0.0))
+    _err(log, lambda: S.LinearLR(opt, end_factor=1.5))
+    _err(log, lambda: S.ConstantLR(opt, factor=2.0))
+    _err(log, lambda: S.StepLR(opt, step_size=0).step_size)
+    _err(log, lambda: S.MultiStepLR(opt, milestones=[3, 1]).milestones)
+    _err(log, lambda: S.ExponentialLR(opt, gamma=0.9, last_epoch=3).get_last_lr())
+    _err(log, lambda: S.CosineAnnealingLR(opt, T_max=0).get_last_lr())
+    _err(log, lambda: S.CyclicLR(opt, base_lr=0.1, max_lr=1.0, mode="foo"))
+    _err(log, lambda: S.CyclicLR(opt, base_lr=[0.1, 0.2], max_lr=1.0))
+    _err(log, lambda: S.StepLR("opt", 2))
+    plateau = S.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=1, threshold=0.1,
+                                  threshold_mode="abs", cooldown=1, min_lr=0.01)
+    for metric in [0.5, 0.55, 0.56, 0.57, 0.9, 0.9, 0.9, 0.9, 0.9]:
+        plateau.step(metric)
+        log(metric, plateau.get_last_lr(), plateau.num_bad_epochs, plateau.cooldown_counter,
+            plateau.best)
+    sd = plateau.state_dict()
+    log(sorted(sd), sd["best"], sd["mode"])
+    _err(log, lambda: S.ReduceLROnPlateau(opt, mode="up"))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, factor=1.0))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, threshold_mode="pct"))
+    _err(log, lambda: S.ReduceLROnPlateau(opt, min_lr=[0.1, 0.2]))
+
+
+@program()
+def pl_lambda_lr_callable_state_and_optimizer_load_errors(torch, log):
+    m = torch.nn.Linear(2, 2)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1)
+    class Warmup:
+        def __init__(self, warm, total):
+            self.warm, self.total = warm, total
+        def __call__(self, step):
+            if step < self.warm:
+                return float(step) / float(max(1, self.warm))
+            return max(0.0, float(self.total - step) / float(max(1, self.total - self.warm)))
+    s = torch.optim.lr_scheduler.LambdaLR(opt, Warmup(2, 6))
+    for i in range(4):
+        opt.step(); s.step()
+    sd = s.state_dict()
+    log(sd)
+    print(sd)
+    opt2 = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1)
+    s2 = torch.optim.lr_scheduler.LambdaLR(opt2, Warmup(1, 3))
+    s2.load_state_dict(sd)
+    log(s2.lr_lambdas[0].warm, s2.lr_lambdas[0].total, s2.last_epoch, s2.get_last_lr())
+    s2.step()
+    log(s2.get_last_lr(), opt2.param_groups[0]["lr"], opt2.param_groups[0]["initial_lr"])
+    osd = opt.state_dict()
+    log(osd["param_groups"], sorted(osd["state"][0]), osd["state"][0]["step"])
+    opt3 = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2, 2))], lr=1e-3)
+    _err(log, lambda: opt3.load_state_dict(osd))
+    opt4 = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(3)),
+                              torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
+    _err(log, lambda: opt4.load_state_dict(osd))
+    bad = {"state": {}, "param_groups": osd["param_groups"] * 2}
+    _err(log, lambda: opt.load_state_dict(bad))
+    opt.zero_grad(set_to_none=False)
+    log([p.grad for p in m.parameters()])
+    opt.zero_grad()
+    log([p.grad for p in m.parameters()])
+
+
+@program(tol=1e-6)
+def tv_rotate_inverse_affine_fill_mask_and_expand(torch, log):
+    import math
+    F = torch.nn.functional
+    img = torch.arange(2 * 5 * 6, dtype=torch.float32).reshape(2, 5, 6)
+    angle, fill = 30.0, [255.0, 128.0]
+    rot = math.radians(angle)
+    sx, sy = 0.0, 0.0
+    cx, cy = 0.0, 0.0
+    a = math.cos(rot - math.radians(sy)) / math.cos(math.radians(sy))
+    b = (-math.cos(rot - math.radians(sy)) * math.tan(math.radians(sx))
+         / math.cos(math.radians(sy)) - math.sin(rot))
+    c = math.sin(rot - math.radians(sy)) / math.cos(math.radians(sy))
+    d = (-math.sin(rot - math.radians(sy)) * math.tan(math.radians(sx))
+         / math.cos(math.radians(sy)) + math.cos(rot))
+    matrix = [d, -b, 0.0, -c, a, 0.0]
+    matrix = [x / 1.0 for x in matrix]
+    matrix[2] += matrix[0] * (-cx) + matrix[1] * (-cy)
+    matrix[5] += matrix[3] * (-cx) + matrix[4] * (-cy)
+    log(matrix)
+    w, h = 6, 5
+    theta = torch.tensor(matrix, dtype=torch.float32).reshape(1, 2, 3)
+    d_ = 0.5
+    base_grid = torch.empty(1, h, w, 3, dtype=theta.dtype)
+    x_grid = torch.linspace(-w * 0.5 + d_, w * 0.5 + d_ - 1, steps=w)
+    base_grid[..., 0].copy_(x_grid)
+    y_grid = torch.linspace(-h * 0.5 + d_, h * 0.5 + d_ - 1, steps=h).unsqueeze_(-1)
+    base_grid[..., 1].copy_(y_grid)
+    base_grid[..., 2].fill_(1)
+    rescaled_theta = theta.transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h], dtype=theta.dtype)
+    output_grid = base_grid.view(1, h * w, 3).bmm(rescaled_theta)
+    grid = output_grid.view(1, h, w, 2)
+    log(grid[0, 0], grid.stride())
+    x = img.unsqueeze(0)
+    mask = torch.ones((x.shape[0], 1, x.shape[2], x.shape[3]), dtype=x.dtype)
+    x = torch.cat((x, mask), dim=1)
+    out = F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    out, m = out[:, :-1], out[:, -1:]
+    fill_img = torch.tensor(fill, dtype=out.dtype).view(1, -1, 1, 1).expand_as(out)
+    out = out * m + (1.0 - m) * fill_img
+    log(out[0, 0], out[0, 1, 0])
+    out_b = F.grid_sample(img.unsqueeze(0), grid, mode="bilinear", padding_mode="zeros",
+                          align_corners=False)
+    log(out_b[0, 1])
+    pts = torch.tensor([[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0], [0.5 * w, 0.5 * h,
+                                                                              1.0], [0.5 * w,
+                                                                                     -0.5 * h,
+                                                                            1.0]])
+    theta2 = torch.tensor(matrix, dtype=torch.float).view(2, 3)
+    new_pts = torch.matmul(pts, theta2.T)
+    min_vals, _ = new_pts.min(dim=0)
+    max_vals, _ = new_pts.max(dim=0)
+    tol = 1e-4
+    cmax = torch.ceil((max_vals / tol).trunc_() * tol)
+    cmin = torch.floor((min_vals / tol).trunc_() * tol)
+    size = cmax - cmin
+    log(new_pts, size, int(size[0]), int(size[1]))
+    _err(log, lambda: F.grid_sample(img.unsqueeze(0).to(torch.uint8), grid, align_corners=False))
+    _err(log, lambda: F.grid_sample(img.unsqueeze(0), grid.double(), align_corners=False))
+
+
+# ---- modules, state and versions ---------------------------------------------------------
+
+@program()
+def module_lookup_set_submodule_tied_and_parameter_containers(torch, log):
+    nn = torch.nn
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(5, 3)
+            self.layers = nn.ModuleList([nn.Linear(3, 3) for _ in range(2)])
+            self.head = nn.Linear(3, 5, bias=False)
+            self.head.weight = self.emb.weight
+            self.plist = nn.ParameterList([nn.Parameter(torch.ones(2, dtype=torch.float16)),
+                                           nn.Parameter(torch.zeros(3), requires_grad=False)])
+            self.pdict = nn.ParameterDict({"a": nn.Parameter(torch.ones(1, dtype=torch.bfloat16)),
+                                           "b": torch.zeros(2)})
+    m = M()
+    print(m)
+    print(m.plist, m.pdict)
+    log([n for n, _ in m.named_parameters()], [n for n,
+                                               _ in m.named_parameters(remove_duplicate=False)])
+    log([n for n, _ in m.named_modules()][:4], len(list(m.named_modules(remove_duplicate=False))))
+    log(list(m.state_dict().keys()))
+    log(m.get_submodule("layers.1") is m.layers[1], m.get_parameter("layers.0.bias").shape)
+    _err(log, lambda: m.get_submodule("layers.5"))
+    _err(log, lambda: m.get_submodule("layers.0.foo"))
+    _err(log, lambda: m.get_submodule("emb.weight"))
+    _err(log, lambda: m.get_parameter("layers.0.nope"))
+    _err(log, lambda: m.get_parameter("layers.0"))
+    _err(log, lambda: m.get_buffer("layers.0.weight"))
+    m.set_submodule("layers.1", nn.Identity())
+    log(type(m.layers[1]).__name__)
+    _err(log, lambda: m.set_submodule("layers.7", nn.Identity()))
+    _err(log, lambda: m.set_submodule("nothere.x", nn.Identity()))
+    _err(log, lambda: m.set_submodule("head", 3))
+    _err(log, lambda: m.register_module("a.b", nn.Identity()))
+    _err(log, lambda: m.register_parameter("", nn.Parameter(torch.ones(1))))
+    _err(log, lambda: m.register_buffer("emb", torch.ones(1)))
+    sd = {"module." + k: v for k, v in m.state_dict().items()}
+    getattr(torch.nn.modules.utils, "consume_prefix_in_state_dict_if_present")(sd, "module.")
+    log(list(sd.keys()))
+    log(sum(p.numel() for p in m.parameters()),
+        sum(p.numel() for p in m.parameters() if p.requires_grad))
+    v = nn.utils.parameters_to_vector([p for p in m.parameters() if p.dtype == torch.float32])
+    log(v.shape, v.dtype)
+    _err(log, lambda: nn.utils.parameters_to_vector(m.parameters()))
+
+
+@program()
+def hf_init_weights_apply_and_data_assignment(torch, log):
+    nn = torch.nn
+    torch.manual_seed(3)
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(6, 4, padding_idx=0)
+            self.ln = nn.LayerNorm(4)
+            self.fc = nn.Linear(4, 4)
+            self.conv = nn.Conv1d(4, 4, 1)
+    def _init_weights(module):
+        std = 0.02
+        if isinstance(module, (nn.Linear, nn.Conv1d)):
+            module.weight.data.normal_(mean=0.0, std=std)
+            if module.bias is not None:
+                module.bias.data.zero_()
+        elif isinstance(module, nn.Embedding):
+            module.weight.data.normal_(mean=0.0, std=std)
+            if module.padding_idx is not None:
+                module.weight.data[module.padding_idx].zero_()
+        elif isinstance(module, nn.LayerNorm):
+            module.bias.data.zero_()
+            module.weight.data.fill_(1.0)
+    b = Block()
+    r = b.apply(_init_weights)
+    log(r is b, b.embed.weight, b.fc.weight, b.conv.bias, b.ln.weight)
+    log(b.embed.weight.data.requires_grad, b.embed.weight.data.is_leaf, b.embed.weight._version)
+    with torch.no_grad():
+        b.fc.weight.mul_(2)
+    log(b.fc.weight._version, b.fc.weight.grad_fn)
+    b.fc.weight.data = torch.zeros(4, 4)
+    log(b.fc.weight.requires_grad, type(b.fc.weight).__name__, b.fc.weight.sum())
+    _err(log, lambda: setattr(b.fc.weight, "data", torch.zeros(2)))
+    _err(log, lambda: setattr(b.fc.weight, "data", [1.0]))
+    b.fc.weight.data = b.fc.weight.data.half()
+    log(b.fc.weight.dtype, isinstance(b.fc.weight, nn.Parameter))
+    out = nn.functional.embedding(torch.tensor([1, 2]), b.embed.weight.half(), max_norm=0.01)
+    log(out.dtype, out)
+
+
+@program()
+def save_load_tied_weights_half_state_and_weights_only(torch, log):
+    import io
+    nn = torch.nn
+    m = nn.Sequential(nn.Embedding(4, 3), nn.Linear(3, 4, bias=False))
+    m[1].weight = m[0].weight
+    buf = io.BytesIO()
+    torch.save(m.state_dict(), buf)
+    buf.seek(0)
+    sd = torch.load(buf)
+    log(list(sd), sd["0.weight"].data_ptr() == sd["1.weight"].data_ptr())
+    m2 = nn.Sequential(nn.Embedding(4, 3), nn.Linear(3, 4, bias=False))
+    m2[1].weight = m2[0].weight
+    r = m2.load_state_dict(sd)
+    log(str(r), m2[0].weight.equal(m[0].weight), m2[1].weight is m2[0].weight)
+    half_sd = {k: v.half() for k, v in m.state_dict().items()}
+    buf = io.BytesIO(); torch.save(half_sd, buf); buf.seek(0)
+    hs = torch.load(buf, weights_only=True)
+    log({k: str(v.dtype) for k, v in hs.items()})
+    m2.load_state_dict(hs)
+    log(m2[0].weight.dtype, m2[0].weight.equal(m[0].weight.half().float()))
+    obj = {"step": 3, "lr": 0.1, "t": torch.arange(3),
+           "nested": [torch.ones(1, dtype=torch.bfloat16), (1, "a")]}
+    buf = io.BytesIO(); torch.save(obj, buf); buf.seek(0)
+    back = torch.load(buf)
+    log(back["step"], back["nested"][0].dtype, back["nested"][1], back["t"])
+    buf.seek(0)
+    log(type(torch.load(buf, map_location="cpu")).__name__)
+    buf.seek(0)
+    log(torch.load(buf, map_location=lambda s, loc: s)["t"])
+    class Custom:
+        pass
+    buf = io.BytesIO(); torch.save({"c": Custom}, buf); buf.seek(0)
+    try:
+        torch.load(buf, weights_only=True)
+    except Exception as e:
+        log(type(e).__name__, str(e).splitlines()[0])
+
+
+@program()
+def parameter_versions_after_init_and_construction(torch, log):
+    nn = torch.nn
+    I = nn.init
+    torch.manual_seed(0)
+    for name, f in [("uniform_", I.uniform_), ("normal_", I.normal_), ("trunc_normal_",
+                                                                       I.trunc_normal_),
+                    ("ones_", I.ones_), ("eye_", I.eye_), ("xavier_uniform_", I.xavier_uniform_),
+                    ("kaiming_normal_", I.kaiming_normal_), ("orthogonal_", I.orthogonal_),
+                    ("sparse_", lambda w: I.sparse_(w, 0.5))]:
+        w = nn.Parameter(torch.empty(3, 4))
+        f(w)
+        log(name, w._version)
+    for mk in [lambda: nn.Embedding(6, 4, padding_idx=0), lambda: nn.Embedding(6, 4),
+               lambda: nn.EmbeddingBag(3, 2, padding_idx=1), lambda: nn.Linear(3, 2),
+               lambda: nn.LayerNorm(3), lambda: nn.BatchNorm1d(2), lambda: nn.LSTM(2, 3),
+               lambda: nn.MultiheadAttention(4, 2), lambda: nn.Bilinear(2, 2, 2),
+               lambda: nn.GRU(2, 2, bidirectional=True), lambda: nn.LSTM(2, 3, proj_size=2),
+               lambda: nn.Embedding.from_pretrained(torch.ones(2, 2), padding_idx=0)]:
+        m = mk()
+        log(type(m).__name__, [(n, p._version) for n, p in m.named_parameters()],
+            [(n, b._version) for n, b in m.named_buffers()])
+
+
 test_program = PROGRAMS.test(_check)
