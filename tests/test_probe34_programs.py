@@ -1933,4 +1933,87 @@ def parameter_versions_after_init_and_construction(torch, log):
             [(n, b._version) for n, b in m.named_buffers()])
 
 
+# ---- foreach, statistics and retrieval ---------------------------------------------------
+
+@program(tol=1e-6)
+def timm_foreach_ops_lists_scalars_and_refusals(torch, log):
+    torch.manual_seed(0)
+    a = [torch.randn(3), torch.randn(2, 2), torch.randn(1).to(torch.bfloat16)]
+    b = [torch.randn(3), torch.randn(2, 2), torch.randn(1).to(torch.bfloat16)]
+    log(torch._foreach_add(a, b), torch._foreach_add(a, 2.0), torch._foreach_add(a, [1.0, 2.0,
+                                                                                     3.0]))
+    log(torch._foreach_mul(a, b), torch._foreach_mul(a, torch.tensor(2.0)), torch._foreach_div(a,
+                                                                                               3.0))
+    log(torch._foreach_sub(a, b, alpha=0.5), torch._foreach_neg(a), torch._foreach_abs(a))
+    log(torch._foreach_sqrt(torch._foreach_abs(a)), torch._foreach_exp(a), torch._foreach_sign(a))
+    log(torch._foreach_norm(a), torch._foreach_norm(a, ord=float("inf")), torch._foreach_norm(a, 1))
+    log(torch._foreach_maximum(a, b), torch._foreach_clamp_min(a, 0.0),
+        torch._foreach_clamp_max(a, 0.1))
+    den = torch._foreach_add(torch._foreach_abs(b), 1.0)
+    log(torch._foreach_addcmul(a, a, b, value=0.1), torch._foreach_addcdiv(a, a, den, value=2))
+    log(torch._foreach_lerp(a, b, 0.3), torch._foreach_pow(torch._foreach_abs(a), 2.0),
+        torch._foreach_pow(2.0, a))
+    c = [t.clone() for t in a]
+    torch._foreach_mul_(c, 0.9)
+    torch._foreach_add_(c, b, alpha=0.1)
+    torch._foreach_addcmul_(c, a, b, value=-1)
+    torch._foreach_zero_(c[:1])
+    log(c, [t._version for t in c])
+    torch._foreach_copy_(c, b)
+    log(c)
+    _err(log, lambda: torch._foreach_add(a, b[:2]))
+    _err(log, lambda: torch._foreach_add(a, [1.0]))
+    _err(log, lambda: torch._foreach_add([], []))
+    _err(log, lambda: torch._foreach_mul_(a, [torch.ones(2)] * 3))
+    _err(log, lambda: torch._foreach_lerp_(c, b, [0.1, 0.2]))
+    i = [torch.tensor([1, 2]), torch.tensor([3])]
+    log(torch._foreach_add(i, 1), torch._foreach_div(i, 2), torch._foreach_mul(i, 1.5))
+    _err(log, lambda: torch._foreach_add_(i, 1.5))
+    _err(log, lambda: torch._foreach_sqrt_(i))
+    log(torch._foreach_max(a), torch._foreach_reciprocal(torch._foreach_add(torch._foreach_abs(a),
+                                                                            1)))
+
+
+@program(tol=1e-6)
+def retrieval_similarity_bucketize_one_hot_and_windows(torch, log):
+    torch.manual_seed(4)
+    x = torch.randn(4, 5, 6)
+    log(torch.amax(x, dim=(1, 2)), torch.amin(x, dim=(0, -1), keepdim=True).shape)
+    log(torch.std_mean(x, dim=(1, 2)), torch.var_mean(x, dim=-1, correction=0))
+    log(torch.var(x, dim=1, unbiased=False)[0], x.std(dim=(0, 1), keepdim=True).shape)
+    log(torch.aminmax(x, dim=-1)[0][0], torch.aminmax(x))
+    q = torch.nn.functional.normalize(torch.randn(3, 8), dim=-1)
+    k = torch.nn.functional.normalize(torch.randn(10, 8), p=2, dim=-1, eps=1e-12)
+    sim = q @ k.T
+    log(sim.topk(3, dim=-1), sim.argsort(dim=-1, descending=True)[:, :3])
+    log(torch.cdist(q, k).shape, torch.cdist(q, k, p=1)[0, :3],
+        torch.cdist(q, k, compute_mode="donot_use_mm_for_euclid_dist")[0, :3])
+    log(torch.nn.functional.cosine_similarity(q[:, None], k[None], dim=-1)[0, :3])
+    log(torch.nn.functional.pairwise_distance(q[:1], k[:3]), torch.pdist(k[:4]))
+    b = torch.tensor([0.1, 0.5, 0.9])
+    v = torch.tensor([0.0, 0.1, 0.3, 0.5, 0.95, 1.0])
+    log(torch.bucketize(v, b), torch.bucketize(v, b, right=True), torch.searchsorted(b, v,
+                                                                                     side="right"))
+    log(torch.searchsorted(b, v, out_int32=True).dtype, torch.searchsorted(torch.tensor([3.0, 1.0,
+                                                                                         2.0]),
+                                                                 torch.tensor([2.5]),
+                                  sorter=torch.tensor([1, 2, 0])))
+    _err(log, lambda: torch.searchsorted(b, v, side="middle"))
+    _err(log, lambda: torch.searchsorted(b, v, side="left", right=True))
+    _err(log, lambda: torch.searchsorted(b[None].expand(2, 3), v))
+    oh = torch.nn.functional.one_hot(torch.tensor([0, 2, 1]), num_classes=-1)
+    log(oh, oh.dtype, torch.nn.functional.one_hot(torch.tensor([[1], [0]]), 3).shape)
+    _err(log, lambda: torch.nn.functional.one_hot(torch.tensor([0, 3]), 3))
+    _err(log, lambda: torch.nn.functional.one_hot(torch.tensor([0.0])))
+    _err(log, lambda: torch.nn.functional.one_hot(torch.tensor([-1])))
+    w = torch.arange(10.).unfold(0, 4, 3)
+    log(w, w.stride(), torch.arange(12.).reshape(3, 4).unfold(1, 2, 2).shape)
+    log(torch.as_strided(torch.arange(6.), (2, 3), (1, 2)), torch.arange(6.).as_strided((3,),
+                                                                                        (2,), 1))
+    m = torch.tensor([[True, False], [False, True]])
+    log(torch.zeros(2, 2).masked_scatter_(m, torch.tensor([5.0, 6.0, 7.0])),
+        torch.randn(2, 2).masked_select(m).shape)
+    _err(log, lambda: torch.zeros(2, 2).masked_scatter_(m, torch.tensor([5.0])))
+
+
 test_program = PROGRAMS.test(_check)
