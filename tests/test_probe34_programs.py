@@ -2016,4 +2016,268 @@ def retrieval_similarity_bucketize_one_hot_and_windows(torch, log):
     _err(log, lambda: torch.zeros(2, 2).masked_scatter_(m, torch.tensor([5.0])))
 
 
+# ---- timm blocks, Lightning GAN loops, seeding -------------------------------------------
+
+@program(tol=1e-5)
+def timm_std_conv_qk_norm_attention_glu_and_se(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    class StdConv2d(nn.Conv2d):
+        def __init__(self, i, o, k, eps=1e-6):
+            super().__init__(i, o, k, padding=k // 2, bias=False)
+            self.eps = eps
+        def forward(self, x):
+            weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                                  training=True, momentum=0.0, eps=self.eps).reshape_as(self.weight)
+            return F.conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+    c = StdConv2d(3, 4, 3)
+    x = torch.randn(2, 3, 5, 5)
+    y = c(x)
+    y.sum().backward()
+    log(y[0, 0], c.weight.grad[0, 0])
+    class Attention(nn.Module):
+        def __init__(self, dim, num_heads=2, qk_norm=True, fused=True):
+            super().__init__()
+            self.num_heads = num_heads
+            self.head_dim = dim // num_heads
+            self.scale = self.head_dim ** -0.5
+            self.fused_attn = fused
+            self.qkv = nn.Linear(dim, dim * 3, bias=False)
+            self.q_norm = nn.LayerNorm(self.head_dim) if qk_norm else nn.Identity()
+            self.k_norm = nn.LayerNorm(self.head_dim) if qk_norm else nn.Identity()
+            self.proj = nn.Linear(dim, dim)
+        def forward(self, x):
+            B, N, C = x.shape
+            qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0)
+            q, k = self.q_norm(q), self.k_norm(k)
+            if self.fused_attn:
+                x = F.scaled_dot_product_attention(q, k, v, dropout_p=0.0)
+            else:
+                q = q * self.scale
+                attn = q @ k.transpose(-2, -1)
+                attn = attn.softmax(dim=-1)
+                x = attn @ v
+            x = x.transpose(1, 2).reshape(B, N, C)
+            return self.proj(x)
+    a = Attention(8)
+    t = torch.randn(2, 5, 8)
+    o1 = a(t)
+    a.fused_attn = False
+    o2 = a(t)
+    log(o1, (o1 - o2).abs().max() < 1e-5, a.qkv(t).reshape(2, 5, 3, 2, 4).permute(2, 0, 3, 1,
+                                                                                  4).stride())
+    q, k, v = a.qkv(t).reshape(2, 5, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
+    log(q.shape, q.stride(), q.is_contiguous(), k.storage_offset(), v.storage_offset())
+    class GluMlp(nn.Module):
+        def __init__(self, d, h):
+            super().__init__()
+            self.fc1 = nn.Linear(d, h)
+            self.act = nn.Sigmoid()
+            self.fc2 = nn.Linear(h // 2, d)
+        def forward(self, x):
+            x = self.fc1(x)
+            x1, x2 = x.chunk(2, dim=-1)
+            return self.fc2(x1 * self.act(x2))
+    g = GluMlp(8, 12)
+    log(g(t)[0, 0])
+    def make_divisible(v, divisor=8, min_value=None, round_limit=0.9):
+        min_value = min_value or divisor
+        new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+        if new_v < round_limit * v:
+            new_v += divisor
+        return new_v
+    log([make_divisible(c * 0.25) for c in (16, 24, 40, 100, 1000)])
+    se_x = torch.randn(2, 16, 3, 3)
+    s = se_x.mean((2, 3), keepdim=True)
+    fc1 = nn.Conv2d(16, 8, 1)
+    fc2 = nn.Conv2d(8, 16, 1)
+    log((se_x * fc2(F.relu(fc1(s))).sigmoid())[0, 0], F.hardsigmoid(s)[0, :3, 0, 0])
+    pool = torch.cat([F.adaptive_avg_pool2d(se_x, 1), F.adaptive_max_pool2d(se_x, 1)], 1)
+    log(pool.shape, pool.flatten(1)[0, :3])
+
+
+@program(tol=1e-5)
+def pl_manual_optimization_gan_toggle_and_clip(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    G = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.2), nn.Linear(8, 3))
+    D = nn.Sequential(nn.Linear(3, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    def toggle(opt):
+        for p in D.parameters():
+            p.requires_grad = False
+        for p in G.parameters():
+            p.requires_grad = False
+        for group in opt.param_groups:
+            for p in group["params"]:
+                p.requires_grad = True
+    real = torch.randn(6, 3)
+    for step in range(3):
+        z = torch.randn(6, 2)
+        toggle(opt_g)
+        fake = G(z)
+        g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(6, 1))
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        log(step, g_loss, [p.grad is None for p in D.parameters()])
+        toggle(opt_d)
+        real_loss = F.binary_cross_entropy_with_logits(D(real), torch.ones(6, 1))
+        fake_loss = F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(6, 1))
+        d_loss = (real_loss + fake_loss) / 2
+        opt_d.zero_grad()
+        d_loss.backward()
+        gn = nn.utils.clip_grad_norm_(D.parameters(), 1.0)
+        opt_d.step()
+        log(step, d_loss, gn, [p.requires_grad for p in G.parameters()])
+    log(opt_g.state_dict()["state"][0]["exp_avg"][0],
+        opt_d.state_dict()["param_groups"][0]["betas"])
+    _err(log, lambda: F.binary_cross_entropy_with_logits(D(real), torch.ones(6)))
+    _err(log, lambda: F.binary_cross_entropy(torch.sigmoid(D(real)), torch.ones(6, 1) * 2))
+    _err(log, lambda: F.binary_cross_entropy(D(real), torch.ones(6, 1)))
+
+
+@program()
+def seed_everything_worker_seeds_samplers_and_flags(torch, log):
+    import random
+    import numpy as np
+    data_mod = torch.utils.data
+    def seed_everything(seed):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        torch.cuda.manual_seed_all(seed)
+        return seed
+    log(seed_everything(42), torch.initial_seed(), torch.rand(2))
+    seed_everything(42)
+    log(torch.rand(2), random.random() == random.Random(42).random())
+    def seed_worker(worker_id):
+        worker_seed = torch.initial_seed() % 2 ** 32
+        np.random.seed(worker_seed)
+        random.seed(worker_seed)
+    g = torch.Generator()
+    g.manual_seed(0)
+    ds = data_mod.TensorDataset(torch.arange(10), torch.arange(10) * 2)
+    dl = data_mod.DataLoader(ds, batch_size=3, shuffle=True, worker_init_fn=seed_worker,
+                             generator=g, drop_last=False)
+    log([b[0].tolist() for b in dl], len(dl))
+    log([b[0].tolist() for b in dl])
+    g.manual_seed(0)
+    log([b[0].tolist() for b in dl])
+    s = data_mod.RandomSampler(ds, replacement=True, num_samples=5,
+                               generator=torch.Generator().manual_seed(1))
+    log(list(s))
+    ws = data_mod.WeightedRandomSampler([0.1, 0.9, 0.0, 0.5], 6,
+                                        generator=torch.Generator().manual_seed(2))
+    log(list(ws))
+    sub = data_mod.SubsetRandomSampler([5, 6, 7], generator=torch.Generator().manual_seed(3))
+    log(list(sub))
+    tr, va = data_mod.random_split(ds, [0.7, 0.3], generator=torch.Generator().manual_seed(4))
+    log(tr.indices, va.indices, len(tr))
+    log(data_mod.get_worker_info())
+    log(torch.cuda.is_available(), torch.cuda.device_count())
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    log(torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled())
+    torch.use_deterministic_algorithms(False)
+    log(torch.backends.cudnn.enabled, torch.backends.cuda.matmul.allow_tf32,
+        torch.get_float32_matmul_precision())
+    torch.set_float32_matmul_precision("high")
+    log(torch.get_float32_matmul_precision())
+    _err(log, lambda: torch.set_float32_matmul_precision("low"))
+    torch.set_float32_matmul_precision("highest")
+
+
+@program()
+def hf_multinomial_over_low_precision_probs(torch, log):
+    torch.manual_seed(9)
+    for dt in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        logits = torch.randn(2, 10).to(dt)
+        probs = torch.softmax(logits / 0.7, dim=-1)
+        log(dt, probs.dtype, torch.multinomial(probs, 1), torch.multinomial(probs, 3),
+            torch.multinomial(probs, 4, replacement=True))
+        log(torch.argmax(probs, -1), probs.max(-1).values)
+    p = torch.tensor([[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+    log(torch.multinomial(p, 1), torch.multinomial(p, 2))
+    _err(log, lambda: torch.multinomial(p, 3))
+    _err(log, lambda: torch.multinomial(torch.tensor([float("nan"), 1.0]), 1))
+    _err(log, lambda: torch.multinomial(torch.tensor([float("inf"), 1.0]), 1))
+    _err(log, lambda: torch.multinomial(torch.ones(2, 2, 2), 1))
+    _err(log, lambda: torch.multinomial(torch.ones(3), 0))
+    _err(log, lambda: torch.multinomial(torch.ones(3, dtype=torch.int64), 1))
+
+
+@program()
+def hf_fp16_mask_overflow_unmask_and_clamp(torch, log):
+    for dt in (torch.float16, torch.bfloat16, torch.float32):
+        mn = torch.finfo(dt).min
+        mask = torch.tensor([[1, 1, 0], [0, 0, 0]])
+        ext = (1.0 - mask[:, None, None, :].to(dt)) * mn
+        causal = torch.full((3, 3), mn, dtype=dt).triu(1)
+        comb = ext + causal
+        log(dt, comb, comb.dtype)
+        scores = torch.zeros(2, 1, 3, 3, dtype=dt) + comb
+        log(torch.softmax(scores, -1), torch.softmax(scores.float(), -1).to(dt))
+        unm = comb.mul(~torch.all(comb == mn, dim=-1, keepdim=True))
+        log(unm)
+        clamped = comb.clamp(min=mn)
+        log(clamped, torch.isinf(comb).sum(), torch.nan_to_num(comb)[1, 0])
+        zero = torch.tensor(0.0, dtype=dt)
+        log(torch.where(mask[:, None, None, :].bool(), 0.0, mn).dtype,
+            torch.where(mask.bool(), zero, mn).dtype)
+        t_mn = torch.tensor(mn, dtype=dt)
+        log(t_mn * 2, t_mn - 1, t_mn.exp())
+        x = torch.tensor([60000.0, -60000.0, 1.0], dtype=dt)
+        log(x * 2, x + x, x.sum(), x.mean(), (x * x).sum(), x.pow(2), x.square())
+    h = torch.tensor([1e-4, 3e4], dtype=torch.float16)
+    log(h.softmax(0), torch.log_softmax(h, 0), h.exp(), h.log1p(), h.sigmoid())
+    hidden = torch.tensor([[65000.0, -65000.0, 10.0]], dtype=torch.float16)
+    if hidden.dtype == torch.float16 and torch.isinf(hidden * 2).any():
+        clamp_value = torch.finfo(hidden.dtype).max - 1000
+        hidden2 = torch.clamp(hidden * 2, min=-clamp_value, max=clamp_value)
+        log(clamp_value, hidden2)
+    log(torch.finfo(torch.float16).max - 1000, type(torch.finfo(torch.float16).max))
+
+
+@program()
+def hf_static_kv_cache_index_copy_and_beam_reorder(torch, log):
+    torch.manual_seed(5)
+    B, H, L, D, beams = 2, 2, 6, 4, 2
+    k_cache = torch.zeros(B * beams, H, L, D)
+    v_cache = torch.zeros_like(k_cache)
+    log(k_cache.stride(), v_cache.is_contiguous())
+    pos = 0
+    for step in range(3):
+        T = 2 if step == 0 else 1
+        k = torch.randn(B * beams, H, T, D)
+        v = torch.randn(B * beams, H, T, D)
+        cache_position = torch.arange(pos, pos + T)
+        k_cache.index_copy_(2, cache_position, k)
+        v_cache[:, :, cache_position] = v
+        pos += T
+        beam_idx = torch.tensor([1, 0, 3, 3]) if step else torch.arange(B * beams)
+        k_cache = k_cache.index_select(0, beam_idx)
+        v_cache = v_cache[beam_idx]
+        log(step, k_cache[:, 0, :pos, 0], v_cache.shape, k_cache.stride())
+    scores = torch.randn(B, beams * 5)
+    next_scores, next_tokens = torch.topk(scores, 2 * beams, dim=1, largest=True, sorted=True)
+    next_indices = torch.div(next_tokens, 5, rounding_mode="floor")
+    next_tokens = next_tokens % 5
+    log(next_scores, next_indices, next_tokens)
+    past = tuple((torch.randn(2, 1, 3, 2), torch.randn(2, 1, 3, 2)) for _ in range(2))
+    stacked = torch.stack([torch.stack(layer) for layer in past])
+    log(stacked.shape, stacked.stride())
+    cropped = tuple((k[..., :2, :], v[..., :2, :]) for k, v in past)
+    log(cropped[0][0].shape, cropped[0][0].is_contiguous(), cropped[1][1].stride())
+    k_new = torch.cat([past[0][0], torch.ones(2, 1, 1, 2)], dim=-2)
+    log(k_new.shape, k_new[0, 0, -1])
+    _err(log, lambda: torch.cat([past[0][0], torch.ones(2, 2, 1, 2)], dim=-2))
+    _err(log, lambda: torch.cat([past[0][0], torch.ones(2, 1, 1, 2, dtype=torch.float64)],
+                                dim=-2).dtype)
+    _err(log, lambda: k_cache.index_copy_(2, torch.tensor([7]), torch.ones(4, 2, 1, 4)))
+    _err(log, lambda: k_cache.index_copy_(2, torch.tensor([1.0]), torch.ones(4, 2, 1, 4)))
+    _err(log, lambda: k_cache.index_copy_(2, torch.tensor([1]), torch.ones(4, 2, 2, 4)))
+
+
 test_program = PROGRAMS.test(_check)
