@@ -2280,4 +2280,112 @@ def hf_static_kv_cache_index_copy_and_beam_reorder(torch, log):
     _err(log, lambda: k_cache.index_copy_(2, torch.tensor([1]), torch.ones(4, 2, 2, 4)))
 
 
+# ---- mixed precision refusals, dynamo knobs ----------------------------------------------
+
+@program()
+def mixed_half_bfloat16_float_refusals_across_ops(torch, log):
+    F = torch.nn.functional
+    f32 = torch.randn(2, 4)
+    f16 = torch.randn(2, 4).half()
+    b16 = torch.randn(2, 4).bfloat16()
+    W = torch.randn(3, 4)
+    lin16 = torch.nn.Linear(4, 3).half()
+    i1 = torch.tensor([0, 1])
+    calls = [
+        ("matmul", lambda: f16 @ W.T),
+        ("matmul2", lambda: f32 @ W.T.half()),
+        ("mm", lambda: torch.mm(b16, W.T)),
+        ("linear", lambda: F.linear(f32, W.half())),
+        ("linear_mod", lambda: lin16(f32)),
+        ("linear_bias", lambda: F.linear(f32, W, torch.zeros(3).half())),
+        ("bmm", lambda: torch.bmm(f16[None], W.T[None])),
+        ("baddbmm", lambda: torch.baddbmm(torch.zeros(1, 2, 3), f32[None], W.T[None].half())),
+        ("addmm", lambda: torch.addmm(torch.zeros(3).half(), f32, W.T)),
+        ("einsum", lambda: torch.einsum("ij,kj->ik", f16, W)),
+        ("layer_norm", lambda: F.layer_norm(f16, (4,), torch.ones(4), torch.zeros(4))),
+        ("layer_norm_b", lambda: F.layer_norm(f32, (4,), torch.ones(4).half())),
+        ("rms_norm", lambda: F.rms_norm(f16, (4,), torch.ones(4))),
+        ("group_norm", lambda: F.group_norm(f16[:, :, None], 2, torch.ones(4))),
+        ("embedding", lambda: F.embedding(torch.tensor([0]), W.half())),
+        ("embedding_f", lambda: F.embedding(torch.tensor([0.0]), W)),
+        ("conv", lambda: F.conv1d(f16[:, :, None], torch.randn(3, 4, 1))),
+        ("conv_b", lambda: F.conv1d(f32[:, :, None], torch.randn(3, 4, 1),
+                                    torch.zeros(3).half())),
+        ("sdpa", lambda: F.scaled_dot_product_attention(f16[None, None], f32[None, None],
+                                                        f32[None, None])),
+        ("sdpa_mask", lambda: F.scaled_dot_product_attention(
+            f32[None, None], f32[None, None], f32[None, None], attn_mask=torch.zeros(2, 2).half())),
+        ("batch_norm", lambda: F.batch_norm(f16, torch.zeros(4), torch.ones(4))),
+        ("ce", lambda: F.cross_entropy(f16, i1)),
+        ("mse", lambda: F.mse_loss(f16, f32)),
+        ("dot", lambda: torch.dot(f16[0], f32[0])),
+        ("mv", lambda: torch.mv(W, f16[0])),
+        ("addcmul", lambda: torch.addcmul(f32, f16, b16)),
+        ("where", lambda: torch.where(f32 > 0, f16, b16).dtype),
+        ("cat", lambda: torch.cat([f16, b16]).dtype),
+        ("index_add", lambda: torch.zeros(3, 4).index_add_(0, i1, f16)),
+        ("scatter", lambda: torch.zeros(3, 4).scatter_(0, torch.tensor([[0, 1, 2, 0]]), f16[:1])),
+        ("masked_fill", lambda: f16.masked_fill(f16 > 0, torch.tensor(1.0)).dtype),
+        ("copy", lambda: f16.copy_(f32).dtype),
+        ("lerp", lambda: f32.lerp(f16, 0.5)),
+        ("prelu", lambda: F.prelu(f16, torch.ones(1))),
+        ("glu", lambda: F.glu(f16).dtype),
+        ("inplace_add", lambda: f16.clone().add_(f32).dtype),
+        ("inplace_int", lambda: torch.ones(2, dtype=torch.int64).add_(f16[0, :2]))]
+    for name, call in calls:
+        _err(log, call)
+        log(name)
+
+
+@program()
+def dynamo_marks_config_stances_and_backend_lists(torch, log):
+    dyn = torch._dynamo
+    m = torch.nn.Linear(3, 2)
+    x = torch.randn(4, 3)
+    dyn.mark_dynamic(x, 0)
+    dyn.mark_static(x, 1)
+    dyn.maybe_mark_dynamic(x, 0)
+    log(dyn.config.suppress_errors, dyn.config.cache_size_limit, dyn.config.capture_scalar_outputs)
+    dyn.config.suppress_errors = True
+    log(dyn.config.suppress_errors)
+    dyn.config.suppress_errors = False
+    @torch.compile(backend="eager")
+    def f(a):
+        dyn.graph_break()
+        return a * 2
+    log(f(torch.ones(2)))
+    def g(a):
+        return a + 1
+    log(torch.compiler.allow_in_graph(g) is g, dyn.disallow_in_graph(g) is g)
+    cm = torch.compile(m, backend="eager", dynamic=True)
+    log(cm(x).shape)
+    with torch.compiler.set_stance("force_eager"):
+        log(cm(x).shape)
+    with torch.compiler.set_stance("bogus"):
+        _err(log, lambda: cm(x).shape)
+        _err(log, lambda: f(torch.ones(2)))
+        log(m(x).shape)
+    _err(log, lambda: torch.compiler.set_stance("force_eager", force_backend="eager"))
+    log(torch._dynamo.is_compiling(), torch.compiler.is_compiling())
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    step = torch.compile(opt.step, backend="eager")
+    m(x).sum().backward()
+    step()
+    log(m.weight.grad.shape)
+    log(torch._dynamo.list_backends() == sorted(torch._dynamo.list_backends()),
+        "inductor" in torch._dynamo.list_backends())
+    log(torch.compiler.list_backends(exclude_tags=None)[:3])
+    _err(log, lambda: torch.compile(m, backend="eager", mode="max-autotune", options={}))
+    @torch._dynamo.disable
+    def h(a):
+        return a - 1
+    log(h(torch.ones(1)))
+    @torch.compiler.disable(recursive=False)
+    def k(a):
+        return a - 2
+    log(k(torch.ones(1)))
+    torch._dynamo.reset()
+    log(torch._inductor.config.max_autotune if hasattr(torch, "_inductor") else None)
+
+
 test_program = PROGRAMS.test(_check)
