@@ -2388,4 +2388,93 @@ def dynamo_marks_config_stances_and_backend_lists(torch, log):
     log(torch._inductor.config.max_autotune if hasattr(torch, "_inductor") else None)
 
 
+# ---- mask builders, deterministic mode ---------------------------------------------------
+
+@program()
+def hf_mask_builders_block_diag_padding_and_full_like(torch, log):
+    F = torch.nn.functional
+    L = 5
+    log(torch.triu_indices(L, L, 1), torch.tril_indices(3, 4, -1),
+        torch.triu_indices(2, 3, dtype=torch.int32).dtype)
+    log(torch.ones(2, 3, 4).triu(-1)[1], torch.ones(3, 5).tril_(2), torch.ones(4, 2).triu(1))
+    window = 2
+    i, j = torch.arange(L)[:, None], torch.arange(L)[None, :]
+    sliding = (j <= i) & (j > i - window)
+    log(sliding.int(), (~sliding).nonzero()[:4])
+    seqlens = [2, 3]
+    blocks = torch.block_diag(*[torch.ones(n, n, dtype=torch.bool).tril() for n in seqlens])
+    log(blocks.int(), blocks.dtype)
+    doc_ids = torch.repeat_interleave(torch.arange(2), torch.tensor(seqlens))
+    log(doc_ids, torch.repeat_interleave(torch.arange(2), torch.tensor(seqlens), output_size=5))
+    same_doc = doc_ids[:, None] == doc_ids[None, :]
+    log((same_doc & (j <= i)).int().equal(blocks.int()))
+    m = torch.tensor([[True, False, True]])
+    log(F.pad(m, (0, 2), value=True), F.pad(m, (1, 0)), F.pad(m, (0, 1)).dtype)
+    labels = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    log(F.pad(labels, (0, 2), value=-100), F.pad(labels, (1, 1), mode="constant", value=0).dtype)
+    _err(log, lambda: F.pad(labels, (0, 1), value=0.5))
+    _err(log, lambda: F.pad(m, (0, 1), value=2))
+    _err(log, lambda: F.pad(labels.float(), (0, 1), mode="reflect", value=1.0))
+    _err(log, lambda: F.pad(labels, (0, 1, 0), value=0))
+    _err(log, lambda: F.pad(labels, (0, 5), mode="reflect"))
+    rnn = torch.nn.utils.rnn
+    seqs = [torch.tensor([1, 2, 3]), torch.tensor([4]), torch.tensor([5, 6])]
+    log(rnn.pad_sequence(seqs, batch_first=True, padding_value=-100),
+        rnn.pad_sequence(seqs, padding_value=0).shape)
+    log(rnn.pad_sequence(seqs, batch_first=True, padding_side="left"))
+    log(torch.full_like(labels, -100), torch.full_like(labels, 2.7), labels.new_full((2,), 7.9))
+    _err(log, lambda: torch.full_like(labels, float("-inf")))
+    _err(log, lambda: torch.full((2,), float("nan"), dtype=torch.int32))
+    _err(log, lambda: labels.new_full((2,), float("inf")))
+    log(labels.new_zeros(2, dtype=torch.bool), labels.new_ones((1, 2)).dtype,
+        labels.new_empty(0).shape)
+    log(torch.zeros(2, 3).masked_fill_(torch.tensor([True, False, True]), float("-inf")))
+    _err(log, lambda: labels.masked_fill(labels > 2, float("-inf")))
+    _err(log, lambda: labels.masked_fill(labels > 2, 0.5))
+    log(labels.masked_fill(labels > 2, 0.0), labels.masked_fill(labels > 2, True))
+
+
+@program()
+def deterministic_warn_only_sweep_over_training_ops(torch, log):
+    F = torch.nn.functional
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        x = torch.randn(2, 3, 4, 4, requires_grad=True)
+        ops = [
+            lambda: F.interpolate(x, scale_factor=2, mode="bilinear").sum().backward(),
+            lambda: torch.histc(torch.rand(10)),
+            lambda: torch.bincount(torch.tensor([1, 2, 2])),
+            lambda: torch.zeros(3).index_add_(0, torch.tensor([0, 0]), torch.ones(2)),
+            lambda: torch.zeros(3).scatter_reduce_(0, torch.tensor([0, 0]), torch.ones(2), "sum"),
+            lambda: torch.randn(5).kthvalue(2),
+            lambda: torch.randn(5).median(0),
+            lambda: F.embedding(torch.tensor([0, 0]), torch.randn(3, 2, requires_grad=True))
+            .sum().backward(),
+            lambda: F.ctc_loss(torch.randn(5, 1, 3).log_softmax(2), torch.tensor([[1, 2]]), [5],
+                               [2]),
+            lambda: F.avg_pool3d(torch.randn(1, 1, 2, 2, 2, requires_grad=True), 1).sum()
+            .backward(),
+            lambda: F.adaptive_avg_pool2d(x, 2).sum().backward(),
+            lambda: F.max_pool2d(x, 2).sum().backward(),
+            lambda: F.grid_sample(x, torch.zeros(2, 2, 2, 2), align_corners=False).sum()
+            .backward(),
+            lambda: torch.ones(2).resize_(3),
+            lambda: torch.randn(3, requires_grad=True).gather(0, torch.tensor([0, 0])).sum()
+            .backward(),
+            lambda: torch.zeros(3).index_copy_(0, torch.tensor([0, 0]), torch.ones(2)),
+            lambda: F.pad(x, (1, 1, 1, 1), mode="reflect").sum().backward(),
+            lambda: F.pad(x, (1, 1, 1, 1), mode="replicate").sum().backward(),
+            lambda: torch.unique(torch.tensor([1, 2, 1])),
+            lambda: torch.tensor([1, 2, 1]).mode()]
+        for i, call in enumerate(ops):
+            _err(log, lambda: call() is None)
+            log(i)
+        torch.use_deterministic_algorithms(True)
+        log(torch.empty(3), torch.empty(2, dtype=torch.int32), torch.ones(2).resize_(4)[2:])
+        _err(log, lambda: torch.zeros(3).put_(torch.tensor([0, 0]), torch.ones(2),
+                                              accumulate=True))
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
 test_program = PROGRAMS.test(_check)
