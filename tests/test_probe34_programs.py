@@ -2476,5 +2476,28 @@ def deterministic_warn_only_sweep_over_training_ops(torch, log):
     finally:
         torch.use_deterministic_algorithms(False)
 
+@program()
+def dtype_complex_real_pairs_finfo_and_low_precision_formatting(torch, log):
+    for name in ("float16", "bfloat16", "float32", "float64", "complex32", "complex64",
+                 "complex128", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                 "uint64", "bool", "float8_e4m3fn", "float8_e5m2"):
+        d = getattr(torch, name)
+        _err(log, lambda: d.to_real())
+        _err(log, lambda: d.to_complex())
+    h = torch.randn(2, 3).half()
+    b = torch.randn(2, 3).bfloat16()
+    print(torch.finfo(torch.float16), torch.iinfo(torch.int8))
+    log(torch.finfo(torch.bfloat16).resolution, torch.finfo(torch.float16).smallest_normal)
+    print(f"{h[0, 0]:.3f}", f"{b.sum():.2e}", format(torch.tensor(3), "04d"))
+    print(repr(torch.tensor([1e-8, 1.0], dtype=torch.float16)),
+          repr(torch.tensor([1e20, 1.0], dtype=torch.bfloat16)),
+          repr(torch.tensor([0.0, -0.0], dtype=torch.bfloat16)))
+    print(repr(torch.arange(12, dtype=torch.float16).reshape(3, 4) / 7), repr(h.max(-1)))
+    log(type(h[0, 0].item()).__name__, h.element_size(), b.itemsize, h.nbytes)
+    log(torch.promote_types(torch.float16, torch.bfloat16), torch.result_type(h, 1.0),
+        torch.result_type(torch.tensor(1), h), (h + b).dtype, (h + torch.tensor([2.0])).dtype)
+    log(torch.can_cast(torch.float32, torch.float16), torch.can_cast(torch.float16, torch.int32))
+    log(h.type(), b.type(), h.float().type(torch.HalfTensor).dtype)
+
 
 test_program = PROGRAMS.test(_check)
