@@ -2361,8 +2361,9 @@ def dynamo_marks_config_stances_and_backend_lists(torch, log):
     log(cm(x).shape)
     with torch.compiler.set_stance("force_eager"):
         log(cm(x).shape)
-    with torch.compiler.set_stance("bogus"):
-        _err(log, lambda: cm(x).shape)
+    plain = torch.compile(m, backend="eager")   # (torch leaks dynamic=True's config patch
+    with torch.compiler.set_stance("bogus"):    # when a call under a bad stance raises)
+        _err(log, lambda: plain(x).shape)
         _err(log, lambda: f(torch.ones(2)))
         log(m(x).shape)
     _err(log, lambda: torch.compiler.set_stance("force_eager", force_backend="eager"))
