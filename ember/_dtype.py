@@ -32,9 +32,20 @@ class dtype:
         return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
     def to_complex(self):
+        """torch's: float16 -> complex32, float32/bfloat16 -> complex64, float64 ->
+        complex128, a complex dtype itself; no other dtype has one."""
+        if self.kind == _COMPLEX:
+            return self
+        if self.kind != _FLOAT:
+            raise RuntimeError(f"Unknown Complex ScalarType for {C10_NAME[self.name]}")
+        return complex32 if self.name == "float16" else self._complex()
+
+    def _complex(self):
+        """The complex dtype ember computes in for this one (float16's is complex64: NumPy has
+        no complex32); the float8s have none."""
         if self._rank >= _FIRST_F8:
             raise RuntimeError(f"Unknown Complex ScalarType for {C10_NAME[self.name]}")
-        return {"float64": complex128, "float16": complex64}.get(self.name, complex64)
+        return complex128 if self.name == "float64" else complex64
 
 
 def cast(a, np_dtype):
@@ -124,7 +135,12 @@ class _Storageless(dtype):
     def np(self):
         raise TypeError(f"ember has no {self.name} tensors: {self._why}")
 
+    def to_real(self):
+        return float16 if self.name == "complex32" else self
+
     def to_complex(self):
+        if self.name == "complex32":
+            return self
         raise RuntimeError(f"Unknown Complex ScalarType for {C10_NAME[self.name]}")
 
 
@@ -418,7 +434,7 @@ def _combine(higher, lower):
     if lower is None or higher.kind == _COMPLEX:
         return higher
     if lower.kind == _COMPLEX:
-        return higher.to_complex() if higher.kind == _FLOAT else lower
+        return higher._complex() if higher.kind == _FLOAT else lower
     if higher.kind == _FLOAT:
         return higher
     if higher is bool_ or lower.kind == _FLOAT:

@@ -12,10 +12,16 @@ __all__ = ["allow_in_graph", "assume_constant_result", "compile", "cudagraph_mar
            "reset", "set_stance"]
 
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
-_BACKENDS = ("cudagraphs", "inductor", "openxla", "tvm")
-_DEBUG_BACKENDS = ("aot_eager", "aot_eager_decomp_partition", "aot_eager_default_partitioner",
-                   "aot_ts", "eager", "eager_debug", "eager_noexcept", "pre_dispatch_eager",
-                   "ts", "openxla_eval")
+# torch's registered backends and their tags (what list_backends filters on)
+_BACKEND_TAGS = dict.fromkeys(("cudagraphs", "inductor", "openxla", "tvm"), ())
+_BACKEND_TAGS["openxla_eval"] = ("experimental",)
+_BACKEND_TAGS.update(dict.fromkeys((
+    "aot_eager", "aot_eager_decomp_partition", "aot_eager_decomp_partition_crossref",
+    "aot_eager_decomp_partition_with_mode", "aot_eager_default_partitioner", "aot_ts",
+    "dynamo_accuracy_minifier_backend", "dynamo_minifier_backend", "eager", "eager_debug",
+    "eager_noexcept", "invoke_subgraph", "non_leaf_compile_error_TESTING_ONLY",
+    "pre_dispatch_eager", "relu_accuracy_error_TESTING_ONLY", "relu_compile_error_TESTING_ONLY",
+    "relu_runtime_error_TESTING_ONLY", "ts"), ("debug",)))
 
 
 class InvalidBackend(RuntimeError):
@@ -25,7 +31,8 @@ class InvalidBackend(RuntimeError):
 
 
 def list_backends(exclude_tags=("debug", "experimental")):
-    return sorted(_BACKENDS if exclude_tags else _BACKENDS + _DEBUG_BACKENDS)
+    excluded = set(exclude_tags or ())
+    return sorted(name for name, tags in _BACKEND_TAGS.items() if not excluded.intersection(tags))
 
 
 def _check(model, backend, mode, options):
@@ -34,10 +41,11 @@ def _check(model, backend, mode, options):
     if mode is not None and options is not None:
         raise RuntimeError("Either mode or options can be specified, but both can't be "
                            "specified at the same time.")
-    if mode is not None and mode not in _MODES:
-        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
-    if isinstance(backend, str) and backend not in _BACKENDS + _DEBUG_BACKENDS:
+    if isinstance(backend, str) and backend not in _BACKEND_TAGS:
         raise InvalidBackend(backend)
+    # (modes are inductor's: another backend ignores one, as torch's do)
+    if mode is not None and mode not in _MODES and backend == "inductor":
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
@@ -56,8 +64,20 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
 
     @functools.wraps(model)
     def compiled(*args, **kw):
+        _check_stance()
         return model(*args, **kw)
     return compiled
+
+
+_STANCES = ("default", "force_eager", "eager_on_recompile", "fail_on_recompile",
+            "eager_then_compile", "aot_eager_then_compile")
+
+
+def _check_stance():
+    """A compiled call refuses an unknown stance, as torch's frame callback does (set_stance
+    itself takes any name)."""
+    if _STANCE[0].stance not in _STANCES:
+        raise RuntimeError(f"invalid torch.compile stance '{_STANCE[0]!r}'")
 
 
 @functools.cache
@@ -73,6 +93,7 @@ def _optimized_module():
             self._orig_mod = mod
 
         def forward(self, *args, **kwargs):
+            _check_stance()
             return self._orig_mod(*args, **kwargs)
 
         def __getattr__(self, name):

@@ -142,7 +142,7 @@ def _complex_of(np_dtype):
     d = _dt.OF_NP[np.dtype(np_dtype).num]
     if d.itemsize == 1 and d.is_floating_point:
         raise RuntimeError(f"Unsupported dtype {_dt.C10_NAME[d.name]}")
-    return d.to_complex().np
+    return d._complex().np
 
 
 # ---- argument handling (torch's SpectralOps.cpp, checks in its order) ---------------------------
@@ -208,7 +208,7 @@ def _promote(x, require_complex=False):
         x = x.to(_dt.get_default_dtype())
     elif dt.name in ("float16", "bfloat16"):
         raise RuntimeError(f"Unsupported dtype {_tname(dt)}")
-    return x if not require_complex or x.arr.dtype.kind == "c" else x.to(x.dtype.to_complex())
+    return x if not require_complex or x.arr.dtype.kind == "c" else x.to(x.dtype._complex())
 
 
 def _real_input(x, message):

@@ -10,8 +10,8 @@ written for torch.jit run with the same numbers, as torch runs them with the JIT
   .graph or .code, and isinstance(scripted, ScriptModule) is False. Control flow is not frozen
   as a trace freezes it: each call runs the Python code again.
 - ignore, unused, export, interface, script_if_tracing and script_method are decorators that
-  return what they decorate; annotate() returns its value and Attribute(value, type) the value
-  (torch's ScriptModule stores the value too); Final is typing.Final.
+  return what they decorate; annotate() returns its value; Attribute(value, type) is torch's
+  named tuple, whose value a ScriptModule stores (as torch's does); Final is typing.Final.
 - is_scripting() and is_tracing() are False, during trace() too.
 - fork() runs the function at once (torch's fork is not parallel outside TorchScript either)
   and returns a completed Future; wait() returns its value.
@@ -67,6 +67,11 @@ class ScriptModule(Module):
 
     def __init__(self, arg=None):
         super().__init__()
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Attribute):
+            value = value.value
+        super().__setattr__(name, value)
 
 
 class RecursiveScriptModule(ScriptModule):
@@ -130,6 +135,14 @@ def _run_method(mod, inputs, example_inputs_is_kwarg):
     return mod
 
 
+def _checks(name, check_trace, check_inputs):
+    """The deprecation warnings of torch's trace checks: each traces again (once, or once per
+    check input)."""
+    if check_trace:
+        for _ in range(1 if check_inputs is None else len(check_inputs)):
+            _deprecated(name, _SWITCH)
+
+
 def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None,
           check_tolerance=1e-5, strict=True, _force_outplace=False, _module_class=None,
           _compilation_unit=None, example_kwarg_inputs=None, _store_inputs=True):
@@ -143,11 +156,14 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
                 raise RuntimeError("example_kwarg_inputs should be a dict")
             example_inputs = example_kwarg_inputs
         mod = func if isinstance(func, Module) else func.__self__
+        _deprecated("trace_method", _SWITCH)
+        _checks("trace_method", check_trace, check_inputs)
         return _run_method(mod, {"forward": example_inputs},
                            isinstance(example_kwarg_inputs, dict))
     if isinstance(getattr(func, "__self__", None), Module):
         raise AttributeError("trace doesn't support compiling individual module's functions.\n"
                              "Please use trace_module")
+    _checks("trace", check_trace, check_inputs)
     if isinstance(example_kwarg_inputs, dict):
         func(**example_kwarg_inputs)
     else:
@@ -161,6 +177,7 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
     """torch.jit.trace_module: calls each named method of `mod` once on its example inputs
     ({"forward": inputs, "method": inputs}) and returns `mod`."""
     _deprecated("trace_method", _SWITCH)
+    _checks("trace_method", check_trace, check_inputs)
     return _run_method(mod, inputs, example_inputs_is_kwarg)
 
 
@@ -225,9 +242,14 @@ def annotate(the_type, the_value):
     return the_value
 
 
-def Attribute(value, type):
-    """torch.jit.Attribute: the value itself (what a ScriptModule stores for it)."""
-    return value
+class Attribute(typing.NamedTuple):
+    """torch.jit.Attribute: a value and its TorchScript type (a ScriptModule stores the
+    value)."""
+    value: typing.Any
+    type: typing.Any
+
+
+Attribute.__module__ = "torch.jit._script"
 
 
 def is_scripting():

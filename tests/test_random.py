@@ -1,6 +1,7 @@
 """ember.random (torch.random): the module's names, fork_rng, Generator.clone_state; GradScaler's
 factor accessors."""
 import numpy as np
+import pytest
 import torch
 
 import ember
@@ -47,3 +48,15 @@ def test_grad_scaler_factor_accessors_match_torch():
         sd = s.state_dict()
         assert (sd["growth_factor"], sd["backoff_factor"], sd["growth_interval"]) == \
             (4.0, 0.125, 9)
+
+
+def test_cuda_generator_refused_by_cpu_draws():
+    """torch's message for a CUDA generator given to a CPU draw (torch's CPU build cannot make
+    one; ember makes one without CUDA, so the check is ember's alone)."""
+    g = ember.Generator(device="cuda")
+    msg = "Expected a 'cpu' device type for generator but found 'cuda'"
+    for draw in (lambda: ember.rand(2, generator=g), lambda: ember.randperm(3, generator=g),
+                 lambda: ember.empty(2).normal_(generator=g),
+                 lambda: ember.multinomial(ember.ones(3), 1, generator=g)):
+        with pytest.raises(RuntimeError, match=msg):
+            draw()

@@ -18,10 +18,11 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
            "orthogonal", "sparse"]
 
 
-def _write(tensor, arr):
-    """Copy `arr` into tensor's storage (no autograd record, version bumped)."""
+def _write(tensor, arr, writes=1):
+    """Copy `arr` into tensor's storage (no autograd record, version bumped by the in-place
+    writes torch's initialiser makes)."""
     tensor.be.xp.copyto(tensor.arr, tensor.be.xp.asarray(arr), casting="unsafe")
-    _bump_version(tensor)
+    _bump_version(tensor, writes)
     return tensor
 
 
@@ -210,7 +211,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     q = q * xp.sign(xp.diagonal(r))
     if rows < cols:
         q = q.T
-    return _write(tensor, (q * gain).reshape(tuple(tensor.shape)))
+    return _write(tensor, (q * gain).reshape(tuple(tensor.shape)), 2)    # (copy_, mul_)
 
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
@@ -227,7 +228,8 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     rows_rng = _rng_for(None, tensor.be)     # torch zeroes each column with a global randperm
     for col in range(cols):
         out[rows_rng.permutation(rows)[:num_zeros], col] = 0
-    return _write(tensor, out)
+    # (normal_, counted above for a complex tensor, then a write per column)
+    return _write(tensor, out, cols + (tensor.arr.dtype.kind != "c"))
 
 
 def _make_deprecate(meth):

@@ -315,7 +315,7 @@ def scalar_operand(xa, s):
         k = xa.dtype.kind
         if k != "c":
             d = OF_NP[xa.dtype.num]
-            xa = xa.astype((d.to_complex() if k in "fV" else DEFAULT.complex).np)
+            xa = xa.astype((d._complex() if k in "fV" else DEFAULT.complex).np)
         return xa, s
     if isinstance(s, np.generic):
         return scalar_operand(xa, scalar_arg(s))

@@ -30,7 +30,7 @@ from .._kernel_dtypes import cname, not_implemented
 from ._blend import fast_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
-from ._sort_args import UNSET, bool_arg, sort_args
+from ._sort_args import bool_arg, sort_args
 from .._typenames import _HEAPTYPE, tp_name
 from ._registry import c_order, contiguous_outputs, no_complex_grad, op, refused_backward
 from ..autograd.node import node_class as _node_class
@@ -2221,22 +2221,47 @@ def _no_complex_sort(input, name="Sort"):
         raise RuntimeError(f" {name} does not support complex dtypes on CPU")
 
 
-def sort(input, *args, dim=UNSET, descending=UNSET, stable=UNSET, out=None):
+def sort(input, *args, **kw):
     """torch.sort(input, dim=-1, descending=False, *, out=None), or with the keyword stable:
     sort(input, *, stable, dim=-1, descending=False, out=None)."""
+    return _sort_call(input, args, kw, False)
+
+
+def _sort_method(self, *args, **kw):
+    """Tensor.sort(dim=-1, descending=False), or Tensor.sort(*, stable, dim=-1,
+    descending=False) (no out; its refusals are the method's)."""
+    return _sort_call(self, args, kw, True)
+
+
+_sort_method.__name__ = _sort_method.__qualname__ = "sort"
+sort.method = _sort_method
+
+
+def _sort_call(input, args, kw, method):
     nd = tensor_ndim("sort", input)
-    dim, descending, stable = sort_args("sort", args, dim, descending, stable, out)
+    dim, descending, stable, out = sort_args("sort", args, kw, method)
     d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     return _finish_tuple(apply(_sort, (input,), (d, descending, stable)), out, "sort", SORT)
 
 
-def argsort(input, *args, dim=UNSET, descending=UNSET, stable=UNSET, out=UNSET):
+def argsort(input, *args, **kw):
     """torch.argsort(input, dim=-1, descending=False), or with the keyword stable:
     argsort(input, *, stable, dim=-1, descending=False, out=None)."""
+    return _argsort_call(input, args, kw, False)
+
+
+def _argsort_method(self, *args, **kw):
+    return _argsort_call(self, args, kw, True)
+
+
+_argsort_method.__name__ = _argsort_method.__qualname__ = "argsort"
+argsort.method = _argsort_method
+
+
+def _argsort_call(input, args, kw, method):
     nd = tensor_ndim("argsort", input)
-    dim, descending, stable = sort_args("argsort", args, dim, descending, stable, out)
-    out = None if out is UNSET else out
+    dim, descending, stable, out = sort_args("argsort", args, kw, method)
     d = wrap_dim(dim, nd)
     _no_complex_sort(input)
     a = input.arr

@@ -849,7 +849,9 @@ def _einsum_optimize(subs, operands):
 def _einsum(xp, *arrays_and_static):
     *arrays, subs, out_sub, full = arrays_and_static
     ops_ = [a if a.shape == f else xp.broadcast_to(a, f) for a, f in zip(arrays, full)]
-    low = ops_[0].dtype.name == "bfloat16"      # NumPy's einsum has no bfloat16 loops
+    # NumPy's einsum has no bfloat16 loops, and its float16 ones round as they go: torch's
+    # einsum (bmm and sums) accumulates both in float32 and rounds once
+    low = ops_[0].dtype.name in ("bfloat16", "float16")
     if low:
         ops_ = [a.astype(np.float32) for a in ops_]
     eq = ",".join(subs) + "->" + out_sub

@@ -37,7 +37,7 @@ class Generator:
         from ..backends import _KNOWN, device as _device
         self.device = _device(device)
         t = self.device.type
-        if t not in _KNOWN:
+        if t not in _KNOWN or t == "meta":      # (meta tensors draw nothing)
             raise RuntimeError(_NO_GENERATOR.get(t, f"{t.upper()} device type not an "
                                                     "accelerator."))
         self._seed = 67280421310721
@@ -102,6 +102,36 @@ class Generator:
         g = Generator(self.device)
         return g.set_state(self.get_state())
 
+    def graphsafe_get_state(self):
+        """A CUDA generator's state as a new generator (torch's, for CUDA graphs); a CPU
+        generator has none."""
+        if not self._cuda:
+            raise NotImplementedError("graphsafe_get_state is not supported in this Generator")
+        return self.clone_state()
+
+    def graphsafe_set_state(self, state):
+        if not isinstance(state, Generator):
+            from .._typenames import tp_name
+            raise TypeError(f"expected a Generator, but got {tp_name(state)}")
+        if not self._cuda:
+            raise NotImplementedError("graphsafe_set_state is not supported in this Generator")
+        return self.set_state(state.get_state())
+
+    def get_offset(self):
+        """A CUDA generator's draws since its seed; a CPU generator has no offset."""
+        if not self._cuda:
+            raise RuntimeError("CPU Generator does not use offset")
+        return self._offset
+
+    def set_offset(self, offset):
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            from .._typenames import tp_name
+            raise RuntimeError(f"manual_offset expected a long, but got {tp_name(offset)}")
+        if not self._cuda:
+            raise RuntimeError("CPU Generator does not use offset")
+        self._offset, self._gpu = offset, None
+        return self
+
     @contextlib.contextmanager
     def _forked(self):
         """Draws inside the block come from a copy of the state and do not advance this
@@ -123,8 +153,11 @@ class Generator:
         if be.xp is np:
             # meta tensors hold no values: their fills must not advance the stream (torch's
             # don't), so they draw from a throwaway one
-            return self._stream if be.name != "meta" else TorchCPU(0)
-        if not self._cuda:
+            if be.name == "meta":
+                return TorchCPU(0)
+            if not self._cuda:
+                return self._stream
+        if self._cuda is (be.xp is np):     # a CUDA generator for CPU draws, or the reverse
             raise RuntimeError(f"Expected a '{be.device.type}' device type for generator but "
                                f"found '{self.device.type}'")
         if self._gpu is None:

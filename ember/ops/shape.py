@@ -429,6 +429,9 @@ def unflatten(input, dim, sizes):
     sizes = _shape_arg((sizes,), "unflatten")
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
+    if not input.ndim:      # (torch's message goes on with its C++ stack)
+        raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as {dim} "
+                           "but tensor has no dimensions")
     shp = input.arr.shape
     n = shp[d]
     if -1 in sizes:         # (several -1s are infer_shape's error)

@@ -39,7 +39,7 @@ class _EmbeddingBase(Module):
     def _fill_padding_idx_with_zero(self):
         if self.padding_idx is not None:
             with no_grad():
-                self.weight.arr[self.padding_idx] = 0
+                self.weight[self.padding_idx].fill_(0)      # (a write: the version counts)
 
 
 class Embedding(_EmbeddingBase):
