@@ -912,4 +912,421 @@ def tensor_and_module_hooks(torch, log):
     _err(log, lambda: torch.ones(2).register_hook(lambda g: g))
 
 
+
+# ---- printing ---------------------------------------------------------------------------------
+
+@program()
+def printing_many_dtypes_and_shapes(torch, log):
+    for dt in (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int8,
+               torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool,
+               torch.complex64, torch.complex128):
+        t = torch.tensor([[0, 1, 2], [3, 4, 5]]).to(dt)
+        print(t)
+        print(repr(t[0, :0]), repr(t.reshape(-1)[0]))
+        print(torch.zeros(2, 0, 3, dtype=dt))
+    print(torch.tensor([1e-8, 1.0, 1e8]))
+    print(torch.tensor([1e-8, 1.0, 1e8], dtype=torch.float64))
+    print(torch.tensor([123456.789, 0.001]))
+    print(torch.tensor([float("inf"), -float("inf"), float("nan"), 1.5]))
+    print(torch.tensor([1.0, 2.0, 3.0], requires_grad=True))
+    print(torch.tensor([1.0, 2.0]) * torch.tensor(2.0, requires_grad=True))
+    print(torch.arange(2000.).reshape(2, 1000))
+    print(torch.arange(1500))
+    print(torch.ones(3, 3, 3, 3)[:, :, 0])
+    print(torch.tensor(3.5), torch.tensor(True), torch.tensor(-7), torch.tensor(2 + 3j))
+    print(torch.tensor([1, 2], dtype=torch.uint16) if hasattr(torch, "uint16") else None)
+    print(torch.empty(0), torch.empty(0, dtype=torch.int64), torch.empty(2, 0))
+    print(torch.tensor([0.1, 0.25], dtype=torch.float16), torch.tensor([1e5, 2.0]).half())
+    print(torch.tensor([[1e-5, 1.0], [100.0, 1000.0]]))
+    print(torch.tensor([-0.0, 0.0, -1.5]))
+    print(torch.tensor([1e10, 1e-10], dtype=torch.complex64))
+
+
+@program()
+def printing_with_set_printoptions(torch, log):
+    x = torch.tensor([[math.pi, -math.e, 1e-4], [1e3, 12.5, -0.5]])
+    big = torch.arange(30.) / 7
+    try:
+        torch.set_printoptions(precision=2)
+        print(x, big)
+        torch.set_printoptions(sci_mode=True)
+        print(x)
+        torch.set_printoptions(sci_mode=False, precision=6)
+        print(x, torch.tensor([1e-10, 1e10]))
+        torch.set_printoptions(threshold=5, edgeitems=2)
+        print(big, torch.arange(12).reshape(3, 4), torch.ones(3, 3, 3))
+        torch.set_printoptions(linewidth=30, threshold=1000)
+        print(big)
+        torch.set_printoptions(profile="short")
+        print(x, big)
+        torch.set_printoptions(profile="full")
+        print(torch.arange(1200.).reshape(2, 600)[:, :5])
+        torch.set_printoptions(profile="default")
+        print(x)
+        torch.set_printoptions(precision=1, sci_mode=None)
+        print(torch.tensor([0.05, 0.15, 0.25, 2.5, 1e-3]))
+        torch.set_printoptions(precision=3)
+        print(torch.tensor([1 + 2j, 3.14159 - 1e-4j]), torch.tensor([1e-20, 1.0]))
+        torch.set_printoptions(precision=0)
+        print(torch.tensor([1.49, 2.5, 3.51]))
+        _err(log, lambda: torch.set_printoptions(profile="nope"))
+        _err(log, lambda: torch.set_printoptions(precision=-1) or "ok")
+    finally:
+        torch.set_printoptions(profile="default", sci_mode=None, linewidth=80)
+    print(x)
+    print(x.numpy() if False else "", end="")
+    with torch.no_grad():
+        print(torch.nn.Parameter(torch.ones(2)))
+    print(torch.nn.Parameter(torch.ones(2, dtype=torch.float64), requires_grad=False))
+    print(torch.nn.Parameter(torch.ones(2, dtype=torch.float16)))
+    print(torch.tensor([1.0], dtype=torch.float64, requires_grad=True) * 2)
+
+
+@program()
+def printing_options_and_special_tensors(torch, log):
+    print(torch.zeros(2, 3).to_sparse())
+    print(torch.tensor([[0, 1.5], [2.0, 0]]).to_sparse_csr())
+    print(torch.tensor([1 + 1j, 2 - 3.5j]).conj())
+    print(torch.tensor([1.0, 2.0]).expand(3, 2))
+    print(torch.randn(2, 2).t().stride(), torch.ones(4)[::2])
+    print(torch.ones(2, dtype=torch.float64).new_zeros(3), torch.tensor([1], dtype=torch.int8))
+    print(torch.tensor([1.5, 2.5]).to(torch.bfloat16) * 3)
+    print(torch.tensor([True, False]) & torch.tensor([True, True]))
+    print(torch.tensor([[1, -2], [300, 4]], dtype=torch.int16))
+    print(torch.tensor([65504.0, 6e-5], dtype=torch.float16))
+    print(torch.tensor([1e-45, 3e38]))
+    print(torch.tensor([100000.0, 1.0]), torch.tensor([99999.0, 1.0]))
+    print(torch.tensor([1.0, 2.0], dtype=torch.float64) / 3)
+    print(torch.full((2, 2), 7, dtype=torch.int32), torch.full((2,), 0.1, dtype=torch.float64))
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    print(a.sum(), a * 2, a.view(2, 1), a[0], a.exp().max(0))
+    print(torch.sort(torch.tensor([3, 1, 2])), torch.topk(torch.tensor([1.0, 5.0, 3.0]), 2))
+    print(torch.tensor([]).reshape(0, 2, 3).sum(0))
+    print(torch.tensor([1, 2, 3]).to(torch.float8_e4m3fn) if hasattr(torch, "float8_e4m3fn")
+          else None)
+
+
+
+# ---- parametrizations and pruning -----------------------------------------------------------
+
+@program(tol=1e-5)
+def parametrize_tutorial_symmetric_and_matrix_exp(torch, log):
+    nn = torch.nn
+    P = torch.nn.utils.parametrize
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+    class MatrixExponential(nn.Module):
+        def forward(self, X):
+            return torch.matrix_exp(X)
+
+    class Skew(nn.Module):
+        def forward(self, X):
+            A = X.triu(1)
+            return A - A.transpose(-1, -2)
+
+    class CayleyMap(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.register_buffer("Id", torch.eye(n))
+
+        def forward(self, X):
+            return torch.linalg.solve(self.Id - X, self.Id + X)
+
+    class NoisyParametrization(nn.Module):
+        def forward(self, X):
+            print("Computing the Parametrization")
+            return X
+
+    layer = nn.Linear(3, 3)
+    P.register_parametrization(layer, "weight", Symmetric())
+    A = layer.weight
+    log(torch.dist(A, A.T))
+    layer = nn.Linear(3, 3)
+    P.register_parametrization(layer, "weight", Skew())
+    P.register_parametrization(layer, "weight", CayleyMap(3))
+    X = layer.weight
+    log(torch.dist(X.T @ X, torch.eye(3)) < 1e-5)
+    print(layer)
+    layer_orig = nn.Linear(3, 3)
+    layer = nn.Linear(3, 3)
+    P.register_parametrization(layer, "weight", Skew())
+    P.register_parametrization(layer, "weight", MatrixExponential())
+    log(torch.dist(layer.weight.T @ layer.weight, torch.eye(3)) < 1e-5)
+    layer = nn.Linear(4, 4)
+    P.register_parametrization(layer, "weight", NoisyParametrization())
+    print("Here, layer.weight is recomputed every time we call it")
+    foo = layer.weight + layer.weight.T
+    bar = layer.weight.sum()
+    with P.cached():
+        print("Here, it is computed just the first time layer.weight is called")
+        foo = layer.weight + layer.weight.T
+        bar = layer.weight.sum()
+    log(foo.shape, bar.shape)
+    print(layer.parametrizations)
+    print(layer.parametrizations.weight)
+    print(layer.parametrizations.weight[0])
+    log(sorted(dict(layer.named_parameters())))
+    log(layer_orig.weight.shape)
+    layer = nn.Linear(3, 3)
+    P.register_parametrization(layer, "weight", Symmetric())
+    log(torch.dist(layer.weight, layer.weight.T))
+    P.remove_parametrizations(layer, "weight", leave_parametrized=False)
+    log(torch.dist(layer.weight, layer.weight.T) > 0, type(layer).__name__)
+    _err(log, lambda: P.remove_parametrizations(layer, "bias"))
+    _err(log, lambda: P.register_parametrization(layer, "nope", Symmetric()))
+
+
+@program(tol=1e-5)
+def weight_norm_and_spectral_norm_old_and_new(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.utils.weight_norm(nn.Linear(5, 3), name="weight")
+    log(sorted(n for n, _ in m.named_parameters()), m.weight_g.shape, m.weight_v.shape)
+    log(torch.allclose(m.weight, m.weight_g * m.weight_v / m.weight_v.norm(dim=1, keepdim=True)))
+    x = torch.randn(2, 5)
+    m(x).sum().backward()
+    log(m.weight_g.grad.shape, m.weight_v.grad.shape)
+    nn.utils.remove_weight_norm(m)
+    log(sorted(n for n, _ in m.named_parameters()))
+    _err(log, lambda: nn.utils.remove_weight_norm(m))
+    c = nn.utils.weight_norm(nn.Conv1d(2, 4, 3), dim=None)
+    log(c.weight_g.shape, c.weight_g)
+    s = nn.utils.spectral_norm(nn.Linear(4, 4))
+    log(sorted(n for n, _ in s.named_parameters()), sorted(n for n, _ in s.named_buffers()))
+    s.train()
+    for _ in range(3):
+        s(torch.randn(2, 4))
+    log(torch.linalg.matrix_norm(s.weight, 2))
+    _err(log, lambda: nn.utils.spectral_norm(s))
+    nn.utils.remove_spectral_norm(s)
+    log(sorted(n for n, _ in s.named_parameters()))
+    p = nn.utils.parametrizations.spectral_norm(nn.Linear(4, 4), n_power_iterations=5)
+    p.train()
+    for _ in range(5):
+        p(torch.randn(2, 4))
+    log(torch.linalg.matrix_norm(p.weight.detach(), 2))
+    p.eval()
+    log(torch.linalg.matrix_norm(p.weight.detach(), 2))
+    w = nn.utils.parametrizations.weight_norm(nn.Linear(3, 2), dim=0)
+    print(w)
+    log(w.parametrizations.weight.original0, w.parametrizations.weight.original1.shape)
+
+
+@program(tol=1e-6)
+def pruning_tutorial_lenet(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    prune = torch.nn.utils.prune
+
+    class LeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 3)
+            self.conv2 = nn.Conv2d(6, 16, 3)
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = x.view(-1, int(x.nelement() / x.shape[0]))
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    model = LeNet()
+    module = model.conv1
+    log(list(module.named_parameters())[0][0], list(module.named_buffers()))
+    prune.random_unstructured(module, name="weight", amount=0.3)
+    log(sorted(n for n, _ in module.named_parameters()), sorted(n for n, _ in
+                                                             module.named_buffers()))
+    log(module.weight_mask.sum(), (module.weight == 0).sum())
+    log(list(module._forward_pre_hooks.values())[0].__class__.__name__)
+    prune.l1_unstructured(module, name="bias", amount=3)
+    log(module.bias_mask)
+    prune.ln_structured(module, name="weight", amount=0.5, n=2, dim=0)
+    log(module.weight_mask.sum(dim=(1, 2, 3)))
+    for hook in module._forward_pre_hooks.values():
+        if hook._tensor_name == "weight":
+            break
+    log(list(hook), [type(h).__name__ for h in hook])
+    log(sorted(model.state_dict().keys()))
+    prune.remove(module, "weight")
+    log(sorted(n for n, _ in module.named_parameters()), sorted(n for n, _ in
+                                                             module.named_buffers()))
+    new_model = LeNet()
+    for name, mod in new_model.named_modules():
+        if isinstance(mod, nn.Conv2d):
+            prune.l1_unstructured(mod, name="weight", amount=0.2)
+        elif isinstance(mod, nn.Linear):
+            prune.l1_unstructured(mod, name="weight", amount=0.4)
+    log(sorted(dict(new_model.named_buffers()).keys()))
+    model = LeNet()
+    parameters_to_prune = ((model.conv1, "weight"), (model.conv2, "weight"),
+                           (model.fc1, "weight"), (model.fc2, "weight"), (model.fc3, "weight"))
+    prune.global_unstructured(parameters_to_prune, pruning_method=prune.L1Unstructured,
+                              amount=0.2)
+    for m in (model.conv1, model.conv2, model.fc1, model.fc2, model.fc3):
+        log(float(torch.sum(m.weight == 0)) / float(m.weight.nelement()))
+
+    class FooBarPruningMethod(prune.BasePruningMethod):
+        PRUNING_TYPE = "unstructured"
+
+        def compute_mask(self, t, default_mask):
+            mask = default_mask.clone()
+            mask.view(-1)[::2] = 0
+            return mask
+
+    def foobar_unstructured(module, name):
+        FooBarPruningMethod.apply(module, name)
+        return module
+
+    model = LeNet()
+    foobar_unstructured(model.fc3, name="bias")
+    log(model.fc3.bias_mask)
+    out = model(torch.randn(2, 1, 28, 28))
+    log(out.shape)
+    out.sum().backward()
+    log(model.fc3.bias_orig.grad * (1 - model.fc3.bias_mask))
+    _err(log, lambda: prune.l1_unstructured(model.fc3, name="bias", amount=1.5))
+    _err(log, lambda: prune.l1_unstructured(model.fc3, name="bias", amount=20))
+    _err(log, lambda: prune.remove(model.fc2, "weight"))
+    log(prune.is_pruned(model), prune.is_pruned(nn.Linear(1, 1)))
+
+
+# ---- named tensors, distributions, complex, sparse --------------------------------------------
+
+@program()
+def named_tensors_and_their_refusals(torch, log):
+    imgs = torch.randn(1, 2, 2, 3, names=("N", "C", "H", "W"))
+    log(imgs.names)
+    renamed = imgs.rename(None)
+    log(renamed.names)
+    x = torch.zeros(2, 3, names=("N", None))
+    log(x.names, x.refine_names("N", "C").names)
+    print(torch.ones(2, names=("a",)))
+    y = imgs.sum("C")
+    log(y.names, y.shape)
+    log(imgs.align_to("W", "N", ...).names)
+    _err(log, lambda: imgs.view(2, 6))
+    _err(log, lambda: torch.ones(2, names=("a",)) + torch.ones(2, names=("b",)))
+    log((torch.ones(2, names=("a",)) + torch.ones(2, names=(None,))).names)
+    _err(log, lambda: torch.ones(2, 2, names=("a", "a")))
+    _err(log, lambda: imgs.rename(N="batch", Q="x"))
+    log(imgs.rename(N="batch").names)
+    log(imgs.flatten(["H", "W"], "HW").names)
+    log(imgs.unflatten("W", (("W1", 1), ("W2", 3))).names)
+    _err(log, lambda: imgs.refine_names("A", "B", "C", "D"))
+    log(torch.ones(2, 3, names=("a", "b")).transpose("a", "b").names)
+    log(torch.ones(2, 3, names=("a", "b")).softmax("b").names)
+    _err(log, lambda: torch.ones(2, 3, names=("a", "b")).softmax("c"))
+    _err(log, lambda: torch.ones(2, names=("a",)).requires_grad_().sum().backward() or "ok")
+    log(imgs.size("H"), imgs.dim())
+
+
+@program(tol=1e-5)
+def distributions_rsample_gradients_vae_style(torch, log):
+    D = torch.distributions
+    nn = torch.nn
+    enc = nn.Linear(4, 4)
+    x = torch.randn(6, 4)
+    h = enc(x)
+    mu, logvar = h[:, :2], h[:, 2:]
+    q = D.Normal(mu, torch.exp(0.5 * logvar))
+    z = q.rsample()
+    p = D.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    kl = D.kl_divergence(q, p).sum(-1).mean()
+    rec = (z ** 2).sum(-1).mean()
+    (kl + rec).backward()
+    log(kl, rec, enc.weight.grad)
+    _err(log, lambda: D.Bernoulli(probs=torch.tensor(0.5, requires_grad=True)).rsample())
+    probs = torch.tensor([0.2, 0.3, 0.5], requires_grad=True)
+    c = D.Categorical(probs=probs)
+    a = c.sample((5,))
+    lp = c.log_prob(a)
+    (-lp.sum()).backward()
+    log(a, lp, probs.grad)
+    conc = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    d = D.Dirichlet(conc)
+    s = d.rsample((4,))
+    s[:, 0].sum().backward()
+    log(s, conc.grad)
+    rate = torch.tensor([2.0], requires_grad=True)
+    g = D.Gamma(rate, torch.tensor([1.0]))
+    g.rsample((3,)).sum().backward()
+    log(rate.grad)
+    rc = D.RelaxedOneHotCategorical(torch.tensor(0.5), logits=torch.zeros(3, requires_grad=True))
+    log(rc.rsample().sum())
+    mvn = D.MultivariateNormal(torch.zeros(2, requires_grad=True),
+                               scale_tril=torch.tensor([[1.0, 0.0], [0.5, 1.0]]))
+    zz = mvn.rsample((3,))
+    log(zz, mvn.log_prob(zz), mvn.entropy())
+    b = D.Beta(torch.tensor([2.0]), torch.tensor([3.0]))
+    log(b.rsample((2,)), b.log_prob(torch.tensor([0.5])))
+
+
+@program(tol=1e-6)
+def complex_numbers_tutorial(torch, log):
+    x = torch.randn(2, 2, dtype=torch.cfloat)
+    log(x, x.dtype)
+    y = torch.randn(2, 2, dtype=torch.float32)
+    cy = torch.view_as_complex(torch.randn(2, 2))
+    log(cy)
+    z = torch.complex(y, y)
+    log(z, torch.view_as_real(z), torch.view_as_real(z).stride())
+    log(z.real, z.imag, z.abs(), z.angle(), z.conj().is_conj(), z.conj().resolve_conj().is_conj())
+    z.real.mul_(2)
+    log(z)
+    log(torch.linalg.eig(torch.tensor([[0.0, 1.0], [-1.0, 0.0]])))
+    log(torch.fft.fft(torch.tensor([1.0, 0.0, -1.0, 0.0])))
+    u = torch.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    loss = (u * u.conj()).real.sum()
+    loss.backward()
+    log(u.grad)
+    a = torch.tensor(1 + 1j)
+    log(a ** 2, torch.exp(a), torch.sqrt(torch.tensor(-1 + 0j)), torch.log(a))
+    _err(log, lambda: torch.tensor([1 + 1j]) < torch.tensor([0j]))
+    _err(log, lambda: torch.tensor([1 + 1j]).max())
+    log(torch.tensor([1 + 1j, 2 + 0j]) == torch.tensor([1 + 1j, 2 + 1j]))
+    log(torch.polar(torch.tensor([1.0, 2.0]), torch.tensor([0.0, math.pi / 2])))
+    log(torch.tensor([1, 2]) * 1j, (torch.tensor([1.5]) + 2j).dtype,
+        (torch.tensor([1.5], dtype=torch.float64) + 2j).dtype)
+    log(torch.tensor([3 + 4j]).abs().dtype, torch.tensor([1 + 1j]).to(torch.complex128).dtype)
+    w = torch.zeros(2)
+    _err(log, lambda: w.copy_(torch.tensor([1 + 1j, 2j])) and w)
+
+
+@program(tol=1e-6)
+def sparse_tensor_basics(torch, log):
+    i = torch.tensor([[0, 1, 1], [2, 0, 2]])
+    v = torch.tensor([3.0, 4.0, 5.0])
+    s = torch.sparse_coo_tensor(i, v, (2, 3))
+    log(s.is_sparse, s.layout, s._nnz(), s.is_coalesced())
+    print(s)
+    log(s.to_dense(), s.coalesce().indices(), s.coalesce().values())
+    dup = torch.sparse_coo_tensor([[0, 0], [1, 1]], [1.0, 2.0], (2, 2))
+    log(dup._nnz(), dup.coalesce()._nnz(), dup.coalesce().values(), dup.to_dense())
+    d = torch.randn(3, 2)
+    log(torch.sparse.mm(s, d), s @ d, torch.mm(s, d))
+    log((s * 2).to_dense(), (s + s).to_dense(), s.t().to_dense())
+    csr = s.to_sparse_csr()
+    log(csr.crow_indices(), csr.col_indices(), csr.values(), csr.layout)
+    print(csr)
+    log(torch.sparse.sum(s), torch.sparse.sum(s, dim=1).to_dense())
+    sg = torch.sparse_coo_tensor(i, v.clone().requires_grad_(), (2, 3))
+    w = torch.randn(3, 2, requires_grad=True)
+    torch.sparse.mm(sg, w).sum().backward()
+    log(w.grad)
+    _err(log, lambda: torch.sparse_coo_tensor(i, v, (1, 3)))
+    _err(log, lambda: s.view(3, 2))
+    _err(log, lambda: s[0])
+    log(s.to_dense().to_sparse(1).values(), torch.eye(3).to_sparse().indices())
+    log(torch.sparse.softmax(s.coalesce(), dim=1).to_dense())
+    print(torch.sparse_coo_tensor(size=(2, 2)))
+    print(dup)
+
+
 test_program = PROGRAMS.test(_check)

@@ -42,12 +42,45 @@ def _get_backend(dev, moving=False):
     return _backend_of(_DEFAULT_DEVICE[0] if dev is None else dev, moving)
 
 
-_RANDOM_SIGNATURES = (
-    " * (tuple of ints size, *, torch.Generator generator, Tensor out = None, torch.dtype dtype = "
-    "None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, bool "
-    "requires_grad = False)\n * (tuple of ints size, *, Tensor out = None, torch.dtype dtype = "
-    "None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, bool "
-    "requires_grad = False)\n")
+_FACTORY_TAIL = ("torch.dtype dtype = None, torch.layout layout = None, torch.device device = "
+                 "None, bool pin_memory = False, bool requires_grad = False")
+
+
+def _generator_signatures(tail, *heads):
+    """torch's signature lines of the random factories: each head with a generator, then
+    without."""
+    return "".join(f" * ({h}, *, torch.Generator generator, {tail})\n * ({h}, *, {tail})\n"
+                   for h in heads)
+
+
+_OUT_TAIL = "Tensor out = None, " + _FACTORY_TAIL
+_LIKE_TAIL = "torch.memory_format memory_format = None, " + _FACTORY_TAIL
+_RANDOM_SIGNATURES = _generator_signatures(_OUT_TAIL, "tuple of ints size")
+_SIGNATURES = {
+    "rand": _RANDOM_SIGNATURES, "randn": _RANDOM_SIGNATURES,
+    "randint": _generator_signatures(_OUT_TAIL, "int high, tuple of ints size",
+                                     "int low, int high, tuple of ints size"),
+    "randperm": _generator_signatures(_OUT_TAIL, "int n"),
+    "rand_like": _generator_signatures(_LIKE_TAIL, "Tensor input"),
+    "randn_like": _generator_signatures(_LIKE_TAIL, "Tensor input"),
+    "randint_like": _generator_signatures(_LIKE_TAIL, "Tensor input, int low, int high",
+                                          "Tensor input, Tensor high", "Tensor input, int high")}
+
+
+def _unknown_keywords(name, args, given, kw):
+    """torch's argument-parser TypeError for random factory `name` called with keywords `kw` it
+    lacks: `args` the positional arguments, `given` the known keywords passed (pairs, those
+    not at their defaults, as the call's order is lost). torch lists the keywords last first."""
+    words = [f"{k}={type_name(v)}" for k, v in chain(given, kw.items())][::-1]
+    got = ", ".join(map(type_name, args))
+    got = f"{got}, {', '.join(words)}" if args else "".join(w + ", " for w in words)
+    return TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but "
+                     f"expected one of:\n{_SIGNATURES[name]}")
+
+
+def _given(**kw):
+    """The keyword arguments not at their defaults (None, False), for _unknown_keywords."""
+    return [(k, v) for k, v in kw.items() if v is not None and v is not False]
 
 
 def _shape_args(name, shape, size):
@@ -791,6 +824,9 @@ def _like(fn, fill):
 
     def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None, **kw):
+        if kw and set(kw) != {"pin_memory"}:       # (out=, generator=, a misspelling)
+            raise TypeError(f"{like.__name__}() got an unexpected keyword argument "
+                            f"'{next(k for k in kw if k != 'pin_memory')}'")
         a = getattr(input, "arr", None)
         if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
                 memory_format is None and not kw and (not a.ndim or a.size > 1 and (
@@ -1163,7 +1199,11 @@ def _float_kernel(kernel, d):
 
 def _random(sample, kernel, name):
     def fn(*shape, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
-           requires_grad=False, pin_memory=False):
+           requires_grad=False, pin_memory=False, **kw):
+        if kw:
+            raise _unknown_keywords(name, shape, _given(
+                size=size, generator=generator, out=out, dtype=dtype, layout=layout,
+                device=device, requires_grad=requires_grad, pin_memory=pin_memory), kw)
         _check_pin(pin_memory)
         size = _shape_args(name, shape, size)
         be = _get_backend(device)
@@ -1178,32 +1218,51 @@ rand = _random(lambda r, shape, d: r.uniform(shape, d), "check_uniform_bounds", 
 randn = _random(lambda r, shape, d: r.normal(shape, d), "normal_kernel_cpu", "randn")
 
 
-def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None, **kw):
+def _like_args(name, input, generator, dtype, layout, device, requires_grad, memory_format,
+               pin_memory, kw, args=()):
+    """The *_like random factories' empty_like(input), after torch's refusal of keywords they
+    lack."""
+    if kw:
+        raise _unknown_keywords(name, (input,) + args, _given(
+            generator=generator, memory_format=memory_format, dtype=dtype, layout=layout,
+            device=device, pin_memory=pin_memory, requires_grad=requires_grad), kw)
+    return empty_like(input, dtype=dtype, device=device, memory_format=memory_format,
+                      pin_memory=pin_memory)
+
+
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad=False, memory_format=None, pin_memory=False, **kw):
     """torch's empty_like(input).uniform_(): input's layout, filled in its memory order."""
-    t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
+    t = _like_args("rand_like", input, generator, dtype, layout, device, requires_grad,
+                   memory_format, pin_memory, kw)
     _float_kernel("check_uniform_bounds", t.arr.dtype)
     if t.is_nested:     # (torch's jagged kernel: uniform_ of a nested tensor is refused)
         from ..nested._ops import no_rand_like
         no_rand_like(t)
-        return _uniform(t)._requires_grad_(requires_grad)
-    return uniform_(t)._requires_grad_(requires_grad)
+        return _uniform(t, generator=generator)._requires_grad_(requires_grad)
+    return uniform_(t, generator=generator)._requires_grad_(requires_grad)
 
 
-def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None, **kw):
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad=False, memory_format=None, pin_memory=False, **kw):
     """torch's empty_like(input).normal_(): a permuted layout is not contiguous, so torch (and
     ember) fill it one value at a time, not with the blocked fill of a contiguous randn."""
-    t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
+    t = _like_args("randn_like", input, generator, dtype, layout, device, requires_grad,
+                   memory_format, pin_memory, kw)
     _float_kernel("normal_kernel_cpu", t.arr.dtype)
     if t.is_nested:     # (torch's jagged kernel: normal_ of a jagged tensor is refused)
-        return _normal(t)._requires_grad_(requires_grad)
-    return normal_(t)._requires_grad_(requires_grad)
+        return _normal(t, generator=generator)._requires_grad_(requires_grad)
+    return normal_(t, generator=generator)._requires_grad_(requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, **kw):
-    _check_pin(kw.get("pin_memory"))
+def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, pin_memory=False, requires_grad=False, **kw):
+    if kw:
+        raise _unknown_keywords("randint", tuple(a for a in (low, high, size) if a is not None),
+                                _given(generator=generator, out=out, dtype=dtype, layout=layout,
+                                       device=device, pin_memory=pin_memory,
+                                       requires_grad=requires_grad), kw)
+    _check_pin(pin_memory)
     if size is None:
         low, high, size = 0, low, high
     if high is None:
@@ -1214,11 +1273,11 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
-    d = _np_dtype(dtype, _dtype.int64)
+    d = _np_dtype(dtype if dtype is not None or out is None else out.dtype, _dtype.int64)
     _random_bounds(d, low, high)
     be = _get_backend(device)
     a = _rng_for(generator, be).integers(low, high, _size((size,)))
-    return _finish(a.astype(d, copy=False), be, requires_grad)
+    return _into(_finish(a.astype(d, copy=False), be, requires_grad), out)
 
 
 _DIGITS = {"float32": 24, "float64": 53, "float16": 11, "bfloat16": 8}    # mantissa digits
@@ -1266,19 +1325,27 @@ def _random_bounds(d, low, high):
                               stacklevel=outside_stacklevel())
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad=False, memory_format=None, pin_memory=False, **kw):
+    args = (low,) if high is None else (low, high)
+    t = _like_args("randint_like", input, generator, dtype, layout, device, requires_grad,
+                   memory_format, pin_memory, kw, args)
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype,
-                   device=device or input.device)
+    return random_(t, low, high, generator=generator)._requires_grad_(requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **kw):
-    _check_pin(kw.get("pin_memory"))
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             pin_memory=False, requires_grad=False, **kw):
+    if kw:
+        raise _unknown_keywords("randperm", (n,), _given(
+            generator=generator, out=out, dtype=dtype, layout=layout, device=device,
+            pin_memory=pin_memory, requires_grad=requires_grad), kw)
+    _check_pin(pin_memory)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     be = _get_backend(device)
-    d = _np_dtype(dtype, _dtype.int64)
+    d = _np_dtype(dtype if dtype is not None or out is None else out.dtype, _dtype.int64)
     _dtype.refuse_few("randperm", d)
     if d.kind in "iu":      # (torch's scalar_tensor(n - 1): an integer dtype's range)
         _fill_value(n - 1 if n > 0 else n, d)
@@ -1291,8 +1358,8 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
         raise RuntimeError(f"n cannot be greater than {limit} for {_BOUNDS[d.name][1]} type.")
     if d.kind == "b":
         raise _dtype_not_implemented("randperm", d)
-    return _finish(_rng_for(generator, be).permutation(n).astype(d, copy=False), be,
-                   requires_grad)
+    return _into(_finish(_rng_for(generator, be).permutation(n).astype(d, copy=False), be,
+                         requires_grad), out)
 
 
 _PERM_DIGITS = {}       # randperm's float dtypes' mantissa digits by NumPy dtype, filled on use
