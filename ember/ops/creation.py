@@ -636,12 +636,13 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
     return _new(cupy.from_dlpack(ext_tensor), be)
 
 
-def _into(t, out):
-    """Factories with `out=`: resize `out` to the result and copy it in (torch's semantics)."""
+def _into(t, out, name=None):
+    """Factories with `out=`: resize `out` to the result and copy it in (torch's semantics);
+    `name`: the factory's in torch's error for an `out` that requires grad (aten::name for
+    most, but for those whose resize refuses it first)."""
     if out is None:
         return t
-    if out.requires_grad and _grad.enabled:
-        raise out_autograd_error()
+    _writable_out(out, name)
     if tuple(out.shape) != tuple(t.shape):
         out.arr = out.be.xp.empty(t.shape, out.arr.dtype)
     out.be.xp.copyto(out.arr, t.arr, casting="unsafe")
@@ -649,12 +650,23 @@ def _into(t, out):
     return out
 
 
-def _into_range(t, out):
+_RESIZED_FIRST = ("aten::empty", "aten::randn")
+
+
+def _writable_out(out, name):
+    """torch's refusal of an `out` that requires grad (before a random factory draws)."""
+    if out.requires_grad and _grad.enabled:
+        if name in _RESIZED_FIRST:
+            raise RuntimeError("cannot resize variables that require grad")
+        raise out_autograd_error(name)
+
+
+def _into_range(t, out, name):
     """_into for the range factories (arange, range, linspace, logspace): an out= of as many
     elements keeps its shape (torch resizes it only to another number of elements)."""
     if out is not None and out.numel() == t.numel() and tuple(out.shape) != tuple(t.shape):
         t = _new(t.arr.reshape(tuple(out.shape)), t.be)
-    return _into(t, out)
+    return _into(t, out, name)
 
 
 def _out_dtype_check(out, dtype):
@@ -676,7 +688,8 @@ def _factory(fill, name, layouts=False):
         a = fill(be.xp, _size(size, name), _np_dtype(dtype))
         if memory_format is not None:
             a = _laid_out(a, memory_format)
-        return _into(_finish(a, be, requires_grad), out)
+        return _into(_finish(a, be, requires_grad), out, aten)
+    aten = "aten::" + name
     fn.make = fill          # (the *_like functions' fast path)
     return _named(fn, name)
 
@@ -763,7 +776,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         fill_value = _values_array([fill_value], (), d)[()]     # torch's conversion
     a = be.xp.empty(shape, d.np)        # (NumPy's full is this, in a Python function)
     a.fill(fill_value)
-    return _into(_finish(a, be, requires_grad), out)
+    return _into(_finish(a, be, requires_grad), out, "aten::full")
 
 
 # fills that NumPy stores as torch does: floats into float32/64, ints into int64, bools
@@ -930,7 +943,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
                       f"{a.size}. Note that this may occur as a result of rounding error. The out "
                       f"tensor will be resized to a tensor of shape ({a.size},).", UserWarning,
                       stacklevel=outside_stacklevel())
-    return _into_range(_finish(a, be, requires_grad), out)
+    return _into_range(_finish(a, be, requires_grad), out, "aten::arange")
 
 
 def _check_range_bounds(start, end, step):
@@ -995,7 +1008,7 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
             raise ValueError("step must be nonzero")
         a = lo + st * np.arange(builtins.max(_trunc_div(hi - lo, st) + 1, 0), dtype=np.int64)
     return _into_range(_finish(_get_backend(device).xp.asarray(a.astype(d.np)),
-                               _get_backend(device), requires_grad), out)
+                               _get_backend(device), requires_grad), out, "aten::range")
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
@@ -1012,7 +1025,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         a = be.xp.asarray(_values_array([start][:steps], (steps,), d))
     else:
         a = _linspace_values(be.xp, start, end, steps, d)
-    return _into_range(_finish(a, be, requires_grad), out)
+    return _into_range(_finish(a, be, requires_grad), out, "aten::linspace")
 
 
 def _space_dtype(name, start, end, dtype, steps):
@@ -1132,9 +1145,11 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
             a = _to_int(float(base) ** np.where(i < half, s0 + step * i,
                                                 e0 - step * (steps - 1 - i)), d.np)
         be = _get_backend(device)
-        return _into_range(_finish(be.xp.asarray(a), be, requires_grad), out)
+        return _into_range(_finish(be.xp.asarray(a), be, requires_grad), out,
+                           "aten::logspace")
     lin = linspace(start, end, steps, dtype=_dtype.float64, device=device)
-    return _into_range(_finish((base ** lin.arr).astype(d.np), lin.be, requires_grad), out)
+    return _into_range(_finish((base ** lin.arr).astype(d.np), lin.be, requires_grad), out,
+                       "aten::logspace")
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
@@ -1146,7 +1161,8 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     d = _np_dtype(dtype)
     _dtype.refuse_few("eye", d)
-    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=d), be, requires_grad), out)
+    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=d), be, requires_grad), out,
+                 "aten::eye")
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -1178,7 +1194,7 @@ def polar(abs, angle, *, out=None):
     if not same:
         raise RuntimeError(f"Expected object of scalar type {_tname(abs.arr.dtype)} but got "
                            f"scalar type {_tname(angle.arr.dtype)} for second argument")
-    return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
+    return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out, "polar")
 
 
 def _autocast_fp32():
@@ -1204,13 +1220,16 @@ def _random(sample, kernel, name):
             raise _unknown_keywords(name, shape, _given(
                 size=size, generator=generator, out=out, dtype=dtype, layout=layout,
                 device=device, requires_grad=requires_grad, pin_memory=pin_memory), kw)
+        if out is not None:
+            _writable_out(out, aten)
         _check_pin(pin_memory)
         size = _shape_args(name, shape, size)
         be = _get_backend(device)
         d = _np_dtype(dtype if dtype is not None or out is None else out.dtype)
         _float_kernel(kernel, d)
         a = sample(_rng_for(generator, be), _size(size, name), d)
-        return _into(_finish(a, be, requires_grad), out)
+        return _into(_finish(a, be, requires_grad), out, aten)
+    aten = "aten::" + name
     return _named(fn, name)
 
 
@@ -1262,6 +1281,8 @@ def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, 
                                 _given(generator=generator, out=out, dtype=dtype, layout=layout,
                                        device=device, pin_memory=pin_memory,
                                        requires_grad=requires_grad), kw)
+    if out is not None:
+        _writable_out(out, "aten::randint")
     _check_pin(pin_memory)
     if size is None:
         low, high, size = 0, low, high
@@ -1277,7 +1298,7 @@ def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, 
     _random_bounds(d, low, high)
     be = _get_backend(device)
     a = _rng_for(generator, be).integers(low, high, _size((size,)))
-    return _into(_finish(a.astype(d, copy=False), be, requires_grad), out)
+    return _into(_finish(a.astype(d, copy=False), be, requires_grad), out, "aten::randint")
 
 
 _DIGITS = {"float32": 24, "float64": 53, "float16": 11, "bfloat16": 8}    # mantissa digits
@@ -1341,6 +1362,8 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         raise _unknown_keywords("randperm", (n,), _given(
             generator=generator, out=out, dtype=dtype, layout=layout, device=device,
             pin_memory=pin_memory, requires_grad=requires_grad), kw)
+    if out is not None:
+        _writable_out(out, "aten::randperm")
     _check_pin(pin_memory)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
@@ -1359,7 +1382,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if d.kind == "b":
         raise _dtype_not_implemented("randperm", d)
     return _into(_finish(_rng_for(generator, be).permutation(n).astype(d, copy=False), be,
-                         requires_grad), out)
+                         requires_grad), out, "aten::randperm")
 
 
 _PERM_DIGITS = {}       # randperm's float dtypes' mantissa digits by NumPy dtype, filled on use
@@ -1376,7 +1399,10 @@ _NORMAL_SIGNATURES = (
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
            requires_grad=False):
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+    tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
+    if out is not None:
+        _writable_out(out, "normal" if tensors else "aten::normal")
+    if tensors:
         ref = mean if isinstance(mean, Tensor) else std
         try:
             shape = np.broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
@@ -1387,8 +1413,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise RuntimeError("normal expects all elements of std >= 0.0")
         if not isinstance(std, Tensor) and std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
-        noise = randn(shape, generator=generator, dtype=ref.dtype, device=ref.device)
-        return (noise * std + mean).detach()
+        noise = randn(shape, generator=generator, device=ref.device,     # (drawn in out's
+                      dtype=ref.dtype if out is None else out.dtype)    # dtype, as torch's)
+        from ._apply import _finish as _out_finish     # (TensorIterator's: warns on a resize)
+        return _out_finish((noise * std + mean).detach(), out, "aten::normal")
     if size is None:        # torch's float-mean-and-std overload takes a size
         got = [type_name(mean), type_name(std)] + [
             f"{k}={type_name(v)}" for k, v in (("out", out), ("dtype", dtype), ("device", device),
@@ -1401,7 +1429,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         _float_kernel("normal_kernel_cpu", _to_dtype(dtype).np)
     be = _get_backend(device)
     a = _rng_for(generator, be).normal(_size((size,)), _np_dtype(dtype), mean, std)
-    return _into(_finish(a, be, requires_grad), out)
+    return _into(_finish(a, be, requires_grad), out, "aten::normal")
 
 
 _P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
@@ -1413,6 +1441,8 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         be = input.be
     except AttributeError:
         raise_not_tensor("bernoulli", ("input", 1, input))
+    if out is not None:
+        _writable_out(out, "bernoulli")
     probs, dt = (input.arr if p is None else p), input.arr.dtype
     # torch's kernels: probabilities of a floating dtype, into a real tensor
     if p is not None and dt.kind == "c":
@@ -1427,7 +1457,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     if p is not None and not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
     keep = _rng_for(generator, be).bernoulli_tensor(be.xp.broadcast_to(probs, input.shape))
-    return _into(_new(keep.astype(input.arr.dtype), be), out)
+    return _into(_new(keep.astype(input.arr.dtype), be), out, "bernoulli")
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
