@@ -1372,4 +1372,259 @@ def sparse_tensor_basics(torch, log):
     print(dup)
 
 
+
+# ---- more autograd ---------------------------------------------------------------------------
+
+@program(tol=1e-6)
+def custom_function_setup_context_and_non_tensor_outputs(torch, log):
+    Function = torch.autograd.Function
+
+    class Cube(Function):
+        @staticmethod
+        def forward(x, scale):
+            return x ** 3 * scale, x.sum().item()
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, scale = inputs
+            ctx.save_for_backward(x)
+            ctx.scale = scale
+
+        @staticmethod
+        def backward(ctx, g, _):
+            x, = ctx.saved_tensors
+            return 3 * x ** 2 * g * ctx.scale, None
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y, total = Cube.apply(x, 2.0)
+    log(y, total, type(total).__name__, type(y.grad_fn).__name__)
+    y.sum().backward()
+    log(x.grad)
+
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * 2, b * 2
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga * 2, gb * 2
+
+    a = torch.ones(2, requires_grad=True)
+    b = torch.ones(2)
+    oa, ob = Twice.apply(a, b)
+    log(oa.requires_grad, ob.requires_grad, oa.output_nr, ob.output_nr)
+
+    class WrongCount(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    _err(log, lambda: WrongCount.apply(torch.ones(2, requires_grad=True)).sum().backward())
+
+    class WrongShape(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.sum()
+
+    _err(log, lambda: WrongShape.apply(torch.ones(2, requires_grad=True)).sum().backward())
+
+    class ReturnsInput(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 5
+
+    z = torch.ones(2, requires_grad=True)
+    r = ReturnsInput.apply(z)
+    log(r is z, type(r.grad_fn).__name__)
+    r.sum().backward()
+    log(z.grad)
+    _err(log, lambda: type(Cube(1)).__name__)
+    _err(log, lambda: Cube.forward(torch.ones(1)))
+
+    class SaveOutput(Function):
+        @staticmethod
+        def forward(ctx, a):
+            out = a.exp()
+            ctx.save_for_backward(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            out, = ctx.saved_tensors
+            return g * out
+
+    q = torch.tensor([0.0, 1.0], requires_grad=True)
+    e = SaveOutput.apply(q)
+    e.sum().backward(retain_graph=True)
+    log(q.grad)
+    e.mul_(2) if False else None
+    with torch.no_grad():
+        pass
+    w = SaveOutput.apply(q)
+    w.add_(1)
+    _err(log, lambda: w.sum().backward())
+
+
+@program(tol=1e-6)
+def saved_tensor_hooks_and_anomaly_mode(torch, log):
+    packed = []
+
+    def pack(t):
+        packed.append(tuple(t.shape))
+        return t.detach().clone()
+
+    def unpack(t):
+        packed.append("unpack")
+        return t
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = (x * x).sin()
+    y.sum().backward()
+    log(packed, x.grad)
+    with torch.autograd.graph.save_on_cpu():
+        z = (x.exp() * 2).sum()
+    z.backward()
+    log(x.grad)
+    with torch.autograd.detect_anomaly():
+        a = torch.tensor([0.0], requires_grad=True)
+        b = torch.sqrt(a) * 0
+        try:
+            b.backward()
+        except RuntimeError as e:
+            log("anomaly", str(e))
+        log(torch.is_anomaly_enabled())
+    log(torch.is_anomaly_enabled())
+    with torch.autograd.set_detect_anomaly(False):
+        log(torch.is_anomaly_enabled())
+    seen = []
+    t1 = torch.ones(2, requires_grad=True)
+    t2 = torch.ones(2, requires_grad=True)
+    h = torch.autograd.graph.register_multi_grad_hook(
+        (t1, t2), lambda grads: seen.append([g is None for g in grads]))
+    (t1 * 2).sum().backward()
+    (t1 * t2).sum().backward()
+    h.remove()
+    log(seen)
+    p = torch.ones(2, requires_grad=True)
+    q = p * 3
+    log(q.grad_fn.name(), [type(f).__name__ if f else None for f, _ in q.grad_fn.next_functions])
+    log(q.grad_fn._saved_other if hasattr(q.grad_fn, "_saved_other") else None)
+    r = p.exp()
+    log(r.grad_fn._saved_result, torch.equal(r.grad_fn._saved_result, r))
+
+
+@program(tol=1e-6)
+def gradcheck_and_gradgradcheck_on_small_functions(torch, log):
+    gc = torch.autograd.gradcheck
+    x = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    log(gc(torch.sin, (x,)), torch.autograd.gradgradcheck(torch.sin, (x,)))
+    log(gc(lambda a: a.pow(2).sum(), (x,), eps=1e-6, atol=1e-4))
+
+    class Bad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    try:
+        gc(Bad.apply, (x,))
+    except Exception as e:
+        log(type(e).__name__, str(e).splitlines()[0])
+    log(gc(Bad.apply, (x,), raise_exception=False))
+    xf = torch.randn(3, requires_grad=True)
+    with __import__("warnings").catch_warnings(record=True) as w:
+        __import__("warnings").simplefilter("always")
+        r = gc(torch.sin, (xf,), raise_exception=False)
+    log(r, [str(m.message)[:80] for m in w])
+    _err(log, lambda: gc(torch.sin, (torch.randn(3, dtype=torch.float64),)))
+
+
+
+@program(xfail="ember gives each output of a multi-output node (a custom Function's, split's, "
+               "svd's) its own grad_fn object, an edge that shows itself as the node (OutSlot); "
+               "torch's outputs share the one node object, so `a.grad_fn is b.grad_fn` is True")
+def multi_output_nodes_share_one_grad_fn(torch, log):
+    class Twice(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * 2, b * 2
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga * 2, gb * 2
+
+    oa, ob = Twice.apply(torch.ones(2, requires_grad=True), torch.ones(2))
+    p, q = torch.ones(4, requires_grad=True).split(2)
+    u, s, vh = torch.linalg.svd(torch.eye(2, requires_grad=True))
+    log(oa.grad_fn is ob.grad_fn, p.grad_fn is q.grad_fn, u.grad_fn is s.grad_fn)
+
+
+
+# ---- logging loops ------------------------------------------------------------------------------
+
+@program(tol=1e-6)
+def logging_loop_formatting_of_tensors(torch, log):
+    loss = torch.tensor(0.123456789)
+    acc = torch.tensor(0.5, dtype=torch.float64)
+    n = torch.tensor(7)
+    print(f"loss: {loss:.4f} acc: {acc:.2%} n: {n:>4d} raw: {loss} {n}")
+    print(f"{loss:>10.3e}|{loss:<8.2f}|{loss:+.1f}|{n:03d}|{n:x}")
+    print("%.3f %d %s %r" % (loss, n, loss, n))
+    print("{:.2f} {}".format(loss, acc))
+    print(f"{torch.tensor(True)} {torch.tensor(2.5, dtype=torch.float16):.1f}")
+    print(f"{torch.tensor(3.0, requires_grad=True):.2f}")
+    for call in (lambda: f"{torch.tensor([1.0, 2.0]):.2f}", lambda: f"{torch.tensor([1.0])}",
+                 lambda: f"{torch.tensor(1.5):d}", lambda: f"{torch.tensor(3):.2f}",
+                 lambda: "%d" % torch.tensor([1, 2]), lambda: "%.1f" % torch.tensor([1.5]),
+                 lambda: float(torch.tensor([1.0, 2.0])), lambda: int(torch.tensor([3])),
+                 lambda: bool(torch.tensor([1, 0])), lambda: len(torch.tensor(1.0)),
+                 lambda: list(torch.tensor(1.0)), lambda: round(torch.tensor(2.567), 2),
+                 lambda: round(torch.tensor(2.5)), lambda: int(torch.tensor(-2.7)),
+                 lambda: complex(torch.tensor(1.5)), lambda: float(torch.tensor(1 + 2j)),
+                 lambda: torch.tensor([1.0], requires_grad=True).numpy(),
+                 lambda: torch.tensor(2.0, requires_grad=True).item(),
+                 lambda: torch.tensor([1, 2]).item(), lambda: torch.tensor(5).__index__(),
+                 lambda: torch.tensor(5.0).__index__(), lambda: [1, 2, 3][torch.tensor(1)],
+                 lambda: range(torch.tensor(3)), lambda: hex(torch.tensor(255)),
+                 lambda: divmod(torch.tensor(7), 2), lambda: abs(torch.tensor(-3)),
+                 lambda: torch.tensor(7) // 2, lambda: 7 % torch.tensor(3),
+                 lambda: math.isclose(torch.tensor(0.1), 0.1), lambda: math.floor(torch.tensor(2.5)),
+                 lambda: math.ceil(torch.tensor(2.5)), lambda: math.trunc(torch.tensor(-2.5)),
+                 lambda: "{:,}".format(torch.tensor(1234567)),
+                 lambda: format(torch.tensor(0.5), "")):
+        _err(log, call)
+    history = {"loss": [], "acc": []}
+    w = torch.tensor([0.5, -0.5], requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.05)     # (no cancellation to 0: torch fuses its add)
+    x, y = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([1.0, 0.0])
+    for step in range(3):
+        opt.zero_grad()
+        out = x @ w
+        l = torch.nn.functional.mse_loss(out, y)
+        l.backward()
+        opt.step()
+        history["loss"].append(l.item())
+        history["acc"].append(((out > 0.5).float() == y).float().mean())
+        print(f"step {step:02d} | loss {l:.5f} | acc {history['acc'][-1]:.3f} | w {w.data}")
+    log(history)
+    print(torch.stack(history["acc"]).mean(), f"{sum(history['loss']) / 3:.5f}")
+
+
 test_program = PROGRAMS.test(_check)
