@@ -1627,4 +1627,137 @@ def logging_loop_formatting_of_tensors(torch, log):
     print(torch.stack(history["acc"]).mean(), f"{sum(history['loss']) / 3:.5f}")
 
 
+
+# ---- attention and transformers --------------------------------------------------------------
+
+@program(tol=1e-5)
+def transformer_decoder_masks_and_padding_warnings(torch, log):
+    nn = torch.nn
+    layer = nn.TransformerDecoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0,
+                                       batch_first=True)
+    dec = nn.TransformerDecoder(layer, num_layers=2)
+    tgt, mem = torch.randn(2, 4, 8), torch.randn(2, 5, 8)
+    tgt_mask = nn.Transformer.generate_square_subsequent_mask(4)
+    pad = torch.tensor([[False, False, True, True], [False, False, False, False]])
+    mpad = torch.tensor([[False] * 5, [False, False, False, True, True]])
+    out = dec(tgt, mem, tgt_mask=tgt_mask, tgt_key_padding_mask=pad,
+              memory_key_padding_mask=mpad)
+    log(out.shape, out[1, 0])
+    out2 = dec(tgt, mem, tgt_mask=tgt_mask, tgt_is_causal=True)
+    log(out2[0, -1])
+    fpad = pad.float().masked_fill(pad, float("-inf"))
+    out3 = dec(tgt, mem, tgt_mask=tgt_mask, tgt_key_padding_mask=fpad)
+    log(out3[1, 0])
+    bool_mask = torch.triu(torch.ones(4, 4, dtype=torch.bool), 1)
+    out4 = dec(tgt, mem, tgt_mask=bool_mask, tgt_key_padding_mask=pad)
+    log(torch.allclose(out4, out, atol=1e-6) if False else out4[0, 1])
+    _err(log, lambda: dec(tgt, mem, tgt_mask=torch.zeros(3, 3)))
+    _err(log, lambda: dec(tgt, mem, tgt_key_padding_mask=torch.zeros(2, 3, dtype=torch.bool)))
+    _err(log, lambda: dec(tgt, mem, tgt_mask=tgt_mask.int()))
+    t = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                       dim_feedforward=16, dropout=0.0)
+    src = torch.randn(5, 2, 8)
+    log(t(src, torch.randn(4, 2, 8), tgt_mask=t.generate_square_subsequent_mask(4)).shape)
+    print(t.encoder.layers[0])
+    log(nn.Transformer.generate_square_subsequent_mask(3, dtype=torch.float64))
+
+
+@program(tol=1e-5)
+def multihead_attention_weights_and_masks(torch, log):
+    nn = torch.nn
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    q, k = torch.randn(2, 3, 8), torch.randn(2, 5, 8)
+    out, w = mha(q, k, k)
+    log(out.shape, w.shape, w.sum(-1))
+    out, w = mha(q, k, k, average_attn_weights=False)
+    log(w.shape)
+    out, w = mha(q, k, k, need_weights=False)
+    log(w)
+    kpm = torch.tensor([[False] * 5, [False, False, True, True, True]])
+    out, w = mha(q, k, k, key_padding_mask=kpm)
+    log(w[1, :, 2:])
+    am = torch.zeros(3, 5)
+    am[:, -1] = float("-inf")
+    out, w = mha(q, k, k, attn_mask=am, key_padding_mask=kpm.float().masked_fill(kpm, -1e9))
+    log(w[0, :, -1])
+    _err(log, lambda: mha(q, k, k, attn_mask=torch.zeros(4, 5)))
+    _err(log, lambda: mha(q, k, k, attn_mask=torch.zeros(3, 5, dtype=torch.int64)))
+    mha2 = nn.MultiheadAttention(8, 2, kdim=4, vdim=6, bias=False, add_bias_kv=True,
+                                 add_zero_attn=True)
+    log(sorted(n for n, _ in mha2.named_parameters()))
+    o2, w2 = mha2(torch.randn(3, 2, 8), torch.randn(5, 2, 4), torch.randn(5, 2, 6))
+    log(o2.shape, w2.shape)
+    print(mha2)
+    _err(log, lambda: nn.MultiheadAttention(7, 2))
+    F = torch.nn.functional
+    qq, kk, vv = torch.randn(1, 2, 3, 4), torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 4)
+    log(F.scaled_dot_product_attention(qq, kk, vv, is_causal=True)[0, 0])
+    log(F.scaled_dot_product_attention(qq, kk, vv, scale=0.1, attn_mask=torch.ones(3, 5,
+                                       dtype=torch.bool).tril())[0, 1])
+    _err(log, lambda: F.scaled_dot_product_attention(qq, kk, vv, is_causal=True,
+                                                     attn_mask=torch.ones(3, 5)))
+
+
+# ---- modules ---------------------------------------------------------------------------------
+
+@program(tol=1e-6)
+def module_init_apply_dtype_moves_and_extra_repr(torch, log):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.fc = nn.Linear(n, n)
+            self.scale = nn.Parameter(torch.ones(n))
+            self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+            self.register_buffer("cache", torch.zeros(n), persistent=False)
+            self.extra = nn.ParameterList([nn.Parameter(torch.zeros(2)) for _ in range(2)])
+            self.heads = nn.ModuleDict({"a": nn.Linear(n, 1), "b": nn.Identity()})
+
+        def extra_repr(self):
+            return f"n={self.fc.in_features}"
+
+        def forward(self, x):
+            self.steps += 1
+            return self.heads["a"](self.fc(x) * self.scale)
+
+    def init_weights(m):
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, 0.1)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    b = Block(3)
+    b.apply(init_weights)
+    print(b)
+    log(b(torch.ones(2, 3)), b.steps)
+    log(list(b.state_dict()), [n for n, _ in b.named_buffers()])
+    b.double()
+    log(b.fc.weight.dtype, b.steps.dtype, b.cache.dtype, b.extra[0].dtype)
+    b.half()
+    log(b.fc.weight.dtype, b.steps.dtype)
+    b.to(torch.float32)
+    log(b.fc.weight.dtype, b.scale.dtype)
+    b.bfloat16()
+    log(b.cache.dtype)
+    b.float()
+    _err(log, lambda: b.to(torch.int32))
+    log(b.to(torch.complex64).fc.weight.dtype)
+    b.float()
+    log(sum(p.numel() for p in b.parameters()), len(list(b.modules())),
+        [n for n, _ in b.named_modules()])
+    log(len(list(b.named_parameters(remove_duplicate=False))))
+    b.heads["c"] = b.fc
+    log([n for n, _ in b.named_modules()], [n for n, _ in b.named_modules(remove_duplicate=False)])
+    print(b.extra, b.heads)
+    log(b.get_submodule("heads.a").out_features, b.get_parameter("extra.1").shape)
+    _err(log, lambda: b.get_submodule("heads.z"))
+    _err(log, lambda: b.get_parameter("fc.nope"))
+    _err(log, lambda: b.get_buffer("fc.weight"))
+    b.zero_grad()
+    b.requires_grad_(False)
+    log(any(p.requires_grad for p in b.parameters()))
+    log(b.training, b.eval().training, b.heads.a.training, b.train(False).training)
+
+
 test_program = PROGRAMS.test(_check)
