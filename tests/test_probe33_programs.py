@@ -1605,7 +1605,8 @@ def logging_loop_formatting_of_tensors(torch, log):
                  lambda: range(torch.tensor(3)), lambda: hex(torch.tensor(255)),
                  lambda: divmod(torch.tensor(7), 2), lambda: abs(torch.tensor(-3)),
                  lambda: torch.tensor(7) // 2, lambda: 7 % torch.tensor(3),
-                 lambda: math.isclose(torch.tensor(0.1), 0.1), lambda: math.floor(torch.tensor(2.5)),
+                 lambda: math.isclose(torch.tensor(0.1), 0.1),
+                 lambda: math.floor(torch.tensor(2.5)),
                  lambda: math.ceil(torch.tensor(2.5)), lambda: math.trunc(torch.tensor(-2.5)),
                  lambda: "{:,}".format(torch.tensor(1234567)),
                  lambda: format(torch.tensor(0.5), "")):
