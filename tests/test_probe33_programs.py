@@ -1761,4 +1761,220 @@ def module_init_apply_dtype_moves_and_extra_repr(torch, log):
     log(b.training, b.eval().training, b.heads.a.training, b.train(False).training)
 
 
+
+# ---- optimizers and schedulers ---------------------------------------------------------------
+
+@program(tol=1e-6)
+def schedulers_warm_restarts_cyclic_and_lambda(torch, log):
+    nn = torch.nn
+    S = torch.optim.lr_scheduler
+    p = [nn.Parameter(torch.zeros(1))]
+    o = torch.optim.SGD(p, lr=0.1, momentum=0.9)
+    s1 = S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001)
+    lrs = []
+    for epoch in range(10):
+        o.step()
+        s1.step()
+        lrs.append(s1.get_last_lr()[0])
+    log(lrs, s1.T_cur, s1.T_i)
+    o = torch.optim.SGD(p, lr=0.1, momentum=0.9)
+    s2 = S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2, mode="triangular2")
+    lrs = []
+    for _ in range(9):
+        o.step()
+        s2.step()
+        lrs.append((s2.get_last_lr()[0], o.param_groups[0]["momentum"]))
+    log(lrs)
+    o = torch.optim.Adam(p, lr=0.1)
+    _err(log, lambda: type(S.CyclicLR(o, base_lr=0.01, max_lr=0.1)).__name__)
+    s3 = S.CyclicLR(o, base_lr=0.01, max_lr=0.1, cycle_momentum=False, mode="exp_range",
+                    gamma=0.9)
+    for _ in range(3):
+        o.step()
+        s3.step()
+    log(s3.get_last_lr())
+    o = torch.optim.SGD(p, lr=1.0)
+    s4 = S.LambdaLR(o, lr_lambda=lambda e: 0.5 ** e)
+    s5 = S.MultiplicativeLR(o, lr_lambda=lambda e: 0.9)
+    for _ in range(3):
+        o.step()
+        s4.step()
+        s5.step()
+    log(o.param_groups[0]["lr"], s4.get_last_lr(), s5.get_last_lr())
+    log(sorted(s4.state_dict()), s4.state_dict()["lr_lambdas"])
+    o = torch.optim.SGD(p, lr=1.0)
+    s6 = S.PolynomialLR(o, total_iters=4, power=2.0)
+    s7 = S.ConstantLR(o, factor=0.5, total_iters=2)
+    out = []
+    for _ in range(5):
+        o.step()
+        s6.step()
+        s7.step()
+        out.append(o.param_groups[0]["lr"])
+    log(out)
+    o = torch.optim.SGD(p, lr=1.0)
+    ch = S.ChainedScheduler([S.ExponentialLR(o, 0.9), S.MultiStepLR(o, [2, 4], 0.1)])
+    out = []
+    for _ in range(5):
+        o.step()
+        ch.step()
+        out.append(ch.get_last_lr()[0])
+    log(out)
+    _err(log, lambda: S.StepLR(o, step_size=0).get_last_lr())
+    _err(log, lambda: S.LinearLR(o, start_factor=0))
+    _err(log, lambda: S.SequentialLR(o, [S.ExponentialLR(o, 0.9)], milestones=[1]))
+
+
+@program(tol=1e-6)
+def optimizers_zero_grad_state_and_closures(torch, log):
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    for name, kw in (("SGD", dict(lr=0.1, nesterov=True, momentum=0.9)),
+                     ("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict(lr=0.01)),
+                     ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+                     ("Adagrad", dict(lr=0.1, lr_decay=0.01)), ("Adamax", dict(lr=0.01)),
+                     ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
+                     ("Adadelta", dict(lr=1.0)), ("ASGD", dict(lr=0.01)),
+                     ("Rprop", dict(lr=0.01))):
+        m = nn.Linear(3, 1)
+        m.load_state_dict(model.state_dict())
+        opt = getattr(torch.optim, name)(m.parameters(), **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            loss = ((m(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+        log(name, loss.item(), m.weight, sorted(opt.state[m.weight]))
+    m = nn.Linear(3, 1)
+    opt = torch.optim.LBFGS(m.parameters(), lr=0.5, max_iter=5)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((m(x) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        log(opt.step(closure).item())
+    log(sorted(opt.state[m.weight]))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    m(x).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    log(m.weight.grad)
+    opt.zero_grad()
+    log(m.weight.grad)
+    _err(log, lambda: torch.optim.SGD(m.parameters(), lr=-1))
+    _err(log, lambda: torch.optim.Adam(m.parameters(), betas=(1.0, 0.9)))
+    _err(log, lambda: torch.optim.SGD([], lr=0.1))
+    _err(log, lambda: torch.optim.SGD(m.weight, lr=0.1))
+    _err(log, lambda: torch.optim.SGD(m.parameters(), lr=0.1, nesterov=True))
+    print(torch.optim.Adam(m.parameters(), lr=1e-3))
+    print(torch.optim.SGD([{"params": [m.weight]}, {"params": [m.bias], "lr": 0.5}], lr=0.1))
+
+
+# ---- distributions and complex ----------------------------------------------------------------
+
+@program(tol=1e-5)
+def distributions_pathwise_gradients_and_mixtures(torch, log):
+    D = torch.distributions
+    loc = torch.tensor([0.5, -1.0], requires_grad=True)
+    scale = torch.tensor([1.0, 2.0], requires_grad=True)
+    n = D.Normal(loc, scale)
+    x = torch.tensor([0.0, 1.0])
+    n.log_prob(x).sum().backward()
+    log(loc.grad, scale.grad)
+    loc.grad = scale.grad = None
+    n.cdf(x).sum().backward()
+    log(loc.grad, scale.grad)
+    loc.grad = scale.grad = None
+    n.icdf(torch.tensor([0.3, 0.9])).sum().backward()
+    log(loc.grad, scale.grad)
+    logits = torch.tensor([0.0, 1.0, -1.0], requires_grad=True)
+    comp = D.Normal(torch.tensor([-2.0, 0.0, 3.0]), torch.tensor([1.0, 0.5, 2.0]))
+    mix = D.MixtureSameFamily(D.Categorical(logits=logits), comp)
+    lp = mix.log_prob(torch.tensor([0.1, 2.0, -1.0]))
+    lp.sum().backward()
+    log(lp, logits.grad, mix.mean, mix.variance, mix.cdf(torch.tensor(0.0)))
+    print(mix)
+    base = D.Normal(torch.zeros(2, requires_grad=True), torch.ones(2))
+    td = D.TransformedDistribution(base, [D.transforms.AffineTransform(1.0, 2.0),
+                                          D.transforms.ExpTransform()])
+    torch.manual_seed(3)
+    s = td.rsample((4,))
+    s.mean().backward()
+    log(s, base.loc.grad)
+    log(td.log_prob(torch.tensor([1.0, 3.0])), td.mean if False else None)
+    _err(log, lambda: td.mean)
+    _err(log, lambda: td.entropy())
+    torch.manual_seed(4)
+    k = D.Kumaraswamy(torch.tensor(2.0, requires_grad=True), torch.tensor(3.0))
+    log(k.rsample((3,)))
+    vm = D.VonMises(torch.tensor(0.0), torch.tensor(1.0))
+    torch.manual_seed(5)
+    log(vm.sample((3,)), vm.log_prob(torch.tensor([0.0, 3.0])))
+    _err(log, lambda: vm.rsample())
+
+
+@program(tol=1e-5)
+def complex_fft_round_trips_and_gradients(torch, log):
+    x = torch.tensor([1.0, 2.0, 0.5, -1.0, 3.0, 0.0], requires_grad=True)
+    X = torch.fft.rfft(x)
+    log(X, X.dtype, X.shape)
+    y = torch.fft.irfft(X, n=6)
+    log(y)
+    (X.abs() ** 2).sum().backward()
+    log(x.grad)
+    z = torch.tensor([[1 + 1j, 2 - 1j], [0.5j, -1 + 0j]], requires_grad=True)
+    w = torch.fft.fft2(z)
+    w.abs().sum().backward()
+    log(w, z.grad)
+    log(torch.fft.fftshift(torch.fft.fftfreq(6)), torch.fft.rfftfreq(6, d=0.5))
+    log(torch.fft.ifft(torch.fft.fft(torch.tensor([1.0, 2.0, 3.0]))).real)
+    log(torch.fft.fft(torch.tensor([1.0, 2.0, 3.0]), norm="ortho"),
+        torch.fft.fft(torch.tensor([1.0, 2.0, 3.0]), n=5, norm="forward"))
+    _err(log, lambda: torch.fft.fft(torch.tensor([1.0, 2.0]), norm="nope"))
+    _err(log, lambda: torch.fft.rfft(torch.tensor([1 + 1j])))
+    _err(log, lambda: torch.fft.fft(torch.tensor([1, 2])) and "ok")
+    a = torch.tensor([[1 + 2j, 3j], [2.0 + 0j, 1 - 1j]])
+    b = torch.tensor([[1.0 + 0j], [1j]])
+    log(a @ b, torch.linalg.solve(a, b), torch.linalg.det(a), a.mH)
+    log(torch.stft(torch.arange(16.0), n_fft=8, hop_length=4, return_complex=True,
+                   window=torch.hann_window(8)).shape)
+    print(torch.fft.fft(torch.tensor([1.0, 0.0, 0.0, 0.0])))
+    print(torch.view_as_complex(torch.tensor([[1.0, -0.0], [0.0, 2.5]])))
+
+
+@program(tol=1e-6)
+def sparse_embedding_gradients_with_sparse_optimizers(torch, log):
+    nn = torch.nn
+    emb = nn.Embedding(6, 3, sparse=True)
+    opt = torch.optim.SparseAdam(list(emb.parameters()), lr=0.1)
+    idx = torch.tensor([[0, 2], [2, 5]])
+    for _ in range(2):
+        opt.zero_grad()
+        emb(idx).pow(2).sum().backward()
+        g = emb.weight.grad
+        log(g.is_sparse, g._nnz(), g.coalesce().indices(), g.coalesce().values().shape)
+        opt.step()
+    log(emb.weight)
+    emb2 = nn.Embedding(6, 3, sparse=True)
+    sgd = torch.optim.SGD(emb2.parameters(), lr=0.5, momentum=0.9)
+    for _ in range(2):
+        sgd.zero_grad()
+        emb2(torch.tensor([1, 1, 4])).sum().backward()
+        sgd.step()
+    log(emb2.weight, sgd.state[emb2.weight]["momentum_buffer"].is_sparse)
+    _err(log, lambda: torch.optim.Adam(emb.parameters()).step() or "ok")
+    emb.zero_grad()
+    emb(idx).sum().backward()
+    _err(log, lambda: torch.optim.Adam(emb.parameters()).step())
+    eb = nn.EmbeddingBag(6, 2, mode="sum", sparse=True)
+    eb(torch.tensor([0, 1, 2, 3]), torch.tensor([0, 2])).sum().backward()
+    log(eb.weight.grad.is_sparse, eb.weight.grad.to_dense())
+    print(eb)
+    _err(log, lambda: torch.optim.SparseAdam(nn.Linear(2, 2).parameters()).step())
+
+
 test_program = PROGRAMS.test(_check)
