@@ -2121,4 +2121,75 @@ def string_dims_refused_as_torch_words_it(torch, log):
         _err(log, call)
 
 
+
+@program(tol=1e-6)
+def evaluation_metrics_loop(torch, log):
+    torch.manual_seed(0)
+    logits = torch.randn(50, 4)
+    target = torch.randint(0, 4, (50,))
+    pred = logits.argmax(1)
+    cm = torch.bincount(target * 4 + pred, minlength=16).reshape(4, 4)
+    log(cm, cm.dtype)
+    tp = cm.diag()
+    precision = tp / cm.sum(0).clamp(min=1)
+    recall = tp / cm.sum(1).clamp(min=1)
+    f1 = 2 * precision * recall / (precision + recall + 1e-8)
+    log(precision, recall, f1, f1.mean())
+    top2 = logits.topk(2, dim=1).indices
+    log((top2 == target[:, None]).any(1).float().mean())
+    probs = logits.softmax(1)[:, 1]
+    order = probs.argsort(descending=True)
+    pos = (target[order] == 1).float()
+    tpr = pos.cumsum(0) / pos.sum()
+    fpr = (1 - pos).cumsum(0) / (1 - pos).sum()
+    auc = torch.trapezoid(tpr, fpr)
+    log(auc)
+    log(torch.histc(probs, bins=5, min=0, max=1), torch.bucketize(probs[:5],
+                                                                  torch.tensor([0.25, 0.5])))
+    running, n = 0.0, 0
+    for i in range(0, 50, 16):
+        batch = torch.nn.functional.cross_entropy(logits[i:i + 16], target[i:i + 16],
+                                                  reduction="sum")
+        running += batch.item()
+        n += len(target[i:i + 16])
+        print(f"[{n:>3}/50] avg loss {running / n:.4f}")
+    log(torch.unique(target, return_counts=True), torch.mode(target))
+    log(torch.nn.functional.one_hot(pred[:6], 4), torch.nn.functional.one_hot(pred[:3]).dtype)
+    log(torch.bincount(target, weights=probs), torch.bincount(torch.tensor([], dtype=torch.long)))
+    _err(log, lambda: torch.bincount(torch.tensor([-1, 2])))
+    _err(log, lambda: torch.bincount(torch.tensor([1.0])))
+    _err(log, lambda: torch.nn.functional.one_hot(torch.tensor([5]), 3))
+    _err(log, lambda: torch.histc(torch.tensor([1, 2]), bins=2))
+
+
+@program()
+def printing_options_more_corners(torch, log):
+    try:
+        torch.set_printoptions(precision=3, linewidth=60)
+        print(torch.arange(24, dtype=torch.float16).reshape(2, 3, 4) / 7)
+        print(torch.tensor([1.5, 2.25], dtype=torch.bfloat16))
+        print(torch.tensor([1e-3, 1e3], dtype=torch.float16))
+        print(torch.tensor([[1 + 1e-5j, 1e5 + 0j]]))
+        torch.set_printoptions(threshold=3, edgeitems=1)
+        print(torch.arange(10).reshape(2, 5), torch.arange(8.).reshape(2, 2, 2))
+        print(torch.ones(4, 4, dtype=torch.bool), torch.arange(5, dtype=torch.uint8))
+        print(torch.tensor([1 + 2j, 3 + 4j, 5 + 6j, 7 + 8j]))
+        torch.set_printoptions(edgeitems=0)
+        print(torch.arange(6.))
+        torch.set_printoptions(threshold=float("inf"), edgeitems=3)
+        print(torch.arange(1005)[-3:])
+        torch.set_printoptions(sci_mode=True, precision=2)
+        print(torch.tensor([0.0, 1.0, -2.5]), torch.tensor([3]), torch.tensor(0.5))
+        print(torch.tensor([1 + 1j]), torch.tensor([float("nan"), float("inf")]))
+        torch.set_printoptions(sci_mode=False, precision=4)
+        print(torch.tensor([1e-8, 1e8]), torch.tensor([123456789.0]))
+        print(torch.tensor([0.1, 0.2], dtype=torch.float64) + 1e-17)
+    finally:
+        torch.set_printoptions(profile="default", sci_mode=None, linewidth=80)
+    print(torch.tensor([1e-8, 1e8]))
+    print(torch.zeros(1, 1, 1, 1), torch.zeros(0, 3).t(), torch.ones(1, 0, 2))
+    print(torch.tensor([[-1.0, 2.5], [3.0, -4.0]]).abs().sqrt())
+    print(repr(torch.tensor([0.5], dtype=torch.float64, requires_grad=True).sum()))
+
+
 test_program = PROGRAMS.test(_check)
