@@ -2192,4 +2192,249 @@ def printing_options_more_corners(torch, log):
     print(repr(torch.tensor([0.5], dtype=torch.float64, requires_grad=True).sum()))
 
 
+
+# ---- more tutorials ---------------------------------------------------------------------------
+
+@program(tol=_TRAIN)
+def spatial_transformer_network_tutorial(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 4, kernel_size=5)
+            self.conv2 = nn.Conv2d(4, 8, kernel_size=5)
+            self.conv2_drop = nn.Dropout2d()
+            self.fc1 = nn.Linear(8 * 4 * 4, 16)
+            self.fc2 = nn.Linear(16, 10)
+            self.localization = nn.Sequential(
+                nn.Conv2d(1, 4, kernel_size=7), nn.MaxPool2d(2, stride=2), nn.ReLU(True),
+                nn.Conv2d(4, 5, kernel_size=5), nn.MaxPool2d(2, stride=2), nn.ReLU(True))
+            self.fc_loc = nn.Sequential(nn.Linear(5 * 3 * 3, 32), nn.ReLU(True),
+                                        nn.Linear(32, 3 * 2))
+            self.fc_loc[2].weight.data.zero_()
+            self.fc_loc[2].bias.data.copy_(torch.tensor([1, 0, 0, 0, 1, 0], dtype=torch.float))
+
+        def stn(self, x):
+            xs = self.localization(x)
+            xs = xs.view(-1, 5 * 3 * 3)
+            theta = self.fc_loc(xs).view(-1, 2, 3)
+            grid = F.affine_grid(theta, x.size(), align_corners=False)
+            return F.grid_sample(x, grid, align_corners=False)
+
+        def forward(self, x):
+            x = self.stn(x)
+            x = F.relu(F.max_pool2d(self.conv1(x), 2))
+            x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+            x = x.view(-1, 8 * 4 * 4)
+            x = F.relu(self.fc1(x))
+            x = F.dropout(x, training=self.training)
+            return F.log_softmax(self.fc2(x), dim=1)
+
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    data, target = torch.rand(4, 1, 28, 28), torch.tensor([1, 2, 3, 4])
+    for _ in range(2):
+        opt.zero_grad()
+        loss = F.nll_loss(model(data), target)
+        loss.backward()
+        opt.step()
+        log(loss.item())
+    model.eval()
+    with torch.no_grad():
+        t = model.stn(data)
+        log(t.shape, t[0, 0, 10, :5])
+    theta = torch.tensor([[[0.8, 0.1, 0.05], [-0.1, 0.9, 0.0]]], requires_grad=True)
+    img = torch.arange(36.).reshape(1, 1, 6, 6)
+    for mode in ("bilinear", "nearest", "bicubic"):
+        for pad in ("zeros", "border", "reflection"):
+            g = F.affine_grid(theta, (1, 1, 4, 5), align_corners=True)
+            out = F.grid_sample(img, g, mode=mode, padding_mode=pad, align_corners=True)
+            out.sum().backward()
+            log(mode, pad, out[0, 0, 1], theta.grad)
+            theta.grad = None
+    _err(log, lambda: F.affine_grid(theta, (1, 1, 4)))
+    _err(log, lambda: F.grid_sample(img, torch.zeros(1, 2, 2, 3)))
+    _err(log, lambda: F.grid_sample(img, torch.zeros(1, 2, 2, 2), mode="area"))
+
+
+@program(tol=_TRAIN)
+def dcgan_tutorial_small(torch, log):
+    nn = torch.nn
+    nz, ngf, ndf, nc = 8, 4, 4, 1
+
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+
+    netG = nn.Sequential(
+        nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 2),
+        nn.ReLU(True), nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf), nn.ReLU(True), nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+        nn.Tanh())
+    netD = nn.Sequential(
+        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2),
+        nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(ndf * 2, 1, 4, 1, 0, bias=False),
+        nn.Sigmoid())
+    netG.apply(weights_init)
+    netD.apply(weights_init)
+    print(netG)
+    criterion = nn.BCELoss()
+    fixed_noise = torch.randn(4, nz, 1, 1)
+    real_label, fake_label = 1.0, 0.0
+    optD = torch.optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    optG = torch.optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    real = torch.rand(4, 1, 16, 16) * 2 - 1
+    for i in range(2):
+        netD.zero_grad()
+        b_size = real.size(0)
+        label = torch.full((b_size,), real_label, dtype=torch.float)
+        output = netD(real).view(-1)
+        errD_real = criterion(output, label)
+        errD_real.backward()
+        D_x = output.mean().item()
+        noise = torch.randn(b_size, nz, 1, 1)
+        fake = netG(noise)
+        label.fill_(fake_label)
+        output = netD(fake.detach()).view(-1)
+        errD_fake = criterion(output, label)
+        errD_fake.backward()
+        D_G_z1 = output.mean().item()
+        errD = errD_real + errD_fake
+        optD.step()
+        netG.zero_grad()
+        label.fill_(real_label)
+        output = netD(fake).view(-1)
+        errG = criterion(output, label)
+        errG.backward()
+        D_G_z2 = output.mean().item()
+        optG.step()
+        log(errD.item(), errG.item(), D_x, D_G_z1, D_G_z2)
+    with torch.no_grad():
+        fake = netG(fixed_noise).detach()
+    log(fake.shape, fake.min() >= -1, fake[0, 0, 0, :4])
+
+
+@program(tol=1e-5)
+def fgsm_adversarial_example_tutorial(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))
+    model.eval()
+
+    def fgsm_attack(image, epsilon, data_grad):
+        sign_data_grad = data_grad.sign()
+        perturbed_image = image + epsilon * sign_data_grad
+        return torch.clamp(perturbed_image, 0, 1)
+
+    def denorm(batch, mean=(0.1307,), std=(0.3081,)):
+        mean = torch.tensor(mean).view(1, -1, 1, 1)
+        std = torch.tensor(std).view(1, -1, 1, 1)
+        return batch * std + mean
+
+    data = torch.rand(5, 1, 4, 4)
+    target = torch.tensor([0, 1, 2, 1, 0])
+    for epsilon in (0.0, 0.1, 0.3):
+        correct = 0
+        examples = []
+        for i in range(5):
+            x = data[i:i + 1].clone().requires_grad_(True)
+            output = model(x)
+            init_pred = output.max(1, keepdim=True)[1]
+            loss = F.nll_loss(F.log_softmax(output, 1), target[i:i + 1])
+            model.zero_grad()
+            loss.backward()
+            data_grad = x.grad.data
+            data_denorm = denorm(x)
+            perturbed = fgsm_attack(data_denorm, epsilon, data_grad)
+            perturbed_normalized = (perturbed - 0.1307) / 0.3081
+            output = model(perturbed_normalized)
+            final_pred = output.max(1, keepdim=True)[1]
+            if final_pred.item() == target[i].item():
+                correct += 1
+            if len(examples) < 2:
+                adv_ex = perturbed.squeeze().detach().cpu().numpy()
+                examples.append((init_pred.item(), final_pred.item(), adv_ex.shape,
+                                 float(adv_ex.sum())))
+        final_acc = correct / float(5)
+        print(f"Epsilon: {epsilon}\tTest Accuracy = {correct} / 5 = {final_acc}")
+        log(examples)
+
+
+@program(tol=_TRAIN)
+def dqn_tutorial_replay_and_update(torch, log):
+    import collections
+    import random
+    nn = torch.nn
+    Transition = collections.namedtuple("Transition",
+                                        ("state", "action", "next_state", "reward"))
+
+    class ReplayMemory:
+        def __init__(self, capacity):
+            self.memory = collections.deque([], maxlen=capacity)
+
+        def push(self, *args):
+            self.memory.append(Transition(*args))
+
+        def sample(self, batch_size):
+            return random.Random(0).sample(self.memory, batch_size)
+
+        def __len__(self):
+            return len(self.memory)
+
+    class DQN(nn.Module):
+        def __init__(self, n_observations, n_actions):
+            super().__init__()
+            self.layer1 = nn.Linear(n_observations, 16)
+            self.layer2 = nn.Linear(16, 16)
+            self.layer3 = nn.Linear(16, n_actions)
+
+        def forward(self, x):
+            x = nn.functional.relu(self.layer1(x))
+            x = nn.functional.relu(self.layer2(x))
+            return self.layer3(x)
+
+    policy_net, target_net = DQN(4, 2), DQN(4, 2)
+    target_net.load_state_dict(policy_net.state_dict())
+    optimizer = torch.optim.AdamW(policy_net.parameters(), lr=1e-3, amsgrad=True)
+    memory = ReplayMemory(100)
+    for t in range(12):
+        state = torch.randn(1, 4)
+        with torch.no_grad():
+            action = policy_net(state).max(1).indices.view(1, 1)
+        next_state = None if t % 5 == 4 else torch.randn(1, 4)
+        memory.push(state, action, next_state, torch.tensor([float(t % 3)]))
+    GAMMA, TAU, BATCH = 0.99, 0.005, 8
+    for step in range(3):
+        transitions = memory.sample(BATCH)
+        batch = Transition(*zip(*transitions))
+        non_final_mask = torch.tensor(tuple(map(lambda s: s is not None, batch.next_state)),
+                                      dtype=torch.bool)
+        non_final_next_states = torch.cat([s for s in batch.next_state if s is not None])
+        state_batch = torch.cat(batch.state)
+        action_batch = torch.cat(batch.action)
+        reward_batch = torch.cat(batch.reward)
+        state_action_values = policy_net(state_batch).gather(1, action_batch)
+        next_state_values = torch.zeros(BATCH)
+        with torch.no_grad():
+            next_state_values[non_final_mask] = target_net(non_final_next_states).max(1).values
+        expected = (next_state_values * GAMMA) + reward_batch
+        criterion = nn.SmoothL1Loss()
+        loss = criterion(state_action_values, expected.unsqueeze(1))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
+        optimizer.step()
+        target_sd, policy_sd = target_net.state_dict(), policy_net.state_dict()
+        for key in policy_sd:
+            target_sd[key] = policy_sd[key] * TAU + target_sd[key] * (1 - TAU)
+        target_net.load_state_dict(target_sd)
+        log(step, loss.item(), non_final_mask, state_action_values.shape)
+    log(target_net.layer3.bias)
+
+
 test_program = PROGRAMS.test(_check)
