@@ -2475,4 +2475,48 @@ def sparse_ops_printing_and_gradients(torch, log):
     log(torch.sparse_coo_tensor(i, v, (2, 3)).is_contiguous() if False else None)
 
 
+
+@program(tol=1e-5)
+def autograd_functional_strategies_and_tuple_outputs(torch, log):
+    AF = torch.autograd.functional
+
+    def f(x, y):
+        return x * y, (x ** 2).sum() + y.sin().sum()
+
+    x, y = torch.tensor([1.0, 2.0]), torch.tensor([0.5, -1.0])
+    j = AF.jacobian(f, (x, y))
+    log(type(j).__name__, len(j), [type(r).__name__ for r in j], j)
+    log(AF.jacobian(f, (x, y), vectorize=True, strategy="forward-mode"))
+    log(AF.jacobian(lambda a: a.exp(), x, vectorize=True, strategy="forward-mode"))
+    _err(log, lambda: AF.jacobian(lambda a: a.exp(), x, strategy="forward-mode"))
+    log(AF.hessian(lambda a: (a ** 3).sum(), x, outer_jacobian_strategy="forward-mode",
+                   vectorize=True).detach())    # (requires_grad: see the xfail below)
+    log(AF.hessian(lambda a, b: (a * b).sum(), (x, y)))
+    hv = AF.hvp(lambda a: (a ** 3).sum(), x, torch.ones(2), create_graph=True)
+    log(hv[0].requires_grad, hv)
+    out, vjp = AF.vjp(lambda a: a ** 2, x, torch.tensor([1.0, 0.5]))
+    log(out, vjp)
+    out, jvp = AF.jvp(lambda a, b: a * b, (x, y), (torch.ones(2), torch.zeros(2)))
+    log(out, jvp)
+    _err(log, lambda: AF.jvp(lambda a: a * 2, x, torch.ones(3)))
+    _err(log, lambda: AF.vjp(lambda a: a.sum(), x, torch.ones(2)))
+    _err(log, lambda: AF.hessian(lambda a: a.sum(), x, outer_jacobian_strategy="nope"))
+    _err(log, lambda: AF.jacobian(lambda a: (a, 3), x))
+    _err(log, lambda: AF.jacobian(lambda a: a, [1.0]))
+    log(AF.jacobian(lambda a: a.detach(), x))
+    _err(log, lambda: AF.jacobian(lambda a: a.detach(), x, strict=True))
+    _err(log, lambda: AF.jacobian(lambda a: a.detach(), x, strict=True, vectorize=True))
+
+
+
+@program(xfail="forward-over-reverse: torch's tangents of the inner create_graph jacobian are "
+               "computed by recorded ops, so hessian(outer_jacobian_strategy='forward-mode') "
+               "returns a tensor that requires grad; ember's forward-mode tangents are never "
+               "recorded (requires_grad False)")
+def hessian_forward_over_reverse_requires_grad(torch, log):
+    h = torch.autograd.functional.hessian(lambda a: (a ** 3).sum(), torch.tensor([1.0, 2.0]),
+                                          outer_jacobian_strategy="forward-mode", vectorize=True)
+    log(h.requires_grad, h.detach())
+
+
 test_program = PROGRAMS.test(_check)
