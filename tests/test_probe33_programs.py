@@ -2519,4 +2519,65 @@ def hessian_forward_over_reverse_requires_grad(torch, log):
     log(h.requires_grad, h.detach())
 
 
+
+@program()
+def beginner_mistakes_error_messages(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    calls = [
+        lambda: nn.Linear(4, 2)(torch.ones(3, 3)),
+        lambda: nn.CrossEntropyLoss()(torch.randn(3, 5), torch.tensor([1.0, 2.0, 0.0])),
+        lambda: nn.CrossEntropyLoss()(torch.randn(3, 5), torch.tensor([1, 7, 0])),
+        lambda: nn.CrossEntropyLoss()(torch.randn(3, 5), torch.tensor([[1], [2], [0]])),
+        lambda: nn.NLLLoss()(torch.randn(3, 5), torch.tensor([1, 2])),
+        lambda: nn.BCELoss()(torch.tensor([1.5, 0.2]), torch.tensor([1.0, 0.0])),
+        lambda: nn.BCELoss()(torch.tensor([0.5, 0.2]), torch.tensor([1, 0])),
+        lambda: nn.BCEWithLogitsLoss()(torch.randn(3), torch.ones(4)),
+        lambda: nn.MSELoss()(torch.randn(3, 1), torch.randn(3)),
+        lambda: nn.Conv2d(3, 8, 3)(torch.randn(1, 1, 8, 8)),
+        lambda: nn.Conv2d(3, 8, 3)(torch.randn(3, 2, 2)),
+        lambda: nn.MaxPool2d(4)(torch.randn(1, 1, 2, 2)),
+        lambda: torch.randn(4, 3).t().view(12),
+        lambda: torch.randn(2, 3) @ torch.randn(2, 3),
+        lambda: torch.randn(2, 3) @ torch.randn(3, 2, dtype=torch.float64),
+        lambda: nn.Embedding(5, 2)(torch.tensor([5])),
+        lambda: nn.Embedding(5, 2)(torch.tensor([1.0])),
+        lambda: nn.LSTM(4, 8)(torch.randn(5, 2, 3)),
+        lambda: nn.GRU(4, 8, batch_first=True)(torch.randn(2, 5, 4), torch.zeros(1, 5, 8)),
+        lambda: nn.BatchNorm1d(3)(torch.randn(1, 3)),
+        lambda: torch.cat([torch.ones(2, 3), torch.ones(3, 2)]),
+        lambda: torch.stack([torch.ones(2), torch.ones(3)]),
+        lambda: torch.ones(2, 3).reshape(4, 2),
+        lambda: torch.ones(2, 3).expand(4, 3),
+        lambda: torch.ones(2, 3) + torch.ones(3, 2),
+        lambda: torch.ones(3)[3],
+        lambda: torch.ones(3, dtype=torch.long).mean(),
+        lambda: torch.tensor([1, 2]).float().long().requires_grad_(),
+        lambda: nn.Softmax()(torch.ones(2, 2)),
+        lambda: F.softmax(torch.ones(2, 2)),
+        lambda: nn.Linear(2, 2)(torch.ones(2, dtype=torch.float64)),
+        lambda: nn.Flatten()(torch.ones(2)).shape,
+        lambda: nn.Sequential(nn.Linear(2, 3), nn.Linear(2, 1))(torch.ones(1, 2)),
+        lambda: nn.LayerNorm(4)(torch.ones(2, 3)),
+        lambda: nn.Dropout(1.5),
+        lambda: nn.Linear(2, 2).load_state_dict({"weight": torch.ones(2, 2)}),
+        lambda: repr(torch.optim.Adam([torch.ones(2)])),
+        lambda: torch.optim.SGD(nn.Linear(1, 1).parameters()).step(),
+        lambda: torch.tensor([[1, 2], [3]]),
+        lambda: torch.tensor(["a"]),
+        lambda: torch.zeros(2).item(),
+    ]
+    for call in calls:
+        _err(log, call)
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.exp()
+    y.add_(1)
+    _err(log, lambda: y.sum().backward())
+    z = x * 2
+    s = z.sum()
+    s.backward()
+    _err(log, lambda: s.backward())
+    _err(log, lambda: x.numpy())
+    _err(log, lambda: x.exp_())
+
+
 test_program = PROGRAMS.test(_check)
