@@ -2580,4 +2580,44 @@ def beginner_mistakes_error_messages(torch, log):
     _err(log, lambda: x.exp_())
 
 
+
+@program(tol=1e-6)
+def char_rnn_generation_sampling_streams(torch, log):
+    nn = torch.nn
+    vocab = 12
+    emb, rnn, head = nn.Embedding(vocab, 8), nn.GRU(8, 16), nn.Linear(16, vocab)
+    torch.manual_seed(7)
+    for temperature in (0.5, 1.0, 2.0):
+        inp = torch.tensor([[3]])
+        hidden = None
+        chars = []
+        with torch.no_grad():
+            for _ in range(8):
+                out, hidden = rnn(emb(inp), hidden)
+                dist = head(out[-1, 0]).div(temperature).exp()
+                top_i = torch.multinomial(dist, 1)[0]
+                chars.append(int(top_i))
+                inp = top_i.view(1, 1)
+        log(temperature, chars)
+    probs = torch.tensor([[0.1, 0.2, 0.7], [0.5, 0.5, 0.0]])
+    log(torch.multinomial(probs, 2), torch.multinomial(probs, 5, replacement=True))
+    log(torch.multinomial(torch.tensor([1.0, 1.0, 1.0, 1.0]), 4))
+    log(torch.distributions.Categorical(logits=torch.zeros(3, 5)).sample((2,)))
+    log(torch.bernoulli(torch.full((2, 5), 0.3)), torch.bernoulli(torch.ones(3), p=0.5))
+    log(torch.nn.functional.dropout(torch.ones(2, 6), 0.5),
+        torch.nn.functional.dropout2d(torch.ones(1, 4, 2, 2), 0.5)[0, :, 0, 0])
+    log(torch.nn.functional.alpha_dropout(torch.ones(5), 0.5, training=True))
+    log(torch.normal(torch.zeros(3), torch.ones(3) * 2), torch.normal(1.0, torch.ones(2)))
+    log(torch.empty(4).exponential_(2.0), torch.empty(3).geometric_(0.3),
+        torch.empty(3).cauchy_(), torch.empty(3).log_normal_())
+    log(torch.randint(0, 10, (6,), dtype=torch.int8), torch.randperm(6))
+    g = torch.Generator().manual_seed(11)
+    log(torch.multinomial(probs, 2, generator=g), torch.rand(2, generator=g))
+    log(g.initial_seed(), torch.initial_seed())
+    _err(log, lambda: torch.multinomial(torch.tensor([0.5, 0.5]), 3))
+    _err(log, lambda: torch.multinomial(torch.tensor([-0.5, 0.5]), 1))
+    _err(log, lambda: torch.multinomial(torch.tensor([0.0, 0.0]), 1))
+    _err(log, lambda: torch.multinomial(torch.tensor([1, 2]), 1))
+
+
 test_program = PROGRAMS.test(_check)
