@@ -88,7 +88,7 @@ def _conjugate_fill(xp, half, dims, n):
     _fft_fill_with_conjugate_symmetry_: the missing entries are the conjugates of their mirror
     images (so a zero imaginary part there is -0.0)."""
     last = dims[-1]
-    tail = xp.take(half, np.arange(n - half.shape[last], 0, -1), axis=last)
+    tail = xp.take(half, xp.arange(n - half.shape[last], 0, -1), axis=last)
     for d in dims[:-1]:     # index i mirrors to -i (mod the size) along the other dims
         tail = xp.roll(xp.flip(tail, d), 1, d)
     return xp.concatenate([half, xp.conj(tail)], axis=last)
