@@ -2620,4 +2620,103 @@ def char_rnn_generation_sampling_streams(torch, log):
     _err(log, lambda: torch.multinomial(torch.tensor([1, 2]), 1))
 
 
+
+@program(tol=1e-6)
+def newer_module_and_optimizer_apis(torch, log):
+    nn = torch.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.norm = nn.RMSNorm(3, eps=1e-6)
+            self.steps = nn.Buffer(torch.zeros(()), persistent=False)
+            self.scale = nn.Buffer(torch.ones(3))
+
+        def forward(self, x):
+            return self.norm(self.lin(x)) * self.scale
+
+    m = M()
+    print(m)
+    log(sorted(m.state_dict()), [n for n, _ in m.named_buffers()])
+    x = torch.randn(2, 3)
+    log(m(x))
+    m.set_submodule("lin", nn.Linear(3, 3, bias=False))
+    log(m.lin.bias)
+    _err(log, lambda: m.set_submodule("nope.inner", nn.ReLU()))
+    grads = [torch.tensor([3.0, 4.0]), torch.tensor([12.0])]
+    total = nn.utils.get_total_norm(grads, norm_type=2.0)
+    log(total)
+    ps = [nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(1))]
+    for p_, g in zip(ps, grads):
+        p_.grad = g.clone()
+    nn.utils.clip_grads_with_norm_(ps, max_norm=1.0, total_norm=total)
+    log([p_.grad for p_ in ps])
+    a, b = torch.ones(2), torch.zeros(3)
+    torch.utils.swap_tensors(a, b)
+    log(a, b)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    events = []
+    h1 = opt.register_step_pre_hook(lambda o, args, kw: events.append("pre"))
+    h2 = opt.register_step_post_hook(lambda o, args, kw: events.append("post"))
+    h3 = opt.register_state_dict_pre_hook(lambda o: events.append("sd pre"))
+    h4 = opt.register_state_dict_post_hook(lambda o, sd: events.append(("sd post", sorted(sd))))
+    m(x).sum().backward()
+    opt.step()
+    opt.state_dict()
+    for h in (h1, h2, h3, h4):
+        h.remove()
+    opt.step()
+    log(events)
+    swa = torch.optim.swa_utils.AveragedModel(m)
+    for _ in range(3):
+        opt.step()
+        swa.update_parameters(m)
+    log(swa.n_averaged, [n for n, _ in swa.named_buffers()])
+    ema = torch.optim.swa_utils.AveragedModel(
+        m, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.9))
+    ema.update_parameters(m)
+    log(ema.n_averaged)
+    sched = torch.optim.swa_utils.SWALR(opt, swa_lr=0.05, anneal_epochs=2)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    log(sched.get_last_lr())
+    bn = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    loader = [torch.randn(4, 3) for _ in range(3)]
+    torch.optim.swa_utils.update_bn(loader, bn)
+    log(bn[1].running_mean, bn[1].num_batches_tracked, bn[1].momentum)
+    print(nn.RMSNorm([2, 3]), nn.RMSNorm(4, elementwise_affine=False))
+    log(nn.functional.rms_norm(torch.arange(6.).reshape(2, 3), (3,)))
+
+
+
+@program()
+def functional_norms_argument_types(torch, log):
+    F = torch.nn.functional
+    x = torch.ones(2, 3)
+    for call in (lambda: F.batch_norm(x, torch.zeros(3), torch.ones(3), momentum="a"),
+                 lambda: F.batch_norm(x, torch.zeros(3), torch.ones(3), momentum=None),
+                 lambda: F.batch_norm(x, torch.zeros(3), torch.ones(3), training=True,
+                                      momentum=None),
+                 lambda: F.batch_norm(x, torch.zeros(3), torch.ones(3), training=1),
+                 lambda: F.batch_norm(x, torch.zeros(3), torch.ones(3), training=None),
+                 lambda: F.batch_norm(x, torch.zeros(3), torch.ones(3), momentum=[0.1]),
+                 lambda: F.batch_norm(x, torch.zeros(3), torch.ones(3), momentum=1),
+                 lambda: F.instance_norm(x[None], momentum=None),
+                 lambda: F.instance_norm(x[None], use_input_stats=None),
+                 lambda: F.instance_norm(x[None], use_input_stats=0),
+                 lambda: torch.batch_norm(x, None, None, None, None, True, None, 1e-5, False),
+                 lambda: torch.instance_norm(x[None], None, None, None, None, True, 0.1, 1e-5,
+                                             False)):
+        _err(log, call)
+    bn = torch.nn.BatchNorm1d(3, momentum=None)
+    bn(torch.randn(4, 3))
+    bn(torch.randn(4, 3))
+    log(bn.running_mean, bn.num_batches_tracked)
+    inn = torch.nn.InstanceNorm1d(3, momentum=None, track_running_stats=True)
+    inn(torch.randn(2, 3, 4))
+    log(inn.running_mean)
+
+
 test_program = PROGRAMS.test(_check)
