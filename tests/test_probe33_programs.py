@@ -2719,4 +2719,65 @@ def functional_norms_argument_types(torch, log):
     log(inn.running_mean)
 
 
+
+@program(tol=1e-6)
+def logging_tensors_with_grad_fn_reprs(torch, log):
+    F = torch.nn.functional
+    x = torch.randn(2, 3, requires_grad=True)
+    w = torch.randn(3, 3, requires_grad=True)
+    running = 0
+    for step in range(3):
+        loss = F.cross_entropy(x @ w, torch.tensor([0, 1])) * (step + 1)
+        running = running + loss
+        print(f"step {step}: {loss}")
+    print(running, running / 3)
+    for out in (x.sum() + 1, x @ w, F.linear(x, w, torch.ones(3)), x.t(), x.view(-1), x[0],
+                x[x > 0], x.expand(2, 2, 3), x.double(), x.log_softmax(1), x.max(1),
+                x.split(1), F.layer_norm(x, (3,)), torch.where(x > 0, x, 0.0), x.unbind(0),
+                x.topk(2), x.cumsum(1), torch.einsum("ij,jk->ik", x, w), 2 / x,
+                x.mean(dim=0, dtype=torch.float64), torch.stack([x, x]).amax(1),
+                torch.nn.utils.parameters_to_vector([x, w])):
+        print(out)
+
+
+@program()
+def module_reprs_of_uncommon_configurations(torch, log):
+    import collections
+    nn = torch.nn
+    for m in (nn.Conv1d(2, 4, 3, stride=2, padding=1, dilation=2, groups=2, bias=False,
+                        padding_mode="circular"),
+              nn.Conv2d(2, 4, (3, 1), padding="same"), nn.Conv3d(2, 4, 3, padding="valid"),
+              nn.ConvTranspose1d(2, 4, 3, output_padding=1, stride=2),
+              nn.MaxPool2d(3, stride=1, padding=1, dilation=2, return_indices=True,
+                           ceil_mode=True),
+              nn.AvgPool2d(3, count_include_pad=False, divisor_override=2),
+              nn.AdaptiveAvgPool2d((None, 3)),
+              nn.BatchNorm2d(3, eps=1e-3, momentum=None, affine=False,
+                             track_running_stats=False),
+              nn.LayerNorm([3, 4], elementwise_affine=False, bias=False),
+              nn.Embedding(10, 3, padding_idx=0, max_norm=1.0, norm_type=1.0,
+                           scale_grad_by_freq=True, sparse=True),
+              nn.EmbeddingBag(10, 3, mode="max", padding_idx=2),
+              nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bias=False, batch_first=True,
+                     dropout=0.5, bidirectional=True),
+              nn.LSTM(3, 4, proj_size=2), nn.GRUCell(3, 4, bias=False),
+              nn.TransformerEncoderLayer(8, 2, 16, activation="gelu", norm_first=True,
+                                         bias=False),
+              nn.Softmax(dim=None), nn.PReLU(3, init=0.1), nn.Identity(3, foo=4),
+              nn.Unflatten(-1, torch.Size([2, 2])),
+              nn.CrossEntropyLoss(weight=torch.ones(3), ignore_index=1, label_smoothing=0.1),
+              nn.CTCLoss(blank=1, zero_infinity=True), nn.Upsample(scale_factor=(2.0, 1.5)),
+              nn.ConstantPad2d((1, 2, 0, 1), 3.5), nn.Linear(3, 4, bias=False,
+                                                             dtype=torch.float64),
+              nn.ParameterDict({"a": nn.Parameter(torch.ones(2)),
+                                "b": nn.Parameter(torch.ones(2, 3, dtype=torch.float64))}),
+              nn.ParameterList([nn.Parameter(torch.ones(2)), torch.ones(3)]),
+              nn.ModuleList([nn.ReLU(), nn.ReLU(), nn.Tanh(), nn.ReLU(), nn.ReLU()]),
+              nn.Sequential(collections.OrderedDict([("a", nn.ReLU()), ("b", nn.ReLU())])),
+              nn.Sequential(nn.Linear(1, 1), nn.Sequential(nn.ReLU(), nn.Sequential())),
+              nn.UninitializedParameter(), nn.LazyLinear(3),
+              nn.utils.parametrizations.orthogonal(nn.Linear(2, 2))):
+        print(repr(m))
+
+
 test_program = PROGRAMS.test(_check)
