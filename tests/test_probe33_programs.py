@@ -2780,4 +2780,22 @@ def module_reprs_of_uncommon_configurations(torch, log):
         print(repr(m))
 
 
+
+@program(tol=1e-6)
+def second_derivatives_at_special_points(torch, log):
+    F = torch.nn.functional
+    fns = {"elu": F.elu, "celu": lambda x: F.celu(x, 2.0), "selu": F.selu, "gelu": F.gelu,
+           "softplus": lambda x: F.softplus(x, beta=2, threshold=3), "mish": F.mish,
+           "hardswish": F.hardswish, "leaky": lambda x: F.leaky_relu(x, 0.2),
+           "lgamma": lambda x: torch.lgamma(x.abs() + 1), "digamma": lambda x: torch.digamma(
+               x.abs() + 1), "tanh": torch.tanh, "atan2": lambda x: torch.atan2(x, x + 2),
+           "smooth_l1": lambda x: F.smooth_l1_loss(x, torch.zeros_like(x), beta=1.0),
+           "huber": lambda x: F.huber_loss(x, torch.zeros_like(x), delta=0.5)}
+    for name, f in fns.items():
+        x = torch.tensor([-3.0, -2.0, -1.0, 0.0, 0.5, 1.0, 3.0, 4.0], requires_grad=True)
+        g, = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+        h, = torch.autograd.grad(g.sum(), x)
+        log(name, g, h)
+
+
 test_program = PROGRAMS.test(_check)
