@@ -2790,7 +2790,8 @@ def second_derivatives_at_special_points(torch, log):
            "lgamma": lambda x: torch.lgamma(x.abs() + 1), "digamma": lambda x: torch.digamma(
                x.abs() + 1), "tanh": torch.tanh, "atan2": lambda x: torch.atan2(x, x + 2),
            "smooth_l1": lambda x: F.smooth_l1_loss(x, torch.zeros_like(x), beta=1.0),
-           "huber": lambda x: F.huber_loss(x, torch.zeros_like(x), delta=0.5)}
+           "huber": lambda x: F.huber_loss(x, torch.zeros_like(x), delta=0.5),
+           "cumprod": lambda x: x.cumprod(0), "cumprod_zeros": lambda x: (x * x.trunc()).cumprod(0)}
     for name, f in fns.items():
         x = torch.tensor([-3.0, -2.0, -1.0, 0.0, 0.5, 1.0, 3.0, 4.0], requires_grad=True)
         g, = torch.autograd.grad(f(x).sum(), x, create_graph=True)
