@@ -2799,4 +2799,30 @@ def second_derivatives_at_special_points(torch, log):
         log(name, g, h)
 
 
+
+@program(tol=1e-5)
+def distance_losses_refuse_double_backward(torch, log):
+    F = torch.nn.functional
+    x = torch.tensor([-2.0, -1.0, -0.0, 0.0, 0.5, 1.0, 2.0, 3.0], requires_grad=True)
+    for f in (lambda t: torch.cdist(t.view(4, 2), t.view(4, 2).flip(0)),
+              lambda t: F.pdist(t.view(4, 2)),
+              lambda t: torch.cdist(t.view(4, 2), torch.ones(3, 2), p=1)):
+        g, = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+        log(g, g.grad_fn.name(), [n.name() for n, _ in g.grad_fn.next_functions])
+        _err(log, lambda: torch.autograd.grad(g.sum(), x))
+
+
+@program(xfail="a backward that depends on its input only through a mask (clamp, max, amax, "
+               "maximum): torch's gradient under create_graph does not require grad (a second "
+               "grad raises 'element 0 of tensors does not require grad'); ember's is linked "
+               "to the input and gives zeros")
+def mask_only_backwards_leave_no_graph(torch, log):
+    x = torch.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    for f in (lambda t: t.clamp(-1, 1), lambda t: t.max(), lambda t: t.amax(),
+              lambda t: torch.maximum(t, -t)):
+        g, = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+        log(g.requires_grad)
+        _err(log, lambda: torch.autograd.grad(g.sum(), x))
+
+
 test_program = PROGRAMS.test(_check)
