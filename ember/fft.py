@@ -77,9 +77,21 @@ def _(xp, g, dims, forward, norm):
 @_op("fft_r2c", saves=None, node="FftR2CBackward0")
 @_silent
 def _r2c(xp, x, dims, norm, onesided=True):
-    f = xp.fft.rfftn if onesided else xp.fft.fftn       # torch's fft/ifft of a real input
-    y = f(x, axes=dims, norm=norm).astype(_complex_of(x.dtype), copy=False)
+    y = xp.fft.rfftn(x, axes=dims, norm=norm).astype(_complex_of(x.dtype), copy=False)
+    if not onesided:        # torch's fft/ifft of a real input
+        y = _conjugate_fill(xp, y, dims, x.shape[dims[-1]])
     return _laid_out(xp, y, x, dims, True), (dims, norm, x.shape[dims[-1]])
+
+
+def _conjugate_fill(xp, half, dims, n):
+    """The two-sided transform from the one-sided `half`, as torch's
+    _fft_fill_with_conjugate_symmetry_: the missing entries are the conjugates of their mirror
+    images (so a zero imaginary part there is -0.0)."""
+    last = dims[-1]
+    tail = xp.take(half, xp.arange(n - half.shape[last], 0, -1), axis=last)
+    for d in dims[:-1]:     # index i mirrors to -i (mod the size) along the other dims
+        tail = xp.roll(xp.flip(tail, d), 1, d)
+    return xp.concatenate([half, xp.conj(tail)], axis=last)
 
 
 @_r2c.vjp

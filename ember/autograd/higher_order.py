@@ -1194,6 +1194,9 @@ def differentiable_vjp(node, g, static_constants=False):
         return (g.to(node.inputs[0].device),)
     if op.name in _UNDIFFERENTIATED and not static_constants:
         return _undifferentiated(node, g, _UNDIFFERENTIATED[op.name])
+    if op.name in _NOT_IMPLEMENTED_BACKWARD and not static_constants:
+        return _undifferentiated(node, g, _NOT_IMPLEMENTED_BACKWARD[op.name],
+                                 _refusing_backward_op(node.name()))
     if op.name == "cross_map_lrn2d":    # torch's legacy Function writes with out= in backward
         raise RuntimeError("mul(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
@@ -1245,9 +1248,34 @@ _UNDIFFERENTIATED = {"multi_margin_loss": "multi_margin_loss_backward",
                          "_scaled_dot_product_flash_attention_for_cpu_backward"}
 
 
-def _undifferentiated(node, g, aten):
-    """The gradient computed as constants under torch's NotImplemented node, which refuses a
-    second backward in torch's words."""
+# ops whose backward torch records as an <Op>BackwardBackward0 node that refuses a second
+# backward (derivatives.yaml's not_implemented("<aten backward>"))
+_NOT_IMPLEMENTED_BACKWARD = {"cdist": "_cdist_backward", "pdist": "_pdist_backward"}
+
+
+def _refusing_backward_op(node_name):
+    """The op recording a gradient computed as constants under `node_name`'s backward node
+    (CdistBackward0 -> CdistBackwardBackward0), whose backward raises torch's
+    NotImplementedError."""
+    name = node_name[:-1] + "Backward0"
+    op = _REFUSING.get(name)
+    if op is None:
+        from ..ops._registry import Op
+        op = _REFUSING[name] = Op("not_implemented_backward", _refuse_fwd, None, True, None,
+                                  name, 1, False).vjp(_refuse_not_implemented)
+    return op
+
+
+def _refuse_not_implemented(xp, g, aten):
+    raise NotImplementedError(f"the derivative for '{aten}' is not implemented.")
+
+
+_REFUSING = {}      # node name -> _refusing_backward_op's op
+
+
+def _undifferentiated(node, g, aten, op=None):
+    """The gradient computed as constants under torch's NotImplemented node (or `op`), which
+    refuses a second backward in torch's words."""
     from .._tensor import Tensor, _new
     from ..ops._apply import apply
     saved = node.saved
@@ -1257,7 +1285,7 @@ def _undifferentiated(node, g, aten):
     if node.op.needs_mask:
         args += (tuple(n is not None for n in node.next),)
     deps = (g,) + tuple(a for a in node.inputs if isinstance(a, Tensor) and a._rg)
-    return tuple(None if gi is None else apply(_NOT_IMPLEMENTED, (_new(gi, g.be),) + deps,
+    return tuple(None if gi is None else apply(op or _NOT_IMPLEMENTED, (_new(gi, g.be),) + deps,
                                                (aten,))
                  for gi in node.bwd(*args))
 

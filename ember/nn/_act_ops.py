@@ -157,7 +157,9 @@ def _elu(xp, x, alpha, scale, input_scale):
 
 
 def _elu_grad(xp, x, y, alpha, scale, input_scale):
-    neg = input_scale * alpha * scale * xp.exp(fast_where(xp, x > 0, 0, x) * input_scale)
+    # (the exponent constant from 0 on, so that the double backward is 0 at 0, as torch's
+    # elu_double_backward, masked by x < 0)
+    neg = input_scale * alpha * scale * xp.exp(fast_where(xp, x >= 0, 0, x) * input_scale)
     return fast_where(xp, x > 0, scale, neg)
 
 

@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-from .._tensor import bump_version
+from .._tensor import Tensor, bump_version
+from .._typenames import tp_name
 from .._memory_format import contiguous_out, suggested_layout
 from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
@@ -563,9 +564,22 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              eps)
 
 
+def _check_flag_and_momentum(fn, flag_name, flag, momentum):
+    """torch's argument parser on batch_norm and instance_norm's bool flag (position 6: a bool
+    only, not an int or a NumPy bool) and momentum (position 7: a number; no None, which only
+    the modules take, for a cumulative average)."""
+    if type(flag) is not bool:
+        raise TypeError(f"{fn}(): argument '{flag_name}' (position 6) must be bool, not "
+                        f"{tp_name(flag)}")
+    if not isinstance(momentum, (int, float, np.number, Tensor)):
+        raise TypeError(f"{fn}(): argument 'momentum' (position 7) must be float, not "
+                        f"{tp_name(momentum)}")
+
+
 def batch_norm_kernel(input, running_mean, running_var, weight, bias, training, momentum, eps):
     """torch.batch_norm: running_var is updated with the unbiased variance (NaN from one value
     per channel, which only torch.nn.functional refuses)."""
+    _check_flag_and_momentum("batch_norm", "training", training, momentum)
     if training and (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be "
                          "None")
@@ -734,6 +748,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if use_input_stats and spatial <= 1:      # (torch's _verify_spatial_size, any ndim)
         raise ValueError("Expected more than 1 spatial element when training, got input size "
                          f"torch.Size({list(input.shape)})")
+    _check_flag_and_momentum("instance_norm", "use_input_stats", use_input_stats, momentum)
     if input.ndim < 2:
         raise IndexError(f"Dimension out of range (expected to be in range of [-{input.ndim or 1}"
                          f", {(input.ndim or 1) - 1}], but got 1)")

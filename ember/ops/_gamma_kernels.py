@@ -5,6 +5,7 @@ torch's compiled code (_bessel.Libm). Results are torch's bit for bit but for ra
 differences of glibc's sinf."""
 import functools
 import math
+import types
 
 import numpy as np
 
@@ -17,7 +18,20 @@ _DIGAMMA_A = (8.33333333333333333333E-2, -2.10927960927960927961E-2, 7.575757575
               8.33333333333333333333E-2)
 
 
+def _recorded(xp):
+    """On autograd's differentiable namespace (a create_graph backward), the differentiable
+    ops (scipy.special's names) to call instead of these kernels: differentiated step by step,
+    their reflection terms' infinities in the discarded branch make NaN gradients."""
+    if isinstance(xp, types.ModuleType):
+        return None
+    from ._special import _scipy_special
+    return _scipy_special(xp)
+
+
 def trigamma(xp, x):
+    sp = _recorded(xp)
+    if sp is not None:      # torch's polygamma(1, x), its derivative polygamma(2, x)
+        return sp.polygamma(1, x)
     m, dt = Libm(xp), x.dtype.type
     one = dt(1)
     with np.errstate(all="ignore"):
@@ -37,6 +51,9 @@ def trigamma(xp, x):
 
 
 def digamma(xp, x):
+    sp = _recorded(xp)
+    if sp is not None:      # torch's digamma, its derivative polygamma(1, x)
+        return sp.digamma(x)
     m, dt = Libm(xp), x.dtype.type
     with np.errstate(all="ignore"):
         integer = x == xp.trunc(x)

@@ -42,12 +42,45 @@ def _get_backend(dev, moving=False):
     return _backend_of(_DEFAULT_DEVICE[0] if dev is None else dev, moving)
 
 
-_RANDOM_SIGNATURES = (
-    " * (tuple of ints size, *, torch.Generator generator, Tensor out = None, torch.dtype dtype = "
-    "None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, bool "
-    "requires_grad = False)\n * (tuple of ints size, *, Tensor out = None, torch.dtype dtype = "
-    "None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, bool "
-    "requires_grad = False)\n")
+_FACTORY_TAIL = ("torch.dtype dtype = None, torch.layout layout = None, torch.device device = "
+                 "None, bool pin_memory = False, bool requires_grad = False")
+
+
+def _generator_signatures(tail, *heads):
+    """torch's signature lines of the random factories: each head with a generator, then
+    without."""
+    return "".join(f" * ({h}, *, torch.Generator generator, {tail})\n * ({h}, *, {tail})\n"
+                   for h in heads)
+
+
+_OUT_TAIL = "Tensor out = None, " + _FACTORY_TAIL
+_LIKE_TAIL = "torch.memory_format memory_format = None, " + _FACTORY_TAIL
+_RANDOM_SIGNATURES = _generator_signatures(_OUT_TAIL, "tuple of ints size")
+_SIGNATURES = {
+    "rand": _RANDOM_SIGNATURES, "randn": _RANDOM_SIGNATURES,
+    "randint": _generator_signatures(_OUT_TAIL, "int high, tuple of ints size",
+                                     "int low, int high, tuple of ints size"),
+    "randperm": _generator_signatures(_OUT_TAIL, "int n"),
+    "rand_like": _generator_signatures(_LIKE_TAIL, "Tensor input"),
+    "randn_like": _generator_signatures(_LIKE_TAIL, "Tensor input"),
+    "randint_like": _generator_signatures(_LIKE_TAIL, "Tensor input, int low, int high",
+                                          "Tensor input, Tensor high", "Tensor input, int high")}
+
+
+def _unknown_keywords(name, args, given, kw):
+    """torch's argument-parser TypeError for random factory `name` called with keywords `kw` it
+    lacks: `args` the positional arguments, `given` the known keywords passed (pairs, those
+    not at their defaults, as the call's order is lost). torch lists the keywords last first."""
+    words = [f"{k}={type_name(v)}" for k, v in chain(given, kw.items())][::-1]
+    got = ", ".join(map(type_name, args))
+    got = f"{got}, {', '.join(words)}" if args else "".join(w + ", " for w in words)
+    return TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but "
+                     f"expected one of:\n{_SIGNATURES[name]}")
+
+
+def _given(**kw):
+    """The keyword arguments not at their defaults (None, False), for _unknown_keywords."""
+    return [(k, v) for k, v in kw.items() if v is not None and v is not False]
 
 
 def _shape_args(name, shape, size):
@@ -603,12 +636,13 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
     return _new(cupy.from_dlpack(ext_tensor), be)
 
 
-def _into(t, out):
-    """Factories with `out=`: resize `out` to the result and copy it in (torch's semantics)."""
+def _into(t, out, name=None):
+    """Factories with `out=`: resize `out` to the result and copy it in (torch's semantics);
+    `name`: the factory's in torch's error for an `out` that requires grad (aten::name for
+    most, but for those whose resize refuses it first)."""
     if out is None:
         return t
-    if out.requires_grad and _grad.enabled:
-        raise out_autograd_error()
+    _writable_out(out, name)
     if tuple(out.shape) != tuple(t.shape):
         out.arr = out.be.xp.empty(t.shape, out.arr.dtype)
     out.be.xp.copyto(out.arr, t.arr, casting="unsafe")
@@ -616,12 +650,23 @@ def _into(t, out):
     return out
 
 
-def _into_range(t, out):
+_RESIZED_FIRST = ("aten::empty", "aten::randn")
+
+
+def _writable_out(out, name):
+    """torch's refusal of an `out` that requires grad (before a random factory draws)."""
+    if out.requires_grad and _grad.enabled:
+        if name in _RESIZED_FIRST:
+            raise RuntimeError("cannot resize variables that require grad")
+        raise out_autograd_error(name)
+
+
+def _into_range(t, out, name):
     """_into for the range factories (arange, range, linspace, logspace): an out= of as many
     elements keeps its shape (torch resizes it only to another number of elements)."""
     if out is not None and out.numel() == t.numel() and tuple(out.shape) != tuple(t.shape):
         t = _new(t.arr.reshape(tuple(out.shape)), t.be)
-    return _into(t, out)
+    return _into(t, out, name)
 
 
 def _out_dtype_check(out, dtype):
@@ -643,7 +688,8 @@ def _factory(fill, name, layouts=False):
         a = fill(be.xp, _size(size, name), _np_dtype(dtype))
         if memory_format is not None:
             a = _laid_out(a, memory_format)
-        return _into(_finish(a, be, requires_grad), out)
+        return _into(_finish(a, be, requires_grad), out, aten)
+    aten = "aten::" + name
     fn.make = fill          # (the *_like functions' fast path)
     return _named(fn, name)
 
@@ -730,7 +776,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         fill_value = _values_array([fill_value], (), d)[()]     # torch's conversion
     a = be.xp.empty(shape, d.np)        # (NumPy's full is this, in a Python function)
     a.fill(fill_value)
-    return _into(_finish(a, be, requires_grad), out)
+    return _into(_finish(a, be, requires_grad), out, "aten::full")
 
 
 # fills that NumPy stores as torch does: floats into float32/64, ints into int64, bools
@@ -791,6 +837,9 @@ def _like(fn, fill):
 
     def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None, **kw):
+        if kw and set(kw) != {"pin_memory"}:       # (out=, generator=, a misspelling)
+            raise TypeError(f"{like.__name__}() got an unexpected keyword argument "
+                            f"'{next(k for k in kw if k != 'pin_memory')}'")
         a = getattr(input, "arr", None)
         if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
                 memory_format is None and not kw and (not a.ndim or a.size > 1 and (
@@ -894,7 +943,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
                       f"{a.size}. Note that this may occur as a result of rounding error. The out "
                       f"tensor will be resized to a tensor of shape ({a.size},).", UserWarning,
                       stacklevel=outside_stacklevel())
-    return _into_range(_finish(a, be, requires_grad), out)
+    return _into_range(_finish(a, be, requires_grad), out, "aten::arange")
 
 
 def _check_range_bounds(start, end, step):
@@ -959,7 +1008,7 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
             raise ValueError("step must be nonzero")
         a = lo + st * np.arange(builtins.max(_trunc_div(hi - lo, st) + 1, 0), dtype=np.int64)
     return _into_range(_finish(_get_backend(device).xp.asarray(a.astype(d.np)),
-                               _get_backend(device), requires_grad), out)
+                               _get_backend(device), requires_grad), out, "aten::range")
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
@@ -976,7 +1025,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         a = be.xp.asarray(_values_array([start][:steps], (steps,), d))
     else:
         a = _linspace_values(be.xp, start, end, steps, d)
-    return _into_range(_finish(a, be, requires_grad), out)
+    return _into_range(_finish(a, be, requires_grad), out, "aten::linspace")
 
 
 def _space_dtype(name, start, end, dtype, steps):
@@ -1096,9 +1145,11 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
             a = _to_int(float(base) ** np.where(i < half, s0 + step * i,
                                                 e0 - step * (steps - 1 - i)), d.np)
         be = _get_backend(device)
-        return _into_range(_finish(be.xp.asarray(a), be, requires_grad), out)
+        return _into_range(_finish(be.xp.asarray(a), be, requires_grad), out,
+                           "aten::logspace")
     lin = linspace(start, end, steps, dtype=_dtype.float64, device=device)
-    return _into_range(_finish((base ** lin.arr).astype(d.np), lin.be, requires_grad), out)
+    return _into_range(_finish((base ** lin.arr).astype(d.np), lin.be, requires_grad), out,
+                       "aten::logspace")
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
@@ -1110,7 +1161,8 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     d = _np_dtype(dtype)
     _dtype.refuse_few("eye", d)
-    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=d), be, requires_grad), out)
+    return _into(_finish(be.xp.eye(n, n if m is None else m, dtype=d), be, requires_grad), out,
+                 "aten::eye")
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -1142,7 +1194,7 @@ def polar(abs, angle, *, out=None):
     if not same:
         raise RuntimeError(f"Expected object of scalar type {_tname(abs.arr.dtype)} but got "
                            f"scalar type {_tname(angle.arr.dtype)} for second argument")
-    return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out)
+    return _into(complex(mul(abs, cos(angle)), mul(abs, sin(angle))), out, "polar")
 
 
 def _autocast_fp32():
@@ -1163,14 +1215,21 @@ def _float_kernel(kernel, d):
 
 def _random(sample, kernel, name):
     def fn(*shape, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
-           requires_grad=False, pin_memory=False):
+           requires_grad=False, pin_memory=False, **kw):
+        if kw:
+            raise _unknown_keywords(name, shape, _given(
+                size=size, generator=generator, out=out, dtype=dtype, layout=layout,
+                device=device, requires_grad=requires_grad, pin_memory=pin_memory), kw)
+        if out is not None:
+            _writable_out(out, aten)
         _check_pin(pin_memory)
         size = _shape_args(name, shape, size)
         be = _get_backend(device)
         d = _np_dtype(dtype if dtype is not None or out is None else out.dtype)
         _float_kernel(kernel, d)
         a = sample(_rng_for(generator, be), _size(size, name), d)
-        return _into(_finish(a, be, requires_grad), out)
+        return _into(_finish(a, be, requires_grad), out, aten)
+    aten = "aten::" + name
     return _named(fn, name)
 
 
@@ -1178,32 +1237,53 @@ rand = _random(lambda r, shape, d: r.uniform(shape, d), "check_uniform_bounds", 
 randn = _random(lambda r, shape, d: r.normal(shape, d), "normal_kernel_cpu", "randn")
 
 
-def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None, **kw):
+def _like_args(name, input, generator, dtype, layout, device, requires_grad, memory_format,
+               pin_memory, kw, args=()):
+    """The *_like random factories' empty_like(input), after torch's refusal of keywords they
+    lack."""
+    if kw:
+        raise _unknown_keywords(name, (input,) + args, _given(
+            generator=generator, memory_format=memory_format, dtype=dtype, layout=layout,
+            device=device, pin_memory=pin_memory, requires_grad=requires_grad), kw)
+    return empty_like(input, dtype=dtype, device=device, memory_format=memory_format,
+                      pin_memory=pin_memory)
+
+
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad=False, memory_format=None, pin_memory=False, **kw):
     """torch's empty_like(input).uniform_(): input's layout, filled in its memory order."""
-    t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
+    t = _like_args("rand_like", input, generator, dtype, layout, device, requires_grad,
+                   memory_format, pin_memory, kw)
     _float_kernel("check_uniform_bounds", t.arr.dtype)
     if t.is_nested:     # (torch's jagged kernel: uniform_ of a nested tensor is refused)
         from ..nested._ops import no_rand_like
         no_rand_like(t)
-        return _uniform(t)._requires_grad_(requires_grad)
-    return uniform_(t)._requires_grad_(requires_grad)
+        return _uniform(t, generator=generator)._requires_grad_(requires_grad)
+    return uniform_(t, generator=generator)._requires_grad_(requires_grad)
 
 
-def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None, **kw):
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad=False, memory_format=None, pin_memory=False, **kw):
     """torch's empty_like(input).normal_(): a permuted layout is not contiguous, so torch (and
     ember) fill it one value at a time, not with the blocked fill of a contiguous randn."""
-    t = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
+    t = _like_args("randn_like", input, generator, dtype, layout, device, requires_grad,
+                   memory_format, pin_memory, kw)
     _float_kernel("normal_kernel_cpu", t.arr.dtype)
     if t.is_nested:     # (torch's jagged kernel: normal_ of a jagged tensor is refused)
-        return _normal(t)._requires_grad_(requires_grad)
-    return normal_(t)._requires_grad_(requires_grad)
+        return _normal(t, generator=generator)._requires_grad_(requires_grad)
+    return normal_(t, generator=generator)._requires_grad_(requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, **kw):
-    _check_pin(kw.get("pin_memory"))
+def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, pin_memory=False, requires_grad=False, **kw):
+    if kw:
+        raise _unknown_keywords("randint", tuple(a for a in (low, high, size) if a is not None),
+                                _given(generator=generator, out=out, dtype=dtype, layout=layout,
+                                       device=device, pin_memory=pin_memory,
+                                       requires_grad=requires_grad), kw)
+    if out is not None:
+        _writable_out(out, "aten::randint")
+    _check_pin(pin_memory)
     if size is None:
         low, high, size = 0, low, high
     if high is None:
@@ -1214,11 +1294,11 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
-    d = _np_dtype(dtype, _dtype.int64)
+    d = _np_dtype(dtype if dtype is not None or out is None else out.dtype, _dtype.int64)
     _random_bounds(d, low, high)
     be = _get_backend(device)
     a = _rng_for(generator, be).integers(low, high, _size((size,)))
-    return _finish(a.astype(d, copy=False), be, requires_grad)
+    return _into(_finish(a.astype(d, copy=False), be, requires_grad), out, "aten::randint")
 
 
 _DIGITS = {"float32": 24, "float64": 53, "float16": 11, "bfloat16": 8}    # mantissa digits
@@ -1266,19 +1346,29 @@ def _random_bounds(d, low, high):
                               stacklevel=outside_stacklevel())
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, **kw):
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad=False, memory_format=None, pin_memory=False, **kw):
+    args = (low,) if high is None else (low, high)
+    t = _like_args("randint_like", input, generator, dtype, layout, device, requires_grad,
+                   memory_format, pin_memory, kw, args)
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype,
-                   device=device or input.device)
+    return random_(t, low, high, generator=generator)._requires_grad_(requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **kw):
-    _check_pin(kw.get("pin_memory"))
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             pin_memory=False, requires_grad=False, **kw):
+    if kw:
+        raise _unknown_keywords("randperm", (n,), _given(
+            generator=generator, out=out, dtype=dtype, layout=layout, device=device,
+            pin_memory=pin_memory, requires_grad=requires_grad), kw)
+    if out is not None:
+        _writable_out(out, "aten::randperm")
+    _check_pin(pin_memory)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     be = _get_backend(device)
-    d = _np_dtype(dtype, _dtype.int64)
+    d = _np_dtype(dtype if dtype is not None or out is None else out.dtype, _dtype.int64)
     _dtype.refuse_few("randperm", d)
     if d.kind in "iu":      # (torch's scalar_tensor(n - 1): an integer dtype's range)
         _fill_value(n - 1 if n > 0 else n, d)
@@ -1291,8 +1381,8 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
         raise RuntimeError(f"n cannot be greater than {limit} for {_BOUNDS[d.name][1]} type.")
     if d.kind == "b":
         raise _dtype_not_implemented("randperm", d)
-    return _finish(_rng_for(generator, be).permutation(n).astype(d, copy=False), be,
-                   requires_grad)
+    return _into(_finish(_rng_for(generator, be).permutation(n).astype(d, copy=False), be,
+                         requires_grad), out, "aten::randperm")
 
 
 _PERM_DIGITS = {}       # randperm's float dtypes' mantissa digits by NumPy dtype, filled on use
@@ -1309,7 +1399,10 @@ _NORMAL_SIGNATURES = (
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
            requires_grad=False):
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+    tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
+    if out is not None:
+        _writable_out(out, "normal" if tensors else "aten::normal")
+    if tensors:
         ref = mean if isinstance(mean, Tensor) else std
         try:
             shape = np.broadcast_shapes(getattr(mean, "shape", ()), getattr(std, "shape", ()))
@@ -1320,8 +1413,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise RuntimeError("normal expects all elements of std >= 0.0")
         if not isinstance(std, Tensor) and std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
-        noise = randn(shape, generator=generator, dtype=ref.dtype, device=ref.device)
-        return (noise * std + mean).detach()
+        noise = randn(shape, generator=generator, device=ref.device,     # (drawn in out's
+                      dtype=ref.dtype if out is None else out.dtype)    # dtype, as torch's)
+        from ._apply import _finish as _out_finish     # (TensorIterator's: warns on a resize)
+        return _out_finish((noise * std + mean).detach(), out, "aten::normal")
     if size is None:        # torch's float-mean-and-std overload takes a size
         got = [type_name(mean), type_name(std)] + [
             f"{k}={type_name(v)}" for k, v in (("out", out), ("dtype", dtype), ("device", device),
@@ -1334,7 +1429,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         _float_kernel("normal_kernel_cpu", _to_dtype(dtype).np)
     be = _get_backend(device)
     a = _rng_for(generator, be).normal(_size((size,)), _np_dtype(dtype), mean, std)
-    return _into(_finish(a, be, requires_grad), out)
+    return _into(_finish(a, be, requires_grad), out, "aten::normal")
 
 
 _P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
@@ -1346,6 +1441,8 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         be = input.be
     except AttributeError:
         raise_not_tensor("bernoulli", ("input", 1, input))
+    if out is not None:
+        _writable_out(out, "bernoulli")
     probs, dt = (input.arr if p is None else p), input.arr.dtype
     # torch's kernels: probabilities of a floating dtype, into a real tensor
     if p is not None and dt.kind == "c":
@@ -1360,7 +1457,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     if p is not None and not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_cnum(p)}")
     keep = _rng_for(generator, be).bernoulli_tensor(be.xp.broadcast_to(probs, input.shape))
-    return _into(_new(keep.astype(input.arr.dtype), be), out)
+    return _into(_new(keep.astype(input.arr.dtype), be), out, "bernoulli")
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):

@@ -310,6 +310,25 @@ def _why_not_nested(layer):
     return ""
 
 
+def _detect_is_causal_mask(mask, is_causal, size):
+    """torch's: is_causal as given, or (None) whether `mask` equals the causal mask of `size`
+    in its own dtype (an integer mask raises there, as torch's full(-inf) into an int). An
+    ONNX export keeps the mask (the same values; its exporter records no `all`)."""
+    from ...onnx import is_in_onnx_export
+    if is_causal is not None or mask is None or is_in_onnx_export():
+        return is_causal is True
+    causal = Transformer.generate_square_subsequent_mask(
+        size if size is not None else mask.size(-2), device=mask.device, dtype=mask.dtype)
+    return mask.size() == causal.size() and bool((mask == causal).all())
+
+
+def _seq_len(src, batch_first):
+    """torch's _get_seq_len: the sequence dim's size (None for a nested tensor)."""
+    if src.is_nested:
+        return None
+    return src.size(0) if src.dim() == 2 else src.size(1 if batch_first else 0)
+
+
 def _clones(module, n):
     from .container import ModuleList
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
@@ -343,8 +362,10 @@ class TransformerEncoder(Module):
             keep = arange(src.shape[1], device=src.device) < lengths[:, None]
             src_key_padding_mask = _canonical_kpm(~keep, None, src, "", "")
         out = src
+        is_causal = _detect_is_causal_mask(
+            mask, is_causal, _seq_len(src, self.layers[0].self_attn.batch_first))
         for mod in self.layers:
-            out = mod(out, src_mask=mask, is_causal=bool(is_causal),
+            out = mod(out, src_mask=mask, is_causal=is_causal,
                       src_key_padding_mask=src_key_padding_mask)
         if lengths is not None:     # ... padded back with (positive) zeros
             out = out.masked_fill(~keep[:, :, None], 0.0)
@@ -389,11 +410,13 @@ class TransformerDecoder(Module):
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
         out = tgt
+        tgt_is_causal = _detect_is_causal_mask(
+            tgt_mask, tgt_is_causal, _seq_len(tgt, self.layers[0].self_attn.batch_first))
         for mod in self.layers:
             out = mod(out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
                       tgt_key_padding_mask=tgt_key_padding_mask,
                       memory_key_padding_mask=memory_key_padding_mask,
-                      tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+                      tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
         return self.norm(out) if self.norm is not None else out
 
 
