@@ -90,6 +90,9 @@ class TorchFunctionMode:
     """torch.overrides.TorchFunctionMode: inside `with mode:`, every ember function and Tensor
     method goes to mode.__torch_function__(func, types, args, kwargs) first; while it runs the
     mode is off, so calling func there runs the function."""
+    # ember's own modes (vmap's Batching) set this: they are handed the call as made (no
+    # types, no torch-form arguments, kwargs as a dict) and never return NotImplemented
+    _raw_calls = False
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         raise NotImplementedError
@@ -111,6 +114,8 @@ def _through_mode(func, args, kwargs):
     mode = modes[-1]
     STATE.modes = modes[:-1]
     try:
+        if mode._raw_calls:
+            return mode.__torch_function__(func, (), args, kwargs)
         overloaded = () if STATE.disabled else overloaded_args(args + tuple(kwargs.values()))
         kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
         result = mode.__torch_function__(func, kinds, args, _handed_kwargs(func, kwargs))
@@ -301,7 +306,7 @@ def _dispatcher(fn, torch_name, public=None):
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
         if STATE.modes and not STATE.all_disabled:
-            if hands is not None:
+            if hands is not None and not STATE.modes[-1]._raw_calls:
                 args, kwargs = hands(args, kwargs)
             return _through_mode(public or dispatch, args, kwargs)
         if not STATE.disabled:

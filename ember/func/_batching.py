@@ -393,6 +393,7 @@ def _rules(name):
 
 class Batching(TorchFunctionMode):
     """The mode of one vmap level (see the module's docstring)."""
+    _raw_calls = True
 
     def __init__(self, level):
         self.level = level
