@@ -90,9 +90,12 @@ class TorchFunctionMode:
     """torch.overrides.TorchFunctionMode: inside `with mode:`, every ember function and Tensor
     method goes to mode.__torch_function__(func, types, args, kwargs) first; while it runs the
     mode is off, so calling func there runs the function."""
-    # ember's own modes (vmap's Batching) set this: they are handed the call as made (no
-    # types, no torch-form arguments, kwargs as a dict) and never return NotImplemented
+    # ember's own modes (vmap's Batching) set these: _raw_calls, to be handed the call as made
+    # (no types, no torch-form arguments, kwargs as a dict; they never return NotImplemented),
+    # and _skips, the torch names of the calls they need not see (a call all the modes skip
+    # runs as without modes)
     _raw_calls = False
+    _skips = frozenset()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         raise NotImplementedError
@@ -106,6 +109,14 @@ class TorchFunctionMode:
         modes = STATE.modes
         STATE.modes = modes[:-1] if modes and modes[-1] is self else \
             tuple(m for m in modes if m is not self)
+
+
+def _seen(name):
+    """Whether a mode on the stack sees calls of torch's `name` (its _skips lack it)."""
+    for mode in STATE.modes:
+        if name not in mode._skips:
+            return True
+    return False
 
 
 def _through_mode(func, args, kwargs):
@@ -305,7 +316,7 @@ def _dispatcher(fn, torch_name, public=None):
 
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
-        if STATE.modes and not STATE.all_disabled:
+        if STATE.modes and not STATE.all_disabled and _seen(torch_name):
             if hands is not None and not STATE.modes[-1]._raw_calls:
                 args, kwargs = hands(args, kwargs)
             return _through_mode(public or dispatch, args, kwargs)
@@ -360,7 +371,7 @@ def _dispatching_property(prop, name):
     get = _PropertyGet(prop, name)
 
     def fget(t):
-        if STATE.modes and not STATE.all_disabled:
+        if STATE.modes and not STATE.all_disabled and _seen(get.torch_name):
             return _through_mode(get, (t,), {})
         if STATE.disabled or not _overloaded(type(t)):
             return prop.fget(t)

@@ -380,6 +380,15 @@ for _kind, _names in [
 
 _RULES = {}     # torch's name of a function -> (its refusal, its in-place op, its random kind)
 
+# what the mode need not see: no tensor results, and torch's batched tensors answer them
+_SKIPS = frozenset(_named(*"dim size numel is_floating_point is_complex element_size nelement "
+                           "ndimension is_contiguous stride is_signed get_device is_inference "
+                           "is_conj is_neg".split()) + [
+    f"torch.Tensor.{name}.__get__" for name in (
+        "shape ndim dtype device requires_grad is_leaf layout is_cuda is_cpu itemsize nbytes "
+        "is_sparse is_sparse_csr is_quantized is_meta is_nested retains_grad output_nr "
+        "_version").split()])
+
 
 def _rules(name):
     rules = _RULES.get(name)
@@ -393,7 +402,7 @@ def _rules(name):
 
 class Batching(TorchFunctionMode):
     """The mode of one vmap level (see the module's docstring)."""
-    _raw_calls = True
+    _raw_calls, _skips = True, _SKIPS
 
     def __init__(self, level):
         self.level = level
