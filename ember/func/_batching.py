@@ -432,10 +432,10 @@ class Batching(TorchFunctionMode):
         level = self.level
         randomness = level.randomness
         if kind == "composite":
-            from ..ops.random import get_rng_state
-            state = get_rng_state()
+            from ..ops import random
+            mark = random.default_generator.draw_mark()
             out = func(*args, **kwargs)
-            drew = not get_rng_state().equal(state)
+            drew = random.default_generator.draw_mark() != mark
             if drew and randomness == "error":
                 raise RuntimeError(_RANDOM_ERROR)
             if batched or (drew and randomness == "different"):

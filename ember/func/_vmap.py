@@ -28,10 +28,10 @@ def check_randomness(randomness):
 def randomness_guard(randomness):
     """torch's randomness="error": a random op inside is an error (seen after the fact, from
     the default generator's state)."""
-    from ..ops.random import get_rng_state
-    state = get_rng_state() if randomness == "error" else None
+    from ..ops import random
+    mark = random.default_generator.draw_mark() if randomness == "error" else None
     yield
-    if state is not None and not get_rng_state().equal(state):
+    if mark is not None and random.default_generator.draw_mark() != mark:
         raise RuntimeError("vmap: called random operation while in randomness error mode. "
                            "Please either use the 'same' or 'different' randomness flags on "
                            "vmap or perform the randomness operation out of vmap")

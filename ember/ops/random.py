@@ -81,6 +81,15 @@ class Generator:
             raw = self._stream.torch_bytes(self._seed)
         return _new(np.frombuffer(raw, dtype=np.uint8).copy(), CPU)
 
+    def draw_mark(self):
+        """What get_state() holds, as a value cheaper to take and compare (vmap's randomness
+        checks take one before and after a call): a draw changes it."""
+        cpu = self._cpu
+        if cpu is None:
+            return self._seed, self._offset
+        state = cpu.bits.state["state"]
+        return self._seed, self._offset, cpu.cached_normal, state["pos"], state["key"].tobytes()
+
     def set_state(self, state):
         from .._tensor import Tensor
         if not isinstance(state, Tensor):
