@@ -10,7 +10,7 @@ the outputs' shapes), and chunk_size is validated but changes nothing."""
 import contextlib
 import functools
 
-from .._torch_function import STATE, hold, release
+from .._torch_function import STATE, dispatched, hold, release
 from ..autograd.function import transform
 from ..utils._pytree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
 from ._batching import RUNNING, Batching, Level, module_outputs, rnn_refusal
@@ -137,6 +137,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         outputs = []
         mode, hooks = Batching(Level(randomness, size)), []
         hold()
+        call = dispatched(func)     # (ember's own function, taken before the hold: its dispatcher)
         try:
             if not RUNNING.levels:          # (the outermost vmap of the thread)
                 hooks += (register_module_forward_pre_hook(rnn_refusal),
@@ -148,7 +149,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     sample = [arg if dim is None else arg.select(dim, i) if size else
                               arg.new_zeros(arg.shape[:dim] + arg.shape[dim + 1:])
                               for arg, dim in zip(flat_args, flat_dims)]
-                    outputs.append(_call(func, mode, sample, flat_dims, spec, kwargs))
+                    outputs.append(_call(call, mode, sample, flat_dims, spec, kwargs))
             return _stack_outputs(func, outputs, out_dims, size)
         finally:
             release()
