@@ -49,9 +49,11 @@ class Level:
 
     def any(self, values):
         """Whether a tensor among `values` (or in lists or tuples among them) is batched."""
+        marked = self.marked
         for v in values:
             if isinstance(v, Tensor):
-                if self.has(v):
+                r = marked.get(id(v))
+                if r is not None and r() is v:
                     return True
             elif type(v) in (list, tuple) and self.any(v):
                 return True
@@ -59,7 +61,7 @@ class Level:
 
     def mark_all(self, out):
         if isinstance(out, Tensor):
-            self.mark(out)
+            self.marked[id(out)] = weakref.ref(out)
         elif isinstance(out, (list, tuple)):
             for o in out:
                 self.mark_all(o)
@@ -379,6 +381,7 @@ for _kind, _names in [
 
 
 _RULES = {}     # torch's name of a function -> (its refusal, its in-place op, its random kind)
+_FUNC_RULES = {}    # the same by the function the mode is handed (dispatchers, lived long)
 
 # what the mode need not see: no tensor results, and torch's batched tensors answer them
 _SKIPS = frozenset(_named(*"dim size numel is_floating_point is_complex element_size nelement "
@@ -409,7 +412,10 @@ class Batching(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         level, kwargs = self.level, kwargs or {}
-        refuse, inplace, random = _rules(getattr(func, "torch_name", None) or "")
+        rules = _FUNC_RULES.get(func)
+        if rules is None:
+            rules = _FUNC_RULES[func] = _rules(getattr(func, "torch_name", None) or "")
+        refuse, inplace, random = rules
         batched = level.any(args) or (kwargs and level.any(kwargs.values()))
         if batched:
             if refuse is not None:

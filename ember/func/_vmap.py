@@ -138,6 +138,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         mode, hooks = Batching(Level(randomness, size)), []
         hold()
         call = dispatched(func)     # (ember's own function, taken before the hold: its dispatcher)
+        if len(flat_args) == len(args) and all(a is b for a, b in zip(flat_args, args)):
+            spec = None             # (the arguments are the leaves: no unflattening per sample)
         try:
             if not RUNNING.levels:          # (the outermost vmap of the thread)
                 hooks += (register_module_forward_pre_hook(rnn_refusal),
@@ -160,7 +162,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 def _call(func, mode, sample, flat_dims, spec, kwargs):
     """func on one sample, under the vmap's Batching mode, its level holding the sample's mapped
-    inputs batched."""
+    inputs batched (spec None: the sample is the arguments)."""
     level = mode.level
     level.marked.clear()
     for t, dim in zip(sample, flat_dims):
@@ -170,7 +172,7 @@ def _call(func, mode, sample, flat_dims, spec, kwargs):
         STATE.modes += (mode,)
         RUNNING.levels.append(level)
         try:
-            return func(*tree_unflatten(sample, spec), **kwargs)
+            return func(*(sample if spec is None else tree_unflatten(sample, spec)), **kwargs)
         finally:
             RUNNING.levels.pop()
             mode.__exit__()
