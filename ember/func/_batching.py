@@ -79,11 +79,29 @@ def carry(sources, results):
     levels = RUNNING.levels
     if not levels:
         return results
-    flat = [t for t in tree_flatten(sources)[0] if isinstance(t, Tensor)]
+    flat = _leaves(sources)
     for level in levels:
         if level.any(flat):
-            level.mark_all(tree_flatten(results)[0])
+            level.mark_all(_leaves(results))
     return results
+
+
+def _leaves(tree):
+    """The leaves of pytree `tree`, walked here through lists and tuples of tensors (and None)
+    and by tree_flatten past them."""
+    if isinstance(tree, Tensor):
+        return [tree]
+    if type(tree) not in (list, tuple):
+        return tree_flatten(tree)[0]
+    out = []
+    for t in tree:
+        if isinstance(t, Tensor):
+            out.append(t)
+        elif type(t) in (list, tuple):
+            out += _leaves(t)
+        elif t is not None:
+            return tree_flatten(tree)[0]
+    return out
 
 
 def module_outputs(module, args, kwargs, output):
