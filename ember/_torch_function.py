@@ -10,8 +10,10 @@ unless an argument (or an element of a list/tuple argument) is overloaded; then 
 overloaded types' __torch_function__(func, types, args, kwargs), subclasses first, as torch's
 handle_torch_function does. Tensor's default __torch_function__ runs the function with subclass
 dispatch disabled and turns Tensor results into the subclass (as_subclass)."""
+import collections
 import functools
 import inspect
+import itertools
 import threading
 import types
 import warnings
@@ -90,6 +92,12 @@ class TorchFunctionMode:
     """torch.overrides.TorchFunctionMode: inside `with mode:`, every ember function and Tensor
     method goes to mode.__torch_function__(func, types, args, kwargs) first; while it runs the
     mode is off, so calling func there runs the function."""
+    # ember's own modes (vmap's Batching) set these: _raw_calls, to be handed the call as made
+    # (no types, no torch-form arguments, kwargs as a dict; they never return NotImplemented),
+    # and _skips, the torch names of the calls they need not see (a call all the modes skip
+    # runs as without modes)
+    _raw_calls = False
+    _skips = frozenset()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         raise NotImplementedError
@@ -105,12 +113,22 @@ class TorchFunctionMode:
             tuple(m for m in modes if m is not self)
 
 
+def _seen(name):
+    """Whether a mode on the stack sees calls of torch's `name` (its _skips lack it)."""
+    for mode in STATE.modes:
+        if name not in mode._skips:
+            return True
+    return False
+
+
 def _through_mode(func, args, kwargs):
     """Hand a call to the innermost mode (popped while it runs)."""
     modes = STATE.modes
     mode = modes[-1]
     STATE.modes = modes[:-1]
     try:
+        if mode._raw_calls:
+            return mode.__torch_function__(func, (), args, kwargs)
         overloaded = () if STATE.disabled else overloaded_args(args + tuple(kwargs.values()))
         kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
         result = mode.__torch_function__(func, kinds, args, _handed_kwargs(func, kwargs))
@@ -300,8 +318,8 @@ def _dispatcher(fn, torch_name, public=None):
 
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
-        if STATE.modes and not STATE.all_disabled:
-            if hands is not None:
+        if STATE.modes and not STATE.all_disabled and _seen(torch_name):
+            if hands is not None and not STATE.modes[-1]._raw_calls:
                 args, kwargs = hands(args, kwargs)
             return _through_mode(public or dispatch, args, kwargs)
         if not STATE.disabled:
@@ -355,7 +373,7 @@ def _dispatching_property(prop, name):
     get = _PropertyGet(prop, name)
 
     def fget(t):
-        if STATE.modes and not STATE.all_disabled:
+        if STATE.modes and not STATE.all_disabled and _seen(get.torch_name):
             return _through_mode(get, (t,), {})
         if STATE.disabled or not _overloaded(type(t)):
             return prop.fget(t)
@@ -598,6 +616,8 @@ def enable():
         if _HELD[0]:            # installed by hold(): they stay from now on
             _HELD[0] = 0
             _unwatch_class_statements()
+            if _SWAPPED[0]:     # (Tensor's operators: their dispatchers by setattr)
+                _unshelve()
         return
     _ENABLED[0] = True
     _unwatch_class_statements()
@@ -619,6 +639,75 @@ _HELD = [0]         # the hold()s running while the dispatchers are in for them 
 _HOLDING = threading.RLock()    # (vmaps in several threads: one holds or releases at a time)
 _SHELF = []         # per owner: (owner, {name: plain attribute}, {name: dispatcher})
 _SHELVED = []       # the _REPLACED entries the last release() took out
+# Tensor's operators (__add__, ...) are not set by hold() and release(): a setattr of one on
+# the class updates its slot (~0.6 us each way), so hold() gives the plain function the code of
+# a call of its dispatcher instead (the dispatcher calling a copy of the plain one), and
+# release() its own code back
+_SWAPS = ([], [], [])   # the plain operators, the code calling their dispatchers, their own code
+_SWAPPED = [False]      # whether the plain operators run their dispatchers' code
+_SET = []               # the names of Tensor's other dispatched attributes, set by setattr
+_TARGET = "ember dispatcher"    # (in a trampoline's code: the constant its dispatcher takes)
+_TRAMPOLINES = {}       # closure size -> the code of a function calling _TARGET
+
+
+def _trampoline(fn, target):
+    """Code for function `fn` (the same closure size, the closure unused) that calls
+    target(*args, **kwargs)."""
+    n = len(fn.__code__.co_freevars)
+    code = _TRAMPOLINES.get(n)
+    if code is None:
+        free = [f"_{i}" for i in range(n)]
+        source = ("def outer():\n" + "".join(f"    {v} = None\n" for v in free) +
+                  "    def trampoline(*args, **kwargs):\n" +
+                  (f"        if False:\n            {', '.join(free)},\n" if n else "") +
+                  f"        target = {_TARGET!r}\n"
+                  "        return target(*args, **kwargs)\n"
+                  "    return trampoline\n")
+        scope = {}
+        exec(compile(source, "<ember dispatch>", "exec"), scope)
+        code = _TRAMPOLINES[n] = scope["outer"]().__code__
+    return code.replace(co_consts=tuple(target if c == _TARGET else c for c in code.co_consts),
+                        co_name=fn.__code__.co_name, co_qualname=fn.__code__.co_qualname)
+
+
+def _copy(fn):
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                              fn.__closure__)
+    copy.__kwdefaults__, copy.__qualname__, copy.__module__, copy.__doc__ = \
+        fn.__kwdefaults__, fn.__qualname__, fn.__module__, fn.__doc__
+    copy.__dict__.update(fn.__dict__)
+    return copy
+
+
+def _swappable(plains, dispatchers):
+    """Sort Tensor's dispatched attributes: the operators' plain functions into _SWAPS (their
+    dispatchers made to call copies), the rest into _SET. An operator's function that is also
+    one of ember's module attributes stays in _SET (its code is ember's own calls' too)."""
+    import sys
+    shared = {id(v) for name, m in list(sys.modules.items())
+              if name.startswith("ember") and m is not None for v in vars(m).values()}
+    for name, plain in plains.items():
+        d = dispatchers[name]
+        if name.startswith("__") and isinstance(plain, types.FunctionType) and \
+                id(plain) not in shared and isinstance(d, types.FunctionType) and \
+                "fn" in d.__code__.co_freevars:
+            cell = d.__closure__[d.__code__.co_freevars.index("fn")]
+            if cell.cell_contents is plain:
+                cell.cell_contents = _copy(plain)
+                for into, item in zip(_SWAPS, (plain, _trampoline(plain, d), plain.__code__)):
+                    into.append(item)
+                continue
+        _SET.append(name)
+
+
+def _swap(codes):
+    collections.deque(map(setattr, _SWAPS[0], itertools.repeat("__code__"), codes), 0)
+
+
+def _unswap():
+    if _SWAPPED[0]:
+        _swap(_SWAPS[2])
+        _SWAPPED[0] = False
 
 
 def hold():
@@ -632,8 +721,21 @@ def hold():
             if _HELD[0]:
                 _HELD[0] += 1
             return
-        enable()
-        watch_class_statements()
+        if _SHELF:
+            from ._tensor import Tensor
+            _ENABLED[0] = _SWAPPED[0] = True
+            for owner, _, dispatchers in _SHELF:
+                if owner is Tensor:
+                    for name in _SET:
+                        setattr(owner, name, dispatchers[name])
+                else:
+                    _put(owner, dispatchers)
+            _swap(_SWAPS[1])
+            _REPLACED.extend(_SHELVED)
+            _SHELVED.clear()
+        else:
+            enable()
+            watch_class_statements()
         _HELD[0] = 1
 
 
@@ -646,7 +748,9 @@ def _put(owner, attributes):
 
 
 def _unshelve():
-    """Put back the dispatchers release() took out."""
+    """Put back the dispatchers release() took out (or hold() swapped in: Tensor's operators by
+    setattr, handlers comparing the functions they are given with torch.Tensor's attributes)."""
+    _unswap()
     for owner, _, dispatchers in _SHELF:
         _put(owner, dispatchers)
     _REPLACED.extend(_SHELVED)
@@ -667,10 +771,21 @@ def release():
                 _, plains, dispatchers = owners.setdefault(id(owner), (owner, {}, {}))  # first)
                 plains[name], dispatchers[name] = plain, vars(owner)[name]
             _SHELF.extend(owners.values())
+            from ._tensor import Tensor
+            for owner, plains, dispatchers in _SHELF:
+                if owner is Tensor:
+                    _swappable(plains, dispatchers)
         _SHELVED[:] = _REPLACED
         _REPLACED.clear()
+        swapped = _SWAPPED[0]
+        _unswap()
+        from ._tensor import Tensor
         for owner, plains, _ in _SHELF:
-            _put(owner, plains)
+            if owner is Tensor and swapped:
+                for name in _SET:
+                    setattr(owner, name, plains[name])
+            else:
+                _put(owner, plains)
         _ENABLED[0] = False
 
 
@@ -678,6 +793,10 @@ def disable():
     """Put the plain functions back (for tests: the process then runs as before any subclass
     was defined; subclasses defined so far lose their dispatch)."""
     _HELD[0] = 0
+    _unswap()
+    for swaps in _SWAPS:
+        swaps.clear()
+    _SET.clear()
     _SHELF.clear()
     _SHELVED.clear()
     while _REPLACED:

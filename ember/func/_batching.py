@@ -49,9 +49,11 @@ class Level:
 
     def any(self, values):
         """Whether a tensor among `values` (or in lists or tuples among them) is batched."""
+        marked = self.marked
         for v in values:
             if isinstance(v, Tensor):
-                if self.has(v):
+                r = marked.get(id(v))
+                if r is not None and r() is v:
                     return True
             elif type(v) in (list, tuple) and self.any(v):
                 return True
@@ -59,7 +61,7 @@ class Level:
 
     def mark_all(self, out):
         if isinstance(out, Tensor):
-            self.mark(out)
+            self.marked[id(out)] = weakref.ref(out)
         elif isinstance(out, (list, tuple)):
             for o in out:
                 self.mark_all(o)
@@ -77,11 +79,29 @@ def carry(sources, results):
     levels = RUNNING.levels
     if not levels:
         return results
-    flat = [t for t in tree_flatten(sources)[0] if isinstance(t, Tensor)]
+    flat = _leaves(sources)
     for level in levels:
         if level.any(flat):
-            level.mark_all(tree_flatten(results)[0])
+            level.mark_all(_leaves(results))
     return results
+
+
+def _leaves(tree):
+    """The leaves of pytree `tree`, walked here through lists and tuples of tensors (and None)
+    and by tree_flatten past them."""
+    if isinstance(tree, Tensor):
+        return [tree]
+    if type(tree) not in (list, tuple):
+        return tree_flatten(tree)[0]
+    out = []
+    for t in tree:
+        if isinstance(t, Tensor):
+            out.append(t)
+        elif type(t) in (list, tuple):
+            out += _leaves(t)
+        elif t is not None:
+            return tree_flatten(tree)[0]
+    return out
 
 
 def module_outputs(module, args, kwargs, output):
@@ -379,6 +399,16 @@ for _kind, _names in [
 
 
 _RULES = {}     # torch's name of a function -> (its refusal, its in-place op, its random kind)
+_FUNC_RULES = {}    # the same by the function the mode is handed (dispatchers, lived long)
+
+# what the mode need not see: no tensor results, and torch's batched tensors answer them
+_SKIPS = frozenset(_named(*"dim size numel is_floating_point is_complex element_size nelement "
+                           "ndimension is_contiguous stride is_signed get_device is_inference "
+                           "is_conj is_neg".split()) + [
+    f"torch.Tensor.{name}.__get__" for name in (
+        "shape ndim dtype device requires_grad is_leaf layout is_cuda is_cpu itemsize nbytes "
+        "is_sparse is_sparse_csr is_quantized is_meta is_nested retains_grad output_nr "
+        "_version").split()])
 
 
 def _rules(name):
@@ -393,13 +423,17 @@ def _rules(name):
 
 class Batching(TorchFunctionMode):
     """The mode of one vmap level (see the module's docstring)."""
+    _raw_calls, _skips = True, _SKIPS
 
     def __init__(self, level):
         self.level = level
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         level, kwargs = self.level, kwargs or {}
-        refuse, inplace, random = _rules(getattr(func, "torch_name", None) or "")
+        rules = _FUNC_RULES.get(func)
+        if rules is None:
+            rules = _FUNC_RULES[func] = _rules(getattr(func, "torch_name", None) or "")
+        refuse, inplace, random = rules
         batched = level.any(args) or (kwargs and level.any(kwargs.values()))
         if batched:
             if refuse is not None:
@@ -422,10 +456,10 @@ class Batching(TorchFunctionMode):
         level = self.level
         randomness = level.randomness
         if kind == "composite":
-            from ..ops.random import get_rng_state
-            state = get_rng_state()
+            from ..ops import random
+            mark = random.default_generator.draw_mark()
             out = func(*args, **kwargs)
-            drew = not get_rng_state().equal(state)
+            drew = random.default_generator.draw_mark() != mark
             if drew and randomness == "error":
                 raise RuntimeError(_RANDOM_ERROR)
             if batched or (drew and randomness == "different"):

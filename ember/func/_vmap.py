@@ -10,7 +10,7 @@ the outputs' shapes), and chunk_size is validated but changes nothing."""
 import contextlib
 import functools
 
-from .._torch_function import STATE, hold, release
+from .._torch_function import STATE, dispatched, hold, release
 from ..autograd.function import transform
 from ..utils._pytree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
 from ._batching import RUNNING, Batching, Level, module_outputs, rnn_refusal
@@ -28,10 +28,10 @@ def check_randomness(randomness):
 def randomness_guard(randomness):
     """torch's randomness="error": a random op inside is an error (seen after the fact, from
     the default generator's state)."""
-    from ..ops.random import get_rng_state
-    state = get_rng_state() if randomness == "error" else None
+    from ..ops import random
+    mark = random.default_generator.draw_mark() if randomness == "error" else None
     yield
-    if state is not None and not get_rng_state().equal(state):
+    if mark is not None and random.default_generator.draw_mark() != mark:
         raise RuntimeError("vmap: called random operation while in randomness error mode. "
                            "Please either use the 'same' or 'different' randomness flags on "
                            "vmap or perform the randomness operation out of vmap")
@@ -137,6 +137,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         outputs = []
         mode, hooks = Batching(Level(randomness, size)), []
         hold()
+        call = dispatched(func)     # (ember's own function, taken before the hold: its dispatcher)
+        if len(flat_args) == len(args) and all(a is b for a, b in zip(flat_args, args)):
+            spec = None             # (the arguments are the leaves: no unflattening per sample)
         try:
             if not RUNNING.levels:          # (the outermost vmap of the thread)
                 hooks += (register_module_forward_pre_hook(rnn_refusal),
@@ -148,7 +151,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                     sample = [arg if dim is None else arg.select(dim, i) if size else
                               arg.new_zeros(arg.shape[:dim] + arg.shape[dim + 1:])
                               for arg, dim in zip(flat_args, flat_dims)]
-                    outputs.append(_call(func, mode, sample, flat_dims, spec, kwargs))
+                    outputs.append(_call(call, mode, sample, flat_dims, spec, kwargs))
             return _stack_outputs(func, outputs, out_dims, size)
         finally:
             release()
@@ -159,7 +162,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 def _call(func, mode, sample, flat_dims, spec, kwargs):
     """func on one sample, under the vmap's Batching mode, its level holding the sample's mapped
-    inputs batched."""
+    inputs batched (spec None: the sample is the arguments)."""
     level = mode.level
     level.marked.clear()
     for t, dim in zip(sample, flat_dims):
@@ -169,7 +172,7 @@ def _call(func, mode, sample, flat_dims, spec, kwargs):
         STATE.modes += (mode,)
         RUNNING.levels.append(level)
         try:
-            return func(*tree_unflatten(sample, spec), **kwargs)
+            return func(*(sample if spec is None else tree_unflatten(sample, spec)), **kwargs)
         finally:
             RUNNING.levels.pop()
             mode.__exit__()

@@ -1,5 +1,6 @@
 """Random number generation: torch.Generator, torch's CPU streams, CuPy's on CUDA."""
 import contextlib
+import ctypes
 import os
 
 import numpy as np
@@ -11,6 +12,7 @@ __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", 
 
 
 _MASK = 0xFFFF_FFFF_FFFF_FFFF
+_MT_STATE_BYTES = 624 * 4 + 4       # NumPy's mt19937_state: uint32 key[624], int pos
 # torch's refusals of a generator on a device type its CPU build names but cannot use
 _NO_GENERATOR = {
     "mps": "Cannot execute getNewGenerator() without MPS backend.",
@@ -80,6 +82,17 @@ class Generator:
         else:
             raw = self._stream.torch_bytes(self._seed)
         return _new(np.frombuffer(raw, dtype=np.uint8).copy(), CPU)
+
+    def draw_mark(self):
+        """What get_state() holds, as a value cheaper to take and compare (vmap's randomness
+        checks take one before and after a call): a draw changes it. The mt19937's state is
+        read as bytes from NumPy's struct (its 624 words and position; MT19937.state builds
+        them in a Python loop, ~30 us)."""
+        cpu = self._cpu
+        if cpu is None:
+            return self._seed, self._offset
+        return self._seed, self._offset, cpu.cached_normal, \
+            ctypes.string_at(cpu.bits.ctypes.state_address, _MT_STATE_BYTES)
 
     def set_state(self, state):
         from .._tensor import Tensor
