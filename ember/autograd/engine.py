@@ -54,7 +54,9 @@ def sum_to_size(t, size):
 def _reverse_topo(roots):
     """Nodes reachable from roots, every consumer before its producers (no recursion). A leaf
     comes right after its last consumer, siblings in edge order: torch runs an AccumulateGrad
-    as soon as it is ready (its priority is the highest), so its hooks fire then."""
+    as soon as it is ready (its priority is the highest), so its hooks fire then. Other
+    siblings run in reverse edge order (torch's: the input made last runs first), both unless
+    the node's class says otherwise (input_order, see node.ordered_class)."""
     post, seen = [], set()
     for root in roots:              # a root reachable from another root is ordered after it
         if root in seen:
@@ -71,12 +73,14 @@ def _reverse_topo(roots):
                         frame[2].append(c)
                         continue
                     seen.add(c)
-                    stack.append([c, iter(c.next), None])
+                    order = type(c).input_order
+                    stack.append([c, iter(c.next if order is None else
+                                          [c.next[i] for i in reversed(order)]), None])
                     break
             else:
                 stack.pop()
                 if frame[2] is not None:
-                    order = getattr(type(frame[0]), "leaf_order", None)
+                    order = type(frame[0]).input_order
                     if order is not None:
                         edges, leaves = frame[0].next, frame[2]
                         frame[2] = [edges[i] for i in order if edges[i] in leaves]
@@ -117,8 +121,9 @@ _SAVED_INPUTS = {
     "mm": _cross,
     "bmm": _cross,
     "div": lambda node: (0, 1) if node.next[1] is not None else (1,),
-    "linear": lambda node: tuple(i for i, other in ((0, 1), (1, 0))
-                                 if node.next[other] is not None),
+    "linear_mm": _cross,                        # linear's mm(input, weight.t())
+    "linear_addmm": lambda node: tuple(i for i, other in ((1, 2), (2, 1))    # (its addmm)
+                                       if node.next[other] is not None),
     "where": lambda node: (0,),
     "linalg_solve_ex": lambda node: (0,),      # A (and the result), not B
     "linalg_solve_triangular": lambda node: (0,),
@@ -200,12 +205,6 @@ def _check_versions(node):
         for i in (range(len(inputs)) if which is None else which(node)):
             vc = getattr(inputs[i], "_vc", None)
             if vc is not None and vc[1] > epoch:
-                if i == 1 and op.name == "linear":
-                    # torch's linear saves weight.t(): that view's shape, and its grad_fn (if
-                    # any) regenerated as the base changed
-                    w = inputs[1]
-                    raise modified_error(None, vc[0], vc[0] - 1, shape=w.shape[::-1],
-                                         dtype=w.arr.dtype, creator="AsStrided" if w._rg else None)
                 t = inputs[i]
                 if i == 1 and op.name == "prelu" and t._base is not None:
                     t = t._base         # (F.prelu reshaped the weight torch saves as it is)
@@ -230,11 +229,11 @@ def _check_versions(node):
 
 
 def _folded_shape(name, i, inputs):
-    """The shape of the view torch's linear or matmul saves of input i when it folds batch
+    """The shape of the view torch's matmul saves of input i when it folds batch
     dimensions (N-d @ 2-d: into rows; batched @ batched of one batch shape: into one batch
     dimension), else None."""
     t = inputs[i]
-    if i == 0 and t.ndim > 2 and (name == "linear" or name == "matmul" and inputs[1].ndim <= 2):
+    if i == 0 and t.ndim > 2 and name == "matmul" and inputs[1].ndim <= 2:
         return t.numel() // t.shape[-1], t.shape[-1]
     if name == "matmul" and inputs[0].ndim > 2 and inputs[1].ndim > 2 and \
             inputs[0].shape[:-2] == inputs[1].shape[:-2]:

@@ -268,11 +268,11 @@ def _frees(name):
 
 
 def ordered_class(name, order):
-    """A class of nodes called `name` whose leaf inputs' AccumulateGrads (and so their hooks)
-    run in `order`, the input edges' indices, not in edge order: for one op that stands for
-    several of torch's, whose engine readies those leaves in another order (linear: addmm's
-    bias, then its input, then weight.t()'s weight)."""
-    return type(short_name(name), (node_class(name),), {"__slots__": (), "leaf_order": order})
+    """A class of nodes called `name` whose inputs' nodes (and so their hooks) run in `order`,
+    the input edges' indices, where torch's engine, which runs the node made last first,
+    readies them in another order than ember's default (see engine._reverse_topo): linear's
+    mm(input.view(...), weight.t()) made the transpose first, so the view runs first."""
+    return type(short_name(name), (node_class(name),), {"__slots__": (), "input_order": order})
 
 
 class Node:
@@ -280,7 +280,7 @@ class Node:
                  "hooks", "post", "outs", "meta", "__weakref__")
     op_node = True      # a built-in op's node (custom Function nodes keep their own state)
     frees = None        # see _frees
-    leaf_order = None   # (see ordered_class)
+    input_order = None  # (see ordered_class)
 
     __init__ = _init
 
@@ -412,6 +412,7 @@ Leaf = AccumulateGrad      # the name ember's engine uses
 class OutSlot:
     """Edge to output `index` of a multi-output node; shows itself as the parent node."""
     __slots__ = ("parent", "index", "next", "hooks", "__weakref__")
+    input_order = None
 
     def __init__(self, parent, index):
         self.parent, self.index, self.next, self.hooks = parent, index, (parent,), None

@@ -18,10 +18,11 @@ from ..backends import cuda_blas
 from ._norm2 import norm2, vector_norm as ordered_norm
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
-    raise_not_tensor, tensor_args, tensor_elements, tensor_ndim, ureduce
+from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _node, _not_tensor, apply, \
+    raise_not_tensor, view_out, tensor_args, tensor_elements, tensor_ndim, ureduce
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
+from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, unsqueeze
 from ._registry import NESTED_IDX, c_order, column_major_outputs, contiguous_outputs, f_order, \
     holomorphic, op
 from ..autograd.node import node_class as _node_class, ordered_class as _ordered_class
@@ -366,8 +367,7 @@ def _rows2d(a):
     return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
-@op("linear", amp="lower", saves="in", node="AddmmBackward0", needs_mask=True)
-def _linear(xp, x, w, b):
+def _linear_fwd(xp, x, w, b):
     if x.shape[-1:] != w.shape[-1:] or w.ndim != 2:
         _check_linear(x, w, b)
     _check_same_dtype(x, w)
@@ -385,6 +385,12 @@ def _linear(xp, x, w, b):
     if x.ndim > 2:
         y = y.reshape(x.shape[:-1] + (w.shape[0],))
     return y, (x, w, b is not None)
+
+
+# linear's kernel. It records a node itself only for nested tensors (torch's LinearBackward0);
+# on dense tensors `linear` records torch's graph of it (_linear_graph)
+_linear = op("linear", amp="lower", saves="in", node="LinearBackward0",
+             needs_mask=True)(_linear_fwd)
 
 
 def _check_linear(x, w, b):
@@ -415,26 +421,131 @@ def _(xp, g, x, w, has_b, needs):
     return gx, gw, gb
 
 
+_linear.frees = True        # (torch's LinearBackward0 saves input and weight)
+
+
+# ---- linear's graph: torch's addmm(bias, input, weight.t()) / mm(input, weight.t()) ----------
+def _mm_t_grads(xp, g, x, wt, needs):
+    """The gradients of x @ wt for a 2-D x and wt = weight.t() (F-ordered): that of wt as the
+    transpose of a C-ordered weight gradient, as torch's mm_mat2_backward gives it for a
+    column-major mat2 (TBackward0 hands the weight its C-ordered array)."""
+    if x.dtype.itemsize == 2 and x.dtype.kind in "fV":      # float accumulation, as forward
+        x, wt = x.astype(np.float32), wt.astype(np.float32)
+    return (xp.matmul(g, wt.T) if needs[0] else None,
+            xp.matmul(g.T, x).T if needs[1] else None)
+
+
+def _product_t_fwd(xp, b, x, wt):
+    y, _ = _linear_fwd(xp, x, wt.T, b)
+    return y, (x, wt, () if b is None else b.shape)
+
+
+@op("linear_addmm", saves="in", node="AddmmBackward0", needs_mask=True)
+def _linear_addmm(xp, b, x, wt):
+    return _product_t_fwd(xp, b, x, wt)
+
+
+@_linear_addmm.vjp
+@holomorphic
+def _(xp, g, x, wt, bshape, needs):
+    gb = None
+    if needs[0]:    # (a broadcast bias of another shape: the engine sums g down to it)
+        gb = cuda_blas.sum_rows(xp, g) if len(bshape) == 1 else g
+    return (gb,) + _mm_t_grads(xp, g, x, wt, needs[1:])
+
+
+@op("linear_mm", saves="in", node="MmBackward0", needs_mask=True)
+def _linear_mm(xp, x, wt):
+    y, (x, wt, _) = _product_t_fwd(xp, None, x, wt)
+    return y, (x, wt)
+
+
+_linear_mm.vjp(holomorphic(_mm_t_grads))
+# torch's matmul made weight.t() before the view of a 1-D or N-D input: that view runs first
+_linear_mm.node_cls = _ordered_class("MmBackward0", (0, 1))
+
+
 def linear(input, weight, bias=None):
-    t = apply(_linear, (input, weight, bias))
-    node = t.grad_fn
-    if node is not None and (bias is None or input.ndim != 2) and type(node) is _ADDMM:
-        # torch's linear is addmm for a 2-D input with a bias, else mm/matmul with a view or
-        # squeeze on top: one op here, its node retyped to the class torch shows
-        node.__class__ = _NESTED_LINEAR if input.be.idx == NESTED_IDX else \
-            _LINEAR_NODES[bias is None, min(input.ndim, 3)]
+    if _grad.enabled and (input._rg or weight._rg or bias is not None and bias._rg):
+        be = input.be
+        if weight.be is be and (bias is None or bias.be is be) and be.idx != NESTED_IDX and \
+                weight.arr.ndim == 2:
+            return _linear_graph(input, weight, bias)
+    return apply(_linear, (input, weight, bias))
+
+
+def _linear_graph(x, w, b):
+    """linear recording torch's graph of it: addmm(bias, input, weight.t()) for a 2-D input
+    (mm without bias); for a contiguous 1-D or N-D one that product of its rows (a view), the
+    result viewed back (_unsafe_view without bias); else matmul(input, weight.t()) plus the
+    bias in place. One kernel computes the values (torch's profiler event aten::linear)."""
+    if _amp.enabled:
+        from ..amp.autocast import cast_args
+        x, w, b = cast_args(_linear, (x, w, b))
+    be = x.be
+    xp, xa = be.xp, x.arr
+    args = (xp, xa, w.arr, None if b is None else b.arr)
+    try:
+        y, saved = _linear.impl[be.idx][0](*args)
+    except RuntimeWarning:
+        from ._apply import quiet
+        y, saved = quiet(_linear.impl[be.idx][0], *args)
+    # the views are made as the kernel's event's part (the profiler's aten::linear has torch's
+    # aten::t, view, addmm inside): their Tensors from view_out, no op called
+    wta, wts = _swap_fwd(xp, w.arr, 0, 1)
+    wt = view_out(_T_VIEW, _t_fn, w, wta, wts, wts)     # TBackward0 if the weight requires grad
+    nd = xa.ndim
+    if nd == 2:
+        out = _product_t(b, x, wt, y)
+    elif xa.flags.c_contiguous and (b is None and nd > 2 or b is not None and (
+            nd == 3 or b.arr.ndim == 1)):
+        rows, n = math.prod(xa.shape[:-1]), w.arr.shape[0]
+        shape = (rows, xa.shape[-1])
+        x2 = view_out(_VIEW_OP, _view_fn, x, xa.reshape(shape), (xa.shape,), (shape,))
+        y2 = _product_t(b, x2, wt, y.reshape(rows, n))
+        if b is not None:
+            out = view_out(_VIEW_OP, _view_fn, y2, y, (y2.arr.shape,), (y.shape,))
+        else:                                   # _unsafe_view: no view of y2
+            out = _new(y, be)
+            out._rg = y2._rg
+            if y2._rg:
+                out.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be,
+                                    (y2.arr.shape,), (y2,), (y.shape,))
+    elif nd == 1 and b is None:                 # matmul's vector-matrix product
+        out = _product_t(None, unsqueeze(x, 0), wt, y.reshape(1, -1)).squeeze_(0)
+    else:
+        out = matmul(x, wt)
+        if b is not None:
+            out.add_(b)
+        return out
+    if _fw.level is not None:
+        _fw_propagate(_linear, (x, w, b), (), out, saved)
+    return out
+
+
+_T_VIEW, _VIEW_OP, _UNSAFE_VIEW_OP = _t_fn.op, _view_fn.op, _reshape_copy
+
+
+def _product_t(b, x, wt, y):
+    """The Tensor of y = [b +] x @ wt (2-D) with linear's AddmmBackward0 or MmBackward0 node."""
+    be = x.be
+    t = _new(y, be)
+    if b is None:
+        if x._rg or wt._rg:
+            t._rg = True
+            t.grad_fn = _linear_mm.node_cls(
+                _linear_mm, _linear_mm.impl[be.idx][1], be.xp, (x.arr, wt.arr),
+                (_edge(x), _edge(wt)), (x, wt), ())
+    elif x._rg or wt._rg or b._rg:
+        t._rg = True
+        t.grad_fn = _linear_addmm.node_cls(
+            _linear_addmm, _linear_addmm.impl[be.idx][1], be.xp, (x.arr, wt.arr, b.arr.shape),
+            (_edge(b), _edge(x), _edge(wt)), (b, x, wt), ())
     return t
 
 
-# torch's engine runs the leaves' AccumulateGrads (their hooks) of addmm(bias, input, weight.t())
-# bias first, then input, then weight; past a view of a 1-D or 3-D input, bias, weight, input
-_ADDMM = _linear.node_cls = _ordered_class("AddmmBackward0", (2, 0, 1))
-_linear.frees = True        # a view over torch's mm/addmm, which save (see Op.frees)
-_LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_class("MmBackward0"),
-                 (True, 3): _node_class("UnsafeViewBackward0"),
-                 (False, 1): _ordered_class("ViewBackward0", (2, 1, 0))}
-_LINEAR_NODES[False, 3] = _LINEAR_NODES[False, 1]
-_NESTED_LINEAR = _node_class("LinearBackward0")     # torch's nested linear is one op
+def _edge(t):
+    return (t.grad_fn or t._leaf_node()) if t._rg else None
 
 
 # ---- add + product (addmm, addmv, baddbmm, addbmm, addr) --------------------------------------
