@@ -777,7 +777,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     # torch's input.norm(p, dim, keepdim=True); for 2-byte floats linalg's vector norm, whose
     # backward rounds in their dtype as torch's does (_norm's, leaner, computes in float32)
     denom = _E.clamp_min(_L._linalg_vector_norm(input, p, d, True) if dt.itemsize == 2 else
-                         _norm(input, p, d, True), eps)
+                         _norm(input, p, d, True), eps).expand_as(input)     # (torch's graph)
     return input / denom if out is None else _E.div(input, denom, out=out)
 
 
