@@ -13,7 +13,7 @@ from .._sparse_csr import CompressedArray
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, STUB, Leaf, OutSlot, PackedSaved, RetainGrad, \
-    _NodePreHook, out_slot, output_nr
+    _NodePreHook, out_slot, output_nr, torch_edges
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -439,6 +439,7 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
     elif node.epoch < _clock[0]:
         _check_versions(node)
         saved = node.saved
+    slots = g
     if node.outs is not None:
         g = _fill_outputs(node, g, create_graph)
     elif isinstance(g, np.generic):     # 0-d arithmetic gives NumPy scalars: rules write into g
@@ -459,7 +460,9 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
             from ..ops._apply import quiet
             gins = quiet(node.bwd, *args)
     if node.post is not None:
-        gins = _run_posthooks(node, gins, g, create_graph)
+        # (an op's node with several outputs: None for an output without a gradient, as torch)
+        gins = _run_posthooks(node, gins, slots if node.outs is not None and node.op_node
+                              else g, create_graph)
     if STATE.anomaly and STATE.anomaly_nan:
         from .anomaly_mode import check_grads
         check_grads(node, gins, needed)
@@ -570,6 +573,9 @@ def _run_prehooks(node, g, create_graph, handed, skip_node_hooks):
     retain = [h for h in node.hooks if type(h) is RetainGrad]
     be = None if create_graph else _backend_of(node)
     for h in hooks:
+        if type(g) is list:     # a multi-output node's (Node.register_prehook's hooks only)
+            g = _multi_prehook(h, g, be, create_graph, handed)
+            continue
         handed.add(id(g))
         r = h(g if create_graph else _new(g, be))
         if r is not None:
@@ -577,6 +583,18 @@ def _run_prehooks(node, g, create_graph, handed, skip_node_hooks):
             handed.add(id(g))
     for h in retain:
         h(g if create_graph else _new(g, be))
+    return g
+
+
+def _multi_prehook(h, g, be, create_graph, handed):
+    """Node.register_prehook's fn(grad_outputs) on a multi-output node: one gradient per output
+    (None for one without); a returned tuple replaces them."""
+    handed.update(id(a) for a in g if a is not None)
+    r = h.all(tuple(a if a is None or create_graph else _T._new(a, be) for a in g))
+    if r is None:
+        return g
+    g = [a if a is None or create_graph else a.arr for a in r]
+    handed.update(id(a) for a in g if a is not None)
     return g
 
 
@@ -619,11 +637,19 @@ def _run_posthooks(node, gins, g, create_graph):
     outs = tuple(g) if node.outs is not None else (g,)
     grad_outputs = tuple(wrap(a) for a in outs)
     grad_inputs = tuple(None if nxt is None else wrap(a) for a, nxt in zip(gins, node.next))
+    kept = torch_edges(node) if node.op_node else None
+    if kept is not None:            # one per edge of torch's node (see Node.next_functions)
+        full, grad_inputs = grad_inputs, tuple(grad_inputs[i] for i in kept)
     _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
     for fn in node.post:
         r = _post_result(fn, fn(grad_inputs, grad_outputs), grad_inputs)
         if r is not None:
             grad_inputs = r
+    if kept is not None:
+        full = list(full)
+        for i, x in zip(kept, grad_inputs):
+            full[i] = x
+        grad_inputs = tuple(full)
     if create_graph:
         return grad_inputs
     gins = tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)
