@@ -22,7 +22,7 @@ from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _node, _not_tens
     raise_not_tensor, view_out, tensor_args, tensor_elements, tensor_ndim, ureduce
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
-from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, unsqueeze
+from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, expand, reshape, unsqueeze
 from ._registry import NESTED_IDX, c_order, column_major_outputs, contiguous_outputs, f_order, \
     holomorphic, op
 from ..autograd.node import node_class as _node_class, ordered_class as _ordered_class
@@ -68,7 +68,10 @@ def _matmul_fwd(xp, a, b):
     if a.dtype == bool and (a.size and b.size or a.ndim == b.ndim == 1):   # torch: no kernel
         raise not_implemented(_bool_kernel(a, b), a.dtype)                # for empty products
     _check_batch(a.shape[:-2], b.shape[:-2])
-    out = xp.matmul(a, b)
+    if a.ndim > 2 and b.ndim == 2:      # torch folds the batch into rows: one mm
+        out = xp.matmul(_rows2d(a), b).reshape(a.shape[:-1] + b.shape[1:])
+    else:
+        out = xp.matmul(a, b)
     if out.ndim == 0 and type(out) is not type(a):
         out = xp.asarray(out)
     if out.dtype != a.dtype:        # bfloat16: ml_dtypes accumulates and returns float32
@@ -215,8 +218,14 @@ def matmul(input, other, *, out=None):
     if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")          # torch's matmul is dot
+    a, b = input.arr, other.arr
+    if a.ndim > 2 and out is None and _grad.enabled and (input._rg or other._rg):
+        if b.ndim == 2 and _folds_like_torch(input, other):
+            return _folded_matmul(input, other)
+        if b.ndim >= 2 and _batches_like_torch(input, other):
+            return _batched_matmul(input, other)
     try:
-        r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
+        r = _product(_BY_RANK.get((a.ndim, b.ndim), _matmul), input, other)
     except RuntimeError:
         a, b = input.arr, other.arr
         if a.ndim and b.ndim and not (input.is_nested or other.is_nested) and \
@@ -227,6 +236,70 @@ def matmul(input, other, *, out=None):
                              small.requires_grad)
         raise
     return r if out is None else _finish(r, out, "matmul", "resize")
+
+
+def _folds_like_torch(input, other):
+    """Whether matmul(N-d input, 2-d other) records torch's folded graph here: tensors on one
+    dense backend that multiply (the other cases keep matmul's single node and its errors),
+    folded by torch's should_fold: when the matrix requires grad, or the input's rows are a
+    view (else torch expands the matrix for a bmm)."""
+    a, b = input.arr, other.arr
+    if not (input.be is other.be and input.be.idx != NESTED_IDX and a.shape[-1] == b.shape[0]
+            and a.dtype == b.dtype and a.dtype.kind != "b" and _fw.level is None and
+            isinstance(a, input.be.xp.ndarray) and isinstance(b, input.be.xp.ndarray)):
+        return False
+    st, sh = a.strides, a.shape
+    return other._rg or not a.size or all(st[i] == st[i + 1] * sh[i + 1]
+                                          for i in range(a.ndim - 2))
+
+
+def _folded_matmul(input, other):
+    """torch's matmul of an N-d input and a matrix, recorded as torch's: the input reshaped to
+    rows (ViewBackward0, or UnsafeViewBackward0 over a copy), mm, then _unsafe_view."""
+    xa = input.arr
+    rows = math.prod(xa.shape[:-1])
+    y2 = _product(_mm, reshape(input, (rows, xa.shape[-1])), other)
+    if y2.grad_fn is not None:
+        y2.grad_fn.__class__ = _VIEW_FIRST_MM
+    be, shape = y2.be, xa.shape[:-1] + (other.arr.shape[1],)
+    t = _new(y2.arr.reshape(shape), be)
+    t._rg = True
+    t.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be, (y2.arr.shape,),
+                      (y2,), (shape,))
+    return t
+
+
+def _batches_like_torch(input, other):
+    """Whether matmul of a batched operand by a batched one (or by a matrix torch does not fold
+    in) records torch's graph here: tensors on one dense backend that multiply with
+    broadcastable batches, neither a 3-d one of one batch (torch folds those: left as matmul's
+    single node, as the other cases)."""
+    a, b = input.arr, other.arr
+    if not (input.be is other.be and input.be.idx != NESTED_IDX and a.shape[-1] == b.shape[-2]
+            and a.dtype == b.dtype and a.dtype.kind != "b" and _fw.level is None and
+            isinstance(a, input.be.xp.ndarray) and isinstance(b, input.be.xp.ndarray) and
+            not (a.ndim == 3 and a.shape[0] == 1) and not (b.ndim == 3 and b.shape[0] == 1)):
+        return False
+    sa, sb = a.shape[:-2], b.shape[:-2]
+    return all(x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
+
+
+def _batched_matmul(input, other):
+    """torch's matmul of batched operands, recorded as torch's: each expanded to the broadcast
+    batch and reshaped to one batch dim (ExpandBackward0, then ViewBackward0,
+    ReshapeAliasBackward0 or UnsafeViewBackward0 over a copy), bmm, then _unsafe_view."""
+    a, b = input.arr, other.arr
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    nb = math.prod(batch)
+    a3 = reshape(expand(input, batch + a.shape[-2:]), (nb,) + a.shape[-2:])
+    b3 = reshape(expand(other, batch + b.shape[-2:]), (nb,) + b.shape[-2:])
+    y3 = _product(_bmm, a3, b3)
+    be, shape = y3.be, batch + (a.shape[-2], b.shape[-1])
+    t = _new(y3.arr.reshape(shape), be)
+    t._rg = True
+    t.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be, (y3.arr.shape,),
+                      (y3,), (shape,))
+    return t
 
 
 def mm(input, mat2, *, out=None):
@@ -367,12 +440,16 @@ def _rows2d(a):
     return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
-def _linear_fwd(xp, x, w, b):
+def _linear_checks(x, w, b):
     if x.shape[-1:] != w.shape[-1:] or w.ndim != 2:
         _check_linear(x, w, b)
     _check_same_dtype(x, w)
     if x.dtype.kind == "b":
         raise not_implemented("addmm_impl_cpu_", x.dtype)
+
+
+def _linear_fwd(xp, x, w, b):
+    _linear_checks(x, w, b)
     low = x.dtype if x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
     if low is not None:             # torch: float accumulation, the bias too, one rounding
         x, w = x.astype(np.float32), w.astype(np.float32)
@@ -461,8 +538,9 @@ def _linear_mm(xp, x, wt):
 
 
 _linear_mm.vjp(holomorphic(_mm_t_grads))
-# torch's matmul made weight.t() before the view of a 1-D or N-D input: that view runs first
-_linear_mm.node_cls = _ordered_class("MmBackward0", (0, 1))
+# torch's matmul of an N-d (or 1-d) input and a matrix (weight.t() for linear) views the input
+# after the matrix was made: that view's node runs first
+_VIEW_FIRST_MM = _linear_mm.node_cls = _ordered_class("MmBackward0", (0, 1))
 
 
 def linear(input, weight, bias=None):
@@ -484,21 +562,29 @@ def _linear_graph(x, w, b):
         x, w, b = cast_args(_linear, (x, w, b))
     be = x.be
     xp, xa = be.xp, x.arr
+    nd = xa.ndim
+    folded = nd == 2 or xa.flags.c_contiguous and (b is None and nd > 2 or b is not None and (
+        nd == 3 or b.arr.ndim == 1))
+    if not folded and not (nd == 1 and b is None):
+        _linear_checks(xa, w.arr, None if b is None else b.arr)
+    # the views are made as the kernel's event's part (the profiler's aten::linear has torch's
+    # aten::t, view, addmm inside): their Tensors from view_out, no op called
+    wta, wts = _swap_fwd(xp, w.arr, 0, 1)
+    wt = view_out(_T_VIEW, _t_fn, w, wta, wts, wts)     # TBackward0 if the weight requires grad
+    if not folded and not (nd == 1 and b is None):      # torch's matmul, then the bias
+        out = matmul(x, wt)
+        if b is not None:
+            out.add_(b)
+        return out
     args = (xp, xa, w.arr, None if b is None else b.arr)
     try:
         y, saved = _linear.impl[be.idx][0](*args)
     except RuntimeWarning:
         from ._apply import quiet
         y, saved = quiet(_linear.impl[be.idx][0], *args)
-    # the views are made as the kernel's event's part (the profiler's aten::linear has torch's
-    # aten::t, view, addmm inside): their Tensors from view_out, no op called
-    wta, wts = _swap_fwd(xp, w.arr, 0, 1)
-    wt = view_out(_T_VIEW, _t_fn, w, wta, wts, wts)     # TBackward0 if the weight requires grad
-    nd = xa.ndim
     if nd == 2:
         out = _product_t(b, x, wt, y)
-    elif xa.flags.c_contiguous and (b is None and nd > 2 or b is not None and (
-            nd == 3 or b.arr.ndim == 1)):
+    elif folded:
         rows, n = math.prod(xa.shape[:-1]), w.arr.shape[0]
         shape = (rows, xa.shape[-1])
         x2 = view_out(_VIEW_OP, _view_fn, x, xa.reshape(shape), (xa.shape,), (shape,))
@@ -511,13 +597,8 @@ def _linear_graph(x, w, b):
             if y2._rg:
                 out.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be,
                                     (y2.arr.shape,), (y2,), (y.shape,))
-    elif nd == 1 and b is None:                 # matmul's vector-matrix product
+    else:                                       # matmul's vector-matrix product
         out = _product_t(None, unsqueeze(x, 0), wt, y.reshape(1, -1)).squeeze_(0)
-    else:
-        out = matmul(x, wt)
-        if b is not None:
-            out.add_(b)
-        return out
     if _fw.level is not None:
         _fw_propagate(_linear, (x, w, b), (), out, saved)
     return out
