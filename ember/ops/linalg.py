@@ -227,7 +227,6 @@ def matmul(input, other, *, out=None):
     try:
         r = _product(_BY_RANK.get((a.ndim, b.ndim), _matmul), input, other)
     except RuntimeError:
-        a, b = input.arr, other.arr
         if a.ndim and b.ndim and not (input.is_nested or other.is_nested) and \
                 a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
             # torch's kernel for the error hangs on whether the smaller input requires grad
