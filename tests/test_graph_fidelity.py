@@ -155,9 +155,6 @@ XFAIL = {
     "lstm": _FUSED_RNN,
     "gru": _FUSED_RNN,
     "lstm_cell": _FUSED_RNN,
-    "cosine_similarity": "torch's cosine_similarity clamps the norms' product through "
-                         "CloneBackward0 nodes (its kernel's own expression); ember's divides by "
-                         "each clamped norm (ClampMinBackward0)",
 }
 
 
@@ -168,7 +165,8 @@ _ORDER = "ember's engine orders nodes depth-first from the root, where torch run
          "node made last first: a chain made before the op (a transposed operand) runs before " \
          "the other operand's view that the op made, not after it as torch's"
 ORDER_XFAIL = dict.fromkeys(("mha_self", "mha_self_batch_first", "mha_weights", "mha_cross",
-                             "transformer_encoder_layer", "matmul_attention_scores"), _ORDER)
+                             "transformer_encoder_layer", "matmul_attention_scores",
+                             "cosine_similarity"), _ORDER)
 
 
 def _case(name, xfail=XFAIL):
@@ -264,7 +262,8 @@ HOOKED = ["linear_2d", "linear_2d_input_no_grad", "linear_2d_no_bias", "linear_1
           "linear_frozen_weight", "linear_chain", "conv2d", "layer_norm", "batch_norm_train",
           "embedding", "nll_log_softmax", "mse_loss", "gelu", "normalize", "sdpa", "mha_self",
           "mm", "mean_dim", "reshape_permute", "split_chunk", "matmul_3d_2d",
-          "matmul_attention_scores", "matmul_broadcast_4d", "mha_self_batch_first"]
+          "matmul_attention_scores", "matmul_broadcast_4d", "mha_self_batch_first",
+          "cosine_similarity"]
 
 
 @pytest.mark.parametrize("name", HOOKED)
