@@ -716,10 +716,6 @@ def test_legacy_backward_hook_on_the_output_node_like_torch(name):
     assert _legacy_hook_log(ember, make, inputs) == _legacy_hook_log(torch, make, inputs)
 
 
-@pytest.mark.xfail(strict=True, reason="torch's Linear records AddmmBackward0 over (bias, input, "
-                   "weight.t()) with a TBackward0 on the weight; ember's AddmmBackward0 takes "
-                   "(input, weight, bias) directly, so a legacy hook's grad_input differs in "
-                   "order and the weight's gradient is not transposed")
 def test_legacy_backward_hook_of_linear_like_torch():
     make, inputs = (lambda L: L.nn.Linear(3, 2)), [(4, 3)]
     assert _legacy_hook_log(ember, make, inputs) == _legacy_hook_log(torch, make, inputs)

@@ -13,7 +13,7 @@ from .._sparse_csr import CompressedArray
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
 from .grad_mode import STATE
 from .node import CLOCK as _clock, STUB, Leaf, OutSlot, PackedSaved, RetainGrad, \
-    _NodePreHook, out_slot, output_nr
+    _NodePreHook, out_slot, output_nr, torch_edges
 
 _FREED = ("freed",)   # marks a node whose saved values were released by an earlier backward
 
@@ -54,7 +54,9 @@ def sum_to_size(t, size):
 def _reverse_topo(roots):
     """Nodes reachable from roots, every consumer before its producers (no recursion). A leaf
     comes right after its last consumer, siblings in edge order: torch runs an AccumulateGrad
-    as soon as it is ready (its priority is the highest), so its hooks fire then."""
+    as soon as it is ready (its priority is the highest), so its hooks fire then. Other
+    siblings run in reverse edge order (torch's: the input made last runs first), both unless
+    the node's class says otherwise (input_order, see node.ordered_class)."""
     post, seen = [], set()
     for root in roots:              # a root reachable from another root is ordered after it
         if root in seen:
@@ -71,12 +73,14 @@ def _reverse_topo(roots):
                         frame[2].append(c)
                         continue
                     seen.add(c)
-                    stack.append([c, iter(c.next), None])
+                    order = type(c).input_order
+                    stack.append([c, iter(c.next if order is None else
+                                          [c.next[i] for i in reversed(order)]), None])
                     break
             else:
                 stack.pop()
                 if frame[2] is not None:
-                    order = getattr(type(frame[0]), "leaf_order", None)
+                    order = type(frame[0]).input_order
                     if order is not None:
                         edges, leaves = frame[0].next, frame[2]
                         frame[2] = [edges[i] for i in order if edges[i] in leaves]
@@ -117,8 +121,9 @@ _SAVED_INPUTS = {
     "mm": _cross,
     "bmm": _cross,
     "div": lambda node: (0, 1) if node.next[1] is not None else (1,),
-    "linear": lambda node: tuple(i for i, other in ((0, 1), (1, 0))
-                                 if node.next[other] is not None),
+    "linear_mm": _cross,                        # linear's mm(input, weight.t())
+    "linear_addmm": lambda node: tuple(i for i, other in ((1, 2), (2, 1))    # (its addmm)
+                                       if node.next[other] is not None),
     "where": lambda node: (0,),
     "linalg_solve_ex": lambda node: (0,),      # A (and the result), not B
     "linalg_solve_triangular": lambda node: (0,),
@@ -200,12 +205,6 @@ def _check_versions(node):
         for i in (range(len(inputs)) if which is None else which(node)):
             vc = getattr(inputs[i], "_vc", None)
             if vc is not None and vc[1] > epoch:
-                if i == 1 and op.name == "linear":
-                    # torch's linear saves weight.t(): that view's shape, and its grad_fn (if
-                    # any) regenerated as the base changed
-                    w = inputs[1]
-                    raise modified_error(None, vc[0], vc[0] - 1, shape=w.shape[::-1],
-                                         dtype=w.arr.dtype, creator="AsStrided" if w._rg else None)
                 t = inputs[i]
                 if i == 1 and op.name == "prelu" and t._base is not None:
                     t = t._base         # (F.prelu reshaped the weight torch saves as it is)
@@ -230,11 +229,11 @@ def _check_versions(node):
 
 
 def _folded_shape(name, i, inputs):
-    """The shape of the view torch's linear or matmul saves of input i when it folds batch
+    """The shape of the view torch's matmul saves of input i when it folds batch
     dimensions (N-d @ 2-d: into rows; batched @ batched of one batch shape: into one batch
     dimension), else None."""
     t = inputs[i]
-    if i == 0 and t.ndim > 2 and (name == "linear" or name == "matmul" and inputs[1].ndim <= 2):
+    if i == 0 and t.ndim > 2 and name == "matmul" and inputs[1].ndim <= 2:
         return t.numel() // t.shape[-1], t.shape[-1]
     if name == "matmul" and inputs[0].ndim > 2 and inputs[1].ndim > 2 and \
             inputs[0].shape[:-2] == inputs[1].shape[:-2]:
@@ -440,6 +439,7 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
     elif node.epoch < _clock[0]:
         _check_versions(node)
         saved = node.saved
+    slots = g
     if node.outs is not None:
         g = _fill_outputs(node, g, create_graph)
     elif isinstance(g, np.generic):     # 0-d arithmetic gives NumPy scalars: rules write into g
@@ -460,7 +460,9 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
             from ..ops._apply import quiet
             gins = quiet(node.bwd, *args)
     if node.post is not None:
-        gins = _run_posthooks(node, gins, g, create_graph)
+        # (an op's node with several outputs: None for an output without a gradient, as torch)
+        gins = _run_posthooks(node, gins, slots if node.outs is not None and node.op_node
+                              else g, create_graph)
     if STATE.anomaly and STATE.anomaly_nan:
         from .anomaly_mode import check_grads
         check_grads(node, gins, needed)
@@ -571,6 +573,9 @@ def _run_prehooks(node, g, create_graph, handed, skip_node_hooks):
     retain = [h for h in node.hooks if type(h) is RetainGrad]
     be = None if create_graph else _backend_of(node)
     for h in hooks:
+        if type(g) is list:     # a multi-output node's (Node.register_prehook's hooks only)
+            g = _multi_prehook(h, g, be, create_graph, handed)
+            continue
         handed.add(id(g))
         r = h(g if create_graph else _new(g, be))
         if r is not None:
@@ -578,6 +583,18 @@ def _run_prehooks(node, g, create_graph, handed, skip_node_hooks):
             handed.add(id(g))
     for h in retain:
         h(g if create_graph else _new(g, be))
+    return g
+
+
+def _multi_prehook(h, g, be, create_graph, handed):
+    """Node.register_prehook's fn(grad_outputs) on a multi-output node: one gradient per output
+    (None for one without); a returned tuple replaces them."""
+    handed.update(id(a) for a in g if a is not None)
+    r = h.all(tuple(a if a is None or create_graph else _T._new(a, be) for a in g))
+    if r is None:
+        return g
+    g = [a if a is None or create_graph else a.arr for a in r]
+    handed.update(id(a) for a in g if a is not None)
     return g
 
 
@@ -620,11 +637,19 @@ def _run_posthooks(node, gins, g, create_graph):
     outs = tuple(g) if node.outs is not None else (g,)
     grad_outputs = tuple(wrap(a) for a in outs)
     grad_inputs = tuple(None if nxt is None else wrap(a) for a, nxt in zip(gins, node.next))
+    kept = torch_edges(node) if node.op_node else None
+    if kept is not None:            # one per edge of torch's node (see Node.next_functions)
+        full, grad_inputs = grad_inputs, tuple(grad_inputs[i] for i in kept)
     _CURRENT[0].handed.update(id(a) for a in gins if a is not None)
     for fn in node.post:
         r = _post_result(fn, fn(grad_inputs, grad_outputs), grad_inputs)
         if r is not None:
             grad_inputs = r
+    if kept is not None:
+        full = list(full)
+        for i, x in zip(kept, grad_inputs):
+            full[i] = x
+        grad_inputs = tuple(full)
     if create_graph:
         return grad_inputs
     gins = tuple(x.arr if isinstance(x, Tensor) else x for x in grad_inputs)

@@ -226,12 +226,35 @@ _INDEXED = dict.fromkeys((
 _INDEXED.update(dict.fromkeys(("cross_entropy", "nll_loss", "nll_loss2d", "multi_margin_loss",
                                "multilabel_margin_loss"), (0,)))
 _INDEXED.update(dict.fromkeys(("pow", "rpow", "rsub", "fmod", "remainder"), "scalar"))
+# torch's flash attention node has edges for query, key and value only (its CPU kernel takes
+# no mask requiring grad); binary_cross_entropy_with_logits' for input and target
+_INDEXED["scaled_dot_product_flash_attention_for_cpu"] = (0, 1, 2)
+_INDEXED["binary_cross_entropy_with_logits"] = (0, 1)
+# the Scalar overloads torch's C++ composites record (retype): no edge for the number
+_SCALAR_NODES = frozenset(("AddBackward1", "MulBackward1", "DivBackward1"))
 
 
 def _no_edge(a):
     """A Python scalar, None, or an integer or bool tensor."""
     arr = getattr(a, "arr", None)
     return arr is None or getattr(arr, "dtype", None) is None or arr.dtype.kind in "biu"
+
+
+def torch_edges(node):
+    """The positions of node's inputs that have an edge in torch's node (None: all of them):
+    torch's edges are the op's differentiable inputs only, none for its index, mask or
+    class-target tensors, nor a Python scalar fill value (an integer operand of mul keeps its
+    None edge, as torch's); a loss's class weights have none either."""
+    nxt, ins = node.next, node.inputs
+    keep = _INDEXED.get(getattr(node.op, "name", None), False)
+    if keep is False and type(node).__name__ in _SCALAR_NODES:
+        keep = "scalar"
+    if keep is False or len(ins) != len(nxt):
+        return None
+    if keep == "scalar":        # torch's Scalar overloads: no edge for a Python number
+        return [i for i, (n, a) in enumerate(zip(nxt, ins)) if n is not None or hasattr(a, "arr")]
+    return [i for i, (n, a) in enumerate(zip(nxt, ins))
+            if (keep is None or i in keep) and (n is not None or not _no_edge(a))]
 
 
 def short_name(name):
@@ -268,11 +291,11 @@ def _frees(name):
 
 
 def ordered_class(name, order):
-    """A class of nodes called `name` whose leaf inputs' AccumulateGrads (and so their hooks)
-    run in `order`, the input edges' indices, not in edge order: for one op that stands for
-    several of torch's, whose engine readies those leaves in another order (linear: addmm's
-    bias, then its input, then weight.t()'s weight)."""
-    return type(short_name(name), (node_class(name),), {"__slots__": (), "leaf_order": order})
+    """A class of nodes called `name` whose inputs' nodes (and so their hooks) run in `order`,
+    the input edges' indices, where torch's engine, which runs the node made last first,
+    readies them in another order than ember's default (see engine._reverse_topo): linear's
+    mm(input.view(...), weight.t()) made the transpose first, so the view runs first."""
+    return type(short_name(name), (node_class(name),), {"__slots__": (), "input_order": order})
 
 
 class Node:
@@ -280,7 +303,7 @@ class Node:
                  "hooks", "post", "outs", "meta", "__weakref__")
     op_node = True      # a built-in op's node (custom Function nodes keep their own state)
     frees = None        # see _frees
-    leaf_order = None   # (see ordered_class)
+    input_order = None  # (see ordered_class)
 
     __init__ = _init
 
@@ -319,17 +342,9 @@ class Node:
 
     @property
     def next_functions(self):
-        nxt, ins = self.next, self.inputs
-        keep = _INDEXED.get(getattr(self.op, "name", None), False)
-        if keep is not False and len(ins) == len(nxt):
-            # torch's edges are the op's differentiable inputs only: none for its index, mask
-            # or class-target tensors, nor a Python scalar fill value (an integer operand of mul
-            # keeps its None edge, as torch's); a loss's class weights have none either
-            if keep == "scalar":        # torch's Scalar overloads: no edge for a Python number
-                nxt = [n for n, a in zip(nxt, ins) if n is not None or hasattr(a, "arr")]
-            else:
-                nxt = [n for i, (n, a) in enumerate(zip(nxt, ins))
-                       if (keep is None or i in keep) and (n is not None or not _no_edge(a))]
+        nxt, kept = self.next, torch_edges(self)
+        if kept is not None:
+            nxt = [nxt[i] for i in kept]
         return tuple((n.public(), output_nr(n)) if n is not None else (None, 0) for n in nxt)
 
     def public(self):
@@ -412,6 +427,7 @@ Leaf = AccumulateGrad      # the name ember's engine uses
 class OutSlot:
     """Edge to output `index` of a multi-output node; shows itself as the parent node."""
     __slots__ = ("parent", "index", "next", "hooks", "__weakref__")
+    input_order = None
 
     def __init__(self, parent, index):
         self.parent, self.index, self.next, self.hooks = parent, index, (parent,), None
@@ -477,15 +493,20 @@ class _NodePreHook:
         self.fn, self.__name__ = fn, getattr(fn, "__name__", "<unknown>")
 
     def __call__(self, g):
-        r = self.fn((g,))
+        r = self.all((g,))
+        return None if r is None else r[0]
+
+    def all(self, grads):
+        """fn on the gradients of all the node's outputs: None or a tuple of as many."""
+        r = self.fn(grads)
         if r is None:
             return None
         if not isinstance(r, tuple):
             raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
-        if len(r) != 1:
+        if len(r) != len(grads):
             raise RuntimeError(f"hook '{self.__name__}' has returned an incorrect number of "
-                               f"values (got {len(r)}, but expected 1)")
-        return r[0]
+                               f"values (got {len(r)}, but expected {len(grads)})")
+        return r
 
 
 class RetainGrad:

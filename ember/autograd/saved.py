@@ -212,23 +212,6 @@ def _mm(a, b):
             "mat2_sym_strides": _strides(b)}
 
 
-def _linear_fields(node):
-    """linear records AddmmBackward0 (with bias) or MmBackward0, whose mat2 is weight.t()."""
-    def mat2(n):
-        if n.saved is _FREED:
-            raise RuntimeError(FREED_MESSAGE)
-        return n.inputs[1].t() if _needed(n, 1) else None
-    fields = {"mat2": _value(mat2),
-              "mat2_sym_sizes": _value(lambda n: tuple(n.inputs[1].shape)[::-1]),
-              "mat2_sym_strides": _value(lambda n: tuple(n.inputs[1].stride())[::-1])}
-    if node.name() == "AddmmBackward0":
-        fields.update(mat1=_input(0), mat1_sym_sizes=_sizes(0), mat1_sym_strides=_strides(0),
-                      alpha=_const(1), beta=_const(1))
-    else:
-        fields.update(self=_input(0), self_sym_sizes=_sizes(0), self_sym_strides=_strides(0))
-    return fields
-
-
 _UNARY_SELF = ("sin", "cos", "log", "abs", "silu", "log2", "log10", "log1p", "tan", "asin",
                "acos", "atan", "sinh", "cosh", "erf", "lgamma", "digamma")
 _UNARY_RESULT = ("exp", "tanh", "sigmoid", "relu", "sqrt", "rsqrt", "reciprocal", "exp2")
@@ -246,6 +229,11 @@ FIELDS = {
               "mat1_sym_strides": _strides(1), "mat2_sym_sizes": _sizes(2),
               "mat2_sym_strides": _strides(2), "beta": _static(0), "alpha": _static(1)},
     "mm": _mm(0, 1),
+    # linear's addmm(bias, input, weight.t()) and mm(input, weight.t())
+    "linear_addmm": {"mat1": _input(1), "mat2": _input(2), "mat1_sym_sizes": _sizes(1),
+                     "mat1_sym_strides": _strides(1), "mat2_sym_sizes": _sizes(2),
+                     "mat2_sym_strides": _strides(2), "beta": _const(1), "alpha": _const(1)},
+    "linear_mm": _mm(0, 1),
     "bmm": {"self": _input(0), "mat2": _input(1)},
     "sum": {"self_sym_sizes": _sizes(0)},
     "sum_dim": {"self_sym_sizes": _sizes(0), "dim": _dims(0), "keepdim": _static(1)},
@@ -300,10 +288,7 @@ FIELDS.update({name: {"result": _RESULT} for name in _UNARY_RESULT})
 
 def _fields(node):
     op = getattr(node, "op", None)
-    name = getattr(op, "name", None)
-    if name == "linear":
-        return _linear_fields(node)
-    return FIELDS.get(name, {})
+    return FIELDS.get(getattr(op, "name", None), {})
 
 
 def saved_names(node):

@@ -59,6 +59,12 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
     out /= z_safe
     lse = xp.where(z == 0, acc(np.inf), m + xp.log(z))
     out = out.astype(q.dtype, copy=False)
+    if not q.flags.c_contiguous and q.strides[-1] == q.itemsize and _S._dense_order(q) == "K":
+        res = np.empty_like(q)      # torch's kernel writes the query's layout (a transposed
+        res[...] = out              # (B, L, H, D) one: its transpose back is contiguous)
+        out = res
+    elif not out.flags.c_contiguous:        # (else contiguous)
+        out = np.ascontiguousarray(out)
     # torch recomputes the probabilities in the backward; kept when small, that is the
     # scores' product and exp saved (a third of the backward's time)
     kept = (e, z_safe) if e.nbytes <= _KEEP_PROBS_BYTES else None

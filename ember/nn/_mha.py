@@ -52,8 +52,8 @@ def _check_in_projection(query, key, value, weights, biases):
 def _project(query, key, value, E, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
     from . import functional as F
     b = in_proj_bias
-    bq, bk, bv = (None,) * 3 if b is None else (b[:E], b[E:2 * E], b[2 * E:])
     if separate:
+        bq, bk, bv = (None,) * 3 if b is None else (b[:E], b[E:2 * E], b[2 * E:])
         for name, w in (("q", q_w), ("k", k_w), ("v", v_w)):
             if w is None:
                 raise AssertionError(f"use_separate_proj_weight is True but {name}_proj_weight "
@@ -62,11 +62,23 @@ def _project(query, key, value, E, in_proj_weight, in_proj_bias, separate, q_w, 
         return F.linear(query, q_w, bq), F.linear(key, k_w, bk), F.linear(value, v_w, bv)
     if in_proj_weight is None:
         raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+    # torch's _in_projection_packed, step for step (its graph)
     w = in_proj_weight
-    if query is key and key is value:
-        return F.linear(query, w, b).chunk(3, dim=-1)
-    return (F.linear(query, w[:E], bq), F.linear(key, w[E:2 * E], bk),
-            F.linear(value, w[2 * E:], bv))
+    if key is value:
+        if query is key:
+            return _unpack(F.linear(query, w, b), 3, E)
+        w_q, w_kv = w.split([E, E * 2])
+        b_q, b_kv = (None, None) if b is None else b.split([E, E * 2])
+        return (F.linear(query, w_q, b_q), *_unpack(F.linear(key, w_kv, b_kv), 2, E))
+    w_q, w_k, w_v = w.chunk(3)
+    b_q, b_k, b_v = (None,) * 3 if b is None else b.chunk(3)
+    return F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
+
+
+def _unpack(proj, n, E):
+    """The n projections packed in proj's last dim, each contiguous (torch's order of steps)."""
+    proj = proj.unflatten(-1, (n, E)).unsqueeze(0).transpose(0, -2).squeeze(-2).contiguous()
+    return tuple(proj[i] for i in range(n))
 
 
 def _heads(t, static, n, head_dim, name):

@@ -9,6 +9,7 @@ import numpy as np
 from .._tensor import Tensor, bump_version
 from .._typenames import tp_name
 from .._memory_format import contiguous_out, suggested_layout
+from ..ops import elementwise as _E
 from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
 from .. import _kernel_dtypes as _D
@@ -833,7 +834,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if eps is None:
         eps = float(np.finfo(x.arr.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
-    out = x * (x * x).mean(dims, keepdim=True).add(eps).rsqrt()
+    out = x * _E._add_scalar(x.pow(2).mean(dims, keepdim=True), eps).rsqrt()   # torch's graph
     if reduced and weight is not None:
         return contiguous_out((out * weight).to(input.dtype))
     if reduced:

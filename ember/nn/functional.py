@@ -769,8 +769,12 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     # (torch's linalg_vector_norm: for 2-byte floats linalg's, whose backward rounds in their
     # dtype as torch's does; _norm's, leaner, computes in float32)
     norm = _L._linalg_vector_norm if x1.arr.dtype.itemsize == 2 else _norm
-    n1 = _E.clamp_min(norm(x1, 2, d, True), eps)
-    n2 = _E.clamp_min(norm(x2, 2, d, True), eps)
+    # torch clamps copies of the norms in place without grad (CloneBackward0: a clamped norm
+    # passes its gradient as if unclamped)
+    n1, n2 = norm(x1, 2, d, True).clone(), norm(x2, 2, d, True).clone()
+    with _no_grad():
+        n1.clamp_min_(eps)
+        n2.clamp_min_(eps)
     return ((x1 / n1) * (x2 / n2)).sum(d[0])
 
 
@@ -785,7 +789,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     # torch's input.norm(p, dim, keepdim=True); for 2-byte floats linalg's vector norm, whose
     # backward rounds in their dtype as torch's does (_norm's, leaner, computes in float32)
     denom = _E.clamp_min(_L._linalg_vector_norm(input, p, d, True) if dt.itemsize == 2 else
-                         _norm(input, p, d, True), eps)
+                         _norm(input, p, d, True), eps).expand_as(input)     # (torch's graph)
     return input / denom if out is None else _E.div(input, denom, out=out)
 
 

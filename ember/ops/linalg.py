@@ -18,10 +18,11 @@ from ..backends import cuda_blas
 from ._norm2 import norm2, vector_norm as ordered_norm
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _not_tensor, apply, \
-    raise_not_tensor, tensor_args, tensor_elements, tensor_ndim, ureduce
+from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _node, _not_tensor, apply, \
+    raise_not_tensor, view_out, tensor_args, tensor_elements, tensor_ndim, ureduce
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
+from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, expand, reshape, unsqueeze
 from ._registry import NESTED_IDX, c_order, column_major_outputs, contiguous_outputs, f_order, \
     holomorphic, op
 from ..autograd.node import node_class as _node_class, ordered_class as _ordered_class
@@ -67,7 +68,10 @@ def _matmul_fwd(xp, a, b):
     if a.dtype == bool and (a.size and b.size or a.ndim == b.ndim == 1):   # torch: no kernel
         raise not_implemented(_bool_kernel(a, b), a.dtype)                # for empty products
     _check_batch(a.shape[:-2], b.shape[:-2])
-    out = xp.matmul(a, b)
+    if a.ndim > 2 and b.ndim == 2:      # torch folds the batch into rows: one mm
+        out = xp.matmul(_rows2d(a), b).reshape(a.shape[:-1] + b.shape[1:])
+    else:
+        out = xp.matmul(a, b)
     if out.ndim == 0 and type(out) is not type(a):
         out = xp.asarray(out)
     if out.dtype != a.dtype:        # bfloat16: ml_dtypes accumulates and returns float32
@@ -214,10 +218,15 @@ def matmul(input, other, *, out=None):
     if input.arr.ndim == other.arr.ndim == 1 and input.dtype != other.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")          # torch's matmul is dot
+    a, b = input.arr, other.arr
+    if a.ndim > 2 and out is None and _grad.enabled and (input._rg or other._rg):
+        if b.ndim == 2 and _folds_like_torch(input, other):
+            return _folded_matmul(input, other)
+        if b.ndim >= 2 and _batches_like_torch(input, other):
+            return _batched_matmul(input, other)
     try:
-        r = _product(_BY_RANK.get((input.arr.ndim, other.arr.ndim), _matmul), input, other)
+        r = _product(_BY_RANK.get((a.ndim, b.ndim), _matmul), input, other)
     except RuntimeError:
-        a, b = input.arr, other.arr
         if a.ndim and b.ndim and not (input.is_nested or other.is_nested) and \
                 a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
             # torch's kernel for the error hangs on whether the smaller input requires grad
@@ -226,6 +235,70 @@ def matmul(input, other, *, out=None):
                              small.requires_grad)
         raise
     return r if out is None else _finish(r, out, "matmul", "resize")
+
+
+def _folds_like_torch(input, other):
+    """Whether matmul(N-d input, 2-d other) records torch's folded graph here: tensors on one
+    dense backend that multiply (the other cases keep matmul's single node and its errors),
+    folded by torch's should_fold: when the matrix requires grad, or the input's rows are a
+    view (else torch expands the matrix for a bmm)."""
+    a, b = input.arr, other.arr
+    if not (input.be is other.be and input.be.idx != NESTED_IDX and a.shape[-1] == b.shape[0]
+            and a.dtype == b.dtype and a.dtype.kind != "b" and _fw.level is None and
+            isinstance(a, input.be.xp.ndarray) and isinstance(b, input.be.xp.ndarray)):
+        return False
+    st, sh = a.strides, a.shape
+    return other._rg or not a.size or all(st[i] == st[i + 1] * sh[i + 1]
+                                          for i in range(a.ndim - 2))
+
+
+def _folded_matmul(input, other):
+    """torch's matmul of an N-d input and a matrix, recorded as torch's: the input reshaped to
+    rows (ViewBackward0, or UnsafeViewBackward0 over a copy), mm, then _unsafe_view."""
+    xa = input.arr
+    rows = math.prod(xa.shape[:-1])
+    y2 = _product(_mm, reshape(input, (rows, xa.shape[-1])), other)
+    if y2.grad_fn is not None:
+        y2.grad_fn.__class__ = _VIEW_FIRST_MM
+    be, shape = y2.be, xa.shape[:-1] + (other.arr.shape[1],)
+    t = _new(y2.arr.reshape(shape), be)
+    t._rg = True
+    t.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be, (y2.arr.shape,),
+                      (y2,), (shape,))
+    return t
+
+
+def _batches_like_torch(input, other):
+    """Whether matmul of a batched operand by a batched one (or by a matrix torch does not fold
+    in) records torch's graph here: tensors on one dense backend that multiply with
+    broadcastable batches, neither a 3-d one of one batch (torch folds those: left as matmul's
+    single node, as the other cases)."""
+    a, b = input.arr, other.arr
+    if not (input.be is other.be and input.be.idx != NESTED_IDX and a.shape[-1] == b.shape[-2]
+            and a.dtype == b.dtype and a.dtype.kind != "b" and _fw.level is None and
+            isinstance(a, input.be.xp.ndarray) and isinstance(b, input.be.xp.ndarray) and
+            not (a.ndim == 3 and a.shape[0] == 1) and not (b.ndim == 3 and b.shape[0] == 1)):
+        return False
+    sa, sb = a.shape[:-2], b.shape[:-2]
+    return all(x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
+
+
+def _batched_matmul(input, other):
+    """torch's matmul of batched operands, recorded as torch's: each expanded to the broadcast
+    batch and reshaped to one batch dim (ExpandBackward0, then ViewBackward0,
+    ReshapeAliasBackward0 or UnsafeViewBackward0 over a copy), bmm, then _unsafe_view."""
+    a, b = input.arr, other.arr
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    nb = math.prod(batch)
+    a3 = reshape(expand(input, batch + a.shape[-2:]), (nb,) + a.shape[-2:])
+    b3 = reshape(expand(other, batch + b.shape[-2:]), (nb,) + b.shape[-2:])
+    y3 = _product(_bmm, a3, b3)
+    be, shape = y3.be, batch + (a.shape[-2], b.shape[-1])
+    t = _new(y3.arr.reshape(shape), be)
+    t._rg = True
+    t.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be, (y3.arr.shape,),
+                      (y3,), (shape,))
+    return t
 
 
 def mm(input, mat2, *, out=None):
@@ -366,13 +439,16 @@ def _rows2d(a):
     return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
-@op("linear", amp="lower", saves="in", node="AddmmBackward0", needs_mask=True)
-def _linear(xp, x, w, b):
+def _linear_checks(x, w, b):
     if x.shape[-1:] != w.shape[-1:] or w.ndim != 2:
         _check_linear(x, w, b)
     _check_same_dtype(x, w)
     if x.dtype.kind == "b":
         raise not_implemented("addmm_impl_cpu_", x.dtype)
+
+
+def _linear_fwd(xp, x, w, b):
+    _linear_checks(x, w, b)
     low = x.dtype if x.dtype.itemsize == 2 and x.dtype.kind in "fV" else None
     if low is not None:             # torch: float accumulation, the bias too, one rounding
         x, w = x.astype(np.float32), w.astype(np.float32)
@@ -385,6 +461,12 @@ def _linear(xp, x, w, b):
     if x.ndim > 2:
         y = y.reshape(x.shape[:-1] + (w.shape[0],))
     return y, (x, w, b is not None)
+
+
+# linear's kernel. It records a node itself only for nested tensors (torch's LinearBackward0);
+# on dense tensors `linear` records torch's graph of it (_linear_graph)
+_linear = op("linear", amp="lower", saves="in", node="LinearBackward0",
+             needs_mask=True)(_linear_fwd)
 
 
 def _check_linear(x, w, b):
@@ -415,26 +497,135 @@ def _(xp, g, x, w, has_b, needs):
     return gx, gw, gb
 
 
+_linear.frees = True        # (torch's LinearBackward0 saves input and weight)
+
+
+# ---- linear's graph: torch's addmm(bias, input, weight.t()) / mm(input, weight.t()) ----------
+def _mm_t_grads(xp, g, x, wt, needs):
+    """The gradients of x @ wt for a 2-D x and wt = weight.t() (F-ordered): that of wt as the
+    transpose of a C-ordered weight gradient, as torch's mm_mat2_backward gives it for a
+    column-major mat2 (TBackward0 hands the weight its C-ordered array)."""
+    if x.dtype.itemsize == 2 and x.dtype.kind in "fV":      # float accumulation, as forward
+        x, wt = x.astype(np.float32), wt.astype(np.float32)
+    return (xp.matmul(g, wt.T) if needs[0] else None,
+            xp.matmul(g.T, x).T if needs[1] else None)
+
+
+def _product_t_fwd(xp, b, x, wt):
+    y, _ = _linear_fwd(xp, x, wt.T, b)
+    return y, (x, wt, () if b is None else b.shape)
+
+
+@op("linear_addmm", saves="in", node="AddmmBackward0", needs_mask=True)
+def _linear_addmm(xp, b, x, wt):
+    return _product_t_fwd(xp, b, x, wt)
+
+
+@_linear_addmm.vjp
+@holomorphic
+def _(xp, g, x, wt, bshape, needs):
+    gb = None
+    if needs[0]:    # (a broadcast bias of another shape: the engine sums g down to it)
+        gb = cuda_blas.sum_rows(xp, g) if len(bshape) == 1 else g
+    return (gb,) + _mm_t_grads(xp, g, x, wt, needs[1:])
+
+
+@op("linear_mm", saves="in", node="MmBackward0", needs_mask=True)
+def _linear_mm(xp, x, wt):
+    y, (x, wt, _) = _product_t_fwd(xp, None, x, wt)
+    return y, (x, wt)
+
+
+_linear_mm.vjp(holomorphic(_mm_t_grads))
+# torch's matmul of an N-d (or 1-d) input and a matrix (weight.t() for linear) views the input
+# after the matrix was made: that view's node runs first
+_VIEW_FIRST_MM = _linear_mm.node_cls = _ordered_class("MmBackward0", (0, 1))
+
+
 def linear(input, weight, bias=None):
-    t = apply(_linear, (input, weight, bias))
-    node = t.grad_fn
-    if node is not None and (bias is None or input.ndim != 2) and type(node) is _ADDMM:
-        # torch's linear is addmm for a 2-D input with a bias, else mm/matmul with a view or
-        # squeeze on top: one op here, its node retyped to the class torch shows
-        node.__class__ = _NESTED_LINEAR if input.be.idx == NESTED_IDX else \
-            _LINEAR_NODES[bias is None, min(input.ndim, 3)]
+    if _grad.enabled and (input._rg or weight._rg or bias is not None and bias._rg):
+        be = input.be
+        if weight.be is be and (bias is None or bias.be is be) and be.idx != NESTED_IDX and \
+                weight.arr.ndim == 2:
+            return _linear_graph(input, weight, bias)
+    return apply(_linear, (input, weight, bias))
+
+
+def _linear_graph(x, w, b):
+    """linear recording torch's graph of it: addmm(bias, input, weight.t()) for a 2-D input
+    (mm without bias); for a contiguous 1-D or N-D one that product of its rows (a view), the
+    result viewed back (_unsafe_view without bias); else matmul(input, weight.t()) plus the
+    bias in place. One kernel computes the values (torch's profiler event aten::linear)."""
+    if _amp.enabled:
+        from ..amp.autocast import cast_args
+        x, w, b = cast_args(_linear, (x, w, b))
+    be = x.be
+    xp, xa = be.xp, x.arr
+    nd = xa.ndim
+    folded = nd == 2 or xa.flags.c_contiguous and (b is None and nd > 2 or b is not None and (
+        nd == 3 or b.arr.ndim == 1))
+    if not folded and not (nd == 1 and b is None):
+        _linear_checks(xa, w.arr, None if b is None else b.arr)
+    # the views are made as the kernel's event's part (the profiler's aten::linear has torch's
+    # aten::t, view, addmm inside): their Tensors from view_out, no op called
+    wta, wts = _swap_fwd(xp, w.arr, 0, 1)
+    wt = view_out(_T_VIEW, _t_fn, w, wta, wts, wts)     # TBackward0 if the weight requires grad
+    if not folded and not (nd == 1 and b is None):      # torch's matmul, then the bias
+        out = matmul(x, wt)
+        if b is not None:
+            out.add_(b)
+        return out
+    args = (xp, xa, w.arr, None if b is None else b.arr)
+    try:
+        y, saved = _linear.impl[be.idx][0](*args)
+    except RuntimeWarning:
+        from ._apply import quiet
+        y, saved = quiet(_linear.impl[be.idx][0], *args)
+    if nd == 2:
+        out = _product_t(b, x, wt, y)
+    elif folded:
+        rows, n = math.prod(xa.shape[:-1]), w.arr.shape[0]
+        shape = (rows, xa.shape[-1])
+        x2 = view_out(_VIEW_OP, _view_fn, x, xa.reshape(shape), (xa.shape,), (shape,))
+        y2 = _product_t(b, x2, wt, y.reshape(rows, n))
+        if b is not None:
+            out = view_out(_VIEW_OP, _view_fn, y2, y, (y2.arr.shape,), (y.shape,))
+        else:                                   # _unsafe_view: no view of y2
+            out = _new(y, be)
+            out._rg = y2._rg
+            if y2._rg:
+                out.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be,
+                                    (y2.arr.shape,), (y2,), (y.shape,))
+    else:                                       # matmul's vector-matrix product
+        out = _product_t(None, unsqueeze(x, 0), wt, y.reshape(1, -1)).squeeze_(0)
+    if _fw.level is not None:
+        _fw_propagate(_linear, (x, w, b), (), out, saved)
+    return out
+
+
+_T_VIEW, _VIEW_OP, _UNSAFE_VIEW_OP = _t_fn.op, _view_fn.op, _reshape_copy
+
+
+def _product_t(b, x, wt, y):
+    """The Tensor of y = [b +] x @ wt (2-D) with linear's AddmmBackward0 or MmBackward0 node."""
+    be = x.be
+    t = _new(y, be)
+    if b is None:
+        if x._rg or wt._rg:
+            t._rg = True
+            t.grad_fn = _linear_mm.node_cls(
+                _linear_mm, _linear_mm.impl[be.idx][1], be.xp, (x.arr, wt.arr),
+                (_edge(x), _edge(wt)), (x, wt), ())
+    elif x._rg or wt._rg or b._rg:
+        t._rg = True
+        t.grad_fn = _linear_addmm.node_cls(
+            _linear_addmm, _linear_addmm.impl[be.idx][1], be.xp, (x.arr, wt.arr, b.arr.shape),
+            (_edge(b), _edge(x), _edge(wt)), (b, x, wt), ())
     return t
 
 
-# torch's engine runs the leaves' AccumulateGrads (their hooks) of addmm(bias, input, weight.t())
-# bias first, then input, then weight; past a view of a 1-D or 3-D input, bias, weight, input
-_ADDMM = _linear.node_cls = _ordered_class("AddmmBackward0", (2, 0, 1))
-_linear.frees = True        # a view over torch's mm/addmm, which save (see Op.frees)
-_LINEAR_NODES = {(True, 1): _node_class("SqueezeBackward4"), (True, 2): _node_class("MmBackward0"),
-                 (True, 3): _node_class("UnsafeViewBackward0"),
-                 (False, 1): _ordered_class("ViewBackward0", (2, 1, 0))}
-_LINEAR_NODES[False, 3] = _LINEAR_NODES[False, 1]
-_NESTED_LINEAR = _node_class("LinearBackward0")     # torch's nested linear is one op
+def _edge(t):
+    return (t.grad_fn or t._leaf_node()) if t._rg else None
 
 
 # ---- add + product (addmm, addmv, baddbmm, addbmm, addr) --------------------------------------

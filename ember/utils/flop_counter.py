@@ -550,6 +550,15 @@ def _linear_bwd_rule(g, x, w, has_b, needs):
     return _product_grads(kind, sa, sb, needs[0], needs[1])
 
 
+def _linear_addmm_fwd_rule(b, x, wt, out):
+    return [(aten.addmm, (_shape(b), _shape(x), _shape(wt)), _shape(out))]
+
+
+def _linear_addmm_bwd_rule(g, x, wt, bshape, needs):
+    """linear's addmm(bias, input, weight.t()) (its forward counted as linear's)."""
+    return _product_grads("mm", _shape(x), _shape(wt), needs[1], needs[2])
+
+
 def _addprod_fwd_rule(c, a, b, beta, alpha, kind, out):
     if kind not in ("addmm", "baddbmm"):
         return ()                           # addmv, addbmm: kernels torch does not count
@@ -697,7 +706,8 @@ def _rules():
     values)."""
     from ..nn._conv_ops import _conv, _conv_t
     from ..nn._rnn_ops import lstm_layer, rnn_layer
-    from ..ops.linalg import _ADDPROD, _bmm, _einsum, _linear, _matmul, _mm, _vm
+    from ..ops.linalg import _ADDPROD, _bmm, _einsum, _linear, _linear_addmm, _linear_mm, \
+        _matmul, _mm, _vm
     addprod = (_addprod_fwd_rule, _addprod_bwd_rule)
     return {
         _mm: (_mm_fwd_rule("mm"), _mm_bwd_rule("mm")),
@@ -705,6 +715,8 @@ def _rules():
         _vm: (_vm_fwd_rule, _vm_bwd_rule),
         _matmul: (_matmul_fwd_rule, _matmul_bwd_rule),
         _linear: (_linear_fwd_rule, _linear_bwd_rule),
+        _linear_addmm: (_linear_addmm_fwd_rule, _linear_addmm_bwd_rule),
+        _linear_mm: (_mm_fwd_rule("mm"), _mm_bwd_rule("mm")),
         _ADDPROD["addmm"]: addprod,
         _ADDPROD["baddbmm"]: addprod,
         _ADDPROD["addbmm"]: addprod,

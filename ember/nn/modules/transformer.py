@@ -84,8 +84,15 @@ class MultiheadAttention(Module):
             _check_mask_types(key_padding_mask, attn_mask)
             key_padding_mask = _float_mask(key_padding_mask, query.dtype, "key_padding_mask")
             attn_mask = _float_mask(attn_mask, query.dtype, "attn_mask")
-        if self.batch_first and batched:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        if self.batch_first and batched:      # (torch's: one transpose of a shared tensor)
+            if key is value:
+                if query is key:
+                    query = key = value = query.transpose(1, 0)
+                else:
+                    query, key = (t.transpose(1, 0) for t in (query, key))
+                    value = key
+            else:
+                query, key, value = (t.transpose(1, 0) for t in (query, key, value))
         separate = not self._qkv_same_embed_dim
         out, weights = F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
