@@ -101,6 +101,13 @@ def _folds(a, b, small_grad):
 def _matmul_mismatch(a, b, ka, kb, small_grad=False):
     """torch's error for inner sizes ka != kb, from the kernel its matmul dispatches to
     (`small_grad`: the input of fewer dims requires grad)."""
+    if type(a) is SparseCOO or type(b) is SparseCOO:     # torch's sparse mv and addmm checks
+        if type(a) is SparseCOO and b.ndim == 1:
+            raise RuntimeError("mv: expected self.size(-1) == vec.size(-1)")
+        if a.ndim <= 2 and b.ndim <= 2:
+            want, got = (ka, kb) if type(a) is SparseCOO else (kb, ka)
+            raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {want}, got "
+                               f"{got}")
     if a.ndim == 1 and b.ndim == 1:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
                            f"[{b.shape[0]}] to have the same number of elements, but got "
