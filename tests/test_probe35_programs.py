@@ -522,6 +522,143 @@ def distributions_reparam_gradients(torch, log):
     _err(log, lambda: D.Normal(a, 1.0).log_prob(torch.ones(3)))
 
 
+# ---- autograd.functional and torch.func ----------------------------------------------------
+
+@program(tol=1e-12)
+def autograd_functional_family(torch, log):
+    AF = torch.autograd.functional
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    v = torch.tensor([1.0, 0.5, -0.25], dtype=torch.float64)
+
+    def f(x):
+        return torch.stack([x[0] * x[1].exp(), x.pow(3).sum(), torch.sin(x[2]) * x[0]])
+
+    def s(x):
+        return (x.sin() * x.pow(2)).sum() + x[0] * x[2]
+
+    J = AF.jacobian(f, x)
+    log(J, J.stride(), AF.jacobian(f, x, vectorize=True), AF.jacobian(f, x, strategy="forward-mode", vectorize=True))
+    log(AF.hessian(s, x), AF.hessian(s, x, vectorize=True))
+    log(AF.vjp(f, x, v), AF.jvp(f, x, v), AF.hvp(s, x, v), AF.vhp(s, x, v))
+    out, vj = AF.vjp(f, x, v, create_graph=True)
+    log(out.requires_grad, vj.requires_grad, vj.grad_fn is not None)
+    log(AF.jacobian(lambda a, b: a * b, (x, v)))
+    log(AF.hessian(lambda a, b: (a * b).sum() + (a ** 2).sum(), (x, v)))
+    log(AF.jacobian(lambda a: (a, a.sum()), x))
+    _err(log, lambda: AF.jacobian(lambda a: torch.ones(3, dtype=torch.float64), x, strict=True))
+    _err(log, lambda: AF.jacobian(lambda a: a.detach(), x, strict=True))
+    log(AF.jacobian(lambda a: torch.ones(3, dtype=torch.float64), x))
+    _err(log, lambda: AF.hessian(lambda a: a, x))
+    _err(log, lambda: AF.vjp(f, x, torch.ones(2, dtype=torch.float64)))
+    _err(log, lambda: AF.jvp(f, x))
+    _err(log, lambda: AF.hvp(lambda a: a.sum() * 2, x, v, strict=True))
+    _err(log, lambda: AF.jacobian(f, x, strategy="forward-mode"))
+    _err(log, lambda: AF.jacobian(f, x, strict=True, vectorize=True))
+    _err(log, lambda: AF.hessian(s, x, strict=True, vectorize=True))
+    _err(log, lambda: AF.hessian(s, x, outer_jacobian_strategy="forward-mode"))
+    _err(log, lambda: AF.vhp(f, x, v))
+    _err(log, lambda: AF.jacobian(f, [1.0]))
+
+
+@program(tol=1e-12)
+def torch_func_transforms_and_vmap_linalg(torch, log):
+    F = torch.func
+    torch.manual_seed(13)
+    x = torch.randn(3, dtype=torch.float64)
+
+    def energy(x):
+        return (x ** 4).sum() - (x[:-1] * x[1:]).sum()
+
+    log(F.grad(energy)(x), F.jacrev(F.grad(energy))(x), F.jacfwd(F.jacrev(energy))(x))
+    log(F.hessian(energy)(x))
+    log(F.grad_and_value(energy)(x))
+    log(F.jacrev(lambda a, b: a @ b, argnums=(0, 1))(torch.eye(2, dtype=torch.float64),
+                                                    torch.ones(2, dtype=torch.float64)))
+    S = _spd(torch, 3, (4,))
+    log(F.vmap(torch.linalg.det)(S), F.vmap(torch.linalg.inv)(S).shape)
+    log(F.vmap(torch.linalg.solve)(S, torch.ones(4, 3, dtype=torch.float64)))
+    log(F.vmap(lambda m: torch.linalg.eigvalsh(m))(S))
+    log(F.vmap(torch.trace)(S), F.vmap(torch.linalg.cholesky)(S).shape)
+    log(F.vmap(F.grad(lambda m: torch.logdet(m)))(S)[0])
+    log(F.vmap(F.jacrev(torch.sin))(torch.ones(2, 3, dtype=torch.float64)).shape)
+    log(F.vmap(torch.dot, in_dims=(0, None))(S[:, 0], torch.ones(3, dtype=torch.float64)))
+    out, vjp_fn = F.vjp(torch.linalg.inv, S[0])
+    log(vjp_fn(torch.eye(3, dtype=torch.float64)))
+    log(F.jvp(torch.linalg.det, (S[0],), (torch.eye(3, dtype=torch.float64),)))
+    _err(log, lambda: F.grad(lambda a: a)(x))
+    _err(log, lambda: F.vmap(torch.sum, in_dims=1)(x))
+    _err(log, lambda: F.vmap(lambda a: a.item())(x))
+    _err(log, lambda: F.jacrev(energy, argnums=2)(x))
+
+
+# ---- printing ---------------------------------------------------------------------------------
+
+@program()
+def float64_printing_options(torch, log):
+    torch.manual_seed(14)
+    A = torch.randn(3, 3, dtype=torch.float64)
+    w = torch.linalg.eigvalsh(A @ A.mT)
+    vals = [w, A, torch.tensor([1e-10, 1.0, 1e10], dtype=torch.float64),
+            torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), torch.tensor(3.14159265358979),
+            torch.tensor([float("inf"), -float("inf"), float("nan"), 1.5], dtype=torch.float64),
+            torch.tensor([123456.789, 0.001], dtype=torch.float64),
+            torch.tensor([1e-5, 2e-5], dtype=torch.float64), torch.zeros(2, dtype=torch.float64),
+            torch.tensor([0.1 + 0.2], dtype=torch.float64), torch.tensor(1e100),
+            torch.linspace(0, 1, 12, dtype=torch.float64)]
+    for kw in ({}, {"precision": 10}, {"precision": 2, "sci_mode": True},
+               {"precision": 6, "sci_mode": False}, {"precision": 3, "linewidth": 40},
+               {"threshold": 5, "edgeitems": 2}, {"profile": "full"}, {"profile": "short"}):
+        torch.set_printoptions(**kw)
+        for v in vals:
+            print(v)
+        print(A.to(torch.complex128) * (1 + 1j))
+        torch.set_printoptions(profile="default")
+        torch.set_printoptions(sci_mode=None)
+    print(torch.get_printoptions() if hasattr(torch, "get_printoptions") else None)
+    _err(log, lambda: torch.set_printoptions(precision="a"))
+
+
+@program()
+def float64_printing_of_solver_results(torch, log):
+    torch.manual_seed(15)
+    A = _spd(torch, 4)
+    b = torch.randn(4, dtype=torch.float64)
+    x = torch.linalg.solve(A, b)
+    torch.set_printoptions(precision=12)
+    print(x)
+    print(torch.linalg.eigh(A))
+    print(torch.linalg.lstsq(A, b.unsqueeze(1)))
+    print(torch.linalg.slogdet(A))
+    torch.set_printoptions(precision=4, sci_mode=True)
+    print(torch.linalg.qr(A[:, :2]))
+    print(torch.linalg.svdvals(A[:2]))
+    print(torch.linalg.lu_factor(A))
+    torch.set_printoptions(profile="default")
+    torch.set_printoptions(sci_mode=None)
+    x.requires_grad_()
+    y = (A @ x).norm()
+    print(y, x * 2)
+    print(torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True).sum())
+    print(torch.tensor([1, 2], dtype=torch.int32), torch.tensor([1.5], dtype=torch.float16))
+
+
+@program(tol=1e-12, xfail="ember's forward-mode tangents record no reverse-mode graph: torch "
+                          "computes them with differentiable ops, so a tangent of a dual over "
+                          "an input that requires grad requires grad itself (reverse over "
+                          "forward), as forward-over-reverse hessians' results do")
+def forward_mode_tangents_require_grad(torch, log):
+    AF = torch.autograd.functional
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+
+    def s(x):
+        return (x.sin() * x.pow(2)).sum() + x[0] * x[2]
+
+    log(AF.hessian(s, x, outer_jacobian_strategy="forward-mode", vectorize=True))
+    xr = x.clone().requires_grad_()
+    J = AF.jacobian(lambda a: a.sin() * a, xr, strategy="forward-mode", vectorize=True)
+    log(J, J.grad_fn is not None)
+
+
 @program(xfail="float32 log is NumPy's SIMD kernel, which rounds differently from torch's "
                 "SLEEF one for about one value in six (log(float32(sqrt 2)) an ulp above)")
 def float32_log_of_mvn_scale(torch, log):
