@@ -591,6 +591,73 @@ def torch_func_transforms_and_vmap_linalg(torch, log):
     _err(log, lambda: F.jacrev(energy, argnums=2)(x))
 
 
+# ---- gradients through solvers, spectra and FFTs ---------------------------------------------
+
+@program(tol=1e-9)
+def linalg_gradients_through_solvers(torch, log):
+    torch.manual_seed(16)
+    A = _spd(torch, 3).requires_grad_()
+    b = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
+    for name, fn in (("solve", lambda: torch.linalg.solve(A, b)),
+                     ("cholesky", lambda: torch.cholesky_solve(b, torch.linalg.cholesky(A))),
+                     ("lu", lambda: torch.linalg.lu_solve(*torch.linalg.lu_factor(A), b)),
+                     ("inv", lambda: torch.linalg.inv(A) @ b),
+                     ("lstsq", lambda: torch.linalg.lstsq(A, b).solution),
+                     ("pinv", lambda: torch.linalg.pinv(A) @ b),
+                     ("tri", lambda: torch.linalg.solve_triangular(A.triu(), b, upper=True)),
+                     ("qr", lambda: torch.linalg.qr(A)[1].diagonal().abs().sum() * b)):
+        out = fn()
+        ga, gb = torch.autograd.grad(out.pow(2).sum(), (A, b))
+        log(name, out.grad_fn.name(), ga, gb)
+    w, V = torch.linalg.eigh(A)
+    log(torch.autograd.grad(w.sum() + (V.abs() ** 2)[0].sum(), A))
+    log(torch.autograd.grad(torch.linalg.svdvals(A).sum(), A))
+    log(torch.autograd.grad(torch.logdet(A), A), torch.autograd.grad(torch.linalg.det(A), A))
+    log(torch.autograd.grad(torch.linalg.matrix_exp(A * 0.1).trace(), A))
+    log(torch.autograd.grad(torch.linalg.matrix_norm(A, "nuc"), A))
+    log(torch.autograd.grad(torch.linalg.eigvals(A).real.sum(), A))
+    Z = torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)
+    log(torch.autograd.grad(torch.linalg.det(Z), Z))
+    _err(log, lambda: torch.autograd.grad(torch.linalg.slogdet(Z).logabsdet, Z))
+    for M in (torch.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=torch.float64),
+              torch.arange(1.0, 10.0, dtype=torch.float64).reshape(3, 3),
+              torch.zeros(2, 2, dtype=torch.complex128),
+              torch.stack([torch.eye(2, dtype=torch.float64), torch.zeros(2, 2,
+                                                                          dtype=torch.float64)])):
+        M.requires_grad_()
+        r = torch.linalg.slogdet(M)
+        log(r, torch.autograd.grad(r.logabsdet.sum() * 3, M))
+        if not M.is_complex():
+            log(torch.autograd.grad(torch.logdet(M).sum(), M))
+    log(torch.autograd.gradcheck(lambda m: torch.linalg.solve(m, b.detach()), (A.detach().clone().requires_grad_(),)))
+
+
+@program(tol=1e-10)
+def fft_autograd_and_spectral_derivative(torch, log):
+    N = 16
+    x = torch.linspace(0, 2 * torch.pi, N + 1, dtype=torch.float64)[:-1]
+    u = torch.sin(x) + 0.5 * torch.cos(3 * x)
+    k = torch.fft.rfftfreq(N, d=1.0 / N, dtype=torch.float64)
+    du = torch.fft.irfft(1j * k * torch.fft.rfft(u), n=N)
+    log((du - (torch.cos(x) - 1.5 * torch.sin(3 * x))).abs().max() < 1e-12)
+    a = torch.randn(8, dtype=torch.float64, requires_grad=True)
+    for norm in (None, "ortho", "forward"):
+        y = torch.fft.rfft(a, norm=norm)
+        g, = torch.autograd.grad(y.abs().pow(2).sum(), a)
+        log(norm, g, y.grad_fn.name())
+        z = torch.fft.irfft(y, n=8, norm=norm)
+        g, = torch.autograd.grad((z * torch.arange(8)).sum(), a)
+        log(g, z.grad_fn.name())
+    c = torch.randn(4, 4, dtype=torch.complex128, requires_grad=True)
+    y = torch.fft.fft2(c, norm="ortho")
+    g, = torch.autograd.grad((y * y.conj()).real.sum(), c)
+    log(g, torch.fft.ifftn(c, dim=(0,)).grad_fn.name(), torch.fft.fftshift(c).grad_fn.name())
+    h = torch.fft.hfft(c[0], n=6)
+    log(h.dtype, torch.autograd.grad(h.sum(), c)[0][0])
+    log(torch.stft(torch.arange(32, dtype=torch.float64), 8, hop_length=4,
+                   window=torch.hann_window(8, dtype=torch.float64), return_complex=True)[:2, :3])
+
+
 # ---- printing ---------------------------------------------------------------------------------
 
 @program()

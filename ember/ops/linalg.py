@@ -1364,8 +1364,26 @@ def _(xp, g, a, sign):
         g_lad = g_lad + 1j * (g_sign * sign.conj()).imag
     if a.shape[-1] == 0:
         return (xp.zeros(a.shape, g_lad.dtype),)
-    return (g_lad[..., None, None] * _mH(_lapack(lambda: xp.linalg.inv(a), "linalg.slogdet",
-                                                _SINGULAR)),)
+    if bool((sign != 0).all()):
+        try:
+            return (g_lad[..., None, None] * _mH(xp.linalg.inv(a)),)
+        except np.linalg.LinAlgError:
+            pass
+    return (_singular_slogdet_grad(xp, g_lad, a),)
+
+
+def _singular_slogdet_grad(xp, g_lad, a):
+    """g A^{-H} for a singular A as torch finds it: solved with the LU factors (of A^T, its
+    column-major view of A) whatever their zero pivots, the inf and nan they give kept (a
+    complex division by zero is nan + nanj in its kernel)."""
+    from .linalg_extra import _getrf, _lu_factors, _lu_solve_arrays
+    with np.errstate(all="ignore"):
+        lu, piv, _ = _getrf(xp, _swap(a))
+        g = g_lad.conj()[..., None, None] * xp.eye(a.shape[-1], dtype=a.dtype)
+        x = _lu_solve_arrays(xp, *_lu_factors(xp, lu, piv), g, True, False).conj()
+    if x.dtype.kind == "c":
+        x = xp.where(xp.isfinite(x), x, complex("nan+nanj"))
+    return x
 
 
 def _linalg_slogdet(A, *, out=None):
