@@ -658,6 +658,138 @@ def fft_autograd_and_spectral_derivative(torch, log):
                    window=torch.hann_window(8, dtype=torch.float64), return_complex=True)[:2, :3])
 
 
+@program(tol=1e-12)
+def special_function_gradients_at_edges(torch, log):
+    S = torch.special
+    x = torch.tensor([0.0, 0.5, 1.0, 3.0, -0.5], dtype=torch.float64, requires_grad=True)
+    for name in ("gammaln", "digamma", "erfinv", "i0e", "i1", "i1e", "i0", "log_ndtr", "ndtri",
+                 "erfcx", "entr", "expit", "logit", "sinc", "ndtr", "xlogy", "polygamma",
+                 "multigammaln", "log1p", "bessel_j0", "zeta"):
+        fn = getattr(S, name)
+        try:
+            if name == "xlogy":
+                y = fn(x, x.detach() + 1.0)
+            elif name == "polygamma":
+                y = fn(1, x)
+            elif name == "multigammaln":
+                y = fn(x + 3.0, 2)
+            elif name == "zeta":
+                y = fn(x + 2.0, 1.5)
+            else:
+                y = fn(x)
+            g, = torch.autograd.grad(y.sum(), x)
+            log(name, y.grad_fn.name(), g)
+        except Exception as e:
+            log(name, "raised", type(e).__name__, str(e))
+    p = torch.tensor([0.0, 0.3, 1.0], dtype=torch.float64, requires_grad=True)
+    log(torch.autograd.grad(S.xlogy(p, p).sum(), p), torch.autograd.grad(S.entr(p).sum(), p))
+    log(torch.autograd.grad(S.xlog1py(p, p).sum(), p))
+
+
+@program(tol=1e-10)
+def hamiltonian_monte_carlo_leapfrog(torch, log):
+    D = torch.distributions
+    torch.manual_seed(17)
+    target = D.Independent(D.StudentT(torch.tensor(4.0, dtype=torch.float64),
+                                      torch.zeros(3, dtype=torch.float64),
+                                      torch.ones(3, dtype=torch.float64)), 1)
+
+    def grad_logp(q):
+        q = q.detach().requires_grad_()
+        lp = target.log_prob(q)
+        return lp.detach(), torch.autograd.grad(lp, q)[0]
+
+    q = torch.zeros(3, dtype=torch.float64)
+    accepted = 0
+    for it in range(8):
+        p0 = torch.randn(3, dtype=torch.float64)
+        lp0, g = grad_logp(q)
+        qn, pn = q.clone(), p0 + 0.5 * 0.2 * g
+        for _ in range(5):
+            qn = qn + 0.2 * pn
+            lpn, g = grad_logp(qn)
+            pn = pn + 0.2 * g
+        pn = pn - 0.5 * 0.2 * g
+        log_ratio = lpn - lp0 - 0.5 * (pn @ pn - p0 @ p0)
+        if torch.rand((), dtype=torch.float64).log() < log_ratio:
+            q, accepted = qn, accepted + 1
+        log(it, q, log_ratio)
+    log(accepted, target.batch_shape, target.event_shape, target.mean, target.variance)
+    log(target.entropy(), target.base_dist.cdf(torch.tensor(0.5, dtype=torch.float64))
+        if hasattr(target.base_dist, "cdf") else None)
+
+
+@program(tol=1e-10)
+def variational_flow_with_transforms(torch, log):
+    D, T = torch.distributions, torch.distributions.transforms
+    torch.manual_seed(18)
+    loc = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    log_scale = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    target = D.Gamma(torch.tensor([2.0, 3.0], dtype=torch.float64),
+                     torch.tensor([1.0, 2.0], dtype=torch.float64))
+    opt = torch.optim.Adam([loc, log_scale], lr=0.05)
+    for step in range(5):
+        base = D.Normal(loc, log_scale.exp())
+        q = D.TransformedDistribution(base, [T.ExpTransform()])
+        z = q.rsample((16,))
+        elbo = (target.log_prob(z) - q.log_prob(z)).mean()
+        opt.zero_grad()
+        (-elbo).backward()
+        opt.step()
+        log(step, elbo, loc.grad, log_scale.grad)
+    q = D.TransformedDistribution(D.Normal(loc.detach(), 1.0),
+                                  [T.AffineTransform(1.0, 2.0), T.SigmoidTransform()])
+    x = q.sample((3,))
+    log(x, q.log_prob(x), str(q.support), q.batch_shape, q.event_shape)
+    t = T.ComposeTransform([T.AffineTransform(0.0, 2.0), T.TanhTransform()])
+    y = t(torch.tensor([0.1, 0.2], dtype=torch.float64))
+    log(y, t.inv(y), t.log_abs_det_jacobian(torch.tensor([0.1, 0.2], dtype=torch.float64), y))
+    log(repr(t), repr(T.StickBreakingTransform()), T.StickBreakingTransform()(torch.zeros(2)))
+    _err(log, lambda: D.TransformedDistribution(D.Normal(0.0, 1.0), [T.ExpTransform()]).log_prob(
+        torch.tensor(-1.0)))
+
+
+@program(tol=1e-12)
+def sparse_csr_iterative_solver(torch, log):
+    n = 6
+    rows, cols, vals = [], [], []
+    for i in range(n):
+        for j, v in ((i - 1, -1.0), (i, 2.5), (i + 1, -1.0)):
+            if 0 <= j < n:
+                rows.append(i), cols.append(j), vals.append(v)
+    A = torch.sparse_coo_tensor(torch.tensor([rows, cols]), torch.tensor(vals,
+                                dtype=torch.float64), (n, n)).coalesce()
+    C = A.to_sparse_csr()
+    b = torch.ones(n, dtype=torch.float64)
+    x = torch.zeros(n, dtype=torch.float64)
+    r = b - C @ x
+    p = r.clone()
+    for it in range(n):
+        Ap = C @ p
+        alpha = (r @ r) / (p @ Ap)
+        x = x + alpha * p
+        rn = r - alpha * Ap
+        beta = (rn @ rn) / (r @ r)
+        p, r = rn + beta * p, rn
+        log(it, rn.norm())
+    log(x, torch.linalg.solve(A.to_dense(), b))
+    log(torch.addmv(b, C, x, beta=0.5, alpha=-1.0), torch.mv(C, b))
+    log(C.to_dense().stride())
+    log(C.to_sparse_coo().indices(), C.to_sparse(layout=torch.sparse_csc).ccol_indices())
+    log(torch.sparse.mm(C, torch.eye(n, dtype=torch.float64)).layout is torch.strided,
+        (C @ torch.eye(n, dtype=torch.float64)).sum())
+    log(C.values().dtype, C.nnz() if hasattr(C, "nnz") else C._nnz(), C.crow_indices().dtype)
+    print(A[1:3] if False else A.to_dense()[1:3])
+    for other in (torch.ones(n), torch.ones(n, 2)):
+        _err(log, lambda: C @ other)
+        _err(log, lambda: A @ other)
+        _err(log, lambda: other.mT @ C)
+        _err(log, lambda: other.mT @ A)
+    _err(log, lambda: torch.sparse_csr_tensor(torch.tensor([0, 2, 1]), torch.tensor([0, 1]),
+                                              torch.tensor([1.0, 2.0]), (2, 2),
+                                              check_invariants=True))
+
+
 # ---- printing ---------------------------------------------------------------------------------
 
 @program()
@@ -724,6 +856,14 @@ def forward_mode_tangents_require_grad(torch, log):
     xr = x.clone().requires_grad_()
     J = AF.jacobian(lambda a: a.sin() * a, xr, strategy="forward-mode", vectorize=True)
     log(J, J.grad_fn is not None)
+
+
+@program(xfail="under set_warn_always(True) torch warns that CSR/CSC support is in beta for "
+                "every compressed tensor an op makes (a transpose's CSC, a product's CSR): "
+                "ember warns at its constructors and conversions only")
+def sparse_compressed_results_warn_beta_each_time(torch, log):
+    C = torch.eye(3, dtype=torch.float64).to_sparse_csr()
+    log(C.t().to_dense(), str(C.t().layout), (C * 2.0).to_dense(), str((C * 2.0).layout))
 
 
 @program(xfail="float32 log is NumPy's SIMD kernel, which rounds differently from torch's "

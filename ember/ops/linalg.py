@@ -63,7 +63,8 @@ def _matmul_fwd(xp, a, b):
                                f"[{b.shape[0]}] to have the same number of elements, but got "
                                f"{a.shape[0]} and {b.shape[0]} elements respectively")
         _matmul_mismatch(a, b, ka, kb)
-    _check_same_dtype(a, b)
+    if a.dtype != b.dtype:
+        _product_dtype_error(a, b)
     if a.dtype == bool and (a.size and b.size or a.ndim == b.ndim == 1):   # torch: no kernel
         raise not_implemented(_bool_kernel(a, b), a.dtype)                # for empty products
     _check_batch(a.shape[:-2], b.shape[:-2])
@@ -73,6 +74,21 @@ def _matmul_fwd(xp, a, b):
     if out.dtype != a.dtype:        # bfloat16: ml_dtypes accumulates and returns float32
         out = out.astype(a.dtype)
     return out, (a, b)
+
+
+def _product_dtype_error(a, b):
+    """torch's error for a product of two dtypes: a sparse operand's kernel's (addmv for CSR @
+    vector, else its scalar type check) or the dense one's."""
+    from .._sparse_csr import SparseCSR
+    from ._apply import _tname
+    if type(a) is SparseCSR and b.ndim == 1:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{_tname(b.dtype)}, {_tname(a.dtype)}, and {_tname(b.dtype)}")
+    if type(b) is SparseCOO and a.ndim == 2:        # torch's (b^T a^T)^T
+        a, b = b, a
+    if type(a) in (SparseCOO, SparseCSR) or type(b) in (SparseCOO, SparseCSR):
+        raise RuntimeError(f"expected scalar type {_tname(a.dtype)} but found {_tname(b.dtype)}")
+    _check_same_dtype(a, b)
 
 
 def _bool_kernel(a, b):
