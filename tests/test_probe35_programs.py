@@ -783,11 +783,148 @@ def sparse_csr_iterative_solver(torch, log):
     for other in (torch.ones(n), torch.ones(n, 2)):
         _err(log, lambda: C @ other)
         _err(log, lambda: A @ other)
-        _err(log, lambda: other.mT @ C)
         _err(log, lambda: other.mT @ A)
     _err(log, lambda: torch.sparse_csr_tensor(torch.tensor([0, 2, 1]), torch.tensor([0, 1]),
                                               torch.tensor([1.0, 2.0]), (2, 2),
                                               check_invariants=True))
+
+
+@program(tol=1e-10)
+def linalg_ex_variants_and_rarer_factorisations(torch, log):
+    torch.manual_seed(19)
+    S = _spd(torch, 3)
+    Z = torch.zeros(3, 3, dtype=torch.float64)
+    B = torch.stack([S, Z])
+    log(torch.linalg.solve_ex(S, torch.ones(3, dtype=torch.float64)))
+    r = torch.linalg.solve_ex(B, torch.ones(2, 3, dtype=torch.float64))
+    log(r.info, r.result[0])
+    r = torch.linalg.lu_factor_ex(B)
+    log(r.LU, r.pivots, r.info)
+    r = torch.linalg.cholesky_ex(B)
+    log(r.L[0], r.info, torch.linalg.cholesky_ex(-S).info)
+    r = torch.linalg.inv_ex(B)
+    log(r.info, r.inverse[0])
+    LD, piv = torch.linalg.ldl_factor(S)
+    log(LD, piv, torch.linalg.ldl_solve(LD, piv, torch.ones(3, 1, dtype=torch.float64)))
+    A = torch.randn(4, 3, dtype=torch.float64)
+    h, tau = torch.geqrf(A)
+    log(tau, torch.linalg.householder_product(h, tau))
+    log(torch.ormqr(h, tau, torch.eye(4, dtype=torch.float64)).shape)
+    log(torch.linalg.eigvals(torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)))
+    log(torch.linalg.matrix_exp(torch.stack([S * 0.1, Z])).shape,
+        torch.linalg.matrix_exp(torch.zeros(0, 0, dtype=torch.float64)).shape)
+    _err(log, lambda: torch.linalg.solve_ex(B, torch.ones(2, 3, dtype=torch.float64),
+                                            check_errors=True))
+    _err(log, lambda: torch.linalg.cholesky_ex(B, check_errors=True))
+    _err(log, lambda: torch.linalg.inv_ex(B, check_errors=True))
+    _err(log, lambda: torch.linalg.lu_factor_ex(B, check_errors=True))
+    _err(log, lambda: torch.linalg.ldl_factor(torch.ones(2, 3, dtype=torch.float64)))
+    _err(log, lambda: torch.linalg.householder_product(h, torch.ones(5, dtype=torch.float64)))
+
+
+@program(tol=1e-10)
+def general_eig_gradients_and_printing(torch, log):
+    A = torch.tensor([[2.0, 1.0, 0.0], [0.5, 3.0, 1.0], [0.0, 0.2, 4.0]], dtype=torch.float64,
+                     requires_grad=True)
+    w, V = torch.linalg.eig(A)
+    log(w.dtype, V.dtype, w.grad_fn.name())
+    loss = w.real.sum() + (w.abs() ** 2).sum()
+    log(torch.autograd.grad(loss, A))
+    w2 = torch.linalg.eigvals(A)
+    log(torch.autograd.grad(w2.imag.abs().sum() + w2.real.prod(), A))
+    R = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)
+    w3, V3 = torch.linalg.eig(R)
+    print(w3)
+    torch.set_printoptions(precision=3)
+    print(V3)
+    print(torch.linalg.eigvals(R * 1e-6))
+    torch.set_printoptions(sci_mode=True)
+    print(w3 * 1e5)
+    torch.set_printoptions(profile="default")
+    torch.set_printoptions(sci_mode=None)
+    Ar = A.detach().clone().requires_grad_()
+    _, Vr = torch.linalg.eig(Ar)
+    _err(log, lambda: torch.autograd.grad(Vr.sum().abs(), Ar))
+
+
+@program(tol=1e-8)
+def lbfgs_variants_and_errors(torch, log):
+    torch.manual_seed(20)
+    x = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([{"params": [x]}, {"params": [y]}], max_iter=4)
+    log(len(opt.param_groups))
+    _err(log, lambda: torch.optim.LBFGS([{"params": [x]}, {"params": [y]}]))
+    opt = torch.optim.LBFGS([x, y], max_iter=4, max_eval=3, history_size=2)
+
+    def closure():
+        opt.zero_grad()
+        loss = (x ** 2).sum() + ((y - 1) ** 4).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        log(opt.step(closure), x.detach().clone(), y.detach().clone())
+    st = opt.state_dict()
+    log(sorted(st["state"][0].keys()), st["state"][0]["n_iter"], st["state"][0]["func_evals"],
+        len(st["state"][0]["old_dirs"]))
+    opt2 = torch.optim.LBFGS([x, y], max_iter=4, max_eval=3, history_size=2)
+    opt2.load_state_dict(st)
+    log(opt2.state[x]["n_iter"] if x in opt2.state else sorted(opt2.state.keys()))
+    _err(log, lambda: opt.step())
+    _err(log, lambda: torch.optim.LBFGS([x], line_search_fn="armijo").step(closure))
+    z = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    o = torch.optim.LBFGS([z])
+
+    def flat():
+        o.zero_grad()
+        loss = (z * 0).sum()
+        loss.backward()
+        return loss
+
+    log(o.step(flat), o.state[z].get("n_iter"), o.state[z].get("func_evals"))
+
+
+@program(tol=1e-12)
+def vmap_jacobians_of_ode_solutions(torch, log):
+    F = torch.func
+
+    def simulate(theta, y0):
+        y = y0
+        for _ in range(10):
+            y = y + 0.1 * torch.stack([theta[0] * y[1], -theta[1] * y[0]])
+        return y
+
+    thetas = torch.tensor([[1.0, 1.0], [0.5, 2.0], [2.0, 0.3]], dtype=torch.float64)
+    y0 = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    log(F.vmap(simulate, in_dims=(0, None))(thetas, y0))
+    log(F.vmap(F.jacrev(simulate), in_dims=(0, None))(thetas, y0))
+    log(F.vmap(F.jacfwd(simulate, argnums=1), in_dims=(0, None))(thetas, y0))
+    log(F.jacrev(simulate)(thetas[0], y0), F.jacfwd(simulate)(thetas[0], y0))
+    log(F.hessian(lambda t: simulate(t, y0).sum())(thetas[1]))
+    log(F.vmap(F.vmap(torch.outer))(thetas[None], thetas[None]).shape)
+    log(F.vmap(lambda t: torch.linalg.norm(simulate(t, y0)), chunk_size=2)(thetas))
+    _err(log, lambda: F.vmap(simulate, in_dims=(0, 0))(thetas, y0))
+    _err(log, lambda: F.vmap(simulate, in_dims=(2, None))(thetas, y0))
+    _err(log, lambda: F.jacrev(simulate, argnums=(0, 3))(thetas[0], y0))
+
+
+@program()
+def complex_printing_with_options(torch, log):
+    z = torch.tensor([1.0 + 2.0j, -3.5e-4 + 1e3j, float("nan") + 1j, complex(0, float("inf"))],
+                     dtype=torch.complex128)
+    for kw in ({}, {"precision": 2}, {"sci_mode": True}, {"sci_mode": False, "precision": 8},
+               {"linewidth": 30}):
+        torch.set_printoptions(**kw)
+        print(z)
+        print(z[:2].reshape(2, 1))
+        print(torch.tensor(1e-20 + 0j, dtype=torch.complex64), z.real, z.imag)
+        torch.set_printoptions(profile="default")
+        torch.set_printoptions(sci_mode=None)
+    print(torch.zeros(2, dtype=torch.complex64))
+    print(torch.tensor([[1 + 1j] * 8] * 3, dtype=torch.complex128) / 3)
+    print(torch.arange(200, dtype=torch.complex64) * (1 - 1j))
+    log(str(z.dtype), z.element_size(), z.stride(), torch.view_as_real(z).stride())
 
 
 # ---- printing ---------------------------------------------------------------------------------
@@ -859,11 +996,15 @@ def forward_mode_tangents_require_grad(torch, log):
 
 
 @program(xfail="under set_warn_always(True) torch warns that CSR/CSC support is in beta for "
-                "every compressed tensor an op makes (a transpose's CSC, a product's CSR): "
-                "ember warns at its constructors and conversions only")
+                "every compressed tensor an op makes (a transpose's CSC, a product's CSR, "
+                "the CSC and CSR of dense @ CSR's (C^T dense^T)^T): ember warns at its "
+                "constructors and conversions only")
 def sparse_compressed_results_warn_beta_each_time(torch, log):
     C = torch.eye(3, dtype=torch.float64).to_sparse_csr()
     log(C.t().to_dense(), str(C.t().layout), (C * 2.0).to_dense(), str((C * 2.0).layout))
+    log(torch.ones(2, 3, dtype=torch.float64) @ C)
+    _err(log, lambda: torch.ones(2, 3) @ C)
+    _err(log, lambda: torch.ones(3) @ C)
 
 
 @program(xfail="float32 log is NumPy's SIMD kernel, which rounds differently from torch's "
