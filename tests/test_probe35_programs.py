@@ -537,7 +537,8 @@ def autograd_functional_family(torch, log):
         return (x.sin() * x.pow(2)).sum() + x[0] * x[2]
 
     J = AF.jacobian(f, x)
-    log(J, J.stride(), AF.jacobian(f, x, vectorize=True), AF.jacobian(f, x, strategy="forward-mode", vectorize=True))
+    log(J, J.stride(), AF.jacobian(f, x, vectorize=True),
+        AF.jacobian(f, x, strategy="forward-mode", vectorize=True))
     log(AF.hessian(s, x), AF.hessian(s, x, vectorize=True))
     log(AF.vjp(f, x, v), AF.jvp(f, x, v), AF.hvp(s, x, v), AF.vhp(s, x, v))
     out, vj = AF.vjp(f, x, v, create_graph=True)
@@ -629,7 +630,8 @@ def linalg_gradients_through_solvers(torch, log):
         log(r, torch.autograd.grad(r.logabsdet.sum() * 3, M))
         if not M.is_complex():
             log(torch.autograd.grad(torch.logdet(M).sum(), M))
-    log(torch.autograd.gradcheck(lambda m: torch.linalg.solve(m, b.detach()), (A.detach().clone().requires_grad_(),)))
+    log(torch.autograd.gradcheck(lambda m: torch.linalg.solve(m, b.detach()),
+                                 (A.detach().clone().requires_grad_(),)))
 
 
 @program(tol=1e-10)
@@ -925,6 +927,92 @@ def complex_printing_with_options(torch, log):
     print(torch.tensor([[1 + 1j] * 8] * 3, dtype=torch.complex128) / 3)
     print(torch.arange(200, dtype=torch.complex64) * (1 - 1j))
     log(str(z.dtype), z.element_size(), z.stride(), torch.view_as_real(z).stride())
+
+
+@program(tol=1e-12)
+def quadrature_and_finite_differences(torch, log):
+    x = torch.linspace(0, torch.pi, 9, dtype=torch.float64)
+    y = torch.sin(x)
+    log(torch.trapezoid(y, x), torch.trapezoid(y, dx=x[1] - x[0]), torch.trapz(y, x))
+    log(torch.cumulative_trapezoid(y, x), torch.cumulative_trapezoid(y, dx=0.5))
+    Y = torch.stack([y, 2 * y])
+    log(torch.trapezoid(Y, x, dim=1), torch.trapezoid(Y, dim=0), torch.cumulative_trapezoid(Y,
+        dim=0))
+    log(torch.gradient(y), torch.gradient(y, spacing=(x,)), torch.gradient(y, spacing=0.5,
+        edge_order=2))
+    log(torch.gradient(Y, dim=1), torch.gradient(Y, spacing=[2.0, 0.5]))
+    log(torch.diff(y, n=2), torch.diff(y, prepend=torch.zeros(1, dtype=torch.float64)),
+        torch.diff(Y, dim=0))
+    log(torch.cdist(Y, Y), torch.cdist(Y, Y, p=1), torch.cdist(Y, Y, p=float("inf")))
+    _err(log, lambda: torch.gradient(y, edge_order=3))
+    _err(log, lambda: torch.gradient(torch.ones(1, dtype=torch.float64)))
+    _err(log, lambda: torch.trapezoid(y, torch.ones(3, dtype=torch.float64)))
+    _err(log, lambda: torch.cumulative_trapezoid(y, torch.ones(3, dtype=torch.float64)))
+    _err(log, lambda: torch.trapezoid(Y, torch.ones(2, 3, dtype=torch.float64)))
+    _err(log, lambda: torch.diff(y, n=-1))
+    _err(log, lambda: torch.gradient(y, spacing=[x, x]))
+
+
+@program(tol=1e-13)
+def special_function_errors_and_dtype_rules(torch, log):
+    S = torch.special
+    x = torch.tensor([0.5, 2.0], dtype=torch.float64)
+    _err(log, lambda: S.polygamma(-1, x))
+    _err(log, lambda: S.polygamma(1.5, x))
+    _err(log, lambda: S.multigammaln(x, 2))
+    _err(log, lambda: S.multigammaln(torch.tensor([0.4]), 1))
+    _err(log, lambda: S.zeta(x, torch.tensor([1 + 1j])))
+    _err(log, lambda: S.gammaln(torch.tensor([1 + 1j])))
+    _err(log, lambda: S.digamma(torch.tensor([1 + 1j])))
+    _err(log, lambda: S.polygamma(1, torch.tensor([1 + 1j])))
+    _err(log, lambda: S.erfinv(torch.tensor([1 + 1j])))
+    _err(log, lambda: S.zeta(2, 3))
+    _err(log, lambda: torch.xlogy(2, 3))
+    _err(log, lambda: S.xlog1py(2.5, 3))
+    _err(log, lambda: S.zeta(2.0, True))
+    log(S.zeta(x, 2), S.zeta(2.0, x).dtype, S.zeta(torch.tensor(2), torch.tensor(3.0)).dtype)
+    log(S.xlogy(x, torch.tensor(2)).dtype, S.xlogy(torch.tensor([1, 2]), 2.0).dtype)
+    log(S.polygamma(2, torch.tensor([1, 2])).dtype, S.gammaln(torch.tensor([True])).dtype)
+    log(S.digamma(torch.tensor([0.0, -0.0, -1.0], dtype=torch.float64)))
+    log(S.gammainc(x, x), S.gammaincc(x, x), S.gammainc(torch.tensor([0.0, 1.0]),
+        torch.tensor([0.0, float("inf")])))
+    log(S.bessel_y0(x), S.modified_bessel_k0(x), S.scaled_modified_bessel_k1(x),
+        S.airy_ai(torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64)))
+    log(S.chebyshev_polynomial_t(x, 3), S.hermite_polynomial_h(x, torch.tensor([0, 1])),
+        S.laguerre_polynomial_l(x, 2), S.legendre_polynomial_p(x, 4))
+    out = torch.empty(2, dtype=torch.float32)
+    _err(log, lambda: S.gammaln(x, out=out))
+    log(S.gammaln(x.float(), out=out), out.dtype)
+
+
+@program(tol=1e-12)
+def norms_and_rank_deficient_least_squares(torch, log):
+    torch.manual_seed(21)
+    A = torch.randn(5, 2, dtype=torch.float64) @ torch.randn(2, 4, dtype=torch.float64)
+    b = torch.randn(5, dtype=torch.float64)
+    for drv in ("gelsy", "gelsd", "gelss"):
+        r = torch.linalg.lstsq(A, b.unsqueeze(1), driver=drv)
+        log(drv, r.rank, r.residuals, (A @ r.solution).squeeze())
+    r = torch.linalg.lstsq(A, b.unsqueeze(1), rcond=0.5, driver="gelsd")
+    log(r.rank, r.singular_values)
+    log(torch.linalg.matrix_rank(A), torch.linalg.matrix_rank(A, atol=1.0, rtol=0.0),
+        torch.linalg.matrix_rank(A, hermitian=False, rtol=0.9))
+    log(torch.linalg.pinv(A, rtol=1e-8).shape, torch.linalg.pinv(A, atol=1e10).abs().max())
+    v = torch.tensor([3.0, -4.0, 0.0, float("inf")], dtype=torch.float64)
+    for o in (0, 1, 2, 0.5, float("inf"), -float("inf"), -1):
+        log(o, torch.linalg.vector_norm(v[:3], ord=o), torch.linalg.vector_norm(v, ord=o))
+    log(torch.linalg.norm(A, dim=1), torch.linalg.norm(A, ord=2, dim=(0, 1)),
+        torch.linalg.norm(A, ord=-1), torch.linalg.norm(A, "fro", keepdim=True).shape)
+    log(torch.norm(A, p="nuc"), torch.norm(A, p=3, dim=0), A.norm(dim=1, keepdim=True).shape)
+    _err(log, lambda: torch.linalg.norm(A, ord=3))
+    _err(log, lambda: torch.linalg.matrix_norm(A, ord=0))
+    _err(log, lambda: torch.linalg.vector_norm(A, ord="fro"))
+    _err(log, lambda: torch.linalg.norm(A, ord="nuc", dim=0))
+    _err(log, lambda: torch.linalg.lstsq(A[:, :2], b.unsqueeze(1), driver="gels"))
+    _err(log, lambda: torch.linalg.lstsq(A, b.unsqueeze(1), driver="bad"))
+    _err(log, lambda: torch.linalg.cond(A[:, :2]))
+    _err(log, lambda: torch.linalg.cond(A, p=1))
+    log(torch.linalg.cond(A, "fro"), torch.linalg.cond(A[:2, :2], 1))
 
 
 # ---- printing ---------------------------------------------------------------------------------
