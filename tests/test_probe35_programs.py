@@ -951,6 +951,12 @@ def quadrature_and_finite_differences(torch, log):
     _err(log, lambda: torch.trapezoid(Y, torch.ones(2, 3, dtype=torch.float64)))
     _err(log, lambda: torch.diff(y, n=-1))
     _err(log, lambda: torch.gradient(y, spacing=[x, x]))
+    _err(log, lambda: torch.cumulative_trapezoid(y, dx=torch.tensor([1.0])))
+    _err(log, lambda: torch.trapezoid(y, dx="a"))
+    log(torch.trapezoid(y, dx=torch.tensor(2)), torch.cumulative_trapezoid(y, dx=2))
+    _err(log, lambda: torch.cumulative_trapezoid(y, dx=True))
+    _err(log, lambda: torch.trapezoid(y, dx=1j))
+    _err(log, lambda: torch.trapezoid(y, dx=torch.tensor(True)))
 
 
 @program(tol=1e-13)

@@ -352,9 +352,19 @@ _NO_X = object()    # the trapezoid functions' x not given (torch refuses an exp
 
 
 def _check_xdx(name, x, dx):
-    """x, where given, must be a Tensor (a number is dx, by keyword), and not with dx."""
+    """x, where given, must be a Tensor (a number is dx, by keyword), and not with dx; dx a
+    Number (a 0-d tensor passes as one)."""
     if x is _NO_X:
-        return
+        if isinstance(dx, Tensor) and dx.ndim == 0:
+            dx = dx.item()
+        if isinstance(dx, (bool, complex, np.bool_, np.complexfloating)):
+            raise RuntimeError(f"{name}: Currently, we only support dx as a real number.")
+        if dx is None or isinstance(dx, (int, float, np.number)):
+            return
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                        f"dx={type(dx).__name__}), but expected one of:\n"
+                        " * (Tensor y, Tensor x, *, int dim = -1)\n"
+                        " * (Tensor y, *, Number dx = 1, int dim = -1)\n")
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
                         f"{type(x).__name__})")
