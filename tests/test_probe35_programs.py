@@ -1021,6 +1021,63 @@ def norms_and_rank_deficient_least_squares(torch, log):
     log(torch.linalg.cond(A, "fro"), torch.linalg.cond(A[:2, :2], 1))
 
 
+@program(tol=1e-10)
+def distributions_low_rank_mixture_and_validation(torch, log):
+    D = torch.distributions
+    torch.manual_seed(22)
+    W = torch.randn(3, 1, dtype=torch.float64)
+    lr = D.LowRankMultivariateNormal(torch.zeros(3, dtype=torch.float64), W,
+                                     torch.ones(3, dtype=torch.float64))
+    x = lr.rsample((2,))
+    log(x, lr.log_prob(x), lr.entropy(), lr.covariance_matrix, lr.precision_matrix)
+    mvn = D.MultivariateNormal(torch.zeros(3, dtype=torch.float64), lr.covariance_matrix)
+    log(mvn.log_prob(x), D.kl_divergence(lr, mvn), D.kl_divergence(mvn, lr))
+    mix = D.MixtureSameFamily(D.Categorical(torch.tensor([0.3, 0.7], dtype=torch.float64)),
+                              D.Normal(torch.tensor([-1.0, 2.0], dtype=torch.float64),
+                                       torch.tensor([0.5, 1.0], dtype=torch.float64)))
+    t = torch.linspace(-2, 3, 5, dtype=torch.float64)
+    log(mix.log_prob(t), mix.cdf(t), mix.mean, mix.variance, mix.sample((3,)))
+    w = D.Wishart(torch.tensor(4.0, dtype=torch.float64),
+                  covariance_matrix=torch.eye(2, dtype=torch.float64))
+    S = w.sample()
+    log(S, w.log_prob(S), w.mean, w.variance, w.entropy())
+    log(repr(lr), repr(mix), repr(w))
+    _err(log, lambda: D.Normal(torch.tensor([0.0]), torch.tensor([-1.0])))
+    _err(log, lambda: D.MultivariateNormal(torch.zeros(2), torch.ones(2, 2)))
+    _err(log, lambda: D.Categorical(torch.tensor([0.5, -0.1])))
+    _err(log, lambda: D.Normal(0.0, 1.0).log_prob(torch.tensor([float("nan")])))
+    _err(log, lambda: D.Gamma(1.0, 1.0).log_prob(torch.tensor([-1.0])))
+    _err(log, lambda: D.Beta(torch.tensor(1.0), torch.tensor(1.0), validate_args=True).log_prob(
+        torch.tensor(1.5)))
+    log(D.Gamma(1.0, 1.0, validate_args=False).log_prob(torch.tensor([-1.0])))
+
+
+@program(tol=1e-10)
+def fft_edge_sizes_and_errors(torch, log):
+    x = torch.arange(7, dtype=torch.float64)
+    log(torch.fft.rfft(x), torch.fft.irfft(torch.fft.rfft(x)), torch.fft.irfft(
+        torch.fft.rfft(x), n=7))
+    log(torch.fft.fft(x, n=3), torch.fft.fft(x, n=12).shape, torch.fft.ifft(x[:1]))
+    log(torch.fft.rfft(x[:1]), torch.fft.irfft(torch.tensor([1.0 + 0j]), n=1))
+    log(torch.fft.fftfreq(5), torch.fft.rfftfreq(5, d=0.1), torch.fft.fftfreq(4, 0.5).dtype)
+    m = torch.arange(12, dtype=torch.float64).reshape(3, 4)
+    log(torch.fft.fft2(m, s=(2, 6)).shape, torch.fft.ifft2(m, dim=(0, 1), norm="forward")[0])
+    log(torch.fft.hfft2(torch.fft.ihfft2(m)).shape, torch.fft.rfft2(m).stride())
+    log(torch.fft.fftshift(m), torch.fft.ifftshift(m, dim=0))
+    log(torch.fft.fft(torch.arange(4, dtype=torch.int32)).dtype, torch.fft.fft(
+        torch.tensor([True, False])).dtype, torch.fft.rfft(torch.ones(4, dtype=torch.float16)
+                                                          ).dtype)
+    _err(log, lambda: torch.fft.irfft(torch.tensor([1.0 + 0j]), n=0))
+    _err(log, lambda: torch.fft.fft(x, n=-1))
+    _err(log, lambda: torch.fft.fftn(m, s=(2,), dim=(0, 1)))
+    _err(log, lambda: torch.fft.fftn(m, dim=(0, 0)))
+    _err(log, lambda: torch.fft.rfft2(m, dim=(0,)))
+    _err(log, lambda: torch.fft.irfft(torch.tensor([], dtype=torch.complex128)))
+    _err(log, lambda: torch.fft.fftfreq(-1))
+    _err(log, lambda: torch.fft.fft(torch.tensor(1.0)))
+    _err(log, lambda: torch.fft.rfft(torch.ones(5, dtype=torch.float16)))
+
+
 # ---- printing ---------------------------------------------------------------------------------
 
 @program()
