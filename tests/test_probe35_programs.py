@@ -1081,6 +1081,32 @@ def fft_edge_sizes_and_errors(torch, log):
 # ---- printing ---------------------------------------------------------------------------------
 
 @program()
+def printing_precision_extremes(torch, log):
+    vals = [torch.tensor([1.5, 2.25, -3.125], dtype=torch.float64),
+            torch.tensor([1e-300, 1e300], dtype=torch.float64),
+            torch.tensor([5e-324, 1.0], dtype=torch.float64),
+            torch.tensor([123456789.0, 1.0], dtype=torch.float64),
+            torch.tensor([0.5, -0.0], dtype=torch.float64), torch.tensor([-0.0]),
+            torch.tensor([2.0 ** 53, 1.0], dtype=torch.float64),
+            torch.tensor([[1e-4, 1e4], [1.0, 10.0]], dtype=torch.float64),
+            torch.tensor([1, 2, 30000]), torch.tensor([1.0, 100000.0]),
+            torch.tensor([0.1, 0.25], dtype=torch.float64) * 1e8]
+    for kw in ({"precision": 0}, {"precision": 1, "sci_mode": True}, {"precision": 16},
+               {"sci_mode": False}, {"precision": 3, "sci_mode": False, "linewidth": 20}):
+        torch.set_printoptions(**kw)
+        for v in vals:
+            print(v)
+            print(repr(v[0]), str(v.sum()))
+        torch.set_printoptions(profile="default")
+        torch.set_printoptions(sci_mode=None)
+    torch.set_printoptions(threshold=3, edgeitems=1)
+    print(torch.arange(10, dtype=torch.float64).reshape(2, 5) / 7)
+    print(torch.arange(8, dtype=torch.float64).reshape(2, 2, 2))
+    torch.set_printoptions(profile="default")
+    print(torch.tensor(float("nan"), dtype=torch.float64), torch.tensor([float("-inf")]))
+    print(torch.empty(0, 3, dtype=torch.float64), torch.empty(2, 0))
+
+@program()
 def float64_printing_options(torch, log):
     torch.manual_seed(14)
     A = torch.randn(3, 3, dtype=torch.float64)
