@@ -1106,6 +1106,7 @@ def printing_precision_extremes(torch, log):
     print(torch.tensor(float("nan"), dtype=torch.float64), torch.tensor([float("-inf")]))
     print(torch.empty(0, 3, dtype=torch.float64), torch.empty(2, 0))
 
+
 @program()
 def float64_printing_options(torch, log):
     torch.manual_seed(14)
