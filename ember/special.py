@@ -13,8 +13,8 @@ import numpy as np
 
 from . import (digamma, erf, erfc, erfinv, exp2, expm1, i0, igamma as _igamma,
                igammac as _igammac, lgamma as _lgamma, log1p, log_softmax, logit, logsumexp,
-               mvlgamma as _mvlgamma, polygamma, round as _round, sigmoid as _sigmoid, sinc,
-               softmax, xlogy)
+               mvlgamma as _mvlgamma, polygamma as _polygamma, round as _round,
+               sigmoid as _sigmoid, sinc, softmax, xlogy)
 from ._dtype import DEFAULT as _DEFAULT
 from ._kernel_dtypes import not_implemented as _not_implemented
 from .ops import _bessel as _kernels, _special, elementwise as _E
@@ -48,6 +48,13 @@ def round(input, *, decimals=0, out=None):
     if decimals == 0 and input.arr.dtype.kind in "iu":
         raise _not_implemented("round_vml_cpu", input.arr.dtype)
     return _round(input, decimals=decimals, out=out)
+
+
+def polygamma(n, input, *, out=None):
+    """torch.polygamma, named special_polygamma in its argument errors."""
+    from .ops.numeric import _int_n
+    _int_n("special_polygamma", n)
+    return _polygamma(n, input, out=out)
 
 
 expit, gammaln, psi, multigammaln = _sigmoid, _lgamma, digamma, _mvlgamma

@@ -334,6 +334,9 @@ SCALAR_SELF = set()
 # ops whose self and other may both be numbers (torch's should_allow_numbers_as_tensors)
 NUMBERS_BOTH = {"add", "sub", "mul", "div", "div_trunc", "div_floor", "floor_divide"}
 _NUMBER = (bool, int, float, complex, np.bool_, np.number)
+# ops of torch's three overloads (Tensor, Tensor), (Number, Tensor), (Tensor, Number): two
+# numbers are none of them
+_TENSOR_NUMBER_PAIRS = {"xlogy", "special_xlog1py", "special_zeta"}
 
 
 def _scalar_self(op, x, y):
@@ -343,6 +346,12 @@ def _scalar_self(op, x, y):
         be = y.be
     elif op.name in NUMBERS_BOTH and isinstance(x, _NUMBER) and isinstance(y, _NUMBER):
         from ..backends import CPU as be
+    elif op.name in _TENSOR_NUMBER_PAIRS and isinstance(x, _NUMBER) and isinstance(y, _NUMBER):
+        raise TypeError(f"{op.name}() received an invalid combination of arguments - got "
+                        f"({type(x).__name__}, {type(y).__name__}), but expected one of:\n"
+                        " * (Tensor input, Tensor other, *, Tensor out = None)\n"
+                        " * (Number self, Tensor other, *, Tensor out = None)\n"
+                        " * (Tensor input, Number other, *, Tensor out = None)\n")
     else:
         raise _not_tensor(op.name, x)
     from .._dtype import result_type

@@ -64,7 +64,8 @@ def _matmul_fwd(xp, a, b):
                                f"[{b.shape[0]}] to have the same number of elements, but got "
                                f"{a.shape[0]} and {b.shape[0]} elements respectively")
         _matmul_mismatch(a, b, ka, kb)
-    _check_same_dtype(a, b)
+    if a.dtype != b.dtype:
+        _product_dtype_error(a, b)
     if a.dtype == bool and (a.size and b.size or a.ndim == b.ndim == 1):   # torch: no kernel
         raise not_implemented(_bool_kernel(a, b), a.dtype)                # for empty products
     _check_batch(a.shape[:-2], b.shape[:-2])
@@ -77,6 +78,21 @@ def _matmul_fwd(xp, a, b):
     if out.dtype != a.dtype:        # bfloat16: ml_dtypes accumulates and returns float32
         out = out.astype(a.dtype)
     return out, (a, b)
+
+
+def _product_dtype_error(a, b):
+    """torch's error for a product of two dtypes: a sparse operand's kernel's (addmv for CSR @
+    vector, else its scalar type check) or the dense one's."""
+    from .._sparse_csr import SparseCSR
+    from ._apply import _tname
+    if type(a) is SparseCSR and b.ndim == 1:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{_tname(b.dtype)}, {_tname(a.dtype)}, and {_tname(b.dtype)}")
+    if type(b) is SparseCOO and a.ndim == 2:        # torch's (b^T a^T)^T
+        a, b = b, a
+    if type(a) in (SparseCOO, SparseCSR) or type(b) in (SparseCOO, SparseCSR):
+        raise RuntimeError(f"expected scalar type {_tname(a.dtype)} but found {_tname(b.dtype)}")
+    _check_same_dtype(a, b)
 
 
 def _bool_kernel(a, b):
@@ -105,6 +121,13 @@ def _folds(a, b, small_grad):
 def _matmul_mismatch(a, b, ka, kb, small_grad=False):
     """torch's error for inner sizes ka != kb, from the kernel its matmul dispatches to
     (`small_grad`: the input of fewer dims requires grad)."""
+    if type(a) is SparseCOO or type(b) is SparseCOO:     # torch's sparse mv and addmm checks
+        if type(a) is SparseCOO and b.ndim == 1:
+            raise RuntimeError("mv: expected self.size(-1) == vec.size(-1)")
+        if a.ndim <= 2 and b.ndim <= 2:
+            want, got = (ka, kb) if type(a) is SparseCOO else (kb, ka)
+            raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {want}, got "
+                               f"{got}")
     if a.ndim == 1 and b.ndim == 1:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
                            f"[{b.shape[0]}] to have the same number of elements, but got "
@@ -1550,8 +1573,26 @@ def _(xp, g, a, sign):
         g_lad = g_lad + 1j * (g_sign * sign.conj()).imag
     if a.shape[-1] == 0:
         return (xp.zeros(a.shape, g_lad.dtype),)
-    return (g_lad[..., None, None] * _mH(_lapack(lambda: xp.linalg.inv(a), "linalg.slogdet",
-                                                _SINGULAR)),)
+    if bool((sign != 0).all()):
+        try:
+            return (g_lad[..., None, None] * _mH(xp.linalg.inv(a)),)
+        except np.linalg.LinAlgError:
+            pass
+    return (_singular_slogdet_grad(xp, g_lad, a),)
+
+
+def _singular_slogdet_grad(xp, g_lad, a):
+    """g A^{-H} for a singular A as torch finds it: solved with the LU factors (of A^T, its
+    column-major view of A) whatever their zero pivots, the inf and nan they give kept (a
+    complex division by zero is nan + nanj in its kernel)."""
+    from .linalg_extra import _getrf, _lu_factors, _lu_solve_arrays
+    with np.errstate(all="ignore"):
+        lu, piv, _ = _getrf(xp, _swap(a))
+        g = g_lad.conj()[..., None, None] * xp.eye(a.shape[-1], dtype=a.dtype)
+        x = _lu_solve_arrays(xp, *_lu_factors(xp, lu, piv), g, True, False).conj()
+    if x.dtype.kind == "c":
+        x = xp.where(xp.isfinite(x), x, complex("nan+nanj"))
+    return x
 
 
 def _linalg_slogdet(A, *, out=None):

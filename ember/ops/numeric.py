@@ -92,6 +92,8 @@ def _polygamma(xp, x, n):
     low = k == "V" or k == "f" and dt.itemsize == 2     # 2-byte floats: in float32, rounded once
     if low:
         x = x.astype(_F32)
+    elif k == "c":              # torch's kernels: digamma and trigamma, else polygamma
+        raise not_implemented(("digamma", "trigamma", "polygamma")[min(n, 2)], dt)
     elif k != "f":
         x = _E._float_input(x, "polygamma", False)
     y = _polygamma_f(xp, n, x)
@@ -108,11 +110,18 @@ def _(xp, g, x, n):
 _polygamma_fn = _make_unary(_polygamma)
 
 
+def _int_n(name, n):
+    if type(n) is bool or not isinstance(n, int):
+        raise TypeError(f"{name}(): argument 'n' (position 1) must be int, not "
+                        f"{type(n).__name__}")
+
+
 def polygamma(n, input, *, out=None):
     """torch.polygamma(n, input); as a method, input.polygamma(n)."""
     if isinstance(n, Tensor) and not isinstance(input, Tensor):
         n, input = input, n
     _tensor_arg("polygamma", input, "input", 2)
+    _int_n("polygamma", n)
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     return _finish(_polygamma_fn(input, int(n)), out, "polygamma")
@@ -319,10 +328,12 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
     return x
 
 
-def _dx_along(x, y, dim):
+def _dx_along(x, y, dim, name):
     """The spacings of sample points x against y along dim, as torch's: x viewed against y
     first (1-D: along dim; fewer dims: ones in front), then its neighbours subtracted."""
     if x.ndim == 1:
+        if x.shape[0] != y.shape[dim]:
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
         shape = [1] * y.ndim
         shape[dim] = x.shape[0]
         x = _S.view(x, shape)
@@ -341,9 +352,19 @@ _NO_X = object()    # the trapezoid functions' x not given (torch refuses an exp
 
 
 def _check_xdx(name, x, dx):
-    """x, where given, must be a Tensor (a number is dx, by keyword), and not with dx."""
+    """x, where given, must be a Tensor (a number is dx, by keyword), and not with dx; dx a
+    Number (a 0-d tensor passes as one)."""
     if x is _NO_X:
-        return
+        if isinstance(dx, Tensor) and dx.ndim == 0:
+            dx = dx.item()
+        if isinstance(dx, (bool, complex, np.bool_, np.complexfloating)):
+            raise RuntimeError(f"{name}: Currently, we only support dx as a real number.")
+        if dx is None or isinstance(dx, (int, float, np.number)):
+            return
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                        f"dx={type(dx).__name__}), but expected one of:\n"
+                        " * (Tensor y, Tensor x, *, int dim = -1)\n"
+                        " * (Tensor y, *, Number dx = 1, int dim = -1)\n")
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
                         f"{type(x).__name__})")
@@ -370,7 +391,7 @@ def trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
         if n == 0:
             return _R.sum(_E.mul(y, 0.0), dim)
         mid = _neighbours_sum(y, dim, n)
-        return _E._div_scalar(_R.sum(_E.mul(mid, _dx_along(x, y, dim)), dim), 2.0)
+        return _E._div_scalar(_R.sum(_E.mul(mid, _dx_along(x, y, dim, "trapezoid")), dim), 2.0)
     dx = 1.0 if dx is None else dx
     if n == 0:
         return _R.sum(_E.mul(y, 0.0), dim)
@@ -392,7 +413,8 @@ def cumulative_trapezoid(y, x=_NO_X, *, dx=None, dim=-1):
         return _E.mul(y, 0.5)
     mid = _neighbours_sum(y, dim, n)
     if isinstance(x, Tensor):
-        return _E._div_scalar(_R.cumsum(_E.mul(mid, _dx_along(x, y, dim)), dim), 2.0)
+        dx = _dx_along(x, y, dim, "cumulative_trapezoid")
+        return _E._div_scalar(_R.cumsum(_E.mul(mid, dx), dim), 2.0)
     dx = 1.0 if dx is None else dx
     return _R.cumsum(_E._mul_scalar(mid, dx / 2.0), dim)
 

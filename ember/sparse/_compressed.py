@@ -164,6 +164,8 @@ def _convert(self, layout, blocksize, what):
         if type(a) is SparseCompressed and a.layout != "sparse_csc":
             raise RuntimeError(f"sparse_compressed_to_sparse_csc: expected SparseCsr or "
                                f"SparseCsc layout but got {layout_name(self)}")
+        if isinstance(a, SparseCOO):        # torch goes through a CSR tensor
+            _warn_beta("sparse_csr")
         _warn_beta(layout)      # the stored entries, explicit zeros included
         return _new(csc_from_coo(a if isinstance(a, SparseCOO) else a.to_coo()), self.be)
     if isinstance(a, (SparseCOO, SparseCSR, SparseCompressed)):
