@@ -597,11 +597,18 @@ def watch_class_statements():
     def __build_class__(func, name, *bases, **kwargs):
         cls = build(func, name, *bases, **kwargs)
         if isinstance(cls, type) and any("__torch_function__" in vars(k) for k in cls.__mro__) \
-                and not cls.__module__.startswith("ember.") and _overloaded(cls):
+                and not _own_or_torchs(cls.__module__) and _overloaded(cls):
             enable()
         return cls
     __build_class__._ember_watch, __build_class__._ember_build = True, build
     builtins.__build_class__ = __build_class__
+
+
+def _own_or_torchs(module):
+    """Whether a class of `module` is ember's or real torch's (imported beside ember, as the
+    tests and benchmarks do: torch's own classes are never handed to ember's functions, and
+    enabling dispatch for them would put the dispatchers on every call of the process)."""
+    return module.startswith(("ember.", "torch.")) or module == "torch"
 
 
 def _unwatch_class_statements():
