@@ -1,5 +1,6 @@
 """Data loading: one epoch (4096 samples) of a DataLoader (batch 64, no worker processes) over
-the datasets training scripts use, and default_collate of one batch: ember against torch in the same run.
+the datasets training scripts use, and default_collate of one batch: ember against torch in
+the same run.
 
 Prints median ms per epoch or us per batch (ratio = torch time / ember time: above 1 ember is
 faster)."""
