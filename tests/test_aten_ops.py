@@ -113,6 +113,27 @@ CASES = [
     "a.cat.default([x, 1])", "a.div.Tensor_mode(x, x, rounding_mode=1)",
     "a.mul(x, x, x)", "a.max(x, 'a')", "a.where(x, x)", "a.relu(x, 1)", "a.split(x, 'a')",
     "a.mean.dim(x, [0], dtype=1)",
+    # the ops torch binds in torch._C._nn, over ember's nn.functional
+    "a.elu.default(x)", "a.elu.default(x, 0.5, 2.0, 1.5)", "a.leaky_relu.default(x, 0.2)",
+    "a.hardtanh.default(x, -0.5, 0.5)", "a.silu.default(x)", "a.mish.default(x)",
+    "a.relu6.default(x * 4)", "a.hardswish.default(x)", "a.hardsigmoid.default(x)",
+    "a.glu.default(y, 1)", "a._softmax.default(y, 1, False)",
+    "a._log_softmax.default(y, 0, False)",
+    "a._softmax.default(y, 1, True)", "a.mse_loss.default(y, y.flip(1))",
+    "a.mse_loss.default(y, y.flip(1), 0)", "a.l1_loss.default(y, y.flip(1), 2)",
+    "a.smooth_l1_loss.default(y, y.flip(1), 1, 0.5)", "a.huber_loss.default(y, y.flip(1), 2, 0.3)",
+    "a.soft_margin_loss.default(y, y.flip(1).sign())",
+    "a.binary_cross_entropy.default(y.sigmoid(), y.flip(1).sigmoid(), None, 0)",
+    "a.nll_loss.default(y, L.tensor([0, 2]))",
+    "a.nll_loss.default(y, L.tensor([0, 2]), None, 0, 2)",
+    "a.multi_margin_loss.default(y, L.tensor([0, 2]))",
+    "a.multilabel_margin_loss.default(y, L.tensor([[0, 2, -1], [1, -1, 0]]))",
+    "a.adaptive_avg_pool2d.default(z, [2, 2])", "a.adaptive_max_pool2d.default(z, [2, 2])",
+    "a.max_pool2d_with_indices.default(z, [2, 2], [1, 1], [1, 1])",
+    "a.max_pool3d_with_indices.default(z.unsqueeze(0), [1, 2, 2])",
+    "a.adaptive_avg_pool3d.default(z.unsqueeze(0), [1, 2, 2])",
+    "a.pad.default(y, [1, 1], 'constant', 2.0)", "a.pad.default(z, [1, 1, 1, 1], 'reflect')",
+    "a.mse_loss.overloads()", "a.nll_loss.default._schema",
     # names
     "a.foo", "a.mm.foo", "a.mm.overloads()", "a.add.overloads()", "a.sum.overloads()",
     "a.add.Tensor", "str(a.add.Tensor)", "a.add.Tensor.__name__", "a.add.Tensor.name()",
@@ -127,7 +148,8 @@ CASES = [
 
 
 def _outcome(lib, src):
-    env = {"a": lib.ops.aten, "L": lib, "x": lib.ones(2, 2), "y": lib.arange(6.).reshape(2, 3)}
+    env = {"a": lib.ops.aten, "L": lib, "x": lib.ones(2, 2), "y": lib.arange(6.).reshape(2, 3),
+           "z": lib.arange(32.).reshape(2, 4, 4)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -2,7 +2,8 @@
 namespace.
 
 ember has no ATen layer: an operator runs the ember function of its name (torch.X, Tensor.X,
-torch.special/linalg/fft's for special_X/linalg_X/fft_X, torch._C._nn's). An overload first
+torch.special/linalg/fft's for special_X/linalg_X/fft_X, torch._C._nn's; for the ops torch
+binds in torch._C._nn only, nn.functional's, the ATen arguments turned into its). An overload first
 binds and checks its arguments by its schema (torch's, in ops/_aten_schemas.py), so it refuses
 what torch's dispatcher refuses, with its messages; a packet calls the first overload whose
 schema takes the arguments, as torch's does."""
@@ -37,6 +38,61 @@ _SCALAR_TYPES = dict(enumerate((
 _SCALAR_TYPES.update({27: "uint16", 28: "uint32", 29: "uint64"})
 
 
+_REDUCTIONS = ("none", "mean", "sum")       # (ATen's reduction enum: None, Mean, Sum)
+
+
+def _half_to_float(fn):
+    def softmax(x, dim, half_to_float):
+        if half_to_float:
+            raise RuntimeError("softmax with half to float conversion is not supported on CPU")
+        return fn(x, dim)
+    return softmax
+
+
+def _nn_ops():
+    """ATen's operators torch binds in torch._C._nn (or calls from nn.functional), over
+    ember's nn.functional: their ATen arguments (a reduction as ATen's int) turned into its."""
+    from ..nn import _act_ops as A, functional as F
+
+    def loss(fn, *names):
+        def run(x, target, *rest, **kw):
+            args = dict(zip(names, rest), **kw)
+            args["reduction"] = _REDUCTIONS[args.get("reduction", 1)]
+            return fn(x, target, **args)
+        return run
+
+    def pool(fn):
+        def run(x, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+            return fn(x, kernel_size, stride or None, padding, dilation, ceil_mode,
+                      return_indices=True)
+        return run
+    return {
+        "elu": lambda x, alpha=1, scale=1, input_scale=1: A.elu(x, alpha, scale, input_scale),
+        "leaky_relu": lambda x, negative_slope=0.01: A.leaky_relu(x, negative_slope),
+        "hardtanh": lambda x, min_val=-1, max_val=1: A.hardtanh(x, min_val, max_val),
+        "silu": A.silu, "mish": A.mish, "relu6": F.relu6, "hardswish": F.hardswish,
+        "hardsigmoid": F.hardsigmoid, "glu": F.glu,
+        "_softmax": _half_to_float(F.softmax), "_log_softmax": _half_to_float(F.log_softmax),
+        "mse_loss": loss(F.mse_loss, "reduction"), "l1_loss": loss(F.l1_loss, "reduction"),
+        "smooth_l1_loss": loss(F.smooth_l1_loss, "reduction", "beta"),
+        "huber_loss": loss(F.huber_loss, "reduction", "delta"),
+        "soft_margin_loss": loss(F.soft_margin_loss, "reduction"),
+        "binary_cross_entropy": loss(F.binary_cross_entropy, "weight", "reduction"),
+        "nll_loss": loss(F.nll_loss, "weight", "reduction", "ignore_index"),
+        "multi_margin_loss": loss(F.multi_margin_loss, "p", "margin", "weight", "reduction"),
+        "multilabel_margin_loss": loss(F.multilabel_margin_loss, "reduction"),
+        "adaptive_avg_pool2d": F.adaptive_avg_pool2d, "adaptive_avg_pool3d":
+        F.adaptive_avg_pool3d,
+        "adaptive_max_pool2d": lambda x, size: F.adaptive_max_pool2d(x, size, True),
+        "max_pool2d_with_indices": pool(F.max_pool2d),
+        "max_pool3d_with_indices": pool(F.max_pool3d),
+        "pad": lambda x, pad, mode="constant", value=None: F.pad(x, pad, mode, value),
+    }
+
+
+_NN = []            # (_nn_ops()'s table, made on first use)
+
+
 def target(name):
     """The ember function ATen's operator `name` runs, or None where ember has none."""
     for prefix in ("special_", "linalg_", "fft_"):
@@ -50,7 +106,9 @@ def target(name):
         fn = getattr(space, name, None)
         if callable(fn) and not isinstance(fn, type):
             return fn
-    return None
+    if not _NN:
+        _NN.append(_nn_ops())
+    return _NN[0].get(name)
 
 
 # ---- schemas ---------------------------------------------------------------------------------

@@ -409,6 +409,9 @@ SCHEMAS = {
         '(Tensor self, Tensor from) -> bool',),
     '_indices': (
         '(Tensor(a) self) -> Tensor(a)',),
+    '_log_softmax': (
+        '(Tensor self, int dim, bool half_to_float) -> Tensor',
+        'out(Tensor self, int dim, bool half_to_float, *, Tensor(a!) out) -> Tensor(a!)',),
     '_make_per_channel_quantized_tensor': (
         '(Tensor self, Tensor scale, Tensor zero_point, int axis) -> Tensor',
         'out(Tensor self, Tensor scale, Tensor zero_point, int axis, *, Tensor(a!) out) -> Te'
@@ -468,6 +471,9 @@ SCHEMAS = {
         'SymInt[2] padding) -> Tensor',
         'output(Tensor self, Tensor weight, SymInt[2] kernel_size, Tensor? bias, SymInt[2] st'
         'ride, SymInt[2] padding, *, Tensor(a!) output) -> Tensor(a!)',),
+    '_softmax': (
+        '(Tensor self, int dim, bool half_to_float) -> Tensor',
+        'out(Tensor self, int dim, bool half_to_float, *, Tensor(a!) out) -> Tensor(a!)',),
     '_standard_gamma': (
         '(Tensor self, Generator? generator=None) -> Tensor',
         'out(Tensor self, Generator? generator=None, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -504,8 +510,18 @@ SCHEMAS = {
     'adaptive_avg_pool1d': (
         '(Tensor self, int[1] output_size) -> Tensor',
         'out(Tensor self, int[1] output_size, *, Tensor(a!) out) -> Tensor(a!)',),
+    'adaptive_avg_pool2d': (
+        '(Tensor self, SymInt[2] output_size) -> Tensor',
+        'out(Tensor self, SymInt[2] output_size, *, Tensor(a!) out) -> Tensor(a!)',),
+    'adaptive_avg_pool3d': (
+        '(Tensor self, SymInt[3] output_size) -> Tensor',
+        'out(Tensor self, SymInt[3] output_size, *, Tensor(a!) out) -> Tensor(a!)',),
     'adaptive_max_pool1d': (
         '(Tensor self, int[1] output_size) -> (Tensor, Tensor)',),
+    'adaptive_max_pool2d': (
+        '(Tensor self, int[2] output_size) -> (Tensor, Tensor)',
+        'out(Tensor self, int[2] output_size, *, Tensor(a!) out, Tensor(b!) indices) -> (Tens'
+        'or(a!), Tensor(b!))',),
     'add': (
         'Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor',
         'Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor',
@@ -846,6 +862,10 @@ SCHEMAS = {
         'float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> Tensor(a!)',),
     'bilinear': (
         '(Tensor input1, Tensor input2, Tensor weight, Tensor? bias=None) -> Tensor',),
+    'binary_cross_entropy': (
+        '(Tensor self, Tensor target, Tensor? weight=None, int reduction=1) -> Tensor',
+        'out(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, *, Tensor(a!) '
+        'out) -> Tensor(a!)',),
     'binary_cross_entropy_with_logits': (
         '(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduc'
         'tion=1) -> Tensor',
@@ -1302,6 +1322,10 @@ SCHEMAS = {
     'einsum': (
         '(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor',
         'sublist(Tensor a, ...) -> Tensor',),
+    'elu': (
+        '(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor',
+        'out(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1, *, Tensor(a!)'
+        ' out) -> Tensor(a!)',),
     'elu_': (
         '(Tensor(a!) self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor(a!'
         ')',),
@@ -1659,6 +1683,9 @@ SCHEMAS = {
         'out(Tensor self, Tensor vec2, *, Tensor(a!) out) -> Tensor(a!)',),
     'get_device': (
         '(Tensor self) -> int',),
+    'glu': (
+        '(Tensor self, int dim=-1) -> Tensor',
+        'out(Tensor self, int dim=-1, *, Tensor(a!) out) -> Tensor(a!)',),
     'gradient': (
         'scalarint(Tensor self, *, Scalar? spacing=None, int? dim=None, int edge_order=1) -> '
         'Tensor[]',
@@ -1752,6 +1779,16 @@ SCHEMAS = {
     'hardshrink': (
         '(Tensor self, Scalar lambd=0.5) -> Tensor',
         'out(Tensor self, Scalar lambd=0.5, *, Tensor(a!) out) -> Tensor(a!)',),
+    'hardsigmoid': (
+        '(Tensor self) -> Tensor',
+        'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'hardswish': (
+        '(Tensor self) -> Tensor',
+        'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'hardtanh': (
+        '(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor',
+        'out(Tensor self, Scalar min_val=-1, Scalar max_val=1, *, Tensor(a!) out) -> Tensor(a'
+        '!)',),
     'hardtanh_': (
         '(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!)',),
     'hash_tensor': (
@@ -1795,6 +1832,10 @@ SCHEMAS = {
     'hstack': (
         '(Tensor[] tensors) -> Tensor',
         'out(Tensor[] tensors, *, Tensor(a!) out) -> Tensor(a!)',),
+    'huber_loss': (
+        '(Tensor self, Tensor target, int reduction=1, float delta=1.) -> Tensor',
+        'out(Tensor self, Tensor target, int reduction=1, float delta=1., *, Tensor(a!) out) '
+        '-> Tensor(a!)',),
     'hypot': (
         '(Tensor self, Tensor other) -> Tensor',
         'out(Tensor self, Tensor other, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -1970,6 +2011,8 @@ SCHEMAS = {
         'dices)',
         'values(Tensor self, SymInt k, int dim=-1, bool keepdim=False, *, Tensor(a!) values, '
         'Tensor(b!) indices) -> (Tensor(a!) values, Tensor(b!) indices)',),
+    'l1_loss': (
+        '(Tensor self, Tensor target, int reduction=1) -> Tensor',),
     'layer_norm': (
         '(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, fl'
         'oat eps=1.0000000000000001e-05, bool cudnn_enable=True) -> Tensor',),
@@ -1998,6 +2041,9 @@ SCHEMAS = {
     'le_': (
         'Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)',
         'Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)',),
+    'leaky_relu': (
+        '(Tensor self, Scalar negative_slope=0.01) -> Tensor',
+        'out(Tensor self, Scalar negative_slope=0.01, *, Tensor(a!) out) -> Tensor(a!)',),
     'leaky_relu_': (
         '(Tensor(a!) self, Scalar negative_slope=0.01) -> Tensor(a!)',),
     'lerp': (
@@ -2421,9 +2467,21 @@ SCHEMAS = {
     'max_pool2d': (
         '(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilatio'
         'n=1, bool ceil_mode=False) -> Tensor',),
+    'max_pool2d_with_indices': (
+        '(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilatio'
+        'n=1, bool ceil_mode=False) -> (Tensor, Tensor)',
+        'out(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dila'
+        'tion=1, bool ceil_mode=False, *, Tensor(a!) out, Tensor(b!) indices) -> (Tensor(a!),'
+        ' Tensor(b!))',),
     'max_pool3d': (
         '(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilatio'
         'n=1, bool ceil_mode=False) -> Tensor',),
+    'max_pool3d_with_indices': (
+        '(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilatio'
+        'n=1, bool ceil_mode=False) -> (Tensor, Tensor)',
+        'out(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dila'
+        'tion=1, bool ceil_mode=False, *, Tensor(a!) out, Tensor(b!) indices) -> (Tensor(a!),'
+        ' Tensor(b!))',),
     'maximum': (
         '(Tensor self, Tensor other) -> Tensor',
         'out(Tensor self, Tensor other, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -2454,6 +2512,9 @@ SCHEMAS = {
     'minimum': (
         '(Tensor self, Tensor other) -> Tensor',
         'out(Tensor self, Tensor other, *, Tensor(a!) out) -> Tensor(a!)',),
+    'mish': (
+        '(Tensor self) -> Tensor',
+        'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
     'mm': (
         '(Tensor self, Tensor mat2) -> Tensor',
         'out(Tensor self, Tensor mat2, *, Tensor(a!) out) -> Tensor(a!)',
@@ -2470,6 +2531,9 @@ SCHEMAS = {
     'movedim': (
         'int(Tensor(a) self, int source, int destination) -> Tensor(a)',
         'intlist(Tensor(a) self, int[] source, int[] destination) -> Tensor(a)',),
+    'mse_loss': (
+        '(Tensor self, Tensor target, int reduction=1) -> Tensor',
+        'out(Tensor self, Tensor target, int reduction=1, *, Tensor(a!) out) -> Tensor(a!)',),
     'msort': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -2494,6 +2558,14 @@ SCHEMAS = {
         'Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)',
         'Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)',
         't(t[](a!) l, int n) -> t[](a!)',),
+    'multi_margin_loss': (
+        '(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, Tensor? weight=None, int r'
+        'eduction=1) -> Tensor',
+        'out(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, Tensor? weight=None, in'
+        't reduction=1, *, Tensor(a!) out) -> Tensor(a!)',),
+    'multilabel_margin_loss': (
+        '(Tensor self, Tensor target, int reduction=1) -> Tensor',
+        'out(Tensor self, Tensor target, int reduction=1, *, Tensor(a!) out) -> Tensor(a!)',),
     'multinomial': (
         '(Tensor self, SymInt num_samples, bool replacement=False, *, Generator? generator=No'
         'ne) -> Tensor',
@@ -2648,6 +2720,11 @@ SCHEMAS = {
         'out(Tensor self, Tensor other, *, Tensor(a!) out) -> Tensor(a!)',),
     'nextafter_': (
         '(Tensor(a!) self, Tensor other) -> Tensor(a!)',),
+    'nll_loss': (
+        '(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, SymInt ignore_ind'
+        'ex=-100) -> Tensor',
+        'out(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, SymInt ignore_'
+        'index=-100, *, Tensor(a!) out) -> Tensor(a!)',),
     'nonzero': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -2726,6 +2803,8 @@ SCHEMAS = {
     'outer': (
         '(Tensor self, Tensor vec2) -> Tensor',
         'out(Tensor self, Tensor vec2, *, Tensor(a!) out) -> Tensor(a!)',),
+    'pad': (
+        '(Tensor self, SymInt[] pad, str mode="constant", float? value=None) -> Tensor',),
     'pairwise_distance': (
         '(Tensor x1, Tensor x2, float p=2., float eps=9.9999999999999995e-07, bool keepdim=Fa'
         'lse) -> Tensor',),
@@ -2980,6 +3059,8 @@ SCHEMAS = {
     'relu': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'relu6': (
+        '(Tensor self) -> Tensor',),
     'relu_': (
         '(Tensor(a!) self) -> Tensor(a!)',),
     'remainder': (
@@ -3197,6 +3278,9 @@ SCHEMAS = {
     'signbit': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'silu': (
+        '(Tensor self) -> Tensor',
+        'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
     'sin': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',
@@ -3239,6 +3323,13 @@ SCHEMAS = {
         'or(b!) logabsdet)',),
     'smm': (
         '(Tensor self, Tensor mat2) -> Tensor',),
+    'smooth_l1_loss': (
+        '(Tensor self, Tensor target, int reduction=1, float beta=1.) -> Tensor',
+        'out(Tensor self, Tensor target, int reduction=1, float beta=1., *, Tensor(a!) out) -'
+        '> Tensor(a!)',),
+    'soft_margin_loss': (
+        '(Tensor self, Tensor target, int reduction=1) -> Tensor',
+        'out(Tensor self, Tensor target, int reduction=1, *, Tensor(a!) out) -> Tensor(a!)',),
     'softmax': (
         'int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor',
         'int_out(Tensor self, int dim, ScalarType? dtype=None, *, Tensor(a!) out) -> Tensor(a'
