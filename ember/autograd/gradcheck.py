@@ -352,7 +352,7 @@ def _slow_mode_report(func, inputs, outputs, diff_idx, k, j, eps, atol, rtol):
            "\nin fast mode. See: https://github.com/pytorch/pytorch/issues/53876 for more "
            "background \nabout fast mode. Below, we recompute numerical and analytical "
            f"jacobians in slow mode:\n\nNumerical:\n {n}\nAnalytical:\n{a}\n\n"
-           f"The max per-element difference (slow mode) is: {_number((n - a).abs().max())}.\n")
+           f"The max per-element difference (slow mode) is: {(n - a).abs().max().item()}.\n")
     if close:
         msg += _FAST_FAIL_SLOW_OK
     return msg
@@ -385,13 +385,8 @@ def _fast_check(func, inputs, outputs, diff_idx, eps, atol, rtol, nondet_tol, ch
                 raise GradcheckError(
                     f"{_part_prefix(j, complex_outputs, imag)}Jacobian mismatch for output "
                     f"{j:d} with respect to input {k:d},\n"
-                    f"numerical:{_number(n)}\nanalytical:{_number(a)}\n" + _slow_mode_report(
+                    f"numerical:{n.item()}\nanalytical:{a.item()}\n" + _slow_mode_report(
                         func, inputs, diff_out, diff_idx, k, j, eps, atol, rtol))
-
-
-def _number(t):
-    """A 0-d tensor as torch's fast-mode messages print it (a Python number)."""
-    return t.item()
 
 
 def _allclose_promoted(a, b, rtol, atol):

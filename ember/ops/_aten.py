@@ -8,6 +8,7 @@ binds and checks its arguments by its schema (torch's, in ops/_aten_schemas.py),
 what torch's dispatcher refuses, with its messages; a packet calls the first overload whose
 schema takes the arguments, as torch's does."""
 import ast
+import functools
 import importlib
 import re
 import sys
@@ -49,6 +50,7 @@ def _half_to_float(fn):
     return softmax
 
 
+@functools.cache
 def _nn_ops():
     """ATen's operators torch binds in torch._C._nn (or calls from nn.functional), over
     ember's nn.functional: their ATen arguments (a reduction as ATen's int) turned into its."""
@@ -90,9 +92,6 @@ def _nn_ops():
     }
 
 
-_NN = []            # (_nn_ops()'s table, made on first use)
-
-
 def target(name):
     """The ember function ATen's operator `name` runs, or None where ember has none."""
     for prefix in ("special_", "linalg_", "fft_"):
@@ -106,9 +105,7 @@ def target(name):
         fn = getattr(space, name, None)
         if callable(fn) and not isinstance(fn, type):
             return fn
-    if not _NN:
-        _NN.append(_nn_ops())
-    return _NN[0].get(name)
+    return _nn_ops().get(name)
 
 
 # ---- schemas ---------------------------------------------------------------------------------

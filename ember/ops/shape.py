@@ -1212,7 +1212,7 @@ def _joined(o, fwd, tensors, dim, nd):
             return None
         # stacking along d is concatenating along d, seen with dim d split in two
         out = np.concatenate(arrays, d).reshape(ref[:d] + (len(arrays),) + ref[d:])
-        return _joined_result(o, tensors, arrays, out, a0, be, rg, (d, len(arrays)), d)
+        return _joined_result(o, tensors, arrays, out, a0, be, rg, d, nd)
     arrays = []
     rg = False
     for t in tensors:
@@ -1233,8 +1233,7 @@ def _joined(o, fwd, tensors, dim, nd):
         out = np.concatenate([a[sl] for a in arrays], d)
     else:
         out = np.concatenate(arrays, d)
-    saved = (d, len(arrays)) if nd else ([a.shape[d] for a in arrays], [False] * len(arrays), d)
-    return _joined_result(o, tensors, arrays, out, a0, be, rg, saved, d)
+    return _joined_result(o, tensors, arrays, out, a0, be, rg, d, nd)
 
 
 _MANY = 8           # stacks of more tensors check them and join them in whole-list steps
@@ -1253,13 +1252,15 @@ def _stackable_many(tensors, be, dt, ref):
         return None, False
 
 
-def _joined_result(o, tensors, arrays, out, a0, be, rg, saved, d):
+def _joined_result(o, tensors, arrays, out, a0, be, rg, d, nd):
     """_joined's tensor from its joined array: dense, with the op's node where it records."""
     if not out.flags.c_contiguous:
         out = _dense(np, out, a0)
     r = _new(out, be)
     record = rg and _grad.enabled
     if record or _fw.level is not None:     # (the forward's saved values)
+        saved = (d, len(arrays)) if nd else \
+            ([a.shape[d] for a in arrays], [False] * len(arrays), d)
         if record:
             r._rg = True
             # (inputs no bigger than their small result: none for autograd's _thin to stub)
