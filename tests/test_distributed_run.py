@@ -36,6 +36,7 @@ def main():
     dist.all_reduce(t)
     attempt = os.environ["TORCHELASTIC_RESTART_COUNT"]
     os.write(1, f"JOB {dist.get_rank()} {dist.get_world_size()} {attempt} {t.item()}\\n".encode())
+    dist.barrier()                  # every line is written before rank 1 fails
     if os.environ.get("FAIL_ONCE") and attempt == "0" and dist.get_rank() == 1:
         raise RuntimeError("the first attempt fails")
     dist.destroy_process_group()
@@ -44,12 +45,23 @@ main()
 """
 _FAIL = """
 import os
+import time
 from {lib}.distributed.elastic.multiprocessing.errors import record
 
 @record
 def main():
-    if os.environ["RANK"] == "1":
-        raise ValueError("boom")
+    if os.environ["RANK"] == "0":
+        with open("rank0.tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename("rank0.tmp", "rank0.pid")
+        return
+    # rank 1 fails only once rank 0 has exited (else the launcher stops rank 0 with SIGTERM)
+    while not os.path.exists("rank0.pid"):
+        time.sleep(0.01)
+    stat = "/proc/" + open("rank0.pid").read() + "/stat"
+    while os.path.exists(stat) and open(stat).read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.01)
+    raise ValueError("boom")
 
 main()
 """
