@@ -27,21 +27,29 @@ def _root(a):
 
 
 class _RootSet:
-    """Root buffers with a property (keyed by id; the entries vanish with the buffers)."""
+    """Root buffers with a property, keyed by id. An entry holds a weak reference without a
+    callback (a WeakValueDictionary's keyed references cost a microsecond per add, which
+    from_numpy paid on every call): a dead buffer's entry answers None, never a later buffer
+    at the same address, and dead entries are dropped whenever the table has doubled."""
 
     def __init__(self):
-        self._roots = weakref.WeakValueDictionary()
+        self._roots = {}
+        self._prune_at = 64
 
     def add(self, a):
         r = _root(a)
         try:
-            self._roots[id(r)] = r
+            self._roots[id(r)] = weakref.ref(r)
         except TypeError:       # (a buffer that takes no weak reference)
-            pass
+            return
+        if len(self._roots) >= self._prune_at:
+            self._roots = {k: ref for k, ref in self._roots.items() if ref() is not None}
+            self._prune_at = max(64, 2 * len(self._roots))
 
     def __contains__(self, a):
         r = _root(a)
-        return self._roots.get(id(r)) is r
+        ref = self._roots.get(id(r))
+        return ref is not None and ref() is r
 
 
 # moved to "shared memory" by share_memory_() (ember's CPU buffers are ordinary NumPy arrays;

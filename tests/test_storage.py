@@ -503,3 +503,19 @@ def test_memory_handed_over_is_not_resizable_as_in_torch():
         out.append(n[0])            # still the caller's memory
         return out
     assert program(ember) == program(torch)
+
+
+def test_handed_over_memory_table_forgets_dead_buffers():
+    """The set of handed-over buffers holds weak references only: after many from_numpy calls
+    on arrays that die, it stays small, a buffer that is still alive stays unresizable, and
+    fresh arrays (often at a dead one's address) are resizable again."""
+    from ember._storage import _FOREIGN
+    kept = np.zeros(4)
+    ember.from_numpy(kept)
+    for _ in range(1000):
+        ember.from_numpy(np.zeros(4))
+    assert len(_FOREIGN._roots) < 200
+    assert not ember.from_numpy(kept).untyped_storage().resizable()
+    fresh = [ember.tensor(np.zeros(4)) for _ in range(50)]
+    assert all(t.untyped_storage().resizable() for t in fresh)
+    assert [tuple(t.resize_(8).shape) for t in fresh[:3]] == [(8,)] * 3

@@ -554,7 +554,7 @@ def _check_alias(obj, dtype):
 
 
 def _check_strides(a):
-    if any(st < 0 for st in a.strides):
+    if a.strides and min(a.strides) < 0:
         raise ValueError("At least one stride in the given numpy array is negative, and tensors "
                          "with negative strides are not currently supported. (You can probably "
                          "work around this by making a copy of your array  with array.copy().) ")
