@@ -53,14 +53,17 @@ def test_completed_from_another_thread():
     both = ember.futures.collect_all([a, b])
     values = both.then(lambda fu: [x.wait() for x in fu.wait()])
 
+    checked = threading.Event()
+
     def complete():
-        time.sleep(0.02)
+        checked.wait()
         a.set_result("A")
         time.sleep(0.02)
         b.set_result("B")
     t = threading.Thread(target=complete)
     t.start()
     assert not both.done()
+    checked.set()
     assert values.wait() == ["A", "B"] and both.done()
     t.join()
     with pytest.raises(RuntimeError, match="not completed"):
