@@ -419,8 +419,17 @@ def test_stack_of_many_like_torch(dim, grad):
         if grad:
             (y * lib.arange(float(y.numel())).reshape(y.shape)).sum().backward()
             out.append([x.grad.numpy().tolist() for x in xs])
+        # non-contiguous samples: all of them, or one among contiguous ones
+        views = [lib.tensor(a.transpose(2, 0, 1).copy()).permute(1, 2, 0) for a in arrays]
+        for mixed in (views, xs[:12] + views[12:13] + xs[13:]):
+            z = lib.stack(mixed, dim)
+            out += [z.detach().numpy().tolist(), z.stride()]
+        z = lib.stack(xs, dim).detach()
+        z[0] = 7.0                             # the result is writable and owns its values
+        out.append([z.numpy().tolist(), xs[0].detach().numpy().tolist()])
         for bad in (xs[:5] + [lib.ones(3, 2, 5)] + xs[5:], xs[:9] + [lib.ones(3, 2, 4).double()],
-                    xs[:9] + [1.0]):
+                    xs[:9] + [1.0], xs[:9] + [lib.ones(2, 3, 4)],
+                    xs[:9] + [lib.ones(3, 2, 4)[None]]):
             try:
                 out.append(str(lib.stack(bad, dim).dtype))
             except Exception as e:
