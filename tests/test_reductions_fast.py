@@ -329,3 +329,21 @@ def test_amax_amin_signed_zero_ties_are_torchs():
     for name in ("amax", "amin"):
         t = getattr(torch.from_numpy(x), name)(0).numpy()
         assert _same_bits(getattr(ember.tensor(x), name)(0).numpy(), t), name
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_argmax_argmin_pick_the_first_nan_like_torch(dtype):
+    """argmax/argmin along a dim (the quick path for float32/float64) and over all elements:
+    NaN wins, the first one, at sizes NumPy's vectorised loops take too, with infinities and
+    ties."""
+    rng = np.random.default_rng(7)
+    for shape in [(3, 5), (4, 37), (2, 1030), (70, 3)]:
+        x = rng.integers(-3, 3, shape).astype(dtype)
+        x[rng.random(shape) < 0.05] = np.inf
+        x[rng.random(shape) < 0.05] = -np.inf
+        x[rng.random(shape) < 0.08] = np.nan
+        for name in ("argmax", "argmin"):
+            for dim in (0, 1, -1, None):
+                e = getattr(ember.tensor(x), name)(dim)
+                t = getattr(torch.tensor(x), name)(dim)
+                assert e.dtype == ember.int64 and e.tolist() == t.tolist(), (shape, name, dim)

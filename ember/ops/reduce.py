@@ -661,9 +661,11 @@ def _empty_dim_as_given(input, dim, name):
 
 
 def _first_index(xp, x, axis, f):
-    """argmax/argmin along `axis`, where NaN wins (the first NaN) as in torch."""
+    """argmax/argmin along `axis`, where NaN wins (the first NaN) as in torch (as NumPy's
+    own argmax/argmin of floating arrays do: their NaN check is for the other array types)."""
     i = f(x, axis=axis)
-    if x.dtype.kind in "fcV":
+    k = x.dtype.kind
+    if k == "c" or k == "V" or k == "f" and type(x) is not np.ndarray:
         nan = x != x
         if nan.any():
             i = xp.where(nan.any(axis=axis), nan.argmax(axis=axis), i)
@@ -798,6 +800,11 @@ def _arg(name, f):
             x, xp = input.arr, input.be.xp
         except AttributeError:
             raise _not_tensor(name, input) from None
+        if type(x) is np.ndarray and type(dim) is int and keepdim is False and out is None \
+                and x.dtype in _FLOAT_DTYPES and x.ndim and -x.ndim <= dim < x.ndim and \
+                x.shape[dim]:
+            # the common call (NumPy's float argmax/argmin pick the first NaN, as torch)
+            return _new(getattr(x, name)(dim), input.be)
         _keepdim(keepdim, name)
         if x.dtype.kind == "b":
             raise RuntimeError(f"{name}(): does not support bool input")
