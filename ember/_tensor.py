@@ -415,6 +415,8 @@ class Tensor(TensorBase):
 
     @property
     def T(self):
+        if self.arr.ndim == 2:
+            return self.permute(_REVERSE_2D)
         if self.arr.ndim == 0:
             warn_once("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
                       "these cases.")
@@ -1449,6 +1451,9 @@ def _storage_source(source, dtype, type_name=cname):
         raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not "
                         f"{type(source).__name__}")
     return source
+
+
+_REVERSE_2D = (1, 0)
 
 
 def _new(arr, be):

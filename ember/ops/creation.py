@@ -832,6 +832,14 @@ def _preserving(make, input, memory_format, requires_grad, name):
     return t.requires_grad_(True) if requires_grad else t
 
 
+def _plain_layout(a):
+    """Whether a *_like of NumPy array `a` in its preserved layout is a C-contiguous array of
+    its shape (what NumPy makes): 0-d, 1-d, or C-contiguous without size-1 dims whose strides
+    torch keeps (and not empty, whose strides it keeps too)."""
+    return not a.ndim or a.size > 1 and (a.ndim == 1 or a.flags.c_contiguous and (
+        1 not in a.shape or a.strides == c_strides(a.shape, a.itemsize)))
+
+
 def _like(fn, fill):
     make = fn.make
 
@@ -842,9 +850,7 @@ def _like(fn, fill):
                             f"'{next(k for k in kw if k != 'pin_memory')}'")
         a = getattr(input, "arr", None)
         if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
-                memory_format is None and not kw and (not a.ndim or a.size > 1 and (
-                    a.ndim == 1 or a.flags.c_contiguous and (
-                        1 not in a.shape or a.strides == c_strides(a.shape, a.itemsize)))):
+                memory_format is None and not kw and _plain_layout(a):
             t = _new(make(np, a.shape, a.dtype), input.be)     # the common case, directly
             if requires_grad:
                 _require_grad(t)
@@ -892,7 +898,12 @@ empty_like = _like(empty, None)
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    if layout is None and isinstance(getattr(input, "arr", None), SparseCOO):
+    a = getattr(input, "arr", None)
+    if type(a) is np.ndarray and dtype is None and device is None and layout is None and \
+            memory_format is None and _plain_layout(a):     # the common case, directly
+        return full(a.shape, fill_value, dtype=OF_NP[a.dtype.num], device=input.be.device,
+                    requires_grad=requires_grad)
+    if layout is None and isinstance(a, SparseCOO):
         return _sparse_like(input, fill_value, dtype, device, requires_grad)
     try:
         return _preserving(lambda shape, rg: full(shape, fill_value, dtype=dtype or input.dtype,
