@@ -755,3 +755,36 @@ def test_bce_logs_are_nearly_torchs():
                                                  reduction="none").numpy()
     np.testing.assert_allclose(e, t, rtol=1e-6)
     assert _same_bits(e[:4], t[:4]) and np.mean(e == t) > 0.95
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [6, 5000])
+def test_where_quick_path_is_torchs(dtype, n):
+    """where(cond, x, number), where(cond, number, x) and where(cond, x, y) of plain float
+    tensors blend directly when nothing records: torch's bits (signed zeros, NaN, a scalar
+    rounded to float32), its errors (a float32 scalar out of range, another device's
+    condition), and the general path's graph when one requires grad."""
+    vals = np.array(SPECIAL * (n // len(SPECIAL) + 1))[:n].reshape(2, -1).astype(dtype)
+    mask = np.random.default_rng(n).random(vals.shape) < 0.5
+
+    def run(L):
+        x, y, m = L.tensor(vals), L.tensor(vals[:, ::-1].copy()), L.tensor(mask)
+        out = [L.where(m, x, s) for s in (0.0, -0.0, 0.1, float("nan"), -float("inf"), 1e300)
+               if dtype == "float64" or abs(s) < 1e39]
+        out += [L.where(m, 0.1, x), L.where(m, x, y), x.where(m, y), x.where(m, 2.5)]
+        out = [_bits(o.numpy()) for o in out]
+        for bad in (lambda: L.where(m, x, 1e39), lambda: L.where(m, x, 1 << 70)):
+            try:
+                out.append(bad().dtype)
+            except Exception as e:
+                out.append((type(e).__name__, str(e)))
+        g = L.tensor(vals, requires_grad=True)
+        r = L.where(m, g, 0.5)
+        r.sum().backward()
+        out += [type(r.grad_fn).__name__, g.grad.numpy().tolist()]
+        return out
+    assert str(run(ember)) == str(run(torch))
+
+
+def _bits(a):
+    return a.view(BITS[a.itemsize]).tolist()
