@@ -158,17 +158,6 @@ XFAIL = {
 }
 
 
-# torch's engine runs the ready node made last first (its sequence number); ember's orders the
-# graph depth-first from the root, which agrees where each input's chain of nodes was made
-# after the chains of the inputs before it (the common modules), not elsewhere
-_ORDER = "ember's engine orders nodes depth-first from the root, where torch runs the ready " \
-         "node made last first: a chain made before the op (a transposed operand) runs before " \
-         "the other operand's view that the op made, not after it as torch's"
-ORDER_XFAIL = dict.fromkeys(("mha_self", "mha_self_batch_first", "mha_weights", "mha_cross",
-                             "transformer_encoder_layer", "matmul_attention_scores",
-                             "cosine_similarity"), _ORDER)
-
-
 def _case(name, xfail=XFAIL):
     if name in xfail:
         return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=xfail[name]))
@@ -292,8 +281,7 @@ def _prehook_order(L, name):
     return order
 
 
-@pytest.mark.parametrize("name", [_case(n, {**XFAIL, **ORDER_XFAIL}) for n in CASES
-                                  if n != "dropout_train"])
+@pytest.mark.parametrize("name", [_case(n) for n in CASES if n != "dropout_train"])
 def test_nodes_run_in_torchs_order(name):
     """The nodes run in torch's order (their prehooks fire so)."""
     assert _prehook_order(ember, name) == _prehook_order(torch, name)
