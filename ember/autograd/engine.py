@@ -87,6 +87,9 @@ def _reverse_topo(roots, needed=None):
                 continue
             if isinstance(c, OutSlot):          # (it delivers to its node at once)
                 parent = c.parent
+                if needed is not None and parent not in needed:
+                    order.append(c)             # (a captured output of a node not run)
+                    continue
                 s = slots.get(parent)
                 if s is None:
                     slots[parent] = [c]
