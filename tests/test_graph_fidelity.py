@@ -76,6 +76,11 @@ CASES = {
     "cross_entropy": lambda L: L.nn.functional.cross_entropy(_t(L, 4, 5), _idx(L, 1, 2, 3, 0)),
     "cross_entropy_3d": lambda L: L.nn.functional.cross_entropy(
         _t(L, 2, 5, 3), _idx(L, [1, 2, 3], [0, 4, 1])),
+    "nll_3d": lambda L: L.nn.functional.nll_loss(_t(L, 2, 5, 3), _idx(L, [1, 2, 3], [0, 4, 1])),
+    "nll_3d_none": lambda L: L.nn.functional.nll_loss(
+        _t(L, 2, 5, 3), _idx(L, [1, 2, 3], [0, 4, 1]), reduction="none"),
+    "nll_5d_transposed": lambda L: L.nn.functional.nll_loss(
+        _t(L, 2, 1, 3, 5, 2).transpose(1, 3), _idx(L, *[[[[1, 0]]] * 3] * 2)),
     "mse_loss": lambda L: L.nn.functional.mse_loss(_t(L, 4, 5), L.zeros(4, 5)),
     "bce_with_logits": lambda L: L.nn.functional.binary_cross_entropy_with_logits(
         _t(L, 4, 5), L.ones(4, 5)),

@@ -757,9 +757,24 @@ def _nd(o2d, x, args, statics, reduction):
     return out
 
 
+def _nll_nd(x, target, weight, reduction, ignore_index):
+    """torch's nll_loss_nd for 3 or more dims: nll_loss2d, of the input and target made
+    contiguous and viewed to (N, C, 1, -1) and (N, 1, -1) unless 4-D (the input's
+    ViewBackward0), its per-sample losses viewed back to the target's shape."""
+    if x.ndim == 4:
+        return apply(_nll2d, (x, target, weight), (reduction, ignore_index))
+    from ..ops.shape import view
+    n, c = x.shape[:2]
+    x4 = view(x.contiguous(), (n, c, 1, -1) if x.numel() else (n, c, 0, 0))
+    ta = target.arr         # (integers: no graph to record)
+    t3 = _new(ta.reshape((n, 1, -1) if ta.size else (n, 0, 0)), target.be)
+    out = apply(_nll2d, (x4, t3, weight), (reduction, ignore_index))
+    return view(out, (n,) + tuple(x.shape[2:])) if reduction == "none" else out
+
+
 def nll_loss_raw(x, target, weight, reduction, ignore_index, unbatched=False):
     if x.ndim >= 3:
-        return _nd(_nll2d, x, (x, target, weight), (reduction, ignore_index), reduction)
+        return _nll_nd(x, target, weight, reduction, ignore_index)
     return apply(_nll, (x, target, weight), (reduction, ignore_index, unbatched))
 
 
