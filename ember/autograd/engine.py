@@ -51,47 +51,111 @@ def sum_to_size(t, size):
     return t
 
 
-def _reverse_topo(roots):
-    """Nodes reachable from roots, every consumer before its producers (no recursion). A leaf
-    comes right after its last consumer, siblings in edge order: torch runs an AccumulateGrad
-    as soon as it is ready (its priority is the highest), so its hooks fire then. Other
-    siblings run in reverse edge order (torch's: the input made last runs first), both unless
-    the node's class says otherwise (input_order, see node.ordered_class)."""
-    post, seen = [], set()
-    for root in roots:              # a root reachable from another root is ordered after it
-        if root in seen:
-            continue
-        seen.add(root)
-        stack = [[root, iter(root.next), None]]         # node, its edges, its leaves
-        while stack:
-            frame = stack[-1]
-            for c in frame[1]:
-                if c is not None and c not in seen:
-                    if type(c) is Leaf:
-                        if frame[2] is None:
-                            frame[2] = []
-                        frame[2].append(c)
-                        continue
-                    seen.add(c)
-                    order = type(c).input_order
-                    stack.append([c, iter(c.next if order is None else
-                                          [c.next[i] for i in reversed(order)]), None])
-                    break
-            else:
-                stack.pop()
-                if frame[2] is not None:
-                    order = type(frame[0]).input_order
-                    if order is not None:
-                        edges, leaves = frame[0].next, frame[2]
-                        frame[2] = [edges[i] for i in order if edges[i] in leaves]
-                    # the first consumer to finish here is the last to run: its leaves follow
-                    for c in reversed(frame[2]):
-                        if c not in seen:
-                            seen.add(c)
-                            post.append(c)
-                post.append(frame[0])
-    post.reverse()
-    return post
+def _reverse_topo(roots, needed=None):
+    """The nodes reachable from roots in the order torch's engine runs them (every consumer
+    before its producers): a node is ready once every edge into it has delivered, and the
+    ready node made last (the highest sequence number) runs first, an AccumulateGrad (Leaf)
+    before any other. The ready queue is torch's binary heap (std::priority_queue: equal
+    priorities, the ready leaves, leave it in its order, not in edge order). The outputs of a
+    multi-output node (OutSlot edges) run right before their node, as torch runs their tensor
+    hooks. With `needed` (a set), only those nodes are queued (torch's exec_info)."""
+    deps = {}
+    stack = []
+    for root in roots:
+        if root in deps:                # a root reachable from another root waits for it
+            deps[root] += 1
+        else:
+            deps[root] = 1
+            stack.append(root)
+    while stack:
+        for c in stack.pop().next:
+            if c is not None:
+                if c in deps:
+                    deps[c] += 1
+                else:
+                    deps[c] = 1
+                    stack.append(c)
+    order, keys, heap, slots = [], [], [], {}
+    ready = list(roots)         # torch's GraphRoot (a single root runs at once: the same)
+    while True:
+        for c in ready:
+            if c is None:
+                continue
+            d = deps[c] - 1
+            deps[c] = d
+            if d or needed is not None and c not in needed:
+                continue
+            if isinstance(c, OutSlot):          # (it delivers to its node at once)
+                parent = c.parent
+                if needed is not None and parent not in needed:
+                    order.append(c)             # (a captured output of a node not run)
+                    continue
+                s = slots.get(parent)
+                if s is None:
+                    slots[parent] = [c]
+                else:
+                    s.append(c)
+                d = deps[parent] - 1
+                deps[parent] = d
+                if d:
+                    continue
+                c = parent
+            _push(keys, heap, c.seq, c)
+        if not heap:
+            break
+        node = _pop(keys, heap)
+        if slots and node in slots:
+            order.extend(sorted(slots.pop(node), key=_slot_index))
+        order.append(node)
+        ready = node.next
+    return order
+
+
+def _slot_index(slot):
+    return slot.index
+
+
+def _push(keys, heap, key, node):
+    """std::push_heap of (key, node) onto the max-heap `keys`/`heap` (libstdc++'s sift-up)."""
+    hole = len(keys)
+    keys.append(key)
+    heap.append(node)
+    while hole:
+        parent = (hole - 1) >> 1
+        if keys[parent] >= key:
+            break
+        keys[hole], heap[hole] = keys[parent], heap[parent]
+        hole = parent
+    keys[hole], heap[hole] = key, node
+
+
+def _pop(keys, heap):
+    """std::pop_heap then pop_back: the top node (libstdc++'s __adjust_heap: the hole moves
+    to a leaf along the larger children, the last element is then sifted up from there)."""
+    top = heap[0]
+    key, node = keys.pop(), heap.pop()
+    n = len(keys)
+    if not n:
+        return top
+    hole = child = 0
+    while child < (n - 1) >> 1:
+        child = 2 * (child + 1)
+        if keys[child] < keys[child - 1]:
+            child -= 1
+        keys[hole], heap[hole] = keys[child], heap[child]
+        hole = child
+    if not n & 1 and child == (n - 2) >> 1:
+        child = 2 * (child + 1)
+        keys[hole], heap[hole] = keys[child - 1], heap[child - 1]
+        hole = child - 1
+    while hole:
+        parent = (hole - 1) >> 1
+        if keys[parent] >= key:
+            break
+        keys[hole], heap[hole] = keys[parent], heap[parent]
+        hole = parent
+    keys[hole], heap[hole] = key, node
+    return top
 
 
 def _prune(order, capture):

@@ -1,6 +1,7 @@
 """Graph nodes. A Node holds the op's backward rule, what it saved, and edges to its inputs'
 nodes; a Leaf (torch's AccumulateGrad) is the edge into a leaf tensor; an OutSlot routes the
 gradient of one output of a multi-output op into its parent node."""
+import itertools
 import weakref
 
 from .._hooks import RemovableHandle
@@ -44,10 +45,17 @@ class InferenceVersion(list):
         list.__setitem__(self, i, value)
 
 
+# each new Node's sequence number (torch's sequence_nr): the engine runs the ready node made last
+# first
+_SEQ = itertools.count()
+_next_seq = _SEQ.__next__
+
+
 def _init(self, op, bwd, xp, saved, next, inputs, static):
     self.op, self.bwd, self.xp, self.saved = op, bwd, xp, saved
     self.next, self.inputs, self.static = next, inputs, static
     self.epoch = CLOCK[0]
+    self.seq = _next_seq()
     self.out_vc = self.hooks = self.post = self.outs = self.meta = None
 
 
@@ -290,20 +298,11 @@ def _frees(name):
     return True if name in SAVES else False if name in PLAIN else None
 
 
-def ordered_class(name, order):
-    """A class of nodes called `name` whose inputs' nodes (and so their hooks) run in `order`,
-    the input edges' indices, where torch's engine, which runs the node made last first,
-    readies them in another order than ember's default (see engine._reverse_topo): linear's
-    mm(input.view(...), weight.t()) made the transpose first, so the view runs first."""
-    return type(short_name(name), (node_class(name),), {"__slots__": (), "input_order": order})
-
-
 class Node:
-    __slots__ = ("op", "bwd", "xp", "saved", "next", "inputs", "static", "epoch", "out_vc",
-                 "hooks", "post", "outs", "meta", "__weakref__")
+    __slots__ = ("op", "bwd", "xp", "saved", "next", "inputs", "static", "epoch", "seq",
+                 "out_vc", "hooks", "post", "outs", "meta", "__weakref__")
     op_node = True      # a built-in op's node (custom Function nodes keep their own state)
     frees = None        # see _frees
-    input_order = None  # (see ordered_class)
 
     __init__ = _init
 
@@ -382,6 +381,7 @@ class AccumulateGrad:
     """The gradient sink of a leaf tensor (held weakly: no tensor<->node cycle)."""
     __slots__ = ("ref", "hooks", "post", "meta", "__weakref__")
     next = ()
+    seq = (1 << 64) - 1     # torch's UINT64_MAX: the engine runs a ready one before any other
 
     def __init__(self, t):
         self.ref, self.hooks, self.post, self.meta = weakref.ref(t), None, None, None
@@ -427,7 +427,6 @@ Leaf = AccumulateGrad      # the name ember's engine uses
 class OutSlot:
     """Edge to output `index` of a multi-output node; shows itself as the parent node."""
     __slots__ = ("parent", "index", "next", "hooks", "__weakref__")
-    input_order = None
 
     def __init__(self, parent, index):
         self.parent, self.index, self.next, self.hooks = parent, index, (parent,), None

@@ -6,6 +6,7 @@ import numpy as np
 from ._warn import warn_caller
 from .._tensor import _new
 from ..autograd.grad_mode import no_grad
+from ..autograd.node import retype
 from ..ops import elementwise as _E, shape as _S
 from ..ops._apply import raise_not_tensor
 from .. import _kernel_dtypes as _D
@@ -225,7 +226,9 @@ def _cross_entropy_smoothed(x, t, weight, reduction, ignore_index, smoothing):
         ret = smooth.sum()
     else:
         ret = smooth
-    return (1 - smoothing) * nll + ret * (smoothing / n_classes)
+    # (torch's C++ Tensor * double: mul.Scalar, MulBackward1)
+    return retype((1 - smoothing) * nll, "MulBackward1") + \
+        retype(ret * (smoothing / n_classes), "MulBackward1")
 
 
 def _check_log_softmax(input):

@@ -14,6 +14,7 @@ from ..backends import cuda_blas
 from ..amp.state import AMP as _amp
 from ..autograd.forward_ad import FW as _fw
 from ..autograd.grad_mode import STATE as _grad
+from ..autograd.node import node_class as _node_class
 from ..ops._apply import _node, apply, quiet
 from ..ops.creation import dense_order
 from ..ops.index import index_add_rows
@@ -301,7 +302,11 @@ def _lastdim_f32(xp, a, dim):
 
 
 @_log_softmax.vjp
-def _(xp, g, y, dim):
+def _(xp, g, y, dim, hand=None):
+    if hand is not None and hand.dx is g:       # (cross_entropy's: see _Handoff)
+        t, g_t = hand.t, hand.g_t
+        hand.dx = hand.t = hand.g_t = None
+        return (_ce_logp_grad(y, t, g_t),)
     if dim is None:                 # a 0-d input: torch's formula, g - exp(0) * g = +0.0
         return (g - xp.exp(y) * g,)
     if _half(y):
@@ -605,7 +610,8 @@ def _unbatched(xp, out, unbatched, reduction):
 @op("nll_loss", saves=None, node="NllLossBackward0")
 def _nll(xp, x, target, weight, reduction, ignore_index, unbatched=False):
     mask, t = _targets(xp, target, ignore_index, x.shape[1])
-    picked = xp.take_along_axis(x, xp.expand_dims(t, 1), axis=1)[:, 0]
+    picked = x[np.arange(len(t)), t] if x.ndim == 2 and xp is np else \
+        xp.take_along_axis(x, xp.expand_dims(t, 1), axis=1)[:, 0]
     wm = mask.astype(x.dtype) if weight is None else weight[t] * mask
     loss = xp.where(mask, -picked * wm, wm.dtype.type(0))      # ignored: +0, as torch's
     out, denom = _nll_reduce(xp, loss, wm, mask, weight is not None, reduction)
@@ -614,13 +620,18 @@ def _nll(xp, x, target, weight, reduction, ignore_index, unbatched=False):
 
 
 @_nll.vjp
-def _(xp, g, t, wm, mask, denom, reduction, shape):
+def _(xp, g, t, wm, mask, denom, reduction, shape, hand=None):
     gi = _per_sample_grad(xp, g.reshape(wm.shape) if reduction == "none" else g, reduction,
                           denom, wm.shape, wm.dtype)
     dx = xp.zeros(shape, wm.dtype)
     # torch writes -weight * grad at the targets, and nothing (+0) where ignore_index is
-    xp.put_along_axis(dx, xp.expand_dims(t, 1), xp.expand_dims(
-        xp.where(mask, -gi * wm, wm.dtype.type(0)), 1), axis=1)
+    g_t = xp.where(mask, -gi * wm, wm.dtype.type(0))
+    if len(shape) == 2 and xp is np:
+        dx[np.arange(len(t)), t] = g_t
+    else:
+        xp.put_along_axis(dx, xp.expand_dims(t, 1), xp.expand_dims(g_t, 1), axis=1)
+    if hand is not None and hand.on and xp is np:
+        hand.dx, hand.t, hand.g_t = dx, t, g_t
     return dx, None, None
 
 
@@ -746,13 +757,96 @@ def _nd(o2d, x, args, statics, reduction):
     return out
 
 
+def _nll_nd(x, target, weight, reduction, ignore_index):
+    """torch's nll_loss_nd for 3 or more dims: nll_loss2d, of the input and target made
+    contiguous and viewed to (N, C, 1, -1) and (N, 1, -1) unless 4-D (the input's
+    ViewBackward0), its per-sample losses viewed back to the target's shape."""
+    if x.ndim == 4:
+        return apply(_nll2d, (x, target, weight), (reduction, ignore_index))
+    from ..ops.shape import view
+    n, c = x.shape[:2]
+    x4 = view(x.contiguous(), (n, c, 1, -1) if x.numel() else (n, c, 0, 0))
+    ta = target.arr         # (integers: no graph to record)
+    t3 = _new(ta.reshape((n, 1, -1) if ta.size else (n, 0, 0)), target.be)
+    out = apply(_nll2d, (x4, t3, weight), (reduction, ignore_index))
+    return view(out, (n,) + tuple(x.shape[2:])) if reduction == "none" else out
+
+
 def nll_loss_raw(x, target, weight, reduction, ignore_index, unbatched=False):
     if x.ndim >= 3:
-        return _nd(_nll2d, x, (x, target, weight), (reduction, ignore_index), reduction)
+        return _nll_nd(x, target, weight, reduction, ignore_index)
     return apply(_nll, (x, target, weight), (reduction, ignore_index, unbatched))
 
 
+class _Handoff:
+    """What cross_entropy's two nodes (torch's LogSoftmaxBackward0 -> NllLossBackward0)
+    share: NllLoss's backward leaves here its gradient (zeros but at the targets) with the
+    targets and their values, and LogSoftmax's backward of that very array takes the fused
+    rule (_ce_logp_grad: one pass, no sum over the dense gradient) with the same result. A
+    hook on either node, which could change the gradient in place, turns it off (`on`)."""
+    __slots__ = ("on", "dx", "t", "g_t")
+
+    def __init__(self):
+        self.on, self.dx = True, None
+
+
+def _hand_off_on_hook(name):
+    """node_class(name) whose hooks turn off its _Handoff (the last of its saved values)."""
+    base = _node_class(name)
+
+    def off(self):
+        saved = self.saved                  # (freed: no backward will read it)
+        if isinstance(saved, tuple) and saved and type(saved[-1]) is _Handoff:
+            saved[-1].on = False
+
+    def register_hook(self, fn):
+        off(self)
+        return base.register_hook(self, fn)
+
+    def add_tensor_hook(self, fn):
+        off(self)
+        return base.add_tensor_hook(self, fn)
+    return type(base.__name__, (base,), {"__slots__": (), "register_hook": register_hook,
+                                         "add_tensor_hook": add_tensor_hook})
+
+
+_CE_LOG_SOFTMAX = _hand_off_on_hook("LogSoftmaxBackward0")
+_CE_NLL = _hand_off_on_hook("NllLossBackward0")
+
+
+def _cross_entropy_graph(x, target, weight, reduction, ignore_index):
+    """cross_entropy of a 2-D float32/float64 NumPy x that requires grad, recorded as torch's
+    graph: nll_loss(log_softmax(x, 1)), the two ops' kernels (their values are torch's) and
+    nodes, made here directly; their backward is the fused one (see _Handoff)."""
+    be, xa = x.be, x.arr
+    try:
+        y, (_, dim) = _log_softmax.impl[0][0](np, xa, 1)
+        out, saved = _nll.impl[0][0](np, y, target.arr, None if weight is None else weight.arr,
+                                     reduction, ignore_index)
+    except RuntimeWarning:
+        y, (_, dim) = quiet(_log_softmax.impl[0][0], np, xa, 1)
+        out, saved = quiet(_nll.impl[0][0], np, y, target.arr,
+                           None if weight is None else weight.arr, reduction, ignore_index)
+    hand = _Handoff()
+    lp = _new(y, be)
+    lp._rg = True
+    lp._vc = [0, 0]
+    node = lp.grad_fn = _CE_LOG_SOFTMAX(_log_softmax, _log_softmax.impl[0][1], np,
+                                        (y, dim, hand), (x.grad_fn or x._leaf_node(),), (x,),
+                                        (dim,))
+    node.out_vc = lp._vc
+    t = _new(out, be)
+    t._rg = True
+    t.grad_fn = _CE_NLL(_nll, _nll.impl[0][1], np, saved + (hand,), (node, None, None),
+                        (lp, target, weight), (reduction, ignore_index, False))
+    return t
+
+
 def cross_entropy_raw(x, target, weight, reduction, ignore_index, smoothing, unbatched=False):
+    if x.ndim == 2 and not unbatched and _grad.enabled and x._rg and \
+            type(x.arr) is np.ndarray and x.arr.dtype.char in "fd" and not _amp.enabled and \
+            _fw.level is None and _cross_entropy.impl[0][0] is _CE_FWD:
+        return _cross_entropy_graph(x, target, weight, reduction, ignore_index)
     if x.ndim >= 3:
         return _nd(_cross_entropy2d, x, (x, target, weight),
                    (reduction, ignore_index, smoothing), reduction)
@@ -1374,3 +1468,4 @@ def _(xp, g, x, t, reduction):
 contiguous_outputs("softmax", "log_softmax", "vector_norm", "cdist")
 # (until the profiler wraps them: _lastdim_quick)
 _SOFTMAX_FWD, _LOG_SOFTMAX_FWD = _softmax.impl[0][0], _log_softmax.impl[0][0]
+_CE_FWD = _cross_entropy.impl[0][0]

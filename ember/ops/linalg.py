@@ -25,7 +25,7 @@ from ._dims import int_arg, unique_dims, wrap_dim
 from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, expand, reshape, unsqueeze
 from ._registry import NESTED_IDX, c_order, column_major_outputs, contiguous_outputs, f_order, \
     holomorphic, op
-from ..autograd.node import node_class as _node_class, ordered_class as _ordered_class
+from ..autograd.node import node_class as _node_class
 
 
 class LinAlgError(RuntimeError):
@@ -281,8 +281,6 @@ def _folded_matmul(input, other):
     xa = input.arr
     rows = math.prod(xa.shape[:-1])
     y2 = _product(_mm, reshape(input, (rows, xa.shape[-1])), other)
-    if y2.grad_fn is not None:
-        y2.grad_fn.__class__ = _VIEW_FIRST_MM
     be, shape = y2.be, xa.shape[:-1] + (other.arr.shape[1],)
     t = _new(y2.arr.reshape(shape), be)
     t._rg = True
@@ -560,9 +558,6 @@ def _linear_mm(xp, x, wt):
 
 
 _linear_mm.vjp(holomorphic(_mm_t_grads))
-# torch's matmul of an N-d (or 1-d) input and a matrix (weight.t() for linear) views the input
-# after the matrix was made: that view's node runs first
-_VIEW_FIRST_MM = _linear_mm.node_cls = _ordered_class("MmBackward0", (0, 1))
 
 
 def linear(input, weight, bias=None):
@@ -591,6 +586,11 @@ def _linear_graph(x, w, b):
         _linear_checks(xa, w.arr, None if b is None else b.arr)
     # the views are made as the kernel's event's part (the profiler's aten::linear has torch's
     # aten::t, view, addmm inside): their Tensors from view_out, no op called
+    if folded and nd != 2:
+        rows, n = math.prod(xa.shape[:-1]), w.arr.shape[0]
+        shape = (rows, xa.shape[-1])
+        if b is not None:   # torch's _flatten_nd_linear views the input before weight.t()
+            x2 = view_out(_VIEW_OP, _view_fn, x, xa.reshape(shape), (xa.shape,), (shape,))
     wta, wts = _swap_fwd(xp, w.arr, 0, 1)
     wt = view_out(_T_VIEW, _t_fn, w, wta, wts, wts)     # TBackward0 if the weight requires grad
     if not folded and not (nd == 1 and b is None):      # torch's matmul, then the bias
@@ -607,9 +607,8 @@ def _linear_graph(x, w, b):
     if nd == 2:
         out = _product_t(b, x, wt, y)
     elif folded:
-        rows, n = math.prod(xa.shape[:-1]), w.arr.shape[0]
-        shape = (rows, xa.shape[-1])
-        x2 = view_out(_VIEW_OP, _view_fn, x, xa.reshape(shape), (xa.shape,), (shape,))
+        if b is None:       # (torch's matmul views the input after weight.t())
+            x2 = view_out(_VIEW_OP, _view_fn, x, xa.reshape(shape), (xa.shape,), (shape,))
         y2 = _product_t(b, x2, wt, y.reshape(rows, n))
         if b is not None:
             out = view_out(_VIEW_OP, _view_fn, y2, y, (y2.arr.shape,), (y.shape,))
