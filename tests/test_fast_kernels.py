@@ -760,10 +760,10 @@ def test_bce_logs_are_nearly_torchs():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("n", [6, 5000])
 def test_where_quick_path_is_torchs(dtype, n):
-    """where(cond, x, number), where(cond, number, x) and where(cond, x, y) of plain float
-    tensors blend directly when nothing records: torch's bits (signed zeros, NaN, a scalar
-    rounded to float32), its errors (a float32 scalar out of range, another device's
-    condition), and the general path's graph when one requires grad."""
+    """where(cond, x, number), where(cond, number, x), where(cond, x, y) and masked_fill of plain
+    float tensors blend directly when nothing records: torch's bits (signed zeros, NaN, a
+    number rounded to float32), its errors (a float32 scalar out of range, a mask of another
+    shape or dtype), and the general path's graph when one requires grad."""
     vals = np.array(SPECIAL * (n // len(SPECIAL) + 1))[:n].reshape(2, -1).astype(dtype)
     mask = np.random.default_rng(n).random(vals.shape) < 0.5
 
@@ -771,9 +771,13 @@ def test_where_quick_path_is_torchs(dtype, n):
         x, y, m = L.tensor(vals), L.tensor(vals[:, ::-1].copy()), L.tensor(mask)
         out = [L.where(m, x, s) for s in (0.0, -0.0, 0.1, float("nan"), -float("inf"), 1e300)
                if dtype == "float64" or abs(s) < 1e39]
-        out += [L.where(m, 0.1, x), L.where(m, x, y), x.where(m, y), x.where(m, 2.5)]
+        out += [L.where(m, 0.1, x), L.where(m, x, y), x.where(m, y), x.where(m, 2.5),
+                L.where(m, x, 3), L.where(m, -(1 << 24), x), L.where(m, x, (1 << 24) + 1)]
+        out += [x.masked_fill(m, v) for v in (0, -1e9, float("-inf"), -0.0, 16777217)]
         out = [_bits(o.numpy()) for o in out]
-        for bad in (lambda: L.where(m, x, 1e39), lambda: L.where(m, x, 1 << 70)):
+        for bad in (lambda: L.where(m, x, 1e39), lambda: L.where(m, x, 1 << 70),
+                    lambda: x.masked_fill(m, 1e39), lambda: x.masked_fill(m, 1 << 70),
+                    lambda: x.masked_fill(m[:, :1], 1.0), lambda: x.masked_fill(m.float(), 1.0)):
             try:
                 out.append(bad().dtype)
             except Exception as e:

@@ -25,13 +25,12 @@ from .._tensor import Tensor, _new, bump_version
 from ..autograd.node import retype as _retype
 from ..amp.state import AMP as _amp
 from . import _special
-from ._blend import fast_where
+from ._blend import fast_where, quick_where
 from ._deprecated import scalar_first
 from ._fma import fma as _fma, fma64 as _fma64
 from ._overlap import check_out as check_out_overlap
-from ..autograd.grad_mode import STATE as _grad
-from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _fw, _not_tensor, _tname,
-                     apply as _apply, early_out_dtype_check, make_binary as _make_binary,
+from ._apply import (INPLACE_CHECKS, SCALAR_SELF, _finish, _not_tensor, _tname, apply as _apply,
+                     early_out_dtype_check, make_binary as _make_binary,
                      make_unary as _make_unary, raise_not_tensor, tensor_arg, tensor_args)
 from ._registry import OPS as _OPS, contiguous_outputs, holomorphic as _holo, op as _op, \
     refused_backward as _refused
@@ -43,6 +42,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _F32_MAX = float(np.finfo(np.float32).max)
+_EXACT_INT = 1 << 24
 
 
 # torch's kernel names in its dtype errors where they are not "<op>_cpu", and its own words
@@ -2019,42 +2019,6 @@ def _(xp, g, cond):
     return None, fast_where(xp, cond, g, zero), fast_where(xp, cond, zero, g)
 
 
-def _where_quick(cond, a, b):
-    """where(cond, x, y), where(cond, x, float) or where(cond, float, x) of C-contiguous NumPy
-    arrays of one shape on one device, x (and y) float32/float64 alike, when nothing records:
-    the blend directly (the scalar as the dtype's number, as torch's 0-d tensor of it holds it);
-    None for anything else (and a float32 scalar out of range: torch's overflow error)."""
-    if type(a) is Tensor:
-        t, s = a, b
-    elif type(b) is Tensor:
-        t, s = b, a
-    else:
-        return None
-    if type(cond) is not Tensor or _grad.enabled and t._rg or _fw.level is not None:
-        return None
-    c, x = cond.arr, t.arr
-    if type(c) is not np.ndarray or type(x) is not np.ndarray or c.dtype != np.bool_ or \
-            x.dtype not in _WHERE_FLOATS or c.shape != x.shape or cond.be is not t.be or \
-            not (c.flags.c_contiguous and x.flags.c_contiguous):
-        return None
-    if type(s) is float:
-        if x.dtype.itemsize == 4 and not -_F32_MAX <= s <= _F32_MAX and math.isfinite(s):
-            return None
-        v = x.dtype.type(s)
-    elif type(s) is Tensor:
-        v = s.arr
-        if type(v) is not np.ndarray or v.dtype != x.dtype or v.shape != x.shape or \
-                s.be is not t.be or not v.flags.c_contiguous or _grad.enabled and s._rg:
-            return None
-    else:
-        return None
-    return _new(fast_where(np, c, x, v) if t is a else fast_where(np, c, v, x), t.be)
-
-
-_WHERE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_F32_MAX = float(np.finfo(np.float32).max)
-
-
 def _tensor_pair(a, b, ref, dt):
     """where's scalar operands as 0-d tensors of the promoted dtype `dt`, on the other
     operand's device (the condition's when both are scalars)."""
@@ -2101,7 +2065,7 @@ def _where_arguments_error(args, names, overloads=_WHERE_OVERLOADS):
 
 def where(condition, input=_UNSET, other=_UNSET, *, out=None):
     if out is None:
-        r = _where_quick(condition, input, other)
+        r = quick_where(condition, input, other)
         if r is not None:
             return r
     if input is _UNSET or other is _UNSET:

@@ -27,7 +27,7 @@ from ._apply import INPLACE_CHECKS, _finish, _finish_tuple, _fw, _fw_involved, \
     quiet
 from . import _overlap, _stl_select
 from .._kernel_dtypes import cname, not_implemented
-from ._blend import fast_where
+from ._blend import fast_where, quick_where
 from .creation import _fill_value
 from ._dims import int_arg, wrap_dim
 from ._sort_args import bool_arg, sort_args
@@ -1787,6 +1787,10 @@ def _masked_sum(xp, g, mask, zero):
 
 
 def masked_fill(input, mask, value):
+    if type(value) is float or type(value) is int:
+        t = quick_where(mask, value, input)         # (the same blend)
+        if t is not None:
+            return t
     _check_mask(mask, "masked_fill_")
     _value_arg("masked_fill_", value, mask, value)
     if mask.arr.shape != input.arr.shape and not input.is_nested:    # (a nested one's: its
