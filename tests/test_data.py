@@ -98,7 +98,8 @@ def test_default_convert_matches_torch(i):
 
 
 def test_default_collate_errors_match_torch():
-    bad = [[object(), object()], [[1, 2], [3]], [np.array(["a"]), np.array(["b"])]]
+    bad = [[object(), object()], [[1, 2], [3]], [np.array(["a"]), np.array(["b"])],
+           [(1, 2), (1,), 5], [(1, 2), 5, (1,)], [[1], (2, 3)]]
     for batch in bad:
         with pytest.raises(Exception) as te:
             tud.default_collate(batch)

@@ -89,9 +89,7 @@ def collate(batch, *, collate_fn_map=None):
         return elem_type(*(collate(samples, collate_fn_map=collate_fn_map)
                            for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
-        it = iter(batch)
-        elem_size = len(next(it))
-        if not all(len(e) == elem_size for e in it):
+        if not _equal_sizes(batch):
             raise RuntimeError("each element in list of batch should be of equal size")
         transposed = list(zip(*batch))
         if isinstance(elem, tuple):
@@ -107,6 +105,17 @@ def collate(batch, *, collate_fn_map=None):
         except TypeError:
             return [collate(samples, collate_fn_map=collate_fn_map) for samples in transposed]
     raise TypeError(default_collate_err_msg_format.format(elem_type))
+
+
+def _equal_sizes(batch):
+    """Whether the samples have one len() (torch's loop, which stops at the first that differs,
+    where one has no len())."""
+    try:
+        return len(set(map(len, batch))) == 1
+    except TypeError:
+        it = iter(batch)
+        elem_size = len(next(it))
+        return all(len(e) == elem_size for e in it)
 
 
 def collate_tensor_fn(batch, *, collate_fn_map=None):
