@@ -681,3 +681,31 @@ def test_bernoulli_out_and_dtypes_as_torch(dtype):
                 out.append((type(e).__name__, str(e)))
         results.append(out)
     assert results[0] == results[1]
+
+
+def test_tensor_of_a_number_like_torch():
+    """tensor(number) (its quick path): the value, dtype and layout as torch's for floats at
+    float32's edges, ints at int64's, bools, both default dtypes, inference mode, and the
+    refusals."""
+    values = [3.0, -0.0, float("nan"), -float("inf"), 1e300, -1e-46, 3.4028235e38, 7,
+              -(1 << 63), (1 << 63) - 1, 1 << 63, True]
+
+    def run(L):
+        out = []
+        for default in (L.float32, L.float64):
+            L.set_default_dtype(default)
+            try:
+                for v in values:
+                    try:
+                        t = L.tensor(v)
+                        out.append((repr(t), str(t.dtype), t.stride(), t.requires_grad,
+                                    t.is_leaf))
+                    except Exception as e:
+                        out.append((type(e).__name__, str(e)))
+            finally:
+                L.set_default_dtype(L.float32)
+        with L.inference_mode():
+            out.append(L.tensor(2.0).is_inference())
+        out.append(L.tensor(2.0, requires_grad=True).requires_grad)
+        return out
+    assert run(ember) == run(torch)

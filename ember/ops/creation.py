@@ -468,6 +468,17 @@ def _warn_copy_construct(how):
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    kind = type(data)
+    if (kind is float or kind is int) and dtype is None and device is None and \
+            _DEFAULT_DEVICE[0] is None and not requires_grad and not pin_memory:
+        # a number: the common call, directly (those NumPy stores as torch does)
+        if kind is int:
+            if -_INT64_END <= data < _INT64_END:
+                return _new(np.array(data, np.int64), CPU)
+        else:
+            d = DEFAULT.float.np
+            if d.itemsize == 8 or d.itemsize == 4 and not _FLOAT_MAX[d] < abs(data) < math.inf:
+                return _new(np.array(data, d), CPU)
     if isinstance(data, Tensor):
         _warn_copy_construct("torch.tensor")
     return _from_data(data, dtype, device, requires_grad, pin_memory)
@@ -1905,6 +1916,7 @@ def _fill_value(value, np_dtype, numel=None):
 
 # keyed by NumPy dtype (its .name is a slow property: this is setitem's hot path)
 _FLOAT_MAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): 3.4028234663852886e38}
+_INT64_END = 1 << 63
 _ZERO_BITS = {}     # zero_'s value where 0 is not zero bits (float8_e8m0fnu: 0 converts to NaN)
 _ZERO_BITS.update({d.descr: _quantized.NO_ZERO for d in _dtype.QUANTIZED})    # (torch refuses)
 if _dtype.bfloat16 is not None:
