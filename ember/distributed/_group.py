@@ -99,6 +99,20 @@ class Work:
     def _source_rank(self):
         return self._future.result()
 
+    def get_future(self):
+        """A torch.futures.Future completed with the output tensors (or the error) once the
+        operation is."""
+        from ..futures import Future
+        fut = Future()
+
+        def done(f):
+            if f.exception() is not None:
+                fut.set_exception(f.exception())
+            else:
+                fut.set_result(self._outputs)
+        self._future.add_done_callback(done)
+        return fut
+
 
 def done_work(outputs):
     """A Work that has already completed (isend: the frame is handed to the socket)."""

@@ -3,9 +3,14 @@
 At construction rank 0's parameters and buffers are broadcast to every rank. Each forward
 (with grad enabled, outside no_sync) arms the reducer: a post-accumulate-grad hook on every
 parameter marks it ready, and when the last expected one is ready - still inside backward -
-the gradients are averaged over the ranks in flat per-dtype buckets (each gradient times
-1/world_size, then summed in rank order, as torch's reducer does), so every rank steps
-with the same gradients: those of the whole batch when the loss is a mean."""
+the gradients are averaged over the ranks bucket by bucket (each gradient times 1/world_size,
+then summed in rank order, as torch's reducer does), so every rank steps with the same
+gradients: those of the whole batch when the loss is a mean. The buckets are torch's: first
+by parameter order (one bucket unless find_unused_parameters), then, after the first
+iteration, rebuilt in the order the gradients became ready. A communication hook
+(register_comm_hook) replaces the averaging of each bucket."""
+import inspect
+import sys
 import weakref
 from contextlib import contextmanager
 
@@ -30,34 +35,25 @@ _HINT_ON = ("Since `find_unused_parameters=True` is enabled, this likely  means 
             "`forward` outputs participate in computing loss. You can fix this by ")
 
 
-def _buckets(tensors, cap_bytes):
-    """Consecutive runs of same-dtype, same-device tensors of at most cap_bytes each."""
-    bucket, size = [], 0
-    for t in tensors:
-        if bucket and (t.dtype != bucket[0].dtype or t.device != bucket[0].device
-                       or size + t.nbytes > cap_bytes):
-            yield bucket
-            bucket, size = [], 0
-        bucket.append(t)
-        size += t.nbytes
-    if bucket:
-        yield bucket
-
-
-def _coalesced(tensors, fn, cap_bytes, scale=None):
-    """Apply fn (an in-place collective) to flat buffers holding the tensors, bucket by
-    bucket, and copy the results back into the tensors."""
+def _coalesced(tensors, fn):
+    """Apply fn (an in-place collective) to flat buffers holding the tensors, one per dtype
+    and device, and copy the results back into the tensors."""
     from ..._tensor import _new
-    for bucket in _buckets(tensors, cap_bytes):
-        xp = bucket[0].be.xp
-        flat = xp.concatenate([t.arr.reshape(-1) for t in bucket])
-        if scale is not None:
-            flat *= scale
-        fn(_new(flat, bucket[0].be))
+    groups = {}
+    for t in tensors:
+        groups.setdefault((t.dtype, t.device), []).append(t)
+    for group in groups.values():
+        flat = group[0].be.xp.concatenate([t.arr.reshape(-1) for t in group])
+        fn(_new(flat, group[0].be))
         offset = 0
-        for t in bucket:
+        for t in group:
             t.arr[...] = flat[offset:offset + t.arr.size].reshape(t.arr.shape)
             offset += t.arr.size
+
+
+def _typename(obj):
+    from ..._tensor import Tensor
+    return "torch.Tensor" if isinstance(obj, Tensor) else type(obj).__qualname__
 
 
 def _tensors_in(obj):
@@ -111,12 +107,19 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters, self.static_graph = find_unused_parameters, static_graph
         self.gradient_as_bucket_view = gradient_as_bucket_view
         self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 2 ** 20)
+        self._first_bucket_bytes = 2 ** 20 if bucket_cap_mb is None else self.bucket_bytes_cap
         self.require_backward_grad_sync = self.require_forward_param_sync = True
         self._params = [p for p in params if p.requires_grad]
         self._module_buffers = [b for n, b in module.named_buffers() if n not in ignored]
         self._pending = None            # indices of parameters whose gradient is awaited
         self._started = False           # some parameter became ready in this backward
         self._unused = set()
+        self._bucket_indices = self._initial_buckets()
+        # the order gradients become ready in, recorded once to rebuild the buckets (with a
+        # static graph, in the second iteration: torch reduces the first one at its end)
+        self._ready_order = [] if not (static_graph or find_unused_parameters) else None
+        self._static_first = static_graph
+        self._comm_hook = self._comm_hook_state = None
         if init_sync:
             self._verify_same_params(params)
             self._broadcast(params + (self._module_buffers if broadcast_buffers else []))
@@ -151,8 +154,56 @@ class DistributedDataParallel(Module):
     def _broadcast(self, tensors):
         dist = self._dist()
         _coalesced([t.detach() for t in tensors],
-                   lambda flat: dist.broadcast(flat, group_src=0, group=self.process_group),
-                   250 * 2 ** 20)
+                   lambda flat: dist.broadcast(flat, group_src=0, group=self.process_group))
+
+    # ---- buckets and communication hooks ---------------------------------------------------
+    def _initial_buckets(self):
+        """torch's first assignment: parameter order, one bucket unless unused parameters are
+        searched for; the reduction order is the reverse."""
+        from ...distributed._reducer import _compute_bucket_assignment_by_size
+        if self.static_graph or not self.find_unused_parameters:
+            limits = [sys.maxsize]
+        elif self._first_bucket_bytes < self.bucket_bytes_cap:
+            limits = [self._first_bucket_bytes, self.bucket_bytes_cap]
+        else:
+            limits = [self.bucket_bytes_cap]
+        return list(reversed(_compute_bucket_assignment_by_size(self._params, limits)[0]))
+
+    def _rebuild_buckets(self):
+        """Once, after the first synchronized backward: buckets in the order the gradients
+        became ready (rank 0's order, so every rank reduces the same buckets)."""
+        from ...distributed._reducer import _compute_bucket_assignment_by_size
+        order, self._ready_order = self._ready_order, None
+        buckets = [_compute_bucket_assignment_by_size(
+            [self._params[i] for i in order], [self._first_bucket_bytes, self.bucket_bytes_cap],
+            order)[0]]
+        self._dist().broadcast_object_list(buckets, group_src=0, group=self.process_group)
+        self._bucket_indices = buckets[0]
+
+    def register_comm_hook(self, state, hook):
+        """Reduce each bucket with hook(state, bucket: GradBucket) instead of averaging it: the
+        hook returns a torch.futures.Future whose value, a tensor shaped like bucket.buffer(),
+        becomes the bucket's gradients. The buffer is not divided by the world size."""
+        from ... import distributed as dist
+        from ... import futures
+        from ..._tensor import Tensor
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        sig = inspect.signature(hook)
+        if sig.parameters["bucket"].annotation not in (inspect.Parameter.empty,
+                                                       dist.GradBucket):
+            raise ValueError("Communication hook: bucket annotation should be "
+                             "dist.GradBucket.")
+        if sig.return_annotation not in (inspect.Signature.empty, futures.Future[Tensor]):
+            raise ValueError("Communication hook: return annotation should be "
+                             "torch.futures.Future[torch.Tensor].")
+        if hook.__name__ in ("bf16_compress_hook", "bf16_compress_wrapper_hook"):
+            raise TypeError("BF16 all reduce communication hook required CUDA 11+ and NCCL "
+                            "2.10+ or XPU and XCCL")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be "
+                               "called once.")
+        self._comm_hook, self._comm_hook_state = hook, state
 
     # ---- the reducer -----------------------------------------------------------------------
     def _prepare_for_backward(self, output):
@@ -168,6 +219,8 @@ class DistributedDataParallel(Module):
             return
         self._started = True
         self._pending.discard(index)
+        if self._ready_order is not None:
+            self._ready_order.append(index)
         if not self._pending:
             self._pending = None
             self._all_reduce_grads()
@@ -176,20 +229,65 @@ class DistributedDataParallel(Module):
         from ..._tensor import _new
         dist = self._dist()
         params = self._params
+        used = None
         if self.find_unused_parameters:       # a parameter unused on every rank keeps its grad
             flags = params[0].be.xp.array([i not in self._unused for i in range(len(params))],
                                           dtype="uint8")
             dist.all_reduce(_new(flags, params[0].be), dist.ReduceOp.MAX,
                             group=self.process_group)
-            params = [p for p, used in zip(params, flags.tolist()) if used]
+            used = flags.tolist()
+        if self._static_first:
+            self._static_first, self._ready_order = False, []
+        results = [self._reduce_bucket(i, b) for i, b in enumerate(self._bucket_indices)]
+        for bucket, result in zip(self._bucket_indices, results):
+            flat = self._bucket_result(result).arr.reshape(-1)
+            offset = 0
+            for i in bucket:
+                p, n = params[i], params[i].arr.size
+                if used is None or used[i]:
+                    value = flat[offset:offset + n].reshape(p.arr.shape)
+                    if p.grad is None or not p.grad.arr.flags.writeable:
+                        p.grad = _new(value.astype(p.arr.dtype, copy=True), p.be)
+                    else:
+                        p.grad.arr[...] = value
+                offset += n
+
+    def _reduce_bucket(self, index, bucket):
+        """Start reducing one bucket: its averaged buffer, or the comm hook's Future."""
+        from ... import futures
+        from ..._tensor import _new
+        dist = self._dist()
+        params = [self._params[i] for i in bucket]
+        xp = params[0].be.xp
+        flat = xp.concatenate([(xp.zeros(p.arr.size, p.arr.dtype) if p.grad is None
+                                else p.grad.arr.reshape(-1)) for p in params])
+        buffer = _new(flat, params[0].be)
+        if self._comm_hook is None:
+            flat *= 1.0 / self.process_group.size()
+            dist.all_reduce(buffer, group=self.process_group)
+            return buffer
+        views, offset = [], 0
         for p in params:
-            if p.grad is None:
-                p.grad = _new(p.be.xp.zeros_like(p.arr), p.be)
-            elif not p.grad.arr.flags.writeable:
-                p.grad = _new(p.grad.arr.copy(), p.be)
-        _coalesced([p.grad for p in reversed(params)],
-                   lambda flat: dist.all_reduce(flat, group=self.process_group),
-                   self.bucket_bytes_cap, scale=1.0 / self.process_group.size())
+            views.append(buffer[offset:offset + p.numel()].view(p.shape))
+            offset += p.numel()
+        grad_bucket = dist.GradBucket(index, buffer, views, params,
+                                      index == len(self._bucket_indices) - 1)
+        fut = self._comm_hook(self._comm_hook_state, grad_bucket)
+        if not isinstance(fut, futures.Future):
+            raise RuntimeError("DDP communication hook's callback must return a "
+                               f"torch.futures.Future object, but got {_typename(fut)}")
+        return fut
+
+    @staticmethod
+    def _bucket_result(result):
+        from ..._tensor import Tensor
+        if isinstance(result, Tensor):
+            return result
+        value = result.wait()
+        if not isinstance(value, Tensor):
+            raise RuntimeError("DDP communication hook's Future must hold a single tensor, but "
+                               f"holds {_typename(value)}")
+        return value
 
     # ---- forward ---------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
@@ -198,6 +296,8 @@ class DistributedDataParallel(Module):
             raise RuntimeError(_UNFINISHED.format(
                 hint=_HINT_ON if self.find_unused_parameters else _HINT_OFF,
                 rank=self._dist().get_rank(), indices=" ".join(map(str, sorted(self._pending)))))
+        if is_grad_enabled() and self._ready_order:
+            self._rebuild_buckets()
         if self.require_forward_param_sync and self.broadcast_buffers and self._module_buffers:
             self._broadcast(self._module_buffers)
         output = self.module(*inputs, **kwargs)
