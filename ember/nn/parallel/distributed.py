@@ -82,9 +82,16 @@ class DistributedDataParallel(Module):
     def __init__(self, module, device_ids=None, output_device=None, dim=0,
                  broadcast_buffers=True, init_sync=True, process_group=None,
                  bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
-                 gradient_as_bucket_view=False, static_graph=False):
+                 gradient_as_bucket_view=False, static_graph=False, device_mesh=None):
         super().__init__()
         from ... import distributed as dist
+        if process_group and device_mesh is not None:
+            raise RuntimeError("Cannot specify both process_group and device_mesh arguments.")
+        if device_mesh is not None:
+            if device_mesh.ndim != 1:
+                raise RuntimeError(f"Only 1D device mesh is supported, but got {device_mesh}.")
+            self.device_mesh = device_mesh
+            process_group = device_mesh.get_group(mesh_dim=0)
         self.process_group = process_group or dist.distributed_c10d._get_default_group()
         ignored = set(getattr(module, "_ddp_params_and_buffers_to_ignore", ()))
         params = [p for n, p in module.named_parameters() if n not in ignored]
