@@ -106,9 +106,60 @@ with ddp.no_sync():
 loss(ddp(batch(1))).backward()
 out["no_sync"] = [p.grad.numpy().copy() for p in ddp.parameters()]
 
-work = dist.all_reduce(torch.ones(2) * (rank + 1), async_op=True)
-value = work.get_future().wait()
-out["get_future"] = (type(value).__name__, [v.tolist() for v in value])
+
+
+def future_value(work):
+    value = work.get_future().wait()
+    return type(value).__name__, [v.tolist() for v in value]
+
+
+gathered = [torch.zeros(2), torch.zeros(2)]
+out["get_future"] = [
+    future_value(dist.all_reduce(torch.ones(2) * (rank + 1), async_op=True)),
+    future_value(dist.all_gather(gathered, torch.ones(2) * rank, async_op=True)),
+    future_value(dist.reduce(torch.ones(2) * (rank + 1), 0, async_op=True)),
+    future_value(dist.broadcast(torch.ones(2) * (rank + 1), 1, async_op=True)),
+    future_value(dist.barrier(async_op=True))]
+if rank == 0:
+    p2p = dist.isend(torch.ones(2), 1)
+else:
+    p2p = dist.irecv(torch.zeros(2), 0)
+try:
+    p2p.get_future()
+except RuntimeError as e:
+    out["p2p_future"] = str(e)
+p2p.wait()
+
+
+# a layer used on rank 0 only, and one used nowhere: their gradients in the buckets are zeros
+class Branchy(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body, self.head, self.unused = model(), torch.nn.Linear(40, 2), torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        y = self.body(x)
+        return self.head(y) if rank == 0 else y
+
+
+def train_branchy(name, hook, **kwargs):
+    ddp = DDP(Branchy(), find_unused_parameters=True, bucket_cap_mb=0.0002, **kwargs)
+    with torch.no_grad():
+        ddp.module.head.weight.fill_(0.5)
+        ddp.module.head.bias.fill_(0.25)
+    seen = []
+    ddp.register_comm_hook(seen, hook)
+    grads = []
+    for step in range(2):
+        ddp.zero_grad()
+        loss(ddp(batch(step))).backward()
+        grads.append([None if p.grad is None else p.grad.numpy().copy()
+                      for p in ddp.parameters()])
+    out[name] = grads
+    out[name + "_buckets"] = seen
+
+
+train_branchy("branchy", record)
 
 
 def error(fn):
@@ -174,7 +225,7 @@ def runs(tmp_path_factory):
 def _equal(a, b):
     """Exact equality of nested results (NumPy arrays compared bit for bit)."""
     if isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape, (a, b)
         np.testing.assert_array_equal(a, b)
     elif isinstance(a, (list, tuple)):
         assert type(a) is type(b) and len(a) == len(b), (a, b)
@@ -186,7 +237,7 @@ def _equal(a, b):
 
 TRAINED = ["none", "allreduce", "allreduce_group", "fp16", "fp16_wrapper", "enum", "noop",
            "double", "annotated", "record_default", "record_small", "record_small_unused",
-           "record_static", "no_sync"]
+           "record_static", "no_sync", "branchy"]
 
 
 @pytest.mark.parametrize("name", TRAINED)
@@ -204,7 +255,7 @@ def test_the_hooks_change_the_gradients(runs):
 
 
 @pytest.mark.parametrize("name", ["record_default", "record_small", "record_small_unused",
-                                  "record_static"])
+                                  "record_static", "branchy"])
 def test_buckets_match_torch(runs, name):
     for rank in range(2):
         _equal(runs["ember"][rank][name + "_buckets"], runs["torch"][rank][name + "_buckets"])
@@ -217,8 +268,12 @@ def test_buckets_are_rebuilt_in_ready_order(runs):
 
 
 def test_get_future_matches_torch(runs):
-    assert runs["ember"][0]["get_future"] == runs["torch"][0]["get_future"] == \
-        ("list", [[3.0, 3.0]])
+    for rank in range(2):
+        assert runs["ember"][rank]["get_future"] == runs["torch"][rank]["get_future"]
+        assert runs["ember"][rank]["p2p_future"] == runs["torch"][rank]["p2p_future"] == \
+            "Work::getFuture not implemented."
+    assert runs["ember"][0]["get_future"][:2] == [("list", [[3.0, 3.0]]),
+                                                  ("list", [[0.0, 0.0], [1.0, 1.0]])]
 
 
 def test_registration_errors_match_torch(runs):

@@ -75,6 +75,7 @@ def reduce_arrays(arrays, op):
 
 class Work:
     """torch.distributed.Work: the handle of an operation started with async_op=True."""
+    _point_to_point = False         # gloo gives no Future for sends and receives
 
     def __init__(self, future, outputs=()):
         self._future, self._outputs = future, list(outputs)
@@ -102,6 +103,8 @@ class Work:
     def get_future(self):
         """A torch.futures.Future completed with the output tensors (or the error) once the
         operation is."""
+        if self._point_to_point:
+            raise RuntimeError("Work::getFuture not implemented.")
         from ..futures import Future
         fut = Future()
 
@@ -118,11 +121,14 @@ def done_work(outputs):
     """A Work that has already completed (isend: the frame is handed to the socket)."""
     future = Future()
     future.set_result(None)
-    return Work(future, outputs)
+    work = Work(future, outputs)
+    work._point_to_point = True
+    return work
 
 
 class RecvWork(Work):
     """A posted receive: the frame it reserved is copied into the tensor on wait()."""
+    _point_to_point = True
 
     def __init__(self, mesh, src, channel, fill, outputs):
         super().__init__(Future(), outputs)
