@@ -162,6 +162,27 @@ def train_branchy(name, hook, **kwargs):
 train_branchy("branchy", record)
 
 
+# a static graph finds the unused parameters itself, and puts them last when rebuilding
+class WithUnused(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body, self.unused = model(), torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+seen = []
+ddp = DDP(WithUnused(), static_graph=True, bucket_cap_mb=0.0002)
+ddp.register_comm_hook(seen, record)
+grads = []
+for step in range(3):
+    ddp.zero_grad()
+    loss(ddp(batch(step))).backward()
+    grads.append([None if p.grad is None else p.grad.numpy().copy() for p in ddp.parameters()])
+out["static_unused"], out["static_unused_buckets"] = grads, seen
+
+
 def error(fn):
     try:
         fn()
@@ -237,7 +258,7 @@ def _equal(a, b):
 
 TRAINED = ["none", "allreduce", "allreduce_group", "fp16", "fp16_wrapper", "enum", "noop",
            "double", "annotated", "record_default", "record_small", "record_small_unused",
-           "record_static", "no_sync", "branchy"]
+           "record_static", "no_sync", "branchy", "static_unused"]
 
 
 @pytest.mark.parametrize("name", TRAINED)
@@ -255,7 +276,7 @@ def test_the_hooks_change_the_gradients(runs):
 
 
 @pytest.mark.parametrize("name", ["record_default", "record_small", "record_small_unused",
-                                  "record_static", "branchy"])
+                                  "record_static", "branchy", "static_unused"])
 def test_buckets_match_torch(runs, name):
     for rank in range(2):
         _equal(runs["ember"][rank][name + "_buckets"], runs["torch"][rank][name + "_buckets"])

@@ -126,6 +126,7 @@ class DistributedDataParallel(Module):
         # static graph, in the second iteration: torch reduces the first one at its end)
         self._ready_order = [] if not (static_graph or find_unused_parameters) else None
         self._static_first = static_graph
+        self._static_unused = self._static_used = None      # fixed after a static graph's 1st
         self._comm_hook = self._comm_hook_state = None
         if init_sync:
             self._verify_same_params(params)
@@ -181,6 +182,8 @@ class DistributedDataParallel(Module):
         became ready (rank 0's order, so every rank reduces the same buckets)."""
         from ...distributed._reducer import _compute_bucket_assignment_by_size
         order, self._ready_order = self._ready_order, None
+        seen = set(order)
+        order += [i for i in range(len(self._params)) if i not in seen]     # the unused: last
         buckets = [_compute_bucket_assignment_by_size(
             [self._params[i] for i in order], [self._first_bucket_bytes, self.bucket_bytes_cap],
             order)[0]]
@@ -215,7 +218,9 @@ class DistributedDataParallel(Module):
     # ---- the reducer -----------------------------------------------------------------------
     def _prepare_for_backward(self, output):
         self._unused = set()
-        if self.find_unused_parameters:
+        if self._static_unused is not None:        # a static graph's, found in its first pass
+            self._unused = self._static_unused
+        elif self.find_unused_parameters or self.static_graph:
             reached = _reached_leaves(output)
             self._unused = {i for i, p in enumerate(self._params) if id(p) not in reached}
         self._pending = set(range(len(self._params))) - self._unused
@@ -237,7 +242,10 @@ class DistributedDataParallel(Module):
         dist = self._dist()
         params = self._params
         used = None
-        if self.find_unused_parameters:       # a parameter unused on every rank keeps its grad
+        if self._static_used is not None:
+            used = self._static_used
+        elif self.find_unused_parameters or self.static_graph:
+            # a parameter unused on every rank keeps its grad
             flags = params[0].be.xp.array([i not in self._unused for i in range(len(params))],
                                           dtype="uint8")
             dist.all_reduce(_new(flags, params[0].be), dist.ReduceOp.MAX,
@@ -245,6 +253,7 @@ class DistributedDataParallel(Module):
             used = flags.tolist()
         if self._static_first:
             self._static_first, self._ready_order = False, []
+            self._static_unused, self._static_used = self._unused, used
         results = [self._reduce_bucket(i, b) for i, b in enumerate(self._bucket_indices)]
         for bucket, result in zip(self._bucket_indices, results):
             flat = self._bucket_result(result).arr.reshape(-1)
