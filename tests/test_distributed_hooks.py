@@ -88,6 +88,11 @@ train("fp16", dh.fp16_compress_hook)
 train("fp16_wrapper", dh.fp16_compress_wrapper(dh.allreduce_hook))
 train("enum", register=lambda m: DDPCommHookType.FP16_COMPRESS.value(model=m, state=None))
 train("noop", noop)
+train("noop_enum", register=lambda m: DDPCommHookType.NOOP.value(model=m, state=None))
+train("builtin_allreduce", register=lambda m: m._register_builtin_comm_hook(
+    dist.BuiltinCommHookType.ALLREDUCE))
+train("builtin_fp16", register=lambda m: m._register_builtin_comm_hook(
+    dist.BuiltinCommHookType.FP16_COMPRESS))
 train("double", tripled_double, steps=1)
 train("annotated", annotated, steps=1)
 for name, kwargs in [("record_default", {}), ("record_small", {"bucket_cap_mb": 0.0002}),
@@ -229,7 +234,9 @@ out["errors"] = [error(lambda: twice.register_comm_hook(None, dh.allreduce_hook)
                  error(register(3)), error(register(dh.bf16_compress_hook)),
                  error(register(dh.bf16_compress_wrapper(dh.allreduce_hook))),
                  error(register(bucket_named_b)), error(register(bad_bucket_annotation)),
-                 error(register(bad_return_annotation))]
+                 error(register(bad_return_annotation)),
+                 error(lambda: twice._register_builtin_comm_hook(
+                     dist.BuiltinCommHookType.ALLREDUCE))]
 out["backward_errors"] = [error(backward_with(returns_tensor)),
                           error(backward_with(returns_list_future))]
 dist.barrier()
@@ -257,8 +264,9 @@ def _equal(a, b):
 
 
 TRAINED = ["none", "allreduce", "allreduce_group", "fp16", "fp16_wrapper", "enum", "noop",
-           "double", "annotated", "record_default", "record_small", "record_small_unused",
-           "record_static", "no_sync", "branchy", "static_unused"]
+           "noop_enum", "builtin_allreduce", "builtin_fp16", "double", "annotated",
+           "record_default", "record_small", "record_small_unused", "record_static", "no_sync",
+           "branchy", "static_unused"]
 
 
 @pytest.mark.parametrize("name", TRAINED)
@@ -270,6 +278,9 @@ def test_gradients_match_torch(runs, name):
 def test_the_hooks_change_the_gradients(runs):
     r0, r1 = runs["ember"]
     _equal(r0["allreduce"], r0["none"])
+    _equal(r0["builtin_allreduce"], r0["none"])
+    _equal(r0["builtin_fp16"], r0["fp16"])
+    _equal(r0["noop_enum"], r0["noop"])
     assert not np.array_equal(r0["fp16"][0][0], r0["none"][0][0])     # float16 rounding
     assert not np.array_equal(r0["noop"][0][0], r1["noop"][0][0])     # not reduced: local
     _equal(r0["fp16"], r1["fp16"])

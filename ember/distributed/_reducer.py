@@ -1,7 +1,18 @@
-"""What DistributedDataParallel's reducer shows a communication hook: torch's GradBucket, and
-torch's rule for grouping gradients into buckets (_compute_bucket_assignment_by_size)."""
+"""What DistributedDataParallel's reducer shows a communication hook: torch's GradBucket, the
+built-in hook types, and torch's rule for grouping gradients into buckets
+(_compute_bucket_assignment_by_size)."""
+import enum
 
-__all__ = ["GradBucket"]
+__all__ = ["BuiltinCommHookType", "GradBucket"]
+
+
+class BuiltinCommHookType(enum.Enum):
+    """The hooks DistributedDataParallel._register_builtin_comm_hook takes."""
+    ALLREDUCE = 1
+    FP16_COMPRESS = 2
+
+    def __str__(self):
+        return f"BuiltinCommHookType.{self.name}"
 
 
 class GradBucket:

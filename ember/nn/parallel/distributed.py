@@ -215,6 +215,23 @@ class DistributedDataParallel(Module):
                                "called once.")
         self._comm_hook, self._comm_hook_state = hook, state
 
+    def _register_builtin_comm_hook(self, comm_hook_type):
+        """Reduce with a built-in hook (a dist.BuiltinCommHookType): ALLREDUCE averages as
+        without a hook, FP16_COMPRESS through float16, as fp16_compress_hook."""
+        from ...distributed.algorithms.ddp_comm_hooks import default_hooks
+        dist = self._dist()
+        if not isinstance(comm_hook_type, dist.BuiltinCommHookType):
+            raise TypeError("_register_builtin_comm_hook(): incompatible function arguments: "
+                            "comm_hook_type must be a torch.distributed.BuiltinCommHookType, "
+                            f"got {comm_hook_type!r}")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_builtin_comm_hook or register_comm_hook can only be "
+                               "called once.")
+        self._comm_hook = default_hooks.allreduce_hook \
+            if comm_hook_type is dist.BuiltinCommHookType.ALLREDUCE \
+            else default_hooks.fp16_compress_hook
+        self._comm_hook_state = self.process_group
+
     # ---- the reducer -----------------------------------------------------------------------
     def _prepare_for_backward(self, output):
         self._unused = set()

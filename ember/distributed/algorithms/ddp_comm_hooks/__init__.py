@@ -1,9 +1,10 @@
-"""torch.distributed.algorithms.ddp_comm_hooks: the default hooks, and DDPCommHookType to
-register them by name."""
+"""torch.distributed.algorithms.ddp_comm_hooks: the default and debugging hooks, and
+DDPCommHookType to register them by name (torch's quantization and PowerSGD hooks are not
+implemented)."""
 from enum import Enum, member
 from functools import partial
 
-from . import default_hooks as default
+from . import debugging_hooks as debugging, default_hooks as default
 
 __all__ = ["DDPCommHookType", "register_ddp_comm_hook"]
 
@@ -19,6 +20,7 @@ class DDPCommHookType(Enum):
                                    comm_hook=default.fp16_compress_hook))
     BF16_COMPRESS = member(partial(_ddp_comm_hook_wrapper,
                                    comm_hook=default.bf16_compress_hook))
+    NOOP = member(partial(_ddp_comm_hook_wrapper, comm_hook=debugging.noop_hook))
 
 
 def register_ddp_comm_hook(comm_hook_type, model, state=None):
