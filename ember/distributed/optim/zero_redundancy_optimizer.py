@@ -13,6 +13,7 @@ from ... import device as _device, is_tensor, typename, zeros, empty
 from ...optim.optimizer import Optimizer
 from .. import distributed_c10d as c10d
 from .._collectives import broadcast, broadcast_object_list
+from ..algorithms.join import Join, JoinHook, Joinable
 
 __all__ = ["ZeroRedundancyOptimizer"]
 
@@ -38,7 +39,16 @@ def _broadcast_object(obj, src_rank, group):
     return box[0]
 
 
-class ZeroRedundancyOptimizer(Optimizer):
+class _ZeROJoinHook(JoinHook):
+    def __init__(self, zero):
+        self.zero = zero
+
+    def main_hook(self):
+        """A joined rank still steps its partition, to send it to the others."""
+        self.zero.step()
+
+
+class ZeroRedundancyOptimizer(Optimizer, Joinable):
     """Wrap optimizer_class(params, **defaults) so that each rank keeps the state of, and
     steps, only its partition of `params`; step() then broadcasts the updated partitions.
     With parameters_as_bucket_view each rank's partition lives in one flat tensor (the
@@ -53,6 +63,7 @@ class ZeroRedundancyOptimizer(Optimizer):
         self._verify_same_dense_param_type()
         self.initialized = False
         Optimizer.__init__(self, params, defaults)
+        Joinable.__init__(self)
         self._partition_parameters_cache = []
         self._param_to_rank_cache, self._param_to_index_cache = {}, {}
         self._index_to_param_cache = []
@@ -243,6 +254,7 @@ class ZeroRedundancyOptimizer(Optimizer):
 
     # ---- stepping --------------------------------------------------------------------------
     def _local_step(self, closure=None, **kwargs):
+        Join.notify_join_context(self)
         mask = self._get_is_trainable_mask()
         if mask != self._is_trainable_mask:
             logger.warning("ZeroRedundancyOptimizer detected that the trainable parameters "
@@ -277,6 +289,18 @@ class ZeroRedundancyOptimizer(Optimizer):
         loss = self._local_step(closure=closure, **kwargs)
         self._sync_params()
         return loss
+
+    def join_hook(self, **kwargs):
+        """For Join: a joined rank keeps stepping (its gradients should be set, e.g. zeros)."""
+        return _ZeROJoinHook(self)
+
+    @property
+    def join_device(self):
+        return self._default_device
+
+    @property
+    def join_process_group(self):
+        return self.process_group
 
     # ---- state dicts -----------------------------------------------------------------------
     def consolidate_state_dict(self, to=0):

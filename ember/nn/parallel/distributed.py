@@ -27,7 +27,10 @@ _UNFINISHED = (
     "able to locate the output tensors in the return value of your module's `forward` "
     "function. Please include the loss function and the structure of the return value of "
     "`forward` of your module when reporting this issue (e.g. list, dict, iterable).\n"
-    "Parameter indices which did not receive grad for rank {rank}: {indices}")
+    "Parameter indices which did not receive grad for rank {rank}: {indices}\n In addition, "
+    "you can set the environment variable TORCH_DISTRIBUTED_DEBUG to either INFO or DETAIL to "
+    "print out information about which particular parameters did not receive gradient on this "
+    "rank as part of this error")
 _HINT_OFF = ("You can enable unused parameter detection by passing the keyword argument "
              "`find_unused_parameters=True` to `torch.nn.parallel.DistributedDataParallel`, "
              "and by \n")
@@ -128,9 +131,14 @@ class DistributedDataParallel(Module):
         self._static_first = static_graph
         self._static_unused = self._static_used = None      # fixed after a static graph's 1st
         self._comm_hook = self._comm_hook_state = None
+        from ...distributed.algorithms.join import _JoinConfig
+        self._join_config = _JoinConfig.construct_disabled_join_config()
+        self._join_work = None              # this iteration's count of the ranks not joined
+        self._divide_by_initial_world_size = True
+        self._module_params = params
         if init_sync:
             self._verify_same_params(params)
-            self._broadcast(params + (self._module_buffers if broadcast_buffers else []))
+            self._broadcast(self._params_and_buffers())
         me = weakref.ref(self)
         for i, p in enumerate(self._params):
             p.register_post_accumulate_grad_hook(
@@ -159,10 +167,30 @@ class DistributedDataParallel(Module):
                 raise RuntimeError(f"[{rank}]: params[{i}] in this process with sizes {a[0]} "
                                    "appears not to match sizes of the same param in process 0.")
 
-    def _broadcast(self, tensors):
+    def _broadcast(self, tensors, src=0):
+        """Broadcast `tensors` from group rank `src`."""
         dist = self._dist()
         _coalesced([t.detach() for t in tensors],
-                   lambda flat: dist.broadcast(flat, group_src=0, group=self.process_group))
+                   lambda flat: dist.broadcast(flat, group_src=src, group=self.process_group))
+
+    def _params_and_buffers(self):
+        """The module's state that DDP keeps equal on the ranks."""
+        return self._module_params + (self._module_buffers if self.broadcast_buffers else [])
+
+    def _find_common_rank(self, input_rank, rank_cond):
+        """The highest group rank among those where rank_cond holds."""
+        from ... import tensor
+        rank_to_use = tensor([input_rank if rank_cond else -1])
+        self._dist().all_reduce(rank_to_use, op=self._dist().ReduceOp.MAX,
+                                group=self.process_group)
+        if rank_to_use.item() == -1:
+            raise ValueError("BUG! Expected rank_cond to be true for at least one process. This "
+                             "indicates a bug in PyTorch, please report an issue.")
+        return rank_to_use.item()
+
+    def _will_sync_module_buffers(self):
+        return self.require_forward_param_sync and self.broadcast_buffers and \
+            bool(self._module_buffers)
 
     # ---- buckets and communication hooks ---------------------------------------------------
     def _initial_buckets(self):
@@ -254,7 +282,9 @@ class DistributedDataParallel(Module):
             self._pending = None
             self._all_reduce_grads()
 
-    def _all_reduce_grads(self):
+    def _all_reduce_grads(self, joined=False):
+        """Reduce the gradients bucket by bucket; a joined rank (joined=True) contributes
+        zeros to each collective and keeps nothing."""
         from ..._tensor import _new
         dist = self._dist()
         params = self._params
@@ -263,11 +293,16 @@ class DistributedDataParallel(Module):
             used = self._static_used
         elif self.find_unused_parameters or self.static_graph:
             # a parameter unused on every rank keeps its grad
-            flags = params[0].be.xp.array([i not in self._unused for i in range(len(params))],
-                                          dtype="uint8")
+            flags = params[0].be.xp.array(
+                [not joined and i not in self._unused for i in range(len(params))], "uint8")
             dist.all_reduce(_new(flags, params[0].be), dist.ReduceOp.MAX,
                             group=self.process_group)
             used = flags.tolist()
+        if joined:
+            for result in [self._reduce_bucket(i, b, True)
+                           for i, b in enumerate(self._bucket_indices)]:
+                self._bucket_result(result)
+            return
         if self._static_first:
             self._static_first, self._ready_order = False, []
             self._static_unused, self._static_used = self._unused, used
@@ -285,18 +320,19 @@ class DistributedDataParallel(Module):
                         p.grad.arr[...] = value
                 offset += n
 
-    def _reduce_bucket(self, index, bucket):
-        """Start reducing one bucket: its averaged buffer, or the comm hook's Future."""
+    def _reduce_bucket(self, index, bucket, zero=False):
+        """Start reducing one bucket (zeros if `zero`): its averaged buffer, or the comm
+        hook's Future."""
         from ... import futures
         from ..._tensor import _new
         dist = self._dist()
         params = [self._params[i] for i in bucket]
         xp = params[0].be.xp
-        flat = xp.concatenate([(xp.zeros(p.arr.size, p.arr.dtype) if p.grad is None
+        flat = xp.concatenate([(xp.zeros(p.arr.size, p.arr.dtype) if zero or p.grad is None
                                 else p.grad.arr.reshape(-1)) for p in params])
         buffer = _new(flat, params[0].be)
         if self._comm_hook is None:
-            flat *= 1.0 / self.process_group.size()
+            flat *= 1.0 / self._div_factor()
             dist.all_reduce(buffer, group=self.process_group)
             return buffer
         views, offset = [], 0
@@ -310,6 +346,13 @@ class DistributedDataParallel(Module):
             raise RuntimeError("DDP communication hook's callback must return a "
                                f"torch.futures.Future object, but got {_typename(fut)}")
         return fut
+
+    def _div_factor(self):
+        """The world size, or under join(divide_by_initial_world_size=False) the number of
+        ranks not joined yet in this iteration."""
+        if self._join_work is None or self._divide_by_initial_world_size:
+            return self.process_group.size()
+        return int(self._join_work.result()[0].item())
 
     @staticmethod
     def _bucket_result(result):
@@ -329,10 +372,15 @@ class DistributedDataParallel(Module):
             raise RuntimeError(_UNFINISHED.format(
                 hint=_HINT_ON if self.find_unused_parameters else _HINT_OFF,
                 rank=self._dist().get_rank(), indices=" ".join(map(str, sorted(self._pending)))))
+        from ...distributed.algorithms.join import Join
+        self._join_work = Join.notify_join_context(self)
         if is_grad_enabled() and self._ready_order:
             self._rebuild_buckets()
-        if self.require_forward_param_sync and self.broadcast_buffers and self._module_buffers:
-            self._broadcast(self._module_buffers)
+        if self._will_sync_module_buffers():
+            self._broadcast(self._module_buffers, self._find_common_rank(
+                self.process_group.rank(), True) if self._join_config.enable else 0)
+        if self._join_config.enable:
+            self._check_global_requires_backward_grad_sync(is_joined_rank=False)
         output = self.module(*inputs, **kwargs)
         self.require_forward_param_sync = sync
         if sync:
@@ -351,3 +399,68 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = old
+
+    # ---- uneven inputs ---------------------------------------------------------------------
+    def join(self, divide_by_initial_world_size=True, enable=True,
+             throw_on_early_termination=False):
+        """A Join context for uneven inputs: a rank out of inputs shadows the others' forward
+        and backward collectives until all are done, then every rank takes the last joiner's
+        model. divide_by_initial_world_size=False averages each iteration's gradients over
+        the ranks still training instead of the whole world."""
+        from ...distributed.algorithms.join import Join
+        return Join([self], enable, throw_on_early_termination,
+                    divide_by_initial_world_size=divide_by_initial_world_size)
+
+    def join_hook(self, **kwargs):
+        return _DDPJoinHook(self, kwargs.get("divide_by_initial_world_size", True))
+
+    @property
+    def join_device(self):
+        return self._params[0].device
+
+    @property
+    def join_process_group(self):
+        return self.process_group
+
+    def _check_global_requires_backward_grad_sync(self, is_joined_rank):
+        """Whether some rank not joined syncs gradients in this iteration (for the joined)."""
+        from ... import ones, zeros
+        flag = ones(1) if not is_joined_rank and self.require_backward_grad_sync else zeros(1)
+        work = self._dist().all_reduce(flag, group=self.process_group, async_op=True)
+        if is_joined_rank:
+            work.wait()
+            return flag.item() != 0
+        return None
+
+
+class _DDPJoinHook:
+    """What a joined rank runs for DistributedDataParallel: each round, the forward's buffer
+    broadcast and the backward's reductions with zeros; at the end, the last joiner's
+    parameters and buffers broadcast to all."""
+
+    def __init__(self, ddp, divide_by_initial_world_size):
+        if not isinstance(ddp, DistributedDataParallel):
+            raise AssertionError("DDP join hook requires passing in a DistributedDataParallel "
+                                 f"instance as the state, got {type(ddp).__name__}")
+        self.ddp = ddp
+        ddp._divide_by_initial_world_size = divide_by_initial_world_size
+
+    def main_hook(self):
+        ddp = self.ddp
+        if ddp._ready_order:
+            ddp._rebuild_buckets()
+        if ddp._will_sync_module_buffers():
+            ddp._broadcast(ddp._module_buffers,
+                           ddp._find_common_rank(ddp.process_group.rank(), False))
+        should_sync_backwards = ddp._check_global_requires_backward_grad_sync(True)
+        ddp.require_forward_param_sync = should_sync_backwards
+        if not should_sync_backwards:
+            return
+        ddp._all_reduce_grads(joined=True)
+        if ddp._ready_order == []:          # torch pushes all parameters, in order, once
+            ddp._ready_order = list(range(len(ddp._params)))
+
+    def post_hook(self, is_last_joiner):
+        ddp = self.ddp
+        src = ddp._find_common_rank(ddp.process_group.rank(), is_last_joiner)
+        ddp._broadcast(ddp._params_and_buffers(), src)
