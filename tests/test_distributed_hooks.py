@@ -50,6 +50,15 @@ def record(state, bucket):
     return dist.all_reduce(buf, async_op=True).get_future().then(lambda f: f.value()[0] * 0.5)
 
 
+def nested(state, bucket):
+    # a second collective issued and waited for inside the first one's callback
+    def halve_and_sum_again(fut):
+        again = fut.value()[0] * 0.25
+        return dist.all_reduce(again, async_op=True).get_future().wait()[0]
+    return dist.all_reduce(bucket.buffer(), async_op=True).get_future().then(
+        halve_and_sum_again)
+
+
 def noop(state, bucket):
     fut = torch.futures.Future()
     fut.set_result(bucket.buffer())
@@ -88,6 +97,7 @@ train("fp16", dh.fp16_compress_hook)
 train("fp16_wrapper", dh.fp16_compress_wrapper(dh.allreduce_hook))
 train("enum", register=lambda m: DDPCommHookType.FP16_COMPRESS.value(model=m, state=None))
 train("noop", noop)
+train("nested", nested)
 train("noop_enum", register=lambda m: DDPCommHookType.NOOP.value(model=m, state=None))
 train("builtin_allreduce", register=lambda m: m._register_builtin_comm_hook(
     dist.BuiltinCommHookType.ALLREDUCE))
@@ -264,7 +274,7 @@ def _equal(a, b):
 
 
 TRAINED = ["none", "allreduce", "allreduce_group", "fp16", "fp16_wrapper", "enum", "noop",
-           "noop_enum", "builtin_allreduce", "builtin_fp16", "double", "annotated",
+           "nested", "noop_enum", "builtin_allreduce", "builtin_fp16", "double", "annotated",
            "record_default", "record_small", "record_small_unused", "record_static", "no_sync",
            "branchy", "static_unused"]
 
@@ -279,6 +289,7 @@ def test_the_hooks_change_the_gradients(runs):
     r0, r1 = runs["ember"]
     _equal(r0["allreduce"], r0["none"])
     _equal(r0["builtin_allreduce"], r0["none"])
+    _equal(r0["nested"], r0["none"])
     _equal(r0["builtin_fp16"], r0["fp16"])
     _equal(r0["noop_enum"], r0["noop"])
     assert not np.array_equal(r0["fp16"][0][0], r0["none"][0][0])     # float16 rounding

@@ -163,7 +163,9 @@ class ProcessGroup:
         self._rank = self._ranks.index(mesh.rank)
         self._channel = (group_id, "collective")
         self._queue = queue.SimpleQueue()
-        threading.Thread(target=self._work, daemon=True, name=f"ember-dist-group{group_id}").start()
+        self._thread = threading.Thread(target=self._work, daemon=True,
+                                        name=f"ember-dist-group{group_id}")
+        self._thread.start()
 
     def rank(self):
         return self._rank
@@ -187,9 +189,19 @@ class ProcessGroup:
                 future.set_exception(e)
 
     def run(self, fn, async_op, outputs=()):
-        """Run `fn` after the group's earlier operations: a Work if async_op, else None."""
+        """Run `fn` after the group's earlier operations: a Work if async_op, else None.
+
+        Called on the group's own thread - by a callback of a Future from Work.get_future,
+        run as the operation completes - fn runs at once: the callback may wait for it (as
+        PowerSGD-style hooks do), and every rank runs it at the same point."""
         future = Future()
-        self._queue.put((fn, future))
+        if threading.current_thread() is self._thread:
+            try:
+                future.set_result(fn())
+            except BaseException as e:
+                future.set_exception(e)
+        else:
+            self._queue.put((fn, future))
         if async_op:
             return Work(future, outputs)
         future.result()
