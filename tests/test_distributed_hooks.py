@@ -12,6 +12,7 @@ import numpy as np
 import {lib} as torch
 import {lib}.distributed as dist
 from {lib}.distributed.algorithms.ddp_comm_hooks import DDPCommHookType, default_hooks as dh
+from {lib}.distributed.algorithms.ddp_comm_hooks import powerSGD_hook as powerSGD
 from {lib}.nn.parallel import DistributedDataParallel as DDP
 
 dist.init_process_group("gloo")
@@ -98,6 +99,14 @@ train("fp16_wrapper", dh.fp16_compress_wrapper(dh.allreduce_hook))
 train("enum", register=lambda m: DDPCommHookType.FP16_COMPRESS.value(model=m, state=None))
 train("noop", noop)
 train("nested", nested)
+for name, kwargs in [("powersgd", {}), ("powersgd_rank3", {"matrix_approximation_rank": 3,
+                                                          "min_compression_rate": 0.1}),
+                     ("powersgd_cold", {"warm_start": False, "use_error_feedback": False}),
+                     ("powersgd_batched", {"batch_tensors_with_same_shape": True})]:
+    train(name, powerSGD.powerSGD_hook, powerSGD.PowerSGDState(None, start_powerSGD_iter=2,
+                                                               **kwargs), steps=4)
+train("powersgd_enum", steps=4, register=lambda m: DDPCommHookType.POWER_SGD_RANK2.value(
+    model=m, state=None, start_powerSGD_iter=2))
 train("noop_enum", register=lambda m: DDPCommHookType.NOOP.value(model=m, state=None))
 train("builtin_allreduce", register=lambda m: m._register_builtin_comm_hook(
     dist.BuiltinCommHookType.ALLREDUCE))
@@ -295,6 +304,23 @@ def test_the_hooks_change_the_gradients(runs):
     assert not np.array_equal(r0["fp16"][0][0], r0["none"][0][0])     # float16 rounding
     assert not np.array_equal(r0["noop"][0][0], r1["noop"][0][0])     # not reduced: local
     _equal(r0["fp16"], r1["fp16"])
+
+
+@pytest.mark.parametrize("name", ["powersgd", "powersgd_rank3", "powersgd_cold",
+                                  "powersgd_batched", "powersgd_enum"])
+def test_powersgd_matches_torch(runs, name):
+    # the first two iterations are plain all_reduce (exact); then float32 matrix products and
+    # normalisations, whose summation order differs, so to rounding
+    for rank in range(2):
+        mine, theirs = runs["ember"][rank][name], runs["torch"][rank][name]
+        _equal(mine[:2], theirs[:2])
+        for a, b in zip(mine[2:], theirs[2:], strict=True):
+            for x, y in zip(a, b, strict=True):
+                np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-4)
+    # (rank 2 compresses none of these small matrices at the default min_compression_rate)
+    compressed = name != "powersgd_enum"
+    assert np.allclose(runs["ember"][0][name][2][0], runs["ember"][0]["none"][2][0]) != \
+        compressed
 
 
 @pytest.mark.parametrize("name", ["record_default", "record_small", "record_small_unused",
