@@ -372,8 +372,10 @@ class DistributedDataParallel(Module):
             raise RuntimeError(_UNFINISHED.format(
                 hint=_HINT_ON if self.find_unused_parameters else _HINT_OFF,
                 rank=self._dist().get_rank(), indices=" ".join(map(str, sorted(self._pending)))))
-        from ...distributed.algorithms.join import Join
-        self._join_work = Join.notify_join_context(self)
+        self._join_work = None
+        if self._join_config.enable:
+            from ...distributed.algorithms.join import Join
+            self._join_work = Join.notify_join_context(self)
         if is_grad_enabled() and self._ready_order:
             self._rebuild_buckets()
         if self._will_sync_module_buffers():
