@@ -1,4 +1,5 @@
-"""torch.distributed.optim.ZeroRedundancyOptimizer against torch's: one program runs on 2 ranks
+"""torch.distributed.optim (ZeroRedundancyOptimizer, and PostLocalSGDOptimizer with the
+post-local-SGD hook and a PeriodicModelAverager) against torch's: one program runs on 2 ranks
 under ember and under torch with gloo. Within each library ZeRO must train exactly like the
 unsharded optimizer; across them the partitions, state dicts and errors are the same and the
 parameters equal to float32 rounding (ember's and torch's matmuls sum in different orders)."""
@@ -12,7 +13,9 @@ import copy
 import numpy as np
 import {lib} as torch
 import {lib}.distributed as dist
-from {lib}.distributed.optim import ZeroRedundancyOptimizer as ZeRO
+from {lib}.distributed.algorithms.ddp_comm_hooks import post_localSGD_hook as plsgd
+from {lib}.distributed.algorithms.model_averaging import averagers
+from {lib}.distributed.optim import PostLocalSGDOptimizer, ZeroRedundancyOptimizer as ZeRO
 from {lib}.nn.parallel import DistributedDataParallel as DDP
 
 dist.init_process_group("gloo")
@@ -112,6 +115,18 @@ out["added_partition"] = [[tuple(p.shape) for p in g["params"]]
                           for g in zero_added.optim.param_groups]
 
 
+# local SGD: gradients averaged over the world for 2 iterations, then within each rank alone;
+# the parameters averaged every 2 steps after 2 warm-up steps
+local, _ = dist.new_subgroups(group_size=1)
+ddp = DDP(model())
+ddp.register_comm_hook(plsgd.PostLocalSGDState(None, local, start_localSGD_iter=2),
+                       plsgd.post_localSGD_hook)
+local_sgd = PostLocalSGDOptimizer(torch.optim.SGD(ddp.parameters(), lr=1e-2, momentum=0.9),
+                                  averagers.PeriodicModelAverager(period=2, warmup_steps=2))
+out["local_sgd"] = train(ddp, local_sgd, 6)
+out["local_sgd_state"] = plain(local_sgd.state_dict())
+
+
 def error(fn):
     try:
         fn()
@@ -128,6 +143,8 @@ out["errors"] = [
     error(lambda: ZeRO([m[0].weight, {"params": [m[0].bias]}], torch.optim.SGD, lr=0.1)),
     error(lambda: ZeRO([{"lr": 0.1}], torch.optim.SGD, lr=0.1)),
     error(lambda: ZeRO([m[0].weight, m[0].bias.double()], torch.optim.SGD, lr=0.1)),
+    error(lambda: averagers.PeriodicModelAverager(period=0)),
+    error(lambda: averagers.PeriodicModelAverager(period=2, warmup_steps=-1)),
 ]
 dist.barrier()
 dist.destroy_process_group()
@@ -172,7 +189,7 @@ def test_zero_trains_like_the_unsharded_optimizer(runs, lib, zero, reference):
 
 
 @pytest.mark.parametrize("name", ["zero_adam", "zero_groups", "zero_bucket_view", "zero_added",
-                                  "resumed", "continued"])
+                                  "resumed", "continued", "local_sgd", "local_sgd_state"])
 def test_parameters_match_torch(runs, name):
     for rank in range(2):
         _compare(runs["ember"][rank][name], runs["torch"][rank][name], exact=False)
@@ -196,3 +213,11 @@ def test_state_dict_matches_torch(runs):
     assert sorted(mine["state"]) == list(range(6))
     _compare(mine, theirs, exact=False)
     assert runs["ember"][0]["state_dict"] is None
+
+
+def test_local_sgd_averages_every_other_step(runs):
+    r0, r1 = (runs["ember"][r]["local_sgd"] for r in range(2))
+    for step, (a, b) in enumerate(zip(r0, r1)):
+        same = all(np.array_equal(x, y) for x, y in zip(a, b))
+        assert same == (step in (0, 1, 2, 4)), step       # all_reduce, then averaged steps
+    assert runs["ember"][0]["local_sgd_state"]["step"] == 6
