@@ -3,13 +3,16 @@
 import sys
 import threading
 import traceback
+import types
 
 __all__ = ["Future", "collect_all", "wait_all"]
 
 
 class Future:
     """set_result / set_exception complete it once; wait() blocks until then and returns the
-    result or raises the error; callbacks run when it completes (at once if it has)."""
+    result or raises the error; callbacks run when it completes (at once if it has).
+    Future[T] is a generic alias, for annotations."""
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, *, devices=None):
         self._cond = threading.Condition()

@@ -545,7 +545,11 @@ def test_ddp_unused_parameter_without_detection_raises_torch_error(ddp_runs):
     msg = ddp_runs[0]["unfinished"]
     assert msg.startswith("Expected to have finished reduction in the prior iteration")
     assert "find_unused_parameters=True" in msg
-    assert msg.endswith("Parameter indices which did not receive grad for rank 0: 2 3")
+    assert msg.endswith("Parameter indices which did not receive grad for rank 0: 2 3\n In "
+                        "addition, you can set the environment variable TORCH_DISTRIBUTED_DEBUG "
+                        "to either INFO or DETAIL to print out information about which "
+                        "particular parameters did not receive gradient on this rank as part of "
+                        "this error")
 
 
 def test_torchrun_environment(ddp_runs):

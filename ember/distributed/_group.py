@@ -75,6 +75,7 @@ def reduce_arrays(arrays, op):
 
 class Work:
     """torch.distributed.Work: the handle of an operation started with async_op=True."""
+    _point_to_point = False         # gloo gives no Future for sends and receives
 
     def __init__(self, future, outputs=()):
         self._future, self._outputs = future, list(outputs)
@@ -99,16 +100,35 @@ class Work:
     def _source_rank(self):
         return self._future.result()
 
+    def get_future(self):
+        """A torch.futures.Future completed with the output tensors (or the error) once the
+        operation is."""
+        if self._point_to_point:
+            raise RuntimeError("Work::getFuture not implemented.")
+        from ..futures import Future
+        fut = Future()
+
+        def done(f):
+            if f.exception() is not None:
+                fut.set_exception(f.exception())
+            else:
+                fut.set_result(self._outputs)
+        self._future.add_done_callback(done)
+        return fut
+
 
 def done_work(outputs):
     """A Work that has already completed (isend: the frame is handed to the socket)."""
     future = Future()
     future.set_result(None)
-    return Work(future, outputs)
+    work = Work(future, outputs)
+    work._point_to_point = True
+    return work
 
 
 class RecvWork(Work):
     """A posted receive: the frame it reserved is copied into the tensor on wait()."""
+    _point_to_point = True
 
     def __init__(self, mesh, src, channel, fill, outputs):
         super().__init__(Future(), outputs)
@@ -143,7 +163,9 @@ class ProcessGroup:
         self._rank = self._ranks.index(mesh.rank)
         self._channel = (group_id, "collective")
         self._queue = queue.SimpleQueue()
-        threading.Thread(target=self._work, daemon=True, name=f"ember-dist-group{group_id}").start()
+        self._thread = threading.Thread(target=self._work, daemon=True,
+                                        name=f"ember-dist-group{group_id}")
+        self._thread.start()
 
     def rank(self):
         return self._rank
@@ -167,9 +189,19 @@ class ProcessGroup:
                 future.set_exception(e)
 
     def run(self, fn, async_op, outputs=()):
-        """Run `fn` after the group's earlier operations: a Work if async_op, else None."""
+        """Run `fn` after the group's earlier operations: a Work if async_op, else None.
+
+        Called on the group's own thread - by a callback of a Future from Work.get_future,
+        run as the operation completes - fn runs at once: the callback may wait for it (as
+        PowerSGD-style hooks do), and every rank runs it at the same point."""
         future = Future()
-        self._queue.put((fn, future))
+        if threading.current_thread() is self._thread:
+            try:
+                future.set_result(fn())
+            except BaseException as e:
+                future.set_exception(e)
+        else:
+            self._queue.put((fn, future))
         if async_op:
             return Work(future, outputs)
         future.result()

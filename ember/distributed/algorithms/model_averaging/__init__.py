@@ -1,0 +1,1 @@
+"""torch.distributed.algorithms.model_averaging: averaging parameters over ranks (local SGD)."""
