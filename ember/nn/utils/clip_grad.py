@@ -63,7 +63,10 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
              if t.be is not first.be else small[i] if i in small else
              _norm_arr(xp, t.arr, norm_type) for i, t in enumerate(tensors)]
     dtype = np.result_type(*[n.dtype for n in norms])
-    total = xp.asarray(_norm_arr(xp, xp.stack([n.astype(dtype) for n in norms]), norm_type))
+    # (on the host one conversion of the list, not a cast per norm and a stack: the same values)
+    stacked = np.array(norms, dtype) if xp is np and dtype in _FLAT_DTYPES else \
+        xp.stack([n.astype(dtype) for n in norms])
+    total = xp.asarray(_norm_arr(xp, stacked, norm_type))
     return _finite_total(total, first, norm_type, error_if_nonfinite)
 
 
@@ -115,7 +118,7 @@ def _finite_total(total, first, norm_type, error_if_nonfinite):
 
 @no_grad()
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
-    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    grads = [g for p in _as_list(parameters) if (g := p.grad) is not None]
     if not grads:
         return
     xp, total = total_norm.be.xp, total_norm.arr
@@ -143,7 +146,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         if is_generator and not parameters:
             warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.",
                           stacklevel=2)
-    grads = [p.grad for p in parameters if p.grad is not None]
+    grads = [g for p in parameters if (g := p.grad) is not None]
     total_norm = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
     clip_grads_with_norm_(parameters, max_norm, total_norm, foreach)
     return total_norm
