@@ -45,19 +45,21 @@ def test_clip_grad_norm(norm_type, max_norm):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_total_norm_bits_of_same_sized_gradients(dtype):
-    # gradients that share a size (biases, norm weights) are normed stacked, one row each:
-    # each such norm and the total equal torch's bit for bit (a large gradient and a
-    # non-contiguous one normed alone among them)
+    # gradients that share a size (biases, norm weights, weight matrices) are normed as rows
+    # of one array (stacked, or their squares written into one when the size is a multiple of
+    # 4): each such norm and the total equal torch's bit for bit (large gradients of another
+    # size and a non-contiguous one normed alone among them)
     from ember.nn.utils.clip_grad import _small_norms2
     rng = np.random.default_rng(5)
     arrays = [(rng.standard_normal(n) * s).astype(dtype) for n, s in
               [(128, 1.0), (128, 1e-3), (128, 1e3), (37, 1.0), (37, 2.0), (1, 3.0), (1, 0.5),
-               (9000, 1.0), (9000, 2.0), (128, 1e-20), (301, 1.0), (301, 7.0)]]
+               (9000, 1.0), (9000, 2.0), (128, 1e-20), (301, 1.0), (301, 7.0), (9001, 1.0),
+               (9001, 3.0)]]
     arrays.append(rng.standard_normal((16, 8)).astype(dtype).T)
     ge = [ember.tensor(a) if a.flags.c_contiguous else ember.tensor(a.T).t() for a in arrays]
     gt = [torch.tensor(a) if a.flags.c_contiguous else torch.tensor(a.T).t() for a in arrays]
     stacked = _small_norms2(ge, ge[0].be)
-    assert sorted(stacked) == [0, 1, 2, 3, 4, 5, 6, 9, 10, 11]
+    assert sorted(stacked) == list(range(12))
     for i, n in stacked.items():
         assert np.asarray(n).tobytes() == torch.linalg.vector_norm(gt[i]).numpy().tobytes(), i
     assert utils.get_total_norm(ge).numpy().tobytes() == \

@@ -94,15 +94,29 @@ def _lastdim(rows, itemsize):
         rows = rows.astype(_F32)
     fours = nv + (n - nv) // 4 * 4 if itemsize != 8 else nv
     sq = (rows * rows)[:, :fours]       # (a contiguous product: faster than of the slice)
-    if nv > lanes:  # the vectors' squares into the lanes, in order (einsum's loop; 5x faster
-        # than add.reduce over the middle axis)
-        acc = _einsum("rvl->rl", sq[:, :nv].reshape(rows.shape[0], nv // lanes, lanes))
-        sq = np.concatenate((acc, sq[:, nv:]), axis=1) if fours > nv else acc
-    # the lanes, then the fours' squares, in order (cumsum: in order)
-    total = sq.cumsum(axis=1)[:, -1] if fours else np.zeros(rows.shape[0], sq.dtype)
+    total = _lanes_total(sq, nv, lanes)
     if fours < n:
         total = (_fma64_squares if itemsize == 8 else _fma32_squares)(rows[:, fours:], total)
     return np.sqrt(total)
+
+
+def _lanes_total(sq, nv, lanes):
+    """The rows' sums of the squares `sq` (R, fours) in the kernel's order: the first nv
+    columns' vectors into the lanes, then the lanes and the fours' squares."""
+    if nv > lanes:  # the vectors' squares into the lanes, in order (einsum's loop; 5x faster
+        # than add.reduce over the middle axis)
+        acc = _einsum("rvl->rl", sq[:, :nv].reshape(sq.shape[0], nv // lanes, lanes))
+        sq = np.concatenate((acc, sq[:, nv:]), axis=1) if sq.shape[1] > nv else acc
+    # the lanes, then the fours' squares, in order (cumsum: in order)
+    return sq.cumsum(axis=1)[:, -1] if sq.shape[1] else np.zeros(sq.shape[0], sq.dtype)
+
+
+def squares_norm2(sq):
+    """norm2 of each row of a float32/float64 array of rows of a multiple of 4 values (no
+    fused tail), given their squares `sq` (R, n) (a caller that has many rows of one length
+    writes their squares into one array instead of stacking the rows)."""
+    lanes = 4 if sq.itemsize == 8 else 8
+    return np.sqrt(_lanes_total(sq, sq.shape[1] // lanes * lanes, lanes))
 
 
 def _fma32_squares(cols, total):

@@ -64,18 +64,40 @@ def index_add_rows(xp, n_rows, idx, vals):
     starts = np.flatnonzero(run_start)
     rank = pos - np.maximum.accumulate(np.where(run_start, pos, 0))    # occurrence number
     lengths = np.diff(np.append(starts, len(idx)))
+    longest = int(lengths.max())
+    if 1 < longest and (longest + 1) * len(starts) <= 4 * len(idx) and vals.dtype in _F32_64:
+        _stacked_sums(out, idx, vals, order, sorted_idx, run_start, starts, rank, lengths,
+                      longest)
+        return out
     for a, n in zip(starts[lengths > _RUN].tolist(), lengths[lengths > _RUN].tolist()):
         out[sorted_idx[a]] = np.add.reduce(vals[order[a:a + n]], axis=0)  # in order: rows > 1
         rank[a:a + n] = _RUN            # done: past the last step below
     by_rank = order[np.argsort(rank, kind="stable")]
     bounds = np.cumsum(np.bincount(rank, minlength=_RUN + 1))
-    for k in range(min(int(lengths.max()), _RUN)):
+    for k in range(min(longest, _RUN)):
         rows = by_rank[bounds[k - 1] if k else 0:bounds[k]]
         out[idx[rows]] += vals[rows]    # distinct rows within a step
     return out
 
 
 _RUN = 16
+_F32_64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _stacked_sums(out, idx, vals, order, sorted_idx, run_start, starts, rank, lengths, longest):
+    """index_add_rows' sums in one reduction: the k-th occurrence of the u-th distinct index
+    goes to row k + 1 of a (longest + 1, distinct, ...) stack, whose sum over its first axis
+    NumPy takes row after row, in order. Row 0 holds +0.0 for the indices that index_add_rows
+    steps through (0 + v1 + v2 ..., a sum of -0.0s gives +0.0) and -0.0 for its longer runs
+    (v1 + v2 ..., reduced as they come); the unused rows hold -0.0, which leaves every sum as
+    it is. (The tokens of the GPT benchmark's embedding gradient: 275 -> 130 us.)"""
+    u = len(starts)
+    stack = np.full((longest + 1, u) + vals.shape[1:], -0.0, vals.dtype)
+    stack[0, lengths <= _RUN] = 0.0
+    slot = np.empty(len(idx), np.intp)
+    slot[order] = (rank + 1) * u + (np.cumsum(run_start) - 1)
+    stack.reshape((-1,) + vals.shape[1:])[slot] = vals
+    out[sorted_idx[starts]] = np.add.reduce(stack, axis=0)
 
 
 def _ufunc_at(xp, name, out, idx, vals):
