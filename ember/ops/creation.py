@@ -489,8 +489,9 @@ def _from_data(data, dtype=None, device=None, requires_grad=False, pin_memory=Fa
     _check_pin(pin_memory)
     be = _get_backend(device, True)
     a = _to_array(data, dtype)
-    if isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata and \
-            type(data).__name__ not in _STORAGE_TYPES:      # (a storage's memory is shared)
+    if type(data) not in _PLAIN_DATA and (  # (numbers and lists: a new array of their values)
+            isinstance(data, (Tensor, np.ndarray)) or not a.flags.owndata and
+            type(data).__name__ not in _STORAGE_TYPES):     # (a storage's memory is shared)
         a = a.copy(order="K")       # torch's clone keeps a dense layout's strides
     return _finish(be.from_host(a) if be is not CPU else a, be, requires_grad)
 
