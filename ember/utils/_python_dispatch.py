@@ -1,0 +1,781 @@
+"""torch.utils._python_dispatch: TorchDispatchMode, which hands the ATen operators a program runs
+to mode.__torch_dispatch__(func, types, args, kwargs), func an OpOverload of torch.ops.aten.
+
+torch's dispatcher sees every call at the ATen level, below its Python functions. ember has no
+such level: its functions and Tensor methods are its ops. While a mode is entered, a
+TorchFunctionMode of ember's (_Bridge, at the bottom of the torch-function mode stack, so that
+TorchFunctionModes see a call first, as in torch) takes each call and hands the innermost
+dispatch mode the ATen calls torch reports for it:
+- most calls are one operator: the function's name as ATen's (torch.special.erf: special_erf,
+  Tensor.__rsub__: rsub, torch.absolute: abs) with the first overload whose schema takes the
+  arguments, the arguments as torch hands them (positional ones up to the last one not at its
+  default, int lists as lists, keyword-only ones not at their default, a factory's device and
+  pin_memory);
+- torch's composite functions are the ATen calls torch decomposes them into, each handed to the
+  mode (F.linear: t, addmm; matmul: mm, bmm, mv, dot and their views; reshape, flatten,
+  contiguous, indexing, .T, .to(dtype), softmax, layer_norm, cross_entropy, torch.tensor).
+Calling func inside the handler runs it with that mode popped (the next mode is handed it, as in
+torch); the arguments the handler was handed run ember's call as it was made, others run through
+torch.ops.aten's binding. A result the handler returns is the call's result.
+
+Not handed to modes: backward (ember's autograd engine runs array kernels, not ops, where torch
+reports its derivative formulas' ATen calls), the calls ember makes inside its own functions,
+functions without an ATen operator here (size, dim, shape: torch reports none of those either),
+and torch's composites this module does not decompose (they are handed as their own operator,
+aten.dropout, aten.var.dim, ..., or not at all). __torch_dispatch__ on tensor subclasses
+(_make_wrapper_subclass) is not supported. Programs without a mode pay nothing: the
+dispatchers are held in (_torch_function.hold) only while a mode is entered."""
+import contextlib
+import sys
+import warnings
+from collections import deque
+
+from .._tensor import Tensor
+from .._torch_function import STATE, TorchFunctionMode, hold, release
+from ..ops._aten import _MISSING, DISPATCH, _is_int, aten
+
+__all__ = ["TorchDispatchMode", "BaseTorchDispatchMode", "is_in_torch_dispatch_mode",
+           "is_traceable_wrapper_subclass", "_get_current_dispatch_mode",
+           "_get_current_dispatch_mode_stack", "_push_mode", "_pop_mode",
+           "_pop_mode_temporarily", "_disable_current_modes", "_len_torch_dispatch_stack"]
+
+_is_in_torch_dispatch_mode = False
+_is_in_non_infra_torch_dispatch_mode = False
+
+
+def is_in_torch_dispatch_mode(include_infra_modes=True):
+    return _is_in_torch_dispatch_mode if include_infra_modes else \
+        _is_in_non_infra_torch_dispatch_mode
+
+
+class TorchDispatchMode:
+    """Inside `with mode:`, each op ember runs is handed to
+    mode.__torch_dispatch__(func, types, args, kwargs) as the ATen call torch reports (func an
+    OpOverload such as aten.add.Tensor); calling func(*args, **kwargs) there runs it with this
+    mode popped, and what the handler returns is the op's result (see the module's docstring
+    for what is handed and what is not)."""
+    supports_higher_order_operators = False
+
+    def __init__(self, _dispatch_key=None):
+        if _dispatch_key is not None:
+            self.__dict__["_dispatch_key"] = _dispatch_key
+        self.old_dispatch_mode_flags = deque()
+        self.old_non_infra_dispatch_mode_flags = deque()
+
+    def _lazy_init_old_dispatch_mode_flags(self):
+        if not hasattr(self, "old_dispatch_mode_flags"):
+            self.old_dispatch_mode_flags = deque()
+        if not hasattr(self, "old_non_infra_dispatch_mode_flags"):
+            self.old_non_infra_dispatch_mode_flags = deque()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError
+
+    def __enter__(self):
+        global _is_in_torch_dispatch_mode, _is_in_non_infra_torch_dispatch_mode
+        self._lazy_init_old_dispatch_mode_flags()
+        self.old_dispatch_mode_flags.append(_is_in_torch_dispatch_mode)
+        _is_in_torch_dispatch_mode = True
+        self.old_non_infra_dispatch_mode_flags.append(_is_in_non_infra_torch_dispatch_mode)
+        _is_in_non_infra_torch_dispatch_mode = _is_in_non_infra_torch_dispatch_mode or \
+            not self.is_infra_mode()
+        _push_mode(self)
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        global _is_in_torch_dispatch_mode, _is_in_non_infra_torch_dispatch_mode
+        _is_in_torch_dispatch_mode = self.old_dispatch_mode_flags.pop()
+        _is_in_non_infra_torch_dispatch_mode = self.old_non_infra_dispatch_mode_flags.pop()
+        _pop_mode()
+
+    @classmethod
+    def push(cls, *args, **kwargs):
+        warnings.warn("`Mode.push()` is no longer necessary and can be replaced with just "
+                      "`with Mode()`", stacklevel=2)
+        return cls(*args, **kwargs)
+
+    @classmethod
+    def is_infra_mode(cls):
+        return False
+
+    @classmethod
+    def ignore_compile_internals(cls):
+        return cls.is_infra_mode()
+
+
+class BaseTorchDispatchMode(TorchDispatchMode):
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
+def _get_current_dispatch_mode():
+    """The innermost mode (the next one handed a call), or None."""
+    stack = DISPATCH.stack
+    return stack[-1] if stack else None
+
+
+def _get_current_dispatch_mode_stack():
+    """The modes, innermost last."""
+    return list(DISPATCH.stack)
+
+
+def _len_torch_dispatch_stack():
+    return len(DISPATCH.stack)
+
+
+def _push_mode(mode):
+    stack = DISPATCH.stack
+    if not stack:               # the first mode: the dispatchers in, the bridge at the bottom
+        hold()
+        STATE.modes = (_BRIDGE,) + STATE.modes
+    DISPATCH.stack = stack + (mode,)
+
+
+def _pop_mode(k=None):
+    stack = DISPATCH.stack
+    if not stack:
+        raise AssertionError("Trying to pop from an empty mode stack")
+    DISPATCH.stack = stack[:-1]
+    if len(stack) == 1:
+        STATE.modes = tuple(m for m in STATE.modes if m is not _BRIDGE)
+        release()
+    return stack[-1]
+
+
+@contextlib.contextmanager
+def _pop_mode_temporarily(k=None):
+    old = _pop_mode(k)
+    try:
+        yield old
+    finally:
+        _push_mode(old)
+
+
+@contextlib.contextmanager
+def _disable_current_modes():
+    old = [_pop_mode() for _ in range(len(DISPATCH.stack))]
+    try:
+        yield old
+    finally:
+        for mode in reversed(old):
+            _push_mode(mode)
+
+
+def is_traceable_wrapper_subclass(t):
+    return isinstance(t, Tensor) and type(t) is not Tensor and \
+        hasattr(t, "__tensor_flatten__") and hasattr(t, "__tensor_unflatten__")
+
+
+# ---- handing calls to the modes ------------------------------------------------------------
+def dispatch(op, args, kwargs, call=None):
+    """op(*args, **kwargs) handed to the innermost mode (popped while its handler runs), or run
+    where no mode is left. `call`: (function, args, kwargs), ember's call the arguments stand for,
+    run in their place while a handler passes them on unchanged."""
+    if call is None:
+        handed = DISPATCH.handed
+        if handed is not None and handed[0] is op and _same(handed[1], args) and \
+                _same_kwargs(handed[2], kwargs):
+            call = handed[3]
+        else:               # (as torch hands them: defaults left out, int lists as lists)
+            values = op._bind(args, kwargs)
+            if isinstance(values, str):
+                raise RuntimeError(values)
+            args, kwargs = _torch_form(op, values)
+    stack, modes, handed = DISPATCH.stack, STATE.modes, DISPATCH.handed
+    if not stack:
+        STATE.modes = ()            # (ember's function itself: no mode sees its insides)
+        try:
+            if call is not None:
+                return call[0](*call[1], **call[2])
+            return op._run(op._bind(args, kwargs))
+        finally:
+            STATE.modes = modes
+    mode = stack[-1]
+    DISPATCH.stack = rest = stack[:-1]
+    # calls in the handler reach the modes left (through the bridge), none if none is left
+    others = tuple(m for m in modes if m is not _BRIDGE)
+    STATE.modes = (_BRIDGE,) + others if rest else others
+    DISPATCH.handed = (op, args, kwargs, call)
+    try:
+        return mode.__torch_dispatch__(op, (), args, kwargs)
+    finally:
+        DISPATCH.stack, STATE.modes, DISPATCH.handed = stack, modes, handed
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+def _same_kwargs(a, b):
+    return len(a or ()) == len(b or ()) and all(k in b and b[k] is v for k, v in
+                                                (a or {}).items())
+
+
+class _Bridge(TorchFunctionMode):
+    """Turns the calls of ember's functions into the ATen calls handed to the dispatch modes."""
+    _raw_calls = True
+    _skips = frozenset(
+        [f"torch.Tensor.{n}" for n in (
+            "dim size numel is_floating_point is_complex element_size nelement ndimension "
+            "is_contiguous stride is_signed get_device is_inference is_conj is_neg __len__ "
+            "__repr__ __str__ __format__ tolist data_ptr storage_offset untyped_storage "
+            "__bool__ __index__ __int__ __float__ __iter__ __hash__ "
+            "requires_grad_ retain_grad register_hook backward").split()] +
+        [f"torch.Tensor.{n}.__get__" for n in (
+            "shape ndim dtype device requires_grad is_leaf layout is_cuda is_cpu itemsize nbytes "
+            "is_sparse is_sparse_csr is_quantized is_meta is_nested retains_grad output_nr "
+            "_version grad grad_fn data names name").split()])
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        rule = _RULES.get(func)
+        if rule is None:
+            rule = _RULES[func] = _rule(getattr(func, "torch_name", None) or "")
+        return rule(func, args, kwargs or {})
+
+
+_BRIDGE = _Bridge()
+_RULES = {}     # function handed to the bridge -> rule(func, args, kwargs) running its call
+
+_PREFIXES = (("torch.Tensor.", ""), ("torch.nn.functional.", ""), ("torch.functional.", ""),
+             ("torch.special.", "special_"), ("torch.linalg.", "linalg_"), ("torch.fft.", "fft_"),
+             ("torch.", ""))
+# ember's (torch's Python-level) names -> the ATen operator torch reports for them
+_ALIASES = {
+    "absolute": "abs", "negative": "neg", "multiply": "mul", "divide": "div",
+    "true_divide": "div", "subtract": "sub", "greater": "gt", "greater_equal": "ge",
+    "less": "lt", "less_equal": "le", "not_equal": "ne", "clip": "clamp", "fix": "trunc",
+    "arccos": "acos", "arcsin": "asin", "arctan": "atan", "arctan2": "atan2",
+    "arccosh": "acosh", "arcsinh": "asinh", "arctanh": "atanh", "item": "_local_scalar_dense",
+    "__rsub__": "rsub", "__pow__": "pow", "__eq__": "eq", "__and__": "bitwise_and",
+    "__or__": "bitwise_or", "__xor__": "bitwise_xor", "__invert__": "bitwise_not",
+    "__floordiv__": "floor_divide", "__iand__": "bitwise_and_", "__ior__": "bitwise_or_",
+    "__ixor__": "bitwise_xor_", "__ipow__": "pow_", "__imod__": "remainder_",
+    "__ifloordiv__": "floor_divide_"}
+
+
+def _rule(torch_name):
+    for prefix, aten_prefix in _PREFIXES:
+        if torch_name.startswith(prefix):
+            name = torch_name[len(prefix):]
+            break
+    else:
+        return _unseen
+    decomposed = _DECOMPOSED.get(name)
+    if decomposed is not None:
+        return decomposed
+    name = aten_prefix + _ALIASES.get(name, name)
+    try:
+        packet = getattr(aten, name)
+    except AttributeError:
+        return _unseen
+
+    def one_op(func, args, kwargs):
+        found = _overload(packet, args, kwargs)
+        if found is None:
+            return func(*args, **kwargs)
+        op, t_args, t_kwargs = found
+        return dispatch(op, t_args, t_kwargs, (func, args, kwargs))
+    return one_op
+
+
+def _unseen(func, args, kwargs):
+    """A call without an ATen operator here: run as it is (the modes do not see it)."""
+    return func(*args, **kwargs)
+
+
+def _overload(packet, args, kwargs):
+    """(overload, args, kwargs as torch hands them) for the first of packet's overloads whose
+    schema takes the arguments (sizes spread, as view(2, 3), packed into a list), or None."""
+    for name in packet.overloads():
+        op = getattr(packet, name)
+        if not op._runs:
+            continue
+        values = op._bind(args, kwargs)
+        if isinstance(values, str):
+            packed = _packed(op, args)
+            if packed is None:
+                continue
+            values = op._bind(packed, kwargs)
+            if isinstance(values, str):
+                continue
+        return (op,) + _torch_form(op, values)
+    return None
+
+
+def _packed(op, args):
+    """args with the sizes spread from the schema's first int list on made a list, or None."""
+    for i, p in enumerate(op._schema.arguments):
+        if p.kwarg_only or i > len(args):
+            return None
+        if p.type.startswith(("int[", "SymInt[")):
+            rest = args[i:]
+            if rest and all(_is_int(v) and not isinstance(v, bool) for v in rest):
+                return args[:i] + (list(rest),)
+            return None
+    return None
+
+
+def _at_default(v, default):
+    return default is not _MISSING and not isinstance(v, Tensor) and type(v) is type(default) \
+        and v == default
+
+
+def _torch_form(op, values):
+    """The bound values as torch hands them to __torch_dispatch__: (args, kwargs)."""
+    params = op._schema.arguments
+    factory = bool(params) and not params[0].type.startswith("Tensor")
+    positional, kwargs = [], {}
+    for p, v in zip(params, values):
+        if v is _MISSING and p.name == "pin_memory":
+            v = False
+        elif v is _MISSING and p.name == "device" and factory and p.kwarg_only:
+            v = sys.modules["ember"].get_default_device()
+        if p.kwarg_only:
+            if v is not _MISSING and not _at_default(v, p.default):
+                kwargs[p.name] = _form(p.type, v)
+        else:
+            positional.append((p, v))
+    while positional and (positional[-1][1] is _MISSING or
+                          _at_default(positional[-1][1], positional[-1][0].default)):
+        positional.pop()
+    return tuple(_form(p.type, p.default if v is _MISSING else v) for p, v in positional), kwargs
+
+
+def _form(t, v):
+    base = t.rstrip("?")
+    if base.endswith("]"):
+        if isinstance(v, (tuple, list)):
+            return list(v)
+        if base.startswith(("int[", "SymInt[")) and _is_int(v):
+            return [v]
+    elif base == "Device" and isinstance(v, (str, int)):
+        return sys.modules["ember"].device(v)
+    return v
+
+
+# ---- torch's composite functions, as the ATen calls torch makes -----------------------------
+_CONTIGUOUS = "contiguous_format"
+
+
+def _ember():
+    return sys.modules["ember"]
+
+
+def _reshape(x, shape):
+    """torch's reshape: a view where the strides allow one, else a contiguous clone viewed."""
+    from ..ops.shape import _reshape_nocopy, infer_shape
+    shape = list(infer_shape(tuple(shape), x.numel()))
+    a = x.arr
+    if _reshape_nocopy(x.be.xp, a, tuple(shape)) is not None:
+        return aten.view.default(x, shape)
+    c = aten.clone.default(x, memory_format=_ember().contiguous_format)
+    return aten._unsafe_view.default(c, shape)
+
+
+def _reshape_rule(func, args, kwargs):
+    from ..ops.shape import _shape_arg
+    x = args[0]
+    if not isinstance(x, Tensor) or x.is_nested or x.layout != _ember().strided:
+        return func(*args, **kwargs)
+    shape = kwargs["shape"] if "shape" in kwargs else _shape_arg(args[1:], "reshape")
+    return _reshape(x, shape)
+
+
+def _flatten_rule(func, args, kwargs):
+    x = args[0]
+    if not isinstance(x, Tensor) or any(isinstance(a, str) for a in args[1:]) or \
+            x.layout != _ember().strided:
+        return func(*args, **kwargs)
+    names = ("start_dim", "end_dim")
+    bounds = dict(zip(names, args[1:]), **kwargs)
+    if x.ndim == 0:
+        return _reshape(x, [1])
+    n = x.ndim
+    start, end = bounds.get("start_dim", 0) % n, bounds.get("end_dim", -1) % n
+    if start == end:
+        return x
+    shape = list(x.shape)
+    size = 1
+    for s in shape[start:end + 1]:
+        size *= s
+    return _reshape(x, shape[:start] + [size] + shape[end + 1:])
+
+
+def _contiguous_rule(func, args, kwargs):
+    x = args[0]
+    fmt = args[1] if len(args) > 1 else kwargs.get("memory_format", _ember().contiguous_format)
+    if x.is_contiguous(memory_format=fmt):
+        return x
+    return aten.clone.default(x, memory_format=fmt)
+
+
+def _T_rule(func, args, kwargs):
+    x = args[0]
+    return aten.permute.default(x, list(range(x.ndim))[::-1])
+
+
+def _mT_rule(func, args, kwargs):
+    return aten.transpose.int(args[0], -2, -1)
+
+
+_DTYPE_METHODS = {"double": "float64", "float": "float32", "half": "float16",
+                  "bfloat16": "bfloat16", "int": "int32", "long": "int64", "short": "int16",
+                  "bool": "bool", "char": "int8", "byte": "uint8", "cfloat": "complex64",
+                  "cdouble": "complex128"}
+
+
+def _dtype_method_rule(name):
+    def rule(func, args, kwargs):
+        x = args[0]
+        dtype = getattr(_ember(), _DTYPE_METHODS[name])
+        if len(args) > 1 or any(k != "memory_format" for k in kwargs):
+            return func(*args, **kwargs)
+        if x.dtype == dtype and "memory_format" not in kwargs:
+            return x
+        return dispatch(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
+    return rule
+
+
+def _to_rule(func, args, kwargs):
+    """Tensor.to(dtype): an _to_copy where the dtype changes (other forms run unseen)."""
+    x = args[0]
+    dtype = kwargs.get("dtype")
+    rest = args[1:]
+    if rest and isinstance(rest[0], _ember().dtype):
+        dtype, rest = rest[0], rest[1:]
+    if dtype is None or rest or set(kwargs) - {"dtype"}:
+        return func(*args, **kwargs)
+    if dtype == x.dtype:
+        return x
+    return dispatch(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
+
+
+def _matmul(a, b):
+    """torch's matmul (aten/src/ATen/native/LinearAlgebra.cpp) as its ATen calls."""
+    from ..ops.linalg import _folds
+    da, db = a.ndim, b.ndim
+    if da == 1 and db == 1:
+        return aten.dot.default(a, b)
+    if da == 2 and db == 1:
+        return aten.mv.default(a, b)
+    if da == 1 and db == 2:
+        return aten.squeeze_.dim(aten.mm.default(aten.unsqueeze.default(a, 0), b), 0)
+    if da == 2 and db == 2:
+        return aten.mm.default(a, b)
+    small = b if da >= db else a
+    if _folds(a.arr, b.arr, small.requires_grad):
+        transpose = db > da
+        t1 = aten.transpose.int(b, -2, -1) if transpose else a
+        t2 = (aten.transpose.int(a, -2, -1) if da == 2 else a) if transpose else b
+        out_shape = list(t1.shape[:-1])
+        folded = _reshape(t1, [_prod(out_shape), t1.shape[-1]])
+        if t2.ndim == 2:
+            out_shape.append(t2.shape[1])
+            out = aten._unsafe_view.default(aten.mm.default(folded, t2), out_shape)
+            if transpose:
+                out = _contiguous_rule(None, (aten.transpose.int(out, -2, -1),), {})
+            return out
+        return aten._unsafe_view.default(aten.mv.default(folded, t2), out_shape)
+    import numpy as np
+    n = a.shape[-2] if da > 1 else 1
+    m1 = a.shape[-1]
+    m2 = b.shape[-2] if db > 1 else b.shape[0]
+    p = b.shape[-1] if db > 1 else 1
+    batch = list(np.broadcast_shapes(tuple(a.shape[:max(da - 2, 0)]),
+                                     tuple(b.shape[:max(db - 2, 0)])))
+    product = _prod(batch)
+    a3 = _reshape(aten.expand.default(a, batch + [n, m1]), [product, n, m1])
+    if db == 1:
+        b3 = aten.unsqueeze.default(
+            _reshape(aten.expand.default(b, batch + [m2]), [product, m2]), 2)
+    else:
+        b3 = _reshape(aten.expand.default(b, batch + [m2, p]), [product, m2, p])
+    out_shape = batch + ([n] if da > 1 else []) + ([p] if db > 1 else [])
+    out = aten.bmm.default(a3, b3)
+    if db == 1:
+        out = aten.squeeze.dim(out, -1)
+    return aten._unsafe_view.default(out, out_shape)
+
+
+def _prod(sizes):
+    n = 1
+    for s in sizes:
+        n *= s
+    return n
+
+
+def _plain_pair(args, kwargs, names=("input", "other")):
+    """The two tensors of a call f(a, b), or None where it is not plain strided ones."""
+    if kwargs.keys() - set(names) or len(args) + len(kwargs) != 2:
+        return None
+    a, b = args + tuple(kwargs[n] for n in names[len(args):])
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a.layout != _ember().strided or \
+            b.layout != _ember().strided or a.ndim == 0 or b.ndim == 0 or \
+            a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]) or a.dtype != b.dtype \
+            or a.device != b.device:
+        return None
+    return a, b
+
+
+def _matmul_rule(func, args, kwargs):
+    pair = _plain_pair(args, kwargs)
+    if pair is None:
+        return func(*args, **kwargs)
+    return _matmul(*pair)
+
+
+def _linear_rule(func, args, kwargs):
+    """torch's linear: addmm for a 2-D input with a bias, or a contiguous 3-D (or N-D with a
+    1-D bias) one flattened to a matrix and viewed back; else matmul(input, weight.t())
+    plus the bias in place."""
+    names = ("input", "weight", "bias")
+    if kwargs.keys() - set(names) or not 2 <= len(args) + len(kwargs) <= 3:
+        return func(*args, **kwargs)
+    given = dict(zip(names, args), **kwargs)
+    x, w, bias = given.get("input"), given.get("weight"), given.get("bias")
+    if not isinstance(x, Tensor) or not isinstance(w, Tensor) or w.ndim != 2 or x.ndim == 0 or \
+            x.shape[-1] != w.shape[1] or x.dtype != w.dtype or \
+            (bias is not None and (not isinstance(bias, Tensor) or bias.dtype != x.dtype)) or \
+            x.layout != _ember().strided:
+        return func(*args, **kwargs)
+    if x.ndim == 2 and bias is not None:
+        return aten.addmm.default(bias, x, aten.t.default(w))
+    if bias is not None and x.is_contiguous() and (x.ndim == 3 or bias.ndim == 1):
+        sizes = list(x.shape)
+        flat = _reshape(x, [_prod(sizes[:-1]), sizes[-1]])
+        out = aten.addmm.default(bias, flat, aten.t.default(w))
+        return aten.view.default(out, sizes[:-1] + [out.shape[1]])
+    out = _matmul(x, aten.t.default(w))
+    if bias is not None:
+        out = aten.add_.Tensor(out, bias)
+    return out
+
+
+def _softmax_rule(aten_name):
+    """softmax and log_softmax (torch.X and Tensor.X take dtype third, F.X fourth)."""
+    def rule(func, args, kwargs):
+        packet = getattr(aten, aten_name)
+        functional = func.torch_name.startswith("torch.nn.functional.")
+        names = ("input", "dim", "_stacklevel", "dtype") if functional else \
+            ("input", "dim", "dtype")
+        if kwargs.keys() - set(names) or len(args) > len(names):
+            return func(*args, **kwargs)
+        given = dict(zip(names, args), **kwargs)
+        x, dim, dtype = given.get("input"), given.get("dim"), given.get("dtype")
+        if not isinstance(x, Tensor) or not _is_int(dim) or isinstance(dim, bool) or \
+                x.layout != _ember().strided:
+            return func(*args, **kwargs)
+        if dtype is not None and dtype != x.dtype:
+            x = aten._to_copy.default(x, dtype=dtype)
+        return packet.default(x, dim, False)
+    return rule
+
+
+def _layer_norm_rule(func, args, kwargs):
+    names = ("input", "normalized_shape", "weight", "bias", "eps")
+    if kwargs.keys() - set(names) or len(args) > len(names):
+        return func(*args, **kwargs)
+    given = dict(zip(names, args), **kwargs)
+    x, shape = given.get("input"), given.get("normalized_shape")
+    if not isinstance(x, Tensor) or shape is None:
+        return func(*args, **kwargs)
+    shape = [shape] if _is_int(shape) else list(shape)
+    return aten.native_layer_norm.default(x, shape, given.get("weight"), given.get("bias"),
+                                          given.get("eps", 1e-05))[0]
+
+
+_LOSS_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
+
+
+def _nll_rule(log_softmax_first):
+    """cross_entropy (log_softmax, then nll_loss) and nll_loss of a 2-D input and class
+    indices: nll_loss_forward (other forms run unseen)."""
+    def rule(func, args, kwargs):
+        names = ("input", "target", "weight", "size_average", "ignore_index", "reduce",
+                 "reduction") + (("label_smoothing",) if log_softmax_first else ())
+        if kwargs.keys() - set(names) or len(args) > len(names):
+            return func(*args, **kwargs)
+        given = dict(zip(names, args), **kwargs)
+        x, target = given.get("input"), given.get("target")
+        reduction = given.get("reduction", "mean")
+        if not isinstance(x, Tensor) or not isinstance(target, Tensor) or x.ndim != 2 or \
+                target.ndim != 1 or target.dtype.is_floating_point or \
+                given.get("size_average") is not None or given.get("reduce") is not None or \
+                given.get("label_smoothing", 0.0) != 0.0 or reduction not in _LOSS_REDUCTIONS:
+            return func(*args, **kwargs)
+        if log_softmax_first:
+            x = aten._log_softmax.default(x, 1, False)
+        return aten.nll_loss_forward.default(x, target, given.get("weight"),
+                                             _LOSS_REDUCTIONS[reduction],
+                                             given.get("ignore_index", -100))[0]
+    return rule
+
+
+def _basic_index(x, index):
+    """x[index] for ints, slices, None and Ellipsis as torch's select, slice and unsqueeze
+    calls; None where the index holds anything else."""
+    items = index if type(index) is tuple else (index,)
+    if not all(i is None or i is Ellipsis or type(i) is slice or
+               (type(i) is int) for i in items):
+        return None
+    if sum(i is Ellipsis for i in items) > 1:
+        return None
+    consuming = sum(i is not None and i is not Ellipsis for i in items)
+    if consuming > x.ndim:
+        return None
+    dim = 0
+    for i in items:
+        if i is None:
+            x = aten.unsqueeze.default(x, dim)
+            dim += 1
+        elif i is Ellipsis:
+            dim += x.ndim - dim - (consuming - _consumed(items, i))
+        elif type(i) is int:
+            size = x.shape[dim]
+            if not -size <= i < size:
+                return None         # (ember's own call raises torch's IndexError)
+            x = aten.select.int(x, dim, i)
+        else:
+            if i.step is not None and i.step <= 0:
+                return None
+            if i != slice(None):
+                x = aten.slice.Tensor(x, dim, 0 if i.start is None else i.start,
+                                      sys.maxsize if i.stop is None else i.stop,
+                                      1 if i.step is None else i.step)
+            dim += 1
+    return x
+
+
+def _consumed(items, ellipsis):
+    """How many of items before the Ellipsis take a dim."""
+    n = 0
+    for i in items:
+        if i is ellipsis:
+            return n
+        if i is not None:
+            n += 1
+    return n
+
+
+def _getitem_rule(func, args, kwargs):
+    x, index = args
+    if not isinstance(x, Tensor) or x.layout != _ember().strided:
+        return func(*args, **kwargs)
+    out = _basic_index(x, index)
+    if out is not None:
+        return out
+    if isinstance(index, Tensor) and not index.dtype.is_floating_point and index.ndim > 0:
+        return dispatch(aten.index.Tensor, (x, [index]), {}, (func, args, kwargs))
+    return func(*args, **kwargs)
+
+
+_SCALAR_DTYPES = ((bool, "bool"), (int, "int64"), (float, "float64"), (complex, "complex128"))
+
+
+def _setitem_rule(func, args, kwargs):
+    """x[index] = value for basic indices: the view torch selects, then fill_ (a number, which
+    torch first makes a tensor: lift_fresh) or copy_."""
+    x, index, value = args
+    if not isinstance(x, Tensor) or x.layout != _ember().strided or \
+            not (isinstance(value, (bool, int, float, complex)) or isinstance(value, Tensor)):
+        return func(*args, **kwargs)
+    if isinstance(value, Tensor):
+        view = _basic_index(x, index)
+        if view is None:
+            return func(*args, **kwargs)
+        aten.copy_.default(view, value)
+        return None
+    dtype = next(getattr(_ember(), d) for t, d in _SCALAR_DTYPES if isinstance(value, t))
+    filler = aten.lift_fresh.default(_ember().tensor(value, dtype=dtype))
+    view = _basic_index(x, index)
+    if view is None:
+        return func(*args, **kwargs)
+    aten.fill_.Tensor(view, filler)
+    return None
+
+
+def _tensor_rule(func, args, kwargs):
+    """torch.tensor: the new tensor lifted (lift_fresh), as torch reports it."""
+    return aten.lift_fresh.default(func(*args, **kwargs))
+
+
+def _rtruediv_rule(func, args, kwargs):
+    x, other = args
+    if not isinstance(x, Tensor) or not isinstance(other, (bool, int, float, complex)):
+        return func(*args, **kwargs)
+    return aten.mul.Tensor(aten.reciprocal.default(x), other)
+
+
+def _rpow_rule(func, args, kwargs):
+    x, other = args
+    if not isinstance(x, Tensor) or not isinstance(other, (bool, int, float, complex)):
+        return func(*args, **kwargs)
+    return aten.pow.Scalar(other, x)
+
+
+def _square_rule(func, args, kwargs):
+    if len(args) != 1 or kwargs or not isinstance(args[0], Tensor):
+        return func(*args, **kwargs)
+    return aten.pow.Tensor_Scalar(args[0], 2)
+
+
+def _chunk_rule(func, args, kwargs):
+    """chunk: torch's split.Tensor of ceil(size / chunks)."""
+    names = ("input", "chunks", "dim")
+    if kwargs.keys() - set(names) or not 2 <= len(args) + len(kwargs) <= 3:
+        return func(*args, **kwargs)
+    given = dict(zip(names, args), **kwargs)
+    x, chunks, dim = given.get("input"), given.get("chunks"), given.get("dim", 0)
+    if not isinstance(x, Tensor) or not _is_int(chunks) or not _is_int(dim) or chunks <= 0 or \
+            x.ndim == 0 or not -x.ndim <= dim < x.ndim:
+        return func(*args, **kwargs)
+    size = x.shape[dim]
+    if size == 0:
+        return func(*args, **kwargs)
+    split = (size + chunks - 1) // chunks
+    return dispatch(aten.split.Tensor, (x, split) + ((dim,) if dim else ()), {},
+                    (func, args, kwargs))
+
+
+def _variance_rule(name):
+    """var and std: torch reports their correction overload (unbiased given as a correction
+    of 1 or 0 where a dim is given, and as none or 0 where not)."""
+    def rule(func, args, kwargs):
+        found = _overload(getattr(aten, name), args, kwargs)
+        if found is None:
+            return func(*args, **kwargs)
+        op, t_args, t_kwargs = found
+        if op._overloadname in ("default", "dim"):
+            unbiased = t_args[2] if len(t_args) > 2 else True if op._overloadname == "dim" \
+                else t_args[1] if len(t_args) > 1 else True
+            keepdim = t_args[3] if len(t_args) > 3 else False
+            if op._overloadname == "dim":
+                t_args, t_kwargs = t_args[:2], {"correction": int(unbiased)}
+            else:
+                t_args, t_kwargs = t_args[:1], {} if unbiased else {"correction": 0}
+            if keepdim:
+                t_kwargs["keepdim"] = True
+            op = getattr(aten, name).correction
+        return dispatch(op, t_args, t_kwargs, (func, args, kwargs))
+    return rule
+
+
+def _numpy_rule(func, args, kwargs):
+    """Tensor.numpy(): torch detaches the tensor first."""
+    x = args[0]
+    if not isinstance(x, Tensor) or x.requires_grad or len(args) > 1 or kwargs:
+        return func(*args, **kwargs)
+    return func(aten.detach.default(x))
+
+
+_DECOMPOSED = {
+    "reshape": _reshape_rule, "flatten": _flatten_rule, "contiguous": _contiguous_rule,
+    "T.__get__": _T_rule, "mT.__get__": _mT_rule, "to": _to_rule,
+    "matmul": _matmul_rule, "linear": _linear_rule,
+    "softmax": _softmax_rule("_softmax"), "log_softmax": _softmax_rule("_log_softmax"),
+    "layer_norm": _layer_norm_rule, "cross_entropy": _nll_rule(True),
+    "nll_loss": _nll_rule(False), "__getitem__": _getitem_rule, "__setitem__": _setitem_rule,
+    "tensor": _tensor_rule, "__rtruediv__": _rtruediv_rule, "__rdiv__": _rtruediv_rule,
+    "__rpow__": _rpow_rule, "square": _square_rule, "chunk": _chunk_rule,
+    "var": _variance_rule("var"), "std": _variance_rule("std"), "numpy": _numpy_rule,
+    **{name: _dtype_method_rule(name) for name in _DTYPE_METHODS}}
