@@ -383,7 +383,7 @@ class OpOverload:
         return tuple(out) if self._tuple else list(out) if self._list else out
 
     def __call__(self, /, *args, **kwargs):
-        if DISPATCH.stack:          # (the innermost TorchDispatchMode is handed the call)
+        if DISPATCH.stack or DISPATCH.handed:   # (a TorchDispatchMode or its handler runs)
             from ..utils._python_dispatch import dispatch
             return dispatch(self, args, kwargs)
         values = self._bind(args, kwargs)
@@ -443,7 +443,8 @@ class OpOverloadPacket:
             overload = getattr(self, name)
             values = overload._bind(args, kwargs)
             if not isinstance(values, str):
-                return overload(*args, **kwargs) if DISPATCH.stack else overload._run(values)
+                return overload(*args, **kwargs) if DISPATCH.stack or DISPATCH.handed else \
+                    overload._run(values)
             refusals.append(values)
         if len(refusals) == 1:
             raise RuntimeError(refusals[0])

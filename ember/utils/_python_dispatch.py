@@ -167,7 +167,7 @@ def is_traceable_wrapper_subclass(t):
 
 
 # ---- handing calls to the modes ------------------------------------------------------------
-def dispatch(op, args, kwargs, call=None):
+def dispatch(op, args, kwargs, call=None, types=()):
     """op(*args, **kwargs) handed to the innermost mode (popped while its handler runs), or run
     where no mode is left. `call`: (function, args, kwargs), ember's call the arguments stand for,
     run in their place while a handler passes them on unchanged."""
@@ -197,9 +197,22 @@ def dispatch(op, args, kwargs, call=None):
     STATE.modes = (_BRIDGE,) + others if rest else others
     DISPATCH.handed = (op, args, kwargs, call)
     try:
-        return mode.__torch_dispatch__(op, (), args, kwargs)
+        out = mode.__torch_dispatch__(op, types, args, kwargs)
     finally:
         DISPATCH.stack, STATE.modes, DISPATCH.handed = stack, modes, handed
+    if handed is None and isinstance(out, Tensor):
+        _saved_output(out)
+    return out
+
+
+def _saved_output(out):
+    """torch's autograd saves an op's output for backward as a detached alias (relu, exp,
+    _log_softmax, ...), a detach the modes are handed after the op (not for the calls in a
+    handler, below autograd)."""
+    node = out.grad_fn
+    if node is not None and getattr(getattr(node, "op", None), "saves_out", False) and \
+            not out._is_view():
+        dispatch(aten.detach.default, (out,), {}, None, (Tensor,))
 
 
 def _same(a, b):
@@ -669,9 +682,6 @@ def _getitem_rule(func, args, kwargs):
     return func(*args, **kwargs)
 
 
-_SCALAR_DTYPES = ((bool, "bool"), (int, "int64"), (float, "float64"), (complex, "complex128"))
-
-
 def _setitem_rule(func, args, kwargs):
     """x[index] = value for basic indices: the view torch selects, then fill_ (a number, which
     torch first makes a tensor: lift_fresh) or copy_."""
@@ -685,8 +695,7 @@ def _setitem_rule(func, args, kwargs):
             return func(*args, **kwargs)
         aten.copy_.default(view, value)
         return None
-    dtype = next(getattr(_ember(), d) for t, d in _SCALAR_DTYPES if isinstance(value, t))
-    filler = aten.lift_fresh.default(_ember().tensor(value, dtype=dtype))
+    filler = aten.lift_fresh.default(_ember().tensor(value, dtype=x.dtype))
     view = _basic_index(x, index)
     if view is None:
         return func(*args, **kwargs)
