@@ -52,7 +52,10 @@ def _inputs(lib):
     return {"L": lib, "F": lib.nn.functional, "x": t(3, 4), "y": t(3, 4), "w": t(5, 4),
             "b": t(5), "v": t(4), "xb": t(2, 3, 4), "wb": t(2, 4, 5),
             "xi": lib.tensor([[True, False]]), "xr": t(3, 4, requires_grad=True),
-            "lab": lib.tensor([0, 1, 2]), "idx": lib.tensor([0, 2]), "lin": lib.nn.Linear(4, 5)}
+            "lab": lib.tensor([0, 1, 2]), "idx": lib.tensor([0, 2]), "lin": lib.nn.Linear(4, 5),
+            "xc": t(1, 2, 5, 5), "wc": t(3, 2, 3, 3), "bc": t(3), "emb": t(10, 3),
+            "conv": lib.nn.Conv2d(2, 3, 3, padding=1), "pool": lib.nn.MaxPool2d(2),
+            "embed": lib.nn.Embedding(10, 3)}
 
 
 PROGRAMS = [
@@ -79,6 +82,11 @@ PROGRAMS = [
     "L.zeros_like(x)", "L.rand_like(x)", "L.randn(2, 3)", "x.double()", "x.float()",
     "x.to(L.float64)", "x[0, 0].item()", "x.detach()", "x.clone()", "x.numpy()", "x.tolist()",
     "(x.size(), x.shape, x.dim(), x.numel(), x.dtype)",
+    "F.conv2d(xc, wc)", "F.conv2d(xc, wc, bc, stride=2, padding=1)", "conv(xc)",
+    "F.conv1d(xc[:, :, 0], wc[:, :, 0])", "F.conv_transpose2d(xc, wc.transpose(0, 1))",
+    "F.embedding(idx, emb)", "F.embedding(idx, emb, padding_idx=-2)", "embed(idx)",
+    "F.pad(xc, (1, 1))", "F.pad(xc, (1, 1), value=2)", "F.max_pool2d(xc, 2)",
+    "F.max_pool2d(xc, (2, 3), 1, 1, return_indices=True)", "pool(xc)", "F.avg_pool2d(xc, 2)",
     # autograd saves these outputs for backward: a detach after the op
     "xr.relu()", "xr.exp()", "xr.log_softmax(1)", "xr.sigmoid()", "F.gelu(xr)", "xr * xr",
     "xr.sum()", "xr.max(1)", "xr[0]", "xr.t().contiguous()", "F.leaky_relu(xr)",

@@ -215,6 +215,16 @@ def _saved_output(out):
         dispatch(aten.detach.default, (out,), {}, None, (Tensor,))
 
 
+def _hand(op, args, kwargs, call):
+    """Hand the modes op(*args, **kwargs) for ember's `call` (func, args, kwargs), the
+    arguments as torch hands them; the call runs as made where the schema refuses them."""
+    values = op._bind(args, kwargs)
+    if isinstance(values, str):
+        return call[0](*call[1], **call[2])
+    args, kwargs = _torch_form(op, values)
+    return dispatch(op, args, kwargs, call)
+
+
 def _same(a, b):
     return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
@@ -311,7 +321,7 @@ def _overload(packet, args, kwargs):
             values = op._bind(packed, kwargs)
             if isinstance(values, str):
                 continue
-        return (op,) + _torch_form(op, values)
+        return (op,) + _torch_form(op, values, True)
     return None
 
 
@@ -328,28 +338,32 @@ def _packed(op, args):
     return None
 
 
-def _at_default(v, default):
-    return default is not _MISSING and not isinstance(v, Tensor) and type(v) is type(default) \
-        and v == default
+def _at_default(v, default, t):
+    if default is _MISSING or isinstance(v, Tensor):
+        return False
+    v, default = _form(t, v), _form(t, default)     # (int[2] padding=0 is [0, 0])
+    return type(v) is type(default) and v == default
 
 
-def _torch_form(op, values):
-    """The bound values as torch hands them to __torch_dispatch__: (args, kwargs)."""
+def _torch_form(op, values, called=False):
+    """The bound values as torch hands them to __torch_dispatch__: (args, kwargs). `called`:
+    a call of the function as a program makes it, whose factory arguments torch's binding
+    fills in (pin_memory, and the device where no tensor is given)."""
     params = op._schema.arguments
     factory = bool(params) and not params[0].type.startswith("Tensor")
     positional, kwargs = [], {}
     for p, v in zip(params, values):
-        if v is _MISSING and p.name == "pin_memory":
+        if v is _MISSING and p.name == "pin_memory" and called:
             v = False
-        elif v is _MISSING and p.name == "device" and factory and p.kwarg_only:
+        elif v is _MISSING and p.name == "device" and factory and p.kwarg_only and called:
             v = sys.modules["ember"].get_default_device()
         if p.kwarg_only:
-            if v is not _MISSING and not _at_default(v, p.default):
+            if v is not _MISSING and not _at_default(v, p.default, p.type):
                 kwargs[p.name] = _form(p.type, v)
         else:
             positional.append((p, v))
-    while positional and (positional[-1][1] is _MISSING or
-                          _at_default(positional[-1][1], positional[-1][0].default)):
+    while positional and (positional[-1][1] is _MISSING or _at_default(
+            positional[-1][1], positional[-1][0].default, positional[-1][0].type)):
         positional.pop()
     return tuple(_form(p.type, p.default if v is _MISSING else v) for p, v in positional), kwargs
 
@@ -360,7 +374,8 @@ def _form(t, v):
         if isinstance(v, (tuple, list)):
             return list(v)
         if base.startswith(("int[", "SymInt[")) and _is_int(v):
-            return [v]
+            n = base[base.index("[") + 1:-1]
+            return [v] * (int(n) if n else 1)       # (int[2] stride=2 is [2, 2])
     elif base == "Device" and isinstance(v, (str, int)):
         return sys.modules["ember"].device(v)
     return v
@@ -445,7 +460,7 @@ def _dtype_method_rule(name):
             return func(*args, **kwargs)
         if x.dtype == dtype and "memory_format" not in kwargs:
             return x
-        return dispatch(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
+        return _hand(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
     return rule
 
 
@@ -460,7 +475,7 @@ def _to_rule(func, args, kwargs):
         return func(*args, **kwargs)
     if dtype == x.dtype:
         return x
-    return dispatch(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
+    return _hand(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
 
 
 def _matmul(a, b):
@@ -678,7 +693,7 @@ def _getitem_rule(func, args, kwargs):
     if out is not None:
         return out
     if isinstance(index, Tensor) and not index.dtype.is_floating_point and index.ndim > 0:
-        return dispatch(aten.index.Tensor, (x, [index]), {}, (func, args, kwargs))
+        return _hand(aten.index.Tensor, (x, [index]), {}, (func, args, kwargs))
     return func(*args, **kwargs)
 
 
@@ -742,8 +757,7 @@ def _chunk_rule(func, args, kwargs):
     if size == 0:
         return func(*args, **kwargs)
     split = (size + chunks - 1) // chunks
-    return dispatch(aten.split.Tensor, (x, split) + ((dim,) if dim else ()), {},
-                    (func, args, kwargs))
+    return _hand(aten.split.Tensor, (x, split, dim), {}, (func, args, kwargs))
 
 
 def _variance_rule(name):
@@ -777,6 +791,78 @@ def _numpy_rule(func, args, kwargs):
     return func(aten.detach.default(x))
 
 
+def _given(names, args, kwargs):
+    """The arguments of a call f(*args, **kwargs) of parameters `names` by name, or None
+    where they do not fit."""
+    if kwargs.keys() - set(names) or len(args) > len(names) or \
+            any(n in kwargs for n in names[:len(args)]):
+        return None
+    return dict(zip(names, args), **kwargs)
+
+
+def _conv_rule(n, transposed):
+    """conv{n}d and conv_transpose{n}d of a batched input: torch's convolution."""
+    names = ("input", "weight", "bias", "stride", "padding") + \
+        (("output_padding", "groups", "dilation") if transposed else ("dilation", "groups"))
+
+    def rule(func, args, kwargs):
+        given = _given(names, args, kwargs)
+        if given is None or not isinstance(given.get("input"), Tensor) or \
+                not isinstance(given.get("weight"), Tensor) or given["input"].ndim != n + 2 or \
+                isinstance(given.get("padding"), str):
+            return func(*args, **kwargs)
+
+        def sizes(name, default):
+            v = given.get(name, default)
+            return [v] * n if _is_int(v) else list(v)
+        return _hand(aten.convolution.default, (
+            given["input"], given["weight"], given.get("bias"), sizes("stride", 1),
+            sizes("padding", 0), sizes("dilation", 1), transposed,
+            sizes("output_padding", 0), given.get("groups", 1)), {}, (func, args, kwargs))
+    return rule
+
+
+def _embedding_rule(func, args, kwargs):
+    """F.embedding: torch's embedding(weight, indices, padding_idx) (without max_norm)."""
+    given = _given(("input", "weight", "padding_idx", "max_norm", "norm_type",
+                    "scale_grad_by_freq", "sparse"), args, kwargs)
+    if given is None or given.get("max_norm") is not None or \
+            not isinstance(given.get("weight"), Tensor) or given["weight"].ndim != 2:
+        return func(*args, **kwargs)
+    pad = given.get("padding_idx")
+    pad = -1 if pad is None else pad + given["weight"].shape[0] if pad < 0 else pad
+    return _hand(aten.embedding.default, (
+        given["weight"], given["input"], pad, given.get("scale_grad_by_freq", False),
+        given.get("sparse", False)), {}, (func, args, kwargs))
+
+
+def _pad_rule(func, args, kwargs):
+    """F.pad in constant mode: torch's constant_pad_nd (the value a float, 0.0 if none)."""
+    given = _given(("input", "pad", "mode", "value"), args, kwargs)
+    if given is None or given.get("mode", "constant") != "constant" or \
+            not isinstance(given.get("input"), Tensor):
+        return func(*args, **kwargs)
+    value = given.get("value")
+    value = 0.0 if value is None else value if isinstance(value, complex) else float(value)
+    return _hand(aten.constant_pad_nd.default, (given["input"], list(given["pad"]), value), {},
+                 (func, args, kwargs))
+
+
+def _max_pool_rule(n):
+    """F.max_pool{n}d: torch's max_pool{n}d_with_indices (its values unless return_indices)."""
+    def rule(func, args, kwargs):
+        given = _given(("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                        "return_indices"), args, kwargs)
+        if given is None or not isinstance(given.get("input"), Tensor):
+            return func(*args, **kwargs)
+        stride = given.get("stride")
+        op = getattr(aten, f"max_pool{n}d_with_indices").default
+        out = op(given["input"], given["kernel_size"], [] if stride is None else stride,
+                 given.get("padding", 0), given.get("dilation", 1), given.get("ceil_mode", False))
+        return out if given.get("return_indices", False) else out[0]
+    return rule
+
+
 _DECOMPOSED = {
     "reshape": _reshape_rule, "flatten": _flatten_rule, "contiguous": _contiguous_rule,
     "T.__get__": _T_rule, "mT.__get__": _mT_rule, "to": _to_rule,
@@ -787,4 +873,9 @@ _DECOMPOSED = {
     "tensor": _tensor_rule, "__rtruediv__": _rtruediv_rule, "__rdiv__": _rtruediv_rule,
     "__rpow__": _rpow_rule, "square": _square_rule, "chunk": _chunk_rule,
     "var": _variance_rule("var"), "std": _variance_rule("std"), "numpy": _numpy_rule,
+    "embedding": _embedding_rule, "pad": _pad_rule,
+    "max_pool2d": _max_pool_rule(2), "max_pool3d": _max_pool_rule(3),
+    "max_pool2d_with_indices": _max_pool_rule(2), "max_pool3d_with_indices": _max_pool_rule(3),
+    **{f"conv{n}d": _conv_rule(n, False) for n in (1, 2, 3)},
+    **{f"conv_transpose{n}d": _conv_rule(n, True) for n in (1, 2, 3)},
     **{name: _dtype_method_rule(name) for name in _DTYPE_METHODS}}
