@@ -478,6 +478,56 @@ def _to_rule(func, args, kwargs):
     return _hand(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
 
 
+def _type_rule(func, args, kwargs):
+    """Tensor.type(dtype): an _to_copy where the dtype changes (other forms run unseen)."""
+    if len(args) != 2 or kwargs or not isinstance(args[1], _ember().dtype):
+        return func(*args, **kwargs)
+    x, dtype = args
+    if dtype == x.dtype:
+        return x
+    return _hand(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
+
+
+def _norm(x, p, dim, keepdim, dtype, call):
+    """torch.norm's linalg_vector_norm (its p 'fro' as 2, None as 2.0), or None where torch's
+    norm takes another path."""
+    if isinstance(p, str) and (p != "fro" or not (dim is None or _is_int(dim) or
+                                                  len(dim) <= 2)):
+        return None
+    ord_ = 2 if p == "fro" else 2.0 if p is None else p
+    dims = None if dim is None else [dim] if _is_int(dim) else list(dim)
+    return _hand(aten.linalg_vector_norm.default, (x, ord_, dims, keepdim),
+                 {} if dtype is None else {"dtype": dtype}, call)
+
+
+def _norm_rule(func, args, kwargs):
+    """torch.norm and Tensor.norm of a strided tensor: linalg_vector_norm."""
+    names = ("input", "p", "dim", "keepdim") + (
+        ("dtype",) if func.torch_name.startswith("torch.Tensor.") else ("out", "dtype"))
+    given = _given(names, args, kwargs)
+    if given is None or not isinstance(given.get("input"), Tensor) or \
+            given.get("out") is not None or given["input"].layout != _ember().strided:
+        return func(*args, **kwargs)
+    out = _norm(given["input"], given.get("p", "fro"), given.get("dim"),
+                given.get("keepdim", False), given.get("dtype"), (func, args, kwargs))
+    return func(*args, **kwargs) if out is None else out
+
+
+def _normalize_rule(func, args, kwargs):
+    """F.normalize: input / norm(...).clamp_min(eps).expand_as(input), as torch's."""
+    given = _given(("input", "p", "dim", "eps", "out"), args, kwargs)
+    if given is None or not isinstance(given.get("input"), Tensor) or \
+            given.get("out") is not None or given["input"].layout != _ember().strided or \
+            isinstance(given.get("p", 2.0), str):
+        return func(*args, **kwargs)
+    x = given["input"]
+    norm = _norm(x, given.get("p", 2.0), given.get("dim", 1), True, None,
+                 (_ember().linalg.vector_norm, (x, given.get("p", 2.0), given.get("dim", 1),
+                                                True), {}))
+    denom = aten.clamp_min.default(norm, given.get("eps", 1e-12))
+    return aten.div.Tensor(x, aten.expand.default(denom, list(x.shape)))
+
+
 def _matmul(a, b):
     """torch's matmul (aten/src/ATen/native/LinearAlgebra.cpp) as its ATen calls."""
     from ..ops.linalg import _folds
@@ -593,8 +643,8 @@ def _softmax_rule(aten_name):
         if not isinstance(x, Tensor) or not _is_int(dim) or isinstance(dim, bool) or \
                 x.layout != _ember().strided:
             return func(*args, **kwargs)
-        if dtype is not None and dtype != x.dtype:
-            x = aten._to_copy.default(x, dtype=dtype)
+        if dtype is not None and dtype != x.dtype:     # (torch's to(options): all three)
+            x = aten._to_copy.default(x, dtype=dtype, layout=x.layout, device=x.device)
         return packet.default(x, dim, False)
     return rule
 
@@ -639,38 +689,44 @@ def _nll_rule(log_softmax_first):
     return rule
 
 
-def _basic_index(x, index):
-    """x[index] for ints, slices, None and Ellipsis as torch's select, slice and unsqueeze
-    calls; None where the index holds anything else."""
+def _index_plan(shape, index):
+    """x[index] for ints, slices, None and Ellipsis as torch's calls: [(op, args after x)],
+    select, slice and unsqueeze; None where the index holds anything else."""
     items = index if type(index) is tuple else (index,)
-    if not all(i is None or i is Ellipsis or type(i) is slice or
-               (type(i) is int) for i in items):
-        return None
-    if sum(i is Ellipsis for i in items) > 1:
+    if not all(i is None or i is Ellipsis or type(i) is slice or type(i) is int
+               for i in items) or sum(i is Ellipsis for i in items) > 1:
         return None
     consuming = sum(i is not None and i is not Ellipsis for i in items)
-    if consuming > x.ndim:
+    if consuming > len(shape):
         return None
-    dim = 0
+    shape, dim, plan = list(shape), 0, []
     for i in items:
         if i is None:
-            x = aten.unsqueeze.default(x, dim)
+            plan.append((aten.unsqueeze.default, dim))
+            shape.insert(dim, 1)
             dim += 1
         elif i is Ellipsis:
-            dim += x.ndim - dim - (consuming - _consumed(items, i))
+            dim += len(shape) - dim - (consuming - _consumed(items, i))
         elif type(i) is int:
-            size = x.shape[dim]
-            if not -size <= i < size:
+            if not -shape[dim] <= i < shape[dim]:
                 return None         # (ember's own call raises torch's IndexError)
-            x = aten.select.int(x, dim, i)
+            plan.append((aten.select.int, dim, i))
+            del shape[dim]
         else:
             if i.step is not None and i.step <= 0:
                 return None
             if i != slice(None):
-                x = aten.slice.Tensor(x, dim, 0 if i.start is None else i.start,
-                                      sys.maxsize if i.stop is None else i.stop,
-                                      1 if i.step is None else i.step)
+                start, stop, step = i.indices(shape[dim])
+                plan.append((aten.slice.Tensor, dim, 0 if i.start is None else i.start,
+                             sys.maxsize if i.stop is None else i.stop, step))
+                shape[dim] = len(range(start, stop, step))
             dim += 1
+    return plan
+
+
+def _basic_index(x, plan):
+    for op, *args in plan:
+        x = op(x, *args)
     return x
 
 
@@ -689,9 +745,9 @@ def _getitem_rule(func, args, kwargs):
     x, index = args
     if not isinstance(x, Tensor) or x.layout != _ember().strided:
         return func(*args, **kwargs)
-    out = _basic_index(x, index)
-    if out is not None:
-        return out
+    plan = _index_plan(x.shape, index)
+    if plan is not None:
+        return _basic_index(x, plan)
     if isinstance(index, Tensor) and not index.dtype.is_floating_point and index.ndim > 0:
         return _hand(aten.index.Tensor, (x, [index]), {}, (func, args, kwargs))
     return func(*args, **kwargs)
@@ -704,22 +760,39 @@ def _setitem_rule(func, args, kwargs):
     if not isinstance(x, Tensor) or x.layout != _ember().strided or \
             not (isinstance(value, (bool, int, float, complex)) or isinstance(value, Tensor)):
         return func(*args, **kwargs)
+    advanced = isinstance(index, Tensor) and not index.dtype.is_floating_point and \
+        index.ndim > 0
     if isinstance(value, Tensor):
-        view = _basic_index(x, index)
-        if view is None:
+        if advanced:            # (torch's index_put_, run as ember's setitem)
+            _hand(aten.index_put_.default, (x, [index], value), {},
+                  (_returning, (x, func, args), {}))
+            return None
+        plan = _index_plan(x.shape, index)
+        if plan is None:
             return func(*args, **kwargs)
-        aten.copy_.default(view, value)
+        aten.copy_.default(_basic_index(x, plan), value)
         return None
-    filler = aten.lift_fresh.default(_ember().tensor(value, dtype=x.dtype))
-    view = _basic_index(x, index)
-    if view is None:
+    plan = None if advanced else _index_plan(x.shape, index)
+    if not advanced and plan is None:
         return func(*args, **kwargs)
-    aten.fill_.Tensor(view, filler)
+    filler = aten.lift_fresh.default(_ember().tensor(value, dtype=x.dtype))
+    if advanced:
+        _hand(aten.index_put_.default, (x, [index], filler), {},
+              (_returning, (x, func, args), {}))
+    else:
+        aten.fill_.Tensor(_basic_index(x, plan), filler)
     return None
 
 
+def _returning(x, func, args):
+    """func(*args) (x[index] = value), giving x, as torch's index_put_ does."""
+    func(*args)
+    return x
+
+
 def _tensor_rule(func, args, kwargs):
-    """torch.tensor: the new tensor lifted (lift_fresh), as torch reports it."""
+    """torch.tensor and Tensor.new_tensor: the new tensor lifted (lift_fresh), as torch
+    reports it."""
     return aten.lift_fresh.default(func(*args, **kwargs))
 
 
@@ -870,7 +943,9 @@ _DECOMPOSED = {
     "softmax": _softmax_rule("_softmax"), "log_softmax": _softmax_rule("_log_softmax"),
     "layer_norm": _layer_norm_rule, "cross_entropy": _nll_rule(True),
     "nll_loss": _nll_rule(False), "__getitem__": _getitem_rule, "__setitem__": _setitem_rule,
-    "tensor": _tensor_rule, "__rtruediv__": _rtruediv_rule, "__rdiv__": _rtruediv_rule,
+    "tensor": _tensor_rule, "new_tensor": _tensor_rule, "type": _type_rule,
+    "norm": _norm_rule, "normalize": _normalize_rule, "__rtruediv__": _rtruediv_rule,
+    "__rdiv__": _rtruediv_rule,
     "__rpow__": _rpow_rule, "square": _square_rule, "chunk": _chunk_rule,
     "var": _variance_rule("var"), "std": _variance_rule("std"), "numpy": _numpy_rule,
     "embedding": _embedding_rule, "pad": _pad_rule,
