@@ -90,6 +90,7 @@ PROGRAMS = [
     "F.conv2d(xc, wc)", "F.conv2d(xc, wc, bc, stride=2, padding=1)", "conv(xc)",
     "F.conv1d(xc[:, :, 0], wc[:, :, 0])", "F.conv_transpose2d(xc, wc.transpose(0, 1))",
     "F.embedding(idx, emb)", "F.embedding(idx, emb, padding_idx=-2)", "embed(idx)",
+    "L.embedding(emb, idx)", "L.conv2d(xc, wc, bc, 1, 1)", "L.max_pool2d(xc, 2)", "L.layer_norm(xc, [5])",
     "F.pad(xc, (1, 1))", "F.pad(xc, (1, 1), value=2)", "F.max_pool2d(xc, 2)",
     "F.max_pool2d(xc, (2, 3), 1, 1, return_indices=True)", "pool(xc)", "F.avg_pool2d(xc, 2)",
     "x.norm()", "L.norm(x, dim=1)", "x.norm(p=1, dim=(0, 1), keepdim=True)",

@@ -283,7 +283,7 @@ def _rule(torch_name):
             break
     else:
         return _unseen
-    decomposed = _DECOMPOSED.get(name)
+    decomposed = _DECOMPOSED.get(torch_name)
     if decomposed is not None:
         return decomposed
     name = aten_prefix + _ALIASES.get(name, name)
@@ -936,21 +936,38 @@ def _max_pool_rule(n):
     return rule
 
 
+def _named(rule, names, spaces=("torch.", "torch.Tensor.")):
+    return {space + name: rule for space in spaces for name in names.split()}
+
+
+_F = ("torch.nn.functional.",)
+_F_AND_TORCH = _F + ("torch.",)
+# torch's name of a function -> the rule running its call as torch's ATen calls
 _DECOMPOSED = {
-    "reshape": _reshape_rule, "flatten": _flatten_rule, "contiguous": _contiguous_rule,
-    "T.__get__": _T_rule, "mT.__get__": _mT_rule, "to": _to_rule,
-    "matmul": _matmul_rule, "linear": _linear_rule,
-    "softmax": _softmax_rule("_softmax"), "log_softmax": _softmax_rule("_log_softmax"),
-    "layer_norm": _layer_norm_rule, "cross_entropy": _nll_rule(True),
-    "nll_loss": _nll_rule(False), "__getitem__": _getitem_rule, "__setitem__": _setitem_rule,
-    "tensor": _tensor_rule, "new_tensor": _tensor_rule, "type": _type_rule,
-    "norm": _norm_rule, "normalize": _normalize_rule, "__rtruediv__": _rtruediv_rule,
-    "__rdiv__": _rtruediv_rule,
-    "__rpow__": _rpow_rule, "square": _square_rule, "chunk": _chunk_rule,
-    "var": _variance_rule("var"), "std": _variance_rule("std"), "numpy": _numpy_rule,
-    "embedding": _embedding_rule, "pad": _pad_rule,
-    "max_pool2d": _max_pool_rule(2), "max_pool3d": _max_pool_rule(3),
-    "max_pool2d_with_indices": _max_pool_rule(2), "max_pool3d_with_indices": _max_pool_rule(3),
-    **{f"conv{n}d": _conv_rule(n, False) for n in (1, 2, 3)},
-    **{f"conv_transpose{n}d": _conv_rule(n, True) for n in (1, 2, 3)},
-    **{name: _dtype_method_rule(name) for name in _DTYPE_METHODS}}
+    **_named(_reshape_rule, "reshape"), **_named(_flatten_rule, "flatten"),
+    **_named(_matmul_rule, "matmul"), **_named(_square_rule, "square"),
+    **_named(_chunk_rule, "chunk"), **_named(_variance_rule("var"), "var"),
+    **_named(_variance_rule("std"), "std"),
+    **_named(_norm_rule, "norm", ("torch.functional.", "torch.Tensor.")),
+    **_named(_softmax_rule("_softmax"), "softmax", ("torch.", "torch.Tensor.") + _F),
+    **_named(_softmax_rule("_log_softmax"), "log_softmax", ("torch.", "torch.Tensor.") + _F),
+    **_named(_contiguous_rule, "contiguous", ("torch.Tensor.",)),
+    **_named(_to_rule, "to", ("torch.Tensor.",)), **_named(_type_rule, "type", ("torch.Tensor.",)),
+    **_named(_numpy_rule, "numpy", ("torch.Tensor.",)),
+    **_named(_getitem_rule, "__getitem__", ("torch.Tensor.",)),
+    **_named(_setitem_rule, "__setitem__", ("torch.Tensor.",)),
+    **_named(_rtruediv_rule, "__rtruediv__ __rdiv__", ("torch.Tensor.",)),
+    **_named(_rpow_rule, "__rpow__", ("torch.Tensor.",)),
+    **_named(_tensor_rule, "new_tensor", ("torch.Tensor.",)),
+    **{f"torch.Tensor.{name}": _dtype_method_rule(name) for name in _DTYPE_METHODS},
+    "torch.Tensor.T.__get__": _T_rule, "torch.Tensor.mT.__get__": _mT_rule,
+    "torch.tensor": _tensor_rule,
+    **_named(_linear_rule, "linear", _F), **_named(_layer_norm_rule, "layer_norm", _F_AND_TORCH),
+    **_named(_nll_rule(True), "cross_entropy", _F), **_named(_nll_rule(False), "nll_loss", _F),
+    **_named(_normalize_rule, "normalize", _F), **_named(_embedding_rule, "embedding", _F),
+    **_named(_pad_rule, "pad", _F),
+    **_named(_max_pool_rule(2), "max_pool2d max_pool2d_with_indices", _F_AND_TORCH),
+    **_named(_max_pool_rule(3), "max_pool3d max_pool3d_with_indices", _F_AND_TORCH),
+    **{f"{space}conv{n}d": _conv_rule(n, False) for n in (1, 2, 3) for space in _F_AND_TORCH},
+    **{f"{space}conv_transpose{n}d": _conv_rule(n, True) for n in (1, 2, 3)
+       for space in _F_AND_TORCH}}
