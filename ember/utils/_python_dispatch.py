@@ -13,16 +13,20 @@ dispatch mode the ATen calls torch reports for it:
   pin_memory);
 - torch's composite functions are the ATen calls torch decomposes them into, each handed to the
   mode (F.linear: t, addmm; matmul: mm, bmm, mv, dot and their views; reshape, flatten,
-  contiguous, indexing, .T, .to(dtype), softmax, layer_norm, cross_entropy, torch.tensor).
+  contiguous, indexing and index assignment, .T, .to(dtype), softmax, layer_norm,
+  cross_entropy, norm, normalize, convolutions, embedding, pad, max pools, torch.tensor);
+- an op whose output torch's autograd saves for backward (relu, exp, _log_softmax, ...) is
+  followed by the detach torch hands the modes for it.
 Calling func inside the handler runs it with that mode popped (the next mode is handed it, as in
 torch); the arguments the handler was handed run ember's call as it was made, others run through
 torch.ops.aten's binding. A result the handler returns is the call's result.
 
 Not handed to modes: backward (ember's autograd engine runs array kernels, not ops, where torch
-reports its derivative formulas' ATen calls), the calls ember makes inside its own functions,
-functions without an ATen operator here (size, dim, shape: torch reports none of those either),
-and torch's composites this module does not decompose (they are handed as their own operator,
-aten.dropout, aten.var.dim, ..., or not at all). __torch_dispatch__ on tensor subclasses
+reports its derivative formulas' ATen calls), the calls ember makes inside its own functions
+(a layer's parameters made in its __init__, an optimizer's updates), functions without an ATen
+operator here (size, dim, shape: torch reports none of those either), and torch's composites
+this module does not decompose (handed as their own operator, aten.scaled_dot_product_attention,
+or not at all: dropout, einsum). __torch_dispatch__ on tensor subclasses
 (_make_wrapper_subclass) is not supported. Programs without a mode pay nothing: the
 dispatchers are held in (_torch_function.hold) only while a mode is entered."""
 import contextlib
