@@ -368,3 +368,22 @@ def test_dispatchers_taken_out_after_the_last_mode():
     assert [c[0] for c in mode.calls] == ["aten.ones.default", "aten.add.Tensor"]
     assert not _torch_function._ENABLED[0] and _torch_function.STATE.modes == ()
     assert ember.add is add and ember.Tensor.__add__.__code__ is tensor_add.__code__
+
+
+def test_an_error_in_the_block_or_handler_leaves_no_mode():
+    _torch_function.disable()
+    _, Log = _modes(ember)
+
+    class Refusing(E_pd.TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            raise ValueError(str(func))
+    x = ember.ones(2)
+    with pytest.raises(ValueError, match="aten.mul.Tensor"):
+        with Log():
+            with Refusing():
+                x * 2
+    with pytest.raises(RuntimeError, match="expected at most"):
+        with Log():
+            ember.ops.aten.neg.default(ember.ones(1), 1)
+    assert E_pd._get_current_dispatch_mode() is None and not _torch_function._ENABLED[0]
+    assert _torch_function.STATE.modes == () and (ember.ones(2) * 2).tolist() == [2.0, 2.0]
