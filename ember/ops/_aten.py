@@ -93,6 +93,12 @@ def _nn_ops():
     }
 
 
+def _unsafe_view(x, size):
+    """x's elements in shape `size`, not a view for autograd (UnsafeViewBackward0)."""
+    from .shape import _reshape_copy_fn, infer_shape
+    return _reshape_copy_fn(x, infer_shape(tuple(size), x.numel()))
+
+
 @functools.cache
 def _kernels():
     """ATen's operators that torch's composite functions decompose into and ember has no
@@ -126,7 +132,7 @@ def _kernels():
         return out, total
     return {"slice": slice_, "_to_copy": to_copy, "index": index,
             "nll_loss_forward": nll_loss_forward,
-            "_unsafe_view": lambda x, size: x.reshape(size),
+            "_unsafe_view": _unsafe_view,
             "lift_fresh": lambda x: x, "_local_scalar_dense": lambda x: x.item()}
 
 

@@ -14,7 +14,8 @@ dispatch mode the ATen calls torch reports for it:
 - torch's composite functions are the ATen calls torch decomposes them into, each handed to the
   mode (F.linear: t, addmm; matmul: mm, bmm, mv, dot and their views; reshape, flatten,
   contiguous, indexing and index assignment, .T, .to(dtype), softmax, layer_norm,
-  cross_entropy, norm, normalize, convolutions, embedding, pad, max pools, torch.tensor);
+  cross_entropy, norm, normalize, convolutions, embedding, pad, max pools, dropout,
+  batch_norm, torch.tensor);
 - an op whose output torch's autograd saves for backward (relu, exp, _log_softmax, ...) is
   followed by the detach torch hands the modes for it.
 Calling func inside the handler runs it with that mode popped (the next mode is handed it, as in
@@ -26,7 +27,7 @@ reports its derivative formulas' ATen calls), the calls ember makes inside its o
 (a layer's parameters made in its __init__, an optimizer's updates), functions without an ATen
 operator here (size, dim, shape: torch reports none of those either), and torch's composites
 this module does not decompose (handed as their own operator, aten.scaled_dot_product_attention,
-or not at all: dropout, einsum). __torch_dispatch__ on tensor subclasses
+or not at all: einsum). __torch_dispatch__ on tensor subclasses
 (_make_wrapper_subclass) is not supported. Programs without a mode pay nothing: the
 dispatchers are held in (_torch_function.hold) only while a mode is entered."""
 import contextlib
@@ -940,6 +941,40 @@ def _max_pool_rule(n):
     return rule
 
 
+def _dropout_rule(func, args, kwargs):
+    """F.dropout in training on the CPU: torch's noise, empty_like, bernoulli_(1 - p),
+    div_(1 - p), times the input (in place with inplace), drawing as ember's dropout does."""
+    given = _given(("input", "p", "training", "inplace"), args, kwargs)
+    if given is None:
+        return func(*args, **kwargs)
+    x, p = given.get("input"), given.get("p", 0.5)
+    if not isinstance(x, Tensor) or x.layout != _ember().strided or x.device.type != "cpu" or \
+            not given.get("training", True) or not isinstance(p, (int, float)) or \
+            not 0 < p < 1 or x.numel() == 0 or not x.dtype.is_floating_point:
+        return func(*args, **kwargs)
+    noise = aten.div_.Scalar(aten.bernoulli_.float(aten.empty_like.default(x), 1 - p), 1 - p)
+    return (aten.mul_.Tensor if given.get("inplace", False) else aten.mul.Tensor)(x, noise)
+
+
+def _batch_norm_rule(func, args, kwargs):
+    """F.batch_norm on the CPU: torch's (empty) reserve tensor, then native_batch_norm."""
+    given = _given(("input", "running_mean", "running_var", "weight", "bias", "training",
+                    "momentum", "eps"), args, kwargs)
+    if given is None:
+        return func(*args, **kwargs)
+    x, training = given.get("input"), given.get("training", False)
+    if not isinstance(x, Tensor) or x.layout != _ember().strided or x.device.type != "cpu" or \
+            x.ndim < 2 or (training and x.numel() // max(x.shape[1], 1) <= 1) or \
+            given.get("momentum", 0.1) is None:
+        return func(*args, **kwargs)
+    aten.empty.memory_format([0], dtype=_ember().uint8, layout=_ember().strided,
+                             device=x.device)
+    return aten.native_batch_norm.default(
+        x, given.get("weight"), given.get("bias"), given.get("running_mean"),
+        given.get("running_var"), training, given.get("momentum", 0.1),
+        given.get("eps", 1e-05))[0]
+
+
 def _named(rule, names, spaces=("torch.", "torch.Tensor.")):
     return {space + name: rule for space in spaces for name in names.split()}
 
@@ -969,7 +1004,8 @@ _DECOMPOSED = {
     **_named(_linear_rule, "linear", _F), **_named(_layer_norm_rule, "layer_norm", _F_AND_TORCH),
     **_named(_nll_rule(True), "cross_entropy", _F), **_named(_nll_rule(False), "nll_loss", _F),
     **_named(_normalize_rule, "normalize", _F), **_named(_embedding_rule, "embedding", _F),
-    **_named(_pad_rule, "pad", _F),
+    **_named(_pad_rule, "pad", _F), **_named(_dropout_rule, "dropout", _F),
+    **_named(_batch_norm_rule, "batch_norm", _F),
     **_named(_max_pool_rule(2), "max_pool2d max_pool2d_with_indices", _F_AND_TORCH),
     **_named(_max_pool_rule(3), "max_pool3d max_pool3d_with_indices", _F_AND_TORCH),
     **{f"{space}conv{n}d": _conv_rule(n, False) for n in (1, 2, 3) for space in _F_AND_TORCH},
