@@ -102,6 +102,11 @@ PROGRAMS = [
     "F.dropout(x, 0.5)", "F.dropout(x, 0.2, training=False)", "drop(xc)",
     "F.dropout(x.clone(), 0.3, inplace=True)", "bn(xc)", "bn.eval()(xc)",
     "F.batch_norm(xc, L.zeros(2), L.ones(2), training=True)",
+    "F.relu(x, inplace=True)", "F.relu6(x)", "F.silu(x.clone(), True)", "F.elu(x, 2)",
+    "F.leaky_relu(x, 0.2, True)", "F.hardtanh(x, 0, 2)", "F.threshold(x, 0.1, 2.0)",
+    "F.elu(x)", "F.hardtanh(x)",
+    "F.hardswish(x)", "L.nn.ReLU()(x)", "L.nn.ReLU(inplace=True)(x.clone())", "L.nn.SiLU()(x)",
+    "L.nn.Softmax(1)(x)", "L.nn.Flatten()(xb)", "L.nn.GELU()(x)",
     # autograd saves these outputs for backward: a detach after the op
     "xr.relu()", "xr.exp()", "xr.log_softmax(1)", "xr.sigmoid()", "F.gelu(xr)", "xr * xr",
     "xr.sum()", "xr.max(1)", "xr[0]", "xr.t().contiguous()", "F.leaky_relu(xr)",
@@ -114,15 +119,13 @@ _XFAIL = {
                                         "detach)",
     "(xr * 2).relu().sum().backward()": "backward ops are not handed to modes (torch's: "
                                         "detach, ones_like, expand, threshold_backward, ...)",
-    "F.elu(x)": "torch's Python F.elu spells alpha out as 1.0, which differs from the "
-                "schema's default 1 and is handed; ember hands the call's own arguments",
-    "F.hardtanh(x)": "torch's F.hardtanh hands min_val=-1.0, max_val=1.0 (see F.elu)",
     "xr.prod()": "ember's prod backward does not save its output, so no detach is handed",
     "sgd.step()": "ember's optimizers update the arrays unseen (torch's SGD: add_ per parameter "
                   "between profiler record_function ops)",
     "F.scaled_dot_product_attention(xb, xb, xb)": "ember hands scaled_dot_product_attention; "
                                                   "torch's CPU math path is mul, transpose, "
                                                   "bmm, _safe_softmax, bmm with their views",
+    "F.selu(x)": "torch's F.selu is elu(input, its alpha, its scale); ember hands selu",
     "x.norm(p='nuc')": "torch's nuclear norm (permute, _linalg_svd, sum) is not decomposed",
 }
 
@@ -191,6 +194,44 @@ def test_mlp_forward_and_gradients():
     assert abs(loss - t_loss) < 1e-6
     for g, tg in zip(grads, t_grads):
         np.testing.assert_allclose(g, tg, rtol=1e-5, atol=1e-6)
+
+
+def _models(lib):
+    _, Log = _modes(lib)
+    r = np.random.default_rng(2)
+
+    def t(*shape):
+        return lib.tensor(r.standard_normal(shape).astype(np.float32))
+    nn = lib.nn
+    lib.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 10))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln, self.qkv, self.proj = nn.LayerNorm(8), nn.Linear(8, 24), nn.Linear(8, 8)
+            self.mlp = nn.Sequential(nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 8),
+                                     nn.Dropout(0.1))
+
+        def forward(self, x):
+            q, k, v = self.qkv(self.ln(x)).chunk(3, dim=-1)
+            a = (q @ k.transpose(-2, -1) / 8 ** 0.5).softmax(-1)
+            x = x + self.proj(a @ v)
+            return x + self.mlp(self.ln(x))
+    block = Block()
+    img, seq = t(2, 3, 8, 8), t(2, 5, 8)
+    with Log() as mode:
+        lib.nn.functional.cross_entropy(cnn(img), lib.tensor([1, 7]))
+        block(seq)
+    return mode.calls
+
+
+def test_models_forward():
+    """A small CNN (conv, batch norm, ReLU, max pool, flatten, linear, cross entropy) and a
+    transformer block (layer norm, 3-D linears, chunk, attention by matmul, softmax, GELU,
+    dropout): the ATen calls torch reports, one by one."""
+    assert _models(ember) == _models(torch)
 
 
 def _replacing(lib):

@@ -130,7 +130,13 @@ def _kernels():
         else:
             total = (weight[target.clamp(min=0)] * kept).sum()
         return out, total
+    def inplace(name):
+        def run(x):
+            from ..nn import functional as F
+            return getattr(F, name)(x, inplace=True)
+        return run
     return {"slice": slice_, "_to_copy": to_copy, "index": index,
+            **{n + "_": inplace(n) for n in ("silu", "mish", "hardswish", "hardsigmoid")},
             "nll_loss_forward": nll_loss_forward,
             "_unsafe_view": _unsafe_view,
             "lift_fresh": lambda x: x, "_local_scalar_dense": lambda x: x.item()}

@@ -1793,9 +1793,13 @@ SCHEMAS = {
     'hardsigmoid': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'hardsigmoid_': (
+        '(Tensor(a!) self) -> Tensor(a!)',),
     'hardswish': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'hardswish_': (
+        '(Tensor(a!) self) -> Tensor(a!)',),
     'hardtanh': (
         '(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor',
         'out(Tensor self, Scalar min_val=-1, Scalar max_val=1, *, Tensor(a!) out) -> Tensor(a'
@@ -2538,6 +2542,8 @@ SCHEMAS = {
     'mish': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'mish_': (
+        '(Tensor(a!) self) -> Tensor(a!)',),
     'mm': (
         '(Tensor self, Tensor mat2) -> Tensor',
         'out(Tensor self, Tensor mat2, *, Tensor(a!) out) -> Tensor(a!)',
@@ -3309,6 +3315,8 @@ SCHEMAS = {
     'silu': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'silu_': (
+        '(Tensor(a!) self) -> Tensor(a!)',),
     'sin': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',

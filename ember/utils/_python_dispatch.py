@@ -975,6 +975,39 @@ def _batch_norm_rule(func, args, kwargs):
         given.get("eps", 1e-05))[0]
 
 
+# nn.functional's activations with `inplace`: the arguments torch's passes on to ATen's op
+# (or to its in-place op), with their defaults
+_ACTIVATIONS = {"relu": (), "silu": (), "mish": (), "hardswish": (), "hardsigmoid": (),
+                "elu": (("alpha", 1.0),), "celu": (("alpha", 1.0),),
+                "leaky_relu": (("negative_slope", 0.01),),
+                "hardtanh": (("min_val", -1.0), ("max_val", 1.0)),
+                "threshold": (("threshold", _MISSING), ("value", _MISSING))}
+
+
+def _activation_rule(name):
+    params = _ACTIVATIONS[name]
+    names = ("input",) + tuple(p for p, _ in params) + ("inplace",)
+
+    def rule(func, args, kwargs):
+        given = _given(names, args, kwargs)
+        if given is None or not isinstance(given.get("input"), Tensor) or \
+                any(given.get(p, d) is _MISSING for p, d in params):
+            return func(*args, **kwargs)
+        packet = getattr(aten, name + "_" if given.get("inplace", False) else name)
+        return _hand(packet.default, (given["input"],) + tuple(given.get(p, d) for p, d in params),
+                     {}, (func, args, kwargs))
+    return rule
+
+
+def _relu6_rule(func, args, kwargs):
+    """F.relu6: torch's hardtanh(input, 0, 6) (hardtanh_ in place)."""
+    given = _given(("input", "inplace"), args, kwargs)
+    if given is None or not isinstance(given.get("input"), Tensor):
+        return func(*args, **kwargs)
+    packet = aten.hardtanh_ if given.get("inplace", False) else aten.hardtanh
+    return _hand(packet.default, (given["input"], 0, 6), {}, (func, args, kwargs))
+
+
 def _named(rule, names, spaces=("torch.", "torch.Tensor.")):
     return {space + name: rule for space in spaces for name in names.split()}
 
@@ -1005,7 +1038,8 @@ _DECOMPOSED = {
     **_named(_nll_rule(True), "cross_entropy", _F), **_named(_nll_rule(False), "nll_loss", _F),
     **_named(_normalize_rule, "normalize", _F), **_named(_embedding_rule, "embedding", _F),
     **_named(_pad_rule, "pad", _F), **_named(_dropout_rule, "dropout", _F),
-    **_named(_batch_norm_rule, "batch_norm", _F),
+    **_named(_batch_norm_rule, "batch_norm", _F), **_named(_relu6_rule, "relu6", _F),
+    **{f"torch.nn.functional.{name}": _activation_rule(name) for name in _ACTIVATIONS},
     **_named(_max_pool_rule(2), "max_pool2d max_pool2d_with_indices", _F_AND_TORCH),
     **_named(_max_pool_rule(3), "max_pool3d max_pool3d_with_indices", _F_AND_TORCH),
     **{f"{space}conv{n}d": _conv_rule(n, False) for n in (1, 2, 3) for space in _F_AND_TORCH},
