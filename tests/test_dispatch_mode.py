@@ -435,3 +435,17 @@ def test_an_error_in_the_block_or_handler_leaves_no_mode():
             ember.ops.aten.neg.default(ember.ones(1), 1)
     assert E_pd._get_current_dispatch_mode() is None and not _torch_function._ENABLED[0]
     assert _torch_function.STATE.modes == () and (ember.ones(2) * 2).tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("code", [
+    "x.reshape()", "x.view()", "x[5]", "x[0, 0, 0]", "F.linear(x, w.t())", "x @ w", "x.sum(5)",
+    "x.flatten(0, 5)", "x.flatten(1, 0)", "F.conv2d(x, wc)", "F.embedding(idx, x[0])",
+    "x.chunk(0)", "F.dropout(x, 1.5)", "L.ops.aten.neg.default(x, 1)",
+    "L.ops.aten.add.Tensor(x, 'a')"])
+def test_errors_under_a_mode(code):
+    """A call the composite rules do not take runs ember's function, with torch's error."""
+    def error(lib):
+        with pytest.raises(Exception) as info:
+            _log(lib, code)
+        return type(info.value).__name__, str(info.value).split("\n")[0]
+    assert error(ember) == error(torch)

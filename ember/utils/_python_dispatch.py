@@ -387,11 +387,10 @@ def _form(t, v):
 
 
 # ---- torch's composite functions, as the ATen calls torch makes -----------------------------
-_CONTIGUOUS = "contiguous_format"
-
-
 def _ember():
     return sys.modules["ember"]
+
+
 
 
 def _reshape(x, shape):
@@ -407,6 +406,8 @@ def _reshape(x, shape):
 
 def _reshape_rule(func, args, kwargs):
     from ..ops.shape import _shape_arg
+    if not args or (len(args) == 1 and "shape" not in kwargs):
+        return func(*args, **kwargs)
     x = args[0]
     if not isinstance(x, Tensor) or x.is_nested or x.layout != _ember().strided:
         return func(*args, **kwargs)
@@ -415,6 +416,8 @@ def _reshape_rule(func, args, kwargs):
 
 
 def _flatten_rule(func, args, kwargs):
+    if not args:
+        return func(*args, **kwargs)
     x = args[0]
     if not isinstance(x, Tensor) or any(isinstance(a, str) for a in args[1:]) or \
             x.layout != _ember().strided:
@@ -424,7 +427,11 @@ def _flatten_rule(func, args, kwargs):
     if x.ndim == 0:
         return _reshape(x, [1])
     n = x.ndim
-    start, end = bounds.get("start_dim", 0) % n, bounds.get("end_dim", -1) % n
+    start, end = bounds.get("start_dim", 0), bounds.get("end_dim", -1)
+    if not (_is_int(start) and _is_int(end) and -n <= start < n and -n <= end < n) or \
+            start % n > end % n:
+        return func(*args, **kwargs)        # (ember's errors)
+    start, end = start % n, end % n
     if start == end:
         return x
     shape = list(x.shape)
@@ -435,14 +442,20 @@ def _flatten_rule(func, args, kwargs):
 
 
 def _contiguous_rule(func, args, kwargs):
+    if not args:
+        return func(*args, **kwargs)
     x = args[0]
     fmt = args[1] if len(args) > 1 else kwargs.get("memory_format", _ember().contiguous_format)
+    if len(args) > 2 or not isinstance(fmt, type(_ember().contiguous_format)):
+        return func(*args, **kwargs)
     if x.is_contiguous(memory_format=fmt):
         return x
     return aten.clone.default(x, memory_format=fmt)
 
 
 def _T_rule(func, args, kwargs):
+    if not args:
+        return func(*args, **kwargs)
     x = args[0]
     return aten.permute.default(x, list(range(x.ndim))[::-1])
 
@@ -459,10 +472,10 @@ _DTYPE_METHODS = {"double": "float64", "float": "float32", "half": "float16",
 
 def _dtype_method_rule(name):
     def rule(func, args, kwargs):
+        if len(args) != 1 or any(k != "memory_format" for k in kwargs):
+            return func(*args, **kwargs)
         x = args[0]
         dtype = getattr(_ember(), _DTYPE_METHODS[name])
-        if len(args) > 1 or any(k != "memory_format" for k in kwargs):
-            return func(*args, **kwargs)
         if x.dtype == dtype and "memory_format" not in kwargs:
             return x
         return _hand(aten._to_copy.default, (x,), {"dtype": dtype}, (func, args, kwargs))
@@ -471,6 +484,8 @@ def _dtype_method_rule(name):
 
 def _to_rule(func, args, kwargs):
     """Tensor.to(dtype): an _to_copy where the dtype changes (other forms run unseen)."""
+    if not args:
+        return func(*args, **kwargs)
     x = args[0]
     dtype = kwargs.get("dtype")
     rest = args[1:]
@@ -747,6 +762,8 @@ def _consumed(items, ellipsis):
 
 
 def _getitem_rule(func, args, kwargs):
+    if len(args) != 2 or kwargs:
+        return func(*args, **kwargs)
     x, index = args
     if not isinstance(x, Tensor) or x.layout != _ember().strided:
         return func(*args, **kwargs)
@@ -761,6 +778,8 @@ def _getitem_rule(func, args, kwargs):
 def _setitem_rule(func, args, kwargs):
     """x[index] = value for basic indices: the view torch selects, then fill_ (a number, which
     torch first makes a tensor: lift_fresh) or copy_."""
+    if len(args) != 3 or kwargs:
+        return func(*args, **kwargs)
     x, index, value = args
     if not isinstance(x, Tensor) or x.layout != _ember().strided or \
             not (isinstance(value, (bool, int, float, complex)) or isinstance(value, Tensor)):
@@ -802,6 +821,8 @@ def _tensor_rule(func, args, kwargs):
 
 
 def _rtruediv_rule(func, args, kwargs):
+    if len(args) != 2 or kwargs:
+        return func(*args, **kwargs)
     x, other = args
     if not isinstance(x, Tensor) or not isinstance(other, (bool, int, float, complex)):
         return func(*args, **kwargs)
@@ -809,6 +830,8 @@ def _rtruediv_rule(func, args, kwargs):
 
 
 def _rpow_rule(func, args, kwargs):
+    if len(args) != 2 or kwargs:
+        return func(*args, **kwargs)
     x, other = args
     if not isinstance(x, Tensor) or not isinstance(other, (bool, int, float, complex)):
         return func(*args, **kwargs)
@@ -863,6 +886,8 @@ def _variance_rule(name):
 
 def _numpy_rule(func, args, kwargs):
     """Tensor.numpy(): torch detaches the tensor first."""
+    if not args:
+        return func(*args, **kwargs)
     x = args[0]
     if not isinstance(x, Tensor) or x.requires_grad or len(args) > 1 or kwargs:
         return func(*args, **kwargs)
