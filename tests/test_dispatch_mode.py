@@ -449,3 +449,25 @@ def test_errors_under_a_mode(code):
             _log(lib, code)
         return type(info.value).__name__, str(info.value).split("\n")[0]
     assert error(ember) == error(torch)
+
+
+def _reentrant(lib):
+    pd = E_pd if lib is ember else T_pd
+    seen = []
+
+    class Reentrant(pd.TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(str(func))
+            with lib.overrides.enable_reentrant_dispatch():
+                return func(*args, **(kwargs or {}))
+    x = lib.ones(2)
+    with Reentrant():
+        out = (x * 3).tolist()
+    return seen, out
+
+
+def test_enable_reentrant_dispatch_inside_a_handler():
+    assert _reentrant(ember) == _reentrant(torch)
+    with pytest.raises(RuntimeError, match="outside of '__torch_dispatch__'"):
+        with ember.overrides.enable_reentrant_dispatch():
+            pass
