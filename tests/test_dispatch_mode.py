@@ -440,7 +440,7 @@ def test_an_error_in_the_block_or_handler_leaves_no_mode():
 @pytest.mark.parametrize("code", [
     "x.reshape()", "x.view()", "x[5]", "x[0, 0, 0]", "F.linear(x, w.t())", "x @ w", "x.sum(5)",
     "x.flatten(0, 5)", "x.flatten(1, 0)", "F.conv2d(x, wc)", "F.embedding(idx, x[0])",
-    "x.chunk(0)", "F.dropout(x, 1.5)", "L.ops.aten.neg.default(x, 1)",
+    "x.chunk(0)", "F.dropout(x, 1.5)", "xb @ L.ones(3, 4, 2)", "L.ops.aten.neg.default(x, 1)",
     "L.ops.aten.add.Tensor(x, 'a')"])
 def test_errors_under_a_mode(code):
     """A call the composite rules do not take runs ember's function, with torch's error."""

@@ -35,6 +35,8 @@ import sys
 import warnings
 from collections import deque
 
+import numpy as np
+
 from .._tensor import Tensor
 from .._torch_function import STATE, TorchFunctionMode, hold, release
 from ..ops._aten import _MISSING, DISPATCH, _is_int, aten
@@ -574,7 +576,6 @@ def _matmul(a, b):
                 out = _contiguous_rule(None, (aten.transpose.int(out, -2, -1),), {})
             return out
         return aten._unsafe_view.default(aten.mv.default(folded, t2), out_shape)
-    import numpy as np
     n = a.shape[-2] if da > 1 else 1
     m1 = a.shape[-1]
     m2 = b.shape[-2] if db > 1 else b.shape[0]
@@ -612,6 +613,10 @@ def _plain_pair(args, kwargs, names=("input", "other")):
             a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]) or a.dtype != b.dtype \
             or a.device != b.device:
         return None
+    try:
+        np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    except ValueError:
+        return None                     # (ember's matmul raises torch's error)
     return a, b
 
 
