@@ -237,10 +237,13 @@ def get_testing_overrides():
 
 @contextlib.contextmanager
 def enable_reentrant_dispatch():
-    """torch's re-entry into the dispatch state of a __torch_dispatch__, which ember does not
-    run: refused as torch refuses it outside one."""
-    raise RuntimeError("Accessing torch dispatch state outside of '__torch_dispatch__' is not "
-                       "allowed.")
+    """torch's re-entry into the dispatch state of a __torch_dispatch__: inside a handler
+    (ember/utils/_python_dispatch.py) its calls already run ember's functions, so there is
+    nothing to change; refused outside one, as torch's."""
+    from .ops._aten import DISPATCH
+    if DISPATCH.handed is None:
+        raise RuntimeError("Accessing torch dispatch state outside of '__torch_dispatch__' is "
+                           "not allowed.")
     yield
 
 

@@ -12,6 +12,7 @@ import functools
 import importlib
 import re
 import sys
+import threading
 import types
 
 from .._tensor import Tensor
@@ -92,6 +93,55 @@ def _nn_ops():
     }
 
 
+def _unsafe_view(x, size):
+    """x's elements in shape `size`, not a view for autograd (UnsafeViewBackward0)."""
+    from .shape import _reshape_copy_fn, infer_shape
+    return _reshape_copy_fn(x, infer_shape(tuple(size), x.numel()))
+
+
+@functools.cache
+def _kernels():
+    """ATen's operators that torch's composite functions decompose into and ember has no
+    function of its own for (a TorchDispatchMode is handed them: ember/utils/_python_dispatch.py),
+    over ember's functions."""
+    ember = sys.modules["ember"]
+
+    def slice_(x, dim=0, start=None, end=None, step=1):
+        return x[(slice(None),) * (dim % max(x.ndim, 1)) + (slice(start, end, step),)]
+
+    def to_copy(x, dtype=None, layout=None, device=None, pin_memory=None, non_blocking=False,
+                memory_format=None):
+        return x.to(device=device, dtype=dtype, non_blocking=non_blocking, copy=True,
+                    memory_format=ember.preserve_format if memory_format is None else
+                    memory_format)
+
+    def index(x, indices):
+        return x[tuple(slice(None) if i is None else i for i in indices)]
+
+    def nll_loss_forward(x, target, weight, reduction, ignore_index):
+        from ..nn import functional as F
+        out = F.nll_loss(x, target, weight, ignore_index=ignore_index,
+                         reduction=_REDUCTIONS[reduction])
+        kept = target != ignore_index
+        if reduction == 0:
+            total = x.new_zeros(())
+        elif weight is None:
+            total = kept.sum().to(x.dtype)
+        else:
+            total = (weight[target.clamp(min=0)] * kept).sum()
+        return out, total
+    def inplace(name):
+        def run(x):
+            from ..nn import functional as F
+            return getattr(F, name)(x, inplace=True)
+        return run
+    return {"slice": slice_, "_to_copy": to_copy, "index": index,
+            **{n + "_": inplace(n) for n in ("silu", "mish", "hardswish", "hardsigmoid")},
+            "nll_loss_forward": nll_loss_forward,
+            "_unsafe_view": _unsafe_view,
+            "lift_fresh": lambda x: x, "_local_scalar_dense": lambda x: x.item()}
+
+
 def target(name):
     """The ember function ATen's operator `name` runs, or None where ember has none."""
     for prefix in ("special_", "linalg_", "fft_"):
@@ -105,7 +155,7 @@ def target(name):
         fn = getattr(space, name, None)
         if callable(fn) and not isinstance(fn, type):
             return fn
-    return _nn_ops().get(name)
+    return _nn_ops().get(name) or _kernels().get(name)
 
 
 # ---- schemas ---------------------------------------------------------------------------------
@@ -216,6 +266,14 @@ def _refusal(t, v, numbers):
     else:
         ok = not t.endswith("[]") or isinstance(v, (list, tuple))
     return None if ok else "Cast error details: " + _DETAILS.format(type(v))
+
+
+class _DispatchModes(threading.local):
+    stack = ()      # the TorchDispatchModes entered (utils/_python_dispatch.py), innermost last
+    handed = None   # (op, args, kwargs, ember's call) the running handler was handed
+
+
+DISPATCH = _DispatchModes()
 
 
 # ---- overloads and packets -------------------------------------------------------------------
@@ -337,6 +395,9 @@ class OpOverload:
         return tuple(out) if self._tuple else list(out) if self._list else out
 
     def __call__(self, /, *args, **kwargs):
+        if DISPATCH.stack or DISPATCH.handed:   # (a TorchDispatchMode or its handler runs)
+            from ..utils._python_dispatch import dispatch
+            return dispatch(self, args, kwargs)
         values = self._bind(args, kwargs)
         if isinstance(values, str):
             raise RuntimeError(values)
@@ -394,7 +455,8 @@ class OpOverloadPacket:
             overload = getattr(self, name)
             values = overload._bind(args, kwargs)
             if not isinstance(values, str):
-                return overload._run(values)
+                return overload(*args, **kwargs) if DISPATCH.stack or DISPATCH.handed else \
+                    overload._run(values)
             refusals.append(values)
         if len(refusals) == 1:
             raise RuntimeError(refusals[0])

@@ -409,6 +409,8 @@ SCHEMAS = {
         '(Tensor self, Tensor from) -> bool',),
     '_indices': (
         '(Tensor(a) self) -> Tensor(a)',),
+    '_local_scalar_dense': (
+        '(Tensor self) -> Scalar',),
     '_log_softmax': (
         '(Tensor self, int dim, bool half_to_float) -> Tensor',
         'out(Tensor self, int dim, bool half_to_float, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -477,6 +479,15 @@ SCHEMAS = {
     '_standard_gamma': (
         '(Tensor self, Generator? generator=None) -> Tensor',
         'out(Tensor self, Generator? generator=None, *, Tensor(a!) out) -> Tensor(a!)',),
+    '_to_copy': (
+        '(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, b'
+        'ool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> '
+        'Tensor',
+        'out(Tensor self, *, bool non_blocking=False, MemoryFormat? memory_format=None, Tenso'
+        'r(a!) out) -> Tensor(a!)',),
+    '_unsafe_view': (
+        '(Tensor self, SymInt[] size) -> Tensor',
+        'out(Tensor self, SymInt[] size, *, Tensor(a!) out) -> Tensor(a!)',),
     '_values': (
         '(Tensor(a) self) -> Tensor(a)',),
     'abs': (
@@ -1782,9 +1793,13 @@ SCHEMAS = {
     'hardsigmoid': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'hardsigmoid_': (
+        '(Tensor(a!) self) -> Tensor(a!)',),
     'hardswish': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'hardswish_': (
+        '(Tensor(a!) self) -> Tensor(a!)',),
     'hardtanh': (
         '(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor',
         'out(Tensor self, Scalar min_val=-1, Scalar max_val=1, *, Tensor(a!) out) -> Tensor(a'
@@ -1858,6 +1873,16 @@ SCHEMAS = {
         '(Tensor(a!) self, Tensor other) -> Tensor(a!)',),
     'imag': (
         '(Tensor(a) self) -> Tensor(a)',),
+    'index': (
+        'Tensor(Tensor self, Tensor?[] indices) -> Tensor',
+        'Tensor_out(Tensor self, Tensor?[] indices, *, Tensor(a!) out) -> Tensor(a!)',
+        'Tensor_hacked_twin(Tensor self, Tensor[] indices) -> Tensor',
+        'str(str self, str substr, int start=0, int end=-1) -> int',
+        'list_int(int[] self, int el) -> int',
+        'list_float(float[] self, float el) -> int',
+        'list_bool(bool[] self, bool el) -> int',
+        'list_Tensor(Tensor[] self, Tensor el) -> int',
+        'list_str(str[] self, str el) -> int',),
     'index_add': (
         '(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor',
         'out(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1, Tensor(a!)'
@@ -2078,6 +2103,8 @@ SCHEMAS = {
         'Scalar(Scalar a) -> Scalar',),
     'lgamma_': (
         '(Tensor(a!) self) -> Tensor(a!)',),
+    'lift_fresh': (
+        '(Tensor(a) self) -> Tensor(a)',),
     'linalg_cholesky': (
         '(Tensor self, *, bool upper=False) -> Tensor',
         'out(Tensor self, *, bool upper=False, Tensor(a!) out) -> Tensor(a!)',),
@@ -2515,6 +2542,8 @@ SCHEMAS = {
     'mish': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'mish_': (
+        '(Tensor(a!) self) -> Tensor(a!)',),
     'mm': (
         '(Tensor self, Tensor mat2) -> Tensor',
         'out(Tensor self, Tensor mat2, *, Tensor(a!) out) -> Tensor(a!)',
@@ -2725,6 +2754,11 @@ SCHEMAS = {
         'ex=-100) -> Tensor',
         'out(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, SymInt ignore_'
         'index=-100, *, Tensor(a!) out) -> Tensor(a!)',),
+    'nll_loss_forward': (
+        '(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> '
+        '(Tensor output, Tensor total_weight)',
+        'output(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_inde'
+        'x, *, Tensor(a!) output, Tensor(b!) total_weight) -> (Tensor(a!), Tensor(b!))',),
     'nonzero': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -3281,6 +3315,8 @@ SCHEMAS = {
     'silu': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
+    'silu_': (
+        '(Tensor(a!) self) -> Tensor(a!)',),
     'sin': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',
@@ -3307,6 +3343,11 @@ SCHEMAS = {
     'size': (
         'int(Tensor self, int dim) -> int',
         '(Tensor self) -> int[]',),
+    'slice': (
+        'Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step='
+        '1) -> Tensor(a)',
+        't(t[] l, int? start=None, int? end=None, int step=1) -> t[]',
+        'str(str string, int? start=None, int? end=None, int step=1) -> str',),
     'slice_copy': (
         'Tensor(Tensor self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) '
         '-> Tensor',
