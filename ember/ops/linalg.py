@@ -580,8 +580,8 @@ def _linear_graph(x, w, b):
     be = x.be
     xp, xa = be.xp, x.arr
     nd = xa.ndim
-    folded = nd == 2 or xa.flags.c_contiguous and (b is None and nd > 2 or b is not None and (
-        nd == 3 or b.arr.ndim == 1))
+    folded = nd == 2 or nd and xa.flags.c_contiguous and (b is None and nd > 2 or b is not None
+                                                          and (nd == 3 or b.arr.ndim == 1))
     if not folded and not (nd == 1 and b is None):
         _linear_checks(xa, w.arr, None if b is None else b.arr)
     # the views are made as the kernel's event's part (the profiler's aten::linear has torch's
