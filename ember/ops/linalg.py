@@ -270,7 +270,8 @@ def _records_like_torch(input, other):
             and isinstance(b, input.be.xp.ndarray)):
         return False
     sa, sb = a.shape[:-2], b.shape[:-2]
-    return all(x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
+    return sa == sb or not sa or not sb or all(
+        x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
 
 
 def _recorded_matmul(input, other):
