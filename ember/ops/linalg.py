@@ -12,7 +12,7 @@ from .. import _dtype
 from .._kernel_dtypes import cname, int_scalar, not_implemented
 from .._sparse_coo import SparseCOO
 from ..return_types import make as _return_type
-from .._tensor import Tensor, _new
+from .._tensor import Tensor, _new, bump_version
 from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
 from ._norm2 import norm2, vector_norm as ordered_norm
@@ -23,7 +23,7 @@ from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _node, _not_tens
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
 from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, contiguous, expand, reshape, \
-    squeeze, squeeze_, t as _mat_t, transpose, unsqueeze
+    _SQUEEZE_DIM, squeeze, t as _mat_t, transpose, unsqueeze
 from ._registry import NESTED_IDX, c_order, column_major_outputs, contiguous_outputs, f_order, \
     holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -288,7 +288,7 @@ def _recorded_matmul(input, other):
     a, b = input.arr, other.arr
     da, db = a.ndim, b.ndim
     if da == 1 and db == 2:
-        return squeeze_(_product(_mm, unsqueeze(input, 0), other), 0)
+        return _squeezed_row(_product(_mm, unsqueeze(input, 0), other))
     if da == db == 3 and a.shape[0] != b.shape[0]:
         if a.shape[0] == 1 and input._rg:
             return _recorded_matmul(squeeze(input, 0), other)
@@ -317,6 +317,19 @@ def _recorded_matmul(input, other):
     else:
         y = _product(_bmm, a3, reshape(expand(other, batch + b.shape[-2:]), (nb,) + b.shape[-2:]))
     return _unsafe_view(y, batch + a.shape[-2:-1] * (da > 1) + b.shape[-1:] * (db > 1))
+
+
+def _squeezed_row(y):
+    """torch's y.squeeze_(0) of a (1, n) y that requires grad: its node SqueezeBackward4 (the
+    in-place squeeze's), the version bumped."""
+    be = y.be
+    r = _new(y.arr.reshape(y.arr.shape[1:]), be)
+    r._rg = True
+    r.grad_fn = _node(_SQUEEZE_DIM, _SQUEEZE_DIM.impl[be.idx][1], be, (y.arr.shape,), (y,),
+                      ((0,),))
+    r.grad_fn.__class__ = _SQUEEZE_INPLACE
+    bump_version(r)
+    return r
 
 
 def _unsafe_view(y, shape):
@@ -1324,6 +1337,7 @@ def kron(input, other, *, out=None):
 
 
 _VIEW, _UNSAFE_VIEW = _node_class("ViewBackward0"), _node_class("UnsafeViewBackward0")
+_SQUEEZE_INPLACE = _node_class("SqueezeBackward4")
 
 
 @op("linalg_cross", saves="in")
