@@ -153,12 +153,6 @@ XFAIL = {
                         "log-probabilities to 4-D (ViewBackward0), then NllLoss2DBackward0: "
                         "composing log_softmax and nll_loss there cost 15-35% of the loss's "
                         "forward and backward (8x20x50, 4x10x1000, 16x21x64x64, one thread)",
-    "matmul_broadcast": "torch folds a 3-d operand of one batch (UnsafeViewBackward0 -> "
-                        "MmBackward0 over a SqueezeBackward1 of it, or the transposed product) "
-                        "when it requires grad; ember's matmul records one node there",
-    "matmul_2d_3d": "torch computes a matrix times a batch as the transposed folded product "
-                    "(CloneBackward0 -> TransposeBackward0 -> UnsafeViewBackward0 -> "
-                    "MmBackward0); ember's matmul records one node there",
     "lstm": _FUSED_RNN,
     "gru": _FUSED_RNN,
     "lstm_cell": _FUSED_RNN,
@@ -199,6 +193,46 @@ def graph(fn):
 @pytest.mark.parametrize("name", [_case(n) for n in CASES])
 def test_graph_like_torch(name):
     assert graph(CASES[name](ember).grad_fn) == graph(CASES[name](torch).grad_fn)
+
+
+
+# matmul's operand shapes (left, right) by rank 1-4, with batches of 1 that broadcast
+_MATMUL_SHAPES = [((3,), (3,)), ((3,), (3, 5)), ((4, 3), (3,)), ((4, 3), (3, 5))] + [
+    (a, b) for a in [(3,), (4, 3), (2, 4, 3), (1, 4, 3), (2, 2, 4, 3), (1, 2, 4, 3), (2, 1, 4, 3)]
+    for b in [(3,), (3, 5), (2, 3, 5), (1, 3, 5), (3, 3, 5), (2, 2, 3, 5), (1, 1, 3, 5),
+              (2, 1, 3, 5)] if len(a) > 2 or len(b) > 2
+    if all(x == y or 1 in (x, y) for x, y in zip(a[-3::-1], b[-3::-1]))]
+
+
+def _matmul_operand(L, shape, grad, seed, transposed):
+    """A leaf of `shape` (its last two dims swapped in memory when `transposed`) and the
+    operand: the leaf, or its transpose back to `shape`."""
+    swap = transposed and len(shape) > 1
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape[:-2] + shape[:-3:-1] if swap else shape).astype(np.float32)
+    leaf = L.tensor(a, requires_grad=grad)
+    return leaf, leaf.transpose(-1, -2) if swap else leaf
+
+
+@pytest.mark.parametrize("shapes", _MATMUL_SHAPES, ids=str)
+def test_matmul_graph_like_torch(shapes):
+    """matmul records the graph of the ops torch's _matmul_impl runs (the batch folded into
+    rows or the transposed product, a 3-d operand of one batch squeezed, expand and bmm), with
+    torch's output strides and gradients, for every operand rank, requires_grad on either or
+    both operands, and contiguous or transposed operands."""
+    def run(L, grads, layout):
+        (a, x), (b, y) = (_matmul_operand(L, s, g, i, t)
+                          for i, (s, g, t) in enumerate(zip(shapes, grads, layout)))
+        out = x @ y
+        g = np.random.default_rng(7).standard_normal(tuple(out.shape)).astype(np.float32)
+        out.backward(L.tensor(g))
+        return graph(out.grad_fn), out.stride(), [
+            None if t.grad is None else t.grad.numpy() for t in (a, b)]
+    for grads in [(True, True), (True, False), (False, True)]:
+        for layout in [(False, False), (True, False), (False, True), (True, True)]:
+            (ge, se, de), (gt, st, dt) = run(ember, grads, layout), run(torch, grads, layout)
+            assert (ge, se) == (gt, st), (grads, layout)
+            assert all(map(_same, de, dt)), (grads, layout)
 
 
 def _all_nodes(fn):

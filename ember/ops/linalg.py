@@ -12,7 +12,7 @@ from .. import _dtype
 from .._kernel_dtypes import cname, int_scalar, not_implemented
 from .._sparse_coo import SparseCOO
 from ..return_types import make as _return_type
-from .._tensor import Tensor, _new
+from .._tensor import Tensor, _new, bump_version
 from .._warnings import warn_once as _warn_once
 from ..backends import cuda_blas
 from ._norm2 import norm2, vector_norm as ordered_norm
@@ -22,7 +22,8 @@ from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _node, _not_tens
     raise_not_tensor, view_out, tensor_args, tensor_elements, tensor_ndim, ureduce
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
-from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, expand, reshape, unsqueeze
+from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, contiguous, expand, reshape, \
+    _SQUEEZE_DIM, squeeze, t as _mat_t, transpose, unsqueeze
 from ._registry import NESTED_IDX, c_order, column_major_outputs, contiguous_outputs, f_order, \
     holomorphic, op
 from ..autograd.node import node_class as _node_class
@@ -242,11 +243,9 @@ def matmul(input, other, *, out=None):
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{_tn(input)} and {_tn(other)}")          # torch's matmul is dot
     a, b = input.arr, other.arr
-    if a.ndim > 2 and out is None and _grad.enabled and (input._rg or other._rg):
-        if b.ndim == 2 and _folds_like_torch(input, other):
-            return _folded_matmul(input, other)
-        if b.ndim >= 2 and _batches_like_torch(input, other):
-            return _batched_matmul(input, other)
+    if (a.ndim > 2 or b.ndim > 2 or a.ndim < b.ndim) and out is None and _grad.enabled and \
+            (input._rg or other._rg) and _records_like_torch(input, other):
+        return _recorded_matmul(input, other)
     try:
         r = _product(_BY_RANK.get((a.ndim, b.ndim), _matmul), input, other)
     except RuntimeError:
@@ -260,66 +259,87 @@ def matmul(input, other, *, out=None):
     return r if out is None else _finish(r, out, "matmul", "resize")
 
 
-def _folds_like_torch(input, other):
-    """Whether matmul(N-d input, 2-d other) records torch's folded graph here: tensors on one
-    dense backend that multiply (the other cases keep matmul's single node and its errors),
-    folded by torch's should_fold: when the matrix requires grad, or the input's rows are a
-    view (else torch expands the matrix for a bmm)."""
+def _records_like_torch(input, other):
+    """Whether matmul records torch's graph of the ops its _matmul_impl runs
+    (_recorded_matmul): tensors of 1 or more dims on one dense backend that multiply, with
+    broadcastable batches (the other cases keep matmul's single node and its errors)."""
     a, b = input.arr, other.arr
-    if not (input.be is other.be and input.be.idx != NESTED_IDX and a.shape[-1] == b.shape[0]
-            and a.dtype == b.dtype and a.dtype.kind != "b" and _fw.level is None and
-            isinstance(a, input.be.xp.ndarray) and isinstance(b, input.be.xp.ndarray)):
-        return False
-    st, sh = a.strides, a.shape
-    return other._rg or not a.size or all(st[i] == st[i + 1] * sh[i + 1]
-                                          for i in range(a.ndim - 2))
-
-
-def _folded_matmul(input, other):
-    """torch's matmul of an N-d input and a matrix, recorded as torch's: the input reshaped to
-    rows (ViewBackward0, or UnsafeViewBackward0 over a copy), mm, then _unsafe_view."""
-    xa = input.arr
-    rows = math.prod(xa.shape[:-1])
-    y2 = _product(_mm, reshape(input, (rows, xa.shape[-1])), other)
-    be, shape = y2.be, xa.shape[:-1] + (other.arr.shape[1],)
-    t = _new(y2.arr.reshape(shape), be)
-    t._rg = True
-    t.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be, (y2.arr.shape,),
-                      (y2,), (shape,))
-    return t
-
-
-def _batches_like_torch(input, other):
-    """Whether matmul of a batched operand by a batched one (or by a matrix torch does not fold
-    in) records torch's graph here: tensors on one dense backend that multiply with
-    broadcastable batches, neither a 3-d one of one batch (torch folds those: left as matmul's
-    single node, as the other cases)."""
-    a, b = input.arr, other.arr
-    if not (input.be is other.be and input.be.idx != NESTED_IDX and a.shape[-1] == b.shape[-2]
-            and a.dtype == b.dtype and a.dtype.kind != "b" and _fw.level is None and
-            isinstance(a, input.be.xp.ndarray) and isinstance(b, input.be.xp.ndarray) and
-            not (a.ndim == 3 and a.shape[0] == 1) and not (b.ndim == 3 and b.shape[0] == 1)):
+    if not (a.ndim and b.ndim and input.be is other.be and input.be.idx != NESTED_IDX and
+            a.shape[-1] == b.shape[0 if b.ndim == 1 else -2] and a.dtype == b.dtype and
+            a.dtype.kind != "b" and _fw.level is None and isinstance(a, input.be.xp.ndarray)
+            and isinstance(b, input.be.xp.ndarray)):
         return False
     sa, sb = a.shape[:-2], b.shape[:-2]
-    return all(x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
+    return sa == sb or not sa or not sb or all(
+        x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
 
 
-def _batched_matmul(input, other):
-    """torch's matmul of batched operands, recorded as torch's: each expanded to the broadcast
-    batch and reshaped to one batch dim (ExpandBackward0, then ViewBackward0,
-    ReshapeAliasBackward0 or UnsafeViewBackward0 over a copy), bmm, then _unsafe_view."""
+def _recorded_matmul(input, other):
+    """torch's matmul (_matmul_impl) of operands one of which requires grad, built of the ops
+    torch runs so that it records torch's graph:
+    - vector @ matrix: mm of the vector unsqueezed, squeezed in place (SqueezeBackward4);
+    - two 3-d operands of different batches, the one of batch 1 requiring grad: that one
+      squeezed to a matrix (SqueezeBackward1), then as below;
+    - when torch's should_fold holds (_folds): the operand of 3 or more dims reshaped to rows
+      (transposed first when it is the right one, the left then t() if a matrix), mm or mv,
+      _unsafe_view to the output's shape (then transposed back and made contiguous);
+    - else each operand expanded to the broadcast batch and reshaped to one batch dim (a vector
+      right operand unsqueezed to a column), bmm, _unsafe_view."""
     a, b = input.arr, other.arr
+    da, db = a.ndim, b.ndim
+    if da == 1 and db == 2:
+        return _squeezed_row(_product(_mm, unsqueeze(input, 0), other))
+    if da == db == 3 and a.shape[0] != b.shape[0]:
+        if a.shape[0] == 1 and input._rg:
+            return _recorded_matmul(squeeze(input, 0), other)
+        if b.shape[0] == 1 and other._rg:
+            return _recorded_matmul(input, squeeze(other, 0))
+    if _folds(a, b, (other if da >= db else input)._rg):
+        flip = db > da
+        if flip:
+            t1, t2 = transpose(other, -1, -2), _mat_t(input) if da == 2 else input
+        else:
+            t1, t2 = input, other
+        shape = t1.arr.shape[:-1]
+        folded = reshape(t1, (math.prod(shape), t1.arr.shape[-1]))
+        if t2.arr.ndim == 1:
+            return _unsafe_view(_product(_mv, folded, t2), shape)
+        y = _unsafe_view(_product(_mm, folded, t2), shape + t2.arr.shape[1:])
+        return contiguous(transpose(y, -1, -2)) if flip else y
+    n = a.shape[-2] if da > 1 else 1
+    m = b.shape[-2] if db > 1 else b.shape[0]
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     nb = math.prod(batch)
-    a3 = reshape(expand(input, batch + a.shape[-2:]), (nb,) + a.shape[-2:])
-    b3 = reshape(expand(other, batch + b.shape[-2:]), (nb,) + b.shape[-2:])
-    y3 = _product(_bmm, a3, b3)
-    be, shape = y3.be, batch + (a.shape[-2], b.shape[-1])
-    t = _new(y3.arr.reshape(shape), be)
-    t._rg = True
-    t.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be, (y3.arr.shape,),
-                      (y3,), (shape,))
-    return t
+    a3 = reshape(expand(input, batch + (n, a.shape[-1])), (nb, n, a.shape[-1]))
+    if db == 1:
+        y = squeeze(_product(_bmm, a3, unsqueeze(reshape(expand(other, batch + (m,)), (nb, m)),
+                                                 2)), -1)
+    else:
+        y = _product(_bmm, a3, reshape(expand(other, batch + b.shape[-2:]), (nb,) + b.shape[-2:]))
+    return _unsafe_view(y, batch + a.shape[-2:-1] * (da > 1) + b.shape[-1:] * (db > 1))
+
+
+def _squeezed_row(y):
+    """torch's y.squeeze_(0) of a (1, n) y that requires grad: its node SqueezeBackward4 (the
+    in-place squeeze's), the version bumped."""
+    be = y.be
+    r = _new(y.arr.reshape(y.arr.shape[1:]), be)
+    r._rg = True
+    r.grad_fn = _node(_SQUEEZE_DIM, _SQUEEZE_DIM.impl[be.idx][1], be, (y.arr.shape,), (y,),
+                      ((0,),))
+    r.grad_fn.__class__ = _SQUEEZE_INPLACE
+    bump_version(r)
+    return r
+
+
+def _unsafe_view(y, shape):
+    """torch's _unsafe_view of y (which requires grad) to shape: UnsafeViewBackward0."""
+    be = y.be
+    r = _new(y.arr.reshape(shape), be)
+    r._rg = True
+    r.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be, (y.arr.shape,),
+                      (y,), (shape,))
+    return r
 
 
 def mm(input, mat2, *, out=None):
@@ -1317,6 +1337,7 @@ def kron(input, other, *, out=None):
 
 
 _VIEW, _UNSAFE_VIEW = _node_class("ViewBackward0"), _node_class("UnsafeViewBackward0")
+_SQUEEZE_INPLACE = _node_class("SqueezeBackward4")
 
 
 @op("linalg_cross", saves="in")
