@@ -1,0 +1,72 @@
+"""torch's own docstring examples, round 36 (the >>> examples of torch.distributions,
+torch.autograd and its graph/functional/forward_ad modules, torch.nn.utils, torch.optim and its
+schedulers, torch.utils.data, torch.func, torch.masked, torch.sparse and torch.signal, beyond
+the namespaces tests/test_doc_examples.py runs) turned into programs, with the neighbouring
+cases their differences pointed at, run under ember and torch from the same seed: everything
+they record must agree (the harness is rounds 17, 18 and 26's)."""
+from probe_registry import Programs, log_outcome as _err
+from test_probe18_programs import _check
+
+PROGRAMS = Programs()
+
+program = PROGRAMS.always     # (every warning given each time)
+
+
+# ---- torch.distributions ---------------------------------------------------------------------
+
+@program()
+def poisson_refuses_integer_rates(torch, log):
+    # Poisson's docstring: Poisson(torch.tensor([4])).sample() raises (no integer kernel)
+    torch.manual_seed(0)
+    _err(log, lambda: torch.distributions.Poisson(torch.tensor([4])).sample())
+    for dtype in (torch.int64, torch.int32, torch.uint8, torch.bool, torch.complex64):
+        _err(log, lambda: torch.poisson(torch.ones(3, dtype=dtype)))
+    _err(log, lambda: torch.poisson(-torch.ones(3, dtype=torch.int64)))   # dtype first
+    for dtype in (torch.float64, torch.float16, torch.bfloat16):
+        log(torch.poisson(torch.full((3,), 4.0, dtype=dtype)))
+    log(torch.distributions.Poisson(torch.tensor([4.0])).sample((2,)))
+
+
+# ---- torch.autograd ----------------------------------------------------------------------------
+
+@program()
+def enforce_grad_layout_policy_keeps_stolen_strides(torch, log):
+    # enforce_grad_layout_policy's docstring: a permuted leaf's first grad, with the policy off,
+    # keeps the layout backward made it in
+    p = torch.ones(2, 3, 4).permute(2, 0, 1).requires_grad_()
+    with torch.autograd.enforce_grad_layout_policy(False):
+        (p * 2).sum().backward()
+    log(p.grad, p.grad.stride())
+    p.grad = None
+    (p * 2).sum().backward()
+    log(p.grad.stride())                    # (on again after the block)
+    q = torch.randn(3, 4).requires_grad_()
+    with torch.autograd.enforce_grad_layout_policy(False):
+        (q.t().contiguous() * 2).sum().backward()
+    log(q.grad, q.grad.stride())
+    q.grad = None
+    (q.t().contiguous() * 2).sum().backward()
+    log(q.grad.stride())
+    q.grad = None
+    g = torch.ones(4, 3).t()                # a gradient the user hands in is still copied
+    with torch.autograd.enforce_grad_layout_policy(False):
+        q.backward(g)
+    log(q.grad.stride(), q.grad.data_ptr() == g.data_ptr())
+    w = torch.randn(4, 3, 2, 2).to(memory_format=torch.channels_last).requires_grad_()
+    with torch.autograd.enforce_grad_layout_policy(False):
+        (w.contiguous() * 3).sum().backward()
+    log(w.grad.stride())
+
+    @torch.autograd.enforce_grad_layout_policy(False)
+    def step(x):
+        (x.t().contiguous() * 2).sum().backward()
+
+    q.grad = None
+    step(q)
+    log(q.grad.stride())
+    q.grad = None
+    (q.t().contiguous() * 2).sum().backward()
+    log(q.grad.stride())
+
+
+test_program = PROGRAMS.test(_check)
