@@ -69,4 +69,38 @@ def enforce_grad_layout_policy_keeps_stolen_strides(torch, log):
     log(q.grad.stride())
 
 
+# ---- torch.nn ----------------------------------------------------------------------------------
+
+@program()
+def non_tensor_inputs_raise_type_error(torch, log):
+    # MaxUnpool2d's docstring calls pool(input) with `input` undefined, so Python's builtin:
+    # torch's entry points refuse a non-Tensor with TypeError (their argument parser)
+    F, nn = torch.nn.functional, torch.nn
+    one = torch.ones(1, 1, 4, 4)
+    calls = [
+        lambda b: nn.MaxPool2d(2, stride=2, return_indices=True)(b),
+        lambda b: F.max_pool1d(b, 2), lambda b: F.max_pool1d(b, 2, return_indices=True),
+        lambda b: F.max_pool2d(b, 2), lambda b: F.max_pool3d(b, 2),
+        lambda b: F.max_pool3d(b, 2, return_indices=True),
+        lambda b: nn.AvgPool2d(2)(b), lambda b: F.avg_pool1d(b, 2), lambda b: F.avg_pool3d(b, 2),
+        lambda b: F.unfold(b, 2), lambda b: F.fold(b, 2, 2), lambda b: F.pixel_shuffle(b, 2),
+        lambda b: F.channel_shuffle(b, 2), lambda b: F.grid_sample(b, torch.ones(1, 2, 2, 2)),
+        lambda b: F.grid_sample(one, b, align_corners=False),
+        lambda b: F.scaled_dot_product_attention(b, b, b),
+        lambda b: F.scaled_dot_product_attention(one, one, b),
+        lambda b: F.threshold(b, 0.1, 0.0), lambda b: nn.PReLU()(b), lambda b: F.prelu(one, b),
+        lambda b: F.nll_loss(b, torch.tensor([0])), lambda b: F.kl_div(b, torch.ones(2)),
+        lambda b: F.kl_div(torch.ones(2), b, reduction="sum"),
+    ]
+    convs = [lambda b: nn.Conv2d(1, 1, 1)(b), lambda b: nn.Conv1d(1, 1, 1, bias=False)(b)]
+    for bad in (input, [1.0, 2.0], None, 3.0):
+        for call in calls:
+            _err(log, lambda: call(bad))
+        for call in convs:      # (torch's message lists conv's two overloads: the class only)
+            try:
+                call(bad)
+            except Exception as e:
+                log(type(e).__name__)
+
+
 test_program = PROGRAMS.test(_check)
