@@ -69,6 +69,47 @@ def enforce_grad_layout_policy_keeps_stolen_strides(torch, log):
     log(q.grad.stride())
 
 
+@program()
+def saved_tensors_hooks_pack_in_torchs_order(torch, log):
+    # saved_tensors_hooks' docstring: a * b with both requiring grad packs b, then a (the
+    # derivative formula of self names other first)
+    def pack_hook(x):
+        print("Packing", x)
+        log(tuple(x.shape), type(x.grad_fn).__name__ if x.grad_fn is not None else None)
+        return x
+
+    def unpack_hook(x):
+        print("Unpacking", x)
+        return x
+
+    a = torch.ones(5, requires_grad=True)
+    b = torch.ones(5, requires_grad=True) * 2
+    with torch.autograd.graph.saved_tensors_hooks(pack_hook, unpack_hook):
+        y = a * b
+    y.sum().backward()
+    log(a.grad)
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, requires_grad=True)
+    r = torch.rand(1, 3, requires_grad=True)
+    m = torch.rand(3, 4, requires_grad=True)
+    v = torch.rand(4, requires_grad=True)
+    bx = torch.rand(5, 2, 3, requires_grad=True)
+    bm = torch.rand(5, 3, 4, requires_grad=True)
+    cases = [lambda: x * r, lambda: x / r, lambda: x @ m, lambda: bx @ bm, lambda: bx.bmm(bm),
+             lambda: m.mv(v), lambda: x ** r, lambda: torch.atan2(x, r),
+             lambda: torch.maximum(x, r), lambda: torch.minimum(x, r), lambda: torch.fmax(x, r),
+             lambda: torch.fmin(x, r), lambda: torch.lerp(x, r, x), lambda: torch.xlogy(x, r),
+             lambda: torch.remainder(x, r), lambda: torch.fmod(x, r),
+             lambda: torch.logaddexp(x, r), lambda: torch.logaddexp2(x, r),
+             lambda: x.clone().mul_(r), lambda: x.clone().div_(r), lambda: x * 2,
+             lambda: (x - r) * x, lambda: torch.addcmul(x, x, r), lambda: torch.addmm(v, x, m),
+             lambda: torch.einsum("ij,jk->ik", x, m), lambda: x[0].dot(r[0])]
+    for case in cases:
+        with torch.autograd.graph.saved_tensors_hooks(pack_hook, unpack_hook):
+            case().sum().backward()
+        log("--")
+
+
 # ---- torch.nn ----------------------------------------------------------------------------------
 
 @program()
