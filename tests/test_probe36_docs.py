@@ -110,6 +110,35 @@ def saved_tensors_hooks_pack_in_torchs_order(torch, log):
         log("--")
 
 
+# ---- torch.sparse ------------------------------------------------------------------------------
+
+_SPARSE_QUIET = ("Sparse CSR tensor support is in beta", "Sparse invariant checks are implicitly")
+
+
+@program(quiet=_SPARSE_QUIET)      # (torch warns inside every gradcheck evaluation)
+def as_sparse_gradcheck_on_coo_inputs(torch, log):
+    # as_sparse_gradcheck's docstring: gradcheck of a function of a sparse COO tensor
+    import functools
+    gradcheck = torch.sparse.as_sparse_gradcheck(torch.autograd.gradcheck)
+    x = torch.tensor([[0, 1], [2, 3]], dtype=torch.float64).to_sparse_coo().requires_grad_(True)
+    dense = torch.ones(2, 3, dtype=torch.float64)
+    for f in (lambda x: x.to_sparse_csr(), lambda x: x * 2, lambda x: x.to_dense().sin(),
+              lambda x: torch.sparse.sum(x), lambda x: x @ dense):
+        log(gradcheck(f, x), gradcheck(f, x, masked=True), gradcheck(f, (x,)))
+    quiet = torch.sparse.as_sparse_gradcheck(
+        functools.partial(torch.autograd.gradcheck, raise_exception=False))
+    log(quiet(lambda x: x.to_dense(), (x,)), quiet(lambda a, b: a * b, (x, 2.0)))
+
+
+@program(quiet=_SPARSE_QUIET,
+         xfail="Tensor.sparse_mask takes COO masks only: a compressed (CSR) input's "
+               "materialising sparse_mask raises RuntimeError in ember")
+def as_sparse_gradcheck_on_csr_inputs(torch, log):
+    gradcheck = torch.sparse.as_sparse_gradcheck(torch.autograd.gradcheck)
+    c = torch.tensor([[0, 1], [2, 3]], dtype=torch.float64).to_sparse_csr().requires_grad_(True)
+    log(gradcheck(lambda x: x.to_dense(), c), gradcheck(lambda x: x * 3, c))
+
+
 # ---- torch.nn ----------------------------------------------------------------------------------
 
 @program()
