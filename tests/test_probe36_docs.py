@@ -139,6 +139,44 @@ def as_sparse_gradcheck_on_csr_inputs(torch, log):
     log(gradcheck(lambda x: x.to_dense(), c), gradcheck(lambda x: x * 3, c))
 
 
+@program(quiet=_SPARSE_QUIET)
+def sparse_mm_reductions_of_a_csr_matrix(torch, log):
+    # sparse.mm's docstring: torch.sparse.mm(csr, dense, 'sum' / 'max') (torch's
+    # _sparse_mm_reduce_impl); here with each reduction, the gradients of both operands, ties,
+    # an empty row and the errors (gradients on narrow operands: torch sums the sparse
+    # operand's gradient, a dot product per entry, in SIMD lanes, which ember does not follow)
+    torch.manual_seed(0)
+    cases = [(torch.tensor([[1., 0, 2], [0, 3, 0], [0, 0, 0]]),
+              torch.tensor([[0, 1.], [2, 0], [0, 0]])),
+             (torch.randn(4, 5) * (torch.rand(4, 5) > 0.5), torch.randn(5, 3)),
+             (torch.randn(3, 4, dtype=torch.float64) * (torch.rand(3, 4) > 0.3),
+              torch.randn(4, 2, dtype=torch.float64))]
+    for a, b in cases:
+        for reduce in ("sum", "mean", "amax", "amin", "max", "min"):
+            c = a.to_sparse_csr().requires_grad_()
+            d = b.clone().requires_grad_()
+            y = torch.sparse.mm(c, d, reduce)
+            log(reduce, y, y.stride(), type(y.grad_fn).__name__)
+            (y * torch.arange(y.numel()).reshape(y.shape)).sum().backward()
+            log(c.grad.to_dense(), str(c.grad.layout), d.grad)
+    for dtype in (torch.float32, torch.float64):     # wider: the forward bit for bit (torch's
+        a = torch.randn(9, 30, dtype=dtype) * (torch.rand(9, 30) > 0.6)   # fused multiply-adds)
+        b = torch.randn(30, 20, dtype=dtype)
+        for reduce in ("sum", "mean", "amax", "amin"):
+            log(torch.sparse.mm(a.to_sparse_csr(), b, reduce))
+        y = torch.sparse.mm(a.to_sparse_csr().requires_grad_(), b)
+        log(type(y.grad_fn).__name__)               # (no reduce given: torch's addmm path)
+    c, b = cases[0][0].to_sparse_csr(), cases[0][1]
+    for args in ((c, b, "prod"), (c, b, "foo"), (c.int(), b.int(), "sum"),
+                 (c, b.double(), "sum"), (c, torch.ones(2, 2), "sum")):
+        _err(log, lambda: torch.sparse.mm(*args))
+    for args in ((torch.ones(2, 3), b, "sum"), (cases[0][0].to_sparse(), b, "sum")):
+        try:            # (torch's message goes on with its dispatcher's backend list)
+            torch.sparse.mm(*args)
+        except NotImplementedError as e:
+            log(str(e).split(" This could be")[0])
+
+
 # ---- torch.nn ----------------------------------------------------------------------------------
 
 @program()
