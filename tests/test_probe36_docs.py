@@ -110,6 +110,31 @@ def saved_tensors_hooks_pack_in_torchs_order(torch, log):
         log("--")
 
 
+@program(tol=1e-6)      # (float32 exp: NumPy's and torch's SIMD kernels differ by an ulp)
+def functional_jvp_create_graph_node_names(torch, log):
+    # autograd.functional.jvp's docstring (create_graph=True): the jvp comes out of a double
+    # backward through sum(dim)'s unsqueeze, whose backward is squeeze(dim) (SqueezeBackward1)
+    AF = torch.autograd.functional
+
+    def exp_reducer(x):
+        return x.exp().sum(dim=1)
+
+    torch.manual_seed(0)
+    x, v = torch.rand(4, 4), torch.ones(4, 4)
+    log(AF.jvp(exp_reducer, x, v), AF.jvp(exp_reducer, x, v, create_graph=True))
+    log(AF.vjp(exp_reducer, x, torch.ones(4), create_graph=True))
+    log(AF.jacobian(exp_reducer, torch.rand(2, 2), create_graph=True))
+    t = torch.rand(3, requires_grad=True)
+    for y in (t.unsqueeze(1), t.unsqueeze(0), t.unsqueeze(-1) * 2):
+        g = torch.ones(y.shape, requires_grad=True)
+        gi, = torch.autograd.grad(y, t, g, create_graph=True)
+        log(gi, type(gi.grad_fn).__name__, y.grad_fn._saved_dim if y.grad_fn.name() ==
+            "UnsqueezeBackward0" else None)
+    g = torch.ones(3, 1).expand(3, 4)[:, :1]        # a strided incoming gradient: a view of it
+    gi, = torch.autograd.grad(t.unsqueeze(1), t, g)
+    log(gi, gi.stride())
+
+
 # ---- torch.sparse ------------------------------------------------------------------------------
 
 _SPARSE_QUIET = ("Sparse CSR tensor support is in beta", "Sparse invariant checks are implicitly")

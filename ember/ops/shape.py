@@ -709,11 +709,17 @@ def _insert_units(xp, a, positions):
 def _unsqueeze_fwd(xp, x, d):
     xs = x.shape
     if xp is np and 1 not in xs and x.size and x.flags.c_contiguous:     # (_insert_units' first
-        return x.reshape(xs[:d] + (1,) + xs[d:]), (xs,)     # case, without its list)
-    return _insert_units(xp, x, (d,)), (xs,)
+        return x.reshape(xs[:d] + (1,) + xs[d:]), (d,)      # case, without its list)
+    return _insert_units(xp, x, (d,)), (d,)
 
 
-_unsqueeze_fn = _view_op("unsqueeze", _unsqueeze_fwd, _reshape_back)
+def _unsqueeze_bwd(xp, g, d):
+    """torch's UnsqueezeBackward0: grad.squeeze(dim), a view (and SqueezeBackward1 under
+    create_graph)."""
+    return (xp.squeeze(g, d),)
+
+
+_unsqueeze_fn = _view_op("unsqueeze", _unsqueeze_fwd, _unsqueeze_bwd)
 
 
 _UNSQUEEZE = _unsqueeze_fn.op
@@ -728,7 +734,7 @@ def unsqueeze(input, dim):
                 _UNSQUEEZE.impl[0][0] is _unsqueeze_fwd:    # (_unsqueeze_fn's steps inline)
             d = dim + n + 1 if dim < 0 else dim
             return view_out(_UNSQUEEZE, _unsqueeze_fn, input, a.reshape(xs[:d] + (1,) + xs[d:]),
-                            (xs,), (d,))
+                            (d,), (d,))
     try:
         nd = input.ndim
     except AttributeError:
