@@ -135,6 +135,19 @@ def functional_jvp_create_graph_node_names(torch, log):
     log(gi, gi.stride())
 
 
+@program()
+def region_activation_memory_budget_refused_in_eager_mode(torch, log):
+    # region_activation_memory_budget's docstring (torch 2.13): outside a compiled region torch
+    # refuses it; its argument is checked first
+    x = torch.randn(3, requires_grad=True)
+    for budget in (0.0, 0.4, 1, True, "0.5", 1.5, -0.1, None):
+        def run():
+            with torch.autograd.graph.region_activation_memory_budget(budget):
+                return x.sin()
+        _err(log, run)
+    log("region_activation_memory_budget" in torch.autograd.graph.__all__)
+
+
 # ---- torch.sparse ------------------------------------------------------------------------------
 
 _SPARSE_QUIET = ("Sparse CSR tensor support is in beta", "Sparse invariant checks are implicitly")
