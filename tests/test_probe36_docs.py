@@ -271,4 +271,53 @@ def non_tensor_inputs_raise_type_error(torch, log):
                 log(type(e).__name__)
 
 
+# ---- torch.hub ---------------------------------------------------------------------------------
+
+@program()
+def hub_default_branch_offline_and_404(torch, log):
+    # torch.hub.list / help / load's docstrings, offline: a repository given without a ref asks
+    # GitHub for its main branch; without a connection torch looks in the cache (main, then
+    # master) and else raises RuntimeError. GitHub's 404 means master. (urlopen is replaced.)
+    import os
+    import tempfile
+    import urllib.error
+    hub = torch.hub
+
+    def offline(url, *a, **k):
+        raise urllib.error.URLError("no network")
+
+    def not_found(url, *a, **k):
+        raise urllib.error.HTTPError(url, 404, "Not Found", None, None)
+
+    def forbidden(url, *a, **k):
+        raise urllib.error.HTTPError(url, 403, "Forbidden", None, None)
+
+    old_dir, old_urlopen = hub.get_dir(), hub.urlopen
+    d = tempfile.mkdtemp()
+    hub.set_dir(d)
+    try:
+        hub.urlopen = offline
+        for call in (lambda: hub.list("pytorch/vision", force_reload=True),
+                     lambda: hub.help("pytorch/vision", "resnet18"),
+                     lambda: hub.load("pytorch/vision", "resnet18")):
+            try:
+                call()
+            except RuntimeError as e:
+                log(type(e.__cause__).__name__, str(e).replace(d, "HUB"))
+        for ref, text in (("master", "m"), ("main", "n")):      # main wins once cached
+            os.makedirs(os.path.join(d, f"owner_name_{ref}"))
+            with open(os.path.join(d, f"owner_name_{ref}", "hubconf.py"), "w") as f:
+                f.write(f"def f():\n    'doc {text}'\n    return '{text}'\n")
+            log(hub.list("owner/name", trust_repo=True, verbose=False),
+                hub.help("owner/name", "f", trust_repo=True),
+                hub.load("owner/name", "f", trust_repo=True, verbose=False))
+        hub.urlopen = not_found
+        log(hub.load("owner/name", "f", trust_repo=True, verbose=False))
+        hub.urlopen = forbidden
+        _err(log, lambda: hub.load("owner/name", "f", trust_repo=True, verbose=False))
+    finally:
+        hub.urlopen = old_urlopen
+        hub.set_dir(old_dir)
+
+
 test_program = PROGRAMS.test(_check)
