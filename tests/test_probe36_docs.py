@@ -130,6 +130,13 @@ def functional_jvp_create_graph_node_names(torch, log):
         gi, = torch.autograd.grad(y, t, g, create_graph=True)
         log(gi, type(gi.grad_fn).__name__, y.grad_fn._saved_dim if y.grad_fn.name() ==
             "UnsqueezeBackward0" else None)
+    x = torch.rand(2, 3, requires_grad=True)        # indexing with None: torch's unsqueezes
+    for index in ((slice(None), None), (None,), (None, slice(None), None), (Ellipsis, None),
+                  (None, Ellipsis, None), (None, None)):
+        y = x[index]
+        g = torch.randn(y.shape, requires_grad=True)
+        gi, = torch.autograd.grad(y * 2, x, g, create_graph=True)
+        log(index, gi, gi.stride(), type(gi.grad_fn).__name__, torch.autograd.grad(gi.sum(), g))
     g = torch.ones(3, 1).expand(3, 4)[:, :1]        # a strided incoming gradient: a view of it
     gi, = torch.autograd.grad(t.unsqueeze(1), t, g)
     log(gi, gi.stride())
