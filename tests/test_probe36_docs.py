@@ -299,7 +299,8 @@ def hub_default_branch_offline_and_404(torch, log):
     def forbidden(url, *a, **k):
         raise urllib.error.HTTPError(url, 403, "Forbidden", None, None)
 
-    old_dir, old_urlopen = hub.get_dir(), hub.urlopen
+    ember_hub = hasattr(hub, "_HUB_DIR")    # (set_dir's directory, restored as it was)
+    old_dir, old_urlopen = hub._HUB_DIR[0] if ember_hub else hub._hub_dir, hub.urlopen
     d = tempfile.mkdtemp()
     hub.set_dir(d)
     try:
@@ -324,7 +325,10 @@ def hub_default_branch_offline_and_404(torch, log):
         _err(log, lambda: hub.load("owner/name", "f", trust_repo=True, verbose=False))
     finally:
         hub.urlopen = old_urlopen
-        hub.set_dir(old_dir)
+        if ember_hub:
+            hub._HUB_DIR[0] = old_dir
+        else:
+            hub._hub_dir = old_dir
 
 
 test_program = PROGRAMS.test(_check)
