@@ -14,6 +14,7 @@ import uuid
 import warnings
 import zipfile
 from urllib.parse import urlparse
+from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 __all__ = ["download_url_to_file", "get_dir", "help", "list", "load",
@@ -157,9 +158,21 @@ def _parse_repo(github):
     if not owner or not name:
         raise ValueError(f'Invalid input: github should be in the form of "repo_owner/repo_name'
                          f'[:ref]", got {github}')
-    if not ref:             # torch's default branch: main, or master where that is cached
-        cached_master = os.path.exists(os.path.join(get_dir(), f"{owner}_{name}_master"))
-        ref = "master" if cached_master else "main"
+    if not ref:     # torch's default branch: main if GitHub has it, else master; offline, the
+        try:        # one cached (main first), else torch's RuntimeError
+            with urlopen(f"https://github.com/{owner}/{name}/tree/main/"):
+                ref = "main"
+        except HTTPError as e:
+            if e.code != 404:
+                raise
+            ref = "master"
+        except URLError as e:
+            for ref in ("main", "master", None):
+                if ref and os.path.exists(os.path.join(get_dir(), f"{owner}_{name}_{ref}")):
+                    break
+            if ref is None:
+                raise RuntimeError("It looks like there is no internet connection and the repo "
+                                   f"could not be found in the cache ({get_dir()})") from e
     return owner, name, ref
 
 

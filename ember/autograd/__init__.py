@@ -4,13 +4,14 @@ from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, once_differentiable
 from .functions import backward, grad
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
-                        set_grad_enabled, is_multithreading_enabled, set_multithreading_enabled)
+                        set_grad_enabled, is_multithreading_enabled, set_multithreading_enabled,
+                        enforce_grad_layout_policy)
 from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = ["backward", "grad", "Function", "once_differentiable", "gradcheck", "gradgradcheck",
            "functional", "forward_ad", "graph", "detect_anomaly", "set_detect_anomaly", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Variable",
-           "set_multithreading_enabled",
+           "set_multithreading_enabled", "enforce_grad_layout_policy",
            "profiler"]
 
 

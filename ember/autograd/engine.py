@@ -11,7 +11,7 @@ from .._nested_array import NestedArray, NestedShape
 from .._sparse_coo import SparseCOO
 from .._sparse_csr import CompressedArray
 from ..backends.cuda_blas import gemv_sums, host_sum, sum_rows
-from .grad_mode import STATE
+from .grad_mode import STATE, is_grad_layout_enforced as _is_grad_layout_enforced
 from .node import CLOCK as _clock, STUB, Leaf, OutSlot, PackedSaved, RetainGrad, \
     _NodePreHook, out_slot, output_nr, torch_edges
 
@@ -778,16 +778,17 @@ def _accumulate(leaf, g, handed, create_graph):
         if t._grad is None:
             dense = g.ndim > 1 and not isinstance(g, _UNSTRIDED) and \
                 not isinstance(t.arr, _UNSTRIDED)
+            enforce = _is_grad_layout_enforced()   # (enforce_grad_layout_policy)
             if dense and g.strides != t.arr.strides and (
-                    not t.arr.flags.c_contiguous or id(g) in handed):
+                    id(g) in handed or enforce and not t.arr.flags.c_contiguous):
                 g = _like_param(g, t.arr)
             elif id(g) in handed or not _owned(g):
                 fresh_sparse = type(g) is SparseCOO
-                if not dense or (1 not in g.shape and t.arr.flags.c_contiguous):
+                if not dense or (enforce and 1 not in g.shape and t.arr.flags.c_contiguous):
                     g = g.copy()        # (C order: the leaf's layout and torch's)
                 else:   # a fresh gradient laid out as torch's kernels allocate it (channels
                     # last at size-1 dims) keeps its strides: torch's AccumulateGrad steals it
-                    g = _like_param(g, g if _obeys(g, t.arr) else t.arr)
+                    g = _like_param(g, g if not enforce or _obeys(g, t.arr) else t.arr)
                 if fresh_sparse:    # an op's sparse result (a _GradCOO carries its own flag):
                     g.coalesced = g.nnz < 2     # torch's AccumulateGrad takes over its arrays
             handed.add(id(g))

@@ -10,7 +10,8 @@ import threading
 import warnings
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled", "is_multithreading_enabled", "set_multithreading_enabled"]
+           "is_inference_mode_enabled", "is_multithreading_enabled", "set_multithreading_enabled",
+           "enforce_grad_layout_policy"]
 
 
 class _State:
@@ -135,6 +136,36 @@ class set_multithreading_enabled(_Mode):
 
     def clone(self):
         return set_multithreading_enabled(self.mode)
+
+
+def is_grad_layout_enforced():
+    """Whether a leaf's first .grad is made to follow the leaf's layout (this thread's setting;
+    default on): torch's _is_grad_layout_enforcement_enabled."""
+    return getattr(_THREAD, "grad_layout", True)
+
+
+class enforce_grad_layout_policy(_Mode):
+    """torch.autograd.enforce_grad_layout_policy: with enable=False, a leaf's first gradient
+    that backward made for it alone is kept with its own strides instead of being copied into
+    the leaf's layout (a gradient the user handed in is still copied). Set when constructed (a
+    plain call works too); a `with` block restores the previous value on leaving."""
+
+    def __init__(self, enable=True):
+        self.prev, self.mode = is_grad_layout_enforced(), enable
+        _THREAD.grad_layout = enable
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _THREAD.grad_layout = self.prev
+
+    def __call__(self, fn):
+        _THREAD.grad_layout = self.prev
+        return _decorate(self.clone, fn)
+
+    def clone(self):
+        return enforce_grad_layout_policy(self.mode)
 
 
 class inference_mode(_Mode):

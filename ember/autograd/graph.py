@@ -34,7 +34,8 @@ from .node import Leaf as _Leaf, Node as _Node, OutSlot as _OutSlot, output_nr a
 
 __all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version",
            "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
-           "register_multi_grad_hook", "allow_mutation_on_saved_tensors"]
+           "register_multi_grad_hook", "allow_mutation_on_saved_tensors",
+           "region_activation_memory_budget"]
 
 
 class Node(abc.ABC):
@@ -279,3 +280,20 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
             fn(grad)
         handles = tuple(t.register_hook(wrapped_fn) for t in tensors if t.requires_grad)
     return _MultiHandle(handles)
+
+
+def region_activation_memory_budget(budget):
+    """torch's activation memory budget for a compiled region's partitioner: ember compiles
+    nothing (torch.compile runs the function as it is), so inside a compiled region it is a
+    context manager that does nothing; outside one torch refuses it, and so does ember."""
+    from ..compiler import is_compiling
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
+        raise TypeError(f"torch.autograd.graph.region_activation_memory_budget: expects a "
+                        f"float, got {type(budget).__name__}")
+    if not 0.0 <= budget <= 1.0:
+        raise ValueError(f"torch.autograd.graph.region_activation_memory_budget: must be in "
+                         f"[0, 1], got {budget}")
+    if not is_compiling():
+        raise RuntimeError("torch.autograd.graph.region_activation_memory_budget can only be "
+                           "used inside a torch.compile region; it has no effect in eager mode.")
+    return contextlib.nullcontext()

@@ -790,6 +790,8 @@ class _TXP:
                 if d.shape[a] != 1:
                     raise ValueError("cannot select an axis to squeeze out which has size not "
                                      "equal to one")
+        if type(axis) is int:       # (one dim: torch's squeeze.dim, SqueezeBackward1)
+            return d._reshaped(_ember().squeeze(d.t, axes[0]))
         return d._reshaped(_ember().squeeze(d.t, axes)) if axes else d.view()
 
     def broadcast_to(self, x, shape):

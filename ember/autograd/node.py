@@ -136,16 +136,23 @@ class PackedSaved(tuple):
     __slots__ = ()
 
     def unpack(self):
-        return tuple(e.unpack() if type(e) is _Packed else e for e in self)
+        """The saved values, unpacked in the order they were packed (torch's backward unpacks
+        its saved variables in the order it saved them)."""
+        out = list(self)
+        for k in sorted((k for k, e in enumerate(self) if type(e) is _Packed),
+                        key=lambda k: self[k].order):
+            out[k] = self[k].unpack()
+        return tuple(out)
 
 
 class _Packed:
-    """One packed saved array: `which` is the input it came from (None: the result)."""
-    __slots__ = ("obj", "unpack_hook", "be", "dtype", "which")
+    """One packed saved array: `which` is the input it came from (None: the result); `order`:
+    its place among the node's packed values in the order the pack hook saw them."""
+    __slots__ = ("obj", "unpack_hook", "be", "dtype", "which", "order")
 
-    def __init__(self, obj, unpack_hook, be, dtype, which=None):
+    def __init__(self, obj, unpack_hook, be, dtype, which=None, order=0):
         self.obj, self.unpack_hook, self.be, self.dtype = obj, unpack_hook, be, dtype
-        self.which = which
+        self.which, self.order = which, order
 
     def unpack(self):
         from .._tensor import Tensor
@@ -202,8 +209,8 @@ def pack_saved(node, saved):
     xp = be.xp
     by_arr = {id(a.arr): (i, a) for i, a in enumerate(node.inputs) if isinstance(a, Tensor)}
     needed = _saved_inputs(node) if op.saves_in else None
-    out, changed = [], False
-    for s in saved:
+    out, todo = list(saved), []
+    for k, s in enumerate(saved):
         t = which = None
         if isinstance(s, xp.ndarray):
             hit = by_arr.get(id(s))
@@ -213,12 +220,24 @@ def pack_saved(node, saved):
             elif op.saves_out:          # the result, as torch packs it: with its history
                 t = _new(s, be)
                 t._rg, t.grad_fn = True, node
-        if t is None:
-            out.append(s)
-            continue
-        out.append(_Packed(pack(t), unpack, be, s.dtype, which))    # x * x: once per slot
-        changed = True
-    return PackedSaved(out) if changed else saved
+        if t is not None:
+            todo.append((k, t, which))
+    if not todo:
+        return saved
+    if op.name in _OTHER_FIRST and len(todo) > 1 and todo[1][2] is not None:
+        todo[0], todo[1] = todo[1], todo[0]
+    for n, (k, t, which) in enumerate(todo):    # x * x: once per slot
+        out[k] = _Packed(pack(t), unpack, be, saved[k].dtype, which, n)
+    return PackedSaved(out)
+
+
+# Ops whose torch node saves its second input before its first (the derivative formula of the
+# first input names the second first: MulBackward0 packs other, then self): pack_saved calls
+# the pack hook in that order.
+_OTHER_FIRST = frozenset((
+    "mul", "div", "div_floor", "div_trunc", "mm", "bmm", "pow_tensor", "atan2",
+    "maximum", "minimum", "fmax", "fmin", "hypot", "lerp_tensor", "xlogy", "remainder", "fmod",
+    "logaddexp", "logaddexp2"))
 
 
 _CLASSES = {}

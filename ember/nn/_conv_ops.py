@@ -690,7 +690,12 @@ def _batched(input, nsp, fn):
 
 def _convnd(input, weight, bias, stride, padding, dilation, groups, nsp):
     name = f"conv{nsp}d"
-    if bias is not None and input.dtype != bias.dtype:       # torch's conv{n}d checks it first
+    try:
+        mismatch = bias is not None and input.dtype != bias.dtype   # torch's conv{n}d checks it
+    except AttributeError:                                          # first
+        tensor_ndim(name, input)    # (a non-Tensor input: TypeError before anything)
+        raise
+    if mismatch:
         if not isinstance(padding, str):
             raise RuntimeError(f"Input type ({cname(input.arr.dtype)}) and bias type "
                                f"({cname(bias.arr.dtype)}) should be the same")
@@ -895,7 +900,7 @@ def _block_sizes(spatial, k, d, pads, s):
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """torch.nn.functional.unfold: sliding local blocks (N, C*prod(K), L)."""
-    nd, size = input.ndim, input.shape
+    nd, size = tensor_ndim("im2col", input), input.shape
     k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
     _check_fold_args(("kernel", "dilation", "padding", "stride"), k, d, pads, s)
     # torch's im2col_shape_check reads sizes 1 and 2 first (IndexError below 3-D)
@@ -919,7 +924,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """torch.nn.functional.fold: sum sliding blocks (N, C*prod(K), L) into (N, C, *output)."""
-    nd, shape = input.ndim, input.shape
+    nd, shape = tensor_ndim("col2im", input), input.shape
     k, d, pads, s = _fold_args(kernel_size, dilation, padding, stride)
     _check_fold_args(("kernel", "stride", "dilation", "padding"), k, d, pads, s)
     if not (nd == 2 and shape[0] and shape[1] or nd == 3 and shape[1] and shape[2]):

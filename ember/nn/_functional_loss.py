@@ -111,8 +111,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 def _check_nll(input, target, weight, name="nll_loss"):
     """torch's checks in its order: the batch sizes, the target's rank, the weight, and (in the
     kernel, last) the target's dtype."""
-    if input.ndim < 1:
-        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    try:
+        nd = input.ndim
+    except AttributeError:          # (torch's nll_loss_nd entry point)
+        raise_not_tensor("nll_loss_nd", ("input", 1, input))
+    if nd < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {nd})")
     batch = target.shape[0] if target.ndim else 0       # (torch reads a 0-d target's as 0)
     if input.ndim != 1 and input.shape[0] != batch:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
@@ -325,7 +329,11 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "'batchmean' in the next major release.")
     if reduction not in ("none", "mean", "sum", "batchmean"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
-    if input.arr.dtype.kind in "iub" or target.arr.dtype.kind in "iub":
+    try:
+        integral = input.arr.dtype.kind in "iub" or target.arr.dtype.kind in "iub"
+    except AttributeError:
+        raise_not_tensor("kl_div", ("input", 1, input), ("target", 2, target))
+    if integral:
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = _E.exp(target) * (target - input)

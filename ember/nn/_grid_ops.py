@@ -19,7 +19,7 @@ import numpy as np
 
 from ._warn import warn_caller
 from .._cpu import BASE_VEC_BYTES
-from ..ops._apply import _tname, apply
+from ..ops._apply import _tname, apply, raise_not_tensor
 from ..ops._fma import fma_exact
 from ..ops._registry import op
 
@@ -308,7 +308,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
                          f"'border', or 'reflection', but got: '{padding_mode}'")
     align_corners = _align_warning(align_corners, "grid_sample")
-    sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    try:
+        sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    except AttributeError:          # (torch's grid_sampler entry point)
+        raise_not_tensor("grid_sampler", ("input", 1, input), ("grid", 2, grid))
     if input.shape[0] != grid.shape[0]:
         raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but "
                            f"got {sizes}")

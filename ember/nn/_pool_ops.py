@@ -11,7 +11,7 @@ import numpy as np
 
 from .._memory_format import contiguous_out, lay_out
 from ..amp.autocast import fp32_arg
-from ..ops._apply import apply
+from ..ops._apply import apply, raise_not_tensor
 from ..ops._blend import fast_where
 from ..ops._dims import wrap_dim
 from ..ops._registry import op
@@ -323,7 +323,13 @@ def _unbatched(input, nsp, fn):
 
 
 def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    late = _check_pool_rank(input, nsp, f"max_pool{nsp}d", defer_empty=nsp > 1)
+    try:
+        late = _check_pool_rank(input, nsp, f"max_pool{nsp}d", defer_empty=nsp > 1)
+    except AttributeError:          # a non-Tensor input: the TypeError of torch's entry point
+        if nsp == 3 and return_indices and not hasattr(input, "arr"):   # (its Python code)
+            raise AttributeError(f"'{type(input).__name__}' object has no attribute 'is_cuda'")
+        raise_not_tensor(f"max_pool{nsp}d" + "_with_indices" * return_indices,
+                         ("input", 1, input))
     if nsp == 1:                            # max_pool1d's kernel is floating-point only
         if input.is_quantized and not return_indices:
             from ..ops._quantized_nn import quantized_max_pool1d
@@ -442,7 +448,10 @@ for _n in (2, 3):
 
 def _avg_pool(input, nsp, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
-    late = _check_pool_rank(input, nsp, f"avg_pool{nsp}d", defer_empty=nsp > 1)
+    try:
+        late = _check_pool_rank(input, nsp, f"avg_pool{nsp}d", defer_empty=nsp > 1)
+    except AttributeError:          # a non-Tensor input: the TypeError of torch's entry point
+        raise_not_tensor(f"avg_pool{nsp}d", ("input", 1, input))
     dt = input.arr.dtype          # torch's kernels: floats, int64 (3-d: no half), quantized
     if dt != np.int64 and not (dt in (np.float32, np.float64) if nsp == 3 else is_float(dt)) \
             and not input.is_quantized:

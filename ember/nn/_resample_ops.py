@@ -857,7 +857,7 @@ def _(xp, g, r):
 
 def pixel_shuffle(input, upscale_factor):
     r = int(upscale_factor)
-    if input.ndim < 3:
+    if tensor_ndim("pixel_shuffle", input) < 3:
         raise RuntimeError("pixel_shuffle expects input to have at least 3 dimensions, but got "
                            f"input with {input.ndim} dimension(s)")
     if r <= 0:
@@ -892,7 +892,7 @@ def channel_shuffle(input, groups):
     """(N, g*k, *) -> (N, k*g, *): the channels of each of `groups` groups interleaved (a
     reshape, transpose and reshape, differentiable as views)."""
     g = int(groups)
-    if input.ndim <= 2:
+    if tensor_ndim("channel_shuffle", input) <= 2:
         raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with "
                            f"sizes {list(input.shape)}")
     if g <= 0:

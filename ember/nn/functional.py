@@ -17,7 +17,8 @@ from .._dtype import float64 as _F64, refuse_few as _refuse_few
 from ..autograd.grad_mode import no_grad as _no_grad
 from ..autograd.node import node_class as _node_class
 from ..ops import elementwise as _E, linalg as _L, shape as _S
-from ..ops._apply import apply as _apply, inplace as _inplace, raise_not_tensor as _not_tensor
+from ..ops._apply import apply as _apply, inplace as _inplace, raise_not_tensor as _not_tensor, \
+    tensor_args as _tensor_args
 from ..ops._registry import holomorphic as _holomorphic, no_complex_grad as _no_complex_grad, \
     op as _op
 from ..ops._dims import wrap_dim as _wrap_dim
@@ -212,7 +213,10 @@ def relu_(input):
 
 def _threshold_args(input, threshold, value):
     """Integer input: torch converts threshold and value to its dtype (truncating, checked)."""
-    dt = input.arr.dtype
+    try:
+        dt = input.arr.dtype
+    except AttributeError:
+        _not_tensor("threshold", ("input", 1, input))
     if dt.kind in "iu":
         return _D.int_scalar(threshold, dt), _D.int_scalar(value, dt)
     return threshold, value
@@ -302,7 +306,11 @@ def leaky_relu_(input, negative_slope=0.01):
 
 
 def prelu(input, weight):
-    if weight.numel() != 1:
+    try:
+        many, dt = weight.numel() != 1, input.arr.dtype
+    except AttributeError:
+        _not_tensor("prelu", ("input", 1, input), ("weight", 2, weight))
+    if many:
         if input.ndim == 0:
             raise RuntimeError("Not allow zero-dim input tensor.")
         channels = input.shape[1] if input.ndim >= 2 else 1
@@ -310,10 +318,10 @@ def prelu(input, weight):
             raise RuntimeError(
                 "Mismatch of parameter numbers and input channel size. Found parameter numbers "
                 f"= {weight.numel()} and channel size = {channels}.")
-    if input.arr.dtype != weight.arr.dtype:
+    if dt != weight.arr.dtype:
         from ..ops._apply import _tname
         raise RuntimeError(f"prelu: Type promoting not supported. Got "
-                           f"{_tname(input.arr.dtype)} and {_tname(weight.arr.dtype)}")
+                           f"{_tname(dt)} and {_tname(weight.arr.dtype)}")
     if weight.ndim > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
                            f"ndim = {weight.ndim}")
@@ -845,7 +853,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 def _check_sdpa_dtypes(query, key, value, attn_mask):
     """torch's sdpa input checks: q, k, v of one dtype; a mask bool, float32 or q's dtype."""
     q, k, v = (getattr(t, "dtype", None) for t in (query, key, value))
-    if not q == k == v:
+    if q is None or not q == k == v:    # (a non-Tensor: torch's entry point's TypeError)
+        _tensor_args("scaled_dot_product_attention", ("query", 1, query), ("key", 2, key),
+                     ("value", 3, value))
         raise RuntimeError("Expected query, key, and value to have the same dtype, but got "
                            f"query.dtype: {_cname(q.np)} key.dtype: {_cname(k.np)} and "
                            f"value.dtype: {_cname(v.np)} instead.")

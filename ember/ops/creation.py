@@ -24,7 +24,7 @@ from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import NESTED_IDX, op as _op
 from .._kernel_dtypes import cname as _cname, is_float as _is_float, \
-    not_implemented as _dtype_not_implemented
+    float_only as _float_only, not_implemented as _dtype_not_implemented
 from ._apply import _IBOUNDS, _fw, _missing_arg, _tname, apply as _apply, inplace as _inplace, \
     out_autograd_error, raise_not_tensor, type_name, write_target
 from ._arange_cpu import float_arange as _float_arange, float_range as _float_range
@@ -1578,6 +1578,7 @@ def poisson(input, generator=None):
         a = input.arr
     except AttributeError:
         raise_not_tensor("poisson", ("input", 1, input))
+    _float_only(input, "poisson_" + input.device.type)
     if not (a >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     return _new(_rng_for(generator, input.be).poisson(input.arr).astype(input.arr.dtype),

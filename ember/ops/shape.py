@@ -709,11 +709,17 @@ def _insert_units(xp, a, positions):
 def _unsqueeze_fwd(xp, x, d):
     xs = x.shape
     if xp is np and 1 not in xs and x.size and x.flags.c_contiguous:     # (_insert_units' first
-        return x.reshape(xs[:d] + (1,) + xs[d:]), (xs,)     # case, without its list)
-    return _insert_units(xp, x, (d,)), (xs,)
+        return x.reshape(xs[:d] + (1,) + xs[d:]), (d,)      # case, without its list)
+    return _insert_units(xp, x, (d,)), (d,)
 
 
-_unsqueeze_fn = _view_op("unsqueeze", _unsqueeze_fwd, _reshape_back)
+def _unsqueeze_bwd(xp, g, d):
+    """torch's UnsqueezeBackward0: grad.squeeze(dim), a view (and SqueezeBackward1 under
+    create_graph)."""
+    return (xp.squeeze(g, d),)
+
+
+_unsqueeze_fn = _view_op("unsqueeze", _unsqueeze_fwd, _unsqueeze_bwd)
 
 
 _UNSQUEEZE = _unsqueeze_fn.op
@@ -728,7 +734,7 @@ def unsqueeze(input, dim):
                 _UNSQUEEZE.impl[0][0] is _unsqueeze_fwd:    # (_unsqueeze_fn's steps inline)
             d = dim + n + 1 if dim < 0 else dim
             return view_out(_UNSQUEEZE, _unsqueeze_fn, input, a.reshape(xs[:d] + (1,) + xs[d:]),
-                            (xs,), (d,))
+                            (d,), (d,))
     try:
         nd = input.ndim
     except AttributeError:
@@ -1555,7 +1561,23 @@ def _idx_bwd(xp, g, shape, idx):
 # Basic indexing views, one op per torch node name (the backward is the same).
 _slice_fn = _view_op("slice", _idx_fwd, _idx_bwd)
 _select_fn = _view_op("select", _idx_fwd, _idx_bwd)
-_unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _idx_bwd, node="UnsqueezeBackward0")
+def _unsqueeze_idx_bwd(xp, g, shape, idx):
+    """x[:, None] and the like (Nones among whole dims): torch's unsqueezes, whose backward is
+    grad.squeeze(dim), a view (SqueezeBackward1 under create_graph); else _idx_bwd."""
+    if not all(i is None or i is Ellipsis or i == _WHOLE for i in idx) or \
+            idx.count(Ellipsis) > 1:
+        return _idx_bwd(xp, g, shape, idx)
+    k = idx.index(Ellipsis) if Ellipsis in idx else len(idx)
+    tail = idx[k + 1:]
+    axes = [p for p, i in enumerate(idx[:k]) if i is None] + \
+        [g.ndim - len(tail) + p for p, i in enumerate(tail) if i is None]
+    for a in reversed(axes):    # (torch's chain of unsqueezes, undone last first)
+        g = xp.squeeze(g, a)
+    return (g,)
+
+
+_unsqueeze_idx_fn = _view_op("unsqueeze_index", _idx_fwd, _unsqueeze_idx_bwd,
+                             node="UnsqueezeBackward0")
 _alias_fn = _view_op("alias", lambda xp, x, idx: (x[...], ()), lambda xp, g: (g,))
 _UNSQUEEZE_IDX = _unsqueeze_idx_fn.op
 _NONE_KEY = (None, Ellipsis)       # index._parse_basic(None, shape)[0]

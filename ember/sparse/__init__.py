@@ -14,13 +14,14 @@ from ._csr import col_indices, crow_indices, sparse_csr_tensor, to_sparse_csr  #
 from ._compressed import (ccol_indices, row_indices, sparse_bsc_tensor,  # noqa: F401
                           sparse_bsr_tensor, sparse_compressed_tensor, sparse_csc_tensor,
                           to_sparse_bsc, to_sparse_bsr, to_sparse_csc)
+from ._gradcheck import as_sparse_gradcheck
 from ._math import (BFloat16Tensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: F401
                     FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, _spmm, addmm,
                     check_sparse_tensor_invariants, hspmm, log_softmax, mm, sampled_addmm, smm,
                     softmax, sspaddmm, sum)
 
 __all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "spdiags",
-           "sum"]
+           "sum", "as_sparse_gradcheck"]
 
 
 def _to_sparse_coo(self):

@@ -52,12 +52,13 @@ def _check_mm(s, d, name="mm"):
                            f"{_tname(d.arr.dtype)}")
 
 
-def mm(mat1, mat2, reduce="sum"):
+def mm(mat1, mat2, reduce=None):
     """torch.sparse.mm: sparse (COO or CSR) @ dense with a sparse gradient for the sparse
-    operand (its pattern); a dense mat1 is torch.mm."""
-    if reduce != "sum":
-        raise NotImplementedError(f"ember: torch.sparse.mm with reduce={reduce!r} (a CSR "
-                                  "reduction) is not supported")
+    operand (its pattern); a dense mat1 is torch.mm. With `reduce` given (a CSR mat1 only):
+    torch's _sparse_mm_reduce_impl, each output entry the sum, mean, amax or amin of the
+    products of its row's stored entries."""
+    if reduce is not None:
+        return _mm_reduce(mat1, mat2, reduce)
     if not _is_sparse(mat1) and type(mat1.arr) is not SparseCSR:
         from ..ops.linalg import mm as _mm
         return _mm(mat1, mat2)
@@ -66,6 +67,108 @@ def mm(mat1, mat2, reduce="sum"):
         return _mm(mat1, mat2)
     _check_mm(mat1, mat2)
     return apply(_sparse_addmm, (None, mat1, mat2), (0, 1))
+
+
+def _mm_reduce(s, d, reduce):
+    from .._kernel_dtypes import not_implemented as _dtype_not_implemented, tname
+    if type(getattr(s, "arr", None)) is not SparseCSR:
+        backend = "SparseCPU" if _is_sparse(s) else "CPU"
+        raise NotImplementedError(f"Could not run 'aten::_sparse_mm_reduce_impl' with arguments "
+                                  f"from the '{backend}' backend.")
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)    # (torch's aliases)
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if reduce == "prod":
+        raise RuntimeError("sparse_mm_reduce: reduce type of prod has not been enabled.")
+    if d.ndim != 2 or d.shape[0] != s.shape[1]:
+        raise RuntimeError(f"Expected a tensor of dimension 2 and tensor.size[0] == "
+                           f"{s.shape[1]} but got: dimension {d.ndim} and tensor.size[0] = "
+                           f"{d.shape[0]}")
+    dt = s.arr.values.dtype
+    if d.arr.dtype != dt:
+        raise RuntimeError(f"Expected tensor for argument #1 'other' to have scalar type "
+                           f"{tname(dt)}; but got {d.type()} instead (while checking arguments "
+                           "for sparse_mm_reduce)")
+    if dt.kind not in "f" and dt.name != "bfloat16":
+        raise _dtype_not_implemented("spmm_reduce_kernel", dt)
+    return apply(_sparse_mm_reduce, (s, d), (reduce,))
+
+
+@op("sparse_mm_reduce", saves="in", node="SparseMmReduceImplBackward0", needs_mask=True)
+def _sparse_mm_reduce(xp, s, d, reduce):
+    """out[i] = reduce over row i's stored j of s[i, j] * d[j] (0 for an empty row); amax and
+    amin keep, per output entry, the first stored entry that attains it (for backward)."""
+    rows, prod = s.rows(), s.values[:, None] * d[s.col]
+    out = xp.zeros((s.shape[0], d.shape[1]), d.dtype)
+    count = arg = None
+    if reduce in ("sum", "mean"):
+        _fma_rows(xp, out, rows, s.values, d[s.col])
+        if reduce == "mean":
+            count = xp.maximum(xp.diff(s.crow), 1).astype(d.dtype)[:, None]
+            out /= count
+    else:
+        sign = 1 if reduce == "amax" else -1
+        best = xp.full(out.shape, -xp.inf, d.dtype)
+        _index_max(xp, best, rows, sign * prod)
+        full = xp.diff(s.crow) > 0
+        out[full] = sign * best[full]
+        nnz = len(rows)
+        which = xp.where(sign * prod == best[rows], -xp.arange(nnz)[:, None], -nnz)
+        arg = xp.full(out.shape, -nnz, np.int64)
+        _index_max(xp, arg, rows, which)    # (the first attaining entry: max of -j)
+        arg = -arg
+    return out, (s, d, count, arg)
+
+
+def _fma_rows(xp, out, index, scale, rows):
+    """out[index[j]] += scale[j] * rows[j] for each j in order (index sorted), as torch's
+    kernels accumulate: with fused multiply-adds (float32: each step computed in float64 from
+    exact products; float64: the product's error added back, Dekker's and Knuth's way)."""
+    wide = np.float64 if out.dtype == np.float32 else out.dtype
+    starts = xp.searchsorted(index, index)      # each entry's place in its run of one index
+    rank = xp.arange(len(index)) - starts
+    for k in range(int(rank.max()) + 1 if len(rank) else 0):
+        j = xp.nonzero(rank == k)[0]
+        i = index[j]
+        a, b, c = scale[j].astype(wide)[:, None], rows[j].astype(wide), out[i].astype(wide)
+        out[i] = (_fma64(a, b, c) if out.dtype == np.float64 else a * b + c).astype(out.dtype)
+
+
+def _fma64(a, b, c):
+    """a * b + c rounded once (float64): the product's rounding error (Dekker's split) and the
+    sum's (Knuth's two-sum) added back."""
+    p = a * b
+    t = 134217729.0 * a
+    ah = t - (t - a)
+    t = 134217729.0 * b
+    bh = t - (t - b)
+    al, bl = a - ah, b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    v = s - p
+    return s + (((p - (s - v)) + (c - v)) + e)
+
+
+@_sparse_mm_reduce.vjp
+def _(xp, g, s, d, count, arg, needs):
+    rows = s.rows()
+    g = g[rows]
+    if arg is not None:     # amax / amin: only the attaining entry's product gets the gradient
+        g = g * (arg[rows] == xp.arange(len(rows))[:, None])
+    gs = gd = None
+    if needs[0]:            # (mean: the dot product divided by the row's count, as torch's)
+        v = (g * d[s.col]).sum(-1)
+        gs = s._like(v if count is None else v / count[rows, 0])
+    if needs[1]:            # s.T @ g, each column's entries in row order
+        gd = xp.zeros_like(d)
+        by_col = xp.argsort(s.col, kind="stable")
+        scale = s.values if count is None else s.values / count[rows, 0]
+        if arg is None:
+            _fma_rows(xp, gd, s.col[by_col], scale[by_col], g[by_col])
+        else:
+            _index_add(xp, gd, s.col, scale[:, None] * g)
+    return gs, gd
 
 
 def _spmm(input, mat2):
