@@ -79,6 +79,10 @@ def _reverse_topo(roots, needed=None):
     order, keys, heap, slots = [], [], [], {}
     ready = list(roots)         # torch's GraphRoot (a single root runs at once: the same)
     while True:
+        # the one node made ready while the heap is empty is not pushed until a second one
+        # comes: alone, it is the next to run (the heap's pushes and pops are otherwise
+        # torch's, in its order)
+        lone = None
         for c in ready:
             if c is None:
                 continue
@@ -101,10 +105,19 @@ def _reverse_topo(roots, needed=None):
                 if d:
                     continue
                 c = parent
+            if lone is None and not heap:
+                lone = c
+                continue
+            if lone is not None:
+                _push(keys, heap, lone.seq, lone)
+                lone = None
             _push(keys, heap, c.seq, c)
-        if not heap:
+        if lone is not None:
+            node = lone
+        elif heap:
+            node = _pop(keys, heap)
+        else:
             break
-        node = _pop(keys, heap)
         if slots and node in slots:
             order.extend(sorted(slots.pop(node), key=_slot_index))
         order.append(node)
