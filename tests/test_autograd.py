@@ -552,3 +552,29 @@ def test_non_leaf_requires_grad_flag_and_grad_read_as_torch():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert y.grad is None and x.grad is None
+
+
+def test_gradients_accumulate_in_place_only_into_arrays_nobody_holds():
+    """The engine adds a second gradient into the first in place (torch's InputBuffer) only
+    when nothing else holds it: a gradient given to backward, or kept by a hook, keeps its
+    values, and every .grad is torch's."""
+    x0 = np.random.default_rng(5).standard_normal((3, 4))
+    g0 = np.random.default_rng(6).standard_normal((3, 4))
+    results = []
+    for lib in (ember, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 1.5
+        kept = []
+        r = (y * 2).relu()
+        r.register_hook(lambda g: kept.append(g))     # (the array y's gradient starts as)
+        z = y + r
+        w = z + (z * 3).tanh()
+        gw = lib.tensor(g0)
+        w.backward(gw)
+        results.append((x.grad.numpy().copy(), gw.numpy().copy(),
+                        [k.numpy().copy() for k in kept]))
+    (xe, ge, ke), (xt, gt, kt) = results
+    np.testing.assert_allclose(xe, xt, rtol=1e-12)
+    assert np.array_equal(ge, g0) and np.array_equal(gt, g0)
+    assert len(ke) == len(kt) == 1
+    np.testing.assert_allclose(ke[0], kt[0], rtol=1e-12)

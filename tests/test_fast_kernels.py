@@ -110,6 +110,34 @@ def test_flash_attention_backward_kept_or_recomputed(keep, mask, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "heads_transposed", "qkv_split", "head_slice"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_flash_attention_gradients_in_torchs_layout(layout, dtype):
+    """torch's flash backward writes the gradients of query, key and value laid out (B, L, H, D)
+    whatever the inputs' layout: a hook sees those strides, and the head split's view of a
+    GPT block (qkv.split, view, transpose) takes them back without a copy."""
+    x = np.random.default_rng(4).standard_normal((2, 6, 24, 8))
+    strides = []
+    for lib in (ember, torch):
+        base = lib.tensor(x, dtype=getattr(lib, dtype), requires_grad=True)
+        if layout == "contiguous":
+            ts = [base[:, :, :4].contiguous().transpose(1, 2).contiguous() for _ in range(3)]
+        elif layout == "heads_transposed":
+            ts = [base[:, :, i * 4:i * 4 + 4].contiguous().transpose(1, 2) for i in range(3)]
+        elif layout == "qkv_split":
+            ts = [t.reshape(2, 6, 4, 8).transpose(1, 2)
+                  for t in base.reshape(2, 6, 192).split(32, dim=2)[:3]]
+        else:
+            ts = [base[..., :4].transpose(1, 2) for _ in range(3)]
+        seen = []
+        for t in ts:
+            t.register_hook(lambda g: seen.append(g.stride()))
+        out = lib.nn.functional.scaled_dot_product_attention(*ts, is_causal=True)
+        out.sum().backward()
+        strides.append((seen, base.grad.stride()))
+    assert strides[0] == strides[1]
+
+
 @pytest.mark.parametrize("name", ["sigmoid", "silu"])
 def test_sigmoid_family_follows_torchs_formula(name):
     fe, ft = getattr(ember.nn.functional, name), getattr(torch.nn.functional, name)

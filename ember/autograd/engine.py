@@ -2,6 +2,7 @@
 import math
 import re
 import weakref
+from sys import getrefcount
 
 import numpy as np
 
@@ -78,6 +79,10 @@ def _reverse_topo(roots, needed=None):
     order, keys, heap, slots = [], [], [], {}
     ready = list(roots)         # torch's GraphRoot (a single root runs at once: the same)
     while True:
+        # the one node made ready while the heap is empty is not pushed until a second one
+        # comes: alone, it is the next to run (the heap's pushes and pops are otherwise
+        # torch's, in its order)
+        lone = None
         for c in ready:
             if c is None:
                 continue
@@ -100,10 +105,19 @@ def _reverse_topo(roots, needed=None):
                 if d:
                     continue
                 c = parent
+            if lone is None and not heap:
+                lone = c
+                continue
+            if lone is not None:
+                _push(keys, heap, lone.seq, lone)
+                lone = None
             _push(keys, heap, c.seq, c)
-        if not heap:
+        if lone is not None:
+            node = lone
+        elif heap:
+            node = _pop(keys, heap)
+        else:
             break
-        node = _pop(keys, heap)
         if slots and node in slots:
             order.extend(sorted(slots.pop(node), key=_slot_index))
         order.append(node)
@@ -552,13 +566,28 @@ def _run_node(node, g, grads, retain_graph, create_graph, needed=None):
             if gi.dtype != a.dtype:
                 gi = _cast_grad(gi, a.dtype)
         prev = grads.get(nxt)
-        grads[nxt] = gi if prev is None else prev + gi
+        if prev is None:
+            grads[nxt] = gi
+        elif type(prev) is np.ndarray and getrefcount(prev) == 3 and _stealable(prev, gi):
+            np.add(prev, gi, out=prev)
+        else:
+            grads[nxt] = prev + gi
     if big and not retain_graph and getattr(node, "op_node", False) and \
             (node.saved is _FREED or not (op.saves_in or op.saves_out)):
         _release_inputs(node)       # (inputs that a kept `saved` reads stay)
 
 
 _KEEP_BYTES = 1 << 16
+
+
+def _stealable(prev, gi):
+    """Whether the gradient `prev` gathered so far, which nothing but the engine holds (its
+    reference count), may take `gi` in place, as torch's InputBuffer accumulates into a buffer
+    it alone holds: an array of its own memory, C-contiguous as gi is (prev + gi would be laid
+    out so: the same values in the same layout, without a new array)."""
+    f = prev.flags
+    return f.owndata and f.writeable and f.c_contiguous and type(gi) is np.ndarray and \
+        gi.strides == prev.strides
 
 
 def _release_inputs(node):

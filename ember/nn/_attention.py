@@ -82,16 +82,30 @@ def _(xp, g, q, k, v, mask, out, lse, kept, scale, is_causal):
     else:
         p = kept[0] / kept[1]
     g = g.astype(acc, copy=False)
-    dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
+    dv = _matmul_to(xp, xp.swapaxes(p, -1, -2), g, v)
     dp = xp.matmul(g, xp.swapaxes(v.astype(acc, copy=False), -1, -2))
     ds = dp     # p * (dp - rowsum(g * out)) * scale, in place of dp
     ds -= _O._rowsum(xp, g * out.astype(acc, copy=False), -1)
     ds *= p
     ds *= acc(scale)
-    dq = xp.matmul(ds, k.astype(acc, copy=False))
-    dk = xp.matmul(xp.swapaxes(ds, -1, -2), q.astype(acc, copy=False))
-    return (dq.astype(q.dtype, copy=False), dk.astype(k.dtype, copy=False),
-            dv.astype(v.dtype, copy=False), None)
+    dq = _matmul_to(xp, ds, k.astype(acc, copy=False), q)
+    dk = _matmul_to(xp, xp.swapaxes(ds, -1, -2), q.astype(acc, copy=False), k)
+    return dq, dk, dv, None
+
+
+def _matmul_to(xp, a, b, like):
+    """a @ b as the gradient of input `like` (B, H, L, D): cast to its dtype and, where
+    torch's kernel runs (a unit stride along D), laid out (B, L, H, D) as torch's kernel
+    writes it (the head split's view then takes it back without a copy)."""
+    if like.strides[-1] != like.itemsize or xp is not np:
+        return xp.matmul(a, b).astype(like.dtype, copy=False)
+    n, h, s, d = like.shape
+    res = np.empty((n, s, h, d), like.dtype).transpose(0, 2, 1, 3)
+    if a.dtype == like.dtype:
+        np.matmul(a, b, out=res)
+    else:
+        res[...] = np.matmul(a, b)
+    return res
 
 
 def _flash_applies(query, key, value, attn_mask, dropout_p):
