@@ -587,7 +587,7 @@ def _stealable(prev, gi):
     out so: the same values in the same layout, without a new array)."""
     f = prev.flags
     return f.owndata and f.writeable and f.c_contiguous and type(gi) is np.ndarray and \
-        gi.strides == prev.strides
+        gi.strides == prev.strides and gi.shape == prev.shape and gi.dtype == prev.dtype
 
 
 def _release_inputs(node):
