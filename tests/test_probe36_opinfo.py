@@ -24,6 +24,31 @@ _CASES = {
         L.ones(4, 3), 0, L.tensor(1), -1),
 }
 
+# ormqr's checks of shapes and dtypes, in torch's order (ember computed some of these silently)
+_CALLS = [
+    "L.ormqr(L.tensor(1.), L.tensor(1.), L.tensor(1.))", "L.ormqr(L.ones(3, 3), L.ones(3), "
+    "L.ones(3))", "L.ormqr(L.ones(5, 0, dtype=L.long), L.ones(5, dtype=L.long), L.ones(5, 5, "
+    "dtype=L.long), True, True)", "L.ormqr(L.ones(5, 3), L.ones(4), L.ones(5, 5))",
+    "L.ormqr(L.ones(5, 3), L.ones(2), L.ones(5, 5), False)",
+    "L.ormqr(L.ones(5, 3), L.ones(3), L.ones(4, 5))", "L.ormqr(L.ones(5, 3), L.ones(3), "
+    "L.ones(5, 4), False)", "L.ormqr(L.ones(5, 3), L.ones(4), L.ones(4, 5))",
+    "L.ormqr(L.ones(5, 3), L.tensor(1.), L.ones(5, 5))",
+    "L.ormqr(L.ones(5, 3), L.ones(1, 4), L.ones(1, 5, 5))",
+    "L.ormqr(L.ones(5, 3), L.ones(1, 3), L.ones(1, 5, 5))",
+    "L.ormqr(L.ones(5, 3), L.ones(3), L.ones(1, 5, 5))",
+    "L.ormqr(L.ones(2, 5, 3), L.ones(1, 3), L.ones(3, 5, 5))",
+    "L.ormqr(L.ones(2, 5, 3), L.ones(2, 3), L.ones(3, 5, 5))",
+    "L.ormqr(L.ones(5, 3), L.ones(3, dtype=L.double), L.ones(5, 5, dtype=L.half))",
+    "L.ormqr(L.ones(5, 3), L.ones(3), L.ones(5, 5, dtype=L.double))",
+    "L.ormqr(L.ones(5, 7), L.ones(5), L.ones(5, 5))",
+]
+
+
+@pytest.mark.parametrize("call", _CALLS)
+def test_calls_like_torch(call):
+    assert _outcome(lambda: eval(call, {"L": ember})) == _outcome(
+        lambda: eval(call, {"L": torch}))
+
 
 @pytest.mark.parametrize("case", list(_CASES))
 def test_like_torch(case):
