@@ -1,5 +1,6 @@
 """Regressions found by running torch's OpInfo error_inputs and reference_inputs
 (common_methods_invocations.op_db) through ember: each case as torch computes it or refuses it."""
+import numpy as np
 import pytest
 import torch
 
@@ -41,13 +42,51 @@ _CALLS = [
     "L.ormqr(L.ones(5, 3), L.ones(3, dtype=L.double), L.ones(5, 5, dtype=L.half))",
     "L.ormqr(L.ones(5, 3), L.ones(3), L.ones(5, 5, dtype=L.double))",
     "L.ormqr(L.ones(5, 7), L.ones(5), L.ones(5, 5))",
+    # out= tensors whose elements share memory (expanded), or that share the input's memory
+    "L.bernoulli(L.zeros(6), out=L.zeros(1).expand(6))",
+    "L.zeros(3, out=L.zeros(1).expand(3))", "L.ones(3, out=L.zeros(1).expand(3))",
+    "L.full((2, 3), 2., out=L.zeros(1, 3).expand(2, 3))",
+    "L.randn(3, out=L.zeros(1).expand(3))", "L.rand(3, out=L.zeros(1).expand(3))",
+    "L.randint(5, (3,), out=L.zeros(1).expand(3))", "L.arange(3., out=L.zeros(1).expand(3))",
+    "L.linspace(0, 1, 3, out=L.zeros(1).expand(3))",
+    "L.index_select(L.ones(3, 6), 1, L.tensor([0, 1]), out=L.zeros(1).expand(2, 6))",
+    "L.masked_select(L.arange(6.), L.ones(6, dtype=L.bool), out=L.zeros(1).expand(3))",
+    "(lambda m: L.masked_select(m.clone(), m, out=m))(L.tensor([True, False, True]))",
+    "(lambda m: L.masked_select(m.clone(), m, out=m[1:]))(L.tensor([True, False, True]))",
+    "(lambda x: L.kthvalue(x, 5, out=(x, L.zeros((), dtype=L.long))))(L.arange(10.))",
+    "(lambda x: L.kthvalue(x, 5, out=(x[:1], L.zeros((), dtype=L.long))))(L.arange(10.))",
+    "(lambda x: L.kthvalue(x, 5, out=(x[5:], L.zeros((), dtype=L.long))))(L.arange(10.))",
+    "(lambda x: L.kthvalue(x, 11, out=(x, L.zeros((), dtype=L.long))))(L.arange(10.))",
+    # messages
+    "L.linspace(0, 3, 1.0)", "L.logspace(0, 3, 1.0)", "L.logspace(0, 3, 1.0, 2)",
+    "L.linspace(0, 3, None, dtype=L.float64)", "L.linspace(L.tensor(0), 3, True)",
+    "L.linspace(0.5, 3, 2.5, out=L.ones(2))", "L.linspace(0, 3, np.int64(3))",
+    "L.native_layer_norm(L.ones(1, 2, 3), [], None, None, 1e-5)",
+    "L.nn.functional.layer_norm(L.ones(1, 2, 3), [])",
+    "L.nn.functional.rms_norm(L.ones(1, 2, 3), [1, 2, 3], L.ones(1, 2), 1e-5)",
+    "L.nn.functional.rms_norm(L.ones(1, 2, 3), [4], L.ones(2, 3), 1e-5)",
+    "L.nn.functional.max_pool1d(L.ones(0, 1, 49), kernel_size=2, stride=50, padding=-1, "
+    "return_indices=True)",
+    "L.nn.functional.max_pool1d(L.ones(0, 1, 49), kernel_size=3, dilation=2, stride=1, "
+    "padding=3, return_indices=True)",
+    "L.nn.functional.max_pool1d(L.ones(0, 1, 49, requires_grad=True), kernel_size=3, "
+    "dilation=2, stride=1, padding=3)",
+    "L.empty_permuted([2], [3])", "L.empty_permuted([2, 3], [-1, 0])",
+    "L.empty_permuted([2, 3, 4], [0, 0, 5])", "L.empty_permuted([2, 3, 4], [0, 5, 0])",
+    # keywords torch takes
+    "L.ones(2, 3).cfloat(memory_format=L.contiguous_format)",
+    "L.ones(2, 3, 4, 5).cdouble(memory_format=L.channels_last).stride()",
+    "L.normal(1.6, 0.3, [2, 2], dtype=L.float32, layout=L.strided, device='cpu').shape",
+    "L.normal(L.ones(2), 0.3, layout=L.strided)", "L.normal(1.6, L.ones(2), pin_memory=True)",
+    "L.normal(L.ones(2), L.ones(2), out=L.ones(2), dtype=L.float32)",
+    "L.normal(L.ones(2), L.ones(2), generator=L.Generator(), device='cpu')",
 ]
 
 
 @pytest.mark.parametrize("call", _CALLS)
 def test_calls_like_torch(call):
-    assert _outcome(lambda: eval(call, {"L": ember})) == _outcome(
-        lambda: eval(call, {"L": torch}))
+    assert _outcome(lambda: eval(call, {"L": ember, "np": np})) == _outcome(
+        lambda: eval(call, {"L": torch, "np": np}))
 
 
 @pytest.mark.parametrize("case", list(_CASES))
