@@ -80,6 +80,8 @@ _CALLS = [
     "L.normal(L.ones(2), 0.3, layout=L.strided)", "L.normal(1.6, L.ones(2), pin_memory=True)",
     "L.normal(L.ones(2), L.ones(2), out=L.ones(2), dtype=L.float32)",
     "L.normal(L.ones(2), L.ones(2), generator=L.Generator(), device='cpu')",
+    "L.bernoulli(L.zeros(2), 0.5, out=L.zeros(2))",
+    "L.bernoulli(L.zeros(2), 1, out=L.zeros(2), generator=L.Generator())",
     "L.ones(3).polygamma(n=0)", "L.Tensor.polygamma(L.ones(3), n=2)",
     "L.ones(3).polygamma_(n=1)", "L.polygamma(L.ones(3), 1)", "L.polygamma(1.5, [1.])",
 ]

@@ -1481,11 +1481,24 @@ _P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could thi
          "message be improved?  If so, please report an enhancement request to PyTorch.)")
 
 
+def _bernoulli_p_out(input, p, generator):
+    gen = "" if generator is None else "generator=torch._C.Generator, "
+    why = "" if generator is None else ("      didn't match because some of the keywords were "
+                                        "incorrect: generator, out\n")
+    raise TypeError(f"bernoulli() received an invalid combination of arguments - got "
+                    f"({type_name(input)}, {type_name(p)}, {gen}out=Tensor), but expected one "
+                    f"of:\n * (Tensor input, *, torch.Generator generator = None, Tensor out = "
+                    f"None)\n{why} * (Tensor input, float p, *, torch.Generator generator = "
+                    f"None)\n{why}")
+
+
 def bernoulli(input, p=None, *, generator=None, out=None):
     try:
         be = input.be
     except AttributeError:
         raise_not_tensor("bernoulli", ("input", 1, input))
+    if out is not None and p is not None:    # (torch's overload with p has no out=)
+        _bernoulli_p_out(input, p, generator)
     if out is not None:
         _writable_out(out, "bernoulli")
     probs, dt = (input.arr if p is None else p), input.arr.dtype
