@@ -1068,11 +1068,13 @@ class Tensor(TensorBase):
         return self.to(_dtype.bool_) if memory_format is None else \
             self.to(_dtype.bool_, memory_format=memory_format)
 
-    def cfloat(self):
-        return self.to(_dtype.complex64)
+    def cfloat(self, *, memory_format=None):
+        return self.to(_dtype.complex64) if memory_format is None else \
+            self.to(_dtype.complex64, memory_format=memory_format)
 
-    def cdouble(self):
-        return self.to(_dtype.complex128)
+    def cdouble(self, *, memory_format=None):
+        return self.to(_dtype.complex128) if memory_format is None else \
+            self.to(_dtype.complex128, memory_format=memory_format)
 
     def pin_memory(self, device=None):
         """A no-op with a GPU (CuPy copies from any host array); torch's error without one."""

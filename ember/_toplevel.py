@@ -783,8 +783,15 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
         raise RuntimeError(f"Number of dimensions in size does not match the length of the "
                            f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
                            f"len(physical_layout) = {len(order)}")
-    if sorted(order) != list(range(len(order))):
-        raise RuntimeError("Duplicate dim not allowed")
+    seen = set()
+    for i, d in enumerate(order):
+        if not 0 <= d < len(order):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and "
+                               f"{len(order) - 1}, but got {d} at index {i}).  NB: negative dims "
+                               "not currently supported; file an issue if you want it.")
+        if d in seen:
+            raise RuntimeError("Duplicate dim not allowed")
+        seen.add(d)
     t = empty(tuple(size[d] for d in order), dtype=dtype, device=device)
     t.arr = t.arr.transpose(np.argsort(order))
     return t.requires_grad_(True) if requires_grad else t

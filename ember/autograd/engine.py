@@ -43,6 +43,8 @@ def sum_to_size(t, size):
     lead = len(shape) - len(size)
     if lead < 0 or any(s != 1 and s != shape[lead + i] for i, s in enumerate(size)):
         raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+    if not size:        # torch's sum_to: a plain sum, even of a 0-d one (bool sums to long)
+        return t.sum()
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(size)
                                       if s == 1 and shape[i + lead] != 1)
     if axes:

@@ -676,12 +676,18 @@ def _bfloat16_stats(a, mean, var_sum, n, eps, running_mean, running_var, momentu
     return mean, invstd
 
 
+_NORMALIZED_SHAPE_EMPTY = ("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
         tuple(map(int, normalized_shape))
     k = len(shape)
     nd = tensor_ndim("layer_norm", input)
-    if k == 0 or tuple(input.arr.shape[nd - k:]) != shape or nd < k:
+    if k == 0:
+        raise RuntimeError(_NORMALIZED_SHAPE_EMPTY)
+    if tuple(input.arr.shape[nd - k:]) != shape or nd < k:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size"
                            f"{list(input.shape)}")
@@ -816,8 +822,11 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         tuple(int(s) for s in normalized_shape)
     k = len(shape)
     if not k:
-        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
-                           "containing at least one element, but got normalized_shape = []")
+        raise RuntimeError(_NORMALIZED_SHAPE_EMPTY)
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got "
+                           f"weight of shape {list(weight.shape)} and normalized_shape = "
+                           f"{list(shape)}")
     if tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*{', '.join(map(str, shape))}], but got input of size"

@@ -341,11 +341,14 @@ def _max_pool(input, nsp, kernel_size, stride, padding, dilation, ceil_mode, ret
     if nsp == 3 and not return_indices:     # (torch's max_pool3d_with_indices is not autocast)
         input = fp32_arg("max_pool3d", input)
 
+    # (max_pool1d_with_indices lacks max_pool1d's own checks)
+    name = "max_pool1d_with_indices" if nsp == 1 and return_indices else f"max_pool{nsp}d"
+
     def run(x):
         n = max(nsp, 2)
         k, s, pads, d, out = _pool_args(x, n, _lift(kernel_size, nsp), _lift(stride, nsp, 1),
                                         _lift(padding, nsp, 0), _lift(dilation, nsp, 1),
-                                        ceil_mode, f"max_pool{nsp}d", late)
+                                        ceil_mode, name, late)
         return lay_out(apply(_MAX[n, bool(return_indices)], (x,), (k, s, pads, d, out,
                                                                   bool(return_indices))), x)
     return _unbatched(input, nsp, run)

@@ -9,6 +9,20 @@ PARTIAL_OVERLAP = ("unsupported operation: some elements of the input tensor and
                    "performing the operation.")
 
 
+INTERNAL_OVERLAP = ("unsupported operation: more than one element of the written-to tensor "
+                    "refers to a single memory location. Please clone() the tensor before "
+                    "performing the operation.")
+
+
+def check_internal(t):
+    """torch's assert_no_internal_overlap: refuses a tensor some of whose elements share memory
+    (an expanded one)."""
+    a = t.arr
+    st = getattr(a, "strides", ())
+    if 0 in st and a.size and any(s == 0 and n > 1 for n, s in zip(a.shape, st)):
+        raise RuntimeError(INTERNAL_OVERLAP)
+
+
 def _dense(a):
     """torch's is_non_overlapping_and_dense: the elements fill one block of memory, once each
     (a negative stride, which no torch tensor has, counts as too hard to tell, as overlap does)."""

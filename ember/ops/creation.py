@@ -657,12 +657,20 @@ def _into(t, out, name=None):
     _writable_out(out, name)
     if tuple(out.shape) != tuple(t.shape):
         out.arr = out.be.xp.empty(t.shape, out.arr.dtype)
-    out.be.xp.copyto(out.arr, t.arr, casting="unsafe")
+    dst, arr = out.arr, t.arr
+    if not getattr(dst.flags, "writeable", True):   # an expanded out: a fill writes through
+        dst, region = write_target(out, fill=name in _FILLS)
+        if region is not None:
+            arr = arr[region]
+    out.be.xp.copyto(dst, arr, casting="unsafe")
     _bump_version(out)
     return out
 
 
 _RESIZED_FIRST = ("aten::empty", "aten::randn")
+# the factories whose values torch writes into an out= whose elements share memory (the others
+# refuse it)
+_FILLS = ("aten::zeros", "aten::ones", "aten::full")
 
 
 def _writable_out(out, name):
@@ -1034,8 +1042,29 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
                                _get_backend(device), requires_grad), out, "aten::range")
 
 
+def _space_steps(name, start, end, steps, base, kwargs):
+    """torch's argument-parser TypeError for a `steps` that is no int (a float, a bool...):
+    `kwargs` the keywords given (those not at their defaults, in torch's order)."""
+    if isinstance(steps, int) and not isinstance(steps, bool) or \
+            not isinstance(steps, (bool, float, _py_complex, str, type(None))) and \
+            hasattr(steps, "__index__"):
+        return
+    got = [type_name(v) for v in (start, end, steps)] + ([] if base == 10.0 else
+                                                         [type_name(base)])
+    got += [f"{k}={type_name(v)}" for k, v in sorted(kwargs.items())
+            if v is not None and v is not False]
+    head = "int steps, float base = 10.0" if name == "logspace" else "int steps"
+    sigs = "".join(f" * ({a} start, {b} end, {head}, *, {_OUT_TAIL})\n" for a, b in (
+        ("Tensor", "Tensor"), ("Number", "Tensor"), ("Tensor", "Number"), ("Number", "Number")))
+    raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                    f"({', '.join(got)}), but expected one of:\n{sigs}")
+
+
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
+    _space_steps("linspace", start, end, steps, 10.0, dict(
+        out=out, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
+        pin_memory=pin_memory))
     _check_pin(pin_memory)
     _space_ends("linspace", start, end)
     be = _get_backend(device)
@@ -1155,6 +1184,9 @@ def _space_ends(name, start, end):
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
+    _space_steps("logspace", start, end, steps, base, dict(
+        out=out, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
+        pin_memory=pin_memory))
     _check_pin(pin_memory)
     _space_ends("logspace", start, end)
     start = start.item() if isinstance(start, Tensor) else start
@@ -1420,9 +1452,24 @@ _NORMAL_SIGNATURES = (
     "None, bool pin_memory = False, bool requires_grad = False)\n")
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
-           requires_grad=False):
+def _normal_size_is_missing(mean, std, **kwargs):
+    """torch's error for a call matching none of normal's overloads (the factory keywords
+    need the float-mean-and-std one, which takes a size)."""
+    got = [type_name(mean), type_name(std)] + [    # (torch names the keywords in this order)
+        f"{k}={type_name(v)}" for k, v in sorted(kwargs.items()) if v is not None and
+        v is not False]
+    raise TypeError(f"normal() received an invalid combination of arguments - got "
+                    f"({', '.join(got)}), but expected one of:\n{_NORMAL_SIGNATURES}")
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, pin_memory=False, requires_grad=False):
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
+    if size is None and (layout is not None or pin_memory or tensors and (
+            dtype is not None or device is not None or requires_grad)):
+        _normal_size_is_missing(mean, std, out=out, dtype=dtype, layout=layout, device=device,
+                                generator=generator, pin_memory=pin_memory,
+                                requires_grad=requires_grad)
     if out is not None:
         _writable_out(out, "normal" if tensors else "aten::normal")
     if tensors:
@@ -1441,11 +1488,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         from ._apply import _finish as _out_finish     # (TensorIterator's: warns on a resize)
         return _out_finish((noise * std + mean).detach(), out, "aten::normal")
     if size is None:        # torch's float-mean-and-std overload takes a size
-        got = [type_name(mean), type_name(std)] + [
-            f"{k}={type_name(v)}" for k, v in (("out", out), ("dtype", dtype), ("device", device),
-                                               ("generator", generator)) if v is not None]
-        raise TypeError(f"normal() received an invalid combination of arguments - got "
-                        f"({', '.join(got)}), but expected one of:\n{_NORMAL_SIGNATURES}")
+        _normal_size_is_missing(mean, std, out=out, dtype=dtype, device=device,
+                                generator=generator)
+    _check_pin(pin_memory)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_cnum(std)}")
     if dtype is not None:
@@ -1459,11 +1504,24 @@ _P_IN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could thi
          "message be improved?  If so, please report an enhancement request to PyTorch.)")
 
 
+def _bernoulli_p_out(input, p, generator):
+    gen = "" if generator is None else "generator=torch._C.Generator, "
+    why = "" if generator is None else ("      didn't match because some of the keywords were "
+                                        "incorrect: generator, out\n")
+    raise TypeError(f"bernoulli() received an invalid combination of arguments - got "
+                    f"({type_name(input)}, {type_name(p)}, {gen}out=Tensor), but expected one "
+                    f"of:\n * (Tensor input, *, torch.Generator generator = None, Tensor out = "
+                    f"None)\n{why} * (Tensor input, float p, *, torch.Generator generator = "
+                    f"None)\n{why}")
+
+
 def bernoulli(input, p=None, *, generator=None, out=None):
     try:
         be = input.be
     except AttributeError:
         raise_not_tensor("bernoulli", ("input", 1, input))
+    if out is not None and p is not None:    # (torch's overload with p has no out=)
+        _bernoulli_p_out(input, p, generator)
     if out is not None:
         _writable_out(out, "bernoulli")
     probs, dt = (input.arr if p is None else p), input.arr.dtype

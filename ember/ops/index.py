@@ -1091,6 +1091,7 @@ def _(xp, g, shape, idx, dim):
 
 def index_select(input, dim, index, *, out=None):
     if out is not None:
+        _overlap.check_internal(out)
         check_out_overlap(out, (input,), {}, True)
     nd = tensor_ndim("index_select", input)
     d = wrap_dim(dim, nd)
@@ -1853,7 +1854,8 @@ def _(xp, g, shape, m):
 
 def masked_select(input, mask, *, out=None):
     if out is not None:
-        check_out_overlap(out, (input,), {}, True)
+        _overlap.check_internal(out)
+        check_out_overlap(out, (input, mask), {}, True)
     if isinstance(mask, Tensor) and mask.arr.dtype != np.bool_:     # its own wording
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     _check_mask(mask, "masked_select")

@@ -544,10 +544,41 @@ def _(xp, g, a, tau, c, left, transpose):
     return ga, gtau, gc
 
 
+def _ormqr_check(input, tau, other, left):
+    """torch's checks of ormqr's shapes and dtypes, in its order."""
+    nd, lc = input.ndim, -2 if left else -1
+    for t, name in ((input, "input"), (other, "other")):
+        if t.ndim < 2:
+            raise RuntimeError(f"torch.ormqr: {name} must have at least 2 dimensions.")
+    if other.shape[lc] != input.shape[-2]:
+        raise RuntimeError(f"torch.ormqr: other.shape[{lc}] must be equal to input.shape[-2]")
+    if not tau.ndim:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    if tau.shape[-1] != min(other.shape[lc], input.shape[-1]):
+        raise RuntimeError(f"torch.ormqr: tau.shape[-1] must be equal to min(other.shape[{lc}], "
+                           "input.shape[-1])")
+    if tau.ndim != nd - 1:
+        raise RuntimeError("torch.ormqr: Expected tau to have one dimension less than input, "
+                           f"but got tau.ndim equal to {tau.ndim} and input.ndim is equal to {nd}")
+    if other.ndim != nd:
+        raise RuntimeError("torch.ormqr: Expected other to have the same number of dimensions "
+                           f"as input, but got other.ndim equal to {other.ndim} and input.ndim "
+                           f"is equal to {nd}")
+    for t, name, batch in ((tau, "tau", tau.shape[:-1]), (other, "other", other.shape[:-2])):
+        if batch != input.shape[:-2]:
+            raise RuntimeError(f"torch.ormqr: Expected batch dimensions of {name} to be equal to "
+                               f"input.shape[:-2], but got {list(batch)}")
+    for t, name in ((tau, "tau"), (other, "other")):
+        if t.arr.dtype != input.arr.dtype:
+            raise RuntimeError(f"torch.ormqr: Expected input and {name} to have the same dtype, "
+                               f"but input has dtype{_tn(input)} and {name} has dtype {_tn(t)}")
+
+
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     tensor_ndim("ormqr", input, "input")
     tensor_ndim("ormqr", tau, "input2", 2)
     tensor_ndim("ormqr", other, "input3", 3)
+    _ormqr_check(input, tau, other, left)
     lapack_only(input, "ormqr_cpu")
     return _finish(apply(_ormqr, (input, tau, other), (bool(left), bool(transpose))), out,
                    "ormqr", "torch.ormqr: Expected input and result to have the same dtype, but "

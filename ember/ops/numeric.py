@@ -117,14 +117,21 @@ def _int_n(name, n):
 
 
 def polygamma(n, input, *, out=None):
-    """torch.polygamma(n, input); as a method, input.polygamma(n)."""
-    if isinstance(n, Tensor) and not isinstance(input, Tensor):
-        n, input = input, n
-    _tensor_arg("polygamma", input, "input", 2)
+    """torch.polygamma(n, input) (the method: _polygamma_method)."""
     _int_n("polygamma", n)
+    _tensor_arg("polygamma", input, "input", 2)
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     return _finish(_polygamma_fn(input, int(n)), out, "polygamma")
+
+
+def _polygamma_method(self, n):
+    """Tensor.polygamma(n), whose n may be given by name."""
+    return polygamma(n, self)
+
+
+_polygamma_method.__name__ = _polygamma_method.__qualname__ = "polygamma"
+polygamma.method = _polygamma_method
 
 
 def _logaddexp_f(xp, a, b):

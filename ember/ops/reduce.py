@@ -2036,8 +2036,10 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     nd = tensor_ndim("kthvalue", input)
     k = int_arg(k, "kthvalue", "k", 1)
     keepdim = _keepdim(keepdim, "kthvalue")
-    return _finish_tuple(_apply(_kthvalue, (input,), (k, _wrap_dim(dim, nd), keepdim)),
-                         out, "kthvalue", KTHVALUE, dtype_check=_KTH_OUT)
+    r = _apply(_kthvalue, (input,), (k, _wrap_dim(dim, nd), keepdim))
+    if isinstance(out, (tuple, list)) and out:      # (after the kernel's checks of k)
+        check_out_overlap(out[0], (input,), {}, True)
+    return _finish_tuple(r, out, "kthvalue", KTHVALUE, dtype_check=_KTH_OUT)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")

@@ -1609,8 +1609,9 @@ def _none_index(input):
     return _unsqueeze_idx_fn(input, _NONE_KEY)
 
 
-def _narrow_range(input, d, start, length):
-    """narrow's checks of start and length along dim d: (start, length), start wrapped."""
+def _narrow_range(input, d, start, length, copy=False):
+    """narrow's checks of start and length along dim d: (start, length), start wrapped
+    (narrow_copy's, `copy`, refuse a negative length as too long)."""
     n = input.arr.shape[d]
     if isinstance(start, Tensor):     # torch's narrow.Tensor overload
         if start.ndim or start.arr.dtype.kind not in "iu":
@@ -1623,9 +1624,9 @@ def _narrow_range(input, d, start, length):
                          f"got {start})")
     if start < 0:
         start += n
-    if length < 0:
+    if length < 0 and not copy:
         raise RuntimeError("narrow(): length must be non-negative.")
-    if start + length > n:
+    if start + length > n or length < 0:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({n}).")
     return start, length
@@ -2871,6 +2872,8 @@ def _(xp, g, shape, dim, start):
 
 
 def narrow_copy(input, dim, start, length, *, out=None):
+    if not tensor_ndim("narrow_copy", input):
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     if isinstance(dim, int) and dim >= tensor_ndim("narrow_copy", input):
         raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, "
                            "but got false.  (Could this error message be improved?  If so, please "
@@ -2885,9 +2888,10 @@ def narrow_copy(input, dim, start, length, *, out=None):
                                f"subset of range(0, {input.shape[dim]}).")
         return _finish_out(apply(_sparse_narrow_copy, (input,), (dim, start, length)), out,
                            "narrow_copy", exact=True)
-    if input.be.idx == NESTED_IDX or not input.ndim:
+    if input.be.idx == NESTED_IDX:
         return _finish_out(_clone_fn(narrow(input, dim, start, length), "C"), out,
                            "narrow_copy", exact=True)
     d = wrap_dim(dim, input.ndim)
-    return _finish_out(apply(_narrow_copy, (input,), (d, *_narrow_range(input, d, start, length))),
-                       out, "narrow_copy", exact=True)
+    start, length = _narrow_range(input, d, start, length, True)
+    return _finish_out(apply(_narrow_copy, (input,), (d, start, length)), out, "narrow_copy",
+                       exact=True)
