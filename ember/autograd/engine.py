@@ -133,16 +133,9 @@ def _slot_index(slot):
 
 def _push(keys, heap, key, node):
     """std::push_heap of (key, node) onto the max-heap `keys`/`heap` (libstdc++'s sift-up)."""
-    hole = len(keys)
     keys.append(key)
     heap.append(node)
-    while hole:
-        parent = (hole - 1) >> 1
-        if keys[parent] >= key:
-            break
-        keys[hole], heap[hole] = keys[parent], heap[parent]
-        hole = parent
-    keys[hole], heap[hole] = key, node
+    _sift_up(keys, heap, len(keys) - 1, key, node)
 
 
 def _pop(keys, heap):
@@ -164,6 +157,12 @@ def _pop(keys, heap):
         child = 2 * (child + 1)
         keys[hole], heap[hole] = keys[child - 1], heap[child - 1]
         hole = child - 1
+    _sift_up(keys, heap, hole, key, node)
+    return top
+
+
+def _sift_up(keys, heap, hole, key, node):
+    """libstdc++'s __push_heap: (key, node) moves up from `hole` past smaller parents."""
     while hole:
         parent = (hole - 1) >> 1
         if keys[parent] >= key:
@@ -171,7 +170,6 @@ def _pop(keys, heap):
         keys[hole], heap[hole] = keys[parent], heap[parent]
         hole = parent
     keys[hole], heap[hole] = key, node
-    return top
 
 
 def _prune(order, capture):
