@@ -1062,9 +1062,10 @@ def _space_steps(name, start, end, steps, base, kwargs):
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
-    _space_steps("linspace", start, end, steps, 10.0, dict(
-        out=out, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
-        pin_memory=pin_memory))
+    if type(steps) is not int:      # (torch's argument parser's error for most others)
+        _space_steps("linspace", start, end, steps, 10.0, dict(
+            out=out, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
+            pin_memory=pin_memory))
     _check_pin(pin_memory)
     _space_ends("linspace", start, end)
     be = _get_backend(device)
@@ -1184,9 +1185,10 @@ def _space_ends(name, start, end):
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
-    _space_steps("logspace", start, end, steps, base, dict(
-        out=out, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
-        pin_memory=pin_memory))
+    if type(steps) is not int:      # (torch's argument parser's error for most others)
+        _space_steps("logspace", start, end, steps, base, dict(
+            out=out, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
+            pin_memory=pin_memory))
     _check_pin(pin_memory)
     _space_ends("logspace", start, end)
     start = start.item() if isinstance(start, Tensor) else start
