@@ -130,6 +130,7 @@ def _kernels():
         else:
             total = (weight[target.clamp(min=0)] * kept).sum()
         return out, total
+
     def inplace(name):
         def run(x):
             from ..nn import functional as F
