@@ -31,6 +31,7 @@ or not at all: einsum). __torch_dispatch__ on tensor subclasses
 (_make_wrapper_subclass) is not supported. Programs without a mode pay nothing: the
 dispatchers are held in (_torch_function.hold) only while a mode is entered."""
 import contextlib
+import math
 import sys
 import warnings
 from collections import deque
@@ -568,7 +569,7 @@ def _matmul(a, b):
         t1 = aten.transpose.int(b, -2, -1) if transpose else a
         t2 = (aten.transpose.int(a, -2, -1) if da == 2 else a) if transpose else b
         out_shape = list(t1.shape[:-1])
-        folded = _reshape(t1, [_prod(out_shape), t1.shape[-1]])
+        folded = _reshape(t1, [math.prod(out_shape), t1.shape[-1]])
         if t2.ndim == 2:
             out_shape.append(t2.shape[1])
             out = aten._unsafe_view.default(aten.mm.default(folded, t2), out_shape)
@@ -582,7 +583,7 @@ def _matmul(a, b):
     p = b.shape[-1] if db > 1 else 1
     batch = list(np.broadcast_shapes(tuple(a.shape[:max(da - 2, 0)]),
                                      tuple(b.shape[:max(db - 2, 0)])))
-    product = _prod(batch)
+    product = math.prod(batch)
     a3 = _reshape(aten.expand.default(a, batch + [n, m1]), [product, n, m1])
     if db == 1:
         b3 = aten.unsqueeze.default(
@@ -594,13 +595,6 @@ def _matmul(a, b):
     if db == 1:
         out = aten.squeeze.dim(out, -1)
     return aten._unsafe_view.default(out, out_shape)
-
-
-def _prod(sizes):
-    n = 1
-    for s in sizes:
-        n *= s
-    return n
 
 
 def _plain_pair(args, kwargs, names=("input", "other")):
@@ -645,7 +639,7 @@ def _linear_rule(func, args, kwargs):
         return aten.addmm.default(bias, x, aten.t.default(w))
     if bias is not None and x.is_contiguous() and (x.ndim == 3 or bias.ndim == 1):
         sizes = list(x.shape)
-        flat = _reshape(x, [_prod(sizes[:-1]), sizes[-1]])
+        flat = _reshape(x, [math.prod(sizes[:-1]), sizes[-1]])
         out = aten.addmm.default(bias, flat, aten.t.default(w))
         return aten.view.default(out, sizes[:-1] + [out.shape[1]])
     out = _matmul(x, aten.t.default(w))
