@@ -246,10 +246,12 @@ def test_data_pkl_is_byte_identical_to_torch():
     x = np.arange(10, dtype=np.float32)
     tx = torch.from_numpy(x.copy())
     tobj = {"a": tx, "b": tx[2:5], "c": torch.tensor(3), "p": torch.nn.Parameter(torch.ones(2)),
-            "bf": torch.ones(2, dtype=torch.bfloat16), "n": [1, 2.5, "s", None]}
+            "bf": torch.ones(2, dtype=torch.bfloat16), "n": [1, 2.5, "s", None],
+            "empty": torch.zeros(0, 3)}
     ex = E(x)
     eobj = {"a": ex, "b": E(ex.arr[2:5]), "c": E(np.array(3)), "p": Parameter(E(np.ones(2, "f4"))),
-            "bf": E(np.ones(2, ml_dtypes.bfloat16)), "n": [1, 2.5, "s", None]}
+            "bf": E(np.ones(2, ml_dtypes.bfloat16)), "n": [1, 2.5, "s", None],
+            "empty": E(np.zeros((0, 3), "f4"))}     # (an empty record has no data descriptor)
     td, ed = torch_bytes(tobj), ember_bytes(eobj)
     tz, ez = zipfile.ZipFile(io.BytesIO(td)), zipfile.ZipFile(io.BytesIO(ed))
     assert tz.namelist() == ez.namelist()

@@ -21,6 +21,7 @@ ZIP64_LIMIT = 0xFFFFFFFF        # module constant so tests can force the ZIP64 l
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _FLAGS = 0x0808                 # bit 3: sizes in a data descriptor; bit 11: UTF-8 names
+_EMPTY_FLAGS = 0x0800           # an empty record: miniz writes no data descriptor
 _PARALLEL_CRC = 1 << 20
 
 
@@ -43,7 +44,8 @@ class ZipWriter:
         extra = struct.pack("<HHQQ", 1, 16, 0, 0) if zip64 else b""
         pad = -(offset + _LOCAL.size + len(full) + len(extra) + 4) % ALIGNMENT
         extra += struct.pack("<HH", 0x4246, pad) + b"Z" * pad          # "FB" + padding
-        self._emit(_LOCAL.pack(0x04034B50, 45 if zip64 else 0, _FLAGS, 0, 0, 0, 0, 0, 0,
+        flags = _FLAGS if n else _EMPTY_FLAGS
+        self._emit(_LOCAL.pack(0x04034B50, 45 if zip64 else 0, flags, 0, 0, 0, 0, 0, 0,
                                len(full), len(extra)) + full + extra)
         if n >= _PARALLEL_CRC:      # zlib and the write both release the GIL: overlap them
             crc = []
@@ -57,18 +59,18 @@ class ZipWriter:
             self._emit(view)
         if zip64:
             self._emit(struct.pack("<IIQQ", 0x08074B50, crc, n, n))
-        else:
+        elif n:
             self._emit(struct.pack("<IIII", 0x08074B50, crc, n, n))
-        self.entries.append((full, offset, n, crc))
+        self.entries.append((full, offset, n, crc, flags))
 
     def finish(self):
         """Write the central directory and the (ZIP64 and classic) end records."""
         start, parts = self.pos, []
-        for full, offset, n, crc in self.entries:
+        for full, offset, n, crc, flags in self.entries:
             big = [n, n] * (n >= ZIP64_LIMIT) + [offset] * (offset >= ZIP64_LIMIT)
             extra = struct.pack(f"<HH{len(big)}Q", 1, 8 * len(big), *big) if big else b""
             parts.append(_CENTRAL.pack(
-                0x02014B50, 45 if big else 0, 45 if big else 0, _FLAGS, 0, 0, 0, crc,
+                0x02014B50, 45 if big else 0, 45 if big else 0, flags, 0, 0, 0, crc,
                 _field(n), _field(n), len(full), len(extra), 0, 0, 0, 0, _field(offset))
                 + full + extra)
         self._emit(b"".join(parts))
