@@ -101,6 +101,11 @@ def sample_state(lib):
         "mask": lib.tensor([True, False, True]),
         "scalar": lib.tensor(3.5),
         "view": lib.arange(12.0).reshape(3, 4)[1:, ::2],
+        "transposed": lib.arange(6.0).reshape(2, 3).t(), "expanded": lib.ones(3, 1).expand(3, 4),
+        "empty": lib.zeros(0, 3), "c64": lib.tensor([1 + 2j, 3j]),
+        "u8": lib.tensor([1, 255], dtype=lib.uint8), "i8": lib.tensor([-3, 4], dtype=lib.int8),
+        "grad": lib.ones(2, requires_grad=True), "param": lib.nn.Parameter(lib.ones(2, 2)),
+        "tuple": (lib.ones(2), 3),
         "mixed": [1, lib.ones(2), {"deep": lib.zeros(1, 2), "tag": "t"}],
         "plain_list": [1, 2, "three"],
     }
@@ -115,8 +120,11 @@ def blank_state(lib):
         "ints": lib.zeros(2, 3, dtype=lib.int64), "half": lib.zeros(4, dtype=lib.float16),
         "bf16": lib.zeros(4, dtype=lib.bfloat16), "f64": lib.zeros(2, 2, dtype=lib.float64),
         "mask": lib.zeros(3, dtype=lib.bool), "scalar": lib.tensor(0.0),
-        "view": lib.zeros(2, 2), "mixed": [0, lib.zeros(2), {"deep": lib.ones(1, 2), "tag": ""}],
-        "plain_list": [],
+        "view": lib.zeros(2, 2), "transposed": lib.zeros(3, 2), "expanded": lib.zeros(3, 4),
+        "empty": lib.ones(0, 3), "c64": lib.zeros(2, dtype=lib.complex64),
+        "u8": lib.zeros(2, dtype=lib.uint8), "i8": lib.zeros(2, dtype=lib.int8),
+        "grad": lib.zeros(2), "param": lib.zeros(2, 2), "tuple": None,
+        "mixed": [0, lib.zeros(2), {"deep": lib.ones(1, 2), "tag": ""}], "plain_list": [],
     }
 
 
