@@ -360,6 +360,10 @@ def state_dict_api(lib, sd):
     sd.set_optimizer_state_dict(m2, opt3, flat, options=sd.StateDictOptions(
         flatten_optimizer_state_dict=True))
     out["loaded_flat"] = plain(opt3.state_dict())
+    opt4 = lib.optim.SGD(m2.parameters(), lr=0.5, momentum=0.5)
+    sd.set_optimizer_state_dict(m2, opt4, osd, options=sd.StateDictOptions(
+        full_state_dict=True))
+    out["loaded_full"] = plain(opt4.state_dict())
     out["partial"] = str(sd.set_model_state_dict(
         m2, {k: v for k, v in msd.items() if k != "3.bias"},
         options=sd.StateDictOptions(strict=False)))
@@ -380,7 +384,8 @@ def state_dict_api(lib, sd):
 
 def test_state_dict_helpers_match_torch():
     ours, theirs = state_dict_api(ember, esd), state_dict_api(torch, tsd)
-    for key in ("model", "optim", "full", "flat", "fresh", "loaded", "loaded_flat"):
+    for key in ("model", "optim", "full", "flat", "fresh", "loaded", "loaded_flat",
+                "loaded_full"):
         np_close(ours[key], theirs[key])
         ours[key] = theirs[key] = None
     assert_same(ours, theirs)
@@ -448,7 +453,8 @@ import numpy as np
 import {lib} as torch
 import {lib}.distributed as dist
 import {lib}.distributed.checkpoint as dcp
-from {lib}.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+from {lib}.distributed.checkpoint.state_dict import get_state_dict, set_state_dict, \\
+    set_model_state_dict, set_optimizer_state_dict, StateDictOptions
 from {lib}.nn.parallel import DistributedDataParallel as DDP
 
 warnings.simplefilter("ignore")
@@ -499,6 +505,16 @@ out["loaded"] = plain({k: v for k, v in target.items() if k not in ("model", "op
 out["params"] = plain(fresh.module.state_dict())
 out["expected"] = plain(ddp.module.state_dict())
 out["lr"] = opt2.param_groups[0]["lr"]
+
+# rank 0 alone holds the full state dicts; broadcast_from_rank0 gives them to every rank
+full = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
+third = DDP(model())
+opt3 = torch.optim.Adam(third.parameters(), lr=0.5)
+# (set_state_dict with an empty model state dict would load only the optimizer, as torch's)
+set_model_state_dict(third, msd if rank == 0 else {}, options=full)
+set_optimizer_state_dict(third, opt3, osd if rank == 0 else {}, options=full)
+out["broadcast"] = plain((third.module.state_dict(), opt3.state_dict()))
+out["original"] = plain((ddp.module.state_dict(), opt.state_dict()))
 report(out)
 """
 
@@ -518,6 +534,12 @@ def test_two_ranks_write_their_files_and_coordinator_the_metadata(tmp_path):
                                           runs[lib][0]["loaded"]["rank_only"])
             assert_same(out["params"], out["expected"])
             assert out["lr"] == 0.1
+            # rank 0's state everywhere, rebuilt as torch rebuilds it (Adam's betas a list)
+            model_sd, optim_sd = runs[lib][0]["original"]
+            optim_sd["param_groups"][0]["betas"] = list(optim_sd["param_groups"][0]["betas"])
+            assert_same(out["broadcast"], (model_sd, optim_sd))
+            assert_same(out["broadcast"][1]["param_groups"],
+                        runs["torch"][r]["broadcast"][1]["param_groups"])
     assert_same(runs["ember"][0]["where"], runs["torch"][0]["where"])
     assert runs["ember"][0]["keys"] == runs["torch"][0]["keys"]
     # each library's 2-rank checkpoint loads in the other, in one process
@@ -529,3 +551,39 @@ def test_two_ranks_write_their_files_and_coordinator_the_metadata(tmp_path):
         assert state["only_1"] == 1 and float(state["big"].sum()) == 64.0
         np.testing.assert_allclose(state["model"]["0.weight"].numpy(),
                                    runs[writer][0]["expected"]["0.weight"], rtol=1e-6)
+
+
+def chunked(lib, dcp, full, rows):
+    """``full`` with the write hooks of a sharded tensor: saved as row chunks (offset, rows)."""
+    md, pl = dcp.metadata, dcp.planner
+    t = full.clone()
+
+    def create_write_items(fqn, obj):
+        return [pl.WriteItem(
+            index=md.MetadataIndex(fqn, [o, 0]), type=pl.WriteItemType.SHARD,
+            tensor_data=pl.TensorWriteData(
+                chunk=md.ChunkStorageMetadata(lib.Size([o, 0]), lib.Size([n, full.shape[1]])),
+                properties=md.TensorProperties.create_from_tensor(full), size=full.size()))
+            for o, n in rows]
+
+    t.__create_write_items__ = create_write_items
+    t.__get_tensor_shard__ = lambda index: full.narrow(0, index.offset[0], dict(rows)[
+        index.offset[0]])
+    return t
+
+
+@pytest.mark.parametrize("writer,reader", [("ember", "torch"), ("torch", "ember")])
+def test_chunked_tensor_loads_whole(tmp_path, writer, reader):
+    """A tensor saved as chunks (as sharded tensors are) is read back chunk by chunk into a
+    whole tensor."""
+    w, wdcp = LIBS[writer][:2]
+    r, rdcp = LIBS[reader][:2]
+    full = w.arange(20.0).reshape(5, 4)
+    wdcp.save({"s": chunked(w, wdcp, full, [(0, 2), (2, 3)])}, checkpoint_id=str(tmp_path))
+    with open(tmp_path / ".metadata", "rb") as f:
+        chunks = pickle.load(f).state_dict_metadata["s"].chunks
+    assert [(tuple(c.offsets), tuple(c.sizes)) for c in chunks] == [((0, 0), (2, 4)),
+                                                                     ((2, 0), (3, 4))]
+    target = {"s": r.zeros(5, 4)}
+    rdcp.load(target, checkpoint_id=str(tmp_path))
+    np.testing.assert_array_equal(target["s"].numpy(), np.arange(20.0).reshape(5, 4))

@@ -2,6 +2,7 @@
 another; they flatten nested state dicts to dotted keys and pickle non-tensor values."""
 import dataclasses
 import io
+import logging
 import math
 from collections import ChainMap
 
@@ -16,6 +17,8 @@ from .planner_helpers import _create_default_metadata_only_plan, _create_read_it
     _create_write_items, dedup_save_plans
 from .utils import find_state_dict_object, narrow_tensor_by_index
 
+logger = logging.getLogger(__name__)
+
 __all__ = ["DefaultSavePlanner", "DefaultLoadPlanner", "create_default_local_load_plan",
            "create_default_global_load_plan", "create_default_local_save_plan",
            "create_default_global_save_plan"]
@@ -29,6 +32,11 @@ class DefaultSavePlanner(SavePlanner):
         self.flatten_sharded_tensors = flatten_sharded_tensors
         self.mappings = {}
         self.dedup_save_to_lowest_rank = dedup_save_to_lowest_rank
+        if dedup_replicated_tensors is not None:
+            logger.warning("DefaultSavePlanner's `dedup_replicated_tensors` argument is being "
+                           "deprecated, and no longer has any effect. Please remove this "
+                           "argument from your call.")
+        # (plans are not cached: every save plans afresh, which caching only speeds up)
         self._enable_plan_caching = enable_plan_caching
 
     def set_up_planner(self, state_dict, storage_meta=None, is_coordinator=False) -> None:

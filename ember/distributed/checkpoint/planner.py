@@ -82,12 +82,6 @@ class SavePlanner(abc.ABC):
     """The protocol `save` plans with: set_up_planner, create_local_plan (every rank),
     create_global_plan (coordinator), finish_plan (every rank), then resolve_data for each
     item the storage layer writes."""
-    _cached_save_plan: dict = {}
-    _cached_all_plans: dict = {}
-    _cached_global_plan: dict = {}
-    _cached_metadata: dict = {}
-    _cached_final_save_plan: dict = {}
-
     @abc.abstractmethod
     def set_up_planner(self, state_dict, storage_meta: StorageMeta | None = None,
                        is_coordinator: bool = False) -> None:

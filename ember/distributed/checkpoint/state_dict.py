@@ -17,6 +17,7 @@ from ...ops.creation import zeros_like
 from ...optim import Optimizer
 from .. import _collectives as dist
 from .. import distributed_c10d as c10d
+from ._traverse import set_element
 
 __all__ = ["FQNS_T", "PrimitiveType", "ValueType", "DictValueType", "ListDictValueType",
            "OptimizerStateType", "StateDictOptions", "get_model_state_dict",
@@ -304,23 +305,19 @@ def _get_model_state_dict(model, info: _StateDictInfo):
     return _maybe_full_or_cpu_state_dict(state_dict, info)
 
 
-def _broadcast_from_rank0(state_dict, local_state_dict, strict: bool):
-    """Fill ``local_state_dict`` (this rank's model state) in place from rank 0's full
-    ``state_dict``, broadcast to every rank."""
+def _broadcast_from_rank0(state_dict, local_state_dict, strict: bool) -> None:
+    """Rank 0's full ``state_dict`` broadcast: its values replace those of this rank's
+    ``local_state_dict`` (the model's own), whose keys rank 0 lacks are dropped if
+    ``strict``."""
     box = [state_dict if c10d.get_rank() == 0 else None]
     dist.broadcast_object_list(box, src=0)
     full = box[0]
-    for key, local in local_state_dict.items():
-        if key not in full:
-            if strict:
-                raise RuntimeError(f"Missing key: {key}.")
-            continue
-        value = full[key]
-        if isinstance(local, _tensor.Tensor) and isinstance(value, _tensor.Tensor):
-            with no_grad():
-                local.detach().copy_(value)
-        else:
+    for key, value in full.items():
+        if key in local_state_dict:
             local_state_dict[key] = value
+    if strict:
+        for key in local_state_dict.keys() - full.keys():
+            local_state_dict.pop(key)
 
 
 def _load_model_state_dict(model, state_dict, info: _StateDictInfo):
@@ -551,6 +548,59 @@ def _split_optim_state_dict(model, optim, optim_state_dict, info: _StateDictInfo
     return return_osd
 
 
+def _flatten_containers(state_dict):
+    """(flat dict, mapping): every dict, list and tuple flattened to dotted keys (tuples come
+    back as lists), as torch's _state_dict_utils flattens."""
+    flat, mapping = {}, {}
+
+    def visit(path, value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(path + (str(k),), v)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                visit(path + (i,), v)
+        else:
+            key = ".".join(map(str, path))
+            if key in flat:
+                raise ValueError(f"duplicated flatten key {key}")
+            flat[key], mapping[key] = value, path
+
+    for key, value in state_dict.items():
+        visit((str(key),), value)
+    return flat, mapping
+
+
+def _full_optim_state_dict(model, optim, optim_state_dict, info: _StateDictInfo):
+    """torch's full_state_dict loading of an optimizer: the given (or, with
+    broadcast_from_rank0, rank 0's) values laid over this rank's own FQN-keyed state, both
+    flattened and rebuilt (so tuples such as Adam's betas come back as lists)."""
+    info.full_state_dict = False
+    local_state_dict = _get_optim_state_dict(model, (optim,), info)
+    info.full_state_dict = True
+    flat_osd, osd_mapping = _flatten_containers(optim_state_dict)
+    flat_local, local_mapping = _flatten_containers(local_state_dict)
+    if info.broadcast_from_rank0:
+        box = [flat_osd if c10d.get_rank() == 0 else None]
+        dist.broadcast_object_list(box, src=0)
+        for key, value in box[0].items():
+            if key in flat_local:
+                flat_local[key] = value
+    else:
+        for key, value in flat_osd.items():
+            if key in flat_local or not isinstance(value, _tensor.Tensor) or value.dim() == 0:
+                flat_local[key] = value
+    for key in flat_osd:
+        if key not in flat_local:
+            flat_local[key], local_mapping[key] = flat_osd[key], osd_mapping[key]
+    rebuilt = {}
+    for key, value in flat_local.items():
+        set_element(rebuilt, local_mapping[key], value)
+    for group in rebuilt[_PG]:
+        group.setdefault(_PARAMS, [])
+    return rebuilt
+
+
 def _load_optim_state_dict(model, optimizers, state_dict, info: _StateDictInfo) -> None:
     if not info.handle_optim:
         return
@@ -564,10 +614,8 @@ def _load_optim_state_dict(model, optimizers, state_dict, info: _StateDictInfo) 
                     optim_state_dict = _unflatten_optim_state_dict(optim, state_dict, info)
             else:
                 optim_state_dict = {}
-            if info.broadcast_from_rank0:
-                box = [optim_state_dict if c10d.get_rank() == 0 else None]
-                dist.broadcast_object_list(box, src=0)
-                optim_state_dict = box[0]
+            if info.full_state_dict:
+                optim_state_dict = _full_optim_state_dict(model, optim, optim_state_dict, info)
             # the FQNs stand for parameter ids: their order in param_groups is the optimizer's
             optim.load_state_dict(state_dict=optim_state_dict)
 
