@@ -246,6 +246,8 @@ def errors(lib, dcp, tmp_path):
         lambda: dcp.save({"w": lib.ones(1)}, storage_writer=dcp.FileSystemWriter(
             str(tmp_path), overwrite=False)),
         lambda: dcp.load({"w": lib.ones(2, 3)}, checkpoint_id=str(tmp_path / "absent")),
+        # meta tensors are materialized on the process group's device: there is none
+        lambda: dcp.load({"w": lib.empty(2, 3, device="meta")}, checkpoint_id=str(tmp_path)),
     ]
     for case in cases:
         try:
@@ -258,7 +260,9 @@ def errors(lib, dcp, tmp_path):
                         str(exc).replace(str(tmp_path), "<dir>").replace("ember.", "torch.")))
         except Exception as e:
             out.append((type(e).__name__, str(e)))
-    partial = {"w": lib.zeros(2, 3), "extra": lib.zeros(1)}
+    # (values of other types than tensors, containers, numbers and strings become None)
+    partial = {"w": lib.zeros(2, 3), "extra": lib.zeros(1), "obj": object(), "set": {1},
+               "tuple": (lib.zeros(1), 2)}
     dcp.load(partial, checkpoint_id=str(tmp_path),
              planner=dcp.DefaultLoadPlanner(allow_partial_load=True))
     out.append(plain(partial))
@@ -500,6 +504,9 @@ msd2, osd2 = get_state_dict(fresh, opt2)
 target = {"model": msd2, "optim": osd2, "rank_only": torch.zeros(3), f"only_{1 - rank}": -1,
           "big": torch.zeros(64)}
 dcp.load(target, checkpoint_id="ckpt")
+meta = {"big": torch.empty(64, device="meta"), "model": {"2.bias": torch.empty(2, device="meta")}}
+dcp.load(meta, checkpoint_id="ckpt")
+out["meta"] = plain(meta)
 set_state_dict(fresh, opt2, model_state_dict=target["model"], optim_state_dict=target["optim"])
 out["loaded"] = plain({k: v for k, v in target.items() if k not in ("model", "optim")})
 out["params"] = plain(fresh.module.state_dict())
@@ -534,6 +541,8 @@ def test_two_ranks_write_their_files_and_coordinator_the_metadata(tmp_path):
                                           runs[lib][0]["loaded"]["rank_only"])
             assert_same(out["params"], out["expected"])
             assert out["lr"] == 0.1
+            assert_same(out["meta"], {"big": np.ones(64, np.float32), "model": {
+                "2.bias": runs[lib][0]["expected"]["2.bias"]}})
             # rank 0's state everywhere, rebuilt as torch rebuilds it (Adam's betas a list)
             model_sd, optim_sd = runs[lib][0]["original"]
             optim_sd["param_groups"][0]["betas"] = list(optim_sd["param_groups"][0]["betas"])

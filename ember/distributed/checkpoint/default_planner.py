@@ -14,7 +14,7 @@ from ._traverse import set_element
 from .metadata import BytesStorageMetadata, Metadata, TensorStorageMetadata
 from .planner import LoadPlan, LoadPlanner, SavePlan, SavePlanner, WriteItemType
 from .planner_helpers import _create_default_metadata_only_plan, _create_read_items, \
-    _create_write_items, dedup_save_plans
+    _create_write_items, _init_state_dict, dedup_save_plans
 from .utils import find_state_dict_object, narrow_tensor_by_index
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ class DefaultLoadPlanner(LoadPlanner):
         self.allow_partial_load = allow_partial_load
 
     def set_up_planner(self, state_dict, metadata=None, is_coordinator=False) -> None:
+        _init_state_dict(state_dict)
         self.original_state_dict = state_dict
         if self.flatten_state_dict:
             state_dict, self.mappings = flatten_state_dict(state_dict)

@@ -1,9 +1,12 @@
 """Building write and read items: one per tensor chunk or non-tensor value, and the reads
 that fill local chunks from the chunks a checkpoint holds (resharding)."""
 import dataclasses
+import io
 from collections import defaultdict
 
 from ..._tensor import Size, Tensor
+from ...ops.creation import empty_like
+from ..distributed_c10d import _get_default_group
 from .metadata import BytesStorageMetadata, ChunkStorageMetadata, MetadataIndex, \
     TensorProperties
 from .planner import LoadItemType, ReadItem, SavePlan, TensorWriteData, WriteItem, \
@@ -107,6 +110,32 @@ def _create_read_items(fqn: str, md, obj) -> list:
         raise ValueError(f"Invalid checkpoint metadata for {fqn}, expected "
                          f"BytesStorageMetadata but found {type(md)}") from ex
     return create_read_items_for_chunk_list(fqn, md, local_chunks)
+
+
+def _init_state_dict(state_dict) -> None:
+    """Replace the meta tensors of ``state_dict`` (in place, through nested dicts; lists and
+    tuples rebuilt) by empty tensors on the default process group's device, to load into.
+    As torch's walk, it replaces values of other types than tensors, containers, numbers,
+    strings, bytes and None by None."""
+
+    def init(obj):
+        if isinstance(obj, Tensor):
+            if obj.device.type == "meta":
+                _get_default_group()        # (raises without a process group, as torch)
+                return empty_like(obj, device="cpu")
+            return obj
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                obj[key] = init(value)
+            return obj
+        if isinstance(obj, (list, tuple)):
+            ret = [init(v) for v in obj]
+            return tuple(ret) if isinstance(obj, tuple) else ret
+        if isinstance(obj, (int, float, str, bytes, io.BytesIO)) or obj is None:
+            return obj
+        return None     # (torch's walk drops values of other types too)
+
+    init(state_dict)
 
 
 def dedup_save_plans(all_plans: list, save_to_lowest_rank: bool = False) -> list:
