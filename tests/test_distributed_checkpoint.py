@@ -3,6 +3,7 @@ library saves loads in the other, the `.metadata` of both alike), in-place loadi
 state dicts and Stateful values, the state_dict helpers, format_utils, and one 2-rank job in
 which each rank writes its own files and the coordinator the metadata."""
 import io
+import json
 import os
 import pickle
 import warnings
@@ -596,3 +597,49 @@ def test_chunked_tensor_loads_whole(tmp_path, writer, reader):
     target = {"s": r.zeros(5, 4)}
     rdcp.load(target, checkpoint_id=str(tmp_path))
     np.testing.assert_array_equal(target["s"].numpy(), np.arange(20.0).reshape(5, 4))
+
+
+def hf_state(lib):
+    return {"b.w": lib.arange(6.0).reshape(2, 3), "a": lib.arange(4, dtype=lib.int64),
+            "h": lib.tensor([1.5, -2.0, 3.0], dtype=lib.bfloat16),
+            "v": lib.arange(12.0).reshape(3, 4)[:, 1], "m": lib.tensor([True, False])}
+
+
+def safetensors_headers(path):
+    out = {}
+    for name in sorted(os.listdir(path)):
+        if name.endswith(".safetensors"):
+            with open(path / name, "rb") as f:
+                n = int.from_bytes(f.read(8), "little")
+                header = json.loads(f.read(n))
+            header["__metadata__"]["DCP_SHARDING_INFO"] = json.loads(
+                header["__metadata__"]["DCP_SHARDING_INFO"])
+            out[name] = header
+    return out
+
+
+@pytest.mark.parametrize("kwargs", [dict(fqn_to_index_mapping={"b.w": 1, "a": 2, "h": 2,
+                                                               "v": 1, "m": 3}),
+                                    dict(), dict(save_distributed=True)])
+def test_huggingface_storage_matches_torch(tmp_path, kwargs):
+    """Safetensors checkpoints: the same files, headers and index as torch's, each loading
+    in the other library."""
+    for name, (lib, dcp, _, _) in LIBS.items():
+        dcp.save(hf_state(lib), storage_writer=dcp.HuggingFaceStorageWriter(
+            str(tmp_path / name), **kwargs))
+    ours, theirs = tmp_path / "ember", tmp_path / "torch"
+    assert sorted(os.listdir(ours)) == sorted(os.listdir(theirs))
+    assert safetensors_headers(ours) == safetensors_headers(theirs)
+    if not kwargs.get("save_distributed"):
+        with open(ours / "model.safetensors.index.json") as f, \
+                open(theirs / "model.safetensors.index.json") as g:
+            assert f.read() == g.read()
+    for writer, reader in (("ember", "torch"), ("torch", "ember")):
+        lib, dcp = LIBS[reader][:2]
+        target = {k: lib.zeros_like(v) for k, v in hf_state(lib).items()}
+        dcp.load(target, storage_reader=dcp.HuggingFaceStorageReader(str(tmp_path / writer)))
+        assert_same(plain(target), plain(hf_state(lib)))
+    md = edcp.HuggingFaceStorageReader(str(theirs)).read_metadata()
+    assert md.state_dict_metadata["v"] == edcp.TensorStorageMetadata(
+        edcp.metadata.TensorProperties(ember.float32), ember.Size([3]),
+        [edcp.ChunkStorageMetadata(ember.Size([0]), ember.Size([3]))])

@@ -9,6 +9,7 @@ folders and `torch.save` files."""
 from .api import CheckpointException
 from .default_planner import DefaultLoadPlanner, DefaultSavePlanner
 from .filesystem import FileSystemReader, FileSystemWriter
+from .hf_storage import HuggingFaceStorageReader, HuggingFaceStorageWriter
 from .metadata import BytesStorageMetadata, ChunkStorageMetadata, Metadata, \
     TensorStorageMetadata
 from .planner import LoadPlan, LoadPlanner, ReadItem, SavePlan, SavePlanner, WriteItem
@@ -17,7 +18,8 @@ from .state_dict_saver import async_save, save, save_state_dict
 from .storage import StorageReader, StorageWriter
 
 __all__ = ["CheckpointException", "DefaultLoadPlanner", "DefaultSavePlanner",
-           "FileSystemReader", "FileSystemWriter", "BytesStorageMetadata",
+           "FileSystemReader", "FileSystemWriter", "HuggingFaceStorageReader",
+           "HuggingFaceStorageWriter", "BytesStorageMetadata",
            "ChunkStorageMetadata", "Metadata", "TensorStorageMetadata", "LoadPlan",
            "LoadPlanner", "ReadItem", "SavePlan", "SavePlanner", "WriteItem", "load",
            "load_state_dict", "async_save", "save", "save_state_dict", "StorageReader",

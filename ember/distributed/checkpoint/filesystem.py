@@ -6,6 +6,7 @@ metadata records; the coordinator pickles the Metadata into ``.metadata``, namin
 classes as torch does, so torch and ember read each other's checkpoints."""
 import dataclasses
 import io
+import json
 import operator
 import os
 import pickle
@@ -19,6 +20,7 @@ from io import UnsupportedOperation
 from pathlib import Path
 
 from ... import _layout, serialization
+from ...serialization import safetensors as _safetensors
 from ...futures import Future
 from ...serialization._load import torch_global
 from ...serialization._pickler import TorchName, TorchPickler, _Layout
@@ -123,33 +125,48 @@ def _tensor_to_write(tensor):
     return tensor
 
 
-def _write_item(stream, data, write_item, storage_key: str) -> WriteResult:
+def _write_item(stream, data, write_item, storage_key: str, safetensors: bool) -> WriteResult:
     offset = stream.tell()
     if write_item.type == WriteItemType.BYTE_IO:
         if not isinstance(data, io.BytesIO):
             raise AssertionError("Data must be io.BytesIO for BYTE_IO write items")
         stream.write(data.getbuffer())
-    else:
+    elif not safetensors:       # (safetensors tensors are written together at the end)
         buffer = io.BytesIO()
         serialization.save(data, buffer)
         stream.write(buffer.getbuffer())
-    length = stream.tell() - offset
+    if safetensors and write_item.type != WriteItemType.BYTE_IO:
+        length = data.numel() * data.element_size()
+    else:
+        length = stream.tell() - offset
     return WriteResult(index=write_item.index, size_in_bytes=length,
                        storage_data=_StorageInfo(storage_key, offset, length))
 
 
-def _write_file(create_stream, path, storage_key, write_items, planner, use_fsync) -> list:
+def _write_file(create_stream, path, storage_key, write_items, planner, use_fsync,
+                safetensors=False) -> list:
     results = []
+    tensors, offsets = {}, {}
     with create_stream(path, "wb") as stream:
         # byte items first, then tensors, as torch orders them
         for write_item in write_items:
             if write_item.type == WriteItemType.BYTE_IO:
                 data = planner.resolve_data(write_item)
-                results.append(_write_item(stream, data, write_item, storage_key))
+                results.append(_write_item(stream, data, write_item, storage_key, safetensors))
         for write_item in write_items:
             if write_item.type != WriteItemType.BYTE_IO:
                 tensor = _tensor_to_write(planner.resolve_data(write_item))
-                results.append(_write_item(stream, tensor, write_item, storage_key))
+                results.append(_write_item(stream, tensor, write_item, storage_key,
+                                           safetensors))
+                tensors[write_item.index.fqn] = tensor
+                offsets[write_item.index.fqn] = {
+                    "saved_offsets": write_item.tensor_data.chunk.offsets}
+        if safetensors:
+            from ._hf_utils import CUSTOM_METADATA_KEY, DCP_VERSION_KEY, FORMAT_KEY, \
+                FORMAT_VALUE, HF_DCP_VERSION
+            stream.write(_safetensors.save(tensors, metadata={
+                CUSTOM_METADATA_KEY: json.dumps(offsets), DCP_VERSION_KEY: str(HF_DCP_VERSION),
+                FORMAT_KEY: FORMAT_VALUE}))
         if use_fsync:
             try:
                 os.fsync(stream.fileno())
@@ -212,9 +229,6 @@ class FileSystemWriter(StorageWriter):
                  _extensions=None,
                  serialization_format: SerializationFormat = SerializationFormat.TORCH_SAVE):
         super().__init__()
-        if serialization_format != SerializationFormat.TORCH_SAVE:
-            raise NotImplementedError("ember's FileSystemWriter writes only the "
-                                      "SerializationFormat.TORCH_SAVE format")
         if _extensions:
             raise NotImplementedError("ember's FileSystemWriter has no stream extensions")
         self.fs = FileSystem()
@@ -268,12 +282,16 @@ class FileSystemWriter(StorageWriter):
             buckets = _split_by_size_and_type(self.thread_count, plan.items)
         else:
             buckets = [[item] for item in plan.items]
+        return self._write_data(planner, [(f"{prefix}{n}{DEFAULT_SUFFIX}", bucket)
+                                          for n, bucket in enumerate(buckets)])
+
+    def _write_data(self, planner, files):
+        """Write each (file name, items) of ``files``; a Future of the WriteResults."""
+        safetensors = self.serialization_format == SerializationFormat.SAFETENSORS
         results = []
-        for n, bucket in enumerate(buckets):
-            file_name = f"{prefix}{n}{DEFAULT_SUFFIX}"
-            results += _write_file(self.fs.create_stream, self.fs.concat_path(self.path,
-                                                                              file_name),
-                                   file_name, bucket, planner, self.sync_files)
+        for file_name, items in files:
+            results += _write_file(self.fs.create_stream, self.fs.concat_path(
+                self.path, file_name), file_name, items, planner, self.sync_files, safetensors)
         fut = Future()
         fut.set_result(results)
         return fut
