@@ -643,3 +643,27 @@ def test_huggingface_storage_matches_torch(tmp_path, kwargs):
     assert md.state_dict_metadata["v"] == edcp.TensorStorageMetadata(
         edcp.metadata.TensorProperties(ember.float32), ember.Size([3]),
         [edcp.ChunkStorageMetadata(ember.Size([0]), ember.Size([3]))])
+
+
+def unflattened(lib, dcp, path):
+    sd = {"t": lib.ones(2), "nested": {"a": lib.ones(3), "n": 1}, "l": [lib.zeros(1), 2],
+          "empty": {}}
+    md = dcp.save(sd, checkpoint_id=str(path), planner=dcp.DefaultSavePlanner(
+        flatten_state_dict=False))
+    out = [sorted((k, type(v).__name__) for k, v in md.state_dict_metadata.items()),
+           md.planner_data]
+    # (as torch's: values other than tensors are loaded into a rebuilt copy, not the dict)
+    target = {"t": lib.zeros(2), "nested": {"a": lib.zeros(3), "n": 0}, "l": None}
+    dcp.load(target, checkpoint_id=str(path), planner=dcp.DefaultLoadPlanner(
+        flatten_state_dict=False))
+    out.append(plain(target))
+    target = {"t": lib.zeros(2), "nested": 0, "l": None}
+    dcp.load(target, checkpoint_id=str(path), planner=dcp.DefaultLoadPlanner(
+        flatten_state_dict=False, flatten_sharded_tensors=False))
+    out.append(plain(target))
+    return out
+
+
+def test_unflattened_planners_match_torch(tmp_path):
+    assert_same(unflattened(ember, edcp, tmp_path / "ember"),
+                unflattened(torch, tdcp, tmp_path / "torch"))

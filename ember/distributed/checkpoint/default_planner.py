@@ -10,7 +10,7 @@ from ... import serialization
 from ...ops.creation import empty
 from . import _version
 from ._nested_dict import flatten_state_dict
-from ._traverse import set_element
+from ._traverse import set_element, traverse_state_dict
 from .metadata import BytesStorageMetadata, Metadata, TensorStorageMetadata
 from .planner import LoadPlan, LoadPlanner, SavePlan, SavePlanner, WriteItemType
 from .planner_helpers import _create_default_metadata_only_plan, _create_read_items, \
@@ -22,6 +22,16 @@ logger = logging.getLogger(__name__)
 __all__ = ["DefaultSavePlanner", "DefaultLoadPlanner", "create_default_local_load_plan",
            "create_default_global_load_plan", "create_default_local_save_plan",
            "create_default_global_save_plan"]
+
+
+def _rebuilt(state_dict):
+    """The nested dicts and lists of ``state_dict`` rebuilt around its leaves, as torch's
+    ShardedTensor flattening (a no-op for ember's tensors) rebuilds them: empty containers
+    are left out, and values loaded into it do not reach ``state_dict``'s containers."""
+    new_state_dict = {}
+    traverse_state_dict(state_dict, lambda path, value: set_element(new_state_dict, path,
+                                                                    value))
+    return new_state_dict
 
 
 class DefaultSavePlanner(SavePlanner):
@@ -42,6 +52,8 @@ class DefaultSavePlanner(SavePlanner):
     def set_up_planner(self, state_dict, storage_meta=None, is_coordinator=False) -> None:
         if self.flatten_state_dict:
             state_dict, self.mappings = flatten_state_dict(state_dict)
+        if self.flatten_sharded_tensors:
+            state_dict = _rebuilt(state_dict)
         self.state_dict = state_dict
         self.is_coordinator = is_coordinator
 
@@ -107,6 +119,8 @@ class DefaultLoadPlanner(LoadPlanner):
     def set_up_planner(self, state_dict, metadata=None, is_coordinator=False) -> None:
         _init_state_dict(state_dict)
         self.original_state_dict = state_dict
+        if self.flatten_sharded_tensors:
+            state_dict = _rebuilt(state_dict)
         if self.flatten_state_dict:
             state_dict, self.mappings = flatten_state_dict(state_dict)
         self.state_dict = state_dict
