@@ -376,6 +376,9 @@ def state_dict_api(lib, sd):
     for fn in (lambda: sd.get_model_state_dict(m, options=sd.StateDictOptions(
                    broadcast_from_rank0=True)),
                lambda: sd.get_optimizer_state_dict(m, []),
+               lambda: sd.get_model_state_dict(lib.nn.ReLU()),     # (no process group)
+               lambda: sd.get_state_dict(m2, lib.optim.SGD([lib.nn.Parameter(lib.ones(1))],
+                                                            lr=0.1)),
                lambda: sd.set_optimizer_state_dict(m2, opt3, {"state": {}, "param_groups": [
                    dict(osd["param_groups"][0], params=["0.bias"])]})):
         try:
@@ -513,6 +516,10 @@ out["loaded"] = plain({k: v for k, v in target.items() if k not in ("model", "op
 out["params"] = plain(fresh.module.state_dict())
 out["expected"] = plain(ddp.module.state_dict())
 out["lr"] = opt2.param_groups[0]["lr"]
+try:
+    get_state_dict(torch.nn.ReLU(), [])
+except RuntimeError as e:
+    out["empty_error"] = str(e)
 
 # rank 0 alone holds the full state dicts; broadcast_from_rank0 gives them to every rank
 full = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
@@ -551,6 +558,7 @@ def test_two_ranks_write_their_files_and_coordinator_the_metadata(tmp_path):
             assert_same(out["broadcast"][1]["param_groups"],
                         runs["torch"][r]["broadcast"][1]["param_groups"])
     assert_same(runs["ember"][0]["where"], runs["torch"][0]["where"])
+    assert runs["ember"][1]["empty_error"] == runs["torch"][1]["empty_error"]
     assert runs["ember"][0]["keys"] == runs["torch"][0]["keys"]
     # each library's 2-rank checkpoint loads in the other, in one process
     for writer, reader in (("ember", "torch"), ("torch", "ember")):

@@ -209,7 +209,7 @@ def _verify_state_dict(model_state_dict, optim_state_dict, info: _StateDictInfo)
             and info.strict and not info.broadcast_from_rank0):
         raise RuntimeError("The option indicates that model state_dict is required to save or "
                            "load, but model state_dict is empty."
-                           f"rank = {_rank()=}.")
+                           f"rank = dist.get_rank()={c10d.get_rank()!r}.")
     if info.handle_optim and not optim_state_dict and \
             not (info.cpu_offload and info.full_state_dict) and not info.broadcast_from_rank0:
         raise RuntimeError("The option indicates that model state_dict is required to save, "
