@@ -675,3 +675,16 @@ def unflattened(lib, dcp, path):
 def test_unflattened_planners_match_torch(tmp_path):
     assert_same(unflattened(ember, edcp, tmp_path / "ember"),
                 unflattened(torch, tdcp, tmp_path / "torch"))
+
+
+@pytest.mark.parametrize("writer,reader", [("ember", "torch"), ("torch", "ember")])
+def test_rank_local_metadata_without_collectives(tmp_path, writer, reader):
+    """use_collectives=False: the rank writes __0.metadata itself; load falls back to it."""
+    w, wdcp = LIBS[writer][:2]
+    r, rdcp = LIBS[reader][:2]
+    wdcp.save({"t": w.arange(3.0), "n": 3}, checkpoint_id=str(tmp_path),
+              use_collectives=False)
+    assert sorted(os.listdir(tmp_path)) == ["__0.metadata", "__0_0.distcp"]
+    target = {"t": r.zeros(3), "n": 0}
+    rdcp.load(target, checkpoint_id=str(tmp_path))
+    assert target["t"].tolist() == [0.0, 1.0, 2.0] and target["n"] == 3

@@ -5,6 +5,7 @@ import inspect
 import os
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
+from enum import Enum
 
 from ..._tensor import Tensor
 from .. import distributed_c10d as c10d
@@ -12,7 +13,13 @@ from .default_planner import DefaultSavePlanner
 from .stateful import Stateful
 from .utils import _DistWrapper, _storage_setup
 
-__all__ = ["save_state_dict", "save", "async_save"]
+__all__ = ["save_state_dict", "save", "async_save", "AsyncCheckpointerType"]
+
+
+class AsyncCheckpointerType(Enum):
+    """Enum for async checkpointer type. (ember saves in a thread for both.)"""
+    THREAD = "thread"
+    PROCESS = "process"
 
 
 def save_state_dict(state_dict, storage_writer, process_group=None, coordinator_rank: int = 0,
@@ -42,7 +49,8 @@ def save(state_dict, *, checkpoint_id: str | os.PathLike | None = None, storage_
 
 
 def async_save(state_dict, *, checkpoint_id=None, storage_writer=None, planner=None,
-               process_group=None, async_checkpointer_type=None, async_stager=None,
+               process_group=None,
+               async_checkpointer_type=AsyncCheckpointerType.THREAD, async_stager=None,
                no_dist: bool = False, use_collectives: bool = True) -> Future:
     """`save` in a background thread, on a copy of the state dict's tensors taken now;
     returns a Future of the Metadata."""
