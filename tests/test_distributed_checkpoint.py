@@ -463,6 +463,7 @@ import {lib}.distributed as dist
 import {lib}.distributed.checkpoint as dcp
 from {lib}.distributed.checkpoint.state_dict import get_state_dict, set_state_dict, \\
     set_model_state_dict, set_optimizer_state_dict, StateDictOptions
+from {lib}.distributed.checkpoint.utils import _assert_same_keys
 from {lib}.nn.parallel import DistributedDataParallel as DDP
 
 warnings.simplefilter("ignore")
@@ -497,10 +498,14 @@ opt.step()
 msd, osd = get_state_dict(ddp, opt)
 state = {"model": msd, "optim": osd, "rank_only": torch.full((3,), float(rank)),
          f"only_{rank}": rank, "big": torch.ones(64)}
+try:
+    _assert_same_keys(state)        # (each rank has a key the other lacks)
+except AssertionError as e:
+    keys_error = str(e)
 md = dcp.save(state, checkpoint_id="ckpt")
 out = {"files": sorted(os.listdir("ckpt")),
        "where": {i.fqn: (s.relative_path, s.offset, s.length) for i, s in md.storage_data.items()},
-       "keys": sorted(md.state_dict_metadata)}
+       "keys": sorted(md.state_dict_metadata), "keys_error": keys_error}
 
 fresh = DDP(model())
 opt2 = torch.optim.Adam(fresh.parameters(), lr=0.5)
@@ -559,6 +564,9 @@ def test_two_ranks_write_their_files_and_coordinator_the_metadata(tmp_path):
                         runs["torch"][r]["broadcast"][1]["param_groups"])
     assert_same(runs["ember"][0]["where"], runs["torch"][0]["where"])
     assert runs["ember"][1]["empty_error"] == runs["torch"][1]["empty_error"]
+    for r in (0, 1):
+        assert runs["ember"][r]["keys_error"] == runs["torch"][r]["keys_error"] == (
+            f"Key(s) present in other ranks but not this one, difference: {{'only_{1 - r}'}}")
     assert runs["ember"][0]["keys"] == runs["torch"][0]["keys"]
     # each library's 2-rank checkpoint loads in the other, in one process
     for writer, reader in (("ember", "torch"), ("torch", "ember")):
@@ -688,3 +696,14 @@ def test_rank_local_metadata_without_collectives(tmp_path, writer, reader):
     target = {"t": r.zeros(3), "n": 0}
     rdcp.load(target, checkpoint_id=str(tmp_path))
     assert target["t"].tolist() == [0.0, 1.0, 2.0] and target["n"] == 3
+
+
+def test_format_utils_command_line(tmp_path, capsys):
+    torch.save({"a": torch.ones(2), "n": {"x": 1}}, tmp_path / "src.pt")
+    efu._main(["torch_to_dcp", str(tmp_path / "src.pt"), str(tmp_path / "dcp")])
+    efu._main(["dcp_to_torch", str(tmp_path / "dcp"), str(tmp_path / "back.pt")])
+    efu._main(["dcp_to_torch", str(tmp_path / "absent"), str(tmp_path / "x.pt")])
+    back = torch.load(tmp_path / "back.pt")
+    assert back["a"].tolist() == [1.0, 1.0] and back["n"] == {"x": 1}
+    assert capsys.readouterr().out.splitlines()[-1] == \
+        f"No checkpoint found at {tmp_path / 'absent'}. Skipping conversion."

@@ -121,3 +121,30 @@ def torch_save_to_dcp(torch_save_path: str | os.PathLike,
     state_dict = serialization.load(torch_save_path, weights_only=False)
     _save_state_dict(state_dict, storage_writer=FileSystemWriter(dcp_checkpoint_dir),
                      no_dist=True)
+
+
+def _main(argv=None):
+    """``python -m ember.distributed.checkpoint.format_utils {torch_to_dcp,dcp_to_torch}
+    src dst``, as torch's."""
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", type=str, help="Conversion mode",
+                        choices=["torch_to_dcp", "dcp_to_torch"], default="torch_to_dcp")
+    parser.add_argument("src", type=str, help="Path to the source model")
+    parser.add_argument("dst", type=str, help="Path to the destination model")
+    args = parser.parse_args(argv)
+    print(f"Converting checkpoint from {args.src} to {args.dst} using method: '{args.mode}'")
+    missing = f"No checkpoint found at {args.src}. Skipping conversion."
+    if args.mode == "torch_to_dcp":
+        if os.path.isfile(args.src):
+            torch_save_to_dcp(args.src, args.dst)
+        else:
+            print(missing)
+    elif os.path.isdir(args.src):
+        dcp_to_torch_save(args.src, args.dst)
+    else:
+        print(missing)
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,11 +1,30 @@
 """Helpers of save and load: the collective steps that every rank runs (working without a
 process group too), and finding a state dict's value for a MetadataIndex."""
+import itertools
+
 from ... import _tensor
 from .. import _collectives as dist
 from .. import distributed_c10d as c10d
 from .api import _is_wrapped_exception, _wrap_exception, CheckpointException
 
 __all__ = ["find_tensor_shard", "find_state_dict_object"]
+
+
+def _all_gather_keys(local_dict, group=None) -> set:
+    """The keys of every rank's ``local_dict``."""
+    gathered = [None] * c10d.get_world_size(group)
+    dist.all_gather_object(gathered, list(local_dict.keys()), group=group)
+    return set(itertools.chain.from_iterable(gathered))
+
+
+def _assert_same_keys(state_dict, process_group=None) -> None:
+    """Raise if another rank's state dict has keys this one lacks (a collective)."""
+    if c10d.get_world_size(process_group) == 1:
+        return
+    diff = _all_gather_keys(state_dict, process_group) - set(state_dict.keys())
+    if len(diff) > 0:
+        raise AssertionError(f"Key(s) present in other ranks but not this one, difference: "
+                             f"{diff}")
 
 
 class _DistWrapper:
