@@ -707,3 +707,24 @@ def test_format_utils_command_line(tmp_path, capsys):
     assert back["a"].tolist() == [1.0, 1.0] and back["n"] == {"x": 1}
     assert capsys.readouterr().out.splitlines()[-1] == \
         f"No checkpoint found at {tmp_path / 'absent'}. Skipping conversion."
+
+
+def test_metadata_of_older_torch_loads(tmp_path):
+    """Checkpoints of torch < 2.2 pickled the TensorProperties of torch's ShardedTensor."""
+    from torch.distributed._shard.sharded_tensor.metadata import TensorProperties
+    tdcp.save({"w": torch.arange(4.0), "n": 2}, checkpoint_id=str(tmp_path))
+    with open(tmp_path / ".metadata", "rb") as f:
+        md = pickle.load(f)
+    md.state_dict_metadata["w"].properties = TensorProperties(
+        dtype=torch.float32, memory_format=torch.channels_last)
+    with open(tmp_path / ".metadata", "wb") as f:
+        pickle.dump(md, f)
+    with open(tmp_path / ".metadata", "rb") as f:
+        assert b"torch.distributed._shard.sharded_tensor.metadata" in f.read()
+    properties = edcp.FileSystemReader(str(tmp_path)).read_metadata().state_dict_metadata[
+        "w"].properties
+    assert properties == edcp.metadata.TensorProperties(
+        dtype=ember.float32, memory_format=ember.channels_last)
+    target = {"w": ember.zeros(4), "n": 0}
+    edcp.load(target, checkpoint_id=str(tmp_path))
+    assert target["w"].tolist() == [0.0, 1.0, 2.0, 3.0] and target["n"] == 2

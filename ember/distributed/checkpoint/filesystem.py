@@ -24,7 +24,7 @@ from ...serialization import safetensors as _safetensors
 from ...futures import Future
 from ...serialization._load import torch_global
 from ...serialization._pickler import TorchName, TorchPickler, _Layout
-from .metadata import Metadata, StorageMeta
+from .metadata import _MEM_FORMAT_ENCODING, Metadata, StorageMeta, TensorProperties
 from .planner import LoadItemType, WriteItemType
 from .storage import StorageReader, StorageWriter, WriteResult
 from .utils import narrow_tensor_by_index
@@ -81,11 +81,19 @@ class _MetadataPickler(TorchPickler):
             super().save_global(obj, name)
 
 
+# the classes of checkpoints of torch < 2.2 (its ShardedTensor's TensorProperties)
+_LEGACY_CLASSES = {("torch.distributed._shard.sharded_tensor.metadata", "TensorProperties"):
+                   TensorProperties,
+                   ("torch.distributed._shard.sharded_tensor.metadata", "MEM_FORMAT_ENCODING"):
+                   _MEM_FORMAT_ENCODING}
+
+
 class _MetadataUnpickler(pickle.Unpickler):
     """Reads a `.metadata` pickle, torch's names resolved to ember's classes."""
 
     def find_class(self, module, name):
-        return torch_global(module, name) or super().find_class(module, name)
+        return _LEGACY_CLASSES.get((module, name)) or torch_global(module, name) or \
+            super().find_class(module, name)
 
 
 # ---- writing --------------------------------------------------------------------------------
