@@ -7,6 +7,7 @@ every process is killed and the test fails; a rank's failure fails it with that 
 output. Nothing depends on timing: the launcher waits for every process to exit by itself."""
 import os
 import pickle
+import random
 import socket
 import subprocess
 import sys
@@ -27,7 +28,29 @@ def report(obj):
 """
 
 
-def _free_port():
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port():
+    """A TCP port free now, drawn below the kernel's ephemeral range: a port bind(0) hands out
+    can be taken again by any process's outgoing connection or listener (gloo's, another
+    test's) before the job's rank 0 binds it, which failed a launch now and then under load;
+    the kernel never hands out ports below that range by itself."""
+    low = _ephemeral_low()
+    rng = random.SystemRandom()
+    for _ in range(100 if low > 11000 else 0):
+        port = rng.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -42,7 +65,7 @@ def run_both(program, tmp_path, nprocs=2):
         script = outdir / "program.py"
         script.write_text(_PRELUDE + textwrap.dedent(program).replace("{lib}", lib))
         outdirs[lib] = outdir
-        port = _free_port()
+        port = free_port()
         for r in range(nprocs):
             env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(r),
                        LOCAL_RANK=str(r), WORLD_SIZE=str(nprocs), LOCAL_WORLD_SIZE=str(nprocs),

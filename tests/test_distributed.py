@@ -8,7 +8,6 @@ Error messages are checked against torch's own, run in this process on a world o
 import functools
 import os
 import pickle
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 import ember
 import ember.distributed as dist
 import ember.multiprocessing as emp
+from dist_oracle import free_port
 from ember.nn.parallel import DistributedDataParallel as DDP
 
 W = 3                 # ranks of the collectives job
@@ -29,10 +29,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _spawn(fn, nprocs, *args):
@@ -347,7 +343,7 @@ def _collectives_worker(rank, port, outdir):
 @pytest.fixture(scope="module")
 def collectives(tmp_path_factory):
     outdir = str(tmp_path_factory.mktemp("collectives"))
-    _spawn(_collectives_worker, W, _free_port(), outdir)
+    _spawn(_collectives_worker, W, free_port(), outdir)
     return _results(outdir, W)
 
 
@@ -455,7 +451,7 @@ def _ddp_main():
 
 def _torchrun(main, nprocs, outdir):
     """Start `main` of this file in nprocs processes with torchrun's environment variables."""
-    port = _free_port()
+    port = free_port()
     code = f"import sys; sys.path.insert(0, {HERE!r}); import test_distributed; " \
            f"test_distributed.{main}()"
     procs = []
@@ -708,7 +704,7 @@ def world_of_one(torch):
     for d in (dist, tdist):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            d.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}",
+            d.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{free_port()}",
                                  rank=0, world_size=1)
     yield
     for d in (dist, tdist):
