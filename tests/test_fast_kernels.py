@@ -138,6 +138,33 @@ def test_flash_attention_gradients_in_torchs_layout(layout, dtype):
     assert strides[0] == strides[1]
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (1, 1, 5, 4), (2, 3, 1, 4), (2, 3, 5, 1)])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_flash_attention_output_in_torchs_layout(shape, dtype):
+    """torch's flash kernel lays its output out as a preserve_format copy of the query (the
+    query made contiguous first where D's stride is not 1): a GPT block's head split, a
+    non-dense (B, L, H, D) query, gives a (B, L, H, D) output, whose transpose back is
+    contiguous (a view, no CloneBackward0). Every memory order of the query, dense or sliced
+    along one dim; the values as torch's."""
+    for perm in itertools.permutations(range(4)):
+        inv = [perm.index(i) for i in range(4)]
+        for cut in (None, 0, 2, 3):
+            base = [shape[p] for p in perm]
+            if cut is not None:
+                base[cut] *= 2
+            x = np.random.default_rng(5).standard_normal(base)
+            seen = []
+            for lib in (ember, torch):
+                b = lib.tensor(x, dtype=getattr(lib, dtype))
+                if cut is not None:
+                    b = b[(slice(None),) * cut + (slice(None, None, 2),)]
+                q = b.permute(*inv)
+                y = lib.nn.functional.scaled_dot_product_attention(q, q * 0.5, q, is_causal=True)
+                seen.append((q.stride(), y.stride(), y.float().numpy()))
+            assert seen[0][:2] == seen[1][:2], (perm, cut)
+            np.testing.assert_allclose(seen[0][2], seen[1][2], rtol=2e-2, atol=2e-2)
+
+
 @pytest.mark.parametrize("name", ["sigmoid", "silu"])
 def test_sigmoid_family_follows_torchs_formula(name):
     fe, ft = getattr(ember.nn.functional, name), getattr(torch.nn.functional, name)

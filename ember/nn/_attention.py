@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .._kernel_dtypes import tname
+from .._memory_format import _strided, odd_units, preserve_strides
 from .._tensor import _new
 from ..amp.autocast import autocast
 from ..backends import CPU
@@ -55,16 +56,20 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
     z = _O._rowsum(xp, e, -1)
     p = e.astype(q.dtype).astype(acc) if acc is not q.dtype.type else e
     z_safe = xp.where(z == 0, acc(1), z)
-    out = xp.matmul(p, v.astype(acc, copy=False))
+    res = _out_like(xp, q)
+    if res is not None and acc is q.dtype.type:     # the product written in place
+        out = xp.matmul(p, v, out=res)
+    else:
+        out = xp.matmul(p, v.astype(acc, copy=False))
     out /= z_safe
     lse = xp.where(z == 0, acc(np.inf), m + xp.log(z))
-    out = out.astype(q.dtype, copy=False)
-    if not q.flags.c_contiguous and q.strides[-1] == q.itemsize and _S._dense_order(q) == "K":
-        res = np.empty_like(q)      # torch's kernel writes the query's layout (a transposed
-        res[...] = out              # (B, L, H, D) one: its transpose back is contiguous)
+    if res is None:
+        out = out.astype(q.dtype, copy=False)
+        if not out.flags.c_contiguous:
+            out = np.ascontiguousarray(out)
+    elif out is not res:
+        res[...] = out.astype(q.dtype, copy=False)
         out = res
-    elif not out.flags.c_contiguous:        # (else contiguous)
-        out = np.ascontiguousarray(out)
     # torch recomputes the probabilities in the backward; kept when small, that is the
     # scores' product and exp saved (a third of the backward's time)
     kept = (e, z_safe) if e.nbytes <= _KEEP_PROBS_BYTES else None
@@ -72,6 +77,23 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
 
 
 _KEEP_PROBS_BYTES = 16 << 20
+
+
+def _out_like(xp, q):
+    """An empty array for the output laid out as torch's kernel writes it, or None where that
+    is C order: a query of unit stride along D gives its output torch's preserve_format strides
+    (a GPT block's head split, (B, L, H, D) memory, gives that layout, whose transpose back
+    is contiguous); another query is made contiguous first."""
+    if xp is not np or type(q) is not np.ndarray or q.flags.c_contiguous and \
+            not odd_units(q) or q.strides[-1] != q.itemsize:
+        return None
+    return _strided(np.empty(q.size, q.dtype), preserve_strides(q), q.shape)
+
+
+def _dense_strided(q):
+    """A query dense in an order other than C's, of unit stride along D."""
+    return not q.flags.c_contiguous and q.strides[-1] == q.itemsize and \
+        _S._dense_order(q) == "K"
 
 
 @_flash.vjp
@@ -85,7 +107,11 @@ def _(xp, g, q, k, v, mask, out, lse, kept, scale, is_causal):
     dv = _matmul_to(xp, xp.swapaxes(p, -1, -2), g, v)
     dp = xp.matmul(g, xp.swapaxes(v.astype(acc, copy=False), -1, -2))
     ds = dp     # p * (dp - rowsum(g * out)) * scale, in place of dp
-    ds -= _O._rowsum(xp, g * out.astype(acc, copy=False), -1)
+    go = out.astype(acc, copy=False)
+    # (the row sums' order follows the product's layout: C, except for a dense query laid out
+    # otherwise, whose output has always had that query's layout)
+    go = xp.multiply(g, go, order="C") if xp is np and not _dense_strided(q) else g * go
+    ds -= _O._rowsum(xp, go, -1)
     ds *= p
     ds *= acc(scale)
     dq = _matmul_to(xp, ds, k.astype(acc, copy=False), q)
