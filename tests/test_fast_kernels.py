@@ -138,6 +138,53 @@ def test_flash_attention_gradients_in_torchs_layout(layout, dtype):
     assert strides[0] == strides[1]
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (1, 1, 5, 4), (2, 3, 1, 4), (2, 3, 5, 1)])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_flash_attention_output_in_torchs_layout(shape, dtype):
+    """torch's flash kernel lays its output out as a preserve_format copy of the query (the
+    query made contiguous first where D's stride is not 1): a GPT block's head split, a
+    non-dense (B, L, H, D) query, gives a (B, L, H, D) output, whose transpose back is
+    contiguous (a view, no CloneBackward0). Every memory order of the query, dense or sliced
+    along one dim; the values as torch's."""
+    for perm in itertools.permutations(range(4)):
+        inv = [perm.index(i) for i in range(4)]
+        for cut in (None, 0, 2, 3):
+            base = [shape[p] for p in perm]
+            if cut is not None:
+                base[cut] *= 2
+            x = np.random.default_rng(5).standard_normal(base)
+            seen = []
+            for lib in (ember, torch):
+                b = lib.tensor(x, dtype=getattr(lib, dtype))
+                if cut is not None:
+                    b = b[(slice(None),) * cut + (slice(None, None, 2),)]
+                q = b.permute(*inv)
+                y = lib.nn.functional.scaled_dot_product_attention(q, q * 0.5, q, is_causal=True)
+                seen.append((q.stride(), y.stride(), y.float().numpy()))
+            assert seen[0][:2] == seen[1][:2], (perm, cut)
+            np.testing.assert_allclose(seen[0][2], seen[1][2], rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_flash_attention_values_independent_of_head_split_layout(dtype):
+    """A GPT block's head split ((B, L, H, D) memory: output and gradients in that layout) and
+    the same heads made contiguous give the same output and gradients bit for bit: the
+    backward's row sums of grad * out add each row as for C-ordered arrays."""
+    x = np.random.default_rng(3).standard_normal((2, 6, 96))
+    gz = np.random.default_rng(4).standard_normal((2, 6, 32))
+    got = []
+    for contiguous in (False, True):
+        base = ember.tensor(x, dtype=getattr(ember, dtype), requires_grad=True)
+        q, k, v = (t.reshape(2, 6, 4, 8).transpose(1, 2) for t in base.split(32, dim=2))
+        if contiguous:
+            q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
+        y = ember.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y.transpose(1, 2).reshape(2, 6, 32).backward(ember.tensor(gz, dtype=y.dtype))
+        got.append((y.detach().numpy(), base.grad.numpy()))
+    for a, b in zip(*got):
+        assert _same_bits(a, b)
+
+
 @pytest.mark.parametrize("name", ["sigmoid", "silu"])
 def test_sigmoid_family_follows_torchs_formula(name):
     fe, ft = getattr(ember.nn.functional, name), getattr(torch.nn.functional, name)
@@ -314,6 +361,29 @@ def test_float32_gelu_accuracy():
     big = np.abs(exact) > 1e-3
     rel = [np.max(np.abs(y - exact)[big] / np.abs(exact[big])) for y in (got, ref)]
     assert rel[0] <= 1.5 * rel[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_backward_product_in_its_own_array(dtype):
+    """gelu's backward writes g * dgelu into the derivative array it has just made: the
+    gradient a hook sees is a new array (not the incoming one, not what the node saved), a
+    second backward through the retained graph gives the same bits, and torch's gradient."""
+    x = np.random.default_rng(7).standard_normal((64, 48)) * 3
+    got = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, dtype=getattr(lib, dtype), requires_grad=True)
+        y = lib.nn.functional.gelu(t)
+        g = lib.tensor(x[::-1].copy(), dtype=getattr(lib, dtype))
+        kept = g.clone()
+        seen = []
+        t.register_hook(lambda gr: seen.append(gr.clone()))
+        y.backward(g, retain_graph=True)
+        y.backward(g)
+        assert lib.equal(g, kept)
+        assert lib.equal(seen[0], seen[1])
+        got.append(seen[0].numpy())
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-5 if dtype == "float32" else 1e-12,
+                               atol=1e-6 if dtype == "float32" else 1e-13)
 
 
 # ---- selection, gather/scatter, einsum and sign: the faster NumPy paths ------------------------

@@ -32,7 +32,7 @@ def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_n
 
 
 def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False,
-              composite=False, low_grad=None, f_half=None, scalar=None):
+              composite=False, low_grad=None, f_half=None, scalar=None, fresh_df=False):
     """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params), float16 and
     bfloat16 computed in float32 and rounded once, as torch's kernels do (not for a
     `composite` of torch's, whose every operation rounds). Non-float input
@@ -45,8 +45,9 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     given, replaces f on 2-byte inputs (it reads their layout, computes in float32 itself).
     `scalar`, when given, is torch's scalar lambda where it differs from the vectorised one:
     scalar(x, y, *params) gives y's values for the elements torch's scalar loop computes (see
-    ops/_scalar_loop.py)."""
+    ops/_scalar_loop.py). `fresh_df`: df returns a new array, which the product may overwrite."""
     kernel = kernel or f"{name}_cpu"
+    times = _times_into if fresh_df else _times
 
     @op(name, saves=saves, node=node)
     def fwd(xp, x, *params):
@@ -76,7 +77,7 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
             else:
                 d = low_grad[1](xp, x32, low_grad[0](xp, x32).astype(x.dtype).astype(np.float32))
             return (_times(xp, g.astype(np.float32), d).astype(x.dtype),)
-        return (_times(xp, g, df(xp, x, y, *params)),)
+        return (times(xp, g, df(xp, x, y, *params)),)
 
     def public(input, *params):
         return apply(fwd, (input,), params)
@@ -93,6 +94,16 @@ def _times(xp, g, d):
     if d.dtype == np.bool_:
         return fast_where(xp, d, g, g.dtype.type(0))
     return g * (xp.conj(d) if d.dtype.kind == "c" else d)
+
+
+def _times_into(xp, g, d):
+    """_times(xp, g, d) for a derivative `d` that is a new array: a float NumPy product of
+    one layout is written into d (g * d as before: the same bits and layout, one fresh
+    array fewer, which the backward of a large activation otherwise writes to cold memory)."""
+    if type(d) is np.ndarray and type(g) is np.ndarray and d.dtype == g.dtype and \
+            d.dtype.kind == "f" and d.shape == g.shape and d.strides == g.strides:
+        return np.multiply(g, d, out=d)
+    return _times(xp, g, d)
 
 
 def _softplus(xp, x, beta, threshold):
@@ -207,7 +218,7 @@ def _outside(xp, x, lo, hi):
 
 
 gelu = pointwise("gelu", "GeluBackward0", _gelu, _gelu_grad, kernel="GeluKernelImpl",
-                 f_half=_gelu_half)
+                 f_half=_gelu_half, fresh_df=True)
 OPS["gelu"].rerun_on_write()    # its backward reads y / x for Phi(x)
 silu = pointwise("silu", "SiluBackward0", _silu, _silu_grad,
                  complex_ok=True)

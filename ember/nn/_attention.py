@@ -8,11 +8,13 @@ import math
 import numpy as np
 
 from .._kernel_dtypes import tname
+from .._memory_format import _strided, odd_units, preserve_strides
 from .._tensor import _new
 from ..amp.autocast import autocast
 from ..backends import CPU
 from ..ops import elementwise as _E, linalg as _L, shape as _S
 from ..ops._apply import apply
+from ..ops._torch_sum import einsum as _einsum
 from ..ops._registry import NESTED_IDX, op
 from ..ops.random import rng_for
 from ..backends.cuda import SDP_ENABLED
@@ -25,14 +27,33 @@ def _scores(xp, q, k, mask, scale, is_causal, acc):
     s = xp.matmul(q.astype(acc, copy=False), xp.swapaxes(k.astype(acc, copy=False), -1, -2))
     s *= acc(scale)
     if is_causal:       # an added 0 / -inf bias: a fifth of the time of a branching where
-        s += xp.where(xp.tri(s.shape[-2], s.shape[-1], dtype=bool), acc(0), acc(-np.inf))
+        s += _causal_bias(xp, s.shape[-2], s.shape[-1], acc)
     if mask is not None:
         s = xp.where(mask, s, -np.inf) if mask.dtype == bool else s + mask.astype(acc)
     return s
 
 
+_CAUSAL = {}        # (L, S, dtype) -> the read-only (L, S) causal bias of NumPy arrays
+
+
+def _causal_bias(xp, length, source, acc):
+    """0 on and below the diagonal (top-left aligned), -inf above it, in dtype `acc`; NumPy's
+    kept for the next call (xp.tri and where took a third of a small attention's time)."""
+    key = (length, source, acc)
+    bias = _CAUSAL.get(key) if xp is np else None
+    if bias is None:
+        bias = xp.where(xp.tri(length, source, dtype=bool), acc(0), acc(-np.inf))
+        if xp is np and length * source <= 1 << 20:
+            if len(_CAUSAL) >= 32:
+                _CAUSAL.clear()
+            bias.flags.writeable = False
+            _CAUSAL[key] = bias
+    return bias
+
+
 def _acc(dt):
-    return np.float32 if dt.kind == "V" or dt == np.float16 else dt.type
+    """The accumulation dtype of a floating dtype: float32 for the 2-byte ones."""
+    return np.float32 if dt.itemsize == 2 else dt.type
 
 
 def _exp_shifted(xp, s, shift):
@@ -56,15 +77,19 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
     p = e.astype(q.dtype).astype(acc) if acc is not q.dtype.type else e
     z_safe = xp.where(z == 0, acc(1), z)
     out = xp.matmul(p, v.astype(acc, copy=False))
-    out /= z_safe
+    res = _out_like(xp, q)
+    if res is not None and out.dtype == res.dtype:      # the quotient written into it
+        out = xp.divide(out, z_safe, out=res)   # (the product there took longer, and so
+    else:                                       # did a copy after the division in place)
+        out /= z_safe
+        if res is None:
+            out = out.astype(q.dtype, copy=False)
+            if not out.flags.c_contiguous:
+                out = np.ascontiguousarray(out)
+        else:
+            res[...] = out.astype(q.dtype, copy=False)
+            out = res
     lse = xp.where(z == 0, acc(np.inf), m + xp.log(z))
-    out = out.astype(q.dtype, copy=False)
-    if not q.flags.c_contiguous and q.strides[-1] == q.itemsize and _S._dense_order(q) == "K":
-        res = np.empty_like(q)      # torch's kernel writes the query's layout (a transposed
-        res[...] = out              # (B, L, H, D) one: its transpose back is contiguous)
-        out = res
-    elif not out.flags.c_contiguous:        # (else contiguous)
-        out = np.ascontiguousarray(out)
     # torch recomputes the probabilities in the backward; kept when small, that is the
     # scores' product and exp saved (a third of the backward's time)
     kept = (e, z_safe) if e.nbytes <= _KEEP_PROBS_BYTES else None
@@ -72,6 +97,31 @@ def _flash(xp, q, k, v, mask, scale, is_causal):
 
 
 _KEEP_PROBS_BYTES = 16 << 20
+
+
+def _out_like(xp, q):
+    """An empty array for the output laid out as torch's kernel writes it, or None where that
+    is C order: a query of unit stride along D gives its output torch's preserve_format strides
+    (a GPT block's head split, (B, L, H, D) memory, gives that layout, whose transpose back
+    is contiguous); another query is made contiguous first."""
+    if xp is not np or type(q) is not np.ndarray or q.flags.c_contiguous and \
+            not odd_units(q) or q.strides[-1] != q.itemsize:
+        return None
+    shape, st = q.shape, q.strides
+    if 1 not in shape and min(st) > 0 and len(set(st)) == len(st):
+        # (distinct strides, no size-1 dims: preserve_strides' order is the strides' order)
+        perm = sorted(range(len(st)), key=st.__getitem__, reverse=True)
+        back = [0] * len(perm)
+        for i, d in enumerate(perm):
+            back[d] = i
+        return np.empty([shape[d] for d in perm], q.dtype).transpose(back)
+    return _strided(np.empty(q.size, q.dtype), preserve_strides(q), q.shape)
+
+
+def _dense_strided(q):
+    """A query dense in an order other than C's, of unit stride along D."""
+    return not q.flags.c_contiguous and q.strides[-1] == q.itemsize and \
+        _S._dense_order(q) == "K"
 
 
 @_flash.vjp
@@ -85,12 +135,26 @@ def _(xp, g, q, k, v, mask, out, lse, kept, scale, is_causal):
     dv = _matmul_to(xp, xp.swapaxes(p, -1, -2), g, v)
     dp = xp.matmul(g, xp.swapaxes(v.astype(acc, copy=False), -1, -2))
     ds = dp     # p * (dp - rowsum(g * out)) * scale, in place of dp
-    ds -= _O._rowsum(xp, g * out.astype(acc, copy=False), -1)
+    ds -= _out_dots(xp, g, out.astype(acc, copy=False), q)
     ds *= p
     ds *= acc(scale)
     dq = _matmul_to(xp, ds, k.astype(acc, copy=False), q)
     dk = _matmul_to(xp, xp.swapaxes(ds, -1, -2), q.astype(acc, copy=False), k)
     return dq, dk, dv, None
+
+
+def _out_dots(xp, g, out, q):
+    """rowsum(g * out), (..., L, 1): each row's products summed as einsum sums a contiguous row,
+    whatever the rows' order in memory (the product is laid out as g and out are: a C-ordered
+    product would read their (B, L, H, D) memory out of order, at 3.5x the time). A dense
+    query laid out otherwise than in C order keeps the sums it has always had (its output had
+    that layout before: the product as NumPy lays it out, _rowsum on it)."""
+    if xp is np and not _dense_strided(q):
+        go = np.multiply(g, out)
+        if go.strides[-1] == go.itemsize:
+            return _einsum("...i->...", go)[..., None]
+        return _O._rowsum(xp, np.ascontiguousarray(go), -1)
+    return _O._rowsum(xp, g * out, -1)
 
 
 def _matmul_to(xp, a, b, like):
@@ -111,10 +175,10 @@ def _matmul_to(xp, a, b, like):
 def _flash_applies(query, key, value, attn_mask, dropout_p):
     """torch 2.13 on the CPU takes its flash kernel for 4-D inputs of one batch and head shape
     and head size, some queries and keys, no dropout and a mask not requiring grad."""
-    return (query.be is CPU and query.ndim == key.ndim == value.ndim == 4 and dropout_p <= 0
-            and query.shape[:2] == key.shape[:2] == value.shape[:2]
-            and value.shape[-1] == query.shape[-1] == key.shape[-1] and query.shape[-2]
-            and key.shape[-2]
+    if not (query.be is CPU and query.ndim == key.ndim == value.ndim == 4 and dropout_p <= 0):
+        return False
+    q, k, v = tuple(query.shape), tuple(key.shape), tuple(value.shape)    # (plain tuples)
+    return (q[:2] == k[:2] == v[:2] and v[3] == q[3] == k[3] and q[2] and k[2]
             and query.dtype.is_floating_point and query.dtype == key.dtype == value.dtype
             and (attn_mask is None or not attn_mask.requires_grad))
 
