@@ -1,0 +1,550 @@
+"""Ordinary PyTorch programs, round 37 (VAEs with distribution objects, DCGAN steps, nn.Transformer
+seq2seq with every mask, char-RNNs over packed GRUs, REINFORCE, torch.func per-sample gradients,
+checkpointing, parametrizations, chained schedulers, torch.compile'd modules, printing and
+saving) run under ember and torch from the same seed: everything they record must agree (the
+harness is rounds 17, 18 and 26's)."""
+import io
+
+from probe_registry import Programs, log_outcome as _err
+from test_probe18_programs import _check
+
+PROGRAMS = Programs()
+
+program = PROGRAMS.always     # (every warning given each time)
+
+_TRAIN = 1e-4
+
+
+def _final(log, module):
+    for k, v in module.state_dict().items():
+        log(k, v)
+
+
+# ---- generative models -----------------------------------------------------------------------
+
+@program(tol=_TRAIN)
+def vae_independent_normal_continuous_bernoulli(torch, log):
+    nn, D = torch.nn, torch.distributions
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(8, 16), nn.SiLU())
+            self.mu = nn.Linear(16, 2)
+            self.logvar = nn.Linear(16, 2)
+            self.dec = nn.Sequential(nn.Linear(2, 16), nn.Softplus(), nn.Linear(16, 8))
+
+        def forward(self, x):
+            h = self.enc(x)
+            q = D.Independent(D.Normal(self.mu(h), (0.5 * self.logvar(h)).exp()), 1)
+            z = q.rsample()
+            px = D.Independent(D.ContinuousBernoulli(logits=self.dec(z)), 1)
+            return q, z, px
+
+    torch.manual_seed(0)
+    m = VAE()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    x = torch.rand(6, 8)
+    prior = D.Independent(D.Normal(torch.zeros(2), torch.ones(2)), 1)
+    for step in range(3):
+        q, z, px = m(x)
+        kl = D.kl_divergence(q, prior)
+        rec = px.log_prob(x)
+        elbo = (rec - kl).mean()
+        opt.zero_grad()
+        (-elbo).backward()
+        opt.step()
+        log(step, kl, rec, elbo, z)
+    log(repr(q), q.batch_shape, q.event_shape, q.mean, q.stddev, q.variance)
+    log(repr(px.base_dist), px.mean, px.base_dist.probs.shape)
+    log(prior.entropy(), q.entropy(), D.kl_divergence(prior, q))
+    print(prior)
+    print(q.base_dist.loc.shape, q.sample((3,)).shape, q.log_prob(q.sample((3,))).shape)
+    _final(log, m)
+
+
+@program(tol=_TRAIN)
+def dcgan_steps_with_output_size_and_hinge(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+
+    class G(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.ConvTranspose2d(4, 8, 4, 1, 0, bias=False)
+            self.bn = nn.BatchNorm2d(8)
+            self.up = nn.ConvTranspose2d(8, 3, 4, 2, 1, bias=False)
+
+        def forward(self, z):
+            h = F.relu(self.bn(self.fc(z)))
+            return torch.tanh(self.up(h, output_size=[9, 9]))
+
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+
+    torch.manual_seed(1)
+    g = G()
+    d = nn.Sequential(nn.utils.spectral_norm(nn.Conv2d(3, 8, 3, 2, 1)),
+                      nn.LeakyReLU(0.2, inplace=True),
+                      nn.utils.spectral_norm(nn.Conv2d(8, 1, 5)))
+    g.apply(weights_init)
+    log(repr(g), repr(d))
+    og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.0, 0.9))
+    od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.0, 0.9))
+    real = torch.rand(4, 3, 9, 9) * 2 - 1
+    for it in range(2):
+        z = torch.randn(4, 4, 1, 1)
+        fake = g(z)
+        log(fake.shape, fake[0, 0, 0])
+        d_loss = F.relu(1 - d(real)).mean() + F.relu(1 + d(fake.detach())).mean()
+        od.zero_grad()
+        d_loss.backward()
+        od.step()
+        for p in d.parameters():
+            p.requires_grad_(False)
+        g_loss = -d(fake).mean()
+        og.zero_grad()
+        g_loss.backward()
+        og.step()
+        for p in d.parameters():
+            p.requires_grad_(True)
+        log(it, d_loss.item(), g_loss.item())
+    log(g.bn.running_mean, g.bn.running_var, g.bn.num_batches_tracked)
+    log(sorted(d.state_dict().keys()), d[0].weight_u, d[0].weight_orig.grad is not None)
+    _final(log, g)
+    _err(log, lambda: g.up(torch.zeros(1, 8, 4, 4), output_size=[20, 20]))
+
+
+# ---- sequence models ---------------------------------------------------------------------------
+
+@program(tol=_TRAIN)
+def transformer_seq2seq_masks_and_greedy_decode(torch, log):
+    nn = torch.nn
+    V, E = 11, 16
+    torch.manual_seed(2)
+    emb = nn.Embedding(V, E, padding_idx=0)
+    model = nn.Transformer(d_model=E, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                           dim_feedforward=32, dropout=0.0, batch_first=True, norm_first=True,
+                           activation="gelu")
+    out = nn.Linear(E, V)
+    params = list(emb.parameters()) + list(model.parameters()) + list(out.parameters())
+    opt = torch.optim.AdamW(params, lr=1e-3)
+    src = torch.tensor([[3, 4, 5, 6, 0], [7, 8, 9, 0, 0]])
+    tgt = torch.tensor([[1, 3, 4, 5, 6], [1, 7, 8, 9, 0]])
+    src_pad, tgt_pad = src == 0, tgt == 0
+    mask = nn.Transformer.generate_square_subsequent_mask(tgt.size(1))
+    log(mask, mask.dtype)
+    log(nn.Transformer.generate_square_subsequent_mask(3, dtype=torch.float64))
+    for step in range(2):
+        h = model(emb(src), emb(tgt[:, :-1]), tgt_mask=mask[:-1, :-1],
+                  src_key_padding_mask=src_pad, tgt_key_padding_mask=tgt_pad[:, :-1],
+                  memory_key_padding_mask=src_pad, tgt_is_causal=True)
+        logits = out(h)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, V), tgt[:, 1:].reshape(-1),
+                                           ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, loss, logits[0, 0])
+    model.eval()
+    with torch.no_grad():
+        memory = model.encoder(emb(src), src_key_padding_mask=src_pad)
+        ys = torch.ones(2, 1, dtype=torch.long)
+        for i in range(4):
+            m = nn.Transformer.generate_square_subsequent_mask(ys.size(1))
+            h = model.decoder(emb(ys), memory, tgt_mask=m, memory_key_padding_mask=src_pad)
+            nxt = out(h[:, -1]).argmax(-1, keepdim=True)
+            ys = torch.cat([ys, nxt], dim=1)
+    log(ys, memory.shape)
+    log(str(model.encoder.layers[0]).splitlines()[:3])
+
+
+@program(tol=_TRAIN)
+def char_rnn_gru_packed_truncated_bptt(torch, log):
+    nn = torch.nn
+    rnn = torch.nn.utils.rnn
+    pack_padded_sequence, pad_packed_sequence = rnn.pack_padded_sequence, rnn.pad_packed_sequence
+    pad_sequence = rnn.pad_sequence
+    text = "hello world, hold the wool"
+    chars = sorted(set(text))
+    stoi = {c: i + 1 for i, c in enumerate(chars)}
+    V = len(chars) + 1
+    torch.manual_seed(3)
+    emb = nn.Embedding(V, 8, padding_idx=0)
+    gru = nn.GRU(8, 12, num_layers=2, batch_first=True, dropout=0.1)
+    head = nn.Linear(12, V)
+    opt = torch.optim.RMSprop([*emb.parameters(), *gru.parameters(), *head.parameters()],
+                              lr=1e-2, momentum=0.5)
+    words = text.split(" ")
+    seqs = [torch.tensor([stoi[c] for c in w]) for w in words]
+    lengths = torch.tensor([len(s) for s in seqs])
+    batch = pad_sequence(seqs, batch_first=True)
+    log(batch, lengths)
+    h = None
+    for step in range(2):
+        x, y = batch[:, :-1], batch[:, 1:]
+        packed = pack_padded_sequence(emb(x), (lengths - 1).clamp(min=1), batch_first=True,
+                                      enforce_sorted=False)
+        o, h = gru(packed, None if h is None else h.detach())
+        o, out_len = pad_packed_sequence(o, batch_first=True, total_length=x.size(1))
+        logits = head(o)
+        loss = nn.functional.cross_entropy(logits.transpose(1, 2), y, ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        n = nn.utils.clip_grad_norm_(gru.parameters(), 0.5, error_if_nonfinite=True)
+        opt.step()
+        log(step, loss, n, out_len, packed.sorted_indices, packed.batch_sizes)
+    gru.eval()
+    g = torch.Generator().manual_seed(5)
+    idx = torch.tensor([[stoi["h"]]])
+    hh = None
+    out = []
+    with torch.no_grad():
+        for _ in range(6):
+            o, hh = gru(emb(idx), hh)
+            p = torch.softmax(head(o[:, -1]) / 0.8, -1)
+            idx = torch.multinomial(p, 1, generator=g)
+            out.append(chars[idx.item() - 1] if idx.item() > 0 else "_")
+    log("".join(out), hh.shape)
+
+
+@program(tol=_TRAIN)
+def reinforce_categorical_and_bernoulli_heads(torch, log):
+    nn, D = torch.nn, torch.distributions
+    torch.manual_seed(4)
+    body = nn.Sequential(nn.Linear(3, 16), nn.ELU())
+    pi_a, pi_b = nn.Linear(16, 4), nn.Linear(16, 1)
+    opt = torch.optim.SGD([*body.parameters(), *pi_a.parameters(), *pi_b.parameters()],
+                          lr=0.1, momentum=0.9, nesterov=True)
+    baseline = 0.0
+    for ep in range(4):
+        s = torch.randn(5, 3)
+        h = body(s)
+        da = D.Categorical(logits=pi_a(h))
+        db = D.Bernoulli(logits=pi_b(h).squeeze(-1))
+        a, b = da.sample(), db.sample()
+        r = (a.float() - 1.5).abs() + b - 0.1 * ep
+        adv = r - baseline
+        baseline = 0.9 * baseline + 0.1 * r.mean().item()
+        lp = da.log_prob(a) + db.log_prob(b)
+        loss = -(lp * adv).mean() - 1e-2 * (da.entropy() + db.entropy()).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(ep, a, b, r, loss, round(baseline, 6))
+    log(da.probs.sum(-1), da.enumerate_support().shape, db.enumerate_support(expand=False))
+    p = D.Categorical(probs=torch.tensor([2.0, 1.0, 1.0]))
+    log(p.probs, p.logits, p.sample((4,)), p.param_shape, p.mode)
+    _err(log, lambda: D.Categorical(probs=torch.tensor([-1.0, 2.0])))
+    _err(log, lambda: da.log_prob(torch.tensor([7, 0, 0, 0, 0])))
+
+
+# ---- torch.func, checkpointing, parametrizations ------------------------------------------
+
+@program(tol=_TRAIN)
+def func_per_sample_grads_functional_call_and_jacrev(torch, log):
+    nn = torch.nn
+    tf = torch.func
+    functional_call, grad, grad_and_value = tf.functional_call, tf.grad, tf.grad_and_value
+    jacrev, vmap = tf.jacrev, tf.vmap
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x, y = torch.randn(6, 3), torch.randint(0, 2, (6,))
+
+    def loss_fn(p, xi, yi):
+        out = functional_call(model, p, (xi.unsqueeze(0),))
+        return nn.functional.cross_entropy(out, yi.unsqueeze(0)), out
+
+    g, (l, out) = vmap(grad_and_value(loss_fn, has_aux=True), in_dims=(None, 0, 0))(params, x, y)
+    log(sorted(g), g["0.weight"].shape, l, out.shape)
+    full = grad(lambda p: loss_fn(p, x[0], y[0])[0])(params)
+    log((full["2.bias"] - g["2.bias"][0]).abs().max() < 1e-6)
+    chunked = vmap(grad(lambda p, a, b: loss_fn(p, a, b)[0]), in_dims=(None, 0, 0),
+                   chunk_size=2)(params, x, y)
+    log(chunked["0.bias"])
+    J = jacrev(lambda p: functional_call(model, p, (x,)))(params)
+    log(J["2.weight"].shape, J["0.bias"][1, 0])
+    mean_g = {k: v.mean(0) for k, v in g.items()}
+    with torch.no_grad():
+        for k, p in model.named_parameters():
+            p -= 0.1 * mean_g[k]
+    _final(log, model)
+    _err(log, lambda: functional_call(model, {"nope": torch.zeros(1)}, (x,), strict=True))
+
+
+@program(tol=_TRAIN)
+def checkpoint_dropout_rng_and_selective_policy(torch, log):
+    nn = torch.nn
+    import functools
+    cp = torch.utils.checkpoint
+    checkpoint, checkpoint_sequential = cp.checkpoint, cp.checkpoint_sequential
+    CheckpointPolicy = cp.CheckpointPolicy
+    create_selective_checkpoint_contexts = cp.create_selective_checkpoint_contexts
+    torch.manual_seed(6)
+    block = nn.Sequential(nn.Linear(6, 6), nn.GELU(), nn.Dropout(0.3), nn.Linear(6, 6))
+    x = torch.randn(4, 6, requires_grad=True)
+    torch.manual_seed(7)
+    y1 = checkpoint(block, x, use_reentrant=False, preserve_rng_state=True)
+    y1.sum().backward()
+    g1 = [p.grad.clone() for p in block.parameters()] + [x.grad.clone()]
+    block.zero_grad()
+    x.grad = None
+    torch.manual_seed(7)
+    y2 = block(x)
+    y2.sum().backward()
+    g2 = [p.grad.clone() for p in block.parameters()] + [x.grad.clone()]
+    log(torch.equal(y1, y2), [torch.allclose(a, b) for a, b in zip(g1, g2)])
+    block.eval()
+    seq = nn.Sequential(*[nn.Linear(6, 6) for _ in range(4)])
+    z = checkpoint_sequential(seq, 2, x, use_reentrant=False)
+    z.pow(2).mean().backward()
+    log(z, seq[0].weight.grad)
+
+    def policy(ctx, op, *args, **kwargs):
+        return CheckpointPolicy.PREFER_RECOMPUTE
+
+    ctx = functools.partial(create_selective_checkpoint_contexts, policy)
+    w = torch.randn(6, 6, requires_grad=True)
+    out = checkpoint(lambda a: torch.sin(a @ w).sum(), x, use_reentrant=False, context_fn=ctx)
+    out.backward()
+    log(out, w.grad.sum())
+    _err(log, lambda: checkpoint(lambda a: a * 2, x, use_reentrant=True, context_fn=ctx))
+
+
+@program(tol=_TRAIN)
+def parametrizations_mixed_on_one_model(torch, log):
+    nn = torch.nn
+    P = nn.utils.parametrize
+    PZ = nn.utils.parametrizations
+    orthogonal, spectral_norm, weight_norm = PZ.orthogonal, PZ.spectral_norm, PZ.weight_norm
+
+    class Symmetric(nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).transpose(-1, -2)
+
+    class Positive(nn.Module):
+        def forward(self, b):
+            return nn.functional.softplus(b)
+
+        def right_inverse(self, b):
+            return b.expm1().clamp_min(1e-6).log()
+
+    torch.manual_seed(8)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 3))
+    P.register_parametrization(model[0], "weight", Symmetric())
+    P.register_parametrization(model[0], "bias", Positive())
+    orthogonal(model[2], orthogonal_map="householder")
+    weight_norm(model[4], dim=None)
+    log(repr(model))
+    log(sorted(model.state_dict()), P.is_parametrized(model[0]), P.is_parametrized(model[1]))
+    opt = torch.optim.Adam(model.parameters(), lr=5e-2)
+    x, y = torch.randn(8, 4), torch.randn(8, 3)
+    for step in range(3):
+        loss = nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, loss)
+    W = model[2].weight
+    log((W @ W.T - torch.eye(4)).abs().max() < 1e-5, (model[0].weight - model[0].weight.T).abs()
+        .max(), model[0].bias.min() > 0)
+    with P.cached():
+        log(model[0].weight is model[0].weight)
+    sn = spectral_norm(nn.Linear(5, 3), n_power_iterations=2)
+    for _ in range(3):
+        sn(torch.randn(2, 5))
+    sn.eval()
+    log(torch.linalg.matrix_norm(sn.weight, 2))
+    P.remove_parametrizations(model[0], "weight", leave_parametrized=True)
+    _err(log, lambda: P.remove_parametrizations(model[4], "weight", leave_parametrized=False))
+    P.remove_parametrizations(model[4], "weight")
+    log(type(model[0]).__name__, type(model[4]).__name__, sorted(model.state_dict()))
+    _final(log, model)
+
+
+
+# ---- schedulers, compile, printing and saving ---------------------------------------------
+
+@program(tol=1e-9)
+def schedulers_chained_sequential_onecycle_plateau(torch, log):
+    nn, S = torch.nn, torch.optim.lr_scheduler
+    torch.manual_seed(9)
+    m = nn.Linear(3, 1)
+    opt = torch.optim.SGD([{"params": [m.weight]}, {"params": [m.bias], "lr": 0.5}], lr=0.1,
+                          momentum=0.9)
+    warm = S.LinearLR(opt, start_factor=0.25, total_iters=2)
+    decay = S.CosineAnnealingLR(opt, T_max=4, eta_min=1e-3)
+    seq = S.SequentialLR(opt, [warm, decay], milestones=[2])
+    lrs = []
+    for _ in range(7):
+        opt.step()
+        seq.step()
+        lrs.append([round(g["lr"], 12) for g in opt.param_groups])
+    log(lrs, seq.get_last_lr(), seq.last_epoch)
+    sd = seq.state_dict()
+    log(sorted(sd), sd["_milestones"], sd["last_epoch"], [sorted(x) for x in sd["_schedulers"]])
+    opt2 = torch.optim.Adam(m.parameters(), lr=1e-3)
+    oc = S.OneCycleLR(opt2, max_lr=0.01, total_steps=6, pct_start=0.4, anneal_strategy="linear",
+                      div_factor=10.0, final_div_factor=100.0)
+    seen = []
+    for _ in range(6):
+        opt2.step()
+        oc.step()
+        g = opt2.param_groups[0]
+        seen.append((round(g["lr"], 12), tuple(round(b, 12) for b in g["betas"])))
+    log(seen)
+    _err(log, lambda: (opt2.step(), oc.step()))
+    opt3 = torch.optim.SGD(m.parameters(), lr=1.0)
+    pl = S.ReduceLROnPlateau(opt3, mode="max", factor=0.5, patience=1, threshold=0.1,
+                             threshold_mode="abs", cooldown=1, min_lr=0.1)
+    for metric in [1.0, 1.05, 1.0, 0.9, 0.8, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0]:
+        pl.step(metric)
+        log(opt3.param_groups[0]["lr"], pl.num_bad_epochs, pl.cooldown_counter, pl.best)
+    log(pl.get_last_lr(), sorted(pl.state_dict()))
+    ch = S.ChainedScheduler([S.ConstantLR(opt3, factor=0.5, total_iters=2),
+                             S.ExponentialLR(opt3, gamma=0.9)])
+    for _ in range(3):
+        opt3.step()
+        ch.step()
+        log(ch.get_last_lr())
+    _err(log, lambda: S.SequentialLR(opt3, [S.StepLR(opt, 1)], milestones=[]))
+    _err(log, lambda: S.SequentialLR(opt3, [S.StepLR(opt3, 1), S.StepLR(opt3, 1)],
+                                     milestones=[1, 2]))
+
+
+@program(tol=_TRAIN)
+def compiled_module_training_and_state_dict(torch, log):
+    nn = torch.nn
+    torch.manual_seed(10)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    cm = torch.compile(model)
+    log(type(cm).__name__, cm._orig_mod is model, repr(cm))
+    log(sorted(cm.state_dict()), sorted(k for k, _ in cm.named_parameters()))
+    opt = torch.optim.SGD(cm.parameters(), lr=0.1)
+    x, y = torch.randn(5, 4), torch.randn(5, 2)
+    for _ in range(3):
+        loss = nn.functional.mse_loss(cm(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(loss)
+
+    @torch.compile(fullgraph=False, dynamic=True)
+    def f(a, b):
+        if a.sum() > 0:
+            return a * b + torch.compiler.is_compiling()
+        return a - b
+
+    log(f(torch.ones(3), torch.arange(3.0)), f(-torch.ones(2), torch.ones(2)))
+    g = torch.compile(lambda t: t.sin(), backend="eager", mode=None)
+    log(g(torch.tensor([0.5])))
+    _err(log, lambda: torch.compile(model, mode="fastest"))
+    sd = cm.state_dict()
+    fresh = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    r = fresh.load_state_dict(sd, strict=False)
+    log(r.missing_keys[:2], r.unexpected_keys[:2])
+    fresh2 = torch.compile(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)))
+    log(str(fresh2.load_state_dict(sd)))
+    torch.compiler.reset()
+
+
+@program()
+def printing_modules_optimizers_and_state_dicts(torch, log):
+    nn = torch.nn
+    torch.manual_seed(11)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleDict({"a": nn.Conv1d(2, 3, 3, padding="same", bias=False),
+                                         "b": nn.GroupNorm(1, 3, affine=False)})
+            self.scales = nn.ParameterDict({"s": nn.Parameter(torch.ones(2)),
+                                            "t": nn.Parameter(torch.zeros(1, 2),
+                                                              requires_grad=False)})
+            self.plist = nn.ParameterList([nn.Parameter(torch.ones(3, dtype=torch.float64)),
+                                           torch.zeros(2)])
+            self.register_buffer("steps", torch.tensor(0))
+            self.head = nn.Sequential()
+
+    n = Net()
+    print(n)
+    print(n.scales)
+    print(n.plist)
+    print(n.state_dict())
+    opt = torch.optim.AdamW([{"params": n.blocks.parameters(), "weight_decay": 0.0},
+                             {"params": list(n.scales.parameters()), "lr": 3e-4}],
+                            betas=(0.9, 0.95), amsgrad=True)
+    print(opt)
+    n.blocks["a"].weight.grad = torch.ones_like(n.blocks["a"].weight)
+    opt.step()
+    print(opt.state_dict())
+    print(torch.optim.SGD(n.parameters(), lr=0.1, nesterov=True, momentum=0.9, foreach=False))
+    print(torch.optim.Adagrad([torch.zeros(1, requires_grad=True)]))
+    print(torch.optim.RMSprop([torch.zeros(1, requires_grad=True)], centered=True))
+    print(torch.optim.LBFGS([torch.zeros(1, requires_grad=True)], history_size=5))
+    print(nn.Parameter(torch.arange(4.0).reshape(2, 2)))
+    print(nn.Parameter(torch.tensor([1, 2]), requires_grad=False))
+    print(nn.Buffer(torch.ones(2)) if hasattr(nn, "Buffer") else None)
+    print(torch.nn.utils.parameters_to_vector(n.scales.parameters()))
+    print(n.blocks["a"].weight.sum(), n.blocks["a"].weight.grad.mean(dim=0))
+
+
+@program(tol=_TRAIN)
+def saving_checkpoints_and_resuming(torch, log):
+    nn = torch.nn
+    torch.manual_seed(12)
+    model = nn.Sequential(nn.Linear(3, 4, bias=False), nn.BatchNorm1d(4), nn.ReLU(),
+                          nn.Linear(4, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+
+    def step():
+        loss = nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        return loss.item()
+
+    log([step() for _ in range(3)])
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched":
+                sched.state_dict(), "epoch": 3, "rng": torch.get_rng_state(),
+                "meta": {"name": "mlp", "shape": torch.Size([3, 4]), "dtype": torch.float16}},
+               buf)
+    after = [step() for _ in range(2)]
+    buf.seek(0)
+    ck = torch.load(buf, weights_only=True)
+    log(sorted(ck), ck["meta"], type(ck["model"]).__name__, ck["epoch"], ck["rng"].dtype)
+    log(getattr(ck["model"], "_metadata", None))
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["opt"])
+    sched.load_state_dict(ck["sched"])
+    torch.set_rng_state(ck["rng"])
+    again = [step() for _ in range(2)]
+    log(after == again, again, sched.get_last_lr(), opt.state_dict()["state"][0]["step"])
+    buf2 = io.BytesIO()
+    torch.save([model[0].weight, model[0].weight[1:], model[0].weight.T], buf2)
+    buf2.seek(0)
+    a, b, c = torch.load(buf2)
+    log(a.data_ptr() == b.data_ptr() - 3 * a.element_size(), c.stride(), c.is_contiguous(),
+        a.requires_grad, type(a).__name__)
+    buf3 = io.BytesIO()
+    torch.save(model, buf3)
+    buf3.seek(0)
+    try:        # (the message names the class's module: ember's, or torch's)
+        torch.load(buf3, weights_only=True)
+    except Exception as e:
+        log(type(e).__name__, "container.Sequential was not an allowed global" in str(e))
+    buf3.seek(0)
+    m2 = torch.load(buf3, weights_only=False)
+    log(type(m2).__name__, m2[1].running_mean, m2(x).shape)
+
+
+test_program = PROGRAMS.test(_check)
