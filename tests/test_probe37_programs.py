@@ -547,4 +547,189 @@ def saving_checkpoints_and_resuming(torch, log):
     log(type(m2).__name__, m2[1].running_mean, m2(x).shape)
 
 
+
+# ---- adapters, experts and contrastive models ------------------------------------------------
+
+@program(tol=_TRAIN)
+def lora_parametrization_freeze_and_merge(torch, log):
+    nn, P = torch.nn, torch.nn.utils.parametrize
+
+    class LoRA(nn.Module):
+        def __init__(self, fan_out, fan_in, rank=2, alpha=4.0):
+            super().__init__()
+            self.A = nn.Parameter(torch.zeros(rank, fan_in))
+            self.B = nn.Parameter(torch.zeros(fan_out, rank))
+            nn.init.kaiming_uniform_(self.A, a=5 ** 0.5)
+            self.scale = alpha / rank
+            self.enabled = True
+
+        def forward(self, W):
+            return W + (self.B @ self.A) * self.scale if self.enabled else W
+
+    torch.manual_seed(13)
+    model = nn.Sequential(nn.Linear(6, 8), nn.GELU(approximate="tanh"), nn.Linear(8, 3))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for layer in (model[0], model[2]):
+        P.register_parametrization(layer, "weight", LoRA(*layer.weight.shape))
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    log(trainable, sum(p.numel() for p in model.parameters() if p.requires_grad))
+    opt = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=1e-2,
+                            weight_decay=0.1)
+    x, y = torch.randn(10, 6), torch.randint(0, 3, (10,))
+    for step in range(4):
+        loss = nn.functional.cross_entropy(model(x), y, label_smoothing=0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        log(step, loss)
+    before = model(x)
+    for layer in (model[0], model[2]):
+        layer.parametrizations.weight[0].enabled = False
+    log((model(x) - before).abs().max() > 0)
+    for layer in (model[0], model[2]):
+        layer.parametrizations.weight[0].enabled = True
+        P.remove_parametrizations(layer, "weight", leave_parametrized=True)
+    log(torch.allclose(model(x), before, atol=1e-6), model[0].weight.requires_grad,
+        sorted(model.state_dict()), type(model[0].weight).__name__)
+    _final(log, model)
+
+
+@program(tol=_TRAIN)
+def mixture_of_experts_top2_routing(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(14)
+    E, D, K = 4, 6, 2
+    gate = nn.Linear(D, E, bias=False)
+    experts = nn.ModuleList(nn.Sequential(nn.Linear(D, 12), nn.SiLU(), nn.Linear(12, D))
+                            for _ in range(E))
+    opt = torch.optim.Adam([*gate.parameters(), *experts.parameters()], lr=3e-3)
+    x = torch.randn(16, D)
+    for step in range(3):
+        logits = gate(x)
+        probs = logits.softmax(-1)
+        topv, topi = probs.topk(K, dim=-1)
+        topv = topv / topv.sum(-1, keepdim=True)
+        out = torch.zeros_like(x)
+        for e in range(E):
+            rows, slot = torch.where(topi == e)
+            if rows.numel() == 0:
+                continue
+            y = experts[e](x[rows]) * topv[rows, slot].unsqueeze(-1)
+            out.index_add_(0, rows, y)
+        counts = torch.bincount(topi.flatten(), minlength=E)
+        frac = F.one_hot(topi[:, 0], E).float().mean(0)
+        aux = E * (frac * probs.mean(0)).sum()
+        z = torch.logsumexp(logits, -1).pow(2).mean()
+        loss = F.mse_loss(out, x.flip(-1)) + 1e-2 * aux + 1e-3 * z
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, counts, frac, aux, z, loss, out[0])
+    log(gate.weight.grad, experts[3][0].bias.grad is None)
+    _final(log, experts)
+
+
+@program(tol=_TRAIN)
+def clip_contrastive_with_numpy_logit_scale(torch, log):
+    import numpy as np
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(15)
+    img = nn.Sequential(nn.Flatten(), nn.Linear(12, 8))
+    txt = nn.EmbeddingBag(20, 8, mode="mean")
+    logit_scale = nn.Parameter(torch.ones([]) * np.log(1 / 0.07))
+    log(logit_scale.dtype, logit_scale)
+    opt = torch.optim.AdamW([*img.parameters(), *txt.parameters(), logit_scale], lr=1e-2)
+    images = torch.randn(5, 3, 2, 2)
+    tokens = torch.randint(0, 20, (5, 4))
+    for step in range(3):
+        a = F.normalize(img(images), dim=-1)
+        b = F.normalize(txt(tokens), dim=-1)
+        scale = logit_scale.exp()
+        logits = scale * a @ b.t()
+        labels = torch.arange(len(a))
+        loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            logit_scale.clamp_(0, np.log(100))
+        acc = (logits.argmax(-1) == labels).float().mean()
+        log(step, loss, acc, scale, logit_scale.grad)
+    s = np.float32(2.0) * logit_scale
+    log(type(s).__name__, s.dtype, (np.float64(0.5) + a[0]).dtype, (a[0] * np.int64(3)).dtype)
+    log(torch.tensor(np.float64(1.5)).dtype, torch.as_tensor(np.arange(3)).dtype,
+        (torch.ones(2) * torch.from_numpy(np.array([2.0]))).dtype)
+    log(F.cosine_similarity(a, b).shape, torch.cdist(a, b).shape, a.norm(dim=-1))
+
+
+@program(tol=_TRAIN)
+def vit_tiny_patches_cls_token_and_param_groups(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(16)
+
+    class ViT(nn.Module):
+        def __init__(self, dim=8, patch=2, n_cls=3):
+            super().__init__()
+            self.patch = nn.Conv2d(3, dim, patch, stride=patch)
+            self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+            self.pos = nn.Parameter(torch.zeros(1, 5, dim))
+            nn.init.trunc_normal_(self.pos, std=0.02)
+            nn.init.trunc_normal_(self.cls, std=0.02)
+            layer = nn.TransformerEncoderLayer(dim, 2, 16, dropout=0.0, activation=F.gelu,
+                                               batch_first=True, norm_first=True)
+            self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(dim, eps=1e-6)
+            self.head = nn.Linear(dim, n_cls)
+
+        def forward(self, x):
+            x = self.patch(x).flatten(2).transpose(1, 2)
+            x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+            return self.head(self.norm(self.enc(x))[:, 0])
+
+    m = ViT()
+    decay = [p for n, p in m.named_parameters() if p.ndim >= 2 and "pos" not in n]
+    no_decay = [p for n, p in m.named_parameters() if p.ndim < 2 or "pos" in n]
+    log(len(decay), len(no_decay))
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=1e-3)
+    warm = 2
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + __import__("math").cos(
+            __import__("math").pi * (s - warm) / 4)))
+    x, y = torch.randn(4, 3, 4, 4), torch.tensor([0, 1, 2, 1])
+    for step in range(4):
+        loss = F.cross_entropy(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        n = nn.utils.clip_grad_norm_(m.parameters(), 1.0, foreach=True)
+        opt.step()
+        sched.step()
+        log(step, loss, n, sched.get_last_lr())
+    m.eval()
+    with torch.inference_mode():
+        out = m(x)
+    log(out, out.is_inference(), m.patch.weight.grad.shape)
+    _err(log, lambda: out.add_(1))
+    print(m.enc.layers[0].linear1, m.enc.layers[0].activation is F.gelu)
+
+
+
+@program(xfail="ember takes an ndarray operand as a tensor (its promotion, its autograd); torch's "
+                "operators return NotImplemented for one, so NumPy computes t * ndarray through "
+                "__array__ (NumPy's promotion: a 0-d float64 array makes float64; refused for a "
+                "tensor requiring grad) and ndarray * t, torch.add(t, ndarray) raise TypeError")
+def ndarray_operands_take_numpys_path(torch, log):
+    import numpy as np
+    import warnings
+    warnings.simplefilter("ignore", DeprecationWarning)     # (NumPy 2 on __array_wrap__)
+    a = torch.ones(2)
+    log((a * np.array(2.0)).dtype, (torch.ones(2, dtype=torch.int32) + np.array(1)).dtype,
+        (a * np.array([2.0])).dtype)
+    _err(log, lambda: np.array([2.0, 1.0]) * a)
+    _err(log, lambda: torch.add(a, np.array(1.0)))
+    _err(log, lambda: torch.nn.Parameter(torch.ones(2)) * np.array(2.0))
+    _err(log, lambda: a < np.array([1.0, 2.0]))
+
+
 test_program = PROGRAMS.test(_check)
