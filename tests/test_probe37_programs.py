@@ -732,4 +732,231 @@ def ndarray_operands_take_numpys_path(torch, log):
     _err(log, lambda: a < np.array([1.0, 2.0]))
 
 
+
+# ---- less common architectures and autograd modes ------------------------------------------
+
+@program(tol=_TRAIN)
+def selective_scan_ssm_with_depthwise_causal_conv(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(17)
+    B, L, Dm, N = 2, 5, 4, 3
+
+    class SSM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.in_proj = nn.Linear(Dm, 2 * Dm)
+            self.conv = nn.Conv1d(Dm, Dm, 3, groups=Dm, padding=2)
+            self.x_proj = nn.Linear(Dm, 1 + 2 * N, bias=False)
+            self.A_log = nn.Parameter(torch.log(torch.arange(1, N + 1, dtype=torch.float32))
+                                      .repeat(Dm, 1))
+            self.D = nn.Parameter(torch.ones(Dm))
+            self.out = nn.Linear(Dm, Dm)
+
+        def forward(self, x):
+            xz = self.in_proj(x)
+            x, z = xz.chunk(2, dim=-1)
+            x = self.conv(x.transpose(1, 2))[..., :L].transpose(1, 2)
+            x = F.silu(x)
+            dt, Bm, Cm = self.x_proj(x).split([1, N, N], dim=-1)
+            dt = F.softplus(dt)
+            A = -torch.exp(self.A_log)
+            dA = torch.exp(torch.einsum("bl,dn->bldn", dt.squeeze(-1), A))
+            dBx = torch.einsum("bl,bln,bld->bldn", dt.squeeze(-1), Bm, x)
+            h = x.new_zeros(B, Dm, N)
+            ys = []
+            for t in range(L):
+                h = dA[:, t] * h + dBx[:, t]
+                ys.append(torch.einsum("bdn,bn->bd", h, Cm[:, t]))
+            y = torch.stack(ys, dim=1) + x * self.D
+            return self.out(y * F.silu(z))
+
+    m = SSM()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    x = torch.randn(B, L, Dm)
+    for step in range(3):
+        y = m(x)
+        loss = (y - x.roll(1, dims=1)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, loss, m.A_log.grad[0], m.conv.weight.grad.shape)
+    log(repr(m.conv), m.A_log)
+    _final(log, m)
+
+
+@program(tol=1e-6)
+def forward_mode_ad_and_batched_grads(torch, log):
+    nn = torch.nn
+    fwAD = torch.autograd.forward_ad
+    torch.manual_seed(18)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    net.requires_grad_(False)       # (tangents of weights requiring grad: the xfail below)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    v = torch.randn(5, 3, dtype=torch.float64)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(x, v)
+        out = net(dual)
+        p, t = fwAD.unpack_dual(out)
+        log(p, t, type(fwAD.unpack_dual(out)).__name__, fwAD.unpack_dual(x).tangent)
+    _, jt = torch.func.jvp(net, (x,), (v,))
+    log((jt - t).abs().max() < 1e-12)
+    xr = x.clone().requires_grad_(True)
+    y = net(xr)
+    eye = torch.eye(2, dtype=torch.float64)[:, None, :].expand(2, 5, 2)
+    (g,) = torch.autograd.grad(y, xr, eye, is_grads_batched=True)
+    log(g.shape, g[1, 0])
+    J = torch.autograd.functional.jacobian(lambda a: net(a).sum(0), x, vectorize=True)
+    log(J.shape, (J.sum(1) - g).abs().max() < 1e-12)
+    H = torch.autograd.functional.hessian(lambda a: net(a).pow(2).sum(), x[0],
+                                          outer_jacobian_strategy="forward-mode",
+                                          vectorize=True)
+    log(H)
+    _err(log, lambda: fwAD.make_dual(x, v))
+    with fwAD.dual_level():
+        _err(log, lambda: fwAD.make_dual(x, v[:2]))
+
+
+@program(tol=_TRAIN)
+def volumetric_net_conv3d_pools_and_transpose(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(19)
+    enc = nn.Sequential(nn.Conv3d(1, 4, 3, padding=1), nn.InstanceNorm3d(4, affine=True),
+                        nn.LeakyReLU(0.1))
+    pool = nn.MaxPool3d(2, return_indices=True)
+    unpool = nn.MaxUnpool3d(2)
+    lp = nn.LPPool3d(2, 2)
+    dec = nn.ConvTranspose3d(4, 1, 3, padding=1)
+    head = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 2))
+    params = [*enc.parameters(), *dec.parameters(), *head.parameters()]
+    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+    vol = torch.randn(2, 1, 4, 4, 4)
+    for step in range(2):
+        h = enc(vol)
+        p, idx = pool(h)
+        rec = dec(unpool(p, idx, output_size=h.shape))
+        cls = head(h)
+        loss = F.mse_loss(rec, vol) + F.cross_entropy(cls, torch.tensor([0, 1]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, loss, idx[0, 0, 0], lp(h).shape)
+    log(lp(h.abs())[0, :, 0, 0, 0], F.adaptive_max_pool3d(h, (1, 2, 1)).shape)
+    log(F.interpolate(vol, scale_factor=0.5, mode="trilinear", align_corners=False)[0, 0, 0])
+    log(repr(lp), repr(unpool), repr(enc[1]))
+    _err(log, lambda: unpool(p, idx, output_size=(9, 9, 9)))
+    _final(log, dec)
+
+
+@program(tol=_TRAIN)
+def neural_cellular_automaton_steps(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(20)
+    C = 4
+    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
+    ident = torch.zeros(3, 3)
+    ident[1, 1] = 1.0
+    kernels = torch.stack([ident, sobel, sobel.T])
+    kernels = kernels.repeat(C, 1, 1)[:, None]
+    update = nn.Sequential(nn.Conv2d(3 * C, 16, 1), nn.ReLU(), nn.Conv2d(16, C, 1, bias=False))
+    nn.init.zeros_(update[2].weight)
+    opt = torch.optim.Adam(update.parameters(), lr=2e-3)
+    seed = torch.zeros(1, C, 6, 6)
+    seed[:, 3:, 3, 3] = 1.0
+    target = torch.rand(1, 3, 6, 6)
+
+    def step(x):
+        pre = F.max_pool2d(x[:, 3:4], 3, 1, 1) > 0.1
+        y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), kernels, groups=C)
+        dx = update(y)
+        fire = (torch.rand(x.shape[0], 1, *x.shape[2:]) <= 0.5).float()
+        x = x + dx * fire
+        post = F.max_pool2d(x[:, 3:4], 3, 1, 1) > 0.1
+        return x * (pre & post).float()
+
+    for it in range(3):
+        x = seed.clone()
+        for _ in range(4):
+            x = step(x)
+        loss = F.mse_loss(x[:, :3], target)
+        opt.zero_grad()
+        loss.backward()
+        for p in update.parameters():
+            p.grad /= p.grad.norm() + 1e-8
+        opt.step()
+        log(it, loss, x[0, 3].sum(), (x[0, 3] > 0.1).sum())
+    _final(log, update)
+
+
+@program(tol=_TRAIN)
+def ddim_sampling_with_classifier_free_guidance(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    import math
+    torch.manual_seed(21)
+    T = 10
+    betas = torch.linspace(1e-4, 0.2, T, dtype=torch.float64)
+    abar = torch.cumprod(1 - betas, 0).float()
+
+    def temb(t, dim=8):
+        half = dim // 2
+        f = torch.exp(-math.log(10000) * torch.arange(half) / half)
+        a = t[:, None].float() * f[None]
+        return torch.cat([a.sin(), a.cos()], -1)
+
+    class Eps(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cls = nn.Embedding(3, 8)        # class 2: the null label
+            self.net = nn.Sequential(nn.Linear(2 + 8, 32), nn.Mish(), nn.Linear(32, 2))
+
+        def forward(self, x, t, c):
+            return self.net(torch.cat([x, temb(t) + self.cls(c)], -1))
+
+    model = Eps()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    data = torch.randn(32, 2) * 0.3 + torch.tensor([1.0, -1.0])
+    labels = torch.randint(0, 2, (32,))
+    for it in range(4):
+        t = torch.randint(0, T, (32,))
+        noise = torch.randn_like(data)
+        a = abar.gather(0, t)[:, None]
+        xt = a.sqrt() * data + (1 - a).sqrt() * noise
+        c = torch.where(torch.rand(32) < 0.2, torch.full_like(labels, 2), labels)
+        loss = F.mse_loss(model(xt, t, c), noise)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(it, loss)
+    model.eval()
+    x = torch.randn(4, 2)
+    c = torch.tensor([0, 1, 0, 1])
+    steps = list(range(T - 1, -1, -3))
+    with torch.no_grad():
+        for i, t in enumerate(steps):
+            tt = torch.full((4,), t, dtype=torch.long)
+            e_c, e_u = model(x, tt, c), model(x, tt, torch.full_like(c, 2))
+            e = torch.lerp(e_u, e_c, 3.0)
+            a_t = abar[t]
+            a_prev = abar[steps[i + 1]] if i + 1 < len(steps) else torch.tensor(1.0)
+            x0 = ((x - (1 - a_t).sqrt() * e) / a_t.sqrt()).clamp(-3, 3)
+            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * e
+            log(t, x)
+    log(abar, betas.dtype, abar.dtype)
+
+
+
+@program(xfail="ember's forward-mode tangents are computed off the autograd graph: a tangent "
+                "through a weight that requires grad neither requires grad nor backpropagates "
+                "(torch's does: its MulBackward0), and unpack_dual's primal has a "
+                "ViewBackward0 node where torch's is the C++ Identity node")
+def forward_mode_tangents_are_differentiable(torch, log):
+    fwAD = torch.autograd.forward_ad
+    w = torch.tensor([2.0, 3.0], requires_grad=True)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(torch.ones(2), torch.tensor([1.0, 0.5]))
+        p, t = fwAD.unpack_dual((d * w).sin())
+        print(p, t)
+        t.sum().backward()
+    log(w.grad)
+
+
 test_program = PROGRAMS.test(_check)
