@@ -329,6 +329,25 @@ def test_layouts_and_qschemes_as_values_pickle_as_torchs():
     assert all(a is b for a, b in zip(back, e))
 
 
+def test_generators_pickle_as_torchs_both_ways():
+    """torch pickles a Generator as torch._C.Generator(device) with the state (initial seed,
+    offset or None, state): ember's loader refused torch's ("state is not a dictionary") and
+    ember wrote its own class, which torch.load made an ember object of."""
+    def saved(lib, to_bytes):
+        g = lib.Generator().manual_seed(7)
+        lib.randn(3, generator=g)
+        return to_bytes({"g": g}), lib.randn(2, generator=g).tolist()
+    (t, t_next), (e, e_next) = saved(torch, torch_bytes), saved(ember, ember_bytes)
+    back = e_load(t, weights_only=False)["g"]
+    assert type(back) is ember.Generator and back.initial_seed() == 7
+    assert ember.randn(2, generator=back).tolist() == t_next
+    tt = torch.load(io.BytesIO(e), weights_only=False)["g"]
+    assert type(tt) is torch.Generator and torch.randn(2, generator=tt).tolist() == e_next
+    g = ember.Generator().manual_seed(7)
+    ember.randn(3, generator=g)
+    assert ember.randn(2, generator=pickle.loads(pickle.dumps(g))).tolist() == e_next
+
+
 def test_return_types_pickle_as_torchs_structseqs():
     """torch pickles a return type as cls((values...), {}): ember's reader made a max() result
     of values=(values, indices), indices={}; ember wrote its own rebuild function's global."""

@@ -112,6 +112,11 @@ def _save_return_type(self, r):
     self.save_reduce(TorchName("torch.return_types", type(r).__name__), (tuple(r), {}), obj=r)
 
 
+def _save_generator(self, g):
+    _, args, state = g.__reduce__()
+    self.save_reduce(TorchName("torch._C", "Generator"), args, state, obj=g)
+
+
 def _return_types():
     from .. import return_types
     return [getattr(return_types, name) for name in return_types.__all__]
@@ -137,6 +142,7 @@ class TorchPickler(pickle._Pickler):
         from .._storage import TypedStorage, UntypedStorage
         from .._layout import layout
         from .._quantized import qscheme
+        from ..ops.random import Generator
         self.dispatch = {**pickle._Pickler.dispatch, TorchName: _save_torch_name,
                          dtype: _save_dtype, _FewKernels: _save_dtype, _Quantized: _save_dtype,
                          layout: _save_layout, qscheme: _save_qscheme, Size: _save_size,
@@ -144,7 +150,8 @@ class TorchPickler(pickle._Pickler):
                          TypedStorage: TorchPickler._save_storage,
                          FunctionType: TorchPickler.save_global,
                          **dict.fromkeys(_script_classes(), _save_script_object),
-                         **dict.fromkeys(_return_types(), _save_return_type)}
+                         **dict.fromkeys(_return_types(), _save_return_type),
+                         Generator: _save_generator}
         from ..nn.parameter import Parameter
         self.tensor_type, self.parameter_type = Tensor, Parameter
         self.legacy = legacy
