@@ -2,9 +2,13 @@
 seq2seq with every mask, char-RNNs over packed GRUs, REINFORCE, torch.func per-sample gradients,
 checkpointing, parametrizations, chained schedulers, torch.compile'd modules, printing and
 saving) run under ember and torch from the same seed: everything they record must agree (the
-harness is rounds 17, 18 and 26's)."""
+harness is rounds 17, 18 and 26's), and checkpoints that cross from one library to the other."""
 import io
 
+import numpy as np
+import pytest
+
+import ember
 from probe_registry import Programs, log_outcome as _err
 from test_probe18_programs import _check
 
@@ -960,3 +964,56 @@ def forward_mode_tangents_are_differentiable(torch, log):
 
 
 test_program = PROGRAMS.test(_check)
+
+
+# ---- checkpoints crossing libraries ----------------------------------------------------------
+
+def _setup(lib):
+    lib.manual_seed(0)
+    m = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.LayerNorm(4), lib.nn.GELU(),
+                          lib.nn.Linear(4, 2))
+    opt = lib.optim.AdamW(m.parameters(), lr=1e-2, amsgrad=True)
+    sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+    return m, opt, sched
+
+
+def _steps(lib, m, opt, sched, n, gen=None):
+    losses = []
+    for _ in range(n):
+        x, y = lib.randn(5, 3), lib.randint(0, 2, (5,), generator=gen)
+        loss = lib.nn.functional.cross_entropy(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("writer", ["ember", "torch"])
+def test_checkpoint_written_by_one_library_resumes_in_the_other(writer):
+    """A training checkpoint (model, optimizer, scheduler, RNG states, a Generator, a return
+    type, layouts) saved mid-training by one library and loaded by the other goes on as the
+    writer goes on."""
+    import torch
+    a, b = (ember, torch) if writer == "ember" else (torch, ember)
+    m, opt, sched = _setup(a)
+    gen = a.Generator().manual_seed(5)
+    _steps(a, m, opt, sched, 2, gen)
+    buf = io.BytesIO()
+    a.save({"model": m.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+            "rng": a.get_rng_state(), "gen": gen, "best": a.max(a.tensor([[1.0, 3.0]]), 1),
+            "layout": a.sparse_coo}, buf)
+    buf.seek(0)
+    ck = b.load(buf, weights_only=False)
+    m2, opt2, sched2 = _setup(b)
+    m2.load_state_dict(ck["model"])
+    opt2.load_state_dict(ck["opt"])
+    sched2.load_state_dict(ck["sched"])
+    b.set_rng_state(ck["rng"])
+    got = _steps(b, m2, opt2, sched2, 3, ck["gen"])
+    want = _steps(a, m, opt, sched, 3, gen)
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert sched2.get_last_lr() == sched.get_last_lr()
+    assert type(ck["best"]).__name__ == "max" and ck["best"].indices.tolist() == [1]
+    assert ck["layout"] is b.sparse_coo and type(ck["gen"]) is b.Generator
