@@ -963,6 +963,73 @@ def forward_mode_tangents_are_differentiable(torch, log):
     log(w.grad)
 
 
+
+# ---- preference losses and resumable sampling ----------------------------------------------
+
+@program(tol=_TRAIN)
+def dpo_preference_loss_with_large_margins(torch, log):
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(22)
+    policy = nn.Sequential(nn.Embedding(12, 8), nn.Flatten(), nn.Linear(32, 12))
+    ref = nn.Sequential(nn.Embedding(12, 8), nn.Flatten(), nn.Linear(32, 12))
+    ref.load_state_dict(policy.state_dict())
+    ref.requires_grad_(False)
+    opt = torch.optim.AdamW(policy.parameters(), lr=5e-2)
+    prompts = torch.randint(0, 12, (6, 4))
+    chosen, rejected = torch.randint(0, 12, (6,)), torch.randint(0, 12, (6,))
+
+    def logps(model):
+        lp = model(prompts).log_softmax(-1)
+        return lp.gather(1, chosen[:, None])[:, 0], lp.gather(1, rejected[:, None])[:, 0]
+
+    for step in range(4):
+        pc, pr = logps(policy)
+        with torch.no_grad():
+            rc, rr = logps(ref)
+        margin = 8.0 * ((pc - rc) - (pr - rr))       # (beta large: saturating margins)
+        loss = -F.logsigmoid(margin).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log(step, loss, margin, policy[2].bias.grad)
+    _final(log, policy)
+
+
+@program(tol=1e-6)
+def logsigmoid_slopes_in_the_tails(torch, log):
+    F = torch.nn.functional
+    for dtype in (torch.float32, torch.float64):
+        big = torch.tensor([-40.0, -18.0, 0.0, 18.0, 25.0, 40.0, 80.0], dtype=dtype,
+                           requires_grad=True)
+        y = F.logsigmoid(big)
+        y.sum().backward()
+        log(big.grad[:3], big.grad[3:].log(), y, big.grad > 0)     # (log: tails to 1e-6)
+
+
+@program()
+def generator_checkpoint_resumes_the_same_draws(torch, log):
+    g = torch.Generator().manual_seed(2024)
+    log(torch.randn(3, generator=g), torch.randint(0, 10, (4,), generator=g))
+    buf = io.BytesIO()
+    torch.save({"gen": g, "state": g.get_state(), "seed": g.initial_seed()}, buf)
+    want = [torch.rand(2, generator=g), torch.randperm(5, generator=g)]
+    buf.seek(0)
+    ck = torch.load(buf, weights_only=False)
+    h = ck["gen"]
+    log(type(h).__name__, h.initial_seed(), ck["seed"], torch.equal(h.get_state(), ck["state"]))
+    got = [torch.rand(2, generator=h), torch.randperm(5, generator=h)]
+    log(got, all(torch.equal(a, b) for a, b in zip(got, want)))
+    buf.seek(0)
+    try:
+        torch.load(buf)
+    except Exception as e:      # (the message names torch._C.Generator in both)
+        log(type(e).__name__, "GLOBAL torch._C.Generator was not an allowed global" in str(e))
+    import copy
+    import pickle
+    k = pickle.loads(pickle.dumps(g))
+    log(torch.equal(torch.rand(3, generator=k), torch.rand(3, generator=copy.deepcopy(g))))
+
+
 test_program = PROGRAMS.test(_check)
 
 
