@@ -1030,6 +1030,21 @@ def generator_checkpoint_resumes_the_same_draws(torch, log):
     log(torch.equal(torch.rand(3, generator=k), torch.rand(3, generator=copy.deepcopy(g))))
 
 
+
+@program(xfail="a binary op given a str, list, dict or None as `other` raises ember's own "
+                "\"unsupported operand type(s): 'Tensor' and 'str'\", where torch's argument "
+                "parser says \"add(): argument 'other' (position 2) must be Tensor, not str\" "
+                "(position 1 for the method, which ember binds to the same function) or, for "
+                "ops of several overloads (pow, eq, fmod...), 'received an invalid combination "
+                "of arguments'")
+def binary_ops_given_non_numbers_error_like_torch(torch, log):
+    x = torch.ones(2)
+    _err(log, lambda: torch.add(x, "a"))
+    _err(log, lambda: torch.mul(x, None))
+    _err(log, lambda: x.sub([1.0, 2.0]))
+    _err(log, lambda: x.pow("a"))
+
+
 test_program = PROGRAMS.test(_check)
 
 
