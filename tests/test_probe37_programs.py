@@ -1045,6 +1045,20 @@ def binary_ops_given_non_numbers_error_like_torch(torch, log):
     _err(log, lambda: x.pow("a"))
 
 
+
+@program(xfail="Module.compile() (in place) leaves ember's module eager with is_compiling() "
+                "False in its forward; torch's __call__ then runs _compiled_call_impl, traced "
+                "with is_compiling() True (torch.compile(module) and compiled functions agree)")
+def module_compile_in_place_is_a_compiled_region(torch, log):
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return x + torch.compiler.is_compiling()
+
+    m = M()
+    m.compile(backend="eager")
+    log(m(torch.zeros(1)), torch.compile(M(), backend="eager")(torch.zeros(1)))
+
+
 test_program = PROGRAMS.test(_check)
 
 
