@@ -1059,6 +1059,29 @@ def module_compile_in_place_is_a_compiled_region(torch, log):
     log(m(torch.zeros(1)), torch.compile(M(), backend="eager")(torch.zeros(1)))
 
 
+
+@program()
+def reprs_of_generators_handles_saved_tensors_and_grad_modes(torch, log):
+    import re
+
+    def shown(obj):         # (addresses differ run to run)
+        return re.sub(r"0x[0-9a-f]+", "0x", repr(obj))
+
+    x = torch.randn(2, requires_grad=True)
+    y = x.exp()
+    g = torch.Generator().manual_seed(1)
+    handle = x.register_hook(lambda grad: grad)
+    log(shown(g), shown(y.grad_fn._raw_saved_result), shown(handle),
+        shown(torch.nn.Linear(1, 1).register_forward_hook(lambda *a: None)),
+        shown(y.grad_fn.register_prehook(lambda grads: None)))
+    mode = torch.set_grad_enabled(False)
+    print(mode, [mode])
+    torch.set_grad_enabled(True)
+    with torch.set_grad_enabled(False) as m:
+        log(m, repr(torch.set_grad_enabled(False)), torch.is_grad_enabled())
+    torch.set_grad_enabled(True)
+
+
 test_program = PROGRAMS.test(_check)
 
 

@@ -110,6 +110,9 @@ class Generator:
         self._seed, self._cpu = TorchCPU.from_torch_bytes(state.arr.tobytes())
         return self
 
+    def __repr__(self):
+        return f"<torch._C.Generator object at {hex(id(self))}>"
+
     def __reduce__(self):
         """torch's pickle: Generator(device), then __setstate__((initial seed, offset or None,
         state))."""
