@@ -426,7 +426,7 @@ def compiled_module_training_and_state_dict(torch, log):
     nn = torch.nn
     torch.manual_seed(10)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-    cm = torch.compile(model)
+    cm = torch.compile(model, backend="eager")
     log(type(cm).__name__, cm._orig_mod is model, repr(cm))
     log(sorted(cm.state_dict()), sorted(k for k, _ in cm.named_parameters()))
     opt = torch.optim.SGD(cm.parameters(), lr=0.1)
@@ -438,7 +438,7 @@ def compiled_module_training_and_state_dict(torch, log):
         opt.step()
         log(loss)
 
-    @torch.compile(fullgraph=False, dynamic=True)
+    @torch.compile(fullgraph=False, dynamic=True, backend="eager")
     def f(a, b):
         if a.sum() > 0:
             return a * b + torch.compiler.is_compiling()
@@ -452,7 +452,8 @@ def compiled_module_training_and_state_dict(torch, log):
     fresh = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     r = fresh.load_state_dict(sd, strict=False)
     log(r.missing_keys[:2], r.unexpected_keys[:2])
-    fresh2 = torch.compile(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)))
+    fresh2 = torch.compile(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)),
+                           backend="eager")
     log(str(fresh2.load_state_dict(sd)))
     torch.compiler.reset()
 
