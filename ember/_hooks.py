@@ -10,6 +10,9 @@ class RemovableHandle:
     """`remove()` deletes the hook from its dict(s); also a context manager."""
     next_id = 0
 
+    def __repr__(self):             # (the tensor and node hooks' handles subclass it)
+        return f"<torch.utils.hooks.RemovableHandle object at {hex(id(self))}>"
+
     def __init__(self, hooks_dict, *, extra_dict=None):
         self.hooks_dict_ref = weakref.ref(hooks_dict)
         self.id = RemovableHandle.next_id

@@ -4,8 +4,11 @@ ember has no graph compiler: compile() checks its arguments as torch does and re
 or function running eagerly, so scripts written for torch.compile run and give the same numbers
 (without a compiler's speed-up; a custom `backend` callable is accepted and never called). A
 compiled module is wrapped as torch wraps it, in an OptimizedModule whose state_dict keys start
-with `_orig_mod.`, which checkpoints written by compiled torch models also have."""
+with `_orig_mod.`, which checkpoints written by compiled torch models also have. While a compiled
+function or module runs, is_compiling() is True, as it is while torch traces one, so code that
+branches on it takes torch's compiled branch."""
 import functools
+import threading
 
 __all__ = ["allow_in_graph", "assume_constant_result", "compile", "cudagraph_mark_step_begin",
            "disable", "is_compiling", "is_dynamo_compiling", "is_exporting", "list_backends",
@@ -64,9 +67,30 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
 
     @functools.wraps(model)
     def compiled(*args, **kw):
-        _check_stance()
-        return model(*args, **kw)
+        return _run_compiled(model, args, kw)
     return compiled
+
+
+class _Compiling(threading.local):
+    """How deep this thread is in compiled calls (is_compiling() while above 0)."""
+    depth = 0
+
+
+_COMPILING = _Compiling()
+
+
+def _run_compiled(fn, args, kwargs):
+    """fn called as a compiled region: is_compiling() True within it, but under the
+    force_eager stance, where torch runs it eagerly."""
+    _check_stance()
+    if _STANCE[0].stance == "force_eager":
+        return fn(*args, **kwargs)
+    c = _COMPILING
+    c.depth += 1
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        c.depth -= 1
 
 
 _STANCES = ("default", "force_eager", "eager_on_recompile", "fail_on_recompile",
@@ -93,8 +117,7 @@ def _optimized_module():
             self._orig_mod = mod
 
         def forward(self, *args, **kwargs):
-            _check_stance()
-            return self._orig_mod(*args, **kwargs)
+            return _run_compiled(self._orig_mod, args, kwargs)
 
         def __getattr__(self, name):
             try:
@@ -113,10 +136,23 @@ def __getattr__(name):
 
 
 def disable(fn=None, recursive=True, *, reason=None):
-    """torch.compiler.disable: marks `fn` as not to be compiled; everything is eager here."""
+    """torch.compiler.disable: `fn` wrapped to run outside any compiled region (is_compiling()
+    False within it); a class comes back unchanged, as in torch."""
     if fn is None:
         return functools.partial(disable, recursive=recursive, reason=reason)
-    return fn
+    from .nn import Module
+    if isinstance(fn, (type, Module)):
+        return fn
+
+    @functools.wraps(fn)
+    def eager(*args, **kwargs):
+        c = _COMPILING
+        depth, c.depth = c.depth, 0
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            c.depth = depth
+    return eager
 
 
 def allow_in_graph(fn):
@@ -128,11 +164,11 @@ def assume_constant_result(fn):
 
 
 def is_compiling():
-    return False
+    return _COMPILING.depth > 0
 
 
 def is_dynamo_compiling():
-    return False
+    return _COMPILING.depth > 0
 
 
 def is_exporting():

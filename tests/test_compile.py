@@ -88,10 +88,34 @@ def test_compiler_namespace():
 
     def f(x):
         return x + 1
-    assert C.disable(f) is f and C.disable(reason="slow")(f) is f
+    for d in (C.disable(f), C.disable(reason="slow")(f), C.disable(f, recursive=False)):
+        assert d is not f and d.__wrapped__ is f and d(1) == 2      # torch wraps f too
+    assert C.disable(ember.nn.Linear) is ember.nn.Linear
     assert C.allow_in_graph(f) is f and C.assume_constant_result(f) is f
     assert C.reset() is None and C.cudagraph_mark_step_begin() is None
     assert C.compile is ember.compile
+
+
+@pytest.mark.parametrize("stance", ["default", "force_eager"])
+def test_is_compiling_inside_compiled_regions_like_torch(stance):
+    """Inside a compiled function or module is_compiling() is True (torch traces it so), in a
+    disabled function called from there and under the force_eager stance it is False."""
+    def run(lib):
+        C = lib.compiler
+        eager = C.disable(lambda: C.is_compiling())
+
+        def f(x):
+            return (x + C.is_compiling() + 10 * eager() + 100 * C.is_dynamo_compiling()
+                    + 1000 * lib._dynamo.is_compiling() + 10000 * C.is_exporting())
+
+        class M(lib.nn.Module):
+            def forward(self, x):
+                return x + C.is_compiling()
+        with C.set_stance(stance):
+            out = [lib.compile(f, backend="eager")(lib.zeros(1)).item(),
+                   lib.compile(M(), backend="eager")(lib.zeros(1)).item()]
+        return out + [C.is_compiling(), eager()]
+    assert run(ember) == run(torch)
 
 
 def test_disabled_compile_returns_the_module_and_wrapper_pickles():

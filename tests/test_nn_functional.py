@@ -75,6 +75,22 @@ def test_activation_gradcheck(name):
     gradcheck(lambda a: fn(F, a), [rand((3, 4), "float64", seed=5)])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_logsigmoid_backward_keeps_small_slopes_like_torch(dtype):
+    """log_sigmoid's slope at large x is exp(-x) / (1 + exp(-x)), as torch computes it: ember's
+    1 - sigmoid(x) gave 0 in float32 from x = 17 on (torch: 2.1e-9 at 20, 1.4e-11 at 25) and
+    lost digits in float64."""
+    x = np.array([-30.0, -20.0, -5.0, -0.5, 0.0, 0.5, 5.0, 17.0, 20.0, 25.0, 60.0, 100.0])
+    got, want = [], []
+    for lib, fn, out in ((ember, F, got), (torch, TF, want)):
+        t = lib.tensor(x, dtype=getattr(lib, dtype), requires_grad=True)
+        fn.logsigmoid(t).backward(lib.ones_like(t))
+        out.append(t.grad.numpy())
+    # (within an ulp, relatively: NumPy's exp and torch's round apart on a few values)
+    np.testing.assert_allclose(got[0], want[0], rtol=3e-7 if dtype == "float32" else 3e-16,
+                               atol=0)
+
+
 def test_activation_grad_fn_names():
     x = ember.randn(3, 4, requires_grad=True)
     assert F.softmax(x, 1).grad_fn.name() == "SoftmaxBackward0"

@@ -312,6 +312,63 @@ def test_dtypes_devices_and_sizes_as_values():
     assert type(back["size"]) is ember.Size
 
 
+def _data_pkl(data):
+    z = zipfile.ZipFile(io.BytesIO(data))
+    return z.read(next(n for n in z.namelist() if n.endswith("/data.pkl")))
+
+
+def test_layouts_and_qschemes_as_values_pickle_as_torchs():
+    """A layout is torch.serialization._get_layout("torch.sparse_coo"), a qscheme the global
+    torch.per_tensor_affine: ember wrote ember._layout / ember._quantized globals, which torch
+    cannot load."""
+    e = [ember.sparse_coo, ember.strided, ember.sparse_csr, ember.per_tensor_affine,
+         ember.per_channel_symmetric]
+    t = [torch.sparse_coo, torch.strided, torch.sparse_csr, torch.per_tensor_affine,
+         torch.per_channel_symmetric]
+    assert _data_pkl(ember_bytes(e)) == _data_pkl(torch_bytes(t))
+    assert t_load(ember_bytes(e)) == t
+    back = e_load(torch_bytes(t))
+    assert all(a is b for a, b in zip(back, e))
+
+
+def test_generators_pickle_as_torchs_both_ways():
+    """torch pickles a Generator as torch._C.Generator(device) with the state (initial seed,
+    offset or None, state): ember's loader refused torch's ("state is not a dictionary") and
+    ember wrote its own class, which torch.load made an ember object of."""
+    def saved(lib, to_bytes):
+        g = lib.Generator().manual_seed(7)
+        lib.randn(3, generator=g)
+        return to_bytes({"g": g}), lib.randn(2, generator=g).tolist()
+    (t, t_next), (e, e_next) = saved(torch, torch_bytes), saved(ember, ember_bytes)
+    back = e_load(t, weights_only=False)["g"]
+    assert type(back) is ember.Generator and back.initial_seed() == 7
+    assert ember.randn(2, generator=back).tolist() == t_next
+    tt = torch.load(io.BytesIO(e), weights_only=False)["g"]
+    assert type(tt) is torch.Generator and torch.randn(2, generator=tt).tolist() == e_next
+    g = ember.Generator().manual_seed(7)
+    ember.randn(3, generator=g)
+    assert ember.randn(2, generator=pickle.loads(pickle.dumps(g))).tolist() == e_next
+
+
+def test_return_types_pickle_as_torchs_structseqs():
+    """torch pickles a return type as cls((values...), {}): ember's reader made a max() result
+    of values=(values, indices), indices={}; ember wrote its own rebuild function's global."""
+    t = {"m": torch.max(torch.tensor([[1.0, 3.0]]), 1), "qr": torch.linalg.qr(torch.eye(2))}
+    e = {"m": ember.max(ember.tensor([[1.0, 3.0]]), 1), "qr": ember.linalg.qr(ember.eye(2))}
+    assert _data_pkl(ember_bytes(e)) == _data_pkl(torch_bytes(t))
+    back = e_load(torch_bytes(t), weights_only=False)
+    assert type(back["m"]) is type(e["m"]) and type(back["qr"]) is type(e["qr"])
+    assert back["m"].indices.tolist() == [1] and back["qr"].R.tolist() == [[1, 0], [0, 1]]
+    tt = torch.load(io.BytesIO(ember_bytes(e)), weights_only=False)
+    assert type(tt["m"]) is torch.return_types.max and tt["m"].values.tolist() == [3.0]
+    msgs = []               # weights_only refuses them in both, in the same words
+    for load, data in ((e_load, torch_bytes(t)), (t_load, ember_bytes(e))):
+        with pytest.raises(pickle.UnpicklingError) as info:
+            load(data)
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]
+
+
 # ---- models, optimizers, checkpoints --------------------------------------------------------
 
 def torch_model():

@@ -101,6 +101,11 @@ class set_grad_enabled(_Mode):
     def mode(self):
         return self._value
 
+    def __str__(self):
+        return f"torch.autograd.grad_mode.set_grad_enabled(mode={self._value})"
+
+    __repr__ = __str__
+
     @property
     def prev(self):
         return self._prev

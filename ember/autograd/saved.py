@@ -146,6 +146,9 @@ class SavedTensor:
     def __init__(self, node, field):
         self.node, self.field = node, field
 
+    def __repr__(self):
+        return f"<torch._C._autograd.SavedTensor object at {hex(id(self))}>"
+
     def register_hooks(self, *hooks):
         if len(hooks) != 2 or not all(callable(h) for h in hooks):
             raise TypeError(

@@ -110,6 +110,22 @@ class Generator:
         self._seed, self._cpu = TorchCPU.from_torch_bytes(state.arr.tobytes())
         return self
 
+    def __repr__(self):
+        return f"<torch._C.Generator object at {hex(id(self))}>"
+
+    def __reduce__(self):
+        """torch's pickle: Generator(device), then __setstate__((initial seed, offset or None,
+        state))."""
+        return Generator, (self.device,), (self._seed, self._offset if self._cuda else None,
+                                           self.get_state())
+
+    def __setstate__(self, state):
+        seed, offset, rng = state
+        self.manual_seed(seed)
+        if offset is not None:
+            self.set_offset(offset)
+        self.set_state(rng)
+
     def clone_state(self):
         """A new generator on the same device in the same state."""
         g = Generator(self.device)

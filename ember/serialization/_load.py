@@ -55,7 +55,10 @@ def torch_global(module, name):
     if module == "torch" and name in _rebuild.TORCH_DTYPE_NAMES:
         _rebuild.ember_dtype(name)      # raises: ember lacks this dtype
     try:
-        return getattr(importlib.import_module("ember" + module[5:]), name)
+        found = getattr(importlib.import_module("ember" + module[5:]), name)
+        if module == "torch.return_types":
+            return _rebuild.structseq(found)
+        return found
     except (ImportError, AttributeError):
         raise pickle.UnpicklingError(f"ember has no equivalent of {module}.{name}") from None
 

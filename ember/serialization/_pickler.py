@@ -99,6 +99,29 @@ def _save_dtype(self, d):
     self.save(TorchName("torch", d.name))
 
 
+def _save_layout(self, layout):
+    self.save(_Layout(layout))
+
+
+def _save_qscheme(self, q):
+    self.save(TorchName("torch", q.name))
+
+
+def _save_return_type(self, r):
+    """As torch pickles its structseq: the class, called with (the values, {})."""
+    self.save_reduce(TorchName("torch.return_types", type(r).__name__), (tuple(r), {}), obj=r)
+
+
+def _save_generator(self, g):
+    _, args, state = g.__reduce__()
+    self.save_reduce(TorchName("torch._C", "Generator"), args, state, obj=g)
+
+
+def _return_types():
+    from .. import return_types
+    return [getattr(return_types, name) for name in return_types.__all__]
+
+
 def _save_size(self, s):
     self.save_reduce(TorchName("torch", "Size"), (tuple(s),), obj=s)
 
@@ -117,13 +140,18 @@ class TorchPickler(pickle._Pickler):
         from ..backends import device
         super().__init__(file, protocol)
         from .._storage import TypedStorage, UntypedStorage
+        from .._layout import layout
+        from .._quantized import qscheme
+        from ..ops.random import Generator
         self.dispatch = {**pickle._Pickler.dispatch, TorchName: _save_torch_name,
                          dtype: _save_dtype, _FewKernels: _save_dtype, _Quantized: _save_dtype,
-                         Size: _save_size,
+                         layout: _save_layout, qscheme: _save_qscheme, Size: _save_size,
                          device: _save_device, UntypedStorage: TorchPickler._save_storage,
                          TypedStorage: TorchPickler._save_storage,
                          FunctionType: TorchPickler.save_global,
-                         **dict.fromkeys(_script_classes(), _save_script_object)}
+                         **dict.fromkeys(_script_classes(), _save_script_object),
+                         **dict.fromkeys(_return_types(), _save_return_type),
+                         Generator: _save_generator}
         from ..nn.parameter import Parameter
         self.tensor_type, self.parameter_type = Tensor, Parameter
         self.legacy = legacy

@@ -412,3 +412,12 @@ class ScriptObject:
             raise pickle.UnpicklingError(f"ember has no equivalent of {state[1]}")
         self.__class__ = getattr(importlib.import_module(where[0]), where[1])
         self.__setstate__(state)
+
+
+def structseq(cls):
+    """What unpickling torch's return type `cls` calls: torch pickles a structseq as
+    cls((values...), {}), where ember's named tuple takes the values one by one."""
+    def rebuild(values, fields=None):
+        return cls(*values)
+    rebuild.__name__ = rebuild.__qualname__ = cls.__name__
+    return rebuild
