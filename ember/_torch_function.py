@@ -34,6 +34,14 @@ class _State(threading.local):
 
 
 STATE = _State()
+
+
+class _DispatchModes(threading.local):
+    stack = ()      # the TorchDispatchModes entered (utils/_python_dispatch.py), innermost last
+    handed = None   # (op, args, kwargs, ember's call) the running handler was handed
+
+
+DISPATCH = _DispatchModes()
 _ENABLED = [False]
 _GENERATION = [0]       # enable()s so far: what caches of the dispatchers key on
 _REPLACED = []          # (owner, name, original attribute): what disable() puts back

@@ -12,10 +12,10 @@ import functools
 import importlib
 import re
 import sys
-import threading
 import types
 
 from .._tensor import Tensor
+from .._torch_function import DISPATCH
 from ..library import _split_top
 
 __all__ = ["aten", "OpOverload", "OpOverloadPacket", "target"]
@@ -267,14 +267,6 @@ def _refusal(t, v, numbers):
     else:
         ok = not t.endswith("[]") or isinstance(v, (list, tuple))
     return None if ok else "Cast error details: " + _DETAILS.format(type(v))
-
-
-class _DispatchModes(threading.local):
-    stack = ()      # the TorchDispatchModes entered (utils/_python_dispatch.py), innermost last
-    handed = None   # (op, args, kwargs, ember's call) the running handler was handed
-
-
-DISPATCH = _DispatchModes()
 
 
 # ---- overloads and packets -------------------------------------------------------------------

@@ -22,8 +22,10 @@ Calling func inside the handler runs it with that mode popped (the next mode is 
 torch); the arguments the handler was handed run ember's call as it was made, others run through
 torch.ops.aten's binding. A result the handler returns is the call's result.
 
-Not handed to modes: backward (ember's autograd engine runs array kernels, not ops, where torch
-reports its derivative formulas' ATen calls), the calls ember makes inside its own functions
+A backward run while a mode is entered hands it torch's backward calls (ones_like, the
+derivative formulas' ATen calls, AccumulateGrad's): see utils/_dispatch_backward.py.
+
+Not handed to modes: the calls ember makes inside its own functions
 (a layer's parameters made in its __init__, an optimizer's updates), functions without an ATen
 operator here (size, dim, shape: torch reports none of those either), and torch's composites
 this module does not decompose (handed as their own operator, aten.scaled_dot_product_attention,
