@@ -553,50 +553,56 @@ def _normalize_rule(func, args, kwargs):
     return aten.div.Tensor(x, aten.expand.default(denom, list(x.shape)))
 
 
-def _matmul(a, b):
-    """torch's matmul (aten/src/ATen/native/LinearAlgebra.cpp) as its ATen calls."""
-    from ..ops.linalg import _folds
-    da, db = a.ndim, b.ndim
-    if da == 1 and db == 1:
+class _AtenSteps:
+    """ops/linalg.py's matmul_steps as the ATen calls torch's matmul makes."""
+    subclass_like = True        # (torch's isTensorSubclassLike holds under a dispatch mode)
+    def dot(a, b):
         return aten.dot.default(a, b)
-    if da == 2 and db == 1:
+
+    def mv(a, b):
         return aten.mv.default(a, b)
-    if da == 1 and db == 2:
-        return aten.squeeze_.dim(aten.mm.default(aten.unsqueeze.default(a, 0), b), 0)
-    if da == 2 and db == 2:
+
+    def mm(a, b):
         return aten.mm.default(a, b)
-    small = b if da >= db else a
-    if _folds(a.arr, b.arr, small.requires_grad):
-        transpose = db > da
-        t1 = aten.transpose.int(b, -2, -1) if transpose else a
-        t2 = (aten.transpose.int(a, -2, -1) if da == 2 else a) if transpose else b
-        out_shape = list(t1.shape[:-1])
-        folded = _reshape(t1, [math.prod(out_shape), t1.shape[-1]])
-        if t2.ndim == 2:
-            out_shape.append(t2.shape[1])
-            out = aten._unsafe_view.default(aten.mm.default(folded, t2), out_shape)
-            if transpose:
-                out = _contiguous_rule(None, (aten.transpose.int(out, -2, -1),), {})
-            return out
-        return aten._unsafe_view.default(aten.mv.default(folded, t2), out_shape)
-    n = a.shape[-2] if da > 1 else 1
-    m1 = a.shape[-1]
-    m2 = b.shape[-2] if db > 1 else b.shape[0]
-    p = b.shape[-1] if db > 1 else 1
-    batch = list(np.broadcast_shapes(tuple(a.shape[:max(da - 2, 0)]),
-                                     tuple(b.shape[:max(db - 2, 0)])))
-    product = math.prod(batch)
-    a3 = _reshape(aten.expand.default(a, batch + [n, m1]), [product, n, m1])
-    if db == 1:
-        b3 = aten.unsqueeze.default(
-            _reshape(aten.expand.default(b, batch + [m2]), [product, m2]), 2)
-    else:
-        b3 = _reshape(aten.expand.default(b, batch + [m2, p]), [product, m2, p])
-    out_shape = batch + ([n] if da > 1 else []) + ([p] if db > 1 else [])
-    out = aten.bmm.default(a3, b3)
-    if db == 1:
-        out = aten.squeeze.dim(out, -1)
-    return aten._unsafe_view.default(out, out_shape)
+
+    def bmm(a, b):
+        return aten.bmm.default(a, b)
+
+    def squeeze_row(x):
+        return aten.squeeze_.dim(x, 0)
+
+    def fold_probe(b):
+        aten.transpose.int(b, -2, -1)       # (should_fold's tensor2.mT())
+
+    def unsqueeze(x, dim):
+        return aten.unsqueeze.default(x, dim)
+
+    def squeeze(x, dim):
+        return aten.squeeze.dim(x, dim)
+
+    def transpose(x, d0, d1):
+        return aten.transpose.int(x, d0, d1)
+
+    def t(x):
+        return aten.t.default(x)
+
+    def reshape(x, shape):
+        return _reshape(x, list(shape))
+
+    def expand(x, shape):
+        return aten.expand.default(x, list(shape))
+
+    def unsafe_view(x, shape):
+        return aten._unsafe_view.default(x, list(shape))
+
+    def contiguous(x):
+        return _contiguous_rule(None, (x,), {})
+
+
+def _matmul(a, b):
+    """torch's matmul as its ATen calls (see matmul_steps)."""
+    from ..ops.linalg import matmul_steps
+    return matmul_steps(a, b, _AtenSteps)
 
 
 def _plain_pair(args, kwargs, names=("input", "other")):
