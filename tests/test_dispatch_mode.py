@@ -11,8 +11,8 @@ import torch
 
 import ember
 from ember import _torch_function
-from ember.utils import _python_dispatch as E_pd
-from torch.utils import _python_dispatch as T_pd
+from ember.utils import _python_dispatch as E_pd, _pytree as E_pytree
+from torch.utils import _python_dispatch as T_pd, _pytree as T_pytree
 
 
 @pytest.fixture(autouse=True)
@@ -703,3 +703,132 @@ def test_matmul_calls_match_torch(sa, sb, grads, layout):
         assert (g is None) == (tg is None)
         if g is not None:
             np.testing.assert_allclose(g, tg, rtol=1e-5, atol=1e-5)
+
+
+# ---- __torch_dispatch__ on wrapper subclasses (Tensor._make_wrapper_subclass) ----------------
+def _wrapper_classes(lib, log):
+    tree_map = (E_pytree if lib is ember else T_pytree).tree_map
+
+    class LoggingTensor(lib.Tensor):
+        """torch's docs' wrapper: holds `elem`, unwraps the arguments and wraps the results."""
+        @staticmethod
+        def __new__(cls, elem):
+            r = lib.Tensor._make_wrapper_subclass(
+                cls, elem.size(), strides=elem.stride(), dtype=elem.dtype, device=elem.device,
+                requires_grad=elem.requires_grad)
+            r.elem = elem
+            return r
+        __torch_function__ = lib._C._disabled_torch_function_impl
+
+        @classmethod
+        def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+            def unwrap(e):
+                return e.elem if isinstance(e, LoggingTensor) else e
+
+            def wrap(e):
+                return LoggingTensor(e) if isinstance(e, lib.Tensor) else e
+            log.append((str(func), [t.__name__ for t in types], _form(lib, args)))
+            return tree_map(wrap, func(*tree_map(unwrap, args), **tree_map(unwrap, kwargs)))
+
+    class TwoTensor(lib.Tensor):
+        """A pair computed in step (torch's default __torch_function__ kept)."""
+        @staticmethod
+        def __new__(cls, a, b):
+            r = lib.Tensor._make_wrapper_subclass(cls, a.shape, dtype=a.dtype, device=a.device)
+            r.a, r.b = a, b
+            return r
+
+        @classmethod
+        def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+            log.append(("two:" + str(func), [t.__name__ for t in types], None))
+
+            def part(name):
+                return tree_map(lambda e: getattr(e, name) if isinstance(e, TwoTensor) else e,
+                                (args, kwargs))
+            (aa, ak), (ba, bk) = part("a"), part("b")
+            out_a, out_b = func(*aa, **ak), func(*ba, **bk)
+            if isinstance(out_a, lib.Tensor):
+                return TwoTensor(out_a, out_b)
+            if isinstance(out_a, (tuple, list)):
+                return type(out_a)(TwoTensor(p, q) if isinstance(p, lib.Tensor) else p
+                                   for p, q in zip(out_a, out_b))
+            return out_a
+
+    class Declining(lib.Tensor):
+        @staticmethod
+        def __new__(cls, elem):
+            return lib.Tensor._make_wrapper_subclass(cls, elem.shape, dtype=elem.dtype)
+        __torch_function__ = lib._C._disabled_torch_function_impl
+
+        @classmethod
+        def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+            return NotImplemented
+    return LoggingTensor, TwoTensor, Declining
+
+
+SUBCLASS_PROGRAMS = [
+    "(x + 1) * 2", "x.sum(0)", "x.sum()", "x @ x", "x @ v", "F.linear(x, w)", "F.linear(x, w, b)",
+    "x.relu().exp()", "x[0]", "x[:, 1:]", "x.t()", "x.reshape(4)", "x.view(4, 1)",
+    "x.softmax(-1)", "F.cross_entropy(x, lab)", "L.cat([x, x])", "x.clone().add_(1)",
+    "x.mean(1, keepdim=True)", "x.max(1)", "x.unsqueeze(0).expand(3, 2, 2)", "L.where(x > 2, x, v)",
+    "x.to(L.float64)", "x.mul(y)", "y * x", "F.layer_norm(x, (2,))",
+]
+
+
+def _subclass_run(lib, code):
+    log = []
+    Logging, Two, _ = _wrapper_classes(lib, log)
+    env = {"L": lib, "F": lib.nn.functional, "w": lib.tensor([[1.0, -1.0], [0.5, 2.0],
+                                                              [3.0, 0.0]]),
+           "b": lib.tensor([1.0, 2.0, 3.0]), "v": lib.tensor([1.0, -1.0]),
+           "lab": lib.tensor([1, 0]), "y": lib.tensor([[2.0, 0.5], [1.0, 1.0]])}
+    base = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+    env["x"] = Logging(base)
+    out = eval(code, env)
+    env["x"] = Two(base, base * 10)
+    two = eval(code, env)
+
+    def near(t):        # (values to 5 digits: the kernels may differ in the last bits)
+        return [float(f"{v:.5g}") for v in t.numpy().astype(np.float64).ravel()]
+
+    def value(o):
+        if isinstance(o, Logging):
+            return ("Logging", tuple(o.shape), str(o.dtype), near(o.elem))
+        if isinstance(o, Two):
+            return ("Two", tuple(o.shape), near(o.a), near(o.b))
+        if isinstance(o, (tuple, list)):
+            return [value(e) for e in o]
+        return o
+    return log, value(out), value(two)
+
+
+@pytest.mark.parametrize("code", SUBCLASS_PROGRAMS)
+def test_wrapper_subclass_dispatch_matches_torch(code):
+    """A wrapper subclass's __torch_dispatch__ (torch's docs' pattern: unwrap and wrap with
+    _pytree.tree_map) is handed torch's ATen calls, with its types, and makes the results;
+    with __torch_function__ disabled and with torch's default one."""
+    assert _subclass_run(ember, code) == _subclass_run(torch, code)
+
+
+def _subclass_metadata_and_modes(lib):
+    log = []
+    Logging, _, Declining = _wrapper_classes(lib, log)
+    pd, Log = _modes(lib)
+    x = Logging(lib.tensor([[1.0, 2.0, 3.0]]))
+    meta = (tuple(x.shape), x.dim(), x.stride(), str(x.dtype), x.numel(), x.requires_grad,
+            type(x).__name__, isinstance(x, lib.Tensor))
+    calls = []
+    with Log("mode:", calls):
+        y = x * 2
+    try:
+        Declining(lib.ones(2)) + 1
+        error = None
+    except TypeError as e:
+        error = str(e).replace("test_dispatch_mode.", "")
+    return meta, log, [c[:2] for c in calls], type(y).__name__, y.elem.tolist(), error
+
+
+def test_wrapper_subclass_metadata_modes_and_refusal():
+    """The wrapper answers size, dim, stride, dtype itself; a mode sees the call first (its
+    func then reaches the subclass); every handler declining raises torch's TypeError."""
+    assert _subclass_metadata_and_modes(ember) == _subclass_metadata_and_modes(torch)

@@ -388,7 +388,8 @@ class OpOverload:
         return tuple(out) if self._tuple else list(out) if self._list else out
 
     def __call__(self, /, *args, **kwargs):
-        if DISPATCH.stack or DISPATCH.handed:   # (a TorchDispatchMode or its handler runs)
+        # (a TorchDispatchMode or its handler runs; a __torch_dispatch__ subclass may take it)
+        if DISPATCH.stack or DISPATCH.handed or DISPATCH.subclasses:
             from ..utils._python_dispatch import dispatch
             return dispatch(self, args, kwargs)
         values = self._bind(args, kwargs)
@@ -448,8 +449,8 @@ class OpOverloadPacket:
             overload = getattr(self, name)
             values = overload._bind(args, kwargs)
             if not isinstance(values, str):
-                return overload(*args, **kwargs) if DISPATCH.stack or DISPATCH.handed else \
-                    overload._run(values)
+                return overload(*args, **kwargs) if DISPATCH.stack or DISPATCH.handed or \
+                    DISPATCH.subclasses else overload._run(values)
             refusals.append(values)
         if len(refusals) == 1:
             raise RuntimeError(refusals[0])

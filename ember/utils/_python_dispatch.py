@@ -29,9 +29,16 @@ Not handed to modes: the calls ember makes inside its own functions
 (a layer's parameters made in its __init__, an optimizer's updates), functions without an ATen
 operator here (size, dim, shape: torch reports none of those either), and torch's composites
 this module does not decompose (handed as their own operator, aten.scaled_dot_product_attention,
-or not at all: einsum). __torch_dispatch__ on tensor subclasses
-(_make_wrapper_subclass) is not supported. Programs without a mode pay nothing: the
-dispatchers are held in (_torch_function.hold) only while a mode is entered."""
+or not at all: einsum). Programs without a mode pay nothing: the dispatchers are held in
+(_torch_function.hold) only while a mode is entered.
+
+Tensor subclasses with __torch_dispatch__ (wrappers made by Tensor._make_wrapper_subclass,
+holding other tensors): a call that one takes part in and no __torch_function__ takes (theirs
+disabled, or torch's default running the function) is turned into the same ATen calls
+(subclass_call), each handed, after the modes, to the subclasses' __torch_dispatch__
+(subclasses first; all declining raises torch's TypeError). Their metadata queries (size,
+stride, dtype, ...) are answered by the wrapper itself. Not supported: autograd recording on
+the wrappers (torch records the graph on them above its Python dispatch key)."""
 import contextlib
 import math
 import sys
@@ -41,7 +48,7 @@ from collections import deque
 import numpy as np
 
 from .._tensor import Tensor
-from .._torch_function import STATE, TorchFunctionMode, hold, release
+from .._torch_function import STATE, TorchFunctionMode, dispatch_args, hold, release
 from ..ops._aten import _MISSING, DISPATCH, _is_int, aten
 
 __all__ = ["TorchDispatchMode", "BaseTorchDispatchMode", "is_in_torch_dispatch_mode",
@@ -193,6 +200,10 @@ def dispatch(op, args, kwargs, call=None, types=()):
             args, kwargs = _torch_form(op, values)
     stack, modes, handed = DISPATCH.stack, STATE.modes, DISPATCH.handed
     if not stack:
+        if DISPATCH.subclasses:
+            subclassed = dispatch_args(args + tuple(kwargs.values()))
+            if subclassed:
+                return _to_subclasses(op, subclassed, args, kwargs)
         STATE.modes = ()            # (ember's function itself: no mode sees its insides)
         try:
             if call is not None:
@@ -200,6 +211,8 @@ def dispatch(op, args, kwargs, call=None, types=()):
             return op._run(op._bind(args, kwargs))
         finally:
             STATE.modes = modes
+    if DISPATCH.subclasses and not types:      # (the subclasses among the arguments)
+        types = tuple(dict.fromkeys(type(a) for a in dispatch_args(args + tuple(kwargs.values()))))
     mode = stack[-1]
     DISPATCH.stack = rest = stack[:-1]
     # calls in the handler reach the modes left (through the bridge), none if none is left
@@ -213,6 +226,40 @@ def dispatch(op, args, kwargs, call=None, types=()):
     if handed is None and isinstance(out, Tensor):
         _saved_output(out)
     return out
+
+
+def _to_subclasses(op, subclassed, args, kwargs):
+    """op(*args, **kwargs) handed to the __torch_dispatch__ of the subclasses among the
+    arguments (subclasses first), until one does not return NotImplemented. The handler's
+    calls are ordinary ones (its ATen calls of unwrapped tensors run ember's functions)."""
+    types = tuple(dict.fromkeys(type(a) for a in subclassed))
+    bridging, handed = DISPATCH.bridging, DISPATCH.handed
+    DISPATCH.bridging = DISPATCH.handed = None
+    try:
+        for t in types:
+            out = t.__torch_dispatch__(op, types, args, kwargs)
+            if out is not NotImplemented:
+                return out
+    finally:
+        DISPATCH.bridging, DISPATCH.handed = bridging, handed
+    lines = "".join(f"\n  - tensor subclass {t}" for t in types)
+    raise TypeError(f"Multiple dispatch failed for '{op}'; all __torch_dispatch__ handlers "
+                    f"returned NotImplemented:\n{lines}\n\nFor more information, try "
+                    "re-running with TORCH_LOGS=not_implemented")
+
+
+def subclass_call(func, args, kwargs):
+    """A call of one of ember's functions that a __torch_dispatch__ subclass takes part in
+    (no mode or __torch_function__ took it): the ATen calls torch's makes (the bridge's rules),
+    each handed to the subclasses (dispatch); a metadata query (size, dim, shape, dtype, ...)
+    answered by the subclass tensor itself."""
+    if getattr(func, "torch_name", None) in _Bridge._skips:
+        return getattr(func, "__wrapped__", func)(*args, **kwargs)
+    bridging, DISPATCH.bridging = DISPATCH.bridging, True
+    try:
+        return _BRIDGE.__torch_function__(func, (), args, kwargs)
+    finally:
+        DISPATCH.bridging = bridging
 
 
 def _saved_output(out):
