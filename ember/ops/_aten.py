@@ -390,12 +390,20 @@ class OpOverload:
     def __call__(self, /, *args, **kwargs):
         # (a TorchDispatchMode or its handler runs; a __torch_dispatch__ subclass may take it)
         if DISPATCH.stack or DISPATCH.handed or DISPATCH.subclasses:
-            from ..utils._python_dispatch import dispatch
-            return dispatch(self, args, kwargs)
+            return _dispatch(self, args, kwargs)
         values = self._bind(args, kwargs)
         if isinstance(values, str):
             raise RuntimeError(values)
         return self._run(values)
+
+
+def _dispatch(op, args, kwargs):
+    """utils/_python_dispatch.py's dispatch: imported on the first call, which puts it in this
+    name's place (no import per call after)."""
+    global _dispatch
+    from ..utils._python_dispatch import dispatch
+    _dispatch = dispatch
+    return dispatch(op, args, kwargs)
 
 
 class OpOverloadPacket:

@@ -44,6 +44,7 @@ import math
 import sys
 import warnings
 from collections import deque
+from operator import is_
 
 import numpy as np
 
@@ -198,6 +199,7 @@ def dispatch(op, args, kwargs, call=None, types=()):
             if isinstance(values, str):
                 raise RuntimeError(values)
             args, kwargs = _torch_form(op, values)
+            call = (op._run, (values,), {})     # (the values bound: not bound again)
     stack, modes, handed = DISPATCH.stack, STATE.modes, DISPATCH.handed
     if not stack:
         if DISPATCH.subclasses:
@@ -206,9 +208,7 @@ def dispatch(op, args, kwargs, call=None, types=()):
                 return _to_subclasses(op, subclassed, args, kwargs)
         STATE.modes = ()            # (ember's function itself: no mode sees its insides)
         try:
-            if call is not None:
-                return call[0](*call[1], **call[2])
-            return op._run(op._bind(args, kwargs))
+            return call[0](*call[1], **call[2])
         finally:
             STATE.modes = modes
     if DISPATCH.subclasses and not types:      # (the subclasses among the arguments)
@@ -283,12 +283,13 @@ def _hand(op, args, kwargs, call):
 
 
 def _same(a, b):
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 def _same_kwargs(a, b):
-    return len(a or ()) == len(b or ()) and all(k in b and b[k] is v for k, v in
-                                                (a or {}).items())
+    if not a:
+        return not b
+    return b is not None and len(a) == len(b) and all(k in b and b[k] is v for k, v in a.items())
 
 
 class _Bridge(TorchFunctionMode):
@@ -366,10 +367,10 @@ def _unseen(func, args, kwargs):
 def _overload(packet, args, kwargs):
     """(overload, args, kwargs as torch hands them) for the first of packet's overloads whose
     schema takes the arguments (sizes spread, as view(2, 3), packed into a list), or None."""
-    for name in packet.overloads():
-        op = getattr(packet, name)
-        if not op._runs:
-            continue
+    ops = _RUNNABLE.get(packet)
+    if ops is None:
+        ops = _RUNNABLE[packet] = tuple(op for op in packet.op_overloads() if op._runs)
+    for op in ops:
         values = op._bind(args, kwargs)
         if isinstance(values, str):
             packed = _packed(op, args)
@@ -380,6 +381,9 @@ def _overload(packet, args, kwargs):
                 continue
         return (op,) + _torch_form(op, values, True)
     return None
+
+
+_RUNNABLE = {}      # packet -> its overloads that run, in torch's order
 
 
 def _packed(op, args):
