@@ -535,7 +535,7 @@ BACKWARD = [
     "x.view(12).sum()", "x.reshape(2, 6).sum()", "x.t().reshape(12).sum()",
     "x.unsqueeze(0).sum()", "x[None].squeeze(0).sum()", "x.expand(2, 3, 4).sum()",
     "x[0].sum()", "x[:, 1].sum()", "x[:2].sum()", "x[1:].sum()",
-    "(x * y).sum() + (x * y).sum()",
+    "(x * y).sum() + (x * y).sum()", "b.sum()", "b.mean()", "x.t().relu().sum()",
 ]
 _BACKWARD_XFAIL = {
     "x.softmax(-1).sum()": "ember's node keeps the dim normalised: _softmax_backward_data is "
@@ -579,12 +579,14 @@ def _backward_steps(lib):
             calls.append(str(func))
             return func(*args, **(kwargs or {}))
     x = lib.tensor([[1.0, -2.0], [3.0, 0.5]], requires_grad=True)
+    y = lib.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
     with Log():
         (x * 2).sum().backward()
         (x * 2).relu().sum().backward()
         (x * 3).backward(lib.ones(2, 2))
         g, = lib.autograd.grad((x * x).sum(), x)
-    return calls, x.grad.tolist(), g.tolist()
+        y.backward(lib.ones(1, 3))          # (the caller's gradient: copied into .grad)
+    return calls, x.grad.tolist(), g.tolist(), y.grad.tolist()
 
 
 def test_backward_accumulation_and_grad():

@@ -50,7 +50,7 @@ def run_node(node, g, grads, retain_graph, create_graph, needed=None):
             if frees or frees is None and (node.op.saves_in or node.op.saves_out):
                 node.saved = E._FREED
         fitted = []
-        for nxt, gi, inp, wanted in zip(node.next, gins, node.inputs, mask):
+        for gi, inp, wanted in zip(gins, node.inputs, mask):
             if not wanted or gi is None:
                 fitted.append(None)
                 continue
@@ -80,15 +80,16 @@ def accumulate(leaf, g, handed, create_graph):
         gt = _new(np.asarray(g) if isinstance(g, np.generic) else g, t.be)
         if t._grad is None:
             a = gt.arr
-            if getattr(a, "strides", None) is None or a.ndim < 2 or \
-                    a.strides == t.arr.strides and id(a) not in handed:
-                g = aten.detach.default(gt).arr
-            elif t.is_contiguous() or _dense(t):
+            dense = getattr(a, "strides", None) is not None and _dense(t)
+            if getattr(a, "strides", None) is None or id(a) not in handed and (
+                    E._obeys(a, t.arr) if dense else a.flags.c_contiguous):
+                g = aten.detach.default(gt).arr         # (stolen: obeys the layout contract)
+            elif dense:                                 # (clone_obey_contract)
                 g = aten.copy_.default(aten.new_empty_strided.default(
                     gt, list(t.shape), list(t.stride()), dtype=t.dtype, layout=t.layout,
                     device=t.device), gt).arr
             else:
-                g = aten.clone.default(gt).arr
+                g = aten.clone.default(gt, memory_format=_contiguous()).arr
         elif not t._grad._rg and t._grad.shape == gt.shape and t._grad.dtype == gt.dtype:
             _hand(aten.add_.Tensor, (t._grad, gt), {},
                   (_accumulated, (leaf, g, handed), {}))
@@ -104,8 +105,9 @@ def _accumulated(leaf, g, handed):
 
 
 def _dense(t):
-    from ..ops._overlap import is_non_overlapping_and_dense
-    return is_non_overlapping_and_dense(t.arr)
+    """torch's is_non_overlapping_and_dense of the leaf."""
+    from ..ops._overlap import _dense
+    return _dense(t.arr)
 
 
 def root_grad(out):
