@@ -862,6 +862,24 @@ class Tensor(TensorBase):
         t._rg = bool(require_grad)
         return t
 
+    @staticmethod
+    def _make_wrapper_subclass(cls, size, strides=None, storage_offset=None, memory_format=None,
+                               dtype=None, layout=None, device=None, pin_memory=False,
+                               requires_grad=False, **_):
+        """A `cls` tensor of that size, strides, dtype and device whose ops go to
+        cls.__torch_dispatch__ (utils/_python_dispatch.py): the shell of a tensor that holds
+        others (its own buffer, which gives its metadata, is not read)."""
+        from .ops.creation import empty_strided
+        size = tuple(size)
+        if strides is None:
+            strides, n = [], 1
+            for s in reversed(size):
+                strides.insert(0, n)
+                n *= max(s, 1)
+        t = _as(cls, empty_strided(size, strides, dtype=dtype, device=device))
+        t._rg = bool(requires_grad)
+        return t
+
     def _fw_primal(self, level=0):
         """A view of self without its forward-AD tangent at `level`."""
         from .autograd.forward_ad import fw_primal

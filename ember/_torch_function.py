@@ -34,6 +34,16 @@ class _State(threading.local):
 
 
 STATE = _State()
+
+
+class _DispatchModes(threading.local):
+    stack = ()      # the TorchDispatchModes entered (utils/_python_dispatch.py), innermost last
+    handed = None   # (op, args, kwargs, ember's call) the running handler was handed
+    subclasses = False  # (for all threads) a Tensor subclass with __torch_dispatch__ exists
+    bridging = False    # a __torch_dispatch__ subclass's call is being made ATen calls
+
+
+DISPATCH = _DispatchModes()
 _ENABLED = [False]
 _GENERATION = [0]       # enable()s so far: what caches of the dispatchers key on
 _REPLACED = []          # (owner, name, original attribute): what disable() puts back
@@ -129,7 +139,8 @@ def _through_mode(func, args, kwargs):
     try:
         if mode._raw_calls:
             return mode.__torch_function__(func, (), args, kwargs)
-        overloaded = () if STATE.disabled else overloaded_args(args + tuple(kwargs.values()))
+        overloaded = () if STATE.disabled else [
+            a for a in overloaded_args(args + tuple(kwargs.values())) if _KIND[type(a)] is True]
         kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
         result = mode.__torch_function__(func, kinds, args, _handed_kwargs(func, kwargs))
         if result is NotImplemented and overloaded:
@@ -158,22 +169,71 @@ def resolve_name(f):
 _KIND = {}      # type -> True when its values take part in dispatch (computed once per type)
 
 
+_DISPATCH_ONLY = "__torch_dispatch__"     # _KIND of a subclass with it and no __torch_function__
+
+
 def _overloaded(t):
     """Whether a value of type `t` takes part in dispatch: it has a __torch_function__ other
-    than the opt-out, and it is not Tensor itself."""
+    than the opt-out (True), or it is a Tensor subclass with a __torch_dispatch__ only
+    (_DISPATCH_ONLY); not Tensor itself."""
     kind = _KIND.get(t)
     if kind is None:
         from ._tensor import Tensor
         tf = getattr(t, "__torch_function__", None)
-        kind = _KIND[t] = t is not Tensor and tf is not None and \
+        kind = t is not Tensor and tf is not None and \
             tf is not _disabled_torch_function_impl and \
             getattr(tf, "__func__", None) is not _disabled_torch_function_impl
+        if not kind and _dispatches(t):
+            kind = _DISPATCH_ONLY
+        _KIND[t] = kind
     return kind
 
 
+_TD = {}        # type -> whether it is a Tensor subclass with a __torch_dispatch__
+
+
+def _dispatches(t):
+    td = _TD.get(t)
+    if td is None:
+        from ._tensor import Tensor
+        td = _TD[t] = t is not Tensor and isinstance(t, type) and issubclass(t, Tensor) and \
+            getattr(t, "__torch_dispatch__", None) is not None
+        if td:
+            DISPATCH.__class__.subclasses = True
+    return td
+
+
+def dispatch_args(values):
+    """The arguments whose type's __torch_dispatch__ is handed ATen calls, in torch's order
+    (as overloaded_args)."""
+    found = []
+    for v in values:
+        for a in (v if type(v) in (list, tuple) else (v,)):
+            t = type(a)
+            if _dispatches(t) and not any(type(f) is t for f in found):
+                at = len(found)
+                for i, f in enumerate(found):
+                    if issubclass(t, type(f)):
+                        at = i
+                        break
+                found.insert(at, a)
+    return found
+
+
+def _subclass_call(func, args, kwargs):
+    """A call that a __torch_dispatch__ subclass takes part in, and no __torch_function__
+    took: its ATen calls handed to the subclass (utils/_python_dispatch.py), or the function
+    itself (its metadata queries; the calls the ATen rules make)."""
+    if DISPATCH.bridging:
+        return getattr(func, "__wrapped__", func)(*args, **kwargs)
+    from .utils._python_dispatch import subclass_call
+    return subclass_call(func, args, kwargs)
+
+
 def overloaded_args(values):
-    """The arguments whose __torch_function__ runs, in torch's order: left to right, each
-    subclass ahead of its base classes; one per type."""
+    """The arguments whose __torch_function__ runs (or whose __torch_dispatch__: _KIND
+    _DISPATCH_ONLY), in torch's order: left to right, each subclass ahead of its base classes;
+    one per type."""
     found = []
     for v in values:
         for a in (v if type(v) in (list, tuple) else (v,)):
@@ -194,7 +254,7 @@ def has_torch_function(values):
         return False
     if STATE.modes and not STATE.all_disabled:
         return True
-    return not STATE.disabled and bool(overloaded_args(values))
+    return not STATE.disabled and any(_KIND[type(a)] is True for a in overloaded_args(values))
 
 
 def handle_torch_function(public_api, relevant_args, *args, **kwargs):
@@ -203,7 +263,9 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     enable()
     if STATE.modes and not STATE.all_disabled:
         return _through_mode(public_api, args, kwargs)
-    overloaded = overloaded_args(relevant_args)
+    overloaded = [a for a in overloaded_args(relevant_args) if _KIND[type(a)] is True]
+    if not overloaded:      # (only __torch_dispatch__ subclasses)
+        return _subclass_call(public_api, args, kwargs)
     kinds = tuple(dict.fromkeys(type(a) for a in overloaded))
     name = getattr(public_api, "torch_name", None) or \
         f"{getattr(public_api, '__module__', 'torch')}.{public_api.__name__}"
@@ -344,6 +406,9 @@ def _dispatcher(fn, torch_name, public=None):
                 if operator and str(e).startswith("Multiple dispatch failed"):
                     return NotImplemented
                 raise
+        elif DISPATCH.subclasses and not DISPATCH.bridging and \
+                dispatch_args(args + tuple(kwargs.values())):
+            return _subclass_call(public or dispatch, args, kwargs)
         return fn(*args, **kwargs)
     dispatch.torch_name = torch_name
     return dispatch
@@ -375,6 +440,9 @@ def _dispatching_property(prop, name):
     def fget(t):
         if STATE.modes and not STATE.all_disabled and _seen(get.torch_name):
             return _through_mode(get, (t,), {})
+        if STATE.disabled and DISPATCH.subclasses and not DISPATCH.bridging and \
+                _dispatches(type(t)):
+            return _subclass_call(get, (t,), {})
         if STATE.disabled or not _overloaded(type(t)):
             return prop.fget(t)
         return handle_torch_function(get, (t,), t)

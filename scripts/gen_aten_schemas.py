@@ -1,6 +1,7 @@
 """Writes ember/ops/_aten_schemas.py: the schemas of torch's ATen operators that ember.ops.aten
-provides (those ember has a function for, and those the flop counter keys its counts by), each
-with its overloads in torch's order.
+provides (those ember has a function for, those the flop counter keys its counts by, and the
+backward operators ember's engine hands a TorchDispatchMode), each with its overloads in
+torch's order.
 
 Run with the test oracle's torch: `PYTHONPATH=. .venv/bin/python scripts/gen_aten_schemas.py`
 (`--check`: compare instead of writing). tests/test_aten_ops.py runs the check in a fresh
@@ -33,11 +34,19 @@ COUNTED = {
     "_scaled_dot_product_cudnn_attention_backward"}
 
 
+# the backward operators of torch's derivative formulas that ember's engine hands a
+# TorchDispatchMode (ember/utils/_dispatch_backward.py)
+BACKWARD = {
+    "threshold_backward", "tanh_backward", "sigmoid_backward", "_softmax_backward_data",
+    "_log_softmax_backward_data", "gelu_backward", "mse_loss_backward", "nll_loss_backward",
+    "native_layer_norm_backward", "select_backward", "slice_backward"}
+
+
 def provided(names):
-    """The names ember.ops.aten provides: ember has a function for them, or the flop counter
-    counts under them."""
+    """The names ember.ops.aten provides: ember has a function for them, the flop counter
+    counts under them, or the backward engine hands them to modes."""
     from ember.ops._aten import target
-    return [n for n in names if target(n) is not None or n in COUNTED]
+    return [n for n in names if target(n) is not None or n in COUNTED or n in BACKWARD]
 
 
 def schemas(name):

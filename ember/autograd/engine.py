@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _tensor as _T     # (partly imported here: its names are read at call time)
 from .._dtype import OF_NP
+from .._torch_function import DISPATCH as _DISPATCH
 from .._nested_array import NestedArray, NestedShape
 from .._sparse_coo import SparseCOO
 from .._sparse_csr import CompressedArray
@@ -474,6 +475,10 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=
 
 def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumulate, below):
     run_node = _run_node_anomaly if STATE.anomaly else _run_node
+    into_leaf = _accumulate
+    if _DISPATCH.stack and not create_graph and not STATE.anomaly:
+        # a TorchDispatchMode is handed torch's backward calls
+        from ..utils._dispatch_backward import accumulate as into_leaf, run_node
     # arrays the caller or a user hook may hold: copied before a leaf keeps one as its .grad
     handed = _CURRENT[0].handed = {id(g) for g in root_grads}
     is_grad = capture is not None and _CURRENT[0].is_grad
@@ -494,7 +499,7 @@ def _walk(order, grads, root_grads, retain_graph, create_graph, capture, accumul
         tn = type(node)
         if tn is Leaf:
             if accumulate:
-                _accumulate(node, g, handed, create_graph)
+                into_leaf(node, g, handed, create_graph)
             continue
         if isinstance(node, OutSlot):
             parent = node.parent

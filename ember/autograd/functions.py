@@ -7,6 +7,7 @@ grad_outputs and stacks the results (what torch's vmap over the engine computes)
 import warnings
 
 from .. import _tensor as _T          # (partially initialised here: read at call time)
+from .._torch_function import DISPATCH as _DISPATCH
 from .._warnings import warn_once
 from . import engine
 from .grad_mode import set_grad
@@ -54,6 +55,10 @@ def _make_grads(outputs, grads, is_grads_batched):
     for i, (out, grad) in enumerate(zip(outputs, grads)):
         if grad is None and type(out) is Tensor and out.numel() == 1 and out._rg and \
                 out.arr.dtype.kind in "fV":                 # loss.backward()
+            if _DISPATCH.stack:       # (torch's ones_like, handed to a TorchDispatchMode)
+                from ..utils._dispatch_backward import root_grad
+                new.append(root_grad(out))
+                continue
             new.append(_T._new(out.be.xp.ones_like(out.arr), out.be))
             continue
         out_shape, out_dtype, out_rg = _meta(out)

@@ -12,10 +12,10 @@ import functools
 import importlib
 import re
 import sys
-import threading
 import types
 
 from .._tensor import Tensor
+from .._torch_function import DISPATCH
 from ..library import _split_top
 
 __all__ = ["aten", "OpOverload", "OpOverloadPacket", "target"]
@@ -269,14 +269,6 @@ def _refusal(t, v, numbers):
     return None if ok else "Cast error details: " + _DETAILS.format(type(v))
 
 
-class _DispatchModes(threading.local):
-    stack = ()      # the TorchDispatchModes entered (utils/_python_dispatch.py), innermost last
-    handed = None   # (op, args, kwargs, ember's call) the running handler was handed
-
-
-DISPATCH = _DispatchModes()
-
-
 # ---- overloads and packets -------------------------------------------------------------------
 class OpOverload:
     """torch.ops.aten.<name>.<overload>: one schema of the op, callable."""
@@ -396,13 +388,22 @@ class OpOverload:
         return tuple(out) if self._tuple else list(out) if self._list else out
 
     def __call__(self, /, *args, **kwargs):
-        if DISPATCH.stack or DISPATCH.handed:   # (a TorchDispatchMode or its handler runs)
-            from ..utils._python_dispatch import dispatch
-            return dispatch(self, args, kwargs)
+        # (a TorchDispatchMode or its handler runs; a __torch_dispatch__ subclass may take it)
+        if DISPATCH.stack or DISPATCH.handed or DISPATCH.subclasses:
+            return _dispatch(self, args, kwargs)
         values = self._bind(args, kwargs)
         if isinstance(values, str):
             raise RuntimeError(values)
         return self._run(values)
+
+
+def _dispatch(op, args, kwargs):
+    """utils/_python_dispatch.py's dispatch: imported on the first call, which puts it in this
+    name's place (no import per call after)."""
+    global _dispatch
+    from ..utils._python_dispatch import dispatch
+    _dispatch = dispatch
+    return dispatch(op, args, kwargs)
 
 
 class OpOverloadPacket:
@@ -456,8 +457,8 @@ class OpOverloadPacket:
             overload = getattr(self, name)
             values = overload._bind(args, kwargs)
             if not isinstance(values, str):
-                return overload(*args, **kwargs) if DISPATCH.stack or DISPATCH.handed else \
-                    overload._run(values)
+                return overload(*args, **kwargs) if DISPATCH.stack or DISPATCH.handed or \
+                    DISPATCH.subclasses else overload._run(values)
             refusals.append(values)
         if len(refusals) == 1:
             raise RuntimeError(refusals[0])

@@ -414,6 +414,10 @@ SCHEMAS = {
     '_log_softmax': (
         '(Tensor self, int dim, bool half_to_float) -> Tensor',
         'out(Tensor self, int dim, bool half_to_float, *, Tensor(a!) out) -> Tensor(a!)',),
+    '_log_softmax_backward_data': (
+        '(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor',
+        'out(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype, *, Tensor(a!'
+        ') out) -> Tensor(a!)',),
     '_make_per_channel_quantized_tensor': (
         '(Tensor self, Tensor scale, Tensor zero_point, int axis) -> Tensor',
         'out(Tensor self, Tensor scale, Tensor zero_point, int axis, *, Tensor(a!) out) -> Te'
@@ -476,6 +480,10 @@ SCHEMAS = {
     '_softmax': (
         '(Tensor self, int dim, bool half_to_float) -> Tensor',
         'out(Tensor self, int dim, bool half_to_float, *, Tensor(a!) out) -> Tensor(a!)',),
+    '_softmax_backward_data': (
+        '(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor',
+        'out(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype, *, Tensor(a!'
+        ') grad_input) -> Tensor(a!)',),
     '_standard_gamma': (
         '(Tensor self, Generator? generator=None) -> Tensor',
         'out(Tensor self, Generator? generator=None, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -1684,6 +1692,10 @@ SCHEMAS = {
     'gelu': (
         '(Tensor self, *, str approximate="none") -> Tensor',
         'out(Tensor self, *, str approximate="none", Tensor(a!) out) -> Tensor(a!)',),
+    'gelu_backward': (
+        '(Tensor grad_output, Tensor self, *, str approximate="none") -> Tensor',
+        'grad_input(Tensor grad_output, Tensor self, *, str approximate="none", Tensor(a!) gr'
+        'ad_input) -> Tensor(a!)',),
     'geometric_': (
         '(Tensor(a!) self, float p, *, Generator? generator=None) -> Tensor(a!)',),
     'geqrf': (
@@ -2563,6 +2575,10 @@ SCHEMAS = {
     'mse_loss': (
         '(Tensor self, Tensor target, int reduction=1) -> Tensor',
         'out(Tensor self, Tensor target, int reduction=1, *, Tensor(a!) out) -> Tensor(a!)',),
+    'mse_loss_backward': (
+        '(Tensor grad_output, Tensor self, Tensor target, int reduction) -> Tensor',
+        'grad_input(Tensor grad_output, Tensor self, Tensor target, int reduction, *, Tensor('
+        'a!) grad_input) -> Tensor(a!)',),
     'msort': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -2678,6 +2694,12 @@ SCHEMAS = {
         'out(Tensor input, SymInt[] normalized_shape, Tensor? weight, Tensor? bias, float eps'
         ', *, Tensor(a!) out0, Tensor(b!) out1, Tensor(c!) out2) -> (Tensor(a!), Tensor(b!), '
         'Tensor(c!))',),
+    'native_layer_norm_backward': (
+        '(Tensor grad_out, Tensor input, SymInt[] normalized_shape, Tensor mean, Tensor rstd,'
+        ' Tensor? weight, Tensor? bias, bool[3] output_mask) -> (Tensor, Tensor, Tensor)',
+        'out(Tensor grad_out, Tensor input, SymInt[] normalized_shape, Tensor mean, Tensor rs'
+        'td, Tensor? weight, Tensor? bias, bool[3] output_mask, *, Tensor(a!) out0, Tensor(b!'
+        ') out1, Tensor(c!) out2) -> (Tensor(a!), Tensor(b!), Tensor(c!))',),
     'native_norm': (
         'out(Tensor self, Scalar p=2, *, Tensor(a!) out) -> Tensor(a!)',
         'ScalarOpt_dim_dtype_out(Tensor self, Scalar? p, int[1] dim, bool keepdim, ScalarType'
@@ -2754,6 +2776,12 @@ SCHEMAS = {
         'ex=-100) -> Tensor',
         'out(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, SymInt ignore_'
         'index=-100, *, Tensor(a!) out) -> Tensor(a!)',),
+    'nll_loss_backward': (
+        '(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, SymI'
+        'nt ignore_index, Tensor total_weight) -> Tensor',
+        'grad_input(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduc'
+        'tion, SymInt ignore_index, Tensor total_weight, *, Tensor(a!) grad_input) -> Tensor('
+        'a!)',),
     'nll_loss_forward': (
         '(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> '
         '(Tensor output, Tensor total_weight)',
@@ -3276,6 +3304,10 @@ SCHEMAS = {
     'select': (
         'int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)',
         't(t[](a) list, int idx) -> t(*)',),
+    'select_backward': (
+        '(Tensor grad_output, SymInt[] input_sizes, int dim, SymInt index) -> Tensor',
+        'out(Tensor grad_output, SymInt[] input_sizes, int dim, SymInt index, *, Tensor(a!) o'
+        'ut) -> Tensor(a!)',),
     'select_copy': (
         'int(Tensor self, int dim, SymInt index) -> Tensor',
         'int_out(Tensor self, int dim, SymInt index, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -3304,6 +3336,10 @@ SCHEMAS = {
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
     'sigmoid_': (
         '(Tensor(a!) self) -> Tensor(a!)',),
+    'sigmoid_backward': (
+        '(Tensor grad_output, Tensor output) -> Tensor',
+        'grad_input(Tensor grad_output, Tensor output, *, Tensor(a!) grad_input) -> Tensor(a!'
+        ')',),
     'sign': (
         '(Tensor self) -> Tensor',
         'out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)',),
@@ -3348,6 +3384,11 @@ SCHEMAS = {
         '1) -> Tensor(a)',
         't(t[] l, int? start=None, int? end=None, int step=1) -> t[]',
         'str(str string, int? start=None, int? end=None, int step=1) -> str',),
+    'slice_backward': (
+        '(Tensor grad_output, SymInt[] input_sizes, int dim, SymInt start, SymInt end, SymInt'
+        ' step) -> Tensor',
+        'out(Tensor grad_output, SymInt[] input_sizes, int dim, SymInt start, SymInt end, Sym'
+        'Int step, *, Tensor(a!) out) -> Tensor(a!)',),
     'slice_copy': (
         'Tensor(Tensor self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) '
         '-> Tensor',
@@ -3836,6 +3877,10 @@ SCHEMAS = {
         'Scalar(Scalar a) -> Scalar',),
     'tanh_': (
         '(Tensor(a!) self) -> Tensor(a!)',),
+    'tanh_backward': (
+        '(Tensor grad_output, Tensor output) -> Tensor',
+        'grad_input(Tensor grad_output, Tensor output, *, Tensor(a!) grad_input) -> Tensor(a!'
+        ')',),
     'tensor_split': (
         'sections(Tensor(a -> *) self, SymInt sections, int dim=0) -> Tensor(a)[]',
         'indices(Tensor(a -> *) self, SymInt[] indices, int dim=0) -> Tensor(a)[]',
@@ -3850,6 +3895,10 @@ SCHEMAS = {
         'out(Tensor self, Scalar threshold, Scalar value, *, Tensor(a!) out) -> Tensor(a!)',),
     'threshold_': (
         '(Tensor(a!) self, Scalar threshold, Scalar value) -> Tensor(a!)',),
+    'threshold_backward': (
+        '(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor',
+        'grad_input(Tensor grad_output, Tensor self, Scalar threshold, *, Tensor(a!) grad_inp'
+        'ut) -> Tensor(a!)',),
     'tile': (
         '(Tensor self, SymInt[] dims) -> Tensor',),
     'to': (

@@ -275,48 +275,62 @@ def _records_like_torch(input, other):
 
 
 def _recorded_matmul(input, other):
-    """torch's matmul (_matmul_impl) of operands one of which requires grad, built of the ops
-    torch runs so that it records torch's graph:
-    - vector @ matrix: mm of the vector unsqueezed, squeezed in place (SqueezeBackward4);
-    - two 3-d operands of different batches, the one of batch 1 requiring grad: that one
-      squeezed to a matrix (SqueezeBackward1), then as below;
-    - when torch's should_fold holds (_folds): the operand of 3 or more dims reshaped to rows
+    """torch's matmul of operands one of which requires grad, built of ember's ops so that it
+    records torch's graph (matmul_steps)."""
+    return matmul_steps(input, other, _Recording)
+
+
+def matmul_steps(a, b, ops):
+    """torch's matmul (_matmul_impl) of tensors of 1 or more dims that multiply, as the ops it
+    runs, each done by `ops` (ember's ops recording torch's graph: _Recording; the ATen calls
+    a TorchDispatchMode is handed: utils/_python_dispatch.py's):
+    - vector @ vector: dot; matrix @ vector: mv; matrix @ matrix: mm; vector @ matrix: mm of
+      the vector unsqueezed, squeezed in place;
+    - two 3-d operands of different batches, one of batch 1 that requires grad (any, under a
+      dispatch mode: torch's isTensorSubclassLike, ops.subclass_like): that one squeezed to a
+      matrix, then as below;
+    - should_fold's tensor2.mT() where the right operand has more dims (ops.fold_probe);
+    - when should_fold holds (_folds): the operand of 3 or more dims reshaped to rows
       (transposed first when it is the right one, the left then t() if a matrix), mm or mv,
       _unsafe_view to the output's shape (then transposed back and made contiguous);
     - else each operand expanded to the broadcast batch and reshaped to one batch dim (a vector
       right operand unsqueezed to a column), bmm, _unsafe_view."""
-    a, b = input.arr, other.arr
     da, db = a.ndim, b.ndim
-    if da == 1 and db == 2:
-        return _squeezed_row(_product(_mm, unsqueeze(input, 0), other))
-    if da == db == 3 and a.shape[0] != b.shape[0]:
-        if a.shape[0] == 1 and input._rg:
-            return _recorded_matmul(squeeze(input, 0), other)
-        if b.shape[0] == 1 and other._rg:
-            return _recorded_matmul(input, squeeze(other, 0))
-    if _folds(a, b, (other if da >= db else input)._rg):
+    if da <= 2 and db <= 2:
+        if da == 1:
+            return ops.dot(a, b) if db == 1 else ops.squeeze_row(ops.mm(ops.unsqueeze(a, 0), b))
+        return ops.mv(a, b) if db == 1 else ops.mm(a, b)
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if da == db == 3 and sa[0] != sb[0]:
+        if sa[0] == 1 and (ops.subclass_like or a.requires_grad):
+            return matmul_steps(ops.squeeze(a, 0), b, ops)
+        if sb[0] == 1 and (ops.subclass_like or b.requires_grad):
+            return matmul_steps(a, ops.squeeze(b, 0), ops)
+    if db > da:
+        ops.fold_probe(b)
+    if _folds(a.arr, b.arr, (b if da >= db else a).requires_grad):
         flip = db > da
         if flip:
-            t1, t2 = transpose(other, -1, -2), _mat_t(input) if da == 2 else input
+            t1, t2 = ops.transpose(b, -2, -1), ops.t(a) if da == 2 else a
         else:
-            t1, t2 = input, other
-        shape = t1.arr.shape[:-1]
-        folded = reshape(t1, (math.prod(shape), t1.arr.shape[-1]))
-        if t2.arr.ndim == 1:
-            return _unsafe_view(_product(_mv, folded, t2), shape)
-        y = _unsafe_view(_product(_mm, folded, t2), shape + t2.arr.shape[1:])
-        return contiguous(transpose(y, -1, -2)) if flip else y
-    n = a.shape[-2] if da > 1 else 1
-    m = b.shape[-2] if db > 1 else b.shape[0]
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            t1, t2 = a, b
+        shape = tuple(t1.shape[:-1])
+        folded = ops.reshape(t1, (math.prod(shape), t1.shape[-1]))
+        if t2.ndim == 1:
+            return ops.unsafe_view(ops.mv(folded, t2), shape)
+        y = ops.unsafe_view(ops.mm(folded, t2), shape + tuple(t2.shape[1:]))
+        return ops.contiguous(ops.transpose(y, -2, -1)) if flip else y
+    n = sa[-2] if da > 1 else 1
+    m = sb[-2] if db > 1 else sb[0]
+    batch = np.broadcast_shapes(sa[:-2], sb[:-2])
     nb = math.prod(batch)
-    a3 = reshape(expand(input, batch + (n, a.shape[-1])), (nb, n, a.shape[-1]))
+    a3 = ops.reshape(ops.expand(a, batch + (n, sa[-1])), (nb, n, sa[-1]))
     if db == 1:
-        y = squeeze(_product(_bmm, a3, unsqueeze(reshape(expand(other, batch + (m,)), (nb, m)),
-                                                 2)), -1)
+        y = ops.squeeze(ops.bmm(a3, ops.unsqueeze(ops.reshape(ops.expand(b, batch + (m,)),
+                                                              (nb, m)), 2)), -1)
     else:
-        y = _product(_bmm, a3, reshape(expand(other, batch + b.shape[-2:]), (nb,) + b.shape[-2:]))
-    return _unsafe_view(y, batch + a.shape[-2:-1] * (da > 1) + b.shape[-1:] * (db > 1))
+        y = ops.bmm(a3, ops.reshape(ops.expand(b, batch + sb[-2:]), (nb,) + sb[-2:]))
+    return ops.unsafe_view(y, batch + sa[-2:-1] * (da > 1) + sb[-1:] * (db > 1))
 
 
 def _squeezed_row(y):
@@ -340,6 +354,29 @@ def _unsafe_view(y, shape):
     r.grad_fn = _node(_UNSAFE_VIEW_OP, _UNSAFE_VIEW_OP.impl[be.idx][1], be, (y.arr.shape,),
                       (y,), (shape,))
     return r
+
+
+class _Recording:
+    """matmul_steps' ops as ember's, recording torch's graph."""
+    subclass_like = False
+    def dot(a, b):
+        return _product(_dot, a, b)
+
+    def mv(a, b):
+        return _product(_mv, a, b)
+
+    def mm(a, b):
+        return _product(_mm, a, b)
+
+    def bmm(a, b):
+        return _product(_bmm, a, b)
+
+    def fold_probe(b):
+        pass            # (torch's discarded mT: no node)
+
+    unsqueeze, squeeze, transpose, t, reshape, expand, contiguous = (
+        unsqueeze, squeeze, transpose, _mat_t, reshape, expand, contiguous)
+    squeeze_row, unsafe_view = _squeezed_row, _unsafe_view
 
 
 def mm(input, mat2, *, out=None):

@@ -22,24 +22,34 @@ Calling func inside the handler runs it with that mode popped (the next mode is 
 torch); the arguments the handler was handed run ember's call as it was made, others run through
 torch.ops.aten's binding. A result the handler returns is the call's result.
 
-Not handed to modes: backward (ember's autograd engine runs array kernels, not ops, where torch
-reports its derivative formulas' ATen calls), the calls ember makes inside its own functions
+A backward run while a mode is entered hands it torch's backward calls (ones_like, the
+derivative formulas' ATen calls, AccumulateGrad's): see utils/_dispatch_backward.py.
+
+Not handed to modes: the calls ember makes inside its own functions
 (a layer's parameters made in its __init__, an optimizer's updates), functions without an ATen
 operator here (size, dim, shape: torch reports none of those either), and torch's composites
 this module does not decompose (handed as their own operator, aten.scaled_dot_product_attention,
-or not at all: einsum). __torch_dispatch__ on tensor subclasses
-(_make_wrapper_subclass) is not supported. Programs without a mode pay nothing: the
-dispatchers are held in (_torch_function.hold) only while a mode is entered."""
+or not at all: einsum). Programs without a mode pay nothing: the dispatchers are held in
+(_torch_function.hold) only while a mode is entered.
+
+Tensor subclasses with __torch_dispatch__ (wrappers made by Tensor._make_wrapper_subclass,
+holding other tensors): a call that one takes part in and no __torch_function__ takes (theirs
+disabled, or torch's default running the function) is turned into the same ATen calls
+(subclass_call), each handed, after the modes, to the subclasses' __torch_dispatch__
+(subclasses first; all declining raises torch's TypeError). Their metadata queries (size,
+stride, dtype, ...) are answered by the wrapper itself. Not supported: autograd recording on
+the wrappers (torch records the graph on them above its Python dispatch key)."""
 import contextlib
 import math
 import sys
 import warnings
 from collections import deque
+from operator import is_
 
 import numpy as np
 
 from .._tensor import Tensor
-from .._torch_function import STATE, TorchFunctionMode, hold, release
+from .._torch_function import STATE, TorchFunctionMode, dispatch_args, hold, release
 from ..ops._aten import _MISSING, DISPATCH, _is_int, aten
 
 __all__ = ["TorchDispatchMode", "BaseTorchDispatchMode", "is_in_torch_dispatch_mode",
@@ -189,15 +199,20 @@ def dispatch(op, args, kwargs, call=None, types=()):
             if isinstance(values, str):
                 raise RuntimeError(values)
             args, kwargs = _torch_form(op, values)
+            call = (op._run, (values,), {})     # (the values bound: not bound again)
     stack, modes, handed = DISPATCH.stack, STATE.modes, DISPATCH.handed
     if not stack:
+        if DISPATCH.subclasses:
+            subclassed = dispatch_args(args + tuple(kwargs.values()))
+            if subclassed:
+                return _to_subclasses(op, subclassed, args, kwargs)
         STATE.modes = ()            # (ember's function itself: no mode sees its insides)
         try:
-            if call is not None:
-                return call[0](*call[1], **call[2])
-            return op._run(op._bind(args, kwargs))
+            return call[0](*call[1], **call[2])
         finally:
             STATE.modes = modes
+    if DISPATCH.subclasses and not types:      # (the subclasses among the arguments)
+        types = tuple(dict.fromkeys(type(a) for a in dispatch_args(args + tuple(kwargs.values()))))
     mode = stack[-1]
     DISPATCH.stack = rest = stack[:-1]
     # calls in the handler reach the modes left (through the bridge), none if none is left
@@ -211,6 +226,40 @@ def dispatch(op, args, kwargs, call=None, types=()):
     if handed is None and isinstance(out, Tensor):
         _saved_output(out)
     return out
+
+
+def _to_subclasses(op, subclassed, args, kwargs):
+    """op(*args, **kwargs) handed to the __torch_dispatch__ of the subclasses among the
+    arguments (subclasses first), until one does not return NotImplemented. The handler's
+    calls are ordinary ones (its ATen calls of unwrapped tensors run ember's functions)."""
+    types = tuple(dict.fromkeys(type(a) for a in subclassed))
+    bridging, handed = DISPATCH.bridging, DISPATCH.handed
+    DISPATCH.bridging = DISPATCH.handed = None
+    try:
+        for t in types:
+            out = t.__torch_dispatch__(op, types, args, kwargs)
+            if out is not NotImplemented:
+                return out
+    finally:
+        DISPATCH.bridging, DISPATCH.handed = bridging, handed
+    lines = "".join(f"\n  - tensor subclass {t}" for t in types)
+    raise TypeError(f"Multiple dispatch failed for '{op}'; all __torch_dispatch__ handlers "
+                    f"returned NotImplemented:\n{lines}\n\nFor more information, try "
+                    "re-running with TORCH_LOGS=not_implemented")
+
+
+def subclass_call(func, args, kwargs):
+    """A call of one of ember's functions that a __torch_dispatch__ subclass takes part in
+    (no mode or __torch_function__ took it): the ATen calls torch's makes (the bridge's rules),
+    each handed to the subclasses (dispatch); a metadata query (size, dim, shape, dtype, ...)
+    answered by the subclass tensor itself."""
+    if getattr(func, "torch_name", None) in _Bridge._skips:
+        return getattr(func, "__wrapped__", func)(*args, **kwargs)
+    bridging, DISPATCH.bridging = DISPATCH.bridging, True
+    try:
+        return _BRIDGE.__torch_function__(func, (), args, kwargs)
+    finally:
+        DISPATCH.bridging = bridging
 
 
 def _saved_output(out):
@@ -234,12 +283,13 @@ def _hand(op, args, kwargs, call):
 
 
 def _same(a, b):
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 def _same_kwargs(a, b):
-    return len(a or ()) == len(b or ()) and all(k in b and b[k] is v for k, v in
-                                                (a or {}).items())
+    if not a:
+        return not b
+    return b is not None and len(a) == len(b) and all(k in b and b[k] is v for k, v in a.items())
 
 
 class _Bridge(TorchFunctionMode):
@@ -317,10 +367,10 @@ def _unseen(func, args, kwargs):
 def _overload(packet, args, kwargs):
     """(overload, args, kwargs as torch hands them) for the first of packet's overloads whose
     schema takes the arguments (sizes spread, as view(2, 3), packed into a list), or None."""
-    for name in packet.overloads():
-        op = getattr(packet, name)
-        if not op._runs:
-            continue
+    ops = _RUNNABLE.get(packet)
+    if ops is None:
+        ops = _RUNNABLE[packet] = tuple(op for op in packet.op_overloads() if op._runs)
+    for op in ops:
         values = op._bind(args, kwargs)
         if isinstance(values, str):
             packed = _packed(op, args)
@@ -331,6 +381,9 @@ def _overload(packet, args, kwargs):
                 continue
         return (op,) + _torch_form(op, values, True)
     return None
+
+
+_RUNNABLE = {}      # packet -> its overloads that run, in torch's order
 
 
 def _packed(op, args):
@@ -551,50 +604,56 @@ def _normalize_rule(func, args, kwargs):
     return aten.div.Tensor(x, aten.expand.default(denom, list(x.shape)))
 
 
-def _matmul(a, b):
-    """torch's matmul (aten/src/ATen/native/LinearAlgebra.cpp) as its ATen calls."""
-    from ..ops.linalg import _folds
-    da, db = a.ndim, b.ndim
-    if da == 1 and db == 1:
+class _AtenSteps:
+    """ops/linalg.py's matmul_steps as the ATen calls torch's matmul makes."""
+    subclass_like = True        # (torch's isTensorSubclassLike holds under a dispatch mode)
+    def dot(a, b):
         return aten.dot.default(a, b)
-    if da == 2 and db == 1:
+
+    def mv(a, b):
         return aten.mv.default(a, b)
-    if da == 1 and db == 2:
-        return aten.squeeze_.dim(aten.mm.default(aten.unsqueeze.default(a, 0), b), 0)
-    if da == 2 and db == 2:
+
+    def mm(a, b):
         return aten.mm.default(a, b)
-    small = b if da >= db else a
-    if _folds(a.arr, b.arr, small.requires_grad):
-        transpose = db > da
-        t1 = aten.transpose.int(b, -2, -1) if transpose else a
-        t2 = (aten.transpose.int(a, -2, -1) if da == 2 else a) if transpose else b
-        out_shape = list(t1.shape[:-1])
-        folded = _reshape(t1, [math.prod(out_shape), t1.shape[-1]])
-        if t2.ndim == 2:
-            out_shape.append(t2.shape[1])
-            out = aten._unsafe_view.default(aten.mm.default(folded, t2), out_shape)
-            if transpose:
-                out = _contiguous_rule(None, (aten.transpose.int(out, -2, -1),), {})
-            return out
-        return aten._unsafe_view.default(aten.mv.default(folded, t2), out_shape)
-    n = a.shape[-2] if da > 1 else 1
-    m1 = a.shape[-1]
-    m2 = b.shape[-2] if db > 1 else b.shape[0]
-    p = b.shape[-1] if db > 1 else 1
-    batch = list(np.broadcast_shapes(tuple(a.shape[:max(da - 2, 0)]),
-                                     tuple(b.shape[:max(db - 2, 0)])))
-    product = math.prod(batch)
-    a3 = _reshape(aten.expand.default(a, batch + [n, m1]), [product, n, m1])
-    if db == 1:
-        b3 = aten.unsqueeze.default(
-            _reshape(aten.expand.default(b, batch + [m2]), [product, m2]), 2)
-    else:
-        b3 = _reshape(aten.expand.default(b, batch + [m2, p]), [product, m2, p])
-    out_shape = batch + ([n] if da > 1 else []) + ([p] if db > 1 else [])
-    out = aten.bmm.default(a3, b3)
-    if db == 1:
-        out = aten.squeeze.dim(out, -1)
-    return aten._unsafe_view.default(out, out_shape)
+
+    def bmm(a, b):
+        return aten.bmm.default(a, b)
+
+    def squeeze_row(x):
+        return aten.squeeze_.dim(x, 0)
+
+    def fold_probe(b):
+        aten.transpose.int(b, -2, -1)       # (should_fold's tensor2.mT())
+
+    def unsqueeze(x, dim):
+        return aten.unsqueeze.default(x, dim)
+
+    def squeeze(x, dim):
+        return aten.squeeze.dim(x, dim)
+
+    def transpose(x, d0, d1):
+        return aten.transpose.int(x, d0, d1)
+
+    def t(x):
+        return aten.t.default(x)
+
+    def reshape(x, shape):
+        return _reshape(x, list(shape))
+
+    def expand(x, shape):
+        return aten.expand.default(x, list(shape))
+
+    def unsafe_view(x, shape):
+        return aten._unsafe_view.default(x, list(shape))
+
+    def contiguous(x):
+        return _contiguous_rule(None, (x,), {})
+
+
+def _matmul(a, b):
+    """torch's matmul as its ATen calls (see matmul_steps)."""
+    from ..ops.linalg import matmul_steps
+    return matmul_steps(a, b, _AtenSteps)
 
 
 def _plain_pair(args, kwargs, names=("input", "other")):
