@@ -80,21 +80,18 @@ def _rowmax(xp, a):
 
 
 def _lane_sum(e):
-    """The sum over axis 0 of e (n, rows) as torch's vectorised reduce_all adds a row of n
-    floats: rows shorter than one vector (of VEC_BYTES, see _cpu) left to right; longer rows in
-    vector lanes, block after block, the tail added into the first lanes, then the lanes folded
-    (_fold_lanes). Laid out with the row index last, every step is one long vectorised pass."""
+    """The sum over axis 0 of e (n, rows), rows > 1, as torch's vectorised reduce_all adds a
+    row of n floats: rows shorter than one vector (of VEC_BYTES, see _cpu) left to right;
+    longer rows in vector lanes, block after block, the tail added into the first lanes, then
+    the lanes folded (_fold_lanes). Laid out with the row index last, every step is one long
+    vectorised pass, and a reduction over axis 0 adds its rows in order (NumPy's loop runs
+    the contiguous axis innermost): one call for the whole blocks."""
     n = e.shape[0]
     lanes = VEC_BYTES // e.dtype.itemsize
     if n < lanes:
-        acc = e[0].copy()
-        for j in range(1, n):
-            acc += e[j]
-        return acc
+        return np.add.reduce(e, 0)
     nb = n // lanes
-    acc = e[:lanes].copy()
-    for b in range(1, nb):
-        acc += e[b * lanes:(b + 1) * lanes]
+    acc = np.add.reduce(e[:nb * lanes].reshape(nb, lanes, -1), 0)
     if n > nb * lanes:
         acc[:n - nb * lanes] += e[nb * lanes:]
     return _fold_lanes(acc)[0]
@@ -125,10 +122,11 @@ _FOLD32 = _FOLD_ORDER[_LANES32]
 
 def _lane_rowsum(e):
     """_lane_sum over the last dim: many short rows through a transposed copy (NumPy's per-row
-    overhead dominates rows of fewer than 256 floats: 3x faster), else in e's own layout."""
+    overhead dominates rows of fewer than 128 floats: 3x faster), else in e's own layout (float32
+    rows of whole vectors up to 128 of them: measured faster than the two copies)."""
     n = e.shape[-1]
     if e.dtype.itemsize == 4 and n and not n % _LANES32 and (
-            n >= 256 or e.size < 64 * n or not e.flags.c_contiguous):
+            n >= 128 or e.size <= 128 * n or not e.flags.c_contiguous):
         # (the common case, float32 rows of whole vectors, first: see its steps below)
         acc = _einsum("rbl->rl", e.reshape(-1, n // _LANES32, _LANES32)).take(_FOLD32, 1)
         if e.ndim == 2:
@@ -167,10 +165,13 @@ def _lane_rowsum(e):
 
 
 def _transposed(a, out_rows_major):
-    """A C-contiguous transposed copy of the 2-D array a, copied in blocks: NumPy's plain
-    transposing copy runs at a fraction of memory speed (which blocking suits which direction
-    was measured: rows of a short and many, or the reverse)."""
+    """A C-contiguous transposed copy of the 2-D array a, copied in blocks past 16K elements:
+    NumPy's plain transposing copy runs at a fraction of memory speed there, and costs a call
+    (not the several of the blocks) below (which blocking suits which direction was measured:
+    rows of a short and many, or the reverse)."""
     r, c = a.shape
+    if r * c <= 16384:
+        return np.ascontiguousarray(a.T)
     out = np.empty((c, r), a.dtype)
     if out_rows_major:              # a (rows, n) -> (n, rows): slabs of 128 rows of a
         for i in range(0, r, 128):
