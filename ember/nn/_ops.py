@@ -315,11 +315,14 @@ def _(xp, g, y, dim, hand=None):
         g32, y32 = g.astype(np.float32), y.astype(np.float32)
         return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
     if _lastdim_f32(xp, y, dim) and g.dtype == np.float32:
-        # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract
-        ey = np.multiply(_exp32(y), _lane_rowsum(g),
-                         dtype=np.float64)      # (two floats' product: exact in double)
-        # (the difference in double, rounded once into float32 as it is written)
-        return (np.subtract(g, ey, out=np.empty(g.shape, np.float32), dtype=np.float64),)
+        # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract: the
+        # product of two floats exact in double, the difference in double rounded once (in
+        # same-dtype passes: mixed-dtype ufunc calls cost more on small arrays)
+        ey = _exp32(y).astype(np.float64)
+        ey *= _lane_rowsum(g).astype(np.float64)
+        d = g.astype(np.float64)
+        d -= ey
+        return (d.astype(np.float32),)
     return (g - xp.exp(y) * _rowsum(xp, g, dim),)
 
 
