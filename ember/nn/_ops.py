@@ -85,13 +85,15 @@ def _lane_sum(e):
     longer rows in vector lanes, block after block, the tail added into the first lanes, then
     the lanes folded (_fold_lanes). Laid out with the row index last, every step is one long
     vectorised pass, and a reduction over axis 0 adds its rows in order (NumPy's loop runs
-    the contiguous axis innermost): one call for the whole blocks."""
+    the contiguous axis innermost): one call for the whole blocks. (Begun at -0.0, which adds
+    exactly: NumPy's reductions begin at add's identity, +0.0, which turns a sum of -0.0s
+    into +0.0.)"""
     n = e.shape[0]
     lanes = VEC_BYTES // e.dtype.itemsize
     if n < lanes:
-        return np.add.reduce(e, 0)
+        return np.add.reduce(e, 0, None, None, False, -0.0)
     nb = n // lanes
-    acc = np.add.reduce(e[:nb * lanes].reshape(nb, lanes, -1), 0)
+    acc = np.add.reduce(e[:nb * lanes].reshape(nb, lanes, -1), 0, None, None, False, -0.0)
     if n > nb * lanes:
         acc[:n - nb * lanes] += e[nb * lanes:]
     return _fold_lanes(acc)[0]
