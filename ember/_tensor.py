@@ -818,8 +818,12 @@ class Tensor(TensorBase):
         return self.grad_fn or self._leaf_node()
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd.functions import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        try:
+            functions = _AUTOGRAD_FUNCTIONS[0]
+        except IndexError:      # (it imports this module: bound on the first call, not an import
+            from .autograd import functions     # statement a call, a microsecond of a backward)
+            _AUTOGRAD_FUNCTIONS.append(functions)
+        functions.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ---- subclasses: the __torch_function__ protocol (see _torch_function.py) ----------------
     def __init_subclass__(cls, **kwargs):
@@ -1591,6 +1595,9 @@ def _strided_view(flat, offset, size, stride):
     if isinstance(flat, np.ndarray):
         return np.ndarray(size, flat.dtype, buffer=flat, offset=offset * item, strides=strides)
     return type(flat)(size, flat.dtype, memptr=flat.data + offset * item, strides=strides)
+
+
+_AUTOGRAD_FUNCTIONS = []      # ember.autograd.functions, once Tensor.backward has run
 
 
 def bump_version(t, n=1):

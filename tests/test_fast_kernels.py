@@ -589,7 +589,7 @@ def _lane_order_sum(e):
 
 
 @pytest.mark.parametrize("shape", [(512, 512), (64, 4096), (1024, 65), (16, 4, 64, 64),
-                                   (7, 16), (3, 33)])
+                                   (7, 16), (3, 33), (200, 40), (1000, 32), (2, 75, 48)])
 def test_lane_rowsum_adds_in_lane_order(shape):
     e = np.exp(np.random.default_rng(11).standard_normal(shape) * 4).astype(np.float32)
     assert _same_bits(_ops._lane_rowsum(e), _lane_order_sum(e))

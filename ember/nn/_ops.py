@@ -80,21 +80,20 @@ def _rowmax(xp, a):
 
 
 def _lane_sum(e):
-    """The sum over axis 0 of e (n, rows) as torch's vectorised reduce_all adds a row of n
-    floats: rows shorter than one vector (of VEC_BYTES, see _cpu) left to right; longer rows in
-    vector lanes, block after block, the tail added into the first lanes, then the lanes folded
-    (_fold_lanes). Laid out with the row index last, every step is one long vectorised pass."""
+    """The sum over axis 0 of e (n, rows), rows > 1, as torch's vectorised reduce_all adds a
+    row of n floats: rows shorter than one vector (of VEC_BYTES, see _cpu) left to right;
+    longer rows in vector lanes, block after block, the tail added into the first lanes, then
+    the lanes folded (_fold_lanes). Laid out with the row index last, every step is one long
+    vectorised pass, and a reduction over axis 0 adds its rows in order (NumPy's loop runs
+    the contiguous axis innermost): one call for the whole blocks. (Begun at -0.0, which adds
+    exactly: NumPy's reductions begin at add's identity, +0.0, which turns a sum of -0.0s
+    into +0.0.)"""
     n = e.shape[0]
     lanes = VEC_BYTES // e.dtype.itemsize
     if n < lanes:
-        acc = e[0].copy()
-        for j in range(1, n):
-            acc += e[j]
-        return acc
+        return np.add.reduce(e, 0, None, None, False, -0.0)
     nb = n // lanes
-    acc = e[:lanes].copy()
-    for b in range(1, nb):
-        acc += e[b * lanes:(b + 1) * lanes]
+    acc = np.add.reduce(e[:nb * lanes].reshape(nb, lanes, -1), 0, None, None, False, -0.0)
     if n > nb * lanes:
         acc[:n - nb * lanes] += e[nb * lanes:]
     return _fold_lanes(acc)[0]
@@ -123,12 +122,16 @@ _LANES32 = VEC_BYTES // 4
 _FOLD32 = _FOLD_ORDER[_LANES32]
 
 
-def _lane_rowsum(e):
+def _lane_rowsum(e, nonneg=False):
     """_lane_sum over the last dim: many short rows through a transposed copy (NumPy's per-row
-    overhead dominates rows of fewer than 256 floats: 3x faster), else in e's own layout."""
+    overhead dominates rows of fewer than 256 floats: 3x faster), else in e's own layout.
+    `nonneg`: e holds no -0.0 (exponentials), so float32 rows of whole vectors are summed in
+    their own layout up to 128 rows or from 128 floats on (measured faster than the copies);
+    that sum begins at +0.0, which a row of -0.0s (a gradient's) would tell apart."""
     n = e.shape[-1]
     if e.dtype.itemsize == 4 and n and not n % _LANES32 and (
-            n >= 256 or e.size < 64 * n or not e.flags.c_contiguous):
+            n >= 256 or e.size < 64 * n or not e.flags.c_contiguous or
+            nonneg and (n >= 128 or e.size <= 128 * n)):
         # (the common case, float32 rows of whole vectors, first: see its steps below)
         acc = _einsum("rbl->rl", e.reshape(-1, n // _LANES32, _LANES32)).take(_FOLD32, 1)
         if e.ndim == 2:
@@ -167,10 +170,13 @@ def _lane_rowsum(e):
 
 
 def _transposed(a, out_rows_major):
-    """A C-contiguous transposed copy of the 2-D array a, copied in blocks: NumPy's plain
-    transposing copy runs at a fraction of memory speed (which blocking suits which direction
-    was measured: rows of a short and many, or the reverse)."""
+    """A C-contiguous transposed copy of the 2-D array a, copied in blocks past 16K elements:
+    NumPy's plain transposing copy runs at a fraction of memory speed there, and costs a call
+    (not the several of the blocks) below (which blocking suits which direction was measured:
+    rows of a short and many, or the reverse)."""
     r, c = a.shape
+    if r * c <= 16384:
+        return np.ascontiguousarray(a.T)
     out = np.empty((c, r), a.dtype)
     if out_rows_major:              # a (rows, n) -> (n, rows): slabs of 128 rows of a
         for i in range(0, r, 128):
@@ -192,13 +198,14 @@ def _exp32(a, in_place=False):
 def _softmax_lastdim_f32(x):
     """float32 softmax over the last dim as torch's CPU kernel computes it: row max, exp of the
     difference (nearly correctly rounded there: here in float64, then rounded), the lane-wise
-    row sum, a multiply by its reciprocal. Many short rows are computed on the transposed
-    (n, rows) layout, where NumPy's reductions over short rows turn into passes over long
-    contiguous ones: 2x faster, the two transposing copies included."""
+    row sum, a multiply by its reciprocal. More than 64 short rows are computed on the
+    transposed (n, rows) layout, where NumPy's reductions over short rows turn into passes over
+    long contiguous ones: faster from 128 rows on, the two transposing copies included (2x
+    past a thousand)."""
     n = x.shape[-1]
-    if n >= 256 or x.size < 64 * n:     # long rows, or few: NumPy's row reductions do well
+    if n >= 256 or x.size <= 64 * n:    # long rows, or few: NumPy's row reductions do well
         e = _exp32(x - _rowmax(np, x), True)
-        e *= np.reciprocal(_lane_rowsum(e))     # (1 / z: correctly rounded either way)
+        e *= np.reciprocal(_lane_rowsum(e, True))   # (1 / z: correctly rounded either way)
         return e
     xt = _transposed(x.reshape(-1, n), True)
     xt -= np.maximum.reduce(xt, axis=0)
@@ -292,7 +299,7 @@ def _log_softmax_lastdim_f32(x):
     nearly correctly rounded there (here in float64, then rounded: the log into the sum's own
     array)."""
     s = x - _rowmax(np, x)
-    z = _lane_rowsum(_exp32(s))
+    z = _lane_rowsum(_exp32(s), True)
     s -= np.log(z, dtype=np.float64, out=z)
     return s
 
@@ -313,11 +320,14 @@ def _(xp, g, y, dim, hand=None):
         g32, y32 = g.astype(np.float32), y.astype(np.float32)
         return ((g32 - xp.exp(y32) * _rowsum(xp, g32, dim)).astype(y.dtype),)
     if _lastdim_f32(xp, y, dim) and g.dtype == np.float32:
-        # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract
-        ey = np.multiply(_exp32(y), _lane_rowsum(g),
-                         dtype=np.float64)      # (two floats' product: exact in double)
-        # (the difference in double, rounded once into float32 as it is written)
-        return (np.subtract(g, ey, out=np.empty(g.shape, np.float32), dtype=np.float64),)
+        # torch: g - exp(y) * sum(g), the lane-order sum, one fused multiply-subtract: the
+        # product of two floats exact in double, the difference in double rounded once (in
+        # same-dtype passes: mixed-dtype ufunc calls cost more on small arrays)
+        ey = _exp32(y).astype(np.float64)
+        ey *= _lane_rowsum(g).astype(np.float64)
+        d = g.astype(np.float64)
+        d -= ey
+        return (d.astype(np.float32),)
     return (g - xp.exp(y) * _rowsum(xp, g, dim),)
 
 

@@ -126,8 +126,10 @@ class TorchCPU:
     def _units(self, n, double):
         """_unit(n) as a list of Python floats (the small-size path)."""
         w = self.bits.random_raw(2 * n if double else n).tolist()
-        if double:      # the low 53 bits of hi:lo, the low 21 of hi above the 32 of lo
-            return [((h & 0x1F_FFFF) << 32 | lo) * 2.0 ** -53 for h, lo in zip(w[::2], w[1::2])]
+        if double:      # the low 53 bits of hi:lo, the low 21 of hi above the 32 of lo (as two
+            # exact floats whose sum is exact: float arithmetic, not a 53-bit int's)
+            w = iter(w)
+            return [(h & 0x1F_FFFF) * 2.0 ** -21 + lo * 2.0 ** -53 for h, lo in zip(w, w)]
         return [(v & 0xFF_FFFF) * 2.0 ** -24 for v in w]
 
     # ---- torch's distributions ------------------------------------------------------------

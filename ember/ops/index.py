@@ -795,6 +795,11 @@ def _number_value(value, np_dtype):
     """setitem's Python number as torch's valueToTensor converts it: checked, to the tensor's
     dtype, or to double for float16/bfloat16 and the float8s (which then round: to inf, or
     float8_e4m3fn's +-448)."""
+    if np_dtype is _F32 or np_dtype is _F64:    # (the common case: the value itself, in range)
+        t = type(value)
+        if t is float and (np_dtype is _F64 or not abs(value) > _F32_MAX or
+                           abs(value) == _INF) or t is int and -2 ** 63 <= value < 2 ** 63:
+            return value
     if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
         raise ValueError("Overflow when unpacking long long")
     return _fill_value(value, _F64 if np_dtype.itemsize <= 2 and np_dtype.kind in "fV"
@@ -802,6 +807,8 @@ def _number_value(value, np_dtype):
 
 
 _F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
+_F32_MAX, _INF = 3.4028234663852886e38, float("inf")
 
 
 def _setitem(self, idx, value):
@@ -822,6 +829,15 @@ def _setitem(self, idx, value):
         elif type(idx) is Tensor and idx.be is self.be and idx.arr.ndim and arr.ndim:
             a = idx.arr         # one int64 index tensor, or a bool mask of self's leading dims
             if a.dtype == np.int64 or a.dtype == np.bool_ and a.shape == arr.shape[:a.ndim]:
+                if not is_tensor and not (self._rg and _grad.enabled) and \
+                        arr.flags.writeable and arr.dtype.num not in _dtype.FEW_KERNELS:
+                    # a number put unrecorded into writable memory: the write below, directly
+                    try:
+                        arr[a] = _dtype.through_float(value, arr.dtype)
+                    except IndexError as e:
+                        raise _bounds_error(e, (a,), arr.ndim) from None
+                    bump_version(self)
+                    return
                 basic, adv = (_ALL,) * (a.ndim if a.dtype == np.bool_ else 1) + (...,), (a,)
     if basic is None:
         basic, adv, _ = _parse(idx, self.arr.shape, self.be,
