@@ -950,7 +950,7 @@ def _shared_put(self, target, adv, v, accumulate=False):
     dest = np.arange(target.size).reshape(target.shape)[adv]
     coords = list(np.unravel_index(dest, target.shape))
     for d in shared:
-        coords[d] = 0
+        coords[d] = np.zeros_like(coords[d])    # (of dest's shape: a 0 would drop it)
     v = np.broadcast_to(np.asarray(v, alias.dtype), dest.shape)
     if accumulate:
         np.add.at(alias, tuple(coords), v)

@@ -21,7 +21,7 @@ from .._tensor import Size, Tensor, _new, bump_version, dense_strides
 from .._memory_format import is_channels_last, odd_units, preserve_format, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import add_at
+from ._apply import _overlaps, add_at
 from ._apply import _fw, _fw_inplace, _fw_propagate, _missing_arg, _node, _can_write, \
     _finish as _finish_out, _tname as _type_name, apply, inplace, make_unary, \
     make_view, multi_view, raise_not_tensor, tensor_arg, tensor_args, tensor_elements, \
@@ -2370,6 +2370,9 @@ def _as_strided(xp, x, size, stride, offset):
     if out is None:
         base = _storage_flat(x)[0][start:start + builtins.max(span, item)].view(x.dtype)
         out = _as_strided_arr(xp, base, size, strides)
+    if 0 in stride and type(out) is np.ndarray and _overlaps(out):
+        out.setflags(write=False)   # elements share memory: written as an expanded tensor is
+        # (a fill once per location, torch's internal-overlap refusal for any other write)
     in_off = (xoff - start) // item
     return out, (x.shape, tuple([s // item for s in x.strides]), in_off, size, stride)
 
