@@ -8,7 +8,8 @@ import numpy as np
 
 from .._tensor import Tensor, bump_version
 from .._typenames import tp_name
-from .._memory_format import contiguous_out, suggested_layout
+from .._memory_format import _suggests_cl, channels_last, channels_last_3d, contiguous_out, \
+    is_contiguous_as, suggested_layout
 from ..ops import elementwise as _E
 from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
@@ -725,6 +726,14 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     """torch.native_group_norm: (output, mean, rstd), the statistics outputs of the same node."""
     _group_norm_view(input, group, weight, bias)
+    a = input.arr
+    fmt = None      # torch's check of X.is_contiguous(X.suggest_memory_format()) (CPU's)
+    if type(a) is np.ndarray and _suggests_cl(a):
+        fmt = channels_last if a.ndim == 4 else channels_last_3d
+    if not is_contiguous_as(a, fmt):
+        raise RuntimeError("Expected X.is_contiguous(memory_format) to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
     view = (N, group, C // group, HxW)
     return apply(_GROUP_NORM_STATS, (input, weight, bias),
                  (view, (2, 3), (1, group, C // group, 1), eps))
