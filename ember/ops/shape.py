@@ -2783,10 +2783,12 @@ def _as_strided_scatter(xp, x, src, size, stride, offset, perm):
 
 @_as_strided_scatter.vjp
 def _(xp, g, size, stride, offset, perm):
-    gx = _laid_out(xp, g, perm)
-    region = _strided_region(xp, gx, size, stride, offset, perm)
-    gsrc = region.copy()
-    region[...] = 0
+    # torch's as_strided_scatter_backward: input's gradient is zero but for the region src was
+    # written to, which takes g's values there (as src's does)
+    gl = _laid_out(xp, g, perm)
+    gsrc = _strided_region(xp, gl, size, stride, offset, perm).copy()
+    gx = xp.zeros_like(gl)
+    _strided_region(xp, gx, size, stride, offset, perm)[...] = gsrc
     return gx, gsrc
 
 
@@ -2801,7 +2803,15 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
     if builtins.min(stride, default=0) < 0:
         raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
                            f"strides: {list(stride)}")
-    offset, item, n = int(storage_offset or 0), input.arr.itemsize, input.arr.size
+    item = input.arr.itemsize
+    n = input.untyped_storage().nbytes() // item
+    whole = n == input.arr.size and not input.storage_offset()
+    if not whole and input.requires_grad and _grad.enabled and not input.is_contiguous():
+        raise RuntimeError("!self.requires_grad() || self.is_contiguous() INTERNAL ASSERT FAILED "
+                           "at \"/__w/pytorch/pytorch/aten/src/ATen/native/TensorShape.cpp\":"
+                           "4754, please report a bug to PyTorch. as_strided_scatter is currently "
+                           "only supported for contiguous inputs")
+    offset = int(input.storage_offset() if storage_offset is None else storage_offset)
     span = builtins.sum((k - 1) * st for k, st in zip(size, stride)) + 1 if all(size) else 0
     if offset < 0 or offset + span > n:
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
@@ -2815,6 +2825,12 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
     if np.unique(pos).size != pos.size:
         from ._apply import _OVERLAP
         raise RuntimeError(_OVERLAP)
+    if not whole:
+        # a view of a larger storage: torch's clone_preserve_strides clones the whole storage,
+        # scatters into it at the storage offset given, and views it as input is
+        out = as_strided(input, (n,), (1,), 0).clone()
+        as_strided(out, size, stride, offset).copy_(src)
+        return as_strided(out, tuple(input.shape), input.stride(), input.storage_offset())
     a = input.arr
     perm = tuple(sorted(range(a.ndim), key=lambda d: -a.strides[d]))
     if not a.transpose(perm).flags.c_contiguous:
