@@ -2783,12 +2783,10 @@ def _as_strided_scatter(xp, x, src, size, stride, offset, perm):
 
 @_as_strided_scatter.vjp
 def _(xp, g, size, stride, offset, perm):
-    # torch's as_strided_scatter_backward: input's gradient is zero but for the region src was
-    # written to, which takes g's values there (as src's does)
-    gl = _laid_out(xp, g, perm)
-    gsrc = _strided_region(xp, gl, size, stride, offset, perm).copy()
-    gx = xp.zeros_like(gl)
-    _strided_region(xp, gx, size, stride, offset, perm)[...] = gsrc
+    gx = _laid_out(xp, g, perm)
+    region = _strided_region(xp, gx, size, stride, offset, perm)
+    gsrc = region.copy()
+    region[...] = 0
     return gx, gsrc
 
 
