@@ -107,6 +107,15 @@ def test_calls_like_torch(call):
         lambda: eval(call, {"L": torch, "np": np}))
 
 
+def test_chalf_refuses_as_to_complex32():
+    """Tensor.chalf exists (torch's) and refuses as .to(complex32) does: ember has no complex32
+    arrays (it was an AttributeError)."""
+    for call in (lambda: ember.ones(2).chalf(), lambda: ember.ones(2).to(ember.complex32),
+                 lambda: ember.ones(2).chalf(memory_format=ember.preserve_format)):
+        with pytest.raises(TypeError, match="ember has no complex32 tensors"):
+            call()
+
+
 @pytest.mark.parametrize("name", _DUNDERS)
 def test_unbound_operators(name):
     for args in _SELVES:
