@@ -1092,7 +1092,7 @@ def _(xp, g, shape, idx, dim):
 def index_select(input, dim, index, *, out=None):
     if out is not None:
         _overlap.check_internal(out)
-        check_out_overlap(out, (input,), {}, True)
+        check_out_overlap(out, (input, index), {}, True)     # (torch: neither may overlap)
     nd = tensor_ndim("index_select", input)
     d = wrap_dim(dim, nd)
     try:
@@ -1491,6 +1491,7 @@ contiguous_outputs("gather")    # (torch's gather allocates empty(index.sizes())
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     if out is not None:
         check_out_overlap(out, (input,), {}, True)
+        check_out_overlap(out, (index,), {})        # (the index only in part, as torch)
     try:
         d = _check_gather(input, dim, index, "gather")
     except (TypeError, RuntimeError):
@@ -1948,7 +1949,7 @@ def _(xp, g, shape, index):
 
 def take(input, index, *, out=None):
     if out is not None:
-        check_out_overlap(out, (input,), {}, True)
+        check_out_overlap(out, (input, index), {}, True)     # (torch: neither may overlap)
     try:
         n, long = input.numel(), index.arr.dtype == np.int64
     except AttributeError:
