@@ -49,9 +49,24 @@ def _dtype(d):
     return getattr(ember, str(d).split(".")[1])
 
 
-def to_ember(x):
+def shared_storages(x):
+    """{storage address: None} of the storages two or more of x's tensors view (for to_ember's
+    `memo`, which then gives them one ember storage too)."""
+    seen = {}
+    for t in _flat([x]):
+        if isinstance(t, dict):
+            t = list(t.values())
+        for v in _flat([t]):
+            if isinstance(v, torch.Tensor) and v.layout == torch.strided and v.numel():
+                p = v.untyped_storage().data_ptr()
+                seen[p] = seen.get(p, 0) + 1
+    return {p: None for p, n in seen.items() if n > 1}
+
+
+def to_ember(x, memo=None):
     """x with torch's tensors, dtypes, devices, memory formats and layouts made ember's (a
-    tensor keeps its strides and storage offset, and is a leaf with its requires_grad)."""
+    tensor keeps its strides and storage offset, and is a leaf with its requires_grad; tensors
+    whose storage is a key of `memo` share one ember storage)."""
     if isinstance(x, torch.Tensor):
         if x.layout != torch.strided or x.is_conj() or x.is_neg() or x.device.type != "cpu":
             raise NotImplementedError("layout")
@@ -61,13 +76,19 @@ def to_ember(x):
             return e.requires_grad_() if x.requires_grad else e
         n = t.untyped_storage().nbytes() // t.element_size()
         dense = t.is_contiguous() and not t.storage_offset() and n == t.numel()
-        flat = t if dense else torch.empty(0, dtype=t.dtype).set_(
-            t.untyped_storage(), 0, (n,), (1,))
-        if t.dtype in (torch.bfloat16, torch.float16):
-            e = ember.tensor(flat.float().numpy()).to(_dtype(t.dtype))
-        else:
-            e = ember.tensor(flat.numpy())
-        if not dense:       # a view of the same layout over a copy of the storage
+        ptr = t.untyped_storage().data_ptr()
+        e = None if memo is None else memo.get(ptr)
+        if e is None:
+            flat = t if dense else torch.empty(0, dtype=t.dtype).set_(
+                t.untyped_storage(), 0, (n,), (1,))
+            if t.dtype in (torch.bfloat16, torch.float16):
+                e = ember.tensor(flat.float().numpy()).to(_dtype(t.dtype))
+            else:
+                e = ember.tensor(flat.numpy())
+            if memo is not None and ptr in memo:
+                memo[ptr] = e = e.reshape(-1)
+        if not dense or memo is not None and ptr in memo:
+            # a view of the same layout over a copy of the storage
             e = e.as_strided(tuple(t.shape), t.stride(), t.storage_offset())
         return e.requires_grad_(x.requires_grad) if x.requires_grad else e
     if isinstance(x, torch.dtype):
@@ -81,9 +102,9 @@ def to_ember(x):
     if isinstance(x, torch.Size):
         return ember.Size(x)
     if isinstance(x, (list, tuple)):
-        return type(x)(to_ember(v) for v in x)
+        return type(x)(to_ember(v, memo) for v in x)
     if isinstance(x, dict):
-        return {k: to_ember(v) for k, v in x.items()}
+        return {k: to_ember(v, memo) for k, v in x.items()}
     if isinstance(x, torch.Generator) or callable(x) and not isinstance(x, type) or \
             type(x).__module__.startswith("torch"):     # (an options object of torch's)
         raise NotImplementedError("argument")
@@ -112,14 +133,13 @@ def ember_fn(f):
             f, "__qualname__", "").startswith(("Tensor.", "TensorBase.")):
         return getattr(ember.Tensor, name, None)
     mod = getattr(f, "__module__", None) or "torch"
-    obj = ember
-    for part in mod.split(".")[1:]:
-        if part.startswith("_"):
-            break
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    else:
+    if not mod.startswith("torch._C"):      # (torch.masked._ops.sum: ember.masked.sum)
+        obj = ember
+        for part in mod.split(".")[1:]:
+            if not part.startswith("_"):
+                obj = getattr(obj, part, None)
+                if obj is None:
+                    return None
         return getattr(obj, name, None)
     # torch._C._nn.x, torch._C._linalg.linalg_x, torch._C._special.special_x, ...
     for sub, prefix in (("nn.functional", ""), ("linalg", "linalg_"), ("special", "special_"),
@@ -199,7 +219,8 @@ def _outcomes(efn, tfn, args, kwargs, tol=1.0):
     """None where ember's call and torch's agree (both refusing with one exception class), else
     the difference."""
     try:
-        eargs, ekw = to_ember(args), to_ember(kwargs)
+        memo = shared_storages([args, kwargs])
+        eargs, ekw = to_ember(args, memo), to_ember(kwargs, memo)
     except NotImplementedError:
         return None
     ok_t, rt = _call(tfn, args, kwargs)

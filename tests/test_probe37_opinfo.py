@@ -89,6 +89,14 @@ _CALLS = [
     "(lambda r: L.histogram(L.tensor(r.standard_normal(125).astype(np.float32) * 3), 4, "
     "weight=L.tensor(r.standard_normal(125).astype(np.float32) * 9), density=True))("
     "np.random.default_rng(0))",
+    # an out= sharing memory with the index: take and index_select refuse any overlap, gather
+    # a partial one (the error inputs, with the driver keeping their shared storage)
+    "(lambda i: L.take(L.tensor([5, 6, 7]), i[1:], out=i[:2]))(L.tensor([2, 1, 0]))",
+    "(lambda i: L.gather(L.tensor([5, 6, 7]), 0, i[1:], out=i[:2]))(L.tensor([2, 1, 0]))",
+    "(lambda i: L.index_select(L.tensor([5, 6, 7]), 0, i[1:], out=i[:2]))(L.tensor([2, 1, 0]))",
+    "(lambda i: L.take(L.tensor([5, 6, 7]), i, out=i))(L.tensor([2, 1, 0]))",
+    "(lambda i: L.gather(L.tensor([5, 6, 7]), 0, i, out=i))(L.tensor([2, 1, 0]))",
+    "(lambda i: L.index_select(L.tensor([5, 6, 7]), 0, i, out=i))(L.tensor([2, 1, 0]))",
 ]
 
 # operators called unbound on a self that is not a tensor: torch's C methods refuse it as
@@ -175,7 +183,8 @@ _LIVE = [("constant_pad_nd", ("sample", "noncontig")), ("quantile", ("grad",)),
          ("nanquantile", ("grad",)), ("native_layer_norm", ("grad",)),
          ("native_group_norm", ("sample", "noncontig")),
          ("as_strided_scatter", ("sample", "noncontig")),
-         ("__radd__", ("sample",)), ("__rmul__", ("sample",)), ("__rand__", ("sample",))]
+         ("__radd__", ("sample",)), ("__rmul__", ("sample",)), ("__rand__", ("sample",)),
+         ("take", ("error",)), ("index_select", ("error",))]
 
 
 @pytest.mark.parametrize("name,kinds", _LIVE, ids=[n for n, _ in _LIVE])
