@@ -7,6 +7,7 @@ from ._tensor import Tensor
 from .ops import creation, elementwise as E, index, linalg, reduce as R, shape as S
 from .ops import numeric, signal, linalg_extra
 from .ops._apply import _missing_arg, inplace, make_binary
+from ._torch_function import _check_self
 
 OP_MODULES = (E, R, S, index, linalg, numeric, signal, linalg_extra)
 
@@ -225,8 +226,9 @@ def _invert(self):
 
 def _left(other, self):
     """The left operand of a reflected operator: a tensor as it is (t.__rmod__(u) is u % t),
-    a Python number as the 0-d tensor it promotes as."""
-    if isinstance(other, Tensor):
+    a Python number as the 0-d tensor it promotes as (with a `self` that is not a tensor, as
+    it is: torch's torch.remainder(other, self))."""
+    if isinstance(other, Tensor) or not isinstance(self, Tensor):
         return other
     from .ops.elementwise import _scalar_like
     return _scalar_like(other, self)
@@ -256,10 +258,23 @@ def _operator(fn, name):
     """A binary operator. As in torch, an operand the op cannot take (its TypeError) makes it
     NotImplemented, so Python tries the other operand's reflected method (or raises its own
     "unsupported operand type(s) for +" TypeError). A make_binary op has its own operator
-    variant (no extra call on the hot path); others are wrapped."""
+    variant (no extra call on the hot path); others are wrapped. Those that are C methods in
+    torch refuse a `self` that is not a tensor (Tensor.__radd__(1, 2)) as Python's method
+    descriptors do."""
     op = getattr(fn, "binary_op", None)
+    descriptor = _C_DUNDERS.get(name)
     if op is not None:
-        operator = make_binary(op, operator=True)
+        operator = make_binary(op, operator=descriptor or True)
+    elif descriptor is not None or name in _PY_SELF:
+        def operator(self, other):
+            if not isinstance(self, Tensor):
+                if descriptor is not None:
+                    _check_self(descriptor, (self,))
+                return _PY_SELF[name](self)
+            try:
+                return fn(self, other)
+            except TypeError:
+                return NotImplemented
     else:
         def operator(self, other):
             try:
@@ -270,6 +285,17 @@ def _operator(fn, name):
     return operator
 
 
+# torch's operators that are methods of its C TensorBase (the others are Python functions in
+# torch/_tensor.py), by the name its descriptor has (__itruediv__ is __idiv__'s)
+_C_DUNDERS = {n: n for n in """__add__ __radd__ __iadd__ __sub__ __isub__ __mul__ __rmul__
+    __imul__ __truediv__ __div__ __idiv__ __ifloordiv__ __mod__ __imod__ __matmul__ __and__
+    __rand__ __iand__ __or__ __ror__ __ior__ __xor__ __rxor__ __ixor__ __lshift__ __ilshift__
+    __rshift__ __irshift__ __lt__ __le__ __gt__ __ge__ __eq__ __ne__""".split()}
+_C_DUNDERS["__itruediv__"] = "__idiv__"
+# torch's Python operators whose body fails on such a `self` before anything: __pow__ calls
+# TensorBase.pow (its TypeError makes it NotImplemented), __rdiv__ self.reciprocal()
+_PY_SELF = {"__pow__": lambda self: NotImplemented,
+            "__rtruediv__": lambda self: self.reciprocal, "__rdiv__": lambda self: self.reciprocal}
 UNARY_DUNDERS = {"__neg__": E.neg, "__pos__": E.positive, "__abs__": E.abs,
                  "__invert__": _invert}
 BINARY_DUNDERS = {

@@ -406,7 +406,13 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 
 # ---- padding and sampling ------------------------------------------------------------------
 def constant_pad_nd(input, pad, value=0):
-    return _F().pad(input, tuple(pad), "constant", value)
+    from numbers import Number
+    from ._tensor import Tensor
+    from .nn._resample_ops import pad_nd
+    if not isinstance(value, (Number, Tensor)):
+        raise TypeError(f"constant_pad_nd(): argument 'value' (position 3) must be Number, not "
+                        f"{type(value).__name__}")
+    return pad_nd(input, tuple(pad), "constant", value)
 
 
 def affine_grid_generator(theta, size, align_corners):

@@ -1098,6 +1098,11 @@ class Tensor(TensorBase):
         return self.to(_dtype.complex128) if memory_format is None else \
             self.to(_dtype.complex128, memory_format=memory_format)
 
+    def chalf(self, *, memory_format=None):
+        """complex32, which ember has no arrays for: to()'s TypeError saying so."""
+        return self.to(_dtype.complex32) if memory_format is None else \
+            self.to(_dtype.complex32, memory_format=memory_format)
+
     def pin_memory(self, device=None):
         """A no-op with a GPU (CuPy copies from any host array); torch's error without one."""
         from . import cuda

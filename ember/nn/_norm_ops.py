@@ -8,7 +8,8 @@ import numpy as np
 
 from .._tensor import Tensor, bump_version
 from .._typenames import tp_name
-from .._memory_format import contiguous_out, suggested_layout
+from .._memory_format import _suggests_cl, channels_last, channels_last_3d, contiguous_out, \
+    is_contiguous_as, suggested_layout
 from ..ops import elementwise as _E
 from ..ops._apply import apply, tensor_ndim, ureduce
 from ..ops._registry import op
@@ -245,8 +246,8 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         # group norm in torch's order (see _norm_exact): the saved "xhat" is (groups, mean)
         x3 = x.reshape(view[0] * view[1], view[2], view[3])
         y, mean, rstd = group_norm_rows(x3, view[1], w, b, eps)
-        saved = ((x3, mean), rstd.reshape(view[:2] + (1, 1)), w, b is not None, shape, axes,
-                 wshape, frozen)
+        saved = ((x3, mean), rstd.reshape(view[:2] + (1, 1)), w,
+                 None if b is None else b.shape, shape, axes, wshape, frozen)
         return y.reshape(shape), saved
     if EXACT and x2 is not None and view is None and dt in _FLOATS and \
             all(p is None or p.dtype == dt for p in (w, b)):
@@ -254,11 +255,12 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         y, mean, rstd = layer_norm_rows(x2, None if w is None else w.reshape(-1),
                                         None if b is None else b.reshape(-1), eps)
         keep = shape[:len(shape) - len(axes)] + (1,) * len(axes)
-        saved = ((x2, mean), rstd.reshape(keep), w, b is not None, shape, axes, wshape, frozen)
+        saved = ((x2, mean), rstd.reshape(keep), w, None if b is None else b.shape, shape, axes,
+                 wshape, frozen)
         return y.reshape(shape), saved
     if x2 is not None:
         y, xhat, invstd = _rows_fwd(x, x2, w, b, axes, wshape, eps)
-        saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
+        saved = (xhat, invstd, w, None if b is None else b.shape, shape, axes, wshape, frozen)
         return _output(y, shape, dt, w, b), saved
     if stats is None:
         mean, var, xc = _moments(x, axes)
@@ -279,7 +281,7 @@ def _norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
     if half_stats:
         invstd = invstd.astype(dt).astype(np.float32)
         xhat = (x - mean.astype(dt).astype(np.float32)) * invstd
-    saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
+    saved = (xhat, invstd, w, None if b is None else b.shape, shape, axes, wshape, frozen)
     return _output(y, shape, dt, w, b), saved
 
 
@@ -302,7 +304,7 @@ def _exact_batch_fwd(x, w, b, stats, shape, axes, wshape):
         y = (fma(np, x3, alpha[:, None], beta[:, None], _F32) if x.dtype == _F32 else
              fma64(np, x3, alpha[:, None], beta[:, None]))
     saved = ((x3, mean, reps), invstd.reshape(wshape if reps == 1 else (shape[0],) + wshape[1:]),
-             w, b is not None, shape, axes, wshape, False)
+             w, None if b is None else b.shape, shape, axes, wshape, False)
     return y.reshape(shape), saved
 
 
@@ -315,7 +317,7 @@ def _affine_fwd(xp, x, w, b, mean, invstd, wshape, shape, frozen, axes):
         x.flags.c_contiguous else fma(xp, x, alpha, beta, _F32)
     xhat = x - mean
     xhat *= invstd
-    saved = (xhat, invstd, w, b is not None, shape, axes, wshape, frozen)
+    saved = (xhat, invstd, w, None if b is None else b.shape, shape, axes, wshape, frozen)
     return y.reshape(shape), saved
 
 
@@ -347,7 +349,7 @@ def _output(y, shape, dt, w, b):
     return y.reshape(shape).astype(dt, copy=False)
 
 
-def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
+def _rows_bwd(g2, xhat2, invstd, w, b_shape, shape, needs):
     n = xhat2.shape[1]
     gx = gw = gb = None
     if needs[0]:
@@ -363,53 +365,54 @@ def _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs):
         gx = gxhat.reshape(shape)
     if w is not None and needs[1]:
         gw = _c_einsum("ij,ij->j", g2, xhat2).reshape(w.shape)
-    if has_b and needs[2]:
-        gb = _c_einsum("ij->j", g2).reshape(-1 if w is None else w.shape)
+    if b_shape and needs[2]:
+        gb = _c_einsum("ij->j", g2).reshape(b_shape)
     return gx, gw, gb
 
 
-def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
+def _norm_bwd(xp, g, xhat, invstd, w, b_shape, shape, axes, wshape, frozen, needs):
+    """(b_shape: the bias's shape, None without a bias.)"""
     if type(xhat) is tuple and len(xhat) == 3:          # _exact_batch_fwd's
         x3, mean, reps = xhat
         g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
         wr = None if w is None else np.tile(w.reshape(-1), reps)
         gx, gw, gb = batch_norm_bwd(g3, x3, mean, invstd.reshape(-1), wr,
-                                    (needs[0], w is not None and needs[1], has_b and needs[2]))
+                                    (needs[0], w is not None and needs[1], b_shape and needs[2]))
         if reps > 1:        # (instance norm: the repeated affine's gradients summed, as torch)
             gw, gb = (None if t is None else torch_sum(t.reshape(reps, -1), (0,), False)
                       for t in (gw, gb))
         return (None if gx is None else gx.reshape(shape),
                 None if gw is None else gw.reshape(w.shape),
-                None if gb is None else gb.reshape(-1 if w is None else w.shape))
+                None if gb is None else gb.reshape(b_shape))
     if type(xhat) is tuple and xhat[0].ndim == 3:       # group norm's exact forward
         x3, mean = xhat
         g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
         gx, gw, gb = group_norm_rows_bwd(g3, x3, mean, invstd.reshape(-1),
                                          None if w is None else w.reshape(-1), invstd.shape[1],
                                          (needs[0], w is not None and needs[1],
-                                          has_b and needs[2]))
+                                          b_shape and needs[2]))
         return (None if gx is None else gx.reshape(shape),
                 None if gw is None else gw.reshape(w.shape),
-                None if gb is None else gb.reshape(-1 if w is None else w.shape))
+                None if gb is None else gb.reshape(b_shape))
     if type(xhat) is tuple:                 # layer norm's exact forward: (rows, mean)
         x2, mean = xhat
         g2 = np.ascontiguousarray(g, dtype=x2.dtype).reshape(x2.shape)
         gx, gw, gb = layer_norm_rows_bwd(g2, x2, mean, invstd.reshape(-1),
                                          None if w is None else w.reshape(-1),
-                                         (needs[0], needs[1], has_b and needs[2]),
+                                         (needs[0], needs[1], b_shape and needs[2]),
                                          intra_op_threads())
         return (None if gx is None else gx.reshape(shape),
                 None if gw is None else gw.reshape(w.shape),
-                None if gb is None else gb.reshape(-1 if w is None else w.shape))
+                None if gb is None else gb.reshape(b_shape))
     g = g.reshape(xhat.shape)
     if g.dtype != xhat.dtype:               # float16/bfloat16: computed in float32 (xhat's)
         g = g.astype(xhat.dtype)
-    affine = w is not None or has_b
+    affine = w is not None or b_shape
     # (g first: a broadcast gradient, sum()'s, is not C-contiguous: xhat is not looked at)
     g2 = _rows(xp, g, axes, affine, wshape) if not frozen else None
     xhat2 = _rows(xp, xhat, axes, affine, wshape) if g2 is not None else None
     if xhat2 is not None:
-        return _rows_bwd(g2, xhat2, invstd, w, has_b, shape, needs)
+        return _rows_bwd(g2, xhat2, invstd, w, b_shape, shape, needs)
     red = tuple(i for i, s in enumerate(wshape) if s == 1)
     gx = gw = gb = None
     if needs[0]:
@@ -428,9 +431,8 @@ def _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs)
     nd = type(g) is np.ndarray          # (ndarray.sum without its wrapper)
     if w is not None and needs[1]:
         gw = (ureduce("add", g * xhat, red) if nd else (g * xhat).sum(axis=red)).reshape(w.shape)
-    if has_b and needs[2]:
-        gb = (ureduce("add", g, red) if nd else g.sum(axis=red)).reshape(
-            -1 if w is None else w.shape)
+    if b_shape and needs[2]:
+        gb = (ureduce("add", g, red) if nd else g.sum(axis=red)).reshape(b_shape)
     return gx, gw, gb
 
 
@@ -451,14 +453,14 @@ def _group_norm_stats_fwd(xp, x, w, b, view, axes, wshape, eps):
     return (y, mean.astype(x.dtype, copy=False), rstd.astype(x.dtype, copy=False)), saved
 
 
-def _group_norm_stats_bwd(xp, gs, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
+def _group_norm_stats_bwd(xp, gs, xhat, invstd, w, b_shape, shape, axes, wshape, frozen, needs):
     """torch's infinitely_differentiable_native_group_norm_backward: the output's gradient as
     group_norm's, plus the statistics' own (d mean / dx = 1/n, d rstd / dx = -rstd^2 xhat / n)
     only when both mean and rstd received one; no gradient at all when none reached any."""
     g, gmean, grstd = gs
     gx = gw = gb = None
     if g is not None:
-        gx, gw, gb = _norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen,
+        gx, gw, gb = _norm_bwd(xp, g, xhat, invstd, w, b_shape, shape, axes, wshape, frozen,
                                needs)
     if needs[0] and gmean is not None and grstd is not None:
         if type(xhat) is tuple:         # (the exact kernel's saved groups and means)
@@ -724,6 +726,14 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     """torch.native_group_norm: (output, mean, rstd), the statistics outputs of the same node."""
     _group_norm_view(input, group, weight, bias)
+    a = input.arr
+    fmt = None      # torch's check of X.is_contiguous(X.suggest_memory_format()) (CPU's)
+    if type(a) is np.ndarray and _suggests_cl(a):
+        fmt = channels_last if a.ndim == 4 else channels_last_3d
+    if not is_contiguous_as(a, fmt):
+        raise RuntimeError("Expected X.is_contiguous(memory_format) to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
     view = (N, group, C // group, HxW)
     return apply(_GROUP_NORM_STATS, (input, weight, bias),
                  (view, (2, 3), (1, group, C // group, 1), eps))

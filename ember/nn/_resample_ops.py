@@ -11,8 +11,10 @@ import numpy as np
 
 from ._warn import warn_caller
 from .._memory_format import channels_last, channels_last_3d, lay_out
+from .._tensor import Tensor
 from ..ops import shape as _S
 from ..ops._apply import apply, tensor_ndim
+from ..ops.creation import _fill_value as fill_value
 from ..ops._fma import fma_exact
 from ..ops._registry import op
 from .._dtype import FEW_KERNELS
@@ -719,10 +721,17 @@ _PAD_NODE = {"reflect": "ReflectionPad{}DBackward0", "replicate": "ReplicationPa
 
 def pad(input, pad, mode="constant", value=None):
     """torch.nn.functional.pad; pad = (last_lo, last_hi, prev_lo, prev_hi, ...), negative crops."""
-    pad = [int(p) for p in pad]
     if isinstance(value, (complex, str, bytes)):    # (torch's argument parser: a float)
         raise TypeError(f"pad(): argument 'value' (position 4) must be float, not "
                         f"{type(value).__name__}")
+    if value.__class__ is int or value.__class__ is bool:
+        value = float(value)
+    return pad_nd(input, pad, mode, value)
+
+
+def pad_nd(input, pad, mode, value):
+    """pad with any number as `value` (torch.constant_pad_nd's Scalar)."""
+    pad = [int(p) for p in pad]
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     k = len(pad) // 2
@@ -735,8 +744,11 @@ def pad(input, pad, mode="constant", value=None):
     spatial = input.shape[input.ndim - k:]
     if mode == "constant":
         _check_constant_pad(spatial, pairs)
-        return lay_out(apply(_constant_pad, (input,), (pairs, 0 if value is None else value)),
-                       input)
+        if value is None or not any(v > 0 for pair in pairs for v in pair):
+            value = 0       # (nothing to fill: torch converts no value)
+        elif not isinstance(value, Tensor):     # torch's fill_ of the padding: its checks
+            value = fill_value(value, input.arr.dtype)
+        return lay_out(apply(_constant_pad, (input,), (pairs, value)), input)
     if mode not in _PAD_NODE:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:

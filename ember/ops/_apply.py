@@ -386,7 +386,8 @@ def _dequantized(xa, ya):
 
 def make_binary(op, operator=False):
     """`operator`: the Tensor operator (x + y) variant, which returns NotImplemented for an
-    operand it cannot take, as torch's do, so Python tries the other operand's method. The
+    operand it cannot take, as torch's do, so Python tries the other operand's method (a str:
+    the name of torch's C method descriptor, which refuses a `self` that is not a tensor). The
     parameters carry torch's names, so torch.mul(input=a, other=b) binds."""
     impl = op.impl
 
@@ -394,8 +395,16 @@ def make_binary(op, operator=False):
         try:
             be, xa = input.be, input.arr
         except AttributeError:
+            if operator.__class__ is str:
+                from .._torch_function import _check_self
+                _check_self(operator, (input,))
             # e.g. ember.add(2, t): torch accepts a scalar self
-            input = _scalar_self(op, input, other)
+            try:
+                input = _scalar_self(op, input, other)
+            except TypeError:
+                if operator:        # (__floordiv__, torch's Python torch.floor_divide(self, ..))
+                    return NotImplemented
+                raise
             be, xa = input.be, input.arr
         if type(other) is Tensor or isinstance(other, Tensor):
             ya = other.arr

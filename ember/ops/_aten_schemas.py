@@ -1012,6 +1012,8 @@ SCHEMAS = {
     'chain_matmul': (
         '(Tensor[] matrices) -> Tensor',
         'out(Tensor[] matrices, *, Tensor(a!) out) -> Tensor(a!)',),
+    'chalf': (
+        '(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor',),
     'channel_shuffle': (
         '(Tensor self, SymInt groups) -> Tensor',
         'out(Tensor self, SymInt groups, *, Tensor(a!) out) -> Tensor(a!)',),

@@ -659,9 +659,10 @@ def _into(t, out, name=None):
         out.arr = out.be.xp.empty(t.shape, out.arr.dtype)
     dst, arr = out.arr, t.arr
     if not getattr(dst.flags, "writeable", True):   # an expanded out: a fill writes through
-        dst, region = write_target(out, fill=name in _FILLS)
+        dst, region = write_target(out, fill=name in _FILLS or name in _LARGEST)
         if region is not None:
-            arr = arr[region]
+            arr = arr[region] if name not in _LARGEST else arr.max(
+                tuple([d for d, r in enumerate(region) if r.stop == 1]), keepdims=True)
     out.be.xp.copyto(dst, arr, casting="unsafe")
     _bump_version(out)
     return out
@@ -671,6 +672,9 @@ _RESIZED_FIRST = ("aten::empty", "aten::randn")
 # the factories whose values torch writes into an out= whose elements share memory (the others
 # refuse it)
 _FILLS = ("aten::zeros", "aten::ones", "aten::full")
+# those whose writes leave the largest value written over each location: eye (zero_, then the
+# diagonal's fill_(1)) and randperm (0 .. n-1 written in turn, then swaps of equal values)
+_LARGEST = ("aten::eye", "aten::randperm")
 
 
 def _writable_out(out, name):

@@ -966,7 +966,7 @@ def _shared_put(self, target, adv, v, accumulate=False):
     dest = np.arange(target.size).reshape(target.shape)[adv]
     coords = list(np.unravel_index(dest, target.shape))
     for d in shared:
-        coords[d] = 0
+        coords[d] = np.zeros_like(coords[d])    # (of dest's shape: a 0 would drop it)
     v = np.broadcast_to(np.asarray(v, alias.dtype), dest.shape)
     if accumulate:
         np.add.at(alias, tuple(coords), v)
@@ -1108,7 +1108,7 @@ def _(xp, g, shape, idx, dim):
 def index_select(input, dim, index, *, out=None):
     if out is not None:
         _overlap.check_internal(out)
-        check_out_overlap(out, (input,), {}, True)
+        check_out_overlap(out, (input, index), {}, True)     # (torch: neither may overlap)
     nd = tensor_ndim("index_select", input)
     d = wrap_dim(dim, nd)
     try:
@@ -1507,6 +1507,7 @@ contiguous_outputs("gather")    # (torch's gather allocates empty(index.sizes())
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     if out is not None:
         check_out_overlap(out, (input,), {}, True)
+        check_out_overlap(out, (index,), {})        # (the index only in part, as torch)
     try:
         d = _check_gather(input, dim, index, "gather")
     except (TypeError, RuntimeError):
@@ -1964,7 +1965,7 @@ def _(xp, g, shape, index):
 
 def take(input, index, *, out=None):
     if out is not None:
-        check_out_overlap(out, (input,), {}, True)
+        check_out_overlap(out, (input, index), {}, True)     # (torch: neither may overlap)
     try:
         n, long = input.numel(), index.arr.dtype == np.int64
     except AttributeError:

@@ -2508,7 +2508,9 @@ def cholesky(input, upper=False, *, out=None):
                "with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
                "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will "
                "produce equivalent results for all valid (symmetric positive definite) inputs.")
-    if not input.numel():       # (torch's early return, before any check)
+    if not input.numel() and not (input.requires_grad and _grad.enabled and input.ndim >= 2 and
+                                  input.shape[-1] == input.shape[-2]):
+        # (torch's early return, before any check; under autograd still a CholeskyBackward0)
         from .creation import empty_like
         return _finish(empty_like(input), out, "cholesky")
     _square_shape(input, "cholesky")

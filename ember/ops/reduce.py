@@ -2056,11 +2056,12 @@ def _quantile(xp, x, q, dim, keepdim, interpolation, ignore_nan):
     qa = xp.asarray(q, dtype=x.dtype).reshape((-1,) + (1,) * x.ndim)
     if ignore_nan:
         last = (n - nans - 1).astype(x.dtype)
-        ranks = qa * last
-        ranks = xp.where(nans == n, 0, ranks)               # all-NaN slices: the first NaN
+        fixed = nans == n                                   # all-NaN slices: the first NaN
+        ranks = xp.where(fixed, 0, qa * last)
     else:
-        ranks = qa * (n - 1)
-        ranks = xp.where(nans > 0, n - 1, ranks)             # any NaN gives NaN
+        last = n - 1
+        fixed = nans > 0                                     # any NaN gives NaN
+        ranks = xp.where(fixed, n - 1, qa * (n - 1))
     ranks = xp.broadcast_to(ranks, qa.shape[:1] + x.shape[:-1] + (1,))
     if interpolation == "lower":
         lo = hi = xp.floor(ranks)
@@ -2082,11 +2083,15 @@ def _quantile(xp, x, q, dim, keepdim, interpolation, ignore_nan):
         w = xp.zeros(ranks.shape, x.dtype)
         y = below
     y = y[..., 0]                                            # (nq, *batch)
-    return _arr(xp, y).astype(x.dtype, copy=False), (x.shape, order, lo, hi, w)
+    # d y / d q where q is a tensor (torch's quantile is composite: its linear weight is
+    # q * last - floor(q * last)), 0 where the rank is fixed
+    dq = None if isinstance(q, tuple) else xp.where(fixed, 0, (above - below) * last)[..., 0]
+    return _arr(xp, y).astype(x.dtype, copy=False), (x.shape, order, lo, hi, w, dq,
+                                                     getattr(q, "shape", None))
 
 
 @_quantile.vjp
-def _(xp, g, shape, order, lo, hi, w):
+def _(xp, g, shape, order, lo, hi, w, dq, qshape):
     # g: (nq, *batch): into the sorted positions (1 - w to below, w to above), then unsort
     gs = g[..., None]
     rows = xp.zeros((g.shape[0],) + tuple(shape), g.dtype).reshape(-1, shape[-1])
@@ -2096,11 +2101,12 @@ def _(xp, g, shape, order, lo, hi, w):
     gsorted = rows.reshape((g.shape[0],) + tuple(shape)).sum(0)
     out = xp.zeros(shape, g.dtype)
     xp.put_along_axis(out, order, gsorted, -1)
-    return (out,)
+    if qshape is None:
+        return out, None
+    return out, (g * dq).reshape(g.shape[0], -1).sum(1).reshape(qshape)
 
 
 _quantile.frees = True      # torch's sort and gather under it save (see Op.frees)
-_quantile_fn = _make_unary(_quantile)
 
 
 def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan, out=None):
@@ -2140,7 +2146,11 @@ def _quantile_impl(name, input, q, dim, keepdim, interpolation, ignore_nan, out=
         x = movedim(input, d, -1) if input.ndim else reshape(input, 1)
     if tensor_q and ((qv < 0) | (qv > 1)).any():
         raise RuntimeError("quantile() q values must be in the range [0, 1]")
-    y = _quantile_fn(x, tuple(qv.tolist()), d, keepdim, interpolation, ignore_nan)
+    # (a q that requires grad is an input: torch's composite quantile differentiates the
+    # linear interpolation's weight, q * last - floor(q * last), through it)
+    qarg = q if tensor_q and q.requires_grad and interpolation == "linear" else \
+        tuple(qv.tolist())
+    y = _apply(_quantile, (x, qarg), (d, keepdim, interpolation, ignore_nan))
     if keepdim:
         if dim is None:
             y = reshape(y, (y.shape[0],) + (1,) * input.ndim)

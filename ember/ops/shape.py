@@ -21,7 +21,7 @@ from .._tensor import Size, Tensor, _new, bump_version, dense_strides
 from .._memory_format import is_channels_last, odd_units, preserve_format, relaid
 from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
-from ._apply import add_at
+from ._apply import _overlaps, add_at
 from ._apply import _fw, _fw_inplace, _fw_propagate, _missing_arg, _node, _can_write, \
     _finish as _finish_out, _tname as _type_name, apply, inplace, make_unary, \
     make_view, multi_view, raise_not_tensor, tensor_arg, tensor_args, tensor_elements, \
@@ -2370,6 +2370,9 @@ def _as_strided(xp, x, size, stride, offset):
     if out is None:
         base = _storage_flat(x)[0][start:start + builtins.max(span, item)].view(x.dtype)
         out = _as_strided_arr(xp, base, size, strides)
+    if 0 in stride and type(out) is np.ndarray and _overlaps(out):
+        out.setflags(write=False)   # elements share memory: written as an expanded tensor is
+        # (a fill once per location, torch's internal-overlap refusal for any other write)
     in_off = (xoff - start) // item
     return out, (x.shape, tuple([s // item for s in x.strides]), in_off, size, stride)
 
@@ -2798,7 +2801,15 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
     if builtins.min(stride, default=0) < 0:
         raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
                            f"strides: {list(stride)}")
-    offset, item, n = int(storage_offset or 0), input.arr.itemsize, input.arr.size
+    item = input.arr.itemsize
+    n = input.untyped_storage().nbytes() // item
+    whole = n == input.arr.size and not input.storage_offset()
+    if not whole and input.requires_grad and _grad.enabled and not input.is_contiguous():
+        raise RuntimeError("!self.requires_grad() || self.is_contiguous() INTERNAL ASSERT FAILED "
+                           "at \"/__w/pytorch/pytorch/aten/src/ATen/native/TensorShape.cpp\":"
+                           "4754, please report a bug to PyTorch. as_strided_scatter is currently "
+                           "only supported for contiguous inputs")
+    offset = int(input.storage_offset() if storage_offset is None else storage_offset)
     span = builtins.sum((k - 1) * st for k, st in zip(size, stride)) + 1 if all(size) else 0
     if offset < 0 or offset + span > n:
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
@@ -2812,6 +2823,12 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
     if np.unique(pos).size != pos.size:
         from ._apply import _OVERLAP
         raise RuntimeError(_OVERLAP)
+    if not whole:
+        # a view of a larger storage: torch's clone_preserve_strides clones the whole storage,
+        # scatters into it at the storage offset given, and views it as input is
+        out = as_strided(input, (n,), (1,), 0).clone()
+        as_strided(out, size, stride, offset).copy_(src)
+        return as_strided(out, tuple(input.shape), input.stride(), input.storage_offset())
     a = input.arr
     perm = tuple(sorted(range(a.ndim), key=lambda d: -a.strides[d]))
     if not a.transpose(perm).flags.c_contiguous:

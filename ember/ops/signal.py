@@ -524,9 +524,15 @@ def _hist_nd(name, x, bins, rng, weight, density, nd, out=None):
         counts.append(len(ek) - 1)
     flat = np.ravel_multi_index([i[keep] for i in idx], counts) if keep.any() else \
         np.zeros(0, np.int64)
-    wk = None if w is None else host(w).astype(np.float64)[keep]
-    hist = np.bincount(flat, weights=wk, minlength=math.prod(counts)).reshape(counts) \
-        .astype(dt)
+    if w is not None and dt.itemsize >= 4:
+        # torch's kernel adds each weight into its bin in x's dtype, in element order
+        hist = np.zeros(math.prod(counts), dt)
+        np.add.at(hist, flat, host(w).astype(dt, copy=False)[keep])
+        hist = hist.reshape(counts)
+    else:
+        wk = None if w is None else host(w).astype(np.float64)[keep]
+        hist = np.bincount(flat, weights=wk, minlength=math.prod(counts)).reshape(counts) \
+            .astype(dt)
     if density:     # as torch: over the total, then each dim's bin lengths, in x's dtype
         opmath = np.dtype(np.float32) if dt.itemsize == 2 else dt
         hist = (hist.astype(opmath) / opmath.type(hist.sum(dtype=opmath))).astype(dt)
