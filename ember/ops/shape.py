@@ -28,7 +28,7 @@ from ._apply import _fw, _fw_inplace, _fw_propagate, _missing_arg, _node, _can_w
     tensor_ndim, view_out, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
-    torch_strided as _strided, torch_view
+    torch_reshaped, torch_strided as _strided, torch_view
 from ._overlap import check as check_overlap, check_out as check_out_overlap
 from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ._torch_sum import torch_sum
@@ -119,6 +119,11 @@ def _reshape_nocopy(xp, a, shape):
 
 
 def _reshape_back(xp, g, shape):
+    if 1 in shape and g.size and (1 in g.shape or not g.flags.c_contiguous):
+        # a view of g where it is one (torch's strides at size-1 dims), else a copy
+        r = g.reshape(shape) if g.flags.c_contiguous else _reshape_nocopy(xp, g, shape)
+        if r is not None:
+            return (torch_reshaped(xp, g, r),)
     return (g.reshape(shape),)
 
 
@@ -135,6 +140,8 @@ def _view_fwd(xp, x, shape):
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
                            "least one dimension spans across two contiguous subspaces). Use "
                            ".reshape(...) instead.")
+    if 1 in r.shape and x.size and (1 in x.shape or not x.flags.c_contiguous):
+        r = torch_reshaped(xp, x, r)    # (torch's strides at size-1 dims)
     return r, (x.shape,)
 
 
@@ -169,6 +176,8 @@ def _contiguous_view(input, dims):
         r = a.reshape(dims)
     except (ValueError, OverflowError):
         return None
+    if 1 in r.shape and 1 in a.shape:
+        r = torch_reshaped(np, a, r)
     return view_out(_VIEW, _view_fn, input, r, (a.shape,), (r.shape,))
 
 
@@ -402,7 +411,9 @@ def flatten(input, start_dim=0, end_dim=-1):
             type(start_dim) is int and type(end_dim) is int and a.flags.c_contiguous and \
             _VIEW_IMPL[0][0] is _view_fwd:      # x.flatten(): the general code's result
         shape = (a.size,)
-        return view_out(_VIEW, _view_fn, input, a.reshape(shape), (a.shape,), (shape,))
+        r = a.reshape(shape)
+        return view_out(_VIEW, _view_fn, input, torch_reshaped(np, a, r) if a.size == 1 else r,
+                        (a.shape,), (shape,))
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
