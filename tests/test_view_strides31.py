@@ -120,3 +120,31 @@ def test_linear_folding_view_strides_like_torch():
             saved = fn._saved_mat1 if b is not None else fn._saved_self
             out.append((saved.stride(), y.stride()))
     assert got == want
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_squeeze_backward_gradient_strides_like_torch(seed):
+    """SqueezeBackward0/1/2 put the squeezed dims back with unsqueeze's strides (size * stride
+    of the next dim, 1 at the end), not a view's, for gradients laid out permuted or strided."""
+    rng = np.random.default_rng(300 + seed)
+    for _ in range(120):
+        nd = int(rng.integers(1, 5))
+        shape = tuple(int(rng.choice([1, 1, 2, 3])) for _ in range(nd))
+        kind = int(rng.integers(3))
+        d = int(rng.integers(-nd, nd))
+        ds = tuple(sorted(set(int(v) for v in rng.integers(0, nd, 2))))
+        step = int(rng.choice([1, 2]))
+        results = []
+        for lib in (ember, torch):
+            seen = []
+            x = lib.arange(float(math.prod(shape))).reshape(shape).requires_grad_() * 1
+            x.register_hook(lambda g: seen.append(g.stride()))
+            y = x.squeeze() if kind == 0 else x.squeeze(d) if kind == 1 else x.squeeze(ds)
+            ys = tuple(y.shape)
+            if lib is ember:
+                perm = rng.permutation(len(ys))
+            full = tuple(ys[p] for p in perm)
+            g = lib.arange(float(math.prod(full) * step))[::step].reshape(full)
+            y.backward(g.permute(np.argsort(perm).tolist()))
+            results.append((type(y.grad_fn).__name__, y.grad_fn._saved_self_sym_sizes, seen))
+        assert results[0] == results[1], (shape, kind, d, ds, step)

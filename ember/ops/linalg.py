@@ -340,8 +340,8 @@ def _squeezed_row(y):
     be = y.be
     r = _new(y.arr.reshape(y.arr.shape[1:]), be)
     r._rg = True
-    r.grad_fn = _node(_SQUEEZE_DIM, _SQUEEZE_DIM.impl[be.idx][1], be, (y.arr.shape,), (y,),
-                      ((0,),))
+    r.grad_fn = _node(_SQUEEZE_DIM, _SQUEEZE_DIM.impl[be.idx][1], be, (y.arr.shape, (0,)),
+                      (y,), ((0,),))
     r.grad_fn.__class__ = _SQUEEZE_INPLACE
     bump_version(r)
     return r

@@ -637,13 +637,21 @@ moveaxis = movedim
 # ---- squeeze / unsqueeze / expand ------------------------------------------------------------
 def _squeeze_fwd(xp, x, dims):
     if not dims and type(x) is np.ndarray:      # nothing squeezed: an alias
-        return x.reshape(x.shape), (x.shape,)
-    return x.reshape([s for i, s in enumerate(x.shape) if i not in dims]), (x.shape,)
+        return x.reshape(x.shape), (x.shape, dims)
+    return x.reshape([s for i, s in enumerate(x.shape) if i not in dims]), (x.shape, dims)
 
 
-_squeeze_all = _view_op("squeeze", _squeeze_fwd, _reshape_back)
-_squeeze_dim = _view_op("squeeze_dim", _squeeze_fwd, _reshape_back, node="SqueezeBackward1")
-_squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _reshape_back, node="SqueezeBackward2")
+def _squeeze_back(xp, g, shape, dims):
+    """SqueezeBackward's unsqueeze_to: g with the squeezed size-1 dims `dims` of `shape` put
+    back, strided as torch's unsqueeze makes them (not as a view's)."""
+    if not dims:
+        return (g.reshape(shape),)
+    return (_insert_units(xp, g, sorted(dims)),)
+
+
+_squeeze_all = _view_op("squeeze", _squeeze_fwd, _squeeze_back)
+_squeeze_dim = _view_op("squeeze_dim", _squeeze_fwd, _squeeze_back, node="SqueezeBackward1")
+_squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _squeeze_back, node="SqueezeBackward2")
 
 
 _SQUEEZE_ALL, _SQUEEZE_DIM = _squeeze_all.op, _squeeze_dim.op
@@ -657,17 +665,18 @@ def squeeze(input, dim=None):
         if dim is None:
             if _SQUEEZE_ALL.impl[0][0] is _squeeze_fwd:
                 if 1 not in shp:
-                    return view_out(_SQUEEZE_ALL, _squeeze_all, input, a.reshape(shp), (shp,),
-                                    ((),))
+                    return view_out(_SQUEEZE_ALL, _squeeze_all, input, a.reshape(shp),
+                                    (shp, ()), ((),))
                 dims = tuple([i for i, s in enumerate(shp) if s == 1])
                 return view_out(_SQUEEZE_ALL, _squeeze_all, input,
-                                a.reshape(tuple([s for s in shp if s != 1])), (shp,), (dims,))
+                                a.reshape(tuple([s for s in shp if s != 1])), (shp, dims),
+                                (dims,))
         elif nd and -nd <= dim < nd and _SQUEEZE_DIM.impl[0][0] is _squeeze_fwd:
             d = dim + nd if dim < 0 else dim
             if shp[d] == 1:
                 return view_out(_SQUEEZE_DIM, _squeeze_dim, input,
-                                a.reshape(shp[:d] + shp[d + 1:]), (shp,), ((d,),))
-            return view_out(_SQUEEZE_DIM, _squeeze_dim, input, a.reshape(shp), (shp,), ((),))
+                                a.reshape(shp[:d] + shp[d + 1:]), (shp, (d,)), ((d,),))
+            return view_out(_SQUEEZE_DIM, _squeeze_dim, input, a.reshape(shp), (shp, ()), ((),))
     try:
         nd, shp = input.ndim, input.arr.shape
     except AttributeError:
