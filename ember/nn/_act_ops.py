@@ -15,7 +15,7 @@ from ..ops._apply import apply, traced
 from ..ops._registry import OPS, contiguous_outputs, op
 from ..ops._scalar_loop import scalar_mask
 from .._cpu import ONEDNN_BF16
-from .._memory_format import grad_layout
+from .._memory_format import grad_layout, relaid
 from .._kernel_dtypes import float_only_arr, not_implemented
 
 _SQRT_2 = math.sqrt(2.0)
@@ -34,7 +34,7 @@ def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_n
 
 def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False,
               composite=False, low_grad=None, f_half=None, scalar=None, fresh_df=False,
-              input_first=False):
+              input_first=False, like_grad=False):
     """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params), float16 and
     bfloat16 computed in float32 and rounded once, as torch's kernels do (not for a
     `composite` of torch's, whose every operation rounds). Non-float input
@@ -49,7 +49,8 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     scalar(x, y, *params) gives y's values for the elements torch's scalar loop computes (see
     ops/_scalar_loop.py). `fresh_df`: df returns a new array, which the product may overwrite.
     dx is laid out as torch's backward kernel lays it out (grad_layout): grad_output's order
-    wins where it and x disagree, x's for an `input_first` kernel (threshold_backward's)."""
+    wins where it and x disagree, x's for an `input_first` kernel (threshold_backward's);
+    `like_grad`: the kernel writes into empty_like(grad_output) (log_sigmoid_backward)."""
     kernel = kernel or f"{name}_cpu"
     times = _times_into if fresh_df else _times
 
@@ -83,6 +84,8 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
             r = _times(xp, g.astype(np.float32), d).astype(x.dtype)
         else:
             r = times(xp, g, df(xp, x, y, *params))
+        if like_grad:
+            return (relaid(g, r) if type(r) is np.ndarray and type(g) is np.ndarray else r,)
         return (grad_layout(r, x, g) if input_first else grad_layout(r, g, x),)
 
     def public(input, *params):
@@ -285,7 +288,8 @@ threshold = pointwise(
     "threshold", "ThresholdBackward0", lambda xp, x, th, value: fast_where(xp, x <= th, value, x),
     lambda xp, x, y, th, value: ~(x <= th), ints=True, input_first=True)
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid, _logsigmoid_grad_full,
-                       low_grad=(lambda xp, x: xp.exp(-xp.abs(x)), _logsigmoid_grad))
+                       low_grad=(lambda xp, x: xp.exp(-xp.abs(x)), _logsigmoid_grad),
+                       like_grad=True)
 # (torch's log_sigmoid_forward and rrelu_with_noise allocate their outputs contiguous, not
 # as a TensorIterator laying out a transposed input's result)
 contiguous_outputs("log_sigmoid", "rrelu_with_noise")
