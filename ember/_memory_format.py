@@ -206,6 +206,18 @@ def iterator_layout(r, *operands):
     return out
 
 
+def grad_layout(r, first, second):
+    """The gradient `r` computed by a pointwise backward kernel of the same-shaped arrays
+    (`first`, `second`): grad_output and the input or result, in the order torch's kernel hands
+    them to TensorIterator, whose layout the gradient takes (iterator_layout: where they
+    disagree, the first's order wins). `r` itself where their strides agree (NumPy's result
+    then has their layout too) or for arrays other than NumPy's."""
+    if type(r) is np.ndarray and type(first) is np.ndarray and type(second) is np.ndarray and \
+            r.ndim > 1 and first.strides != second.strides:
+        return iterator_layout(r, first, second)
+    return r
+
+
 def preserve_strides(a):
     """torch's strides (in elements) for a preserve_format copy of `a` (clone, to, *_like):
     a's own where they are non-overlapping and dense, else dense strides in the order of a's

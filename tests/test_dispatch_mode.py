@@ -676,20 +676,11 @@ def _matmul_calls(lib, sa, sb, grads, layout):
     return calls, result, [None if t.grad is None else t.grad.numpy() for t in (a, b)]
 
 
-_VIEW_STRIDE = pytest.mark.xfail(strict=True, reason=(
-    "ember's view keeps the input's stride at a size-1 dim (NumPy's reshape); torch's view "
-    "computes it (computeStride): bmm is handed strides (1, 1, 4) or (4, 4, 1) where torch "
-    "hands (4, 1, 4) or (12, 4, 1)"))
-
-
 def _matmul_cases():
     for sa, sb in _MATMUL_SHAPES:
         for grads in ((False, False), (True, False), (False, True), (True, True)):
             for layout in ("", "t", "batch"):
-                view_strides = (sa, sb) == ((1, 3, 4), (1, 4, 5)) and layout or \
-                    (sa, sb) == ((1, 3, 4), (4, 5)) and layout == "batch" and not grads[1]
-                yield pytest.param(sa, sb, grads, layout,
-                                   marks=[_VIEW_STRIDE] if view_strides else [])
+                yield sa, sb, grads, layout
 
 
 @pytest.mark.parametrize("sa,sb,grads,layout", list(_matmul_cases()))

@@ -215,9 +215,6 @@ _LEFT = {
     "cl_neg_size_1": ("-x.contiguous(memory_format=L.channels_last)", (1, 3, 1, 2)),
     "cl_relu_size_1": ("L.relu(x.contiguous(memory_format=L.channels_last))", (1, 3, 1, 2)),
     "cl_add_empty": ("x.contiguous(memory_format=L.channels_last) + 1", (0, 3, 2, 2)),
-    # view's computeStride gives new size-1 dims the strides of the chunk they follow; NumPy's
-    # reshape of an array it reads as contiguous gives them C strides
-    "view_add_unit_after_t": ("x.mT.view(*x.mT.shape, 1)", (1, 3)),
 }
 
 

@@ -249,6 +249,9 @@ FIELDS = {
     "expand": {"self_sym_sizes": _sizes(0)},
     "permute": {"dims": _static(0)},
     "unsqueeze": {"dim": _static(0)},
+    # (torch's squeeze nodes also show the dim(s) given, squeezed or not: ember's nodes keep
+    # only the squeezed ones, so no `dim` here)
+    **{n: {"self_sym_sizes": _sizes(0)} for n in ("squeeze", "squeeze_dim", "squeeze_dims")},
     "max_all": {"self": _input(0), "result": _RESULT},
     "min_all": {"self": _input(0), "result": _RESULT},
     "max_dim": {"self_sym_sizes": _sizes(0), "indices": _array(1), "dim": _static(0),

@@ -15,6 +15,7 @@ from ..ops._apply import apply, traced
 from ..ops._registry import OPS, contiguous_outputs, op
 from ..ops._scalar_loop import scalar_mask
 from .._cpu import ONEDNN_BF16
+from .._memory_format import grad_layout, relaid
 from .._kernel_dtypes import float_only_arr, not_implemented
 
 _SQRT_2 = math.sqrt(2.0)
@@ -32,7 +33,8 @@ def _check_float(x, name, error=NotImplementedError, complex_ok=False, complex_n
 
 
 def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints=False,
-              composite=False, low_grad=None, f_half=None, scalar=None, fresh_df=False):
+              composite=False, low_grad=None, f_half=None, scalar=None, fresh_df=False,
+              input_first=False, like_grad=False):
     """Register `name`: y = f(xp, x, *params); dx = g * df(xp, x, y, *params), float16 and
     bfloat16 computed in float32 and rounded once, as torch's kernels do (not for a
     `composite` of torch's, whose every operation rounds). Non-float input
@@ -45,7 +47,10 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
     given, replaces f on 2-byte inputs (it reads their layout, computes in float32 itself).
     `scalar`, when given, is torch's scalar lambda where it differs from the vectorised one:
     scalar(x, y, *params) gives y's values for the elements torch's scalar loop computes (see
-    ops/_scalar_loop.py). `fresh_df`: df returns a new array, which the product may overwrite."""
+    ops/_scalar_loop.py). `fresh_df`: df returns a new array, which the product may overwrite.
+    dx is laid out as torch's backward kernel lays it out (grad_layout): grad_output's order
+    wins where it and x disagree, x's for an `input_first` kernel (threshold_backward's);
+    `like_grad`: the kernel writes into empty_like(grad_output) (log_sigmoid_backward)."""
     kernel = kernel or f"{name}_cpu"
     times = _times_into if fresh_df else _times
 
@@ -76,8 +81,12 @@ def pointwise(name, node, f, df, saves="in", kernel=None, complex_ok=False, ints
                 d = df(xp, x32, y32, *params)
             else:
                 d = low_grad[1](xp, x32, low_grad[0](xp, x32).astype(x.dtype).astype(np.float32))
-            return (_times(xp, g.astype(np.float32), d).astype(x.dtype),)
-        return (times(xp, g, df(xp, x, y, *params)),)
+            r = _times(xp, g.astype(np.float32), d).astype(x.dtype)
+        else:
+            r = times(xp, g, df(xp, x, y, *params))
+        if like_grad:
+            return (relaid(g, r) if type(r) is np.ndarray and type(g) is np.ndarray else r,)
+        return (grad_layout(r, x, g) if input_first else grad_layout(r, g, x),)
 
     def public(input, *params):
         return apply(fwd, (input,), params)
@@ -244,7 +253,7 @@ def _leaky_grad(xp, x, y, slope):
     return fast_where(xp, x > 0, one, one * slope)      # rounds once)
 
 
-leaky_relu = pointwise("leaky_relu", "LeakyReluBackward0", _leaky, _leaky_grad)
+leaky_relu = pointwise("leaky_relu", "LeakyReluBackward0", _leaky, _leaky_grad, input_first=True)
 # torch's rrelu: the leaky slope (lower + upper) / 2 in eval mode, else x * noise (1 where
 # x >= 0, a drawn slope elsewhere): `noise` is (the slopes the forward multiplies by, the
 # noise tensor the backward multiplies by: for half and bfloat16 inputs rounded to their dtype)
@@ -277,9 +286,10 @@ hardshrink = pointwise(
     lambda xp, x, y, lambd: _outside(xp, x, -lambd, lambd))
 threshold = pointwise(
     "threshold", "ThresholdBackward0", lambda xp, x, th, value: fast_where(xp, x <= th, value, x),
-    lambda xp, x, y, th, value: ~(x <= th), ints=True)
+    lambda xp, x, y, th, value: ~(x <= th), ints=True, input_first=True)
 logsigmoid = pointwise("log_sigmoid", "LogSigmoidBackward0", _logsigmoid, _logsigmoid_grad_full,
-                       low_grad=(lambda xp, x: xp.exp(-xp.abs(x)), _logsigmoid_grad))
+                       low_grad=(lambda xp, x: xp.exp(-xp.abs(x)), _logsigmoid_grad),
+                       like_grad=True)
 # (torch's log_sigmoid_forward and rrelu_with_noise allocate their outputs contiguous, not
 # as a TensorIterator laying out a transposed input's result)
 contiguous_outputs("log_sigmoid", "rrelu_with_noise")

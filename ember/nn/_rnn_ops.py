@@ -428,10 +428,25 @@ def _lstm_bptt_full(xp, g_out, dh, dc, acts, cs, tcs, c0, dgates, w_hh_t, revers
 
 
 # torch's oneDNN LSTM layer (what it runs for unpacked float32/bfloat16 LSTMs without
-# projections, and under autocast): the same computation as an op of its own name, which flop
-# counters do not count, where they count the linears of torch's composite layer (lstm_layer)
-mkldnn_rnn_layer = op("mkldnn_rnn_layer", saves="both", n_out=3, node="RnnBackward0",
-                      needs_mask=True)(lstm_layer.impl[0][0]).vjp(lstm_layer.impl[0][1])
+# projections, and under autocast): lstm_layer's computation as an op of its own name, which
+# flop counters do not count, where they count the linears of torch's composite layer; its node
+# is torch's MkldnnRnnLayerBackward0, its inputs in torch's order (input, w_ih, w_hh, b_ih,
+# b_hh, hx, cx)
+_lstm_fwd, _lstm_bwd = lstm_layer.impl[0][:2]
+
+
+@op("mkldnn_rnn_layer", saves="both", n_out=3, node="MkldnnRnnLayerBackward0",
+    needs_mask=True)
+def mkldnn_rnn_layer(xp, x, w_ih, w_hh, b_ih, b_hh, h0, c0, batch_sizes, reverse):
+    return _lstm_fwd(xp, x, h0, c0, w_ih, w_hh, b_ih, b_hh, None, batch_sizes, reverse)
+
+
+@mkldnn_rnn_layer.vjp
+def _(xp, grads, *saved):
+    n = saved[-1]
+    dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh, _ = _lstm_bwd(
+        xp, grads, *saved[:-1], (n[0], n[5], n[6], n[1], n[2], n[3], n[4], False))
+    return dx, dw_ih, dw_hh, db_ih, db_hh, dh, dc
 
 
 # ---- torch's grad_fn classes for the outputs -------------------------------------------------

@@ -36,6 +36,39 @@ def geometry(shape, strides, idx, unit=1):
     return sizes, st, off
 
 
+def view_strides(shape, strides, newshape, unit):
+    """torch's strides (its computeStride) of the view as `newshape` of a non-empty array of
+    `shape` and `strides`, both in bytes (`unit`: the itemsize); None where there is no view.
+    NumPy's reshape differs at size-1 dims: torch gives one the stride of the chunk it falls in."""
+    if not shape:
+        return (unit,) * len(newshape)
+    st = [0] * len(newshape)
+    vd = len(newshape) - 1
+    base = strides[-1]
+    tn = vn = 1
+    for td in range(len(shape) - 1, -1, -1):
+        tn *= shape[td]
+        if td == 0 or (shape[td - 1] != 1 and strides[td - 1] != tn * base):
+            while vd >= 0 and (vn < tn or newshape[vd] == 1):
+                st[vd] = vn * base
+                vn *= newshape[vd]
+                vd -= 1
+            if vn != tn:
+                return None
+            if td:
+                base = strides[td - 1]
+                tn = vn = 1
+    return tuple(st) if vd == -1 else None
+
+
+def torch_reshaped(xp, a, r):
+    """`r`, a no-copy reshape of the non-empty array `a`, restrided as torch's view would be.
+    Only the strides of `r`'s size-1 dims can differ, and only where `a` has a size-1 dim or is
+    not C-contiguous (else NumPy's and torch's strides are both the contiguous ones)."""
+    st = view_strides(a.shape, a.strides, r.shape, a.itemsize)
+    return r if st is None or st == r.strides else as_strided_arr(xp, r, r.shape, st)
+
+
 def as_strided_arr(xp, a, shape, strides_bytes):
     """A writable strided view over `a`'s memory, starting at `a`'s first element."""
     if xp is np:

@@ -20,7 +20,7 @@ from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, \
     not_implemented as _sparse_not_implemented
 from .._sparse_csr import UNARY_OPS as COMPRESSED_UNARY_OPS, CompressedArray
 from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
-from .._memory_format import iterator_layout
+from .._memory_format import grad_layout, iterator_layout
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.node import retype as _retype
 from ..amp.state import AMP as _amp
@@ -111,14 +111,31 @@ def _sparse_unary(name, f, xp, x):
     return SparseCOO(c.indices, xp.asarray(f(xp, c.values)), x.shape, True, xp)
 
 
+def _laid_out(grad, order):
+    """A unary op's backward `grad` whose result is laid out as torch's backward kernel lays it
+    out (grad_layout) where the formula is one pointwise kernel of grad_output and the input
+    (or the result): `order` "grad", grad_output's order wins where they disagree (grad * d),
+    "input" the input's (d * grad, threshold_backward); None: `grad` as it is (formulas of
+    grad_output alone, or several kernels)."""
+    if order is None:
+        return grad
+
+    def run(xp, g, x, y):
+        r = grad(xp, g, x, y)
+        a = y if x is None else x
+        return grad_layout(r, g, a) if order == "grad" else grad_layout(r, a, g)
+    return run
+
+
 def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=None,
-                 low_tail=None, low=None):
+                 low_tail=None, low=None, order="grad"):
     """A float-valued op (exp, sin, ...): integer and bool inputs give the default float dtype;
     float16 and bfloat16 compute in float32 (by `low` where given, else f) and round once, as
     torch's CPU kernels do (or, for a kernel `no_low` torch has no 2-byte version of, raise its
     error). `low_tail`: f as torch's scalar code computes it for float16/bfloat16 (see
-    _low_tails)."""
+    _low_tails). `order`: see _laid_out."""
     f_low = f if low is None else low
+    grad = _laid_out(grad, order)
 
     @_op(name, saves=saves, node=node)
     def fwd(xp, x):
@@ -151,11 +168,14 @@ def _float_unary(name, f, grad, saves="in", complex_ok=True, node=None, no_low=N
     return _make_unary(fwd)
 
 
-def _same_unary(name, f, grad, saves="in", deny=None, node=None, holo=False, exact_out=True):
+def _same_unary(name, f, grad, saves="in", deny=None, node=None, holo=False, exact_out=True,
+                order=None):
     """A dtype-preserving op; `deny` maps a dtype kind to the exception torch raises for it;
     `holo`: `grad` is the real formula of a holomorphic op (see _registry.holomorphic);
-    `exact_out`: an `out=` tensor must have the result's dtype (all but square, in torch)."""
+    `exact_out`: an `out=` tensor must have the result's dtype (all but square, in torch);
+    `order`: see _laid_out."""
     deny = deny or {}
+    grad = _laid_out(grad, order)
 
     @_op(name, saves=saves, node=node)
     def fwd(xp, x):
@@ -308,7 +328,7 @@ sqrt = _float_unary("sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, y: g / (2
 _RSQRT_TAIL = lambda x: 1 / np.sqrt(x.astype(_F32)).astype(x.dtype).astype(_F32)  # noqa: E731
 rsqrt = _float_unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
                      lambda xp, g, x, y: -0.5 * g * (y * y * y), saves="out",     # (torch's)
-                     low_tail=_RSQRT_TAIL)
+                     low_tail=_RSQRT_TAIL, order=None)
 
 
 def _rsqrt_k(xp, v):
@@ -319,7 +339,8 @@ def _rsqrt_k(xp, v):
     y = (1 / xp.sqrt(v.astype(_F32))).astype(v.dtype)
     return _low_tails(v, y, _RSQRT_TAIL) if type(v) is np.ndarray else y
 reciprocal = _float_unary("reciprocal", lambda xp, x: 1 / x,
-                          lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out")
+                          lambda xp, g, x, y: _gmul(xp, -g, _mul(xp, y, y)), saves="out",
+                          order=None)
 sin = _float_unary("sin", lambda xp, x: xp.sin(x), lambda xp, g, x, y: g * xp.cos(x))
 cos = _float_unary("cos", lambda xp, x: xp.cos(x), lambda xp, g, x, y: -g * xp.sin(x))
 tan = _float_unary("tan", _svml_f64("tan"),
@@ -405,12 +426,12 @@ def _sigmoid_grad(xp, g, x, y):
 sigmoid = _float_unary("sigmoid", _special.expit, _sigmoid_grad, saves="out")
 erf = _float_unary("erf", _special.erf,
                    lambda xp, g, x, y: _times_scalar(xp.exp(-(x * x)), _TWO_OVER_SQRT_PI) * g,
-                   complex_ok=False)
+                   complex_ok=False, order="input")
 # (erf, erfc, erfinv backward in torch's order: constant * exp(...) * grad; with the exps
 # equal, bit for bit)
 erfc = _float_unary("erfc", _special.erfc,
                     lambda xp, g, x, y: _times_scalar(xp.exp(-(x * x)), -_TWO_OVER_SQRT_PI) * g,
-                    complex_ok=False)
+                    complex_ok=False, order="input")
 def _erfinv(xp, x):
     y = _special.erfinv(xp, x)
     # torch: erfinv(-0.0) = -0.0, erfinv(nan) the same nan (SciPy's: its sign flipped)
@@ -432,7 +453,7 @@ def _erfinv_f32(xp, x):
 erfinv = _float_unary("erfinv", _erfinv_f32,
                       lambda xp, g, x, y: _times_scalar(xp.exp(y * y), 0.5 * math.sqrt(math.pi))
                       * g,
-                      complex_ok=False, low=_erfinv_wide)
+                      complex_ok=False, low=_erfinv_wide, order="input")
 _OPS["erfinv"].rerun_on_write()     # (torch's backward recomputes erfinv(self))
 def _lgamma(xp, x):
     y = _special.lgamma(xp, x)
@@ -457,10 +478,10 @@ def _scaled(c):
 
 deg2rad = _float_unary("deg2rad", _scaled(math.pi / 180),
                        lambda xp, g, x, y: g * (math.pi / 180), saves=None,
-                       complex_ok=RuntimeError, node="Deg2RadBackward0")
+                       complex_ok=RuntimeError, node="Deg2RadBackward0", order=None)
 rad2deg = _float_unary("rad2deg", _scaled(180 / math.pi),
                        lambda xp, g, x, y: g * (180 / math.pi), saves=None,
-                       complex_ok=RuntimeError, node="Rad2DegBackward0")
+                       complex_ok=RuntimeError, node="Rad2DegBackward0", order=None)
 
 
 def _neg(xp, x):
@@ -521,7 +542,7 @@ neg = _same_unary("neg", _neg, lambda xp, g, x, y: -g, saves=None, deny={"b": _N
 negative = neg
 abs = _same_unary("abs", _abs,
                   lambda xp, g, x, y: g * (_sgn(xp, x) if x.dtype.kind == "c" else xp.sign(x)),
-                  deny=_NO_BOOL)
+                  deny=_NO_BOOL, order="grad")
 absolute = abs
 sign = _same_unary("sign", _sign, _zero_grad, saves=None, deny=_NO_COMPLEX)
 
@@ -704,7 +725,7 @@ def _square_grad(xp, g, x, y):
     return 2 * g * x
 
 
-square = _same_unary("square", _square, _square_grad, node="PowBackward0",
+square = _same_unary("square", _square, _square_grad, node="PowBackward0", order="grad",
                      holo=True, exact_out=False)
 
 
@@ -743,7 +764,8 @@ def _relu_grad(xp, g, x, y):
         return g._like(xp.where(y.values <= 0, g.dtype.type(0), g.values))
 
 
-_relu_op = _same_unary("relu", _relu, _relu_grad, saves="out", deny={"b": _RELU_BOOL, "c": _ni})
+_relu_op = _same_unary("relu", _relu, _relu_grad, saves="out", deny={"b": _RELU_BOOL, "c": _ni},
+                       order="input")
 
 
 def relu(input):

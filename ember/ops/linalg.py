@@ -22,6 +22,7 @@ from ._apply import _finish, _finish_tuple, _fw, _fw_propagate, _node, _not_tens
     raise_not_tensor, view_out, tensor_args, tensor_elements, tensor_ndim, ureduce
 from ._deprecated import beta_first
 from ._dims import int_arg, unique_dims, wrap_dim
+from ._view_geometry import torch_reshaped
 from .shape import _reshape_copy, _swap_fwd, _t_fn, _view_fn, contiguous, expand, reshape, \
     _SQUEEZE_DIM, squeeze, t as _mat_t, transpose, unsqueeze
 from ._registry import NESTED_IDX, c_order, column_major_outputs, contiguous_outputs, f_order, \
@@ -339,8 +340,8 @@ def _squeezed_row(y):
     be = y.be
     r = _new(y.arr.reshape(y.arr.shape[1:]), be)
     r._rg = True
-    r.grad_fn = _node(_SQUEEZE_DIM, _SQUEEZE_DIM.impl[be.idx][1], be, (y.arr.shape,), (y,),
-                      ((0,),))
+    r.grad_fn = _node(_SQUEEZE_DIM, _SQUEEZE_DIM.impl[be.idx][1], be, (y.arr.shape, (0,)),
+                      (y,), ((0,),))
     r.grad_fn.__class__ = _SQUEEZE_INPLACE
     bump_version(r)
     return r
@@ -646,8 +647,11 @@ def _linear_graph(x, w, b):
     if folded and nd != 2:
         rows, n = math.prod(xa.shape[:-1]), w.arr.shape[0]
         shape = (rows, xa.shape[-1])
+        xv = xa.reshape(shape)
+        if 1 in shape and 1 in xa.shape:    # (torch's strides at size-1 dims)
+            xv = torch_reshaped(xp, xa, xv)
         if b is not None:   # torch's _flatten_nd_linear views the input before weight.t()
-            x2 = view_out(_VIEW_OP, _view_fn, x, xa.reshape(shape), (xa.shape,), (shape,))
+            x2 = view_out(_VIEW_OP, _view_fn, x, xv, (xa.shape,), (shape,))
     wta, wts = _swap_fwd(xp, w.arr, 0, 1)
     wt = view_out(_T_VIEW, _t_fn, w, wta, wts, wts)     # TBackward0 if the weight requires grad
     if not folded and not (nd == 1 and b is None):      # torch's matmul, then the bias
@@ -665,7 +669,7 @@ def _linear_graph(x, w, b):
         out = _product_t(b, x, wt, y)
     elif folded:
         if b is None:       # (torch's matmul views the input after weight.t())
-            x2 = view_out(_VIEW_OP, _view_fn, x, xa.reshape(shape), (xa.shape,), (shape,))
+            x2 = view_out(_VIEW_OP, _view_fn, x, xv, (xa.shape,), (shape,))
         y2 = _product_t(b, x2, wt, y.reshape(rows, n))
         if b is not None:
             out = view_out(_VIEW_OP, _view_fn, y2, y, (y2.arr.shape,), (y.shape,))

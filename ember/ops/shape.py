@@ -28,7 +28,7 @@ from ._apply import _fw, _fw_inplace, _fw_propagate, _missing_arg, _node, _can_w
     tensor_ndim, view_out, write_into
 from ._dims import int_arg, unique_dims, wrap_dim
 from ._view_geometry import as_strided_arr as _as_strided_arr, as_torch_view, \
-    torch_strided as _strided, torch_view
+    torch_reshaped, torch_strided as _strided, torch_view
 from ._overlap import check as check_overlap, check_out as check_out_overlap
 from ._registry import NESTED_IDX, contiguous_outputs, no_complex_grad, op
 from ._torch_sum import torch_sum
@@ -119,6 +119,11 @@ def _reshape_nocopy(xp, a, shape):
 
 
 def _reshape_back(xp, g, shape):
+    if 1 in shape and g.size and (1 in g.shape or not g.flags.c_contiguous):
+        # a view of g where it is one (torch's strides at size-1 dims), else a copy
+        r = g.reshape(shape) if g.flags.c_contiguous else _reshape_nocopy(xp, g, shape)
+        if r is not None:
+            return (torch_reshaped(xp, g, r),)
     return (g.reshape(shape),)
 
 
@@ -135,6 +140,8 @@ def _view_fwd(xp, x, shape):
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
                            "least one dimension spans across two contiguous subspaces). Use "
                            ".reshape(...) instead.")
+    if 1 in r.shape and x.size and (1 in x.shape or not x.flags.c_contiguous):
+        r = torch_reshaped(xp, x, r)    # (torch's strides at size-1 dims)
     return r, (x.shape,)
 
 
@@ -169,6 +176,8 @@ def _contiguous_view(input, dims):
         r = a.reshape(dims)
     except (ValueError, OverflowError):
         return None
+    if 1 in r.shape and 1 in a.shape:
+        r = torch_reshaped(np, a, r)
     return view_out(_VIEW, _view_fn, input, r, (a.shape,), (r.shape,))
 
 
@@ -402,7 +411,9 @@ def flatten(input, start_dim=0, end_dim=-1):
             type(start_dim) is int and type(end_dim) is int and a.flags.c_contiguous and \
             _VIEW_IMPL[0][0] is _view_fwd:      # x.flatten(): the general code's result
         shape = (a.size,)
-        return view_out(_VIEW, _view_fn, input, a.reshape(shape), (a.shape,), (shape,))
+        r = a.reshape(shape)
+        return view_out(_VIEW, _view_fn, input, torch_reshaped(np, a, r) if a.size == 1 else r,
+                        (a.shape,), (shape,))
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
@@ -626,13 +637,21 @@ moveaxis = movedim
 # ---- squeeze / unsqueeze / expand ------------------------------------------------------------
 def _squeeze_fwd(xp, x, dims):
     if not dims and type(x) is np.ndarray:      # nothing squeezed: an alias
-        return x.reshape(x.shape), (x.shape,)
-    return x.reshape([s for i, s in enumerate(x.shape) if i not in dims]), (x.shape,)
+        return x.reshape(x.shape), (x.shape, dims)
+    return x.reshape([s for i, s in enumerate(x.shape) if i not in dims]), (x.shape, dims)
 
 
-_squeeze_all = _view_op("squeeze", _squeeze_fwd, _reshape_back)
-_squeeze_dim = _view_op("squeeze_dim", _squeeze_fwd, _reshape_back, node="SqueezeBackward1")
-_squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _reshape_back, node="SqueezeBackward2")
+def _squeeze_back(xp, g, shape, dims):
+    """SqueezeBackward's unsqueeze_to: g with the squeezed size-1 dims `dims` of `shape` put
+    back, strided as torch's unsqueeze makes them (not as a view's)."""
+    if not dims:
+        return (g.reshape(shape),)
+    return (_insert_units(xp, g, sorted(dims)),)
+
+
+_squeeze_all = _view_op("squeeze", _squeeze_fwd, _squeeze_back)
+_squeeze_dim = _view_op("squeeze_dim", _squeeze_fwd, _squeeze_back, node="SqueezeBackward1")
+_squeeze_dims = _view_op("squeeze_dims", _squeeze_fwd, _squeeze_back, node="SqueezeBackward2")
 
 
 _SQUEEZE_ALL, _SQUEEZE_DIM = _squeeze_all.op, _squeeze_dim.op
@@ -646,17 +665,18 @@ def squeeze(input, dim=None):
         if dim is None:
             if _SQUEEZE_ALL.impl[0][0] is _squeeze_fwd:
                 if 1 not in shp:
-                    return view_out(_SQUEEZE_ALL, _squeeze_all, input, a.reshape(shp), (shp,),
-                                    ((),))
+                    return view_out(_SQUEEZE_ALL, _squeeze_all, input, a.reshape(shp),
+                                    (shp, ()), ((),))
                 dims = tuple([i for i, s in enumerate(shp) if s == 1])
                 return view_out(_SQUEEZE_ALL, _squeeze_all, input,
-                                a.reshape(tuple([s for s in shp if s != 1])), (shp,), (dims,))
+                                a.reshape(tuple([s for s in shp if s != 1])), (shp, dims),
+                                (dims,))
         elif nd and -nd <= dim < nd and _SQUEEZE_DIM.impl[0][0] is _squeeze_fwd:
             d = dim + nd if dim < 0 else dim
             if shp[d] == 1:
                 return view_out(_SQUEEZE_DIM, _squeeze_dim, input,
-                                a.reshape(shp[:d] + shp[d + 1:]), (shp,), ((d,),))
-            return view_out(_SQUEEZE_DIM, _squeeze_dim, input, a.reshape(shp), (shp,), ((),))
+                                a.reshape(shp[:d] + shp[d + 1:]), (shp, (d,)), ((d,),))
+            return view_out(_SQUEEZE_DIM, _squeeze_dim, input, a.reshape(shp), (shp, ()), ((),))
     try:
         nd, shp = input.ndim, input.arr.shape
     except AttributeError:

@@ -293,13 +293,18 @@ def run_layers(mode, x, h0, c0, params, num_layers, dirs, dropout, train, batch_
             k = layer * dirs + d
             w_ih, w_hh, b_ih, b_hh, w_hr = params[k]
             if mode == "LSTM":
+                if mkldnn and not layer_in.is_contiguous():     # (torch's CloneBackward0)
+                    layer_in = layer_in.contiguous()
                 ins = rnn_args(layer_in, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, w_hr)
                 if amp is not None:     # the cell state stays as given off oneDNN
                     ins = tuple(t if i == 2 and not mkldnn else _to(t, amp)
                                 for i, t in enumerate(ins))
-                out, hn, cn = apply(mkldnn_rnn_layer if mkldnn else lstm_layer, ins,
-                                    (batch_sizes, d == 1))
-                out = as_node(out, "MkldnnRnnLayerBackward0" if mkldnn else "StackBackward0")
+                if mkldnn:              # (its inputs in torch's order; its node torch's)
+                    out, hn, cn = apply(mkldnn_rnn_layer, ins[:1] + ins[3:7] + ins[1:3],
+                                        (batch_sizes, d == 1))
+                else:
+                    out, hn, cn = apply(lstm_layer, ins, (batch_sizes, d == 1))
+                    out = as_node(out, "StackBackward0")
             else:
                 x_l, h_l, w_ih, w_hh, b_ih, b_hh = rnn_args(layer_in, h0[k], w_ih, w_hh, b_ih,
                                                             b_hh)
