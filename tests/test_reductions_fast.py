@@ -63,13 +63,15 @@ def test_one_dim_sum_of_zeros_is_positive_zero():
 
 
 # _torch_sum's plans (planned_sum): to one number with s groups of 4 vectors (s = 1, below 16,
-# whole blocks of 16), rows of 1 or s groups, outer dims of up to 16 rows or whole blocks of 16;
-# shapes just off each and others (the plans running torch_sum's general functions); a sum to
-# one number split by threads (no plan)
+# whole blocks of 16), rows of 1 or s groups, outer dims of whole column blocks (every level of
+# the cascade: up to 16 rows, blocks of 16, blocks of blocks with rows, blocks and blocks of
+# blocks after them); shapes just off each and others (the plans running torch_sum's general
+# functions); a sum to one number split by threads (no plan)
 _PLANNED = [(32, 64), (64, 32), (16, 32), (4, 32, 8), (8, 16, 12), (2048,), (32,), (256, 8),
             (240, 4), (3, 4, 64), (5, 16, 16), (64, 128), (48, 16), (2, 17, 32), (33, 64),
             (32, 65), (272, 8), (7, 24), (128, 10), (64, 100), (100,), (3,), (5000,), (16, 300),
-            (300, 3), (2, 600), (3, 1100), (40000,)]
+            (300, 3), (2, 600), (3, 1100), (40000,), (1024, 32), (300, 32), (2, 520, 32),
+            (4097, 32), (8209, 4)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -85,6 +87,19 @@ def test_planned_sums_and_means_are_torchs_bits(shape, dtype):
                 t = getattr(torch.from_numpy(x), name)(*args, **kw).numpy()
                 e = getattr(ember.tensor(x), name)(*args, **kw)
                 assert e.is_contiguous() and _same_bits(e.numpy(), t), (name, dim, keepdim)
+
+
+@pytest.mark.parametrize("shape", [(1024, 128), (1024, 96), (300, 16), (4, 4097, 8)])
+def test_broadcast_gradient_sums_are_torchs_bits(shape):
+    """A bias gradient (autograd's sum_to: planned_sum first) is torch's sum, bit for bit."""
+    rng = np.random.default_rng(shape[-1])
+    x, g = _spread(rng, shape, "float32"), _spread(rng, shape, "float32")
+    grads = []
+    for lib in (torch, ember):
+        b = lib.zeros(shape[-1], requires_grad=True)
+        (lib.tensor(x) + b).backward(lib.tensor(g))
+        grads.append(b.grad.numpy())
+    assert _same_bits(grads[1], grads[0])
 
 
 @pytest.mark.parametrize("shape", [(32, 64), (33, 64), (7,), (3,), (1000,), (40000,), (5, 1)])

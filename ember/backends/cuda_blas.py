@@ -16,7 +16,7 @@ import types
 import numpy as np
 
 from .. import _float8
-from ..ops._torch_sum import torch_sum
+from ..ops._torch_sum import planned_sum, torch_sum
 
 CAPTURING = 0           # nesting depth of ember.cuda.graphs captures
 
@@ -191,7 +191,9 @@ def host_sum(a, axes, keepdims):
     torch's kernels accumulate them (NumPy would round after every addition)."""
     if a.dtype.itemsize == 2 and a.dtype.kind in "fV":
         return host_sum(a.astype(np.float32), axes, keepdims).astype(a.dtype)
-    r = torch_sum(a, axes, keepdims)
+    r = planned_sum(a, axes, keepdims)      # (planned: without torch_sum's dispatch)
+    if r is None:
+        r = torch_sum(a, axes, keepdims)
     return a.sum(axis=axes, keepdims=keepdims) if r is None else r
 
 

@@ -478,18 +478,43 @@ def _inner_plan(o, n, lanes, out):
 
 def _outer_plan(o, n, inner, lanes, out):
     """A dim of n with inner > 1 elements after it (_outer), its columns in whole blocks of
-    4 vectors (of 4 where fewer than a vector), one cascade block or whole blocks of 16 (fewer
-    than 256 rows): in x's own layout, the einsums adding the rows in order."""
+    4 vectors (of 4 where fewer than a vector): _cascade's levels in x's own layout, each an
+    einsum adding the rows of its blocks in order (onto +0), the accumulators of the rows after
+    the last whole block of a level only where there are such rows (an empty one adds +0)."""
     block = 4 * lanes if inner >= lanes else 4
-    if inner % block or n >= 256 or n > 16 and n % 16:
+    if inner % block:
         return None
-    if n <= 16:
+    power = max(4, (n - 1).bit_length() // 4)
+    step = 1 << power
+    if n < step:
         def plan(x):
             return einsum("oni->oi", x.reshape(o, n, inner)).reshape(out)
-    else:
-        g = n >> 4
-
+        return plan
+    g0 = n // step                  # blocks of rows: chunks, acc[0] the rows after them
+    if g0 < step:
         def plan(x):
-            return einsum("ogi->oi", einsum("ogti->ogi", x.reshape(o, g, 16, inner))) \
-                .reshape(out)
+            a = x.reshape(o, n, inner)
+            r = einsum("ogi->oi", einsum("ogti->ogi", a[:, :g0 * step].reshape(
+                o, g0, step, inner)))
+            if n > g0 * step:
+                r = einsum("oti->oi", a[:, g0 * step:]) + r
+            return r.reshape(out)
+        return plan
+    g1 = g0 // step                 # blocks of chunks: b1, acc[1] the chunks after them
+    g2 = g1 // step                 # blocks of b1: b2 (summed: acc[3]), acc[2] the rest
+
+    def plan(x):
+        a = x.reshape(o, n, inner)
+        c = einsum("ogti->ogi", a[:, :g0 * step].reshape(o, g0, step, inner))
+        b1 = einsum("ogti->ogi", c[:, :g1 * step].reshape(o, g1, step, inner))
+        r = einsum("oti->oi", a[:, g0 * step:]) if n > g0 * step else None
+        for part, full, done in ((c, g0, g1), (b1, g1, g2)):
+            if full > done * step:
+                acc = einsum("oti->oi", part[:, done * step:])
+                r = acc if r is None else r + acc
+        if g2:
+            acc = einsum("ogi->oi", einsum("ogti->ogi", b1[:, :g2 * step].reshape(
+                o, g2, step, inner)))
+            r = acc if r is None else r + acc
+        return r.reshape(out)
     return plan
