@@ -245,20 +245,28 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
-    def _step_each(self, closure, init_state, update):
+    def _step_each(self, closure, init_state, update, batch=None):
         """The loop every per-parameter optimizer shares: skip parameters without a gradient,
-        create their states first (_init_group), then `update(p, state, group)` in place."""
+        create their states first (_init_group), then `update(p, state, group)` in place.
+        `batch(pairs, group)`, where given, steps some of a plain group's (parameter, state)
+        pairs together (elementwise: the same values) and returns the others."""
         loss = _eval_closure(closure)
         for group in self.param_groups:
+            plain = not group.get("differentiable")
             if group.get("differentiable"):
                 run = self._differentiable_rule(update, group)
             else:
                 run = foreach_step(self, group, update)
             if group.get("capturable"):
+                plain = False
                 run = _on_capturable_device(run, group, self._capturable_check)
             if group.get("fused"):
+                plain = False
                 run = _fused_versions(run)
-            for p, state in self._init_group(group, init_state):
+            pairs = self._init_group(group, init_state)
+            if batch is not None and plain:
+                pairs = batch(pairs, group)
+            for p, state in pairs:
                 run(p, state, group)
         return loss
 
