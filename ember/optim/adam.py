@@ -1,4 +1,6 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
+import functools
+
 import numpy as np
 
 from .._tensor import Tensor, bump_version
@@ -7,7 +9,7 @@ from .optimizer import (_check_moment_args, _scale_, _update_moments, Optimizer,
                         _device_dtype_check_for_fused, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _to_scalar,
                         _use_grad_for_differentiable, _value, _zeros_like, _weight_decay,
-                        _low_float, _with_number)
+                        _low_float, _with_number, _step_small_together)
 
 __all__ = ["Adam", "adam_update"]
 
@@ -138,73 +140,21 @@ def adam_update(p, state, group):
     _finish(p, state, _ADAM_BUMPS[group["amsgrad"], decay != 1.0])
 
 
-_BATCH_MAX = 4096       # parameters of at most this many values are stepped together
-_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _adam_batched(pairs, group):
-    """Step the small float32/float64 parameters of a plain Adam group (number betas, no
-    amsgrad) together where they share a dtype and step count: their arrays concatenated,
-    _adam_kernel once, the results copied back (an elementwise kernel: each value as
-    adam_update computes it). Returns the pairs left to adam_update. Only where every
-    parameter of the group, and the moments stepped together, own their C-contiguous NumPy
-    memory (no two alias, so the order of the updates does not matter) and every gradient has
-    its parameter's shape and dtype (adam_update's shape error is raised in order). A small
-    parameter costs adam_update's per-call work, 13 ufunc calls and more, over its copies
-    here: an AdamW step of 53 parameters of 8 values took 0.64 -> 0.30 ms, of the GPT bench
-    model's parameters ~10% less (34 biases and norm weights together; the copies of
-    larger ones cost more than their calls)."""
-    if len(pairs) < 2 or group["amsgrad"] or isinstance(group["betas"][0], Tensor):
+    """Adam's batch hook (optimizer._step_small_together): number betas, no amsgrad."""
+    if group["amsgrad"] or isinstance(group["betas"][0], Tensor):
         return pairs
-    be = pairs[0][0].be
-    if be.name != "cpu" or be.kernels.get("adam") or be.kernels.get("adam_capturable"):
-        return pairs
-    batches = {}
-    rest = []
-    for pair in pairs:
-        p, state = pair
-        a, g = p.arr, p.grad.arr
-        if p.be is not be or type(a) is not np.ndarray or a.base is not None or \
-                type(g) is not np.ndarray or \
-                g.shape != a.shape or g.dtype != a.dtype or a.dtype not in _F32_F64 or \
-                not a.flags.c_contiguous or not a.flags.writeable:
-            return pairs
-        if a.size > _BATCH_MAX:
-            rest.append(pair)
-            continue
-        m, v, step_t = state.get("exp_avg"), state.get("exp_avg_sq"), state.get("step")
-        if isinstance(m, Tensor) and isinstance(v, Tensor) and isinstance(step_t, Tensor) and \
-                type(m.arr) is np.ndarray and type(v.arr) is np.ndarray and \
-                m.arr.dtype == a.dtype == v.arr.dtype and m.arr.shape == a.shape == v.arr.shape \
-                and type(step_t.arr) is np.ndarray and step_t.arr.size == 1 and \
-                m.arr.base is None and v.arr.base is None and \
-                m.arr.flags.c_contiguous and v.arr.flags.c_contiguous:
-            batches.setdefault((a.dtype, float(step_t.arr)), []).append(pair)
-        else:
-            rest.append(pair)
-    for items in batches.values():     # (distinct step counters and written arrays)
-        if len(items) < 2 or len({id(s["step"]) for _, s in items}) < len(items) or \
-                len({id(x) for p, s in items for x in (p.arr, s["exp_avg"].arr,
-                                                      s["exp_avg_sq"].arr)}) < 3 * len(items):
-            rest += items
-            continue
-        _adam_step_together(items, group)
-    return rest
+    return _step_small_together(pairs, ("exp_avg", "exp_avg_sq"),
+                                functools.partial(_adam_together, group), by_step=True)
 
 
-def _adam_step_together(items, group):
-    """adam_update of each (parameter, state) of `items` (see _adam_batched) in one kernel."""
+def _adam_together(group, items, param, grad, exp_avg, exp_avg_sq):
+    """adam_update of each (parameter, state) of `items`, on their concatenated arrays."""
     lr, eps, weight_decay = _value(group["lr"]), _value(group["eps"]), _weight_decay(group)
     beta1, beta2 = (_value(b) for b in group["betas"])
     decay = 1.0
     if weight_decay != 0 and group["decoupled_weight_decay"]:
         decay, weight_decay = 1 - lr * weight_decay, 0
-    flats = [(p.arr.reshape(-1), state["exp_avg"].arr.reshape(-1),
-              state["exp_avg_sq"].arr.reshape(-1)) for p, state in items]
-    param = np.concatenate([f[0] for f in flats])
-    grad = np.concatenate([p.grad.arr.reshape(-1) for p, _ in items])
-    exp_avg = np.concatenate([f[1] for f in flats])
-    exp_avg_sq = np.concatenate([f[2] for f in flats])
     for _, state in items:
         step = _incr(state["step"])
     bias_correction1 = 1 - beta1 ** step
@@ -213,14 +163,8 @@ def _adam_step_together(items, group):
                 lr / bias_correction1, bias_correction2_sqrt, eps, weight_decay, decay,
                 group["maximize"])
     bumps = _ADAM_BUMPS[False, decay != 1.0]
-    start = 0
-    for (p, state), (fp, fm, fv) in zip(items, flats):
-        end = start + fp.size
-        fp[...] = param[start:end]
-        fm[...] = exp_avg[start:end]
-        fv[...] = exp_avg_sq[start:end]
+    for p, state in items:
         _finish(p, state, bumps)
-        start = end
 
 
 # torch's exp_avg.lerp_, exp_avg_sq.mul_().addcmul_(), torch.maximum(..., out=max_exp_avg_sq)

@@ -753,6 +753,79 @@ def _finish(p, state=None, bumps=()):
         bump_version(p if key is None else state[key], n)
 
 
+BATCH_MAX = 4096        # parameters of at most this many values are stepped together
+_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _step_small_together(pairs, keys, step_together, by_step=False):
+    """The batch hook of an optimizer whose update is elementwise (see _step_each): the
+    float32/float64 CPU parameters of at most BATCH_MAX values whose states `keys` (arrays
+    written by the update, in its kernel's order) match them, grouped by dtype (and step
+    count, `by_step`), are stepped together: their arrays and gradients concatenated,
+    `step_together(items, param, grad, *states)` once (which counts the steps, runs the
+    kernel on the concatenations and records the versions), the results copied back: each
+    value is the per-parameter update's. Returns the pairs left to the update.
+
+    Only where every parameter of the group, and the states stepped together, own their
+    C-contiguous NumPy memory (no two alias, so the order of the updates does not matter)
+    and every gradient has its parameter's shape and dtype (the update's shape error keeps
+    its order), on a CPU backend without kernels of its own. A small parameter costs the
+    update's per-call work, a dozen ufunc calls and more, over its copies here (an AdamW step
+    of 53 parameters of 8 values: 0.64 -> 0.30 ms; the copies of larger ones cost more than
+    their calls)."""
+    if len(pairs) < 2:
+        return pairs
+    be = pairs[0][0].be
+    if be.name != "cpu" or be.kernels:
+        return pairs
+    batches = {}
+    rest = []
+    for pair in pairs:
+        p, state = pair
+        a, g = p.arr, p.grad.arr
+        if p.be is not be or type(a) is not np.ndarray or a.base is not None or \
+                type(g) is not np.ndarray or g.shape != a.shape or g.dtype != a.dtype or \
+                a.dtype not in _F32_F64 or not a.flags.c_contiguous or not a.flags.writeable:
+            return pairs
+        if a.size > BATCH_MAX:
+            rest.append(pair)
+            continue
+        step_t = state.get("step")
+        if isinstance(step_t, Tensor) and type(step_t.arr) is np.ndarray and \
+                step_t.arr.size == 1 and all(_same_layout(state.get(k), a) for k in keys):
+            batches.setdefault((a.dtype, float(step_t.arr) if by_step else None),
+                               []).append(pair)
+        else:
+            rest.append(pair)
+    for items in batches.values():     # (distinct step counters and written arrays)
+        if len(items) < 2 or len({id(s["step"]) for _, s in items}) < len(items) or \
+                len({id(x) for p, s in items for x in (p.arr, *(s[k].arr for k in keys))}) \
+                < (1 + len(keys)) * len(items):
+            rest += items
+            continue
+        flats = [(p.arr.reshape(-1), *(state[k].arr.reshape(-1) for k in keys))
+                 for p, state in items]
+        joined = [np.concatenate(column) for column in zip(*flats)]
+        grad = np.concatenate([p.grad.arr.reshape(-1) for p, _ in items])
+        step_together(items, joined[0], grad, *joined[1:])
+        start = 0
+        for arrays in flats:
+            end = start + arrays[0].size
+            for dst, src in zip(arrays, joined):
+                dst[...] = src[start:end]
+            start = end
+    return rest
+
+
+def _same_layout(t, a):
+    """Whether state `t` is a tensor owning C-contiguous NumPy memory of a's dtype and shape."""
+    if not isinstance(t, Tensor):
+        return False
+    b = t.arr
+    return type(b) is np.ndarray and b.dtype == a.dtype and b.shape == a.shape and \
+        b.base is None and b.flags.c_contiguous
+
+
 def _fused_versions(update):
     """`update` as torch's fused CPU kernels leave the version counters: they write the
     parameter and its states through raw pointers (no version); only the step counts (its
