@@ -770,9 +770,9 @@ def _step_small_together(pairs, keys, step_together, by_step=False):
     C-contiguous NumPy memory (no two alias, so the order of the updates does not matter)
     and every gradient has its parameter's shape and dtype (the update's shape error keeps
     its order), on a CPU backend without kernels of its own. A small parameter costs the
-    update's per-call work, a dozen ufunc calls and more, over its copies here (an AdamW step
-    of 53 parameters of 8 values: 0.64 -> 0.30 ms; the copies of larger ones cost more than
-    their calls)."""
+    update's per-call work, a dozen ufunc calls and more, over its copies here (53
+    parameters of 8 values: an Adam step 0.70 -> 0.33 ms, RMSprop 0.48 -> 0.27 ms; the GPT
+    bench model's AdamW step 7% less; the copies of larger ones cost more than their calls)."""
     if len(pairs) < 2:
         return pairs
     be = pairs[0][0].be
@@ -785,35 +785,45 @@ def _step_small_together(pairs, keys, step_together, by_step=False):
         a, g = p.arr, p.grad.arr
         if p.be is not be or type(a) is not np.ndarray or a.base is not None or \
                 type(g) is not np.ndarray or g.shape != a.shape or g.dtype != a.dtype or \
-                a.dtype not in _F32_F64 or not a.flags.c_contiguous or not a.flags.writeable:
+                a.dtype not in _F32_F64:
+            return pairs
+        flags = a.flags
+        if not flags.c_contiguous or not flags.writeable:
             return pairs
         if a.size > BATCH_MAX:
             rest.append(pair)
             continue
         step_t = state.get("step")
         if isinstance(step_t, Tensor) and type(step_t.arr) is np.ndarray and \
-                step_t.arr.size == 1 and all(_same_layout(state.get(k), a) for k in keys):
-            batches.setdefault((a.dtype, float(step_t.arr) if by_step else None),
-                               []).append(pair)
+                step_t.arr.size == 1:
+            for k in keys:
+                if not _same_layout(state.get(k), a):
+                    rest.append(pair)
+                    break
+            else:
+                batches.setdefault((a.dtype, float(step_t.arr) if by_step else None),
+                                   []).append(pair)
         else:
             rest.append(pair)
-    for items in batches.values():     # (distinct step counters and written arrays)
+    for items in batches.values():
+        columns = [[p.arr for p, _ in items]] + [[s[k].arr for _, s in items] for k in keys]
+        written = [id(a) for column in columns for a in column]
         if len(items) < 2 or len({id(s["step"]) for _, s in items}) < len(items) or \
-                len({id(x) for p, s in items for x in (p.arr, *(s[k].arr for k in keys))}) \
-                < (1 + len(keys)) * len(items):
+                len(set(written)) < len(written):   # (distinct step counters and arrays)
             rest += items
             continue
-        flats = [(p.arr.reshape(-1), *(state[k].arr.reshape(-1) for k in keys))
-                 for p, state in items]
-        joined = [np.concatenate(column) for column in zip(*flats)]
+        columns = [[a.reshape(-1) for a in column] for column in columns]
+        joined = [np.concatenate(column) for column in columns]
         grad = np.concatenate([p.grad.arr.reshape(-1) for p, _ in items])
         step_together(items, joined[0], grad, *joined[1:])
+        bounds = []
         start = 0
-        for arrays in flats:
-            end = start + arrays[0].size
-            for dst, src in zip(arrays, joined):
-                dst[...] = src[start:end]
-            start = end
+        for a in columns[0]:
+            bounds.append((start, start + a.size))
+            start += a.size
+        for column, src in zip(columns, joined):
+            for dst, (b, e) in zip(column, bounds):
+                dst[...] = src[b:e]
     return rest
 
 
