@@ -56,10 +56,12 @@ def test_total_norm_bits_of_same_sized_gradients(dtype):
                (9000, 1.0), (9000, 2.0), (128, 1e-20), (301, 1.0), (301, 7.0), (9001, 1.0),
                (9001, 3.0)]]
     arrays.append(rng.standard_normal((16, 8)).astype(dtype).T)
+    # sizes that are a multiple of 4 take the squares path alone too
+    arrays += [(rng.standard_normal(n) * 3.0).astype(dtype) for n in (12, 4100, 40000)]
     ge = [ember.tensor(a) if a.flags.c_contiguous else ember.tensor(a.T).t() for a in arrays]
     gt = [torch.tensor(a) if a.flags.c_contiguous else torch.tensor(a.T).t() for a in arrays]
     stacked = _small_norms2(ge, ge[0].be)
-    assert sorted(stacked) == list(range(12))
+    assert sorted(stacked) == list(range(12)) + [15, 16, 17]
     for i, n in stacked.items():
         assert np.asarray(n).tobytes() == torch.linalg.vector_norm(gt[i]).numpy().tobytes(), i
     assert utils.get_total_norm(ge).numpy().tobytes() == \
@@ -89,6 +91,46 @@ def test_clip_grad_value():
     tutils.clip_grad_value_(pt, 0.3)
     for a, b in zip(pe[:3], pt[:3]):
         assert_close(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_clip_grad_value_bits(dtype):
+    rng = np.random.default_rng(3)
+    arrays = [(rng.standard_normal(n) * 2).astype(dtype) for n in (1, 7, 128, 5000)]
+    arrays[1][:3] = [np.nan, -0.0, np.inf]
+    pe = [ember.zeros(a.shape, dtype=ember.tensor(a).dtype, requires_grad=True) for a in arrays]
+    pt = [torch.zeros(a.shape, dtype=torch.tensor(a).dtype, requires_grad=True) for a in arrays]
+    for a, e, t in zip(arrays, pe, pt):
+        e.grad, t.grad = ember.tensor(a.copy()), torch.tensor(a.copy())
+    versions = [e.grad._version for e in pe]
+    utils.clip_grad_value_(pe, 0.7)
+    tutils.clip_grad_value_(pt, 0.7)
+    for e, t, v in zip(pe, pt, versions):
+        assert e.grad.numpy().tobytes() == t.grad.numpy().tobytes()
+        assert e.grad._version > v
+
+
+@pytest.mark.parametrize("vec", ["exact", "long", "short", "strided", "2d"])
+def test_vector_to_parameters_views(vec):
+    # each parameter becomes a view of the vector's memory: offsets, strides and values as
+    # torch's, later writes into the vector seen; a short vector raises torch's error
+    def run(lib):
+        lib.manual_seed(0)
+        params = list(lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Linear(4, 2)).parameters())
+        v = {"exact": lambda: lib.arange(26.0), "long": lambda: lib.arange(30.0),
+             "short": lambda: lib.arange(20.0), "strided": lambda: lib.arange(52.0)[::2],
+             "2d": lambda: lib.arange(52.0).reshape(26, 2)}[vec]()
+        try:
+            lib.nn.utils.vector_to_parameters(v, iter(params))
+        except RuntimeError as e:
+            return str(e)
+        out = [(tuple(p.shape), p.storage_offset(), p.stride(), p.data_ptr() - v.data_ptr(),
+                p.requires_grad, type(p).__name__, p.detach().numpy().tolist())
+               for p in params]
+        with lib.no_grad():
+            v.add_(1)
+        return out, [p.detach().numpy().tolist() for p in params]
+    assert run(ember) == run(torch)
 
 
 def test_parameters_to_vector_and_back():

@@ -811,3 +811,31 @@ def test_muon_bfloat16_buffers_like_torch(nesterov):
         np.testing.assert_array_equal(e, t)
     for e, t in zip(e_params, t_params):
         np.testing.assert_allclose(e, t, rtol=2 ** -6, atol=0)
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("Adam", dict(lr=0.01)), ("AdamW", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, foreach=True)), ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, maximize=True))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_parameters_stepped_together(monkeypatch, name, kw, dtype):
+    # the small parameters of a plain group are stepped in one kernel (_step_small_together):
+    # the same bits, versions and states as one update per parameter, with step counts that
+    # differ (a parameter without a gradient skips steps) and sizes on both sides of the limit
+    from ember.optim import optimizer
+    shapes = [(3, 4), (5,), (), (2, 3, 2), (70, 70), (8,), (4096,), (4097,)]
+    init, grads = _problem(dtype, 6, shapes=shapes)
+
+    def run(limit):
+        monkeypatch.setattr(optimizer, "BATCH_MAX", limit)
+        ps = [ember.tensor(a.copy(), requires_grad=True) for a in init]
+        opt = getattr(ember.optim, name)(ps, **kw)
+        for k in range(6):
+            for i, (p, g) in enumerate(zip(ps, grads[k])):
+                p.grad = None if (k + i) % 4 == 0 else ember.tensor(g.copy())
+            opt.step()
+        return [(p.detach().numpy().tobytes(), p._version) +
+                tuple((key, s.numpy().tobytes(), s._version) for key, s in
+                      sorted(opt.state[p].items())) for p in ps]
+    assert run(optimizer.BATCH_MAX) == run(0)

@@ -1,4 +1,6 @@
 """Adam (and, with decoupled weight decay, AdamW): torch.optim.Adam."""
+import functools
+
 import numpy as np
 
 from .._tensor import Tensor, bump_version
@@ -7,7 +9,7 @@ from .optimizer import (_check_moment_args, _scale_, _update_moments, Optimizer,
                         _device_dtype_check_for_fused, _effective_grad, _finish, _for_chunks,
                         _grad_array, _incr, _real, _scalar_state, _to_scalar,
                         _use_grad_for_differentiable, _value, _zeros_like, _weight_decay,
-                        _low_float, _with_number)
+                        _low_float, _with_number, _step_small_together)
 
 __all__ = ["Adam", "adam_update"]
 
@@ -75,7 +77,7 @@ class Adam(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        return self._step_each(closure, self._init_state, adam_update)
+        return self._step_each(closure, self._init_state, adam_update, _adam_batched)
 
     def _differentiable_rule(self, update, group):
         # real parameters with number betas: torch's differentiable branch in tensor ops
@@ -136,6 +138,33 @@ def adam_update(p, state, group):
                     beta1, beta2, step_size, bias_correction2_sqrt, eps, weight_decay, decay,
                     group["maximize"])
     _finish(p, state, _ADAM_BUMPS[group["amsgrad"], decay != 1.0])
+
+
+def _adam_batched(pairs, group):
+    """Adam's batch hook (optimizer._step_small_together): number betas, no amsgrad."""
+    if group["amsgrad"] or isinstance(group["betas"][0], Tensor):
+        return pairs
+    return _step_small_together(pairs, ("exp_avg", "exp_avg_sq"),
+                                functools.partial(_adam_together, group), by_step=True)
+
+
+def _adam_together(group, items, param, grad, exp_avg, exp_avg_sq):
+    """adam_update of each (parameter, state) of `items`, on their concatenated arrays."""
+    lr, eps, weight_decay = _value(group["lr"]), _value(group["eps"]), _weight_decay(group)
+    beta1, beta2 = (_value(b) for b in group["betas"])
+    decay = 1.0
+    if weight_decay != 0 and group["decoupled_weight_decay"]:
+        decay, weight_decay = 1 - lr * weight_decay, 0
+    for _, state in items:
+        step = _incr(state["step"])
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    _for_chunks(np, _adam_kernel, (param, grad, exp_avg, exp_avg_sq, None), beta1, beta2,
+                lr / bias_correction1, bias_correction2_sqrt, eps, weight_decay, decay,
+                group["maximize"])
+    bumps = _ADAM_BUMPS[False, decay != 1.0]
+    for p, state in items:
+        _finish(p, state, bumps)
 
 
 # torch's exp_avg.lerp_, exp_avg_sq.mul_().addcmul_(), torch.maximum(..., out=max_exp_avg_sq)

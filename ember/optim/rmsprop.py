@@ -1,9 +1,11 @@
 """RMSprop, optionally centered and with momentum (torch.optim.RMSprop)."""
+import numpy as np
+
 from .._tensor import Tensor
 from .optimizer import (_scale_, Optimizer, _add, _addcdiv_, _addcmul_, _effective_grad, _finish,
                         _for_chunks, _grad_array, _incr, _lerp_, _real, _scalar_state,
                         _use_grad_for_differentiable, _value, _zeros_like, _weight_decay, _number,
-                        _add_number_)
+                        _add_number_, _step_small_together)
 
 __all__ = ["RMSprop"]
 
@@ -40,7 +42,7 @@ class RMSprop(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform a single optimization step."""
-        return self._step_each(closure, _init_rmsprop, rmsprop_update)
+        return self._step_each(closure, _init_rmsprop, rmsprop_update, _rmsprop_batched)
 
 
 def rmsprop_update(p, state, group):
@@ -56,6 +58,29 @@ def rmsprop_update(p, state, group):
                 _value(group["eps"]),
                 _weight_decay(group), _value(group["momentum"]), group["maximize"])
     _finish(p, state, _BUMPS[grad_avg is not None, buf is not None])
+
+
+def _rmsprop_batched(pairs, group):
+    """RMSprop's batch hook (optimizer._step_small_together)."""
+    try:
+        scalars = (_value(group["lr"]), _number(group["alpha"], "addcmul_(): argument 'value'"),
+                   _value(group["eps"]), _weight_decay(group), _value(group["momentum"]),
+                   group["maximize"])
+    except Exception:       # (rmsprop_update raises it, after its first step count)
+        return pairs
+    centered, momentum = bool(group["centered"]), bool(group["momentum"] > 0)
+    keys = ("square_avg",) + (("grad_avg",) if centered else ()) + \
+        (("momentum_buffer",) if momentum else ())
+
+    def together(items, param, grad, square_avg, *more):
+        for _, state in items:
+            _incr(state["step"])
+        _for_chunks(np, _rmsprop_kernel, (param, grad, square_avg,
+                                          more[0] if centered else None,
+                                          more[-1] if momentum else None), *scalars)
+        for p, state in items:
+            _finish(p, state, _BUMPS[centered, momentum])
+    return _step_small_together(pairs, keys, together)
 
 
 # torch's square_avg.mul_().addcmul_(), grad_avg.lerp_ (centered) and

@@ -1,5 +1,7 @@
 """parameters_to_vector / vector_to_parameters."""
-from ..._tensor import Tensor
+import numpy as np
+
+from ..._tensor import Tensor, _new
 from ..modules.module import _typename
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
@@ -29,6 +31,20 @@ def parameters_to_vector(parameters):
 def vector_to_parameters(vec, parameters):
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {_typename(vec)}")
+    a, be = vec.arr, vec.be
+    if type(a) is np.ndarray and a.ndim == 1 and a.flags.c_contiguous and be.name == "cpu":
+        parameters = list(parameters)
+        if all(getattr(p, "be", None) is be and type(p.arr) is np.ndarray for p in parameters) \
+                and sum(p.arr.size for p in parameters) <= a.size:
+            # the loop below without its ops: `.data` of the slice's view is a new tensor on
+            # the same memory (no version counter, no graph), all on the CPU
+            pointer = 0
+            for param in parameters:
+                shape = param.arr.shape
+                n = param.arr.size
+                param.data = _new(a[pointer:pointer + n].reshape(shape), be)
+                pointer += n
+            return
     device = None
     pointer = 0
     for param in parameters:
