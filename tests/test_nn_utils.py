@@ -125,11 +125,14 @@ def test_vector_to_parameters_views(vec):
         except RuntimeError as e:
             return str(e)
         out = [(tuple(p.shape), p.storage_offset(), p.stride(), p.data_ptr() - v.data_ptr(),
-                p.requires_grad, type(p).__name__, p.detach().numpy().tolist())
+                p.requires_grad, type(p).__name__, p.detach().numpy().tolist(), p._version)
                for p in params]
+        # each parameter keeps its own version counter (set_data): a write into the vector
+        # leaves it alone, a write into a parameter leaves the vector's alone
         with lib.no_grad():
             v.add_(1)
-        return out, [p.detach().numpy().tolist() for p in params]
+            params[0].mul_(2)
+        return out, [(p.detach().numpy().tolist(), p._version) for p in params], v._version
     assert run(ember) == run(torch)
 
 
