@@ -411,7 +411,9 @@ class Tensor(TensorBase):
         if self._rg and not (other.is_floating_point() or other.is_complex()):
             raise RuntimeError("data set to a tensor that requires gradients must be floating "
                                "point or complex dtype")
-        self.arr, self.be, self._vc = other.arr, other.be, other._vc
+        # torch's set_data: the storage is shared with `other`, the version counter stays this
+        # tensor's own (views of it keep sharing it; writes through `other` are unseen here)
+        self.arr, self.be = other.arr, other.be
 
     @property
     def T(self):

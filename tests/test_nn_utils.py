@@ -107,7 +107,30 @@ def test_clip_grad_value_bits(dtype):
     tutils.clip_grad_value_(pt, 0.7)
     for e, t, v in zip(pe, pt, versions):
         assert e.grad.numpy().tobytes() == t.grad.numpy().tobytes()
-        assert e.grad._version > v
+        assert e.grad._version == t.grad._version > v
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64", "int64",
+                                   "uint8", "bool", "complex64"])
+@pytest.mark.parametrize("value", [0.5, 128, 65504.0, 65505.0, 1e6, -1e6, 3.4e38, 3.5e38,
+                                   1e300, float("inf"), float("-inf"), float("nan"), 2**63])
+@pytest.mark.parametrize("foreach", [None, False])
+def test_clip_grad_value_dtype_bounds_and_versions(dtype, value, foreach):
+    # torch converts the clip value to each gradient's dtype, checked: past the largest finite
+    # value of a 2-byte or float32 dtype it overflows (inf and NaN pass); an integer or bool
+    # gradient refuses the float result, a complex one is not clamped; the versions count
+    # torch's writes (two foreach clamps, or one clamp_)
+    def run(lib):
+        dt = getattr(lib, dtype)
+        g = lib.tensor([1.5, -100.0, 0.25]).to(dt)
+        p = lib.zeros(3, dtype=dt)
+        p.grad = g
+        try:
+            lib.nn.utils.clip_grad_value_([p], value, foreach=foreach)
+        except (RuntimeError, NotImplementedError) as e:
+            return type(e).__name__, str(e), g._version
+        return [repr(x) for x in g.to(lib.float64).tolist()], g._version      # (NaN)
+    assert run(ember) == run(torch)
 
 
 @pytest.mark.parametrize("vec", ["exact", "long", "short", "strided", "2d"])
@@ -125,11 +148,14 @@ def test_vector_to_parameters_views(vec):
         except RuntimeError as e:
             return str(e)
         out = [(tuple(p.shape), p.storage_offset(), p.stride(), p.data_ptr() - v.data_ptr(),
-                p.requires_grad, type(p).__name__, p.detach().numpy().tolist())
+                p.requires_grad, type(p).__name__, p.detach().numpy().tolist(), p._version)
                for p in params]
+        # each parameter keeps its own version counter (set_data): a write into the vector
+        # leaves it alone, a write into a parameter leaves the vector's alone
         with lib.no_grad():
             v.add_(1)
-        return out, [p.detach().numpy().tolist() for p in params]
+            params[0].mul_(2)
+        return out, [(p.detach().numpy().tolist(), p._version) for p in params], v._version
     assert run(ember) == run(torch)
 
 

@@ -1,9 +1,11 @@
 """Gradient clipping: clip_grad_norm_ (any p, inf included) and clip_grad_value_."""
+import math
 import types
 import warnings
 
 import numpy as np
 
+from ..._kernel_dtypes import cname
 from ..._tensor import Tensor, _new, bump_version as _bump
 from ...backends import cuda_blas
 from ...ops._norm2 import norm2, squares_norm2
@@ -187,13 +189,34 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         raise RuntimeError("Expected !nested_tensorlist[0].empty() to be true, but got false.  "
                            "(Could this error message be improved?  If so, please report an "
                            "enhancement request to PyTorch.)")
-    if any(g.arr.dtype.kind == "c" for g in grads):
-        raise NotImplementedError("clamp is not supported for complex types")
+    for dt in {g.arr.dtype for g in grads}:
+        _check_clip_value(dt, clip_value)
     lo = -clip_value
+    # torch clamps with _foreach_clamp_min_ and _foreach_clamp_max_ (two writes to each
+    # gradient) unless foreach=False, which runs one clamp_ per gradient
+    writes = 1 if foreach is False else 2
     for g in grads:
         a = g.arr
         if type(a) is np.ndarray and a.dtype.kind == "f":   # np.clip's own call, without its
             _clip_ufunc(a, lo, clip_value, out=a)           # wrapper (half the time of 53)
         else:
             g.be.xp.clip(a, lo, clip_value, out=a)
-        _bump(g)
+        _bump(g, writes)
+
+
+# the largest finite value of each dtype narrower than float64: torch converts the clip value
+# to the gradient's dtype, checked (a finite value past it overflows; inf and NaN pass)
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e+38,
+              "float32": float(np.finfo(np.float32).max)}
+
+
+def _check_clip_value(dt, clip_value):
+    """torch's errors of clamping gradients of dtype `dt` to +-clip_value (a Python float)."""
+    if dt.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
+    if dt.kind in "biu":
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{cname(dt)}")
+    top = _FLOAT_MAX.get(dt.name)
+    if top is not None and top < abs(clip_value) < math.inf:
+        raise RuntimeError(f"value cannot be converted to type {cname(dt)} without overflow")
