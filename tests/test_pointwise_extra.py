@@ -373,3 +373,26 @@ def test_clamp_of_bool_refuses_as_torchs_kernels():
                 res.append(str(e))
         return res
     assert outcomes(ember) == outcomes(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64", "int64", "uint8"])
+def test_clamp_number_bounds_past_the_result_dtype_refuse_as_torch(dtype):
+    """A finite Number bound past the float result's largest value: torch's "value cannot be
+    converted to type ... without overflow" (inf and NaN pass); an int past int64 its parser's
+    OverflowError. ember clamped silently (float16 to -inf under -1e6)."""
+    def outcomes(lib):
+        res = []
+        for kw in ({"max": 1e6}, {"min": -1e6}, {"max": 65505}, {"max": 65504.0},
+                   {"max": 3.5e38}, {"min": 1e300}, {"max": float("inf")},
+                   {"min": float("-inf")}, {"max": float("nan")}, {"max": 10 ** 40}):
+            for f in (lambda t: lib.clamp(t, **kw), lambda t: t.clamp_(**kw),
+                      lambda t: lib.clamp_max(t, kw["max"]) if "max" in kw
+                      else lib.clamp_min(t, kw["min"])):
+                t = lib.ones(2, dtype=getattr(lib, dtype))
+                try:
+                    r = f(t)
+                    res.append((str(r.dtype)[6:], repr(r.tolist())))     # (nan == nan)
+                except (RuntimeError, OverflowError) as e:
+                    res.append((type(e).__name__, str(e)))
+        return res
+    assert outcomes(ember) == outcomes(torch)

@@ -2250,6 +2250,7 @@ def _clamp_impl(input, min, max, out, fn, op_t, name="clamp"):
     if input.arr.dtype.kind == "c":
         raise NotImplementedError("clamp is not supported for complex types")
     if input.arr.dtype.kind == "f" and type(min) in _REAL and type(max) in _REAL and out is None:
+        _check_fits(input.arr.dtype, min, max)
         return _finish(fn(input, min, max, input.arr.dtype), out)   # the common case
     if input.arr.dtype.kind == "Q" and fn is _clamp_fn and out is None and \
             type(min) in _REAL and type(max) in _REAL:
@@ -2284,7 +2285,26 @@ def _clamp_impl(input, min, max, out, fn, op_t, name="clamp"):
     if dt.np.kind in "iu":      # integer bounds convert to the result type, checked (-x wraps)
         from .creation import _fill_value
         min, max = (None if v is None else _fill_value(v, dt.np) for v in (min, max))
+    else:
+        _check_fits(dt.np, min, max)
     return _finish(fn(input, min, max, dt.np), out, "clamp")
+
+
+# the largest finite value of each float dtype narrower than float64: torch converts a Number
+# bound to the result's dtype, checked (a finite value past it overflows; inf and NaN pass)
+FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e+38,
+             "float32": float(np.finfo(np.float32).max)}
+
+
+def _check_fits(dt, *bounds):
+    """torch's errors for Number bounds of a float result of dtype `dt` (an int past int64 is
+    refused by its argument parser first)."""
+    top = FLOAT_MAX.get(dt.name, math.inf)
+    for v in bounds:
+        if type(v) is int and not -2 ** 63 <= v < 2 ** 63:
+            raise OverflowError("int too big to convert")
+        if v is not None and top < builtins.abs(v) < math.inf:
+            raise RuntimeError(f"value cannot be converted to type {_cname(dt)} without overflow")
 
 
 def _as_dtype(v, dt, like):

@@ -10,6 +10,7 @@ from ..._tensor import Tensor, _new, bump_version as _bump
 from ...backends import cuda_blas
 from ...ops._norm2 import norm2, squares_norm2
 from ...ops._special import clip_ufunc as _clip_ufunc
+from ...ops.elementwise import FLOAT_MAX
 from ...ops.linalg import norm2_all
 from ...autograd.grad_mode import no_grad
 
@@ -204,12 +205,6 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         _bump(g, writes)
 
 
-# the largest finite value of each dtype narrower than float64: torch converts the clip value
-# to the gradient's dtype, checked (a finite value past it overflows; inf and NaN pass)
-_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e+38,
-              "float32": float(np.finfo(np.float32).max)}
-
-
 def _check_clip_value(dt, clip_value):
     """torch's errors of clamping gradients of dtype `dt` to +-clip_value (a Python float)."""
     if dt.kind == "c":
@@ -217,6 +212,6 @@ def _check_clip_value(dt, clip_value):
     if dt.kind in "biu":
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{cname(dt)}")
-    top = _FLOAT_MAX.get(dt.name)
+    top = FLOAT_MAX.get(dt.name)     # (torch converts the clip value to dt, checked)
     if top is not None and top < abs(clip_value) < math.inf:
         raise RuntimeError(f"value cannot be converted to type {cname(dt)} without overflow")
