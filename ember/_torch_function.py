@@ -206,18 +206,7 @@ def _dispatches(t):
 def dispatch_args(values):
     """The arguments whose type's __torch_dispatch__ is handed ATen calls, in torch's order
     (as overloaded_args)."""
-    found = []
-    for v in values:
-        for a in (v if type(v) in (list, tuple) else (v,)):
-            t = type(a)
-            if _dispatches(t) and not any(type(f) is t for f in found):
-                at = len(found)
-                for i, f in enumerate(found):
-                    if issubclass(t, type(f)):
-                        at = i
-                        break
-                found.insert(at, a)
-    return found
+    return _in_torchs_order(values, _dispatches)
 
 
 def _subclass_call(func, args, kwargs):
@@ -234,11 +223,17 @@ def overloaded_args(values):
     """The arguments whose __torch_function__ runs (or whose __torch_dispatch__: _KIND
     _DISPATCH_ONLY), in torch's order: left to right, each subclass ahead of its base classes;
     one per type."""
+    return _in_torchs_order(values, _overloaded)
+
+
+def _in_torchs_order(values, chosen):
+    """The arguments (and elements of list/tuple arguments) whose type is `chosen`, one per
+    type, left to right with each subclass ahead of its base classes."""
     found = []
     for v in values:
         for a in (v if type(v) in (list, tuple) else (v,)):
             t = type(a)
-            if _overloaded(t) and not any(type(f) is t for f in found):
+            if chosen(t) and not any(type(f) is t for f in found):
                 at = len(found)
                 for i, f in enumerate(found):
                     if issubclass(t, type(f)):
