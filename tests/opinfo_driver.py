@@ -9,6 +9,7 @@ sweeps all of op_db (or the OpInfos named), printing each mismatch and the count
 import functools
 import importlib.util
 import math
+import os
 import sys
 import types
 import unittest
@@ -34,7 +35,15 @@ def op_db():
         stub = types.ModuleType("expecttest")
         stub.TestCase = unittest.TestCase
         sys.modules["expecttest"] = stub
+    import torch.backends
+    frozen, cache = torch.backends.flags_frozen(), os.environ.get("TORCHINDUCTOR_CACHE_DIR")
     from torch.testing._internal.common_methods_invocations import op_db as db
+    # (importing torch's test utilities freezes torch.backends' flags and points inductor's
+    # cache at a temporary folder, for the whole process: later tests set flags, compile)
+    if not frozen:      # (the flag lives in the globals of torch.backends' functions)
+        torch.backends.flags_frozen.__globals__["__allow_nonbracketed_mutation_flag"] = True
+    if cache is None:
+        os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
     return db
 
 

@@ -641,7 +641,7 @@ def test_training_step_forward_and_backward():
         np.testing.assert_allclose(g, tg, rtol=1e-5, atol=1e-6)
 
 
-# ---- matmul: one decomposition (ops/linalg.py's matmul_steps) for the graph and the modes ------
+# ---- matmul: one decomposition (ops/linalg.py's _matmul_steps) for the graph and the modes ------
 _MATMUL_SHAPES = [
     ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 5)), ((3, 4), (4, 5)), ((2, 3, 4), (4,)),
     ((4,), (2, 4, 5)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 3, 4), (2, 4, 5)),

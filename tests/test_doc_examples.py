@@ -60,7 +60,6 @@ KNOWN = {
     "torch.use_deterministic_algorithms": ".cuda(): AssertionError -> RuntimeError",
     "torch.set_default_device": "set_default_device('cuda'): torch defers the error",
     # names and reprs that say ember, or torch's C builtins
-    "nn.CrossEntropyLoss": "manual_seed's repr: <torch._C.Generator ...>",
     "torch.vmap": "torch.dot's repr: <built-in method dot ...> -> <function dot ...>",
     "torch.from_dlpack": "to_dlpack's capsule: 'dltensor' -> 'dltensor_versioned'",
     # features ember lacks

@@ -172,13 +172,13 @@ def _layer_norm_fwd(xp, x, w, b, view, axes, wshape, eps, stats, frozen):
         (rows,), (_block(n),),
         (x, w_arg, b_arg, y, xhat, rstd, np.int64(n), _acc(x.dtype)(eps),
          np.int32(flags | (4 if flags else 0))))
-    return y, (xhat, rstd, w, b is not None, shape, axes, wshape, frozen)
+    return y, (xhat, rstd, w, None if b is None else b.shape, shape, axes, wshape, frozen)
 
 
-def _layer_norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, needs):
+def _layer_norm_bwd(xp, g, xhat, invstd, w, b_shape, shape, axes, wshape, frozen, needs):
     if (frozen or xhat.size == 0 or g.size != xhat.size
             or not _ok(g, xhat, invstd, *([] if w is None else [w]))):
-        return _generic("native_layer_norm")[1](xp, g, xhat, invstd, w, has_b, shape, axes,
+        return _generic("native_layer_norm")[1](xp, g, xhat, invstd, w, b_shape, shape, axes,
                                                 wshape, frozen, needs)
     n = math.prod(shape[len(shape) - len(axes):])
     rows = xhat.size // n
@@ -192,13 +192,13 @@ def _layer_norm_bwd(xp, g, xhat, invstd, w, has_b, shape, axes, wshape, frozen, 
             (rows,), (_block(n),),
             (g, xhat, w_arg, invstd, gx, np.int64(n), np.int32(w is not None)))
         gx = gx.reshape(shape)
-    want_w, want_b = w is not None and needs[1], has_b and needs[2]
+    want_w, want_b = w is not None and needs[1], b_shape is not None and needs[2]
     if want_w or want_b:
         pw, pb = _layer_norm_wb_partials(xp, g, xhat, rows, n)
         if want_w:
             gw = pw.sum(axis=0).astype(g.dtype).reshape(w.shape)
         if want_b:
-            gb = pb.sum(axis=0).astype(g.dtype).reshape(-1 if w is None else w.shape)
+            gb = pb.sum(axis=0).astype(g.dtype).reshape(b_shape)
     return gx, gw, gb
 
 

@@ -277,11 +277,11 @@ def _records_like_torch(input, other):
 
 def _recorded_matmul(input, other):
     """torch's matmul of operands one of which requires grad, built of ember's ops so that it
-    records torch's graph (matmul_steps)."""
-    return matmul_steps(input, other, _Recording)
+    records torch's graph (_matmul_steps)."""
+    return _matmul_steps(input, other, _Recording)
 
 
-def matmul_steps(a, b, ops):
+def _matmul_steps(a, b, ops):
     """torch's matmul (_matmul_impl) of tensors of 1 or more dims that multiply, as the ops it
     runs, each done by `ops` (ember's ops recording torch's graph: _Recording; the ATen calls
     a TorchDispatchMode is handed: utils/_python_dispatch.py's):
@@ -304,9 +304,9 @@ def matmul_steps(a, b, ops):
     sa, sb = tuple(a.shape), tuple(b.shape)
     if da == db == 3 and sa[0] != sb[0]:
         if sa[0] == 1 and (ops.subclass_like or a.requires_grad):
-            return matmul_steps(ops.squeeze(a, 0), b, ops)
+            return _matmul_steps(ops.squeeze(a, 0), b, ops)
         if sb[0] == 1 and (ops.subclass_like or b.requires_grad):
-            return matmul_steps(a, ops.squeeze(b, 0), ops)
+            return _matmul_steps(a, ops.squeeze(b, 0), ops)
     if db > da:
         ops.fold_probe(b)
     if _folds(a.arr, b.arr, (b if da >= db else a).requires_grad):
@@ -358,7 +358,7 @@ def _unsafe_view(y, shape):
 
 
 class _Recording:
-    """matmul_steps' ops as ember's, recording torch's graph."""
+    """_matmul_steps' ops as ember's, recording torch's graph."""
     subclass_like = False
     def dot(a, b):
         return _product(_dot, a, b)

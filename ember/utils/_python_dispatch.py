@@ -605,7 +605,7 @@ def _normalize_rule(func, args, kwargs):
 
 
 class _AtenSteps:
-    """ops/linalg.py's matmul_steps as the ATen calls torch's matmul makes."""
+    """ops/linalg.py's _matmul_steps as the ATen calls torch's matmul makes."""
     subclass_like = True        # (torch's isTensorSubclassLike holds under a dispatch mode)
     def dot(a, b):
         return aten.dot.default(a, b)
@@ -651,9 +651,9 @@ class _AtenSteps:
 
 
 def _matmul(a, b):
-    """torch's matmul as its ATen calls (see matmul_steps)."""
-    from ..ops.linalg import matmul_steps
-    return matmul_steps(a, b, _AtenSteps)
+    """torch's matmul as its ATen calls (see _matmul_steps)."""
+    from ..ops.linalg import _matmul_steps
+    return _matmul_steps(a, b, _AtenSteps)
 
 
 def _plain_pair(args, kwargs, names=("input", "other")):
