@@ -783,8 +783,9 @@ def inplace(public_fn, name, reads_self=True):
             if reads_self and name not in _SHARED_WRITES and \
                     not getattr(self.arr.flags, "writeable", True) and _overlaps(self.arr):
                 raise RuntimeError(_OVERLAP)
-            # backward must see the old values
-            src = _new(self.arr.copy() if reads_self else self.arr, self.be)
+            # backward must see the old values (in their own layout, as torch's kernels read
+            # self: relu_'s gradient of a transposed input is transposed)
+            src = _new(self.arr.copy(order="K") if reads_self else self.arr, self.be)
             src._rg, src.grad_fn, src._leaf = self._rg, self.grad_fn, self._leaf
             if _fw.level is not None:
                 src._fw = getattr(self, "_fw", None)
