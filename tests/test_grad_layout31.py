@@ -105,3 +105,27 @@ def test_inplace_ops_keep_the_input_layout_for_backward(name):
     # tanh's 1 - y * y near y = 1 makes that up to 1e-8 absolute on small gradients)
     for e, t in zip(e_values, t_values):
         np.testing.assert_allclose(np.array(e), np.array(t), rtol=1e-6, atol=1e-7)
+
+
+_CLAMPS = {"clamp": lambda L, h: h.clamp(-0.5, 0.5), "clamp_min": lambda L, h: h.clamp_min(0.1),
+           "clamp_max": lambda L, h: h.clamp_max(0.1), "clamp_": lambda L, h: h.clamp_(-0.5, 0.5),
+           "clamp_tensor": lambda L, h: h.clamp(L.zeros(3, 1), L.ones(3, 1)),
+           "hardtanh": lambda L, h: L.nn.functional.hardtanh(h)}
+
+
+@pytest.mark.parametrize("name", list(_CLAMPS))
+@pytest.mark.parametrize("transposed", ["input", "grad_output"])
+def test_clamp_gradients_laid_out_as_the_input(name, transposed):
+    """torch's clamp backward is where(mask of self, grad, 0): laid out as the input whichever
+    operand is transposed (ember's followed grad_output or C order)."""
+    def run(L):
+        x = L.arange(-6.0, 6.0, requires_grad=True)
+        if transposed == "input":
+            h, go = (x.reshape(4, 3) * 0.2).t() * 1.0, L.ones(3, 4)
+        else:
+            h, go = x.reshape(3, 4) * 0.2 * 1.0, L.arange(12.0).reshape(4, 3).t()
+        seen = []
+        h.register_hook(lambda g: seen.append((g.stride(), g.tolist())))
+        _CLAMPS[name](L, h).backward(go)
+        return seen, x.grad.tolist()
+    assert run(ember) == run(torch)

@@ -2173,7 +2173,8 @@ def _clamp_bwd(xp, g, x, lo, hi):
         keep = x <= hi
         if lo is not None:
             keep &= x >= lo
-    return (fast_where(xp, keep, g, g.dtype.type(0)),)
+    # (torch's where(mask, grad, 0): laid out as the mask, which is laid out as the input)
+    return (grad_layout(fast_where(xp, keep, g, g.dtype.type(0)), x, g),)
 
 
 # clamp, clamp_min and clamp_max are one kernel under torch's three node names (Number bounds)
@@ -2207,7 +2208,9 @@ def _clamp_t_bwd(xp, g, x, lo, hi):
     if lo is not None and hi is not None:
         glo = glo & (lo < hi)
         ghi = ghi | (hi < lo)
-    return (xp.where(keep, g, zero), None if glo is None else xp.where(glo, g, zero),
+    gx = xp.where(keep, g, zero)
+    return (grad_layout(gx, x, g) if x.shape == g.shape else gx,
+            None if glo is None else xp.where(glo, g, zero),
             None if ghi is None else xp.where(ghi, g, zero))
 
 
