@@ -4,9 +4,13 @@ call in the public functions (one attribute read and a compare or two when the d
 `float_only(t, kernel)` is the common one: integers and bool (and complex unless the kernel has
 a complex version) raise `"<kernel>" not implemented for '<Type>'`, the message of torch's
 AT_DISPATCH for the kernel that would have run."""
+import math
+
 import numpy as np
 
-from ._dtype import C10_NAME as _NAMES, OF_NP
+from ._dtype import C10_NAME as _NAMES, OF_NP, bfloat16 as _bf16
+
+_BF16 = None if _bf16 is None else _bf16.np
 
 _CTYPES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
            "uint8": "uint8_t"}
@@ -20,6 +24,22 @@ _CNAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
 F32 = np.dtype(np.float32)
 F64 = np.dtype(np.float64)
 F16 = np.dtype(np.float16)
+# the largest finite value of each float dtype narrower than float64, keyed by NumPy dtype (its
+# .name is a slow property): a Number converted to it checked, as torch converts a Scalar
+FLOAT_MAX = {F16: 65504.0, F32: 3.4028234663852886e38}
+if _BF16 is not None:
+    FLOAT_MAX[_BF16] = 3.3895313892515355e38
+
+
+def check_fits(dt, *bounds):
+    """torch's errors for Number bounds of a float result of dtype `dt` (an int past int64 is
+    refused by its argument parser first)."""
+    top = FLOAT_MAX.get(dt, math.inf)
+    for v in bounds:
+        if type(v) is int and not -2 ** 63 <= v < 2 ** 63:
+            raise OverflowError("int too big to convert")
+        if v is not None and top < abs(v) < math.inf:
+            raise RuntimeError(f"value cannot be converted to type {cname(dt)} without overflow")
 
 
 def tname(dt):

@@ -23,7 +23,7 @@ from ..amp.state import AMP as _amp
 from ..autograd.grad_mode import STATE as _grad
 from ..backends import CPU, device as _device_cls, get_backend as _backend_of
 from ._registry import NESTED_IDX, op as _op
-from .._kernel_dtypes import cname as _cname, is_float as _is_float, \
+from .._kernel_dtypes import FLOAT_MAX as _FLOAT_MAX, cname as _cname, is_float as _is_float, \
     float_only as _float_only, not_implemented as _dtype_not_implemented
 from ._apply import _IBOUNDS, _fw, _missing_arg, _tname, apply as _apply, inplace as _inplace, \
     out_autograd_error, raise_not_tensor, type_name, write_target
@@ -1980,14 +1980,11 @@ def _fill_value(value, np_dtype, numel=None):
     return value
 
 
-# keyed by NumPy dtype (its .name is a slow property: this is setitem's hot path)
-_FLOAT_MAX = {np.dtype(np.float16): 65504.0, np.dtype(np.float32): 3.4028234663852886e38}
 _INT64_END = 1 << 63
 _ZERO_BITS = {}     # zero_'s value where 0 is not zero bits (float8_e8m0fnu: 0 converts to NaN)
 _ZERO_BITS.update({d.descr: _quantized.NO_ZERO for d in _dtype.QUANTIZED})    # (torch refuses)
 if _dtype.bfloat16 is not None:
     import ml_dtypes
-    _FLOAT_MAX[_dtype.bfloat16.np] = 3.3895313892515355e38
     _ZERO_BITS[_dtype.float8_e8m0fnu.np] = np.zeros((), np.uint8).view(_dtype.float8_e8m0fnu.np)
     # a float8's (lowest, max, has infinity): float8_e8m0fnu holds only powers of two
     _FLOAT8_RANGE = {d.np: (fi.tiny if d.name.endswith("fnu") else fi.min, fi.max,

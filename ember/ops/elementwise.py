@@ -19,7 +19,8 @@ from .._nested_array import NestedArray
 from .._sparse_coo import UNARY_OPS as SPARSE_UNARY_OPS, SparseCOO, \
     not_implemented as _sparse_not_implemented
 from .._sparse_csr import UNARY_OPS as COMPRESSED_UNARY_OPS, CompressedArray
-from .._kernel_dtypes import cname as _cname, not_implemented as _not_implemented
+from .._kernel_dtypes import cname as _cname, check_fits as _check_fits, \
+    not_implemented as _not_implemented
 from .._memory_format import grad_layout, iterator_layout
 from .._tensor import Tensor, _new, bump_version
 from ..autograd.node import retype as _retype
@@ -2291,23 +2292,6 @@ def _clamp_impl(input, min, max, out, fn, op_t, name="clamp"):
     else:
         _check_fits(dt.np, min, max)
     return _finish(fn(input, min, max, dt.np), out, "clamp")
-
-
-# the largest finite value of each float dtype narrower than float64: torch converts a Number
-# bound to the result's dtype, checked (a finite value past it overflows; inf and NaN pass)
-FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e+38,
-             "float32": float(np.finfo(np.float32).max)}
-
-
-def _check_fits(dt, *bounds):
-    """torch's errors for Number bounds of a float result of dtype `dt` (an int past int64 is
-    refused by its argument parser first)."""
-    top = FLOAT_MAX.get(dt.name, math.inf)
-    for v in bounds:
-        if type(v) is int and not -2 ** 63 <= v < 2 ** 63:
-            raise OverflowError("int too big to convert")
-        if v is not None and top < builtins.abs(v) < math.inf:
-            raise RuntimeError(f"value cannot be converted to type {_cname(dt)} without overflow")
 
 
 def _as_dtype(v, dt, like):

@@ -1,16 +1,14 @@
 """Gradient clipping: clip_grad_norm_ (any p, inf included) and clip_grad_value_."""
-import math
 import types
 import warnings
 
 import numpy as np
 
-from ..._kernel_dtypes import cname
+from ..._kernel_dtypes import check_fits, cname
 from ..._tensor import Tensor, _new, bump_version as _bump
 from ...backends import cuda_blas
 from ...ops._norm2 import norm2, squares_norm2
 from ...ops._special import clip_ufunc as _clip_ufunc
-from ...ops.elementwise import FLOAT_MAX
 from ...ops.linalg import norm2_all
 from ...autograd.grad_mode import no_grad
 
@@ -212,6 +210,4 @@ def _check_clip_value(dt, clip_value):
     if dt.kind in "biu":
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{cname(dt)}")
-    top = FLOAT_MAX.get(dt.name)     # (torch converts the clip value to dt, checked)
-    if top is not None and top < abs(clip_value) < math.inf:
-        raise RuntimeError(f"value cannot be converted to type {cname(dt)} without overflow")
+    check_fits(dt, clip_value)       # (torch converts the clip value to dt, checked)
